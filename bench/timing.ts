@@ -1,0 +1,20 @@
+/** Timing helpers for benchmarks: medians of repeated runs, since the machine is shared and noisy. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Seconds per call of `fn`: the median over `runs` runs, each repeating `fn` for about `seconds`. */
+export function secondsPerCall(fn: () => void, runs = 5, seconds = 0.2): number {
+  fn(); // warm up (JIT)
+  let reps = 1;
+  for (let t0 = performance.now(); performance.now() - t0 < seconds * 1000 / runs; reps++) fn();
+  const samples: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) fn();
+    samples.push((performance.now() - t0) / 1000 / reps);
+  }
+  return median(samples);
+}

@@ -1,0 +1,17 @@
+/**
+ * @backprop/graph: reverse-mode automatic differentiation over matrix ops.
+ *
+ * Tensors live on `ndarray`; a `Tape` records ops as they run and backpropagates through them;
+ * `gradcheck` compares its gradients with finite differences.
+ */
+export { Tensor, tensor, zeros, full, scalar, formatShape } from './tensor.ts';
+export type { DType, Data, NdArray, Nested, Shape, TensorOptions } from './tensor.ts';
+export { Tape } from './tape.ts';
+export type { TapeOptions, TapeRecord, BackwardOptions } from './tape.ts';
+export { defineOp, wrap, operand } from './op.ts';
+export type { Op, Forward, Gradients, Operand } from './op.ts';
+export * as ops from './ops/index.ts';
+export { gradcheck } from './gradcheck.ts';
+export type { GradcheckOptions, GradcheckReport, InputReport, CheckedFunction } from './gradcheck.ts';
+export { Rng } from './random.ts';
+export * as kernels from './kernels.ts';

@@ -1,0 +1,61 @@
+/** Binary ops: the matrix product and elementwise arithmetic with broadcasting. */
+import * as k from '../kernels.ts';
+import { formatShape, type Tensor } from '../tensor.ts';
+import { broadcastOrThrow, defineOp, expectRank, expectSameDtype, operand, wrap, type Operand } from '../op.ts';
+
+/** A B for 2-D tensors; `tape.transpose(a)` (an O(1) view) gives the transposed products. */
+export const matmul = defineOp('matmul', (a: Tensor, b: Tensor) => {
+  expectRank('matmul', 'the left operand', a, 2);
+  expectRank('matmul', 'the right operand', b, 2);
+  expectSameDtype('matmul', a, b);
+  if (a.shape[1] !== b.shape[0]) {
+    throw new Error(`matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}: ${a.shape[1]} != ${b.shape[0]}`);
+  }
+  return {
+    out: wrap(k.matmul(a.array, b.array)),
+    // saves a and b: dA = G B^T, dB = A^T G (transposes are views)
+    backward: (g) => [
+      wrap(k.matmul(g.array, b.array.transpose(1, 0))),
+      wrap(k.matmul(a.array.transpose(1, 0), g.array)),
+    ],
+  };
+}, 'dA = G·Bᵀ, dB = Aᵀ·G');
+
+/** The transpose (axes reversed): an O(1) view forward, and a view of g backward. */
+export const transpose = defineOp('transpose', (x: Tensor) => {
+  const axes = x.shape.map((_, i) => x.rank - 1 - i);
+  return { out: wrap(x.array.transpose(...axes)), backward: (g) => [wrap(g.array.transpose(...axes))] };
+}, 'dx = gᵀ');
+
+/**
+ * An elementwise binary op with numpy broadcasting. `da`/`db` give the local derivatives; the
+ * gradient is then summed back to each input's shape (a row-vector bias gets the column sums).
+ */
+function elementwise(
+  name: string,
+  f: (x: number, y: number) => number,
+  da: (g: number, x: number, y: number) => number,
+  db: (g: number, x: number, y: number) => number,
+  rule: string,
+) {
+  return defineOp(name, (a: Operand, b: Operand) => {
+    const x = operand(a, b), y = operand(b, a);
+    expectSameDtype(name, x, y);
+    const shape = broadcastOrThrow(name, x, y);
+    const X = shape.join() === x.shape.join() ? x.array : k.broadcastView(x.array, shape);
+    const Y = shape.join() === y.shape.join() ? y.array : k.broadcastView(y.array, shape);
+    return {
+      out: wrap(k.zip(X, Y, shape, f)),
+      // saves x and y (broadcast views, no copies)
+      backward: (g) => [
+        wrap(k.sumToShape(k.zip3(g.array, X, Y, da), x.shape)),
+        wrap(k.sumToShape(k.zip3(g.array, X, Y, db), y.shape)),
+      ],
+    };
+  }, rule);
+}
+
+export const add = elementwise('add', (x, y) => x + y, (g) => g, (g) => g, 'da = g, db = g (summed over broadcast axes)');
+export const sub = elementwise('sub', (x, y) => x - y, (g) => g, (g) => -g, 'da = g, db = -g');
+export const mul = elementwise('mul', (x, y) => x * y, (g, _x, y) => g * y, (g, x) => g * x, 'da = g·b, db = g·a');
+export const div = elementwise('div', (x, y) => x / y, (g, _x, y) => g / y, (g, x, y) => (-g * x) / (y * y), 'da = g/b, db = -g·a/b²');

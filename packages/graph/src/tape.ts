@@ -1,0 +1,138 @@
+/**
+ * The tape: a plain array of records in execution order. Backward walks it once in reverse,
+ * so there is no recursive topological sort and no stack limit on depth.
+ */
+import * as ops from './ops/index.ts';
+import * as k from './kernels.ts';
+import { formatShape, Tensor } from './tensor.ts';
+import type { Gradients, Op } from './op.ts';
+
+/** One executed op: enough to apply its chain rule later. */
+export interface TapeRecord {
+  readonly op: Op;
+  readonly args: readonly unknown[];
+  readonly out: Tensor;
+  readonly backward: (grad: Tensor) => Gradients;
+}
+
+export interface TapeOptions {
+  /** Check every op's output for NaN and infinities, and name the op and index where one appears. */
+  checkFinite?: boolean;
+}
+
+export interface BackwardOptions {
+  /** dl/dout for a non-scalar output; defaults to 1 for a one-element output. */
+  grad?: Tensor;
+  /** Called for each record as backward reaches it (for printing a backward pass step by step). */
+  onStep?: (record: TapeRecord, grad: Tensor, inputGrads: Gradients) => void;
+}
+
+type Bound<O> = { [K in keyof O]: O[K] extends Op<infer A> ? (...args: A) => Tensor : never };
+type BuiltinOps = Bound<typeof ops>;
+
+// The built-in ops as methods, `tape.matmul(a, b)`, each a call of `apply`; the ops know nothing of tapes.
+// eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-unsafe-declaration-merging
+export interface Tape extends BuiltinOps {}
+
+/**
+ * Records ops as they run, then backpropagates through them. Create one per forward pass,
+ * call `backward`, and drop it; tapes share nothing, so several can live side by side.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class Tape {
+  readonly records: TapeRecord[] = [];
+  private recording = true;
+  private readonly checkFinite: boolean;
+
+  constructor(options: TapeOptions = {}) {
+    this.checkFinite = options.checkFinite ?? false;
+  }
+
+  /** Runs an op (built-in or user-defined) and records it if any tensor argument requires a gradient. */
+  apply<A extends unknown[]>(op: Op<A>, ...args: A): Tensor {
+    const { out, backward } = op.forward(...args);
+    if (this.checkFinite) {
+      const at = k.firstNonFinite(out.array);
+      if (at) throw new Error(`${op.name}: output has a non-finite value (${out.get(...at)}) at ${formatShape(at)}`);
+    }
+    const tracked = args.some((a) => a instanceof Tensor && a.requiresGrad);
+    if (this.recording && tracked) {
+      out.requiresGrad = true;
+      this.records.push({ op: op as Op, args, out, backward });
+    }
+    return out;
+  }
+
+  /** Runs `fn` without recording (inference): its outputs are constants. */
+  noRecord<T>(fn: () => T): T {
+    const was = this.recording;
+    this.recording = false;
+    try {
+      return fn();
+    } finally {
+      this.recording = was;
+    }
+  }
+
+  /**
+   * Backpropagates from `output` and sets `.grad` on every leaf that requires one (replacing any
+   * earlier value). Gradients of a tensor used several times are summed.
+   */
+  backward(output: Tensor, options: BackwardOptions = {}): void {
+    const grads = this.propagate(output, options);
+    const produced = new Set(this.records.map((r) => r.out));
+    for (const [t, g] of grads) if (!produced.has(t) && t.requiresGrad) t.grad = g;
+  }
+
+  /** dl/dx for each tensor of `wrt` (leaves or intermediates), zeros where `output` does not depend on it. */
+  gradients(output: Tensor, wrt: readonly Tensor[], options: BackwardOptions = {}): Tensor[] {
+    const grads = this.propagate(output, options);
+    return wrt.map((t) => grads.get(t) ?? new Tensor(k.empty(t.dtype, t.shape)));
+  }
+
+  private propagate(output: Tensor, options: BackwardOptions): Map<Tensor, Tensor> {
+    const seed = options.grad ?? this.unitGrad(output);
+    if (seed.shape.join() !== output.shape.join()) {
+      throw new Error(`backward: the upstream gradient has shape ${formatShape(seed.shape)} but the output has ${formatShape(output.shape)}`);
+    }
+    if (output.size === 1 && !Number.isFinite(output.item())) {
+      throw new Error(`backward: the output is ${output.item()}; create the tape with { checkFinite: true } to find the op that made it`);
+    }
+    const grads = new Map<Tensor, Tensor>([[output, seed]]);
+    for (let r = this.records.length - 1; r >= 0; r--) {
+      const record = this.records[r];
+      const g = grads.get(record.out);
+      if (!g) continue;
+      const inputGrads = record.backward(g);
+      options.onStep?.(record, g, inputGrads);
+      record.args.forEach((arg, i) => {
+        if (!(arg instanceof Tensor) || !arg.requiresGrad) return;
+        const gi = inputGrads[i];
+        if (!gi) throw new Error(`${record.op.name}: backward returned no gradient for input ${i}, which requires one`);
+        if (gi.shape.join() !== arg.shape.join()) {
+          throw new Error(`${record.op.name}: gradient for input ${i} has shape ${formatShape(gi.shape)} but the input has shape ${formatShape(arg.shape)}`);
+        }
+        const prev = grads.get(arg);
+        grads.set(arg, prev ? new Tensor(k.zip(prev.array, gi.array, arg.shape, (a, b) => a + b)) : gi);
+      });
+    }
+    return grads;
+  }
+
+  private unitGrad(output: Tensor): Tensor {
+    if (output.size !== 1) {
+      throw new Error(`backward: the output has shape ${formatShape(output.shape)}, not one element: pass the upstream gradient as { grad }`);
+    }
+    const g = new Tensor(k.empty(output.dtype, output.shape));
+    g.array.data.fill(1);
+    return g;
+  }
+}
+
+for (const [name, op] of Object.entries(ops)) {
+  Object.defineProperty(Tape.prototype, name, {
+    value: function (this: Tape, ...args: unknown[]) {
+      return this.apply(op as Op, ...args);
+    },
+  });
+}
