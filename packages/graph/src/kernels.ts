@@ -97,40 +97,67 @@ export function zip3(a: NdArray, b: NdArray, c: NdArray, f: (x: number, y: numbe
 // ---------------------------------------------------------------- matrix product
 
 /**
- * C = A B for 2-D arrays of any strides (transposed views included), accumulated row by row.
- * Zero entries of A are skipped: exact, and most of an MNIST batch is zeros.
+ * C = A B for 2-D arrays of any strides (transposed views included).
+ *
+ * Register-tiled: each 4x4 block of C is accumulated in sixteen locals over the shared axis, so
+ * every value loaded from A or B feeds four multiply-adds. Along the shared axis, the steps where
+ * all four rows of A are zero are dropped first (exact: most of an MNIST batch is zeros).
  */
 export function matmul(a: NdArray, b: NdArray): NdArray {
   const [m, k] = a.shape;
   const n = b.shape[1];
-  const out = allocate(dtypeOf(a.data), m * n);
+  const C = allocate(dtypeOf(a.data), m * n);
   const A = a.data, B = b.data;
   const [as0, as1] = a.stride;
   const [bs0, bs1] = b.stride;
-  if (bs1 === 1) {
-    // B's rows are contiguous: C[i,:] += A[i,p] * B[p,:], unit stride in the inner loop.
-    for (let i = 0; i < m; i++) {
-      const c = i * n;
-      for (let p = 0; p < k; p++) {
-        const aip = A[a.offset + i * as0 + p * as1];
-        if (aip === 0) continue;
-        const r = b.offset + p * bs0;
-        for (let j = 0; j < n; j++) out[c + j] += aip * B[r + j];
-      }
+  const steps = new Int32Array(k); // offsets p * as1 of the useful steps of this block of rows
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const r0 = a.offset + i * as0, r1 = r0 + as0, r2 = r1 + as0, r3 = r2 + as0;
+    let used = 0;
+    for (let p = 0, pa = 0; p < k; p++, pa += as1) {
+      if (A[r0 + pa] !== 0 || A[r1 + pa] !== 0 || A[r2 + pa] !== 0 || A[r3 + pa] !== 0) steps[used++] = p;
     }
-  } else {
-    // B's columns are contiguous (B is a transposed view): C[i,j] = dot(A[i,:], B[:,j]).
-    for (let i = 0; i < m; i++) {
-      const ra = a.offset + i * as0;
-      for (let j = 0; j < n; j++) {
-        const rb = b.offset + j * bs1;
-        let s = 0;
-        for (let p = 0; p < k; p++) s += A[ra + p * as1] * B[rb + p * bs0];
-        out[i * n + j] = s;
+    const c0 = i * n, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      let x00 = 0, x01 = 0, x02 = 0, x03 = 0, x10 = 0, x11 = 0, x12 = 0, x13 = 0;
+      let x20 = 0, x21 = 0, x22 = 0, x23 = 0, x30 = 0, x31 = 0, x32 = 0, x33 = 0;
+      const bj = b.offset + j * bs1;
+      for (let q = 0; q < used; q++) {
+        const p = steps[q], pa = p * as1, pb = bj + p * bs0;
+        const a0 = A[r0 + pa], a1 = A[r1 + pa], a2 = A[r2 + pa], a3 = A[r3 + pa];
+        const b0 = B[pb], b1 = B[pb + bs1], b2 = B[pb + 2 * bs1], b3 = B[pb + 3 * bs1];
+        x00 += a0 * b0; x01 += a0 * b1; x02 += a0 * b2; x03 += a0 * b3;
+        x10 += a1 * b0; x11 += a1 * b1; x12 += a1 * b2; x13 += a1 * b3;
+        x20 += a2 * b0; x21 += a2 * b1; x22 += a2 * b2; x23 += a2 * b3;
+        x30 += a3 * b0; x31 += a3 * b1; x32 += a3 * b2; x33 += a3 * b3;
       }
+      C[c0 + j] = x00; C[c0 + j + 1] = x01; C[c0 + j + 2] = x02; C[c0 + j + 3] = x03;
+      C[c1 + j] = x10; C[c1 + j + 1] = x11; C[c1 + j + 2] = x12; C[c1 + j + 3] = x13;
+      C[c2 + j] = x20; C[c2 + j + 1] = x21; C[c2 + j + 2] = x22; C[c2 + j + 3] = x23;
+      C[c3 + j] = x30; C[c3 + j + 1] = x31; C[c3 + j + 2] = x32; C[c3 + j + 3] = x33;
+    }
+    for (; j < n; j++) {
+      let x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+      const bj = b.offset + j * bs1;
+      for (let q = 0; q < used; q++) {
+        const p = steps[q], pa = p * as1, bv = B[bj + p * bs0];
+        x0 += A[r0 + pa] * bv; x1 += A[r1 + pa] * bv; x2 += A[r2 + pa] * bv; x3 += A[r3 + pa] * bv;
+      }
+      C[c0 + j] = x0; C[c1 + j] = x1; C[c2 + j] = x2; C[c3 + j] = x3;
     }
   }
-  return ndarray(out, [m, n]);
+  for (; i < m; i++) {
+    const r = a.offset + i * as0;
+    for (let j = 0; j < n; j++) {
+      let x = 0;
+      const bj = b.offset + j * bs1;
+      for (let p = 0; p < k; p++) x += A[r + p * as1] * B[bj + p * bs0];
+      C[i * n + j] = x;
+    }
+  }
+  return ndarray(C, [m, n]);
 }
 
 // ---------------------------------------------------------------- reductions

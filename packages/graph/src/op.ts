@@ -8,8 +8,11 @@ export type Gradients = readonly (Tensor | null | undefined)[];
 /** What an op's forward returns: its output and, beside it, the chain rule that closes over what it saved. */
 export interface Forward {
   out: Tensor;
-  /** Given dl/dout, returns dl/darg for each argument, in order. */
-  backward: (grad: Tensor) => Gradients;
+  /**
+   * Given dl/dout, returns dl/darg for each argument, in order. `needs[i]` says whether argument
+   * i wants a gradient at all, so an op can skip work (a matmul need not compute dl/dX for data).
+   */
+  backward: (grad: Tensor, needs: readonly boolean[]) => Gradients;
 }
 
 /** A differentiable operation: a name (for errors and `--explain`) and a forward that returns its backward. */

@@ -12,7 +12,7 @@ export interface TapeRecord {
   readonly op: Op;
   readonly args: readonly unknown[];
   readonly out: Tensor;
-  readonly backward: (grad: Tensor) => Gradients;
+  readonly backward: (grad: Tensor, needs: readonly boolean[]) => Gradients;
 }
 
 export interface TapeOptions {
@@ -103,7 +103,7 @@ export class Tape {
       const record = this.records[r];
       const g = grads.get(record.out);
       if (!g) continue;
-      const inputGrads = record.backward(g);
+      const inputGrads = record.backward(g, record.args.map((a) => a instanceof Tensor && a.requiresGrad));
       options.onStep?.(record, g, inputGrads);
       record.args.forEach((arg, i) => {
         if (!(arg instanceof Tensor) || !arg.requiresGrad) return;

@@ -1,1 +1,15 @@
-export {};
+/**
+ * @backprop/mlp: the paper's multilayer perceptrons on @backprop/graph, MNIST, training, and the
+ * hand-derived backward pass of §2.1 as an independent check of the tape.
+ */
+export { activations, activationNames, type Activation, type ActivationName } from './activations.ts';
+export { lossOnTape, lossNames, oneHot, type LossName } from './losses.ts';
+export { initNames, weightSampler, type InitName } from './init.ts';
+export { Dense, MLP, activate, type MLPSpec } from './mlp.ts';
+export { handBackward, lossAndGradient, type HandResult } from './hand.ts';
+export { createOptimizer, optimizerNames, SGD, Momentum, Adam, type Optimizer, type OptimizerName, type OptimizerOptions } from './optim.ts';
+export { Dataset, defaultMnistDir, loadMnist, loadSplit, readIdx, type Mnist, type Idx } from './mnist.ts';
+export { train, startState, evaluate, predict, scores, argmaxRows, paperConfig } from './train.ts';
+export type { TrainConfig, TrainState, TrainHooks, TrainOutcome, EpochStats, Evaluation } from './train.ts';
+export { saveModel, loadModel, encodeSafetensors, decodeSafetensors, type LoadedModel } from './safetensors.ts';
+export { writeFileAtomic } from './files.ts';

@@ -14,9 +14,9 @@ export const matmul = defineOp('matmul', (a: Tensor, b: Tensor) => {
   return {
     out: wrap(k.matmul(a.array, b.array)),
     // saves a and b: dA = G B^T, dB = A^T G (transposes are views)
-    backward: (g) => [
-      wrap(k.matmul(g.array, b.array.transpose(1, 0))),
-      wrap(k.matmul(a.array.transpose(1, 0), g.array)),
+    backward: (g, needs) => [
+      needs[0] ? wrap(k.matmul(g.array, b.array.transpose(1, 0))) : null,
+      needs[1] ? wrap(k.matmul(a.array.transpose(1, 0), g.array)) : null,
     ],
   };
 }, 'dA = G·Bᵀ, dB = Aᵀ·G');
@@ -47,9 +47,9 @@ function elementwise(
     return {
       out: wrap(k.zip(X, Y, shape, f)),
       // saves x and y (broadcast views, no copies)
-      backward: (g) => [
-        wrap(k.sumToShape(k.zip3(g.array, X, Y, da), x.shape)),
-        wrap(k.sumToShape(k.zip3(g.array, X, Y, db), y.shape)),
+      backward: (g, needs) => [
+        needs[0] ? wrap(k.sumToShape(k.zip3(g.array, X, Y, da), x.shape)) : null,
+        needs[1] ? wrap(k.sumToShape(k.zip3(g.array, X, Y, db), y.shape)) : null,
       ],
     };
   }, rule);

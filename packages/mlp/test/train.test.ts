@@ -1,0 +1,129 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Rng, Tape, tensor } from '@backprop/graph';
+import { Adam, evaluate, loadMnist, loadModel, MLP, Momentum, paperConfig, predict, saveModel, startState, train, weightSampler, type TrainConfig } from '../src/index.ts';
+
+const mnist = loadMnist();
+const small = { train: mnist.train.take(3000), test: mnist.test.take(1000) };
+const dir = mkdtempSync(join(tmpdir(), 'train-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const quick: TrainConfig = { ...paperConfig, layers: [784, 32, 10], init: 'xavier', epochs: 1 };
+
+describe('training on real MNIST', () => {
+  it('learns: one epoch of a 784-32-10 network on 3,000 images reaches > 80% on 1,000 test images', async () => {
+    const iterationLosses: number[] = [];
+    const out = await train(quick, small, startState(quick), { onIteration: (_i, _e, l) => iterationLosses.push(l) });
+    expect(out.status).toBe('done');
+    expect(iterationLosses.length).toBe(3000 / 8);
+    const [epoch] = out.epochs;
+    expect(epoch.test.accuracy).toBeGreaterThan(0.8);
+    expect(epoch.train.accuracy).toBeGreaterThan(0.8);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(iterationLosses.slice(-50))).toBeLessThan(mean(iterationLosses.slice(0, 50)) / 3);
+    // The confusion matrix counts every test image once, its diagonal the correct ones.
+    const cells = epoch.test.confusion.flat().reduce((a, b) => a + b, 0);
+    const diagonal = epoch.test.confusion.reduce((a, row, i) => a + row[i], 0);
+    expect(cells).toBe(1000);
+    expect(diagonal / 1000).toBe(epoch.test.accuracy);
+  });
+
+  it('is deterministic: the same seed gives the same bits, another seed other bits', async () => {
+    const run = async (seed: number) => {
+      const config = { ...quick, seed };
+      const out = await train(config, { train: small.train.take(400), test: small.test.take(100) }, startState(config));
+      return Buffer.concat(out.state.net.parameters().map((p) => Buffer.from(p.array.data.buffer)));
+    };
+    const a = await run(7), b = await run(7), c = await run(8);
+    expect(Buffer.compare(a, b)).toBe(0);
+    expect(Buffer.compare(a, c)).not.toBe(0);
+  });
+
+  it('stops a diverging run with a clear message, keeping what was logged', async () => {
+    const config: TrainConfig = { ...quick, activation: 'elu', loss: 'mse', lr: 1, epochs: 2 };
+    const seen: number[] = [];
+    const out = await train(config, small, startState(config), { onIteration: (i) => seen.push(i) });
+    expect(out.status).toBe('diverged');
+    if (out.status !== 'diverged') return;
+    expect(out.message).toMatch(/^training diverged: the loss is (NaN|Infinity) at epoch 1, iteration \d+ \(learning rate 1 is too high for this network; try a smaller --lr\)$/);
+    expect(seen.length).toBe(out.state.iteration);
+    expect(seen.length).toBeGreaterThan(0);
+  });
+});
+
+describe('saving and loading a model (safetensors)', () => {
+  const net = MLP.init({ sizes: [784, 16, 10], activation: 'elu' }, Rng.seeded(3), { init: 'he' });
+  const path = join(dir, 'model.safetensors');
+
+  it('round-trips the weights, architecture and metadata exactly, and writes atomically', () => {
+    saveModel(path, net, { config: quick, epoch: 3 });
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    const loaded = loadModel(path, [784, 16, 10]);
+    expect(loaded.net.sizes).toEqual([784, 16, 10]);
+    expect(loaded.net.activation).toBe('elu');
+    expect(JSON.parse(loaded.metadata.config)).toEqual(quick);
+    loaded.net.parameters().forEach((p, i) => expect(Buffer.compare(Buffer.from(p.array.data.buffer), Buffer.from(net.parameters()[i].array.data.buffer))).toBe(0));
+    const { X } = mnist.test.batch([0, 1, 2, 3]);
+    expect(predict(loaded.net, X)).toEqual(predict(net, X));
+  });
+
+  it('reads the header a safetensors reader expects: u64 length, JSON with dtype, shape and offsets', () => {
+    const bytes = readFileSync(path);
+    const n = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + n).toString());
+    expect(header['layers.0.weight']).toEqual({ dtype: 'F32', shape: [784, 16], data_offsets: [0, 784 * 16 * 4] });
+    expect(header['layers.1.bias'].shape).toEqual([10]);
+    expect(header.__metadata__.format).toBe('backprop-mlp/1');
+    expect(bytes.length).toBe(8 + n + 4 * (784 * 16 + 16 + 16 * 10 + 10));
+  });
+
+  it('refuses a corrupt or truncated file, and a model of another architecture', () => {
+    const bytes = readFileSync(path);
+    const cut = join(dir, 'cut.safetensors');
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 100));
+    expect(() => loadModel(cut)).toThrow(/cut.safetensors: not a valid model file: tensor layers.1.\w+ \[[\d,]+\] needs bytes \d+-\d+ but the file has \d+ bytes of data \(truncated\?\)$/);
+    const junk = join(dir, 'junk.safetensors');
+    writeFileSync(junk, 'definitely not a model');
+    expect(() => loadModel(junk)).toThrow(/junk.safetensors: not a valid model file: header length \d+ runs past the end of the file/);
+    expect(() => loadModel(path, [784, 800, 100, 10])).toThrow(/model.safetensors: the model is 784-16-10 but 784-800-100-10 was asked for$/);
+    expect(() => loadModel(join(dir, 'missing.safetensors'))).toThrow(/missing.safetensors: cannot read: ENOENT$/);
+    expect(existsSync(join(dir, 'missing.safetensors'))).toBe(false);
+  });
+});
+
+describe('optimisers and initialisers, against closed forms', () => {
+  const setup = (g: number[]) => {
+    const w = tensor([1, 1, 1], { dtype: 'float64', requiresGrad: true });
+    w.grad = tensor(g, { dtype: 'float64' });
+    return w;
+  };
+  it('momentum: v = mu v + g, w -= lr v', () => {
+    const w = setup([1, -2, 0.5]);
+    const opt = new Momentum([w], 0.1, 0.9);
+    opt.step();
+    opt.step(); // v = 1.9 g
+    w.toFlatArray().forEach((v, i) => expect(v).toBeCloseTo(1 - 0.1 * (1 + 1.9) * [1, -2, 0.5][i], 14));
+  });
+  it('adam: the first step moves every weight by lr against the sign of its gradient', () => {
+    const w = setup([1e-3, -5, 0.5]);
+    new Adam([w], 0.01).step();
+    w.toFlatArray().forEach((v, i) => expect(v).toBeCloseTo(1 - 0.01 * Math.sign([1e-3, -5, 0.5][i]), 6));
+  });
+  it('the paper\'s init draws N(0,1) x 1e-3; Xavier stays within its bound; He has variance 2 / fan-in', () => {
+    const rng = Rng.seeded(11);
+    const draw = (name: 'paper' | 'xavier' | 'he') => Array.from({ length: 20000 }, () => weightSampler(name, 784, 800)(rng));
+    const std = (xs: number[]) => Math.sqrt(xs.reduce((a, x) => a + x * x, 0) / xs.length);
+    expect(std(draw('paper')) / 1e-3).toBeCloseTo(1, 1);
+    expect(Math.max(...draw('xavier').map(Math.abs))).toBeLessThanOrEqual(Math.sqrt(6 / 1584));
+    expect(std(draw('he')) / Math.sqrt(2 / 784)).toBeCloseTo(1, 1);
+  });
+  it('evaluates in inference mode: nothing recorded, accuracy of a fixed net on fixed data', () => {
+    const net = startState(quick).net;
+    const e = evaluate(net, small.test.take(100), 'hinge');
+    expect(e.accuracy).toBeGreaterThanOrEqual(0);
+    expect(new Tape().records.length).toBe(0);
+    expect(e.confusion.flat().reduce((a, b) => a + b, 0)).toBe(100);
+  });
+});
