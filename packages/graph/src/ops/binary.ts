@@ -59,3 +59,7 @@ export const add = elementwise('add', (x, y) => x + y, (g) => g, (g) => g, 'da =
 export const sub = elementwise('sub', (x, y) => x - y, (g) => g, (g) => -g, 'da = g, db = -g');
 export const mul = elementwise('mul', (x, y) => x * y, (g, _x, y) => g * y, (g, x) => g * x, 'da = g·b, db = g·a');
 export const div = elementwise('div', (x, y) => x / y, (g, _x, y) => g / y, (g, x, y) => (-g * x) / (y * y), 'da = g/b, db = -g·a/b²');
+/** Elementwise max(a, b); the gradient goes to a where a >= b (a tie is a kink). */
+export const maximum = elementwise('maximum', (x, y) => (x >= y ? x : y), (g, x, y) => (x >= y ? g : 0), (g, x, y) => (x >= y ? 0 : g), 'da = g where a >= b, db = g elsewhere');
+/** Elementwise min(a, b); the gradient goes to a where a <= b. */
+export const minimum = elementwise('minimum', (x, y) => (x <= y ? x : y), (g, x, y) => (x <= y ? g : 0), (g, x, y) => (x <= y ? 0 : g), 'da = g where a <= b, db = g elsewhere');

@@ -18,6 +18,9 @@ export const neg = unary('neg', (x) => -x, (g) => -g, "neg'(x) = -1");
 export const exp = unary('exp', Math.exp, (g, _x, y) => g * y, "exp'(x) = y");
 // NOTE: log of a non-positive number is NaN or -Infinity; a Tape with checkFinite names the op.
 export const log = unary('log', Math.log, (g, x) => g / x, "log'(x) = 1/x");
+export const sqrt = unary('sqrt', Math.sqrt, (g, _x, y) => g / (2 * y), "sqrt'(x) = 1/(2y)");
+/** |x|; abs'(0) = 0 by convention (the kink). */
+export const abs = unary('abs', Math.abs, (g, x) => (x > 0 ? g : x < 0 ? -g : 0), "abs'(x) = sign(x)");
 export const square = unary('square', (x) => x * x, (g, x) => 2 * g * x, "square'(x) = 2x");
 /** relu'(x) = 1 where x > 0, and 0 where x <= 0 (0 at the kink, by convention). */
 export const relu = unary('relu', (x) => (x > 0 ? x : 0), (g, x) => (x > 0 ? g : 0), "relu'(x) = 1 if x > 0 else 0");
