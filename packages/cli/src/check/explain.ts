@@ -1,0 +1,30 @@
+/** The backward pass for one derivative, step by step, as a textbook shows it. */
+import { Tensor } from '@backprop/graph';
+import { formatValue, type Derivation } from './evaluate.ts';
+import { CheckError } from './parse.ts';
+
+export function explain(d: Derivation, of: string, wrt: string): string {
+  const x = d.values.get(of), y = d.values.get(wrt);
+  if (!x || !y) throw new CheckError(0, `--explain d${of}/d${wrt}: unknown name '${x ? wrt : of}'`);
+  const label = (t: unknown) => (t instanceof Tensor ? d.labels.get(t) ?? '(constant)' : String(t));
+  // The records on a path from Y to X: those with an input that is Y or depends on it.
+  const onPath = new Set<Tensor>([y]);
+  for (const r of d.tape.records) if (r.args.some((a) => a instanceof Tensor && onPath.has(a))) onPath.add(r.out);
+  const lines = [`backward pass for d${of}/d${wrt}, from ${of} back to ${wrt} (upstream = d${of}/d(node)):`, ''];
+  let step = 0;
+  d.tape.gradients(x, [y], {
+    onStep: (record, upstream, grads) => {
+      if (!onPath.has(record.out)) return;
+      const args = record.args.map(label).join(', ');
+      lines.push(`${++step}. ${label(record.out)} = ${record.op.name}(${args})`);
+      lines.push(`   upstream d${of}/d(${label(record.out)}) = ${formatValue(upstream)}`);
+      lines.push(`   local rule: ${record.op.rule ?? '(none given)'}`);
+      record.args.forEach((a, i) => {
+        if (a instanceof Tensor && onPath.has(a) && grads[i]) lines.push(`   -> contributes ${formatValue(grads[i]!)} to d${of}/d(${label(a)})`);
+      });
+    },
+  });
+  const total = d.tape.gradients(x, [y])[0];
+  lines.push('', `d${of}/d${wrt} = ${formatValue(total)}`);
+  return lines.join('\n');
+}

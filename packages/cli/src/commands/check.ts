@@ -1,0 +1,48 @@
+/** `backprop check FILE`: a hand calculation, checked line by line. */
+import { readFileSync } from 'node:fs';
+import type { Argv } from 'yargs';
+import { checkSource } from '../check/evaluate.ts';
+import { explain } from '../check/explain.ts';
+import { CheckError } from '../check/parse.ts';
+import { table, truncate } from '../format.ts';
+
+export const checkOptions = (y: Argv) =>
+  y
+    .positional('file', { type: 'string', demandOption: true, describe: 'a derivation file' })
+    .option('json', { type: 'boolean', describe: 'print the verdicts as JSON' })
+    .option('explain', { type: 'string', describe: 'print the backward pass step by step for a derivative, e.g. dl/dw5' });
+
+export function checkCommand(args: { file: string; json?: boolean; explain?: string }): number {
+  let source: string;
+  try {
+    source = readFileSync(args.file, 'utf8');
+  } catch (e) {
+    throw new Error(`${args.file}: cannot read: ${(e as NodeJS.ErrnoException).code}`);
+  }
+  let result;
+  try {
+    result = checkSource(source);
+  } catch (e) {
+    if (e instanceof CheckError) throw new Error(`${args.file}:${e.line}: ${e.message.replace(/^line \d+: /, '')}`);
+    throw e;
+  }
+  const { derivation, report } = result;
+  const wrong = report.counts.wrong > 0;
+  if (args.json) {
+    console.log(JSON.stringify({ file: args.file, ...report }, null, 2));
+    return wrong ? 1 : 0;
+  }
+  const rows = report.verdicts.flatMap((v) => {
+    const row = [String(v.line), truncate(v.expression ? `${v.claim} = ${v.expression}` : v.claim, 44), v.claimed, truncate(v.computed, 24), v.verdict];
+    return v.note && v.verdict !== 'ok' ? [row, ['', `  ${v.verdict === 'wrong' ? '!' : '~'} ${v.note}`, '', '', '']] : [row];
+  });
+  console.log(table(['line', 'claim', 'claimed', 'computed', 'verdict'], rows, ['r']));
+  const { ok, rounding } = report.counts;
+  console.log(`\n${report.verdicts.length} claims: ${ok} ok, ${rounding} rounding, ${report.counts.wrong} wrong`);
+  if (args.explain) {
+    const m = /^d(.+)\/d(.+)$/.exec(args.explain);
+    if (!m) throw new Error(`--explain ${args.explain}: expected a derivative such as dl/dw5`);
+    console.log('\n' + explain(derivation, m[1], m[2]));
+  }
+  return wrong ? 1 : 0;
+}

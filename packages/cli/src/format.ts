@@ -1,0 +1,9 @@
+/** Plain-text tables for the terminal. */
+export function table(headers: string[], rows: string[][], align: ('l' | 'r')[] = []): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (align[i] === 'r' ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export const truncate = (s: string, n: number) => (s.length <= n ? s : s.slice(0, n - 3) + '...');

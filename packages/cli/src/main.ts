@@ -1,0 +1,31 @@
+/** The `backprop` command line. */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { checkCommand, checkOptions } from './commands/check.ts';
+import { trainCommand, trainOptions } from './commands/train.ts';
+
+/** Runs a command and turns its errors into one line on stderr and a non-zero exit. */
+function action<A>(fn: (args: A) => Promise<number> | number, failureCode = 2) {
+  return async (args: A) => {
+    try {
+      process.exitCode = await fn(args);
+    } catch (e) {
+      console.error(`backprop: ${(e as Error).message}`);
+      process.exitCode = failureCode;
+    }
+  };
+}
+
+await yargs(hideBin(process.argv))
+  .scriptName('backprop')
+  .usage('$0 <command> [options]')
+  .command('train', "train a network (the paper's final network by default)", trainOptions, action(trainCommand))
+  .command('check <file>', 'check a hand calculation line by line (ok, rounding or wrong)', checkOptions, action(checkCommand))
+  .demandCommand(1, 'name a command: backprop --help lists them')
+  .strict()
+  .fail((message, error) => {
+    console.error(`backprop: ${(error?.message ?? message).replace(/\s*\n\s*/g, ' ')} (see backprop --help)`);
+    process.exit(2);
+  })
+  .help()
+  .parseAsync();

@@ -1,0 +1,41 @@
+/** Runs (or resumes) one training run in a run directory. */
+import { train } from '@backprop/mlp';
+import { loadRunData } from './data.ts';
+import { createReporter, type ReportMode } from './progress.ts';
+import type { RunDir } from './rundir.ts';
+
+export interface RunResult {
+  status: 'done' | 'diverged';
+  message?: string;
+  trainAccuracy?: number;
+  testAccuracy?: number;
+}
+
+export async function executeRun(run: RunDir, mode: ReportMode, label = ''): Promise<RunResult> {
+  const { config } = run;
+  const data = loadRunData(config);
+  const state = run.state();
+  const reporter = createReporter(mode, Math.ceil(data.train.count / config.batchSize), label);
+  let losses: number[] = [];
+  const outcome = await train(config, data, state, {
+    onIteration: (i, epoch, loss) => {
+      losses.push(loss);
+      reporter.iteration(i, epoch, loss);
+    },
+    onEpoch: (stats, s) => {
+      run.endEpoch(stats, losses, s);
+      losses = [];
+      reporter.epoch(stats, config.epochs);
+    },
+  });
+  reporter.stop();
+  const last = run.epochLines().at(-1);
+  const result: RunResult = {
+    status: outcome.status,
+    message: outcome.status === 'diverged' ? outcome.message : undefined,
+    trainAccuracy: last?.trainAccuracy as number | undefined,
+    testAccuracy: last?.testAccuracy as number | undefined,
+  };
+  run.finish(outcome.state, { ...result, epochs: outcome.state.epoch, iterations: outcome.state.iteration, finished: new Date().toISOString() }, losses);
+  return result;
+}
