@@ -39,7 +39,7 @@ const derivKey = (of: string, wrt: string) => `d${of}/d${wrt}`;
 export function unitOf(text: string): number {
   const m = /^(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
   if (!m) return 0;
-  return 10 ** (Number(m[3] ?? 0) - (m[2]?.length ?? 0));
+  return Number(`1e${Number(m[3] ?? 0) - (m[2]?.length ?? 0)}`); // exact, unlike 10 ** -4
 }
 
 function literalTensor(n: Node): { value: Tensor; units: number[] } {
@@ -226,14 +226,15 @@ export class Derivation {
 type Inputs = Map<string, { value: Tensor; units: number[] }>;
 
 /**
- * `fn` evaluated at the claimed inputs, and how far it can move when each input moves by one
- * unit of its last written digit (either way, one input at a time): the slack rounding allows.
+ * `fn` evaluated at the claimed inputs, and how far it can move when each input moves by half a
+ * unit of its last written digit (either way, one input at a time, summed): the slack rounding allows.
  */
 function recompute(inputs: Inputs, fn: (get: (key: string) => Tensor) => Tensor): { value: number[]; slack: number[] } {
   const at = (shifted?: string, sign = 0) => (key: string) => {
     const input = inputs.get(key)!;
     if (key !== shifted) return input.value;
-    const d = input.value.toFlatArray().map((v, i) => v + sign * (input.units[i] ?? input.units[0]));
+    // A rounded claim stands for a value within half a unit of its last written digit.
+    const d = input.value.toFlatArray().map((v, i) => v + (sign * (input.units[i] ?? input.units[0])) / 2);
     return tensor(Float64Array.from(d), { shape: input.value.shape });
   };
   const value = fn(at()).toFlatArray();
