@@ -2,6 +2,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { checkCommand, checkOptions } from './commands/check.ts';
+import { gradcheckCommand, gradcheckOptions } from './commands/gradcheck.ts';
+import { evaluateCommand, evaluateOptions, predictCommand, predictOptions } from './commands/model.ts';
 import { trainCommand, trainOptions } from './commands/train.ts';
 
 /** Runs a command and turns its errors into one line on stderr and a non-zero exit. */
@@ -20,7 +22,10 @@ await yargs(hideBin(process.argv))
   .scriptName('backprop')
   .usage('$0 <command> [options]')
   .command('train', "train a network (the paper's final network by default)", trainOptions, action(trainCommand))
+  .command('evaluate <model>', 'accuracy, loss and confusion matrix of a trained model', evaluateOptions, action(evaluateCommand))
+  .command('predict <model> <input>', 'predict the digits of an IDX file or of a PNG/PGM image', predictOptions, action(predictCommand))
   .command('check <file>', 'check a hand calculation line by line (ok, rounding or wrong)', checkOptions, action(checkCommand))
+  .command('gradcheck', 'compare hand-derived, tape and finite-difference gradients of a network (or --op)', gradcheckOptions, action(gradcheckCommand))
   .demandCommand(1, 'name a command: backprop --help lists them')
   .strict()
   .fail((message, error) => {

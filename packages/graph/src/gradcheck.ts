@@ -24,6 +24,11 @@ export interface GradcheckOptions {
   directions?: number;
   /** Seed of the upstream gradient and of the directions. */
   seed?: number;
+  /**
+   * Gradients to check instead of the tape's, one per input (for the same scalar output, or for
+   * the same upstream gradient): a hand-derived backward pass, say.
+   */
+  against?: readonly Tensor[];
 }
 
 export interface InputReport {
@@ -69,7 +74,10 @@ export function gradcheck(fn: CheckedFunction, inputs: readonly Tensor[], option
   // A non-scalar output is checked through l = sum(v * out) for a random v: an upstream gradient other than 1.
   // Its entries are bounded away from 0 (|v| in [0.5, 1.5)), so no entry of the output goes unchecked.
   const v = out.size === 1 ? null : rng.tensor(out.shape, (r) => (r.uniform() < 0.5 ? -1 : 1) * (0.5 + r.uniform()), { dtype: 'float64' });
-  const analytic = tape.gradients(out, xs, v ? { grad: v } : {});
+  if (options.against && (v || options.against.some((g, i) => g.shape.join() !== xs[i].shape.join()))) {
+    throw new Error('gradcheck: `against` needs a one-element output and one gradient of each input\'s shape');
+  }
+  const analytic = options.against ?? tape.gradients(out, xs, v ? { grad: v } : {});
   const vFlat = v ? k.flat(v.array) : null;
   const loss = (): number => {
     const o = new Tape().noRecord(() => fn(new Tape(), ...xs));

@@ -14,4 +14,5 @@ export * as ops from './ops/index.ts';
 export { gradcheck } from './gradcheck.ts';
 export type { GradcheckOptions, GradcheckReport, InputReport, CheckedFunction } from './gradcheck.ts';
 export { Rng } from './random.ts';
+export { opCases, opOfCase, type OpCase } from './opcases.ts';
 export * as kernels from './kernels.ts';

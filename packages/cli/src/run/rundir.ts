@@ -5,7 +5,7 @@
  * atomically, so a killed run leaves only whole files, and `--resume` continues from the last
  * checkpoint with exactly the bits an uninterrupted run would have.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '@backprop/graph';
 import { loadModel, saveModel, startState, writeFileAtomic, type EpochStats, type TrainState } from '@backprop/mlp';
@@ -41,6 +41,8 @@ export class RunDir {
     const path = join(dir, 'config.json');
     if (!existsSync(path)) throw new Error(`${dir}: no run here (no config.json); start one with backprop train --out ${dir}`);
     const run = new RunDir(dir, validateConfig(JSON.parse(readFileSync(path, 'utf8')).config, path));
+    // A process killed while writing leaves only its temporary file: drop it.
+    for (const f of readdirSync(dir)) if (/\.tmp-\d+$/.test(f)) rmSync(join(dir, f), { force: true });
     const metricsPath = join(dir, 'metrics.jsonl');
     if (existsSync(metricsPath)) {
       const lines = readFileSync(metricsPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricsLine);

@@ -1,0 +1,114 @@
+/** `backprop gradcheck`: hand-derived vs tape vs finite differences, for an MLP or for ops. */
+import type { Argv } from 'yargs';
+import { gradcheck, opCases, opOfCase, Rng, Tape, type InputReport, type Tensor } from '@backprop/graph';
+import { activationNames, Dense, handBackward, initNames, loadMnist, lossNames, lossOnTape, MLP, type ActivationName, type InitName, type LossName } from '@backprop/mlp';
+import { parseLayers } from './train.ts';
+import { table } from '../format.ts';
+
+export const gradcheckOptions = (y: Argv) =>
+  y
+    .option('layers', { type: 'string', default: '784,800,100,10', describe: 'layer sizes' })
+    .option('activation', { choices: activationNames, default: 'tanh' as ActivationName })
+    .option('loss', { choices: lossNames, default: 'hinge' as LossName })
+    .option('batch', { type: 'number', default: 8, describe: 'batch size' })
+    .option('seed', { type: 'number', default: 1, describe: 'seed of the weights, the batch and the directions' })
+    .option('init', { choices: initNames, default: 'he' as InitName, describe: "weights (the paper's 1e-3 makes deep gradients too small to difference)" })
+    .option('random', { type: 'boolean', describe: 'random inputs and labels instead of MNIST images' })
+    .option('full-limit', { type: 'number', default: 1000, describe: 'parameters with more entries are checked along random directions' })
+    .option('op', { type: 'string', describe: 'check one op of the graph package (or all) instead of a network' })
+    .option('json', { type: 'boolean' });
+
+interface Pair { maxAbs: number; maxRel: number; worst: number[] }
+const sci = (x: number) => x.toExponential(2);
+const at = (r: InputReport) => (r.mode === 'full' ? `[${r.worst.at.join(',')}]` : `direction ${r.worst.at[0]}`);
+
+/** Entrywise comparison of two gradients computed by different code. */
+function compare(a: Tensor, b: Tensor): Pair {
+  const x = a.toFlatArray(), z = b.toFlatArray();
+  let worst = 0, maxAbs = 0, scale = Number.MIN_VALUE;
+  x.forEach((v, i) => {
+    const e = Math.abs(v - z[i]);
+    scale = Math.max(scale, Math.abs(z[i]));
+    if (e > maxAbs) { maxAbs = e; worst = i; }
+  });
+  const index = a.shape.map((_, d) => Math.floor(worst / a.shape.slice(d + 1).reduce((p, q) => p * q, 1)) % a.shape[d]);
+  return { maxAbs, maxRel: maxAbs / scale, worst: index };
+}
+
+export function gradcheckCommand(args: Awaited<ReturnType<ReturnType<typeof gradcheckOptions>['parseAsync']>>): number {
+  return args.op ? checkOps(args.op, args.seed, !!args.json) : checkNetwork(args);
+}
+
+function checkOps(name: string, seed: number, json: boolean): number {
+  const cases = Object.entries(opCases).filter(([c]) => name === 'all' || opOfCase(c) === name);
+  if (cases.length === 0) {
+    throw new Error(`--op ${name}: no such op; choose one of ${[...new Set(Object.keys(opCases).map(opOfCase))].join(', ')} or all`);
+  }
+  const results = cases.map(([c, make]) => {
+    const { inputs, fn } = make(3, 4, seed);
+    return { case: c, report: gradcheck(fn, inputs, { mode: 'full', seed }) };
+  });
+  const ok = results.every((r) => r.report.ok);
+  if (json) {
+    console.log(JSON.stringify({ ok, ops: results.map((r) => ({ case: r.case, ok: r.report.ok, inputs: r.report.inputs })) }, null, 2));
+    return ok ? 0 : 1;
+  }
+  const rows = results.flatMap(({ case: c, report }) =>
+    report.inputs.map((r, i) => [i === 0 ? c : '', `${r.input} [${r.shape.join(',')}]`, sci(r.maxAbsError), sci(r.maxRelError), at(r), r.ok ? (r.kinks ? 'ok (kink)' : 'ok') : 'MISMATCH']),
+  );
+  console.log(table(['op', 'input', 'max abs', 'max rel', 'worst at', 'verdict'], rows));
+  console.log(`\n${ok ? 'all' : 'not all'} ${results.length} op checks agree with central differences (float64, eps 1e-6)`);
+  return ok ? 0 : 1;
+}
+
+function checkNetwork(args: { layers: string; activation: ActivationName; loss: LossName; batch: number; seed: number; init: InitName; random?: boolean; 'full-limit': number; json?: boolean }): number {
+  const sizes = parseLayers(args.layers);
+  const rng = Rng.seeded(args.seed);
+  const net = MLP.init({ sizes, activation: args.activation }, rng, { init: args.init, dtype: 'float64' });
+  const classes = sizes[sizes.length - 1];
+  let X: Tensor, y: ArrayLike<number>;
+  if (args.random) {
+    X = rng.rand([args.batch, sizes[0]], { dtype: 'float64' });
+    y = Array.from({ length: args.batch }, () => rng.int(classes));
+  } else {
+    const { train } = loadMnist();
+    if (sizes[0] !== train.features) throw new Error(`--layers ${args.layers}: MNIST images have ${train.features} pixels, so the first size must be ${train.features} (or use --random)`);
+    if (classes < 10) throw new Error(`--layers ${args.layers}: MNIST has 10 classes, so the last size must be at least 10 (or use --random)`);
+    const indices = Array.from({ length: args.batch }, () => rng.int(train.count));
+    ({ X, y } = train.batch(indices, 'float64'));
+  }
+  const names = net.layers.flatMap((_, i) => [`layers.${i}.weight`, `layers.${i}.bias`]);
+  const params = net.parameters();
+  const lossOf = (t: Tape, ...p: Tensor[]) =>
+    lossOnTape(t, args.loss, new MLP({ sizes, activation: args.activation }, net.layers.map((_, i) => new Dense(p[2 * i], p[2 * i + 1]))).forward(t, X), y);
+  const tape = new Tape();
+  const loss = lossOf(tape, ...params);
+  const tapeGrads = tape.gradients(loss, params);
+  const hand = handBackward(net, X, y, args.loss);
+  const options = { fullLimit: args['full-limit'], seed: args.seed };
+  const tapeVsNumeric = gradcheck(lossOf, params, options).inputs;
+  const handVsNumeric = gradcheck(lossOf, params, { ...options, against: hand.grads }).inputs;
+  const results = params.map((p, i) => {
+    const handVsTape = compare(hand.grads[i], tapeGrads[i]);
+    const ok = handVsTape.maxRel <= 1e-9 && tapeVsNumeric[i].ok && handVsNumeric[i].ok;
+    return { name: names[i], shape: p.shape, mode: tapeVsNumeric[i].mode, checked: tapeVsNumeric[i].checked, handVsTape, tapeVsNumeric: tapeVsNumeric[i], handVsNumeric: handVsNumeric[i], ok };
+  });
+  const ok = results.every((r) => r.ok);
+  if (args.json) {
+    console.log(JSON.stringify({ ok, loss: loss.item(), network: sizes, activation: args.activation, lossName: args.loss, batch: args.batch, parameters: results }, null, 2));
+    return ok ? 0 : 1;
+  }
+  console.log(`${sizes.join('-')} ${args.activation}, ${args.loss} loss, batch of ${args.batch} ${args.random ? 'random inputs' : 'MNIST images'}, seed ${args.seed}: loss ${loss.item().toPrecision(8)}\n`);
+  for (const r of results) {
+    const how = r.mode === 'full' ? `every entry` : `${r.checked} random directions v^T J u`;
+    console.log(`${r.name} [${r.shape.join(',')}], ${how}: ${r.ok ? 'ok' : 'MISMATCH'}`);
+    const kinks = (x: InputReport) => (x.kinks ? `${x.ok ? 'ok' : 'MISMATCH'}, ${x.kinks} at a kink` : x.ok ? 'ok' : 'MISMATCH');
+    console.log(table(['  pair', 'max abs', 'max rel', 'worst at', 'verdict'], [
+      ['  hand vs tape', sci(r.handVsTape.maxAbs), sci(r.handVsTape.maxRel), `[${r.handVsTape.worst.join(',')}]`, r.handVsTape.maxRel <= 1e-9 ? 'ok' : 'MISMATCH'],
+      ['  tape vs numeric', sci(r.tapeVsNumeric.maxAbsError), sci(r.tapeVsNumeric.maxRelError), at(r.tapeVsNumeric), kinks(r.tapeVsNumeric)],
+      ['  hand vs numeric', sci(r.handVsNumeric.maxAbsError), sci(r.handVsNumeric.maxRelError), at(r.handVsNumeric), kinks(r.handVsNumeric)],
+    ]) + '\n');
+  }
+  console.log(ok ? `all ${results.length} parameters agree: hand-derived = tape = finite differences` : 'MISMATCH: see the tables above');
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,71 @@
+/** Example inputs for checking every built-in op with gradcheck. */
+import { Rng } from './random.ts';
+import type { Tape } from './tape.ts';
+import type { Tensor } from './tensor.ts';
+
+const f64 = { dtype: 'float64' } as const;
+
+/** Random float64 values in [-2, 2], and helpers that keep inputs off kinks and poles. */
+function maker(seed: number) {
+  const rng = Rng.seeded(seed);
+  const values = (shape: number[], draw = () => 4 * rng.uniform() - 2) => rng.tensor(shape, draw, f64);
+  return {
+    rng,
+    values,
+    /** |x| in [0.05, 2]: off the kink at 0 of relu/elu, at least eps * 1e4 away. */
+    offZero: (shape: number[]) => values(shape, () => (rng.uniform() < 0.5 ? -1 : 1) * (0.05 + 1.95 * rng.uniform())),
+    positive: (shape: number[]) => values(shape, () => 0.2 + 2 * rng.uniform()),
+    labels: (n: number, c: number) => Array.from({ length: n }, () => rng.int(c)),
+  };
+}
+
+/** Inputs for one op on [m, n]-ish shapes drawn from `seed`, and the function of them to check. */
+export type OpCase = (m: number, n: number, seed: number) => { inputs: Tensor[]; fn: (t: Tape, ...xs: Tensor[]) => Tensor };
+
+/**
+ * One or more checkable uses of every built-in op (named `op` or `op, variant`), with float64
+ * inputs kept off kinks and poles: what `backprop gradcheck --op` and the property tests run.
+ */
+export const opCases: Record<string, OpCase> = {
+  'matmul': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, 3]), r.values([3, n])], fn: (t, a, b) => t.matmul(a, b) }; },
+  'matmul, transposed views': (m, n, s) => {
+    const r = maker(s);
+    return { inputs: [r.values([3, m]), r.values([n, 3])], fn: (t, a, b) => t.matmul(t.transpose(a), t.transpose(b)) };
+  },
+  'transpose': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.transpose(a) }),
+  'add, same shape': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([m, n])], fn: (t, a, b) => t.add(a, b) }; },
+  'add, row-vector bias': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([n])], fn: (t, a, b) => t.add(a, b) }; },
+  'add, 0-D scalar': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([])], fn: (t, a, b) => t.add(a, b) }; },
+  'sub, column and row': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, 1]), r.values([1, n])], fn: (t, a, b) => t.sub(a, b) }; },
+  'mul, bias': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([1, n])], fn: (t, a, b) => t.mul(a, b) }; },
+  'div': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.positive([n])], fn: (t, a, b) => t.div(a, b) }; },
+  'maximum': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([n])], fn: (t, a, b) => t.maximum(a, b) }; },
+  'minimum': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([m, n])], fn: (t, a, b) => t.minimum(a, b) }; },
+  'sqrt': (m, n, s) => ({ inputs: [maker(s).positive([m, n])], fn: (t, a) => t.sqrt(a) }),
+  'abs': (m, n, s) => ({ inputs: [maker(s).offZero([m, n])], fn: (t, a) => t.abs(a) }),
+  'neg': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.neg(a) }),
+  'scale': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.scale(a, -1.7) }),
+  'square': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.square(a) }),
+  'pow': (m, n, s) => ({ inputs: [maker(s).positive([m, n])], fn: (t, a) => t.pow(a, 2.5) }),
+  'exp': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.exp(a) }),
+  'log': (m, n, s) => ({ inputs: [maker(s).positive([m, n])], fn: (t, a) => t.log(a) }),
+  'relu': (m, n, s) => ({ inputs: [maker(s).offZero([m, n])], fn: (t, a) => t.relu(a) }),
+  'elu': (m, n, s) => ({ inputs: [maker(s).offZero([m, n])], fn: (t, a) => t.elu(a, 0.7) }),
+  'tanh': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.tanh(a) }),
+  'sigmoid': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.sigmoid(a) }),
+  'sum': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.sum(a) }),
+  'sum, along axis 0': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.sum(a, 0) }),
+  'mean': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.mean(a) }),
+  'mean, along axis -1': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.mean(a, -1) }),
+  'max, along axis 1': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.max(a, 1) }),
+  'max, axis 0 of a 3-D tensor': (m, n, s) => ({ inputs: [maker(s).values([m, n, 2])], fn: (t, a) => t.max(a, 0) }),
+  'softmax': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.softmax(a) }),
+  'logSoftmax': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.logSoftmax(a) }),
+  'pick': (m, n, s) => { const r = maker(s); const y = r.labels(m, n); return { inputs: [r.values([m, n])], fn: (t, a) => t.pick(a, y) }; },
+  'hingeLoss': (m, n, s) => { const r = maker(s); const y = r.labels(m, n + 1); return { inputs: [r.values([m, n + 1])], fn: (t, a) => t.hingeLoss(a, y) }; },
+  'crossEntropy': (m, n, s) => { const r = maker(s); const y = r.labels(m, n); return { inputs: [r.values([m, n])], fn: (t, a) => t.crossEntropy(a, y) }; },
+  'squaredError': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([m, n])], fn: (t, p, q) => t.squaredError(p, q) }; },
+};
+
+/** The op a case exercises: the part of its name before any comma. */
+export const opOfCase = (name: string) => name.split(',')[0];
