@@ -50,11 +50,11 @@ export function parseLayers(text: string): number[] {
 }
 
 export function reportMode(args: { quiet?: boolean; json?: boolean }): ReportMode {
-  return args.json ? 'json' : args.quiet ? 'quiet' : process.stderr.isTTY ? 'bar' : 'quiet';
+  return args.json ? 'json' : args.quiet ? 'quiet' : 'bar';
 }
 
 export async function trainCommand(args: TrainArgs): Promise<number> {
-  const mode = args.json ? 'json' : args.quiet ? 'quiet' : 'bar';
+  const mode = reportMode(args);
   let run: RunDir;
   if (args.resume) {
     run = RunDir.open(args.resume);
@@ -64,7 +64,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
     const config = resolveConfig(args);
     const out = args.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
     run = RunDir.create(out, config);
-    if (mode !== 'json') {
+    if (mode === 'bar') {
       console.error(`training ${config.layers.join('-')} (${config.activation}, ${config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}, init ${config.init}, seed ${config.seed}) for ${config.epochs} epochs -> ${out}`);
     }
   }

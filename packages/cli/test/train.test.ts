@@ -1,0 +1,108 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModel } from '@backprop/mlp';
+import { backprop, repoRoot } from './helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'cli-train-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const quick = ['--layers', '784,24,10', '--init', 'xavier', '--subset', '1200', '--epochs', '2', '--quiet'];
+const weightsOf = (path: string) => Buffer.concat(loadModel(path).net.parameters().map((p) => Buffer.from(p.array.data.buffer)));
+
+describe('backprop train', () => {
+  it('writes a run directory: config, metrics of every iteration and epoch, a checkpoint per epoch, model, summary', () => {
+    const out = join(dir, 'run');
+    const r = backprop(['train', ...quick, '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^done: train accuracy \d+\.\d\d%, test accuracy \d+\.\d\d%; model in .*model.safetensors\n$/);
+    expect(readdirSync(out).sort()).toEqual(['checkpoint-epoch-001.safetensors', 'checkpoint-epoch-002.safetensors', 'config.json', 'metrics.jsonl', 'model.safetensors', 'summary.json']);
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(config.config).toMatchObject({ layers: [784, 24, 10], activation: 'tanh', loss: 'hinge', lr: 0.01, batchSize: 8, epochs: 2, subset: 1200, seed: 1 });
+    expect(config.versions.node).toBe(process.version);
+    const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(metrics.map((m) => `${m.type} ${m.epoch}`)).toEqual(['iterations 1', 'epoch 1', 'iterations 2', 'epoch 2']);
+    expect(metrics[0].losses).toHaveLength(150);
+    expect(metrics[2].first).toBe(151);
+    expect(metrics[3].testAccuracy).toBeGreaterThan(0.6);
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))).toMatchObject({ status: 'done', epochs: 2, iterations: 300 });
+  });
+
+  it('prints JSON lines with --json', () => {
+    const r = backprop(['train', ...quick.filter((a) => a !== '--quiet'), '--json', '--out', join(dir, 'json')]);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.event)).toEqual(['epoch', 'epoch', 'result']);
+    expect(lines[2]).toMatchObject({ status: 'done' });
+  });
+
+  it('resumes a killed run from its last checkpoint and ends with exactly the weights of an uninterrupted run', async () => {
+    const args = ['--layers', '784,64,10', '--init', 'xavier', '--subset', '9000', '--epochs', '4', '--quiet'];
+    const whole = join(dir, 'whole'), killed = join(dir, 'killed');
+    expect(backprop(['train', ...args, '--out', whole]).code).toBe(0);
+    // Start the same run and kill it (SIGKILL: no chance to clean up) once its first checkpoint is on disk.
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/backprop.mjs', import.meta.url)), 'train', ...args, '--out', killed], { cwd: repoRoot });
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (existsSync(join(killed, 'checkpoint-epoch-001.safetensors'))) {
+          clearInterval(poll);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      }, 10);
+    });
+    await new Promise((r) => child.on('exit', r));
+    expect(existsSync(join(killed, 'summary.json'))).toBe(false); // it really was interrupted
+    const resumed = backprop(['train', '--resume', killed]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toMatch(/^resuming .*killed after epoch [123] of 4/);
+    expect(Buffer.compare(weightsOf(join(killed, 'model.safetensors')), weightsOf(join(whole, 'model.safetensors')))).toBe(0);
+    const epochs = (d: string) => readFileSync(join(d, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'epoch');
+    expect(epochs(killed).map((m) => [m.epoch, m.testAccuracy])).toEqual(epochs(whole).map((m) => [m.epoch, m.testAccuracy]));
+    // A finished run is not trained again.
+    const again = backprop(['train', '--resume', killed]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/killed: this run is already complete \(see summary.json\)\n$/);
+  }, 120_000);
+
+  it('stops a diverging run with a clear message and a non-zero exit, keeping the metrics', () => {
+    const out = join(dir, 'diverge');
+    const r = backprop(['train', '--layers', '784,32,10', '--init', 'xavier', '--activation', 'elu', '--loss', 'mse', '--lr', '1', '--subset', '1000', '--epochs', '1', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/training diverged: the loss is Infinity at epoch 1, iteration \d+ \(learning rate 1 is too high for this network; try a smaller --lr\); the metrics up to then are in/);
+    const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(metrics[0]).toMatchObject({ type: 'iterations', epoch: 1, partial: true });
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).status).toBe('diverged');
+  });
+});
+
+describe('bad flags and configs get one line naming the problem, exit 2, and no run directory', () => {
+  const cfg = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  const cases: [string, string[], RegExp][] = [
+    ['an unknown flag', ['--bogus'], /^backprop: Unknown argument: bogus \(see backprop --help\)$/],
+    ['a bad choice', ['--activation', 'softsign'], /^backprop: Invalid values: Argument: activation, Given: "softsign", Choices: "relu", "elu", "tanh", "sigmoid" \(see backprop --help\)$/],
+    ['bad layers', ['--layers', '784,0,10'], /^backprop: --layers 784,0,10: expected two or more positive integers separated by commas, e\.g\. 784,800,100,10$/],
+    ['a negative learning rate', ['--lr', '-1'], /^backprop: settings: field "lr": Too small: expected number to be >0$/],
+    ['a config with a bad field', ['--config', cfg('bad.json', '{"lr": 0.1, "epochs": "ten"}')], /bad.json: field "epochs": Invalid input: expected number, received string$/],
+    ['a config with an unknown field', ['--config', cfg('extra.json', '{"lr": 0.1, "momentum": 0.9}')], /extra.json: the config: Unrecognized key: "momentum"$/],
+    ['a config that is not JSON', ['--config', cfg('broken.json', '{lr: ')], /broken.json: not valid JSON/],
+    ['resume with other settings', ['--resume', 'x', '--lr', '0.1'], /^backprop: Arguments resume and lr are mutually exclusive \(see backprop --help\)$/],
+    ['resume of nothing', ['--resume', join(dir, 'nothing')], /nothing: no run here \(no config.json\); start one with backprop train --out/],
+  ];
+  for (const [what, args, message] of cases) {
+    it(what, () => {
+      const out = join(dir, `bad-${what.replace(/\W+/g, '-')}`);
+      const r = backprop(['train', ...args, '--out', out].filter((a, i, all) => !(args.includes('--resume') && (a === '--out' || all[i - 1] === '--out'))));
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(message);
+      expect(existsSync(out)).toBe(false);
+    });
+  }
+});
