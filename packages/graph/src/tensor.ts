@@ -1,4 +1,5 @@
 import ndarray from 'ndarray';
+import ops from 'ndarray-ops';
 
 export type DType = 'float32' | 'float64';
 export type Data = Float32Array | Float64Array;
@@ -133,29 +134,11 @@ function formatNumber(x: number): string {
   return Number.isInteger(x) ? x.toFixed(1) : x.toPrecision(5).replace(/(\.\d*?)0+(e|$)/, '$1$2');
 }
 
-/** A contiguous row-major copy of an array (of any strides) in the given dtype. */
+/** A contiguous row-major copy of an array (of any strides, broadcast views included) in the given dtype. */
 export function contiguous(a: NdArray, dtype: DType): NdArray {
   const out = ndarray(allocate(dtype, a.size), a.shape.slice());
-  const n = a.shape.length;
-  if (n === 0) {
-    out.data[0] = a.data[a.offset];
-    return out;
-  }
-  // Odometer over the index space; the last axis is the inner loop.
-  const index = new Array(n).fill(0);
-  const last = n - 1;
-  const inner = a.shape[last];
-  const innerStride = a.stride[last];
-  let k = 0;
-  for (let count = a.size / Math.max(inner, 1); count > 0 && inner > 0; count--) {
-    let p = a.offset;
-    for (let d = 0; d < last; d++) p += index[d] * a.stride[d];
-    for (let j = 0; j < inner; j++, p += innerStride) out.data[k++] = a.data[p];
-    for (let d = last - 1; d >= 0; d--) {
-      if (++index[d] < a.shape[d]) break;
-      index[d] = 0;
-    }
-  }
+  if (a.shape.length === 0) out.data[0] = a.data[a.offset];
+  else if (a.size > 0) ops.assign(out, a); // ndarray-ops walks any strides
   return out;
 }
 

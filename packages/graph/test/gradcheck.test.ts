@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { defineOp, gradcheck, kernels, Rng, tensor, wrap, type Tensor } from '../src/index.ts';
+import { softplus } from '../../../examples/custom-op.ts';
 
 const f64 = { dtype: 'float64' } as const;
 
-/** softplus(x) = log(1 + e^x), with its derivative sigmoid(x): the README's custom op. */
-const softplus = defineOp('softplus', (x: Tensor) => ({
-  out: wrap(kernels.map(x.array, (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))))),
-  backward: (g) => [wrap(kernels.zip(g.array, x.array, x.shape, (gv, v) => gv / (1 + Math.exp(-v))))],
-}));
-
+// The README's custom op, from examples/custom-op.ts.
 /** The same op with a deliberate slip in its backward (missing the sigmoid). */
 const wrongSoftplus = defineOp('wrongSoftplus', (x: Tensor) => ({
   out: softplus.forward(x).out,

@@ -1,0 +1,23 @@
+// A custom op: softplus(x) = log(1 + e^x), whose derivative is sigmoid(x).
+// It is defined with the same `defineOp` the built-in ops use, and checked with gradcheck.
+import { defineOp, gradcheck, kernels, Rng, wrap, type Tensor } from '@backprop/graph';
+
+export const softplus = defineOp(
+  'softplus',
+  (x: Tensor) => {
+    // NOTE: max(x, 0) + log1p(e^-|x|) does not overflow for large |x|.
+    const y = kernels.map(x.array, (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))));
+    return {
+      out: wrap(y),
+      // saves x: d softplus / dx = sigmoid(x)
+      backward: (g) => [wrap(kernels.zip(g.array, x.array, x.shape, (gv, v) => gv / (1 + Math.exp(-v))))],
+    };
+  },
+  "softplus'(x) = sigmoid(x)",
+);
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const x = Rng.seeded(1).randn([3, 4], { dtype: 'float64' });
+  const report = gradcheck((tape, x) => tape.apply(softplus, x), [x]);
+  console.log(report.summary);
+}

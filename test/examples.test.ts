@@ -1,0 +1,27 @@
+// The README's examples, run as a user runs them.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const run = (file: string) => spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+
+describe('the README examples', () => {
+  it('two-layer.ts: the hinge loss falls with each SGD step by hand', () => {
+    const r = run('examples/two-layer.ts');
+    expect(r.status).toBe(0);
+    const losses = [...r.stdout.matchAll(/step \d: hinge loss (\d+\.\d+)/g)].map((m) => Number(m[1]));
+    expect(losses).toHaveLength(5);
+    losses.slice(1).forEach((l, i) => expect(l).toBeLessThan(losses[i]));
+  });
+  it('custom-op.ts: softplus passes gradcheck', () => {
+    const r = run('examples/custom-op.ts');
+    expect(r.stdout).toMatch(/^input 0 \[3,4\]: ok, 12 entries/);
+  });
+  it('train-mnist.ts: one epoch on 10,000 images reaches over 85% on the test set', () => {
+    const r = run('examples/train-mnist.ts');
+    const m = /epoch 1: train (\d+\.\d+)%, test (\d+\.\d+)%/.exec(r.stdout);
+    expect(Number(m![2])).toBeGreaterThan(85);
+    expect(r.stdout).toMatch(/done\n$/);
+  });
+});
