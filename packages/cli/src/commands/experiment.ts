@@ -1,0 +1,116 @@
+/** `backprop experiment NAME|all`: the paper's experiments, their figures and tables. */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '@backprop/mlp';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Argv } from 'yargs';
+import { loadExperiments, parseShard, planRuns, type PlannedRun } from '../experiments/define.ts';
+import { experimentTable, readRun, summarize } from '../experiments/results.ts';
+import { executeRun } from '../run/execute.ts';
+import { RunDir } from '../run/rundir.ts';
+import { table } from '../format.ts';
+import { writeReport } from './report.ts';
+
+export const experimentOptions = (y: Argv) =>
+  y
+    .positional('name', { type: 'string', describe: 'activations, losses, depth, width1, width2, final or all' })
+    .option('list', { type: 'boolean', describe: 'show the runs and their state; run nothing' })
+    .option('out', { type: 'string', default: 'runs/paper', describe: 'directory of the runs, figures and report' })
+    .option('jobs', { type: 'number', default: 1, describe: 'runs in parallel, one process each' })
+    .option('shard', { type: 'string', describe: 'K/N: run only every N-th run, starting with the K-th' })
+    .option('epochs', { type: 'number', describe: 'override every run\'s epochs (a quick look, not the paper)' })
+    .option('subset', { type: 'number', describe: 'train on the first N images (test on N/6) (a quick look, not the paper)' })
+    .option('quiet', { type: 'boolean' });
+
+type Args = Awaited<ReturnType<ReturnType<typeof experimentOptions>['parseAsync']>>;
+
+export async function experimentCommand(args: Args): Promise<number> {
+  const all = loadExperiments();
+  const name = args.name ?? (args.list ? 'all' : undefined);
+  if (!name) throw new Error(`name an experiment: ${all.map((e) => e.name).join(', ')} or all`);
+  const chosen = name === 'all' ? all : all.filter((e) => e.name === name);
+  if (chosen.length === 0) throw new Error(`no experiment '${name}'; choose one of ${all.map((e) => e.name).join(', ')} or all`);
+  for (const [flag, v] of [['--jobs', args.jobs], ['--epochs', args.epochs], ['--subset', args.subset]] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`${flag} ${v}: expected a positive integer`);
+  }
+  const overrides = { epochs: args.epochs, subset: args.subset };
+  const plans = new Map(chosen.map((e) => [e.name, planRuns(e, overrides)]));
+  // Identical runs (the 800-100 tanh network appears in four experiments) are trained once.
+  const unique = [...new Map([...plans.values()].flat().map((r) => [r.key, r])).values()];
+  const shard = args.shard ? parseShard(args.shard) : { k: 1, n: 1 };
+  const mine = unique.filter((_, i) => i % shard.n === shard.k - 1);
+  const log = (s: string) => { if (!args.quiet) console.error(s); };
+  if (args.epochs || args.subset) {
+    log(`overrides: ${[args.epochs && `epochs ${args.epochs}`, args.subset && `subset ${args.subset}`].filter(Boolean).join(', ')}: a quick look, not the paper's settings`);
+  }
+  if (args.list) {
+    const rows = mine.map((r) => {
+      const d = readRun(args.out, r);
+      const state = d.status === 'partial' ? `partial (${d.epochs.length}/${r.config.epochs} epochs)` : d.status;
+      const users = [...plans.values()].flat().filter((p) => p.key === r.key).map((p) => `${p.experiment}/${p.id}`).join(', ');
+      return [users, r.config.layers.join('-'), r.config.activation, r.config.loss, String(r.config.lr), String(r.config.epochs), state];
+    });
+    console.log(table(['runs', 'layers', 'activation', 'loss', 'lr', 'epochs', 'state'], rows));
+    console.log(`\n${mine.length} runs${args.shard ? ` in shard ${args.shard} (of ${unique.length})` : ''}, in ${args.out}`);
+    return 0;
+  }
+  const pending = mine.filter((r) => !existsSync(join(args.out, r.key, 'summary.json')));
+  log(`${mine.length - pending.length} of ${mine.length} runs already complete; ${pending.length} to run${args.jobs > 1 ? ` on ${args.jobs} processes` : ''}`);
+  for (const r of pending) if (!existsSync(join(args.out, r.key, 'config.json'))) RunDir.create(join(args.out, r.key), r.config);
+  // The report of this directory is of these settings.
+  mkdirSync(args.out, { recursive: true });
+  writeFileAtomic(join(args.out, 'overrides.json'), JSON.stringify(overrides) + '\n');
+  const failures = args.jobs > 1 ? await runInChildren(pending, args.out, args.jobs, log) : await runHere(pending, args.out, args.quiet ? 'quiet' : 'bar', log);
+  const summaries = await summarize(args.out, chosen, plans);
+  if (!args.quiet) for (const s of summaries) console.log(experimentTable(s) + '\n');
+  writeReport(args.out, summaries);
+  log(`figures in ${join(args.out, 'figures')}, report in ${join(args.out, 'report.html')}`);
+  return failures > 0 ? 1 : 0;
+}
+
+async function runHere(runs: PlannedRun[], out: string, mode: 'bar' | 'quiet', log: (s: string) => void): Promise<number> {
+  const failures = 0;
+  for (const [i, r] of runs.entries()) {
+    const label = `[${i + 1}/${runs.length} ${r.experiment}/${r.id}]`;
+    const result = await executeRun(RunDir.open(join(out, r.key)), mode, label);
+    log(`${label} ${result.status === 'done' ? `train ${pct(result.trainAccuracy)}, test ${pct(result.testAccuracy)}` : result.message}`);
+  }
+  return failures; // a diverging run is a result (the paper's ReLU at lr 0.01), not a failure
+}
+
+const pct = (x?: number) => (x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
+const bin = fileURLToPath(new URL('../../bin/backprop.mjs', import.meta.url));
+
+/** Runs each pending run as `backprop train --resume DIR --json` in a pool of `jobs` processes. */
+async function runInChildren(runs: PlannedRun[], out: string, jobs: number, log: (s: string) => void): Promise<number> {
+  let next = 0, failures = 0;
+  const worker = async () => {
+    while (next < runs.length) {
+      const i = next++, r = runs[i];
+      const label = `[${i + 1}/${runs.length} ${r.experiment}/${r.id}]`;
+      const code = await new Promise<number>((resolve) => {
+        const child = spawn(process.execPath, [bin, 'train', '--resume', join(out, r.key), '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let buffered = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          buffered += chunk.toString();
+          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+            const line = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            const m = JSON.parse(line);
+            if (m.event === 'epoch') log(`${label} epoch ${m.epoch}/${r.config.epochs}: train ${pct(m.trainAccuracy)}, test ${pct(m.testAccuracy)}, ${m.seconds.toFixed(1)} s`);
+            else if (m.event === 'result') log(`${label} ${m.status === 'done' ? 'done' : m.message}`);
+          }
+        });
+        child.on('exit', (c) => resolve(c ?? 1));
+      });
+      // A diverging run exits 1 but is a result; a run that crashed has no summary.
+      if (!existsSync(join(out, r.key, 'summary.json'))) {
+        log(`${label} failed (exit ${code}); rerun the experiment to resume it`);
+        failures++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, runs.length) }, worker));
+  return failures;
+}
