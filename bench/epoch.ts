@@ -1,0 +1,46 @@
+/**
+ * Seconds per epoch (60,000 images, training only) of the paper's network, 784-800-100-10, tanh,
+ * hinge, plain SGD lr 0.01, float32: through the tape (the normal API) and through the
+ * hand-derived backward pass on the same kernels. Measured over a slice of an epoch and scaled.
+ */
+import { Rng, Tape } from '@backprop/graph';
+import { handBackward, loadMnist, lossOnTape, MLP, SGD, type Dataset } from '@backprop/mlp';
+import { median } from './timing.ts';
+
+function steps(train: Dataset, batch: number, count: number, path: 'tape' | 'hand'): number {
+  const rng = Rng.seeded(1);
+  const net = MLP.init({ sizes: [784, 800, 100, 10], activation: 'tanh' }, rng);
+  const params = net.parameters();
+  const sgd = new SGD(params, 0.01);
+  const order = rng.shuffle(Int32Array.from({ length: train.count }, (_, i) => i));
+  const t0 = performance.now();
+  for (let s = 0; s < count; s++) {
+    const { X, y } = train.batch(order.subarray(s * batch, (s + 1) * batch));
+    if (path === 'tape') {
+      const t = new Tape();
+      const loss = lossOnTape(t, 'hinge', net.forward(t, X), y);
+      t.backward(loss);
+    } else {
+      handBackward(net, X, y, 'hinge').grads.forEach((g, i) => (params[i].grad = g));
+    }
+    sgd.step();
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+export function benchEpoch(runs = 3): { [key: string]: number } {
+  const { train } = loadMnist();
+  const out: { [key: string]: number } = {};
+  console.log('\nepoch of the paper\'s network (60,000 images, training only), seconds (median of 3)');
+  for (const batch of [8, 128]) {
+    const count = batch === 8 ? 600 : 80; // 4,800 or 10,240 images
+    for (const path of ['tape', 'hand'] as const) {
+      steps(train, batch, Math.ceil(count / 10), path); // warm up
+      const perEpoch = median(Array.from({ length: runs }, () => (steps(train, batch, count, path) / (count * batch)) * 60000));
+      out[`${path} batch ${batch}`] = perEpoch;
+      console.log(`  batch ${String(batch).padStart(3)}, ${path}: ${perEpoch.toFixed(2)} s/epoch`);
+    }
+    console.log(`  tape / hand at batch ${batch}: ${(out[`tape batch ${batch}`] / out[`hand batch ${batch}`]).toFixed(3)}`);
+  }
+  return out;
+}
