@@ -79,8 +79,18 @@ export function map(a: NdArray, f: (x: number) => number): NdArray {
 
 /** `f` applied elementwise to two arrays broadcast to `shape`. */
 export function zip(a: NdArray, b: NdArray, shape: Shape, f: (x: number, y: number) => number): NdArray {
-  const x = flat(a.shape.join() === shape.join() ? a : broadcastView(a, shape));
-  const y = flat(b.shape.join() === shape.join() ? b : broadcastView(b, shape));
+  const A = a.shape.join() === shape.join() ? a : broadcastView(a, shape);
+  const B = b.shape.join() === shape.join() ? b : broadcastView(b, shape);
+  if (shape.length === 2 && !(isContiguous(A) && isContiguous(B))) {
+    // Walk the (broadcast) strides: a bias row is read in place, not copied out to [m, n] first.
+    const [m, n] = shape, out = allocate(dtypeOf(a.data), m * n);
+    const x = A.data, y = B.data, [a0, a1] = A.stride, [b0, b1] = B.stride;
+    for (let i = 0, k = 0; i < m; i++) {
+      for (let j = 0, pa = A.offset + i * a0, pb = B.offset + i * b0; j < n; j++, pa += a1, pb += b1) out[k++] = f(x[pa], y[pb]);
+    }
+    return ndarray(out, [...shape]);
+  }
+  const x = flat(A), y = flat(B);
   const out = allocate(dtypeOf(a.data), x.length);
   for (let i = 0; i < x.length; i++) out[i] = f(x[i], y[i]);
   return ndarray(out, [...shape]);
@@ -118,6 +128,7 @@ export function matmul(a: NdArray, b: NdArray): NdArray {
     for (let p = 0, pa = 0; p < k; p++, pa += as1) {
       if (A[r0 + pa] !== 0 || A[r1 + pa] !== 0 || A[r2 + pa] !== 0 || A[r3 + pa] !== 0) steps[used++] = p;
     }
+    if (used === 0) continue; // these rows of C stay zero
     const c0 = i * n, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
     let j = 0;
     for (; j + 4 <= n; j += 4) {
@@ -158,6 +169,20 @@ export function matmul(a: NdArray, b: NdArray): NdArray {
     }
   }
   return ndarray(C, [m, n]);
+}
+
+/**
+ * w += alpha g in place, for flat arrays of one length. Runs of 32 zeros in g are skipped without
+ * touching w (exact): with MNIST, half the rows of the first layer's gradient are zero.
+ */
+export function addScaled(w: Data, g: Data, alpha: number): void {
+  const n = w.length;
+  for (let start = 0; start < n; start += 32) {
+    const end = Math.min(start + 32, n);
+    let j = start;
+    while (j < end && g[j] === 0) j++;
+    for (; j < end; j++) w[j] += alpha * g[j];
+  }
 }
 
 // ---------------------------------------------------------------- reductions

@@ -23,10 +23,7 @@ export interface OptimizerOptions {
 export class SGD implements Optimizer {
   constructor(private readonly params: Tensor[], private readonly lr: number) {}
   step(): void {
-    for (const p of this.params) {
-      const w = p.array.data, g = gradOf(p);
-      for (let i = 0; i < w.length; i++) w[i] -= this.lr * g[i];
-    }
+    for (const p of this.params) kernels.addScaled(p.array.data, gradOf(p), -this.lr);
   }
   state(): Data[] {
     return [];
