@@ -24,6 +24,8 @@ export function benchMatmul(): void {
     { name: '[8,784]x[784,800]   X W1', a: mnistLike([8, 784]), b: rng.randn([784, 800]) },
     { name: '[784,8]x[8,800]     Xᵀ G1', a: mnistLike([8, 784]).T, b: rng.randn([8, 800]) },
     { name: '[8,800]x[800,100]   H1 W2', a: rng.randn([8, 800]), b: rng.randn([800, 100]) },
+    { name: '[800,8]x[8,100]     H1ᵀ G2', a: rng.randn([8, 800]).T, b: rng.randn([8, 100]) },
+    { name: '[8,100]x[100,800]   G2 W2ᵀ', a: rng.randn([8, 100]), b: rng.randn([800, 100]).T },
     { name: '[8,784]x[784,800]   dense X', a: rng.randn([8, 784]), b: rng.randn([784, 800]) },
   ];
   console.log('matmul, float32, GFLOP/s (median of 5 runs); reference = textbook triple loop in the same run');

@@ -11,7 +11,7 @@ const ours = benchEpoch();
 // The reference: NumPy (and PyTorch if installed) on the same machine, one thread, in this same run.
 // OPENBLAS_CORETYPE is unset so that OpenBLAS picks its kernels for this processor (AVX-512 here).
 const python = '/usr/bin/python3';
-const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
+const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
 delete env.OPENBLAS_CORETYPE;
 delete env.OPENBLAS_L2_SIZE;
 const ref = existsSync(python) ? spawnSync(python, ['bench/reference.py'], { env, encoding: 'utf8' }) : null;

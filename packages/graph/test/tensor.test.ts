@@ -53,14 +53,14 @@ function naiveMatmul(a: ndarray.NdArray, b: ndarray.NdArray): number[] {
 }
 
 describe('kernels.matmul', () => {
-  it('equals the textbook loops for random shapes, zeros and transposed views', () => {
+  it('equals the textbook loops for random shapes, sparsity and transposed views', () => {
     fc.assert(fc.property(
       fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }),
-      fc.boolean(), fc.boolean(), fc.integer(),
-      (m, k, n, transA, transB, seed) => {
+      fc.boolean(), fc.boolean(), fc.constantFrom(0, 0.5, 0.9), fc.integer(),
+      (m, k, n, transA, transB, zeros, seed) => {
         const rng = Rng.seeded(seed);
-        // Half the entries zero, like MNIST pixels, to exercise the zero skip.
-        const draw = () => (rng.uniform() < 0.5 ? 0 : rng.normal());
+        // Dense, half zeros, or MNIST-like (90% zeros): the tiled and the sparse-row paths.
+        const draw = () => (rng.uniform() < zeros ? 0 : rng.normal());
         const a = transA ? rng.tensor([k, m], draw, { dtype: 'float64' }).T : rng.tensor([m, k], draw, { dtype: 'float64' });
         const b = transB ? rng.tensor([n, k], draw, { dtype: 'float64' }).T : rng.tensor([k, n], draw, { dtype: 'float64' });
         const got = Array.from(kernels.matmul(a.array, b.array).data);
