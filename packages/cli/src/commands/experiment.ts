@@ -83,7 +83,10 @@ const pct = (x?: number) => (x === undefined ? '-' : `${(100 * x).toFixed(2)}%`)
 const bin = fileURLToPath(new URL('../../bin/backprop.mjs', import.meta.url));
 
 /** Runs each pending run as `backprop train --resume DIR --json` in a pool of `jobs` processes. */
-async function runInChildren(runs: PlannedRun[], out: string, jobs: number, log: (s: string) => void): Promise<number> {
+async function runInChildren(pending: PlannedRun[], out: string, jobs: number, log: (s: string) => void): Promise<number> {
+  // Longest first (epochs x weights), so that the last run to finish does not start last.
+  const cost = (r: PlannedRun) => r.config.epochs * r.config.layers.slice(1).reduce((a, n, i) => a + n * r.config.layers[i], 0);
+  const runs = [...pending].sort((a, b) => cost(b) - cost(a));
   let next = 0, failures = 0;
   const worker = async () => {
     while (next < runs.length) {
