@@ -67,6 +67,27 @@ describe('backprop train', () => {
     expect(again.stderr).toMatch(/killed: this run is already complete \(see summary.json\)\n$/);
   }, 120_000);
 
+  it('on Ctrl-C (SIGINT) says how to resume, exits 130, and leaves only whole files', async () => {
+    const out = join(dir, 'interrupted');
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/backprop.mjs', import.meta.url)), 'train', '--layers', '784,64,10', '--init', 'xavier', '--subset', '9000', '--epochs', '4', '--out', out], { cwd: repoRoot });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (existsSync(join(out, 'checkpoint-epoch-001.safetensors'))) {
+          clearInterval(poll);
+          child.kill('SIGINT');
+          resolve();
+        }
+      }, 10);
+    });
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/interrupted during epoch \d; continue with: backprop train --resume .*interrupted\n$/);
+    expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    expect(backprop(['train', '--resume', out, '--quiet']).code).toBe(0);
+  }, 120_000);
+
   it('stops a diverging run with a clear message and a non-zero exit, keeping the metrics', () => {
     const out = join(dir, 'diverge');
     const r = backprop(['train', '--layers', '784,32,10', '--init', 'xavier', '--activation', 'elu', '--loss', 'mse', '--lr', '1', '--subset', '1000', '--epochs', '1', '--out', out]);

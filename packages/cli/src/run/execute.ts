@@ -17,6 +17,13 @@ export async function executeRun(run: RunDir, mode: ReportMode, label = ''): Pro
   const state = run.state();
   const reporter = createReporter(mode, Math.ceil(data.train.count / config.batchSize), label);
   let losses: number[] = [];
+  // Ctrl-C: every file on disk is whole (atomic writes); restore the terminal and say how to go on.
+  const interrupted = () => {
+    reporter.stop();
+    console.error(`\ninterrupted during epoch ${state.epoch + 1}; continue with: backprop train --resume ${run.dir}`);
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
   const outcome = await train(config, data, state, {
     onIteration: (i, epoch, loss) => {
       losses.push(loss);
@@ -28,6 +35,7 @@ export async function executeRun(run: RunDir, mode: ReportMode, label = ''): Pro
       reporter.epoch(stats, config.epochs);
     },
   });
+  process.off('SIGINT', interrupted);
   reporter.stop();
   const last = run.epochLines().at(-1);
   const result: RunResult = {
