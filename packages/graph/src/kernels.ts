@@ -2,8 +2,9 @@
  * The hot loops: matrix product, elementwise maps, broadcasting and reductions.
  *
  * This is the only module that touches `ndarray` internals (data, strides, offsets): ops and the
- * tape see tensors. Every kernel returns a fresh contiguous row-major array, so a faster kernel
- * can replace one here without touching an op.
+ * tape see tensors. Kernels return contiguous row-major arrays (fresh ones, but for `reshape` and
+ * `sumToShape`, which may hand back their input's data), so a faster kernel can replace one here
+ * without touching an op.
  */
 import ndarray from 'ndarray';
 import { allocate, contiguous, dtypeOf, type Data, type DType, type NdArray, type Shape } from './tensor.ts';
@@ -253,6 +254,18 @@ export function sumAll(a: NdArray): number {
 
 /** Sum along one axis; the axis is removed from the shape. */
 export function sumAxis(a: NdArray, axis: number): NdArray {
+  if (isContiguous(a)) {
+    // In place: out[o, j] = sum over l of a[o, l, j], with `inner` contiguous values per step.
+    const outer = sizeOf(a.shape.slice(0, axis)), len = a.shape[axis], inner = sizeOf(a.shape.slice(axis + 1));
+    const x = a.data, out = allocate(dtypeOf(x), outer * inner);
+    for (let o = 0; o < outer; o++) {
+      for (let l = 0; l < len; l++) {
+        const src = (o * len + l) * inner, dst = o * inner;
+        for (let j = 0; j < inner; j++) out[dst + j] += x[src + j];
+      }
+    }
+    return ndarray(out, a.shape.filter((_, d) => d !== axis));
+  }
   const { rows, len, data, rest } = axisLast(a, axis);
   const out = allocate(dtypeOf(a.data), rows);
   for (let r = 0; r < rows; r++) {

@@ -27,17 +27,14 @@ export const transpose = defineOp('transpose', (x: Tensor) => {
   return { out: wrap(x.array.transpose(...axes)), backward: (g) => [wrap(g.array.transpose(...axes))] };
 }, 'dx = gᵀ');
 
+type Local = ((g: number, x: number, y: number) => number) | null;
+
 /**
- * An elementwise binary op with numpy broadcasting. `da`/`db` give the local derivatives; the
- * gradient is then summed back to each input's shape (a row-vector bias gets the column sums).
+ * An elementwise binary op with numpy broadcasting. `da`/`db` give dl/da and dl/db from g, a and
+ * b (null: g itself, with no pass over the data); each is then summed back to its input's shape
+ * (a row-vector bias gets the column sums).
  */
-function elementwise(
-  name: string,
-  f: (x: number, y: number) => number,
-  da: (g: number, x: number, y: number) => number,
-  db: (g: number, x: number, y: number) => number,
-  rule: string,
-) {
+function elementwise(name: string, f: (x: number, y: number) => number, da: Local, db: Local, rule: string) {
   return defineOp(name, (a: Operand, b: Operand) => {
     const x = operand(a, b), y = operand(b, a);
     expectSameDtype(name, x, y);
@@ -47,16 +44,19 @@ function elementwise(
     return {
       out: wrap(k.zip(X, Y, shape, f)),
       // saves x and y (broadcast views, no copies)
-      backward: (g, needs) => [
-        needs[0] ? wrap(k.sumToShape(k.zip3(g.array, X, Y, da), x.shape)) : null,
-        needs[1] ? wrap(k.sumToShape(k.zip3(g.array, X, Y, db), y.shape)) : null,
-      ],
+      backward: (g, needs) => {
+        const local = (d: Local) => (d ? k.zip3(g.array, X, Y, d) : g.array);
+        return [
+          needs[0] ? wrap(k.sumToShape(local(da), x.shape)) : null,
+          needs[1] ? wrap(k.sumToShape(local(db), y.shape)) : null,
+        ];
+      },
     };
   }, rule);
 }
 
-export const add = elementwise('add', (x, y) => x + y, (g) => g, (g) => g, 'da = g, db = g (summed over broadcast axes)');
-export const sub = elementwise('sub', (x, y) => x - y, (g) => g, (g) => -g, 'da = g, db = -g');
+export const add = elementwise('add', (x, y) => x + y, null, null, 'da = g, db = g (summed over broadcast axes)');
+export const sub = elementwise('sub', (x, y) => x - y, null, (g) => -g, 'da = g, db = -g');
 export const mul = elementwise('mul', (x, y) => x * y, (g, _x, y) => g * y, (g, x) => g * x, 'da = g·b, db = g·a');
 export const div = elementwise('div', (x, y) => x / y, (g, _x, y) => g / y, (g, x, y) => (-g * x) / (y * y), 'da = g/b, db = -g·a/b²');
 /** Elementwise max(a, b); the gradient goes to a where a >= b (a tie is a kink). */
