@@ -122,6 +122,12 @@ describe('the file format', () => {
     });
   }
 
+  it('refuses --explain of a name the file does not define', () => {
+    const r = backprop(['check', example, '--explain', 'dl/dw9']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe("backprop: --explain dl/dw9: the file defines no 'w9'");
+  });
+
   it('exits 2 for a file that cannot be read', () => {
     const r = backprop(['check', join(dir, 'nope.txt')]);
     expect(r.code).toBe(2);

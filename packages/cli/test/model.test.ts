@@ -103,6 +103,11 @@ describe('backprop gradcheck', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^backprop: --op nope: no such op; choose one of matmul, /);
   });
+  it('refuses a batch that is not a positive integer', () => {
+    const r = backprop(['gradcheck', '--batch', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('backprop: --batch 0: expected a positive integer');
+  });
   it('refuses layers that do not fit MNIST', () => {
     const r = backprop(['gradcheck', '--layers', '100,10']);
     expect(r.code).toBe(2);

@@ -1,11 +1,11 @@
 /** The backward pass for one derivative, step by step, as a textbook shows it. */
 import { Tensor } from '@backprop/graph';
 import { formatValue, type Derivation } from './evaluate.ts';
-import { CheckError } from './parse.ts';
 
 export function explain(d: Derivation, of: string, wrt: string): string {
   const x = d.values.get(of), y = d.values.get(wrt);
-  if (!x || !y) throw new CheckError(0, `--explain d${of}/d${wrt}: unknown name '${x ? wrt : of}'`);
+  if (!x || !y) throw new Error(`--explain d${of}/d${wrt}: the file defines no '${x ? wrt : of}'`);
+  if (x.size !== 1) throw new Error(`--explain d${of}/d${wrt}: ${of} has shape [${x.shape}], not a single number`);
   const label = (t: unknown) => (t instanceof Tensor ? d.labels.get(t) ?? '(constant)' : String(t));
   // The records on a path from Y to X: those with an input that is Y or depends on it.
   const onPath = new Set<Tensor>([y]);

@@ -36,6 +36,9 @@ function compare(a: Tensor, b: Tensor): Pair {
 }
 
 export function gradcheckCommand(args: Awaited<ReturnType<ReturnType<typeof gradcheckOptions>['parseAsync']>>): number {
+  for (const [flag, v] of [['--batch', args.batch], ['--seed', args.seed], ['--full-limit', args['full-limit']]] as const) {
+    if (!Number.isInteger(v) || v < (flag === '--batch' ? 1 : 0)) throw new Error(`${flag} ${v}: expected a ${flag === '--batch' ? 'positive' : 'non-negative'} integer`);
+  }
   return args.op ? checkOps(args.op, args.seed, !!args.json) : checkNetwork(args);
 }
 
