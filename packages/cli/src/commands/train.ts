@@ -65,7 +65,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
     const out = args.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
     run = RunDir.create(out, config);
     if (mode === 'bar') {
-      console.error(`training ${config.layers.join('-')} (${config.activation}, ${config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}, init ${config.init}, seed ${config.seed}) for ${config.epochs} epochs -> ${out}`);
+      console.error(`training ${config.layers.join('-')} (${config.activation}, ${config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}, init ${config.init}, seed ${config.seed}) for ${config.epochs} epoch${config.epochs === 1 ? "" : "s"} -> ${out}`);
     }
   }
   const result = await executeRun(run, mode);

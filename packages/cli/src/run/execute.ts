@@ -15,7 +15,7 @@ export async function executeRun(run: RunDir, mode: ReportMode, label = ''): Pro
   const { config } = run;
   const data = loadRunData(config);
   const state = run.state();
-  const reporter = createReporter(mode, Math.ceil(data.train.count / config.batchSize), label);
+  const reporter = createReporter(mode, Math.ceil(data.train.count / config.batchSize), config.epochs, label);
   let losses: number[] = [];
   // Ctrl-C: every file on disk is whole (atomic writes); restore the terminal and say how to go on.
   const interrupted = () => {

@@ -12,7 +12,9 @@ export interface Reporter {
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-export function createReporter(mode: ReportMode, itersPerEpoch: number, label = ''): Reporter {
+const clock = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
+
+export function createReporter(mode: ReportMode, itersPerEpoch: number, epochs: number, label = ''): Reporter {
   if (mode === 'json') {
     return {
       iteration: () => {},
@@ -23,22 +25,30 @@ export function createReporter(mode: ReportMode, itersPerEpoch: number, label = 
   if (mode === 'quiet') return { iteration: () => {}, epoch: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar(
     {
-      format: `${label ? label + ' ' : ''}epoch {epoch} |{bar}| {value}/{total} it | loss {loss} | acc {acc} | ETA {eta_formatted}`,
+      format: `${label ? label + ' ' : ''}epoch {epoch}/${epochs} |{bar}| {value}/{total} it | loss {loss} | acc {acc} | left {left}`,
       hideCursor: true, etaBuffer: 500, fps: 5, stream: process.stderr,
     },
     cliProgress.Presets.shades_classic,
   );
-  let running = 0, started = false, accuracy = '-';
+  let running = 0, started = false, accuracy = '-', epochSeconds = 0;
+  let t0 = performance.now(), itersSeen = 0;
   return {
     iteration(iteration, epoch, loss) {
       running = running === 0 ? loss : 0.99 * running + 0.01 * loss;
       const within = iteration - (epoch - 1) * itersPerEpoch;
+      // Time left in the run: from the last epoch's wall time (evaluation included) once there is one.
+      itersSeen++;
+      const perIteration = epochSeconds ? epochSeconds / itersPerEpoch : (performance.now() - t0) / 1000 / itersSeen;
+      const payload = { epoch, loss: running.toFixed(4), acc: accuracy, left: clock(((epochs - epoch + 1) * itersPerEpoch - within) * perIteration) };
       if (!started) {
-        bar.start(itersPerEpoch, within, { epoch, loss: running.toFixed(4), acc: accuracy });
+        bar.start(itersPerEpoch, within, payload);
         started = true;
-      } else bar.update(within, { epoch, loss: running.toFixed(4), acc: accuracy });
+      } else bar.update(within, payload);
     },
     epoch(s, epochs) {
+      epochSeconds = s.seconds;
+      t0 = performance.now();
+      itersSeen = 0;
       accuracy = `${pct(s.train.accuracy)} / ${pct(s.test.accuracy)}`;
       bar.stop();
       started = false;
