@@ -86,9 +86,11 @@ export class RunDir {
       type: 'epoch', epoch: stats.epoch, iteration: state.iteration, meanIterationLoss: stats.meanIterationLoss,
       trainAccuracy: stats.train.accuracy, trainLoss: stats.train.loss, testAccuracy: stats.test.accuracy, testLoss: stats.test.loss, seconds: stats.seconds,
     });
+    // Metrics first, then the checkpoint: a crash between the two leaves metrics ahead of the last
+    // checkpoint, which `open` drops, never a checkpoint whose epoch the metrics lack.
+    writeFileAtomic(join(this.dir, 'metrics.jsonl'), this.metrics.map((m) => JSON.stringify(m)).join('\n') + '\n');
     const extra = Object.fromEntries(state.optimizer.state().map((b, i) => [`optimizer.${i}`, b]));
     saveModel(join(this.dir, checkpointName(stats.epoch)), state.net, { config: this.config, epoch: state.epoch, iteration: state.iteration, rng: state.rng.state() }, extra);
-    writeFileAtomic(join(this.dir, 'metrics.jsonl'), this.metrics.map((m) => JSON.stringify(m)).join('\n') + '\n');
   }
 
   epochLines(): MetricsLine[] {
