@@ -44,10 +44,6 @@ export function operand(x: Operand, like: Operand): Tensor {
   return tensor(x, { dtype: like instanceof Tensor ? like.dtype : 'float32' });
 }
 
-export function expectTensor(op: string, what: string, x: unknown): asserts x is Tensor {
-  if (!(x instanceof Tensor)) throw new Error(`${op}: ${what} must be a Tensor, got ${typeof x}`);
-}
-
 export function expectSameDtype(op: string, a: Tensor, b: Tensor): void {
   if (a.dtype !== b.dtype) {
     throw new Error(`${op}: cannot mix ${a.dtype} and ${b.dtype}; convert one with .clone('${a.dtype}')`);

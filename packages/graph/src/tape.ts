@@ -31,14 +31,12 @@ type Bound<O> = { [K in keyof O]: O[K] extends Op<infer A> ? (...args: A) => Ten
 type BuiltinOps = Bound<typeof ops>;
 
 // The built-in ops as methods, `tape.matmul(a, b)`, each a call of `apply`; the ops know nothing of tapes.
-// eslint-disable-next-line @typescript-eslint/no-empty-interface, @typescript-eslint/no-unsafe-declaration-merging
 export interface Tape extends BuiltinOps {}
 
 /**
  * Records ops as they run, then backpropagates through them. Create one per forward pass,
  * call `backward`, and drop it; tapes share nothing, so several can live side by side.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Tape {
   readonly records: TapeRecord[] = [];
   private recording = true;

@@ -190,8 +190,3 @@ export function full(shape: Shape, value: number, options: TensorOptions = {}): 
   t.array.data.fill(value);
   return t;
 }
-
-/** A 0-D tensor holding one number. */
-export function scalar(value: number, options: TensorOptions = {}): Tensor {
-  return tensor(value, options);
-}
