@@ -8,7 +8,10 @@
  *   wrong     - neither.
  */
 import { Tape, Tensor, tensor, formatShape } from '@backprop/graph';
-import { CheckError, isLiteral, parseFile, references, show, type Node, type Statement } from './parse.ts';
+import { references, show, type Node, type Statement } from './parse.ts';
+import { atLine, derivKey, Derivation, evalNode, formatValue, literalTensor, type Env } from './derivation.ts';
+
+export { Derivation, formatValue, unitOf } from './derivation.ts';
 
 export type VerdictName = 'ok' | 'rounding' | 'wrong';
 
@@ -27,202 +30,7 @@ export interface CheckReport {
   counts: Record<VerdictName, number>;
 }
 
-/** How to look up names and derivatives while evaluating an expression. */
-interface Env {
-  name(n: string): Tensor;
-  deriv(of: string, wrt: string): Tensor;
-}
-
-const derivKey = (of: string, wrt: string) => `d${of}/d${wrt}`;
-
-/** The unit of the last written digit of a number literal: 0.6570 -> 1e-4, 2 -> 1, 1.5e-3 -> 1e-4. */
-export function unitOf(text: string): number {
-  const m = /^(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
-  if (!m) return 0;
-  return Number(`1e${Number(m[3] ?? 0) - (m[2]?.length ?? 0)}`); // exact, unlike 10 ** -4
-}
-
-function literalTensor(n: Node): { value: Tensor; units: number[] } {
-  const scalar = (e: Node): [number, number] =>
-    e.kind === 'num' ? [e.value, unitOf(e.text)] : e.kind === 'neg' && e.arg.kind === 'num' ? [-e.arg.value, unitOf(e.arg.text)] : [NaN, 0];
-  if (n.kind !== 'matrix') {
-    const [v, u] = scalar(n);
-    return { value: tensor(v, { dtype: 'float64' }), units: [u] };
-  }
-  const cells = n.rows.map((r) => r.map(scalar));
-  const values = cells.map((r) => r.map((c) => c[0]));
-  return { value: tensor(n.vector ? values[0] : values, { dtype: 'float64' }), units: cells.flat().map((c) => c[1]) };
-}
-
-/** Evaluates an expression on a tape; `labels` learns a readable name for every tensor made. */
-export function evalNode(n: Node, t: Tape, env: Env, line: number, labels?: Map<Tensor, string>): Tensor {
-  const out = ((): Tensor => {
-    switch (n.kind) {
-      case 'num':
-        return tensor(n.value, { dtype: 'float64' });
-      case 'name':
-        return env.name(n.name);
-      case 'deriv':
-        return env.deriv(n.of, n.wrt);
-      case 'neg':
-        return t.neg(evalNode(n.arg, t, env, line, labels));
-      case 'matrix':
-        if (!isLiteral(n)) throw new CheckError(line, 'matrix literals hold numbers only');
-        return literalTensor(n).value;
-      case 'binary': {
-        const a = evalNode(n.left, t, env, line, labels), b = evalNode(n.right, t, env, line, labels);
-        switch (n.op) {
-          case '+': return t.add(a, b);
-          case '-': return t.sub(a, b);
-          case '*': return t.mul(a, b);
-          case '/': return t.div(a, b);
-          case '@': return t.matmul(a, b);
-          case '^':
-            if (b.size !== 1) throw new CheckError(line, `the exponent of ^ must be a single number, got shape ${formatShape(b.shape)}`);
-            return b.requiresGrad ? t.exp(t.mul(b, t.log(a))) : t.pow(a, b.item());
-        }
-      }
-      // falls through (unreachable)
-      case 'call': {
-        const args = n.args.map((a) => evalNode(a, t, env, line, labels));
-        const [x, y] = args;
-        switch (n.fn) {
-          case 'sigmoid': return t.sigmoid(x);
-          case 'tanh': return t.tanh(x);
-          case 'relu': return t.relu(x);
-          case 'elu': return t.elu(x, 1);
-          case 'exp': return t.exp(x);
-          case 'log': return t.log(x);
-          case 'sqrt': return t.sqrt(x);
-          case 'abs': return t.abs(x);
-          case 'max': return t.maximum(x, y);
-          case 'min': return t.minimum(x, y);
-          case 'T': return t.transpose(x);
-          case 'sum': return t.sum(x);
-          case 'mean': return t.mean(x);
-          case 'softmax': return t.softmax(x);
-        }
-        throw new CheckError(line, `unknown function '${n.fn}'`);
-      }
-    }
-  })();
-  if (labels && !labels.has(out)) labels.set(out, show(n));
-  return out;
-}
-
-/** Runs graph errors (shape mismatches, ...) through as errors of the line. */
-function atLine<T>(line: number, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof CheckError) throw e;
-    throw new CheckError(line, (e as Error).message);
-  }
-}
-
-export class Derivation {
-  readonly statements: Statement[];
-  /** The statement defining each name (given or defined). */
-  readonly defs = new Map<string, Statement>();
-  /** Claimed derivatives by `dX/dY`. */
-  readonly derivClaims = new Map<string, Statement>();
-  readonly tape = new Tape();
-  readonly values = new Map<string, Tensor>();
-  readonly labels = new Map<Tensor, string>();
-  private readonly deps = new Map<string, Set<string>>();
-
-  constructor(source: string) {
-    this.statements = parseFile(source);
-    for (const s of this.statements) {
-      if (s.lhs.kind === 'name') {
-        const first = this.defs.get(s.lhs.name);
-        if (first) throw new CheckError(s.line, `'${s.lhs.name}' is defined twice (first on line ${first.line})`);
-        this.defs.set(s.lhs.name, s);
-      } else {
-        const key = derivKey(s.lhs.of, s.lhs.wrt);
-        const first = this.derivClaims.get(key);
-        if (first) throw new CheckError(s.line, `${key} is claimed twice (first on line ${first.line})`);
-        this.derivClaims.set(key, s);
-      }
-    }
-    for (const s of this.statements) {
-      const used = new Set<string>();
-      for (const e of s.exprs) {
-        const r = references(e);
-        for (const n of r.names) {
-          if (!this.defs.has(n)) throw new CheckError(s.line, `unknown name '${n}'`);
-          used.add(n);
-        }
-        for (const d of r.derivs) used.add(d.of).add(d.wrt);
-      }
-      if (s.lhs.kind === 'name') this.deps.set(s.lhs.name, used);
-    }
-    for (const name of this.order()) this.define(name);
-  }
-
-  /** Names in an order where each comes after what it uses; a cycle is an error. */
-  private order(): string[] {
-    const done = new Set<string>(), visiting: string[] = [], order: string[] = [];
-    const visit = (n: string) => {
-      if (done.has(n)) return;
-      const at = visiting.indexOf(n);
-      if (at >= 0) {
-        const cycle = [...visiting.slice(at), n];
-        throw new CheckError(this.defs.get(n)!.line, `cycle: ${cycle.join(' -> ')}`);
-      }
-      visiting.push(n);
-      for (const d of this.deps.get(n) ?? []) visit(d);
-      visiting.pop();
-      done.add(n);
-      order.push(n);
-    };
-    for (const n of this.defs.keys()) visit(n);
-    return order;
-  }
-
-  private define(name: string): void {
-    const s = this.defs.get(name)!;
-    let value: Tensor;
-    if (s.exprs.length === 0) value = literalTensor(s.claim!).value; // a given
-    else value = atLine(s.line, () => evalNode(s.exprs[0], this.tape, this.exactEnv(s.line), s.line, this.labels));
-    // Every named value is a node that derivatives can be taken with respect to.
-    if (!value.requiresGrad) value = new Tensor(value.array, { requiresGrad: true });
-    this.values.set(name, value);
-    this.labels.set(value, name);
-  }
-
-  exactEnv(line: number): Env {
-    return { name: (n) => this.values.get(n)!, deriv: (of, wrt) => this.exactDeriv(of, wrt, line) };
-  }
-
-  /** dX/dY by reverse mode through the whole tape. */
-  exactDeriv(of: string, wrt: string, line: number): Tensor {
-    const x = this.values.get(of), y = this.values.get(wrt);
-    if (!x || !y) throw new CheckError(line, `d${of}/d${wrt} is used before ${x ? wrt : of} is computed`);
-    if (x.size !== 1) throw new CheckError(line, `d${of}/d${wrt} needs ${of} to be a single number, but it has shape ${formatShape(x.shape)}`);
-    return this.tape.gradients(x, [y])[0].detach();
-  }
-
-  /** Does `of` depend on `on` (through the names its definition uses)? */
-  dependsOn(of: string, on: string): boolean {
-    const seen = new Set<string>();
-    const walk = (n: string): boolean => {
-      if (n === on) return true;
-      if (seen.has(n)) return false;
-      seen.add(n);
-      return [...(this.deps.get(n) ?? [])].some(walk);
-    };
-    return walk(of);
-  }
-
-  /** A name's claimed value if it has one (a given's value is exact), else its exact value. */
-  claimedValue(name: string): { value: Tensor; units: number[] } {
-    const s = this.defs.get(name)!;
-    if (s.claim && s.exprs.length > 0) return literalTensor(s.claim);
-    return { value: this.values.get(name)!.detach(), units: [0] };
-  }
-}
-
+/** The inputs of a recomputation by key: `n:name` a value, `d:X|Y` a derivative, `g:C` dX/dC downstream. */
 type Inputs = Map<string, { value: Tensor; units: number[] }>;
 
 /**
@@ -250,17 +58,6 @@ function recompute(inputs: Inputs, fn: (get: (key: string) => Tensor) => Tensor)
   return { value, slack };
 }
 
-const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(8).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, ''));
-export const formatValue = (t: Tensor | number[], shape?: number[]): string => {
-  const values = Array.isArray(t) ? t : t.toFlatArray();
-  const dims = shape ?? (t instanceof Tensor ? t.shape : [values.length]);
-  if (dims.length === 0) return fmt(values[0]);
-  if (dims.length === 1) return `[${values.map(fmt).join(', ')}]`;
-  const c = dims[1];
-  return `[${Array.from({ length: dims[0] }, (_, i) => `[${values.slice(i * c, (i + 1) * c).map(fmt).join(', ')}]`).join(', ')}]`;
-};
-
-/** Checks every claim of a derivation file. Throws a CheckError when the file cannot be read. */
 export function checkSource(source: string): { derivation: Derivation; report: CheckReport } {
   const d = new Derivation(source);
   const verdicts = d.statements.filter((s) => s.claim && (s.exprs.length > 0 || s.lhs.kind === 'deriv')).map((s) => judge(d, s));

@@ -1,6 +1,6 @@
 /** The backward pass for one derivative, step by step, as a textbook shows it. */
 import { Tensor } from '@backprop/graph';
-import { formatValue, type Derivation } from './evaluate.ts';
+import { formatValue, type Derivation } from './derivation.ts';
 
 export function explain(d: Derivation, of: string, wrt: string): string {
   const x = d.values.get(of), y = d.values.get(wrt);
