@@ -44,6 +44,7 @@ export async function executeRun(run: RunDir, mode: ReportMode, label = ''): Pro
     trainAccuracy: last?.trainAccuracy as number | undefined,
     testAccuracy: last?.testAccuracy as number | undefined,
   };
-  run.finish(outcome.state, { ...result, epochs: outcome.state.epoch, iterations: outcome.state.iteration, finished: new Date().toISOString() }, losses);
+  const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024); // of this process, in MiB
+  run.finish(outcome.state, { ...result, epochs: outcome.state.epoch, iterations: outcome.state.iteration, peakRssMB, finished: new Date().toISOString() }, losses);
   return result;
 }
