@@ -30,7 +30,7 @@ describe('backprop experiment and backprop report', () => {
     const again = backprop(args.filter((a) => a !== '--quiet'));
     expect(again.stderr).toContain('overrides: epochs 2, subset 400: a quick look, not the paper\'s settings');
     expect(again.stderr).toContain('3 of 3 runs already complete; 0 to run');
-    expect(again.stdout).toMatch(/\| 1 hidden layer \(100\) \| \d+\.\d\d% \| \d+\.\d\d% \| - \|/);
+    expect(again.stdout).toMatch(/\| 1 hidden layer \(100\) \| \d+\.\d\d% \| \d+\.\d\d% \| - \| \d+\.\d \|/);
     const list = backprop(['experiment', 'all', '--list', '--epochs', '2', '--subset', '400', '--out', dir, '--shard', '1/2']);
     // 14 distinct runs: with 2 epochs, the final network is the same run as the 800-100 tanh one.
     expect(list.stdout).toMatch(/\n7 runs in shard 1\/2 \(of 14\), in /);

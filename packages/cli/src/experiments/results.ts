@@ -32,6 +32,9 @@ export function readRun(outDir: string, run: PlannedRun): RunData {
 
 const last = (d: RunData) => d.epochs.at(-1);
 
+/** The run's training and evaluation time, summed over its epochs. */
+export const minutes = (d: RunData) => (d.epochs.length ? (d.epochs.reduce((a, e) => a + e.seconds, 0) / 60).toFixed(1) : '-');
+
 /** A figure of the paper as an SVG drawn by vega-lite and vega. */
 export async function figureSvg(figure: Experiment['figures'][number], runs: RunData[]): Promise<string> {
   let spec: vl.TopLevelSpec;
@@ -150,11 +153,11 @@ export function experimentTable(s: ExperimentSummary): string {
   const rows = s.runs.map((d) => {
     const e = last(d), paper = s.experiment.paper?.[d.run.id];
     const status = d.status === 'done' ? '' : d.status === 'partial' ? ` (${d.epochs.length}/${d.run.config.epochs} epochs)` : ` (${d.status})`;
-    return `| ${d.run.label}${status} | ${e ? pct(e.train) : '-'} | ${e ? pct(e.test) : '-'} | ${paper ? `${pct(paper.train)} / ${pct(paper.test)}` : '-'} |`;
+    return `| ${d.run.label}${status} | ${e ? pct(e.train) : '-'} | ${e ? pct(e.test) : '-'} | ${paper ? `${pct(paper.train)} / ${pct(paper.test)}` : '-'} | ${minutes(d)} |`;
   });
   const findings = s.findings.map((f) => `- ${f.text}: **${f.verdict}**${f.detail ? ` (${f.detail})` : ''}`);
   return [
     `### §${s.experiment.section} ${s.experiment.title} (\`${s.experiment.name}\`)`, '',
-    '| run | train accuracy | test accuracy | paper (train / test) |', '|---|---|---|---|', ...rows, '', ...findings,
+    '| run | train accuracy | test accuracy | paper (train / test) | minutes |', '|---|---|---|---|---|', ...rows, '', ...findings,
   ].join('\n');
 }
