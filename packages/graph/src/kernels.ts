@@ -8,6 +8,7 @@
  */
 import ndarray from 'ndarray';
 import { allocate, contiguous, dtypeOf, type Data, type DType, type NdArray, type Shape } from './tensor.ts';
+import { wasm } from './wasm.ts';
 
 export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
 
@@ -117,6 +118,16 @@ export function zip3(a: NdArray, b: NdArray, c: NdArray, f: (x: number, y: numbe
  * 8), where tiles would spend more on setup than on sums. Both skip only exact zeros.
  */
 export function matmul(a: NdArray, b: NdArray): NdArray {
+  const [m, k] = a.shape;
+  const n = b.shape[1];
+  if (wasm && a.data instanceof Float32Array && b.data instanceof Float32Array && m * k * n >= 4096) {
+    return ndarray(wasm.matmul(a, b), [m, n]); // SIMD, when the compiled module is there
+  }
+  return matmulTS(a, b);
+}
+
+/** C = A B by the TypeScript kernels: the reference for the WebAssembly one, and the float64 path. */
+export function matmulTS(a: NdArray, b: NdArray): NdArray {
   const [m, k] = a.shape;
   const n = b.shape[1];
   const C = allocate(dtypeOf(a.data), m * n);

@@ -1,0 +1,43 @@
+// AssemblyScript: C = A B for row-major float32 matrices in linear memory, with 128-bit SIMD.
+// Compiled to build/kernels.wasm by the install step (`pnpm build:wasm`); kernels.ts falls back
+// to its TypeScript kernels when the module is absent.
+
+/** C[m,n] = A[m,k] B[k,n]; a, b, c are byte offsets. Each 4x8 block of C lives in eight f32x4 registers. */
+export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): void {
+  const n8 = n & ~7;
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const a0 = a + <usize>(i * k) * 4, a1 = a0 + <usize>k * 4, a2 = a1 + <usize>k * 4, a3 = a2 + <usize>k * 4;
+    for (let j = 0; j < n8; j += 8) {
+      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+      let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+      let pb = b + <usize>j * 4;
+      for (let p = 0; p < k; p++, pb += <usize>n * 4) {
+        const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+        const q = <usize>p * 4;
+        const x0 = f32x4.splat(load<f32>(a0 + q)), x1 = f32x4.splat(load<f32>(a1 + q));
+        const x2 = f32x4.splat(load<f32>(a2 + q)), x3 = f32x4.splat(load<f32>(a3 + q));
+        c00 = f32x4.add(c00, f32x4.mul(x0, b0)); c01 = f32x4.add(c01, f32x4.mul(x0, b1));
+        c10 = f32x4.add(c10, f32x4.mul(x1, b0)); c11 = f32x4.add(c11, f32x4.mul(x1, b1));
+        c20 = f32x4.add(c20, f32x4.mul(x2, b0)); c21 = f32x4.add(c21, f32x4.mul(x2, b1));
+        c30 = f32x4.add(c30, f32x4.mul(x3, b0)); c31 = f32x4.add(c31, f32x4.mul(x3, b1));
+      }
+      const r = c + <usize>(i * n + j) * 4, s = <usize>n * 4;
+      v128.store(r, c00); v128.store(r, c01, 16);
+      v128.store(r + s, c10); v128.store(r + s, c11, 16);
+      v128.store(r + 2 * s, c20); v128.store(r + 2 * s, c21, 16);
+      v128.store(r + 3 * s, c30); v128.store(r + 3 * s, c31, 16);
+    }
+    for (let j = n8; j < n; j++) rowsTail(a, b, c, i, 4, j, k, n);
+  }
+  for (; i < m; i++) for (let j = 0; j < n; j++) rowsTail(a, b, c, i, 1, j, k, n);
+}
+
+/** C[i..i+rows, j] one column at a time: the edges the blocks leave. */
+function rowsTail(a: usize, b: usize, c: usize, i: i32, rows: i32, j: i32, k: i32, n: i32): void {
+  for (let r = i; r < i + rows; r++) {
+    let s: f32 = 0;
+    for (let p = 0; p < k; p++) s += load<f32>(a + <usize>(r * k + p) * 4) * load<f32>(b + <usize>(p * n + j) * 4);
+    store<f32>(c + <usize>(r * n + j) * 4, s);
+  }
+}
