@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { kernels, Rng, tensor, zeros } from '../src/index.ts';
+import { wasm } from '../src/wasm.ts';
 
 describe('Tensor', () => {
   it('builds from nested arrays, numbers and typed arrays', () => {
@@ -68,5 +69,31 @@ describe('kernels.matmul', () => {
         got.forEach((g, i) => expect(g).toBeCloseTo(want[i], 12));
       },
     ));
+  });
+});
+
+describe('the WebAssembly matmul', () => {
+  it('is built by the install step (unless BACKPROP_KERNELS=js)', () => {
+    expect(wasm !== null).toBe(process.env.BACKPROP_KERNELS !== 'js');
+  });
+  it.runIf(wasm !== null)('equals the TypeScript reference kernel on random float32 shapes, strides and sparsity', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }),
+      fc.boolean(), fc.boolean(), fc.constantFrom(0, 0.8), fc.integer(),
+      (m, k, n, transA, transB, zeros, seed) => {
+        const rng = Rng.seeded(seed);
+        const draw = () => (rng.uniform() < zeros ? 0 : rng.normal());
+        const a = transA ? rng.tensor([k, m], draw).T : rng.tensor([m, k], draw);
+        const b = transB ? rng.tensor([n, k], draw).T : rng.tensor([k, n], draw);
+        const got = wasm!.matmul(a.array, b.array);
+        const want = kernels.matmulTS(a.array, b.array).data;
+        // float32 sums in another order: within a few ulps of the sum of |a b|.
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+          let scale = 0;
+          for (let p = 0; p < k; p++) scale += Math.abs(a.get(i, p) * b.get(p, j));
+          expect(Math.abs(got[i * n + j] - want[i * n + j])).toBeLessThanOrEqual(1e-6 * k * scale + 1e-30);
+        }
+      },
+    ), { numRuns: 60 });
   });
 });
