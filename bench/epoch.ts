@@ -28,19 +28,22 @@ function steps(train: Dataset, batch: number, count: number, path: 'tape' | 'han
   return (performance.now() - t0) / 1000;
 }
 
-export function benchEpoch(runs = 3): { [key: string]: number } {
+export type EpochTimes = { [key: string]: number };
+
+export function benchEpoch(print = true, runs = 3): EpochTimes {
   const { train } = loadMnist();
-  const out: { [key: string]: number } = {};
-  console.log('\nepoch of the paper\'s network (60,000 images, training only), seconds (median of 3)');
+  const out: EpochTimes = {};
+  const log = (s: string) => print && console.log(s);
+  log('\nepoch of the paper\'s network (60,000 images, training only), seconds (median of 3)');
   for (const batch of [8, 128]) {
     const count = batch === 8 ? 600 : 80; // 4,800 or 10,240 images
     for (const path of ['tape', 'hand'] as const) {
       steps(train, batch, Math.ceil(count / 10), path); // warm up
       const perEpoch = median(Array.from({ length: runs }, () => (steps(train, batch, count, path) / (count * batch)) * 60000));
       out[`${path} batch ${batch}`] = perEpoch;
-      console.log(`  batch ${String(batch).padStart(3)}, ${path}: ${perEpoch.toFixed(2)} s/epoch`);
+      log(`  batch ${String(batch).padStart(3)}, ${path}: ${perEpoch.toFixed(2)} s/epoch`);
     }
-    console.log(`  tape / hand at batch ${batch}: ${(out[`tape batch ${batch}`] / out[`hand batch ${batch}`]).toFixed(3)}`);
+    log(`  tape / hand at batch ${batch}: ${(out[`tape batch ${batch}`] / out[`hand batch ${batch}`]).toFixed(3)}`);
   }
   return out;
 }

@@ -1,12 +1,35 @@
-/** `pnpm bench`: every benchmark, printed as ratios against references measured in the same run. */
+/**
+ * `pnpm bench`: every benchmark, as ratios against references measured in the same run. The
+ * machine is shared and noisy: compare numbers within one run only.
+ */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { wasm } from '../packages/graph/src/wasm.ts';
 import { benchMatmul } from './matmul.ts';
-import { benchEpoch } from './epoch.ts';
+import { benchEpoch, type EpochTimes } from './epoch.ts';
 
-console.log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`);
+if (process.argv[2] === '--epoch-json') {
+  // A child run of the epoch benchmark (with the kernels its environment selects), as JSON.
+  console.log(JSON.stringify(benchEpoch(false)));
+  process.exit(0);
+}
+
+console.log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}, kernels: ${wasm ? 'WebAssembly SIMD + TypeScript' : 'TypeScript only'}\n`);
 benchMatmul();
-const ours = benchEpoch();
+
+const child = (extra: NodeJS.ProcessEnv): EpochTimes => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--epoch-json'], { env: { ...process.env, ...extra }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`epoch benchmark failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+};
+const ours = child({});
+const ts = wasm ? child({ BACKPROP_KERNELS: 'js' }) : null;
+console.log("\nepoch of the paper's network (784-800-100-10, tanh, hinge, SGD lr 0.01, float32; 60,000 images, training only), s/epoch, median of 3");
+console.log('                     tape    hand  tape/hand' + (ts ? '   tape, TS kernels only' : ''));
+for (const batch of [8, 128]) {
+  const t = ours[`tape batch ${batch}`], h = ours[`hand batch ${batch}`];
+  console.log(`  batch ${String(batch).padStart(3)}        ${t.toFixed(2).padStart(7)} ${h.toFixed(2).padStart(7)} ${(t / h).toFixed(3).padStart(10)}` + (ts ? `   ${ts[`tape batch ${batch}`].toFixed(2).padStart(7)}` : ''));
+}
 
 // The reference: NumPy (and PyTorch if installed) on the same machine, one thread, in this same run.
 // OPENBLAS_CORETYPE is unset so that OpenBLAS picks its kernels for this processor (AVX-512 here).
@@ -19,7 +42,7 @@ if (!ref || ref.status !== 0) {
   console.log(`\nreference: skipped (needs ${python} with NumPy: apt-get install python3-numpy libopenblas0-pthread [python3-torch])`);
 } else {
   const r = JSON.parse(ref.stdout);
-  console.log(`\nreference: NumPy ${r.numpy} on ${r.blas}${r.torch ? `; PyTorch ${r.torch}` : ''}; one thread`);
+  console.log(`\nreference, one thread: NumPy ${r.numpy} (hand-derived backprop) on ${r.blas}${r.torch ? `; PyTorch ${r.torch} eager` : ''}`);
   for (const batch of [8, 128]) {
     for (const lib of ['numpy', 'torch']) {
       const theirs = r[`${lib} batch ${batch}`];
