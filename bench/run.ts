@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { wasm } from '../packages/graph/src/wasm.ts';
+import { wasm } from '../packages/graph/src/kernels/wasm.ts';
 import { benchMatmul } from './matmul.ts';
 import { benchEpoch, type EpochTimes } from './epoch.ts';
 

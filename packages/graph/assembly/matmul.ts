@@ -1,5 +1,5 @@
 // AssemblyScript: C = A B for row-major float32 matrices in linear memory, with 128-bit SIMD.
-// Compiled to build/kernels.wasm by the install step (`pnpm build:wasm`); kernels.ts falls back
+// Compiled to build/kernels.wasm by the install step (`pnpm build:wasm`); src/kernels falls back
 // to its TypeScript kernels when the module is absent.
 
 /** C[m,n] = A[m,k] B[k,n]; a, b, c are byte offsets. Each 4x8 block of C lives in eight f32x4 registers. */

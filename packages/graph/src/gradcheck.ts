@@ -9,7 +9,7 @@
 import { Rng } from './random.ts';
 import { Tape } from './tape.ts';
 import { contiguous, formatShape, Tensor } from './tensor.ts';
-import * as k from './kernels.ts';
+import * as k from './kernels/index.ts';
 
 export interface GradcheckOptions {
   /** Step of the finite differences (default 1e-6). */

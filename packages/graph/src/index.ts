@@ -15,4 +15,4 @@ export { gradcheck } from './gradcheck.ts';
 export type { GradcheckOptions, GradcheckReport, InputReport, CheckedFunction } from './gradcheck.ts';
 export { Rng } from './random.ts';
 export { opCases, opOfCase, type OpCase } from './opcases.ts';
-export * as kernels from './kernels.ts';
+export * as kernels from './kernels/index.ts';

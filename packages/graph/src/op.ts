@@ -1,6 +1,6 @@
 import type { NdArray } from './tensor.ts';
 import { formatShape, Tensor, tensor } from './tensor.ts';
-import { broadcastShape } from './kernels.ts';
+import { broadcastShape } from './kernels/index.ts';
 
 /** One gradient per argument of the op, null (or absent) for an argument that gets none. */
 export type Gradients = readonly (Tensor | null | undefined)[];

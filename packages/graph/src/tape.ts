@@ -3,7 +3,7 @@
  * so there is no recursive topological sort and no stack limit on depth.
  */
 import * as ops from './ops/index.ts';
-import * as k from './kernels.ts';
+import * as k from './kernels/index.ts';
 import { formatShape, Tensor } from './tensor.ts';
 import type { Gradients, Op } from './op.ts';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { kernels, Rng, tensor, zeros } from '../src/index.ts';
-import { wasm } from '../src/wasm.ts';
+import { wasm } from '../src/kernels/wasm.ts';
 
 describe('Tensor', () => {
   it('builds from nested arrays, numbers and typed arrays', () => {

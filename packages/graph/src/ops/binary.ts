@@ -1,5 +1,5 @@
 /** Binary ops: the matrix product and elementwise arithmetic with broadcasting. */
-import * as k from '../kernels.ts';
+import * as k from '../kernels/index.ts';
 import { formatShape, type Tensor } from '../tensor.ts';
 import { broadcastOrThrow, defineOp, expectRank, expectSameDtype, operand, wrap, type Operand } from '../op.ts';
 

@@ -3,7 +3,7 @@
  * gradient, averaged over the batch (the rows of the score matrix S).
  */
 import ndarray from 'ndarray';
-import * as k from '../kernels.ts';
+import * as k from '../kernels/index.ts';
 import { allocate, formatShape, tensor, type Tensor } from '../tensor.ts';
 import { defineOp, expectSameDtype, labelsFor, wrap } from '../op.ts';
 

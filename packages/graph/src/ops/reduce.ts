@@ -1,6 +1,6 @@
 /** Reductions and row-wise ops: sum, mean, max, softmax, log-softmax, picking one entry per row. */
 import ndarray from 'ndarray';
-import * as k from '../kernels.ts';
+import * as k from '../kernels/index.ts';
 import { allocate, tensor, type Tensor } from '../tensor.ts';
 import { axisOf, defineOp, expectRank, labelsFor, wrap } from '../op.ts';
 

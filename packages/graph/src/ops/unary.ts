@@ -2,7 +2,7 @@
  * Unary ops. Derivatives that are cheaper from the output (exp, tanh, sigmoid, elu) are taken
  * from the saved output y; the others from the saved input x.
  */
-import * as k from '../kernels.ts';
+import * as k from '../kernels/index.ts';
 import type { Tensor } from '../tensor.ts';
 import { defineOp, wrap } from '../op.ts';
 

@@ -2,12 +2,12 @@
  * The WebAssembly kernels (128-bit SIMD, from packages/graph/assembly/*.ts, compiled by AssemblyScript
  * in the install step), for float32. Operands are copied into the module's memory, strides and all,
  * and the result copied out. When the compiled module is missing, or BACKPROP_KERNELS=js, `wasm` is
- * null and kernels.ts uses its TypeScript kernels, which stay the reference in tests.
+ * null and matmul.ts uses its TypeScript kernels, which stay the reference in tests.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import ndarray from 'ndarray';
 import ops from 'ndarray-ops';
-import type { NdArray } from './tensor.ts';
+import type { NdArray } from '../tensor.ts';
 
 const PAGE = 65536;
 
@@ -17,7 +17,7 @@ export interface WasmKernels {
 }
 
 function load(): WasmKernels | null {
-  const path = new URL('../build/kernels.wasm', import.meta.url);
+  const path = new URL('../../build/kernels.wasm', import.meta.url);
   if (process.env.BACKPROP_KERNELS === 'js' || !existsSync(path)) return null;
   const memory = new WebAssembly.Memory({ initial: 64 });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), {
