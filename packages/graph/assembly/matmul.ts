@@ -41,3 +41,19 @@ function rowsTail(a: usize, b: usize, c: usize, i: i32, rows: i32, j: i32, k: i3
     store<f32>(c + <usize>(r * n + j) * 4, s);
   }
 }
+
+/** C[m,n] = A[m,k] Bᵀ for B stored [n,k] (a transposed view): dot products along k, four lanes at a time. */
+export function matmulBT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): void {
+  const k4 = k & ~3;
+  for (let i = 0; i < m; i++) {
+    const ar = a + <usize>(i * k) * 4;
+    for (let j = 0; j < n; j++) {
+      const br = b + <usize>(j * k) * 4;
+      let acc = f32x4.splat(0);
+      for (let p = 0; p < k4; p += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(ar + <usize>p * 4), v128.load(br + <usize>p * 4)));
+      let s: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+      for (let p = k4; p < k; p++) s += load<f32>(ar + <usize>p * 4) * load<f32>(br + <usize>p * 4);
+      store<f32>(c + <usize>(i * n + j) * 4, s);
+    }
+  }
+}

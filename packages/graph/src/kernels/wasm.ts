@@ -23,20 +23,33 @@ function load(): WasmKernels | null {
   const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), {
     env: { memory, abort: () => { throw new Error('wasm kernel aborted'); } },
   });
-  const matmul = instance.exports.matmul as (a: number, b: number, c: number, m: number, k: number, n: number) => void;
+  type Kernel = (a: number, b: number, c: number, m: number, k: number, n: number) => void;
+  const { matmul, matmulBT } = instance.exports as Record<string, Kernel>;
   return {
     matmul(a, b) {
       const [m, k] = a.shape, n = b.shape[1];
       const bytes = 4 * (m * k + k * n + m * n);
       if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
       const f32 = new Float32Array(memory.buffer);
-      // Copy each operand row-major into the module's memory (ndarray-ops walks any strides).
-      ops.assign(ndarray(f32.subarray(0, m * k), [m, k]), a);
-      ops.assign(ndarray(f32.subarray(m * k, m * k + k * n), [k, n]), b);
-      matmul(0, 4 * m * k, 4 * (m * k + k * n), m, k, n);
+      // A transposed B (B = Wᵀ, large) is copied as it is stored and read by a kernel for that layout;
+      // anything else is copied row-major (a transposed A, Xᵀ or Hᵀ, is small at batch 8).
+      const kernel = isTransposed(b) ? matmulBT : matmul;
+      copyIn(f32, 0, a);
+      copyIn(f32, m * k, kernel === matmulBT ? b.transpose(1, 0) : b);
+      kernel(0, 4 * m * k, 4 * (m * k + k * n), m, k, n);
       return f32.slice(m * k + k * n, m * k + k * n + m * n);
     },
   };
+}
+
+/** A transposed view of a row-major matrix: columns contiguous. */
+const isTransposed = (x: NdArray) => x.stride[0] === 1 && x.stride[1] === x.shape[0] && x.shape[0] > 1;
+
+/** Copies a float32 matrix row-major into the module's memory at element `at`: a memcpy when contiguous. */
+function copyIn(memory: Float32Array, at: number, x: NdArray): void {
+  const [rows, cols] = x.shape;
+  if (x.stride[1] === 1 && x.stride[0] === cols) memory.set(x.data.subarray(x.offset, x.offset + rows * cols), at);
+  else ops.assign(ndarray(memory.subarray(at, at + rows * cols), [rows, cols]), x); // ndarray-ops walks any strides
 }
 
 /** The loaded kernels, or null: the TypeScript kernels then do the work. */
