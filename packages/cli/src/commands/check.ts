@@ -32,11 +32,14 @@ export function checkCommand(args: { file: string; json?: boolean; explain?: str
     console.log(JSON.stringify({ file: args.file, ...report }, null, 2));
     return wrong ? 1 : 0;
   }
-  const rows = report.verdicts.flatMap((v) => {
-    const row = [String(v.line), truncate(v.expression ? `${v.claim} = ${v.expression}` : v.claim, 44), v.claimed, truncate(v.computed, 24), v.verdict];
-    return v.note && v.verdict !== 'ok' ? [row, ['', `  ${v.verdict === 'wrong' ? '!' : '~'} ${v.note}`, '', '', '']] : [row];
+  const rows = report.verdicts.map((v) => [String(v.line), truncate(v.expression ? `${v.claim} = ${v.expression}` : v.claim, 44), v.claimed, truncate(v.computed, 24), v.verdict]);
+  const [head, rule, ...lines] = table(['line', 'claim', 'claimed', 'computed', 'verdict'], rows, ['r']).split('\n');
+  // A note goes on its own line under its claim, so that it does not widen the table.
+  const noted = lines.flatMap((line, i) => {
+    const v = report.verdicts[i];
+    return v.note && v.verdict !== 'ok' ? [line, `      ${v.verdict === 'wrong' ? '!' : '~'} ${v.note}`] : [line];
   });
-  console.log(table(['line', 'claim', 'claimed', 'computed', 'verdict'], rows, ['r']));
+  console.log([head, rule, ...noted].join('\n'));
   const { ok, rounding } = report.counts;
   console.log(`\n${report.verdicts.length} claims: ${ok} ok, ${rounding} rounding, ${report.counts.wrong} wrong`);
   if (args.explain) {
