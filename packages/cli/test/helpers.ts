@@ -1,5 +1,7 @@
 /** Runs the `backprop` binary as a user would: a separate process. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../bin/backprop.mjs', import.meta.url));
@@ -8,4 +10,23 @@ export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export function backprop(args: string[], options: { cwd?: string; timeout?: number } = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], { cwd: options.cwd ?? repoRoot, encoding: 'utf8', timeout: options.timeout ?? 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
+}
+
+/**
+ * Starts `backprop train ... --out DIR` and sends it `signal` as soon as its first checkpoint is
+ * on disk; resolves with its exit code and what it printed on stderr.
+ */
+export async function interruptAfterFirstEpoch(args: string[], out: string, signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [bin, 'train', ...args, '--out', out], { cwd: repoRoot });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const poll = setInterval(() => {
+    if (existsSync(join(out, 'checkpoint-epoch-001.safetensors'))) {
+      clearInterval(poll);
+      child.kill(signal);
+    }
+  }, 10);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  clearInterval(poll);
+  return { code, stderr };
 }

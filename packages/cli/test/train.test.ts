@@ -1,11 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadModel } from '@backprop/mlp';
-import { backprop, repoRoot } from './helpers.ts';
+import { backprop, interruptAfterFirstEpoch } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,17 +41,7 @@ describe('backprop train', () => {
     const whole = join(dir, 'whole'), killed = join(dir, 'killed');
     expect(backprop(['train', ...args, '--out', whole]).code).toBe(0);
     // Start the same run and kill it (SIGKILL: no chance to clean up) once its first checkpoint is on disk.
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/backprop.mjs', import.meta.url)), 'train', ...args, '--out', killed], { cwd: repoRoot });
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (existsSync(join(killed, 'checkpoint-epoch-001.safetensors'))) {
-          clearInterval(poll);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      }, 10);
-    });
-    await new Promise((r) => child.on('exit', r));
+    await interruptAfterFirstEpoch(args, killed, 'SIGKILL');
     expect(existsSync(join(killed, 'summary.json'))).toBe(false); // it really was interrupted
     const resumed = backprop(['train', '--resume', killed]);
     expect(resumed.code).toBe(0);
@@ -69,19 +57,7 @@ describe('backprop train', () => {
 
   it('on Ctrl-C (SIGINT) says how to resume, exits 130, and leaves only whole files', async () => {
     const out = join(dir, 'interrupted');
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/backprop.mjs', import.meta.url)), 'train', '--layers', '784,64,10', '--init', 'xavier', '--subset', '9000', '--epochs', '4', '--out', out], { cwd: repoRoot });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (existsSync(join(out, 'checkpoint-epoch-001.safetensors'))) {
-          clearInterval(poll);
-          child.kill('SIGINT');
-          resolve();
-        }
-      }, 10);
-    });
-    const code = await new Promise((r) => child.on('exit', r));
+    const { code, stderr } = await interruptAfterFirstEpoch(['--layers', '784,64,10', '--init', 'xavier', '--subset', '9000', '--epochs', '4'], out, 'SIGINT');
     expect(code).toBe(130);
     expect(stderr).toMatch(/interrupted during epoch \d; continue with: backprop train --resume .*interrupted\n$/);
     expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
