@@ -24,7 +24,8 @@ afterAll(async () => {
 describe('backprop experiment and backprop report', () => {
   it('runs an experiment on a subset, skips finished runs, lists them, and shards them', () => {
     const args = ['experiment', 'depth', '--epochs', '2', '--subset', '400', '--out', dir, '--quiet'];
-    const first = backprop(args);
+    const first = backprop([...args, '--jobs', '2']); // two child processes
+    expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(readdirSync(join(dir, 'figures')).sort()).toEqual(['figure-15.svg', 'figure-16.svg', 'figure-17.svg', 'figure-18.svg', 'figure-19.svg']);
     const again = backprop(args.filter((a) => a !== '--quiet'));

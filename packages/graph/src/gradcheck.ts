@@ -80,7 +80,8 @@ export function gradcheck(fn: CheckedFunction, inputs: readonly Tensor[], option
   const analytic = options.against ?? tape.gradients(out, xs, v ? { grad: v } : {});
   const vFlat = v ? k.flat(v.array) : null;
   const loss = (): number => {
-    const o = new Tape().noRecord(() => fn(new Tape(), ...xs));
+    const t = new Tape();
+    const o = t.noRecord(() => fn(t, ...xs));
     const values = k.flat(o.array);
     let s = 0;
     for (let i = 0; i < values.length; i++) s += (vFlat ? vFlat[i] : 1) * values[i];

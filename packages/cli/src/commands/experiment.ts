@@ -100,8 +100,14 @@ async function runInChildren(pending: PlannedRun[], out: string, jobs: number, l
           for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
             const line = buffered.slice(0, nl);
             buffered = buffered.slice(nl + 1);
-            const m = JSON.parse(line);
-            if (m.event === 'epoch') log(`${label} epoch ${m.epoch}/${r.config.epochs}: train ${pct(m.trainAccuracy)}, test ${pct(m.testAccuracy)}, ${m.seconds.toFixed(1)} s`);
+            let m: { event?: string; epoch?: number; trainAccuracy?: number; testAccuracy?: number; seconds?: number; status?: string; message?: string };
+            try {
+              m = JSON.parse(line);
+            } catch {
+              log(`${label} ${line}`); // not one of our JSON lines: pass it on
+              continue;
+            }
+            if (m.event === 'epoch') log(`${label} epoch ${m.epoch}/${r.config.epochs}: train ${pct(m.trainAccuracy)}, test ${pct(m.testAccuracy)}, ${m.seconds?.toFixed(1)} s`);
             else if (m.event === 'result') log(`${label} ${m.status === 'done' ? 'done' : m.message}`);
           }
         });
