@@ -67,6 +67,14 @@ describe('backprop predict', () => {
     expect(r.stdout).toMatch(new RegExp(`digit.png: ${want} \\(resized to 28x28, inverted to light-on-dark\\)`));
   });
 
+  it('says which image formats it reads', () => {
+    const jpg = join(dir, 'digit.jpg');
+    writeFileSync(jpg, Buffer.from([0xff, 0xd8, 0xff]));
+    const r = backprop(['predict', model, jpg]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/digit.jpg: JPG is not read; convert the digit to PNG or PGM \(e.g. convert digit.jpg digit.png\)$/);
+  });
+
   it('refuses a malformed image with one line', () => {
     const bad = join(dir, 'bad.pgm');
     writeFileSync(bad, 'P5\n28 28\n255\n' + 'x'.repeat(10));

@@ -59,6 +59,9 @@ export function predictCommand(args: { model: string; input: string; limit: numb
     }
     return 0;
   }
+  if (['.jpg', '.jpeg', '.gif', '.bmp', '.webp', '.tif', '.tiff'].includes(ext)) {
+    throw new Error(`${args.input}: ${ext.slice(1).toUpperCase()} is not read; convert the digit to PNG or PGM (e.g. convert digit${ext} digit.png)`);
+  }
   const idx = readIdx(args.input);
   if (idx.dims.length !== 3 || idx.dims[1] * idx.dims[2] !== net.sizes[0]) {
     throw new Error(`${args.input}: expected an IDX file of images with ${net.sizes[0]} pixels each, found dimensions ${idx.dims.join('x')}`);
