@@ -7,3 +7,6 @@ export function table(headers: string[], rows: string[][], align: ('l' | 'r')[] 
 }
 
 export const truncate = (s: string, n: number) => (s.length <= n ? s : s.slice(0, n - 3) + '...');
+
+/** A fraction as a percentage with two decimals; '-' when there is none. */
+export const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);

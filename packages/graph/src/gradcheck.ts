@@ -131,7 +131,7 @@ export function gradcheck(fn: CheckedFunction, inputs: readonly Tensor[], option
         data[j] = orig - eps;
         const minus = loss();
         data[j] = orig;
-        compare(unravel(j, x.shape), grad[j], plus, minus);
+        compare(k.unravel(j, x.shape), grad[j], plus, minus);
       }
     } else {
       const saved = data.slice();
@@ -150,15 +150,6 @@ export function gradcheck(fn: CheckedFunction, inputs: readonly Tensor[], option
     return report;
   });
   return { ok: reports.every((r) => r.ok), inputs: reports, summary: reports.map(describe).join('\n') };
-}
-
-function unravel(flatIndex: number, shape: number[]): number[] {
-  const at: number[] = [];
-  for (let d = shape.length - 1; d >= 0; d--) {
-    at.unshift(flatIndex % shape[d]);
-    flatIndex = Math.floor(flatIndex / shape[d]);
-  }
-  return at;
 }
 
 const fmt = (x: number) => x.toExponential(2);

@@ -130,8 +130,8 @@ export function evaluate(net: MLP, data: Dataset, loss: LossName, batchSize = 10
   for (let start = 0; start < data.count; start += batchSize) {
     const n = Math.min(batchSize, data.count - start);
     const { X, y } = data.batch(Int32Array.from({ length: n }, (_, i) => start + i), net.dtype);
+    const S = scores(net, X);
     const tape = new Tape();
-    const S = tape.noRecord(() => net.forward(tape, X));
     totalLoss += tape.noRecord(() => lossOnTape(tape, loss, S, y)).item() * n;
     const predicted = argmaxRows(S);
     for (let i = 0; i < n; i++) {

@@ -9,7 +9,7 @@ import { loadExperiments, parseShard, planRuns, type PlannedRun } from '../exper
 import { experimentTable, readRun, summarize } from '../experiments/results.ts';
 import { executeRun } from '../run/execute.ts';
 import { RunDir } from '../run/rundir.ts';
-import { table } from '../format.ts';
+import { pct, table } from '../format.ts';
 import { writeReport } from './report.ts';
 
 export const experimentOptions = (y: Argv) =>
@@ -79,7 +79,6 @@ async function runHere(runs: PlannedRun[], out: string, mode: 'bar' | 'quiet', l
   return 0; // in this process, a crash is an exception
 }
 
-const pct = (x?: number) => (x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
 const bin = fileURLToPath(new URL('../../bin/backprop.mjs', import.meta.url));
 
 /** Runs each pending run as `backprop train --resume DIR --json` in a pool of `jobs` processes. */

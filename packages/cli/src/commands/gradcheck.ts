@@ -1,6 +1,6 @@
 /** `backprop gradcheck`: hand-derived vs tape vs finite differences, for an MLP or for ops. */
 import type { Argv } from 'yargs';
-import { gradcheck, opCases, opOfCase, Rng, Tape, type InputReport, type Tensor } from '@backprop/graph';
+import { gradcheck, kernels, opCases, opOfCase, Rng, Tape, type InputReport, type Tensor } from '@backprop/graph';
 import { activationNames, Dense, handBackward, initNames, loadMnist, lossNames, lossOnTape, MLP, type ActivationName, type InitName, type LossName } from '@backprop/mlp';
 import { parseLayers } from './train.ts';
 import { table } from '../format.ts';
@@ -31,8 +31,7 @@ function compare(a: Tensor, b: Tensor): Pair {
     scale = Math.max(scale, Math.abs(z[i]));
     if (e > maxAbs) { maxAbs = e; worst = i; }
   });
-  const index = a.shape.map((_, d) => Math.floor(worst / a.shape.slice(d + 1).reduce((p, q) => p * q, 1)) % a.shape[d]);
-  return { maxAbs, maxRel: maxAbs / scale, worst: index };
+  return { maxAbs, maxRel: maxAbs / scale, worst: kernels.unravel(worst, a.shape) };
 }
 
 export function gradcheckCommand(args: Awaited<ReturnType<ReturnType<typeof gradcheckOptions>['parseAsync']>>): number {

@@ -5,7 +5,7 @@ import ndarray from 'ndarray';
 import { Tensor } from '@backprop/graph';
 import { Dataset, evaluate, loadMnist, loadModel, lossNames, predict, readIdx, scores, type LossName } from '@backprop/mlp';
 import { readDigit } from '../images.ts';
-import { table } from '../format.ts';
+import { pct, table } from '../format.ts';
 
 export const evaluateOptions = (y: Argv) =>
   y
@@ -15,7 +15,6 @@ export const evaluateOptions = (y: Argv) =>
     .option('loss', { choices: lossNames, describe: 'loss to report', defaultDescription: "the model's training loss" })
     .option('json', { type: 'boolean' });
 
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 export function evaluateCommand(args: { model: string; data?: string; split: 'test' | 'train'; loss?: LossName; json?: boolean }): number {
   const { net, metadata } = loadModel(args.model);

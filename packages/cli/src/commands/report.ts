@@ -5,12 +5,12 @@ import type { Argv } from 'yargs';
 import { writeFileAtomic } from '@backprop/mlp';
 import { loadExperiments, planRuns } from '../experiments/define.ts';
 import { minutes, summarize, type ExperimentSummary } from '../experiments/results.ts';
+import { pct } from '../format.ts';
 
 export const reportOptions = (y: Argv) =>
   y.positional('dir', { type: 'string', demandOption: true, describe: 'the directory of `backprop experiment` (runs/paper)' });
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const pct = (x?: number) => (x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
 
 export function writeReport(dir: string, summaries: ExperimentSummary[]): string {
   const sections = summaries.map((s) => {

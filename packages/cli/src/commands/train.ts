@@ -5,6 +5,7 @@ import { executeRun } from '../run/execute.ts';
 import { RunDir } from '../run/rundir.ts';
 import type { ReportMode } from '../run/progress.ts';
 import { activationNames, initNames, lossNames, optimizerNames } from '@backprop/mlp';
+import { pct } from '../format.ts';
 
 export const trainOptions = (y: Argv) =>
   y
@@ -74,5 +75,3 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   else console.log(`done: train accuracy ${pct(result.trainAccuracy)}, test accuracy ${pct(result.testAccuracy)}; model in ${run.dir}/model.safetensors`);
   return result.status === 'diverged' ? 1 : 0;
 }
-
-const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);

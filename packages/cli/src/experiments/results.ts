@@ -5,6 +5,7 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { writeFileAtomic } from '@backprop/mlp';
 import type { Experiment, Finding, PlannedRun } from './define.ts';
+import { pct } from '../format.ts';
 
 export interface RunData {
   run: PlannedRun;
@@ -84,7 +85,6 @@ export interface FindingResult {
   detail: string;
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 /** Checks one of the paper's stated findings against our numbers (final accuracy unless it says otherwise). */
 export function checkFinding(f: Finding, byId: Map<string, RunData>, paper: Experiment['paper'] = {}): FindingResult {

@@ -1,6 +1,7 @@
 /** How a training run reports: a progress bar for people, JSON lines for scripts, or nothing. */
 import cliProgress from 'cli-progress';
 import type { EpochStats } from '@backprop/mlp';
+import { pct } from '../format.ts';
 
 export type ReportMode = 'bar' | 'json' | 'quiet';
 
@@ -10,7 +11,6 @@ export interface Reporter {
   stop(): void;
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 const clock = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
 

@@ -48,3 +48,13 @@ export function broadcastView(a: NdArray, shape: Shape): NdArray {
 export function reshape(a: NdArray, shape: Shape): NdArray {
   return ndarray(flat(a), [...shape]);
 }
+
+/** The coordinates of element `flatIndex` of a row-major array of `shape`. */
+export function unravel(flatIndex: number, shape: Shape): number[] {
+  const at: number[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    at.unshift(flatIndex % shape[d]);
+    flatIndex = Math.floor(flatIndex / shape[d]);
+  }
+  return at;
+}

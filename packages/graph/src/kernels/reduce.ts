@@ -1,7 +1,7 @@
 /** Reductions along an axis or over everything, softmax rows, and finding non-finite values. */
 import ndarray from 'ndarray';
 import { allocate, dtypeOf, type Data, type NdArray, type Shape } from '../tensor.ts';
-import { flat, isContiguous, reshape, sizeOf } from './arrays.ts';
+import { flat, isContiguous, reshape, sizeOf, unravel } from './arrays.ts';
 
 /** `a` with `axis` moved last, as a contiguous [rows, len] array. */
 function axisLast(a: NdArray, axis: number): { rows: number; len: number; data: Data; rest: number[] } {
@@ -88,15 +88,7 @@ export function softmaxRows(x: Data, rows: number, len: number, log: boolean): D
 export function firstNonFinite(a: NdArray): number[] | null {
   const x = flat(a);
   for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i])) {
-      const index: number[] = [];
-      let rest = i;
-      for (let d = a.shape.length - 1; d >= 0; d--) {
-        index.unshift(rest % a.shape[d]);
-        rest = Math.floor(rest / a.shape[d]);
-      }
-      return index;
-    }
+    if (!Number.isFinite(x[i])) return unravel(i, a.shape);
   }
   return null;
 }
