@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { writeFileAtomic } from '@backprop/mlp';
 import { loadExperiments, planRuns } from '../experiments/define.ts';
-import { minutes, summarize, type ExperimentSummary } from '../experiments/results.ts';
-import { pct } from '../format.ts';
+import { runCells, runColumns, summarize, type ExperimentSummary } from '../experiments/results.ts';
 
 export const reportOptions = (y: Argv) =>
   y.positional('dir', { type: 'string', demandOption: true, describe: 'the directory of `backprop experiment` (runs/paper)' });
@@ -15,15 +14,14 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export function writeReport(dir: string, summaries: ExperimentSummary[]): string {
   const sections = summaries.map((s) => {
     const rows = s.runs.map((d) => {
-      const e = d.epochs.at(-1), p = s.experiment.paper?.[d.run.id];
-      const note = d.status === 'done' ? '' : d.status === 'partial' ? ` (${d.epochs.length}/${d.run.config.epochs} epochs)` : ` (${d.status})`;
+      const [run, ...rest] = runCells(s, d);
       const quick = d.run.config.subset ? ` [subset ${d.run.config.subset}]` : '';
-      return `<tr><td>${esc(d.run.label + note + quick)}</td><td>${pct(e?.train)}</td><td>${pct(e?.test)}</td><td>${p ? `${pct(p.train)} / ${pct(p.test)}` : '-'}</td><td>${minutes(d)}</td></tr>`;
+      return `<tr>${[run + quick, ...rest].map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
     });
     const findings = s.findings.map((f) => `<li class="${f.verdict.replace(/ /g, '-')}">${esc(f.text)}: <b>${f.verdict}</b>${f.detail ? ` <span>(${esc(f.detail)})</span>` : ''}</li>`);
     const figures = s.figures.map((f) => `<figure id="${f.id}">${readFileSync(join(dir, f.file), 'utf8')}</figure>`);
     return `<section id="${s.experiment.name}"><h2>§${esc(s.experiment.section)} ${esc(s.experiment.title)}</h2>
-<table><thead><tr><th>run</th><th>train accuracy</th><th>test accuracy</th><th>paper (train / test)</th><th>minutes</th></tr></thead><tbody>${rows.join('')}</tbody></table>
+<table><thead><tr>${runColumns.map((c) => `<th>${c}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
 <ul class="findings">${findings.join('')}</ul>${figures.join('\n')}</section>`;
   });
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>backprop: the paper's experiments</title>

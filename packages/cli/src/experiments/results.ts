@@ -148,16 +148,21 @@ export async function summarize(outDir: string, experiments: Experiment[], plans
   return summaries;
 }
 
+export const runColumns = ['run', 'train accuracy', 'test accuracy', 'paper (train / test)', 'minutes'];
+
+/** One row of an experiment's table: the run (and how far it got), its final accuracies, the paper's, its minutes. */
+export function runCells(s: ExperimentSummary, d: RunData): string[] {
+  const e = last(d), paper = s.experiment.paper?.[d.run.id];
+  const status = d.status === 'done' ? '' : d.status === 'partial' ? ` (${d.epochs.length}/${d.run.config.epochs} epochs)` : ` (${d.status})`;
+  return [d.run.label + status, pct(e?.train), pct(e?.test), paper ? `${pct(paper.train)} / ${pct(paper.test)}` : '-', minutes(d)];
+}
+
 /** The table of an experiment as text: final accuracies beside the paper's where it gives them, then its findings. */
 export function experimentTable(s: ExperimentSummary): string {
-  const rows = s.runs.map((d) => {
-    const e = last(d), paper = s.experiment.paper?.[d.run.id];
-    const status = d.status === 'done' ? '' : d.status === 'partial' ? ` (${d.epochs.length}/${d.run.config.epochs} epochs)` : ` (${d.status})`;
-    return `| ${d.run.label}${status} | ${e ? pct(e.train) : '-'} | ${e ? pct(e.test) : '-'} | ${paper ? `${pct(paper.train)} / ${pct(paper.test)}` : '-'} | ${minutes(d)} |`;
-  });
+  const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const findings = s.findings.map((f) => `- ${f.text}: **${f.verdict}**${f.detail ? ` (${f.detail})` : ''}`);
   return [
     `### §${s.experiment.section} ${s.experiment.title} (\`${s.experiment.name}\`)`, '',
-    '| run | train accuracy | test accuracy | paper (train / test) | minutes |', '|---|---|---|---|---|', ...rows, '', ...findings,
+    row(runColumns), `|${runColumns.map(() => '---').join('|')}|`, ...s.runs.map((d) => row(runCells(s, d))), '', ...findings,
   ].join('\n');
 }
