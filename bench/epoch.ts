@@ -3,7 +3,7 @@
  * hinge, plain SGD lr 0.01, float32: through the tape (the normal API) and through the
  * hand-derived backward pass on the same kernels. Measured over a slice of an epoch and scaled.
  */
-import { Rng, Tape } from '@backprop/graph';
+import { Rng, Tape, tidy } from '@backprop/graph';
 import { handBackward, loadMnist, lossOnTape, MLP, SGD, type Dataset } from '@backprop/mlp';
 import { median } from './timing.ts';
 
@@ -15,15 +15,17 @@ function steps(train: Dataset, batch: number, count: number, path: 'tape' | 'han
   const order = rng.shuffle(Int32Array.from({ length: train.count }, (_, i) => i));
   const t0 = performance.now();
   for (let s = 0; s < count; s++) {
-    const { X, y } = train.batch(order.subarray(s * batch, (s + 1) * batch));
-    if (path === 'tape') {
-      const t = new Tape();
-      const loss = lossOnTape(t, 'hinge', net.forward(t, X), y);
-      t.backward(loss);
-    } else {
-      handBackward(net, X, y, 'hinge').grads.forEach((g, i) => (params[i].grad = g));
-    }
-    sgd.step();
+    tidy(() => {
+      const { X, y } = train.batch(order.subarray(s * batch, (s + 1) * batch));
+      if (path === 'tape') {
+        const t = new Tape();
+        const loss = lossOnTape(t, 'hinge', net.forward(t, X), y);
+        t.backward(loss);
+      } else {
+        handBackward(net, X, y, 'hinge').grads.forEach((g, i) => (params[i].grad = g));
+      }
+      sgd.step();
+    });
   }
   return (performance.now() - t0) / 1000;
 }

@@ -8,7 +8,7 @@ import { backprop, interruptAfterFirstEpoch } from './helpers.ts';
 const dir = mkdtempSync(join(tmpdir(), 'cli-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const quick = ['--layers', '784,24,10', '--init', 'xavier', '--subset', '1200', '--epochs', '2', '--quiet'];
-const weightsOf = (path: string) => Buffer.concat(loadModel(path).net.parameters().map((p) => Buffer.from(p.array.data.buffer)));
+const weightsOf = (path: string) => Buffer.concat(loadModel(path).net.parameters().map((p) => p.bytes()));
 
 describe('backprop train', () => {
   it('writes a run directory: config, metrics of every iteration and epoch, a checkpoint per epoch, model, summary', () => {

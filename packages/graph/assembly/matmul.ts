@@ -57,3 +57,76 @@ export function matmulBT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): 
     }
   }
 }
+
+/**
+ * C[m,n] = A[m,k] B[k,n] row by row, each row of C the sum of the rows of B picked by the non-zeros
+ * of A's row: exact zeros of A cost nothing. A has any strides (in elements: `as0`, `as1`), so it
+ * can be a transposed view (Xᵀ, Hᵀ); B is row-major. For sparse A (an MNIST batch) and for a short
+ * shared axis (k = the batch size of a gradient). `scratch` holds 8k bytes for A's row, compacted.
+ */
+export function combineRows(a: usize, as0: i32, as1: i32, b: usize, c: usize, m: i32, k: i32, n: i32, scratch: usize): void {
+  const rows = scratch, coefs = scratch + <usize>k * 4;
+  const n32 = n & ~31, n4 = n & ~3;
+  for (let i = 0; i < m; i++) {
+    let q = 0;
+    for (let p = 0; p < k; p++) {
+      const v = load<f32>(a + <usize>(i * as0 + p * as1) * 4);
+      if (v != 0) {
+        store<u32>(rows + <usize>q * 4, <u32>(b + <usize>(p * n) * 4));
+        store<f32>(coefs + <usize>q * 4, v);
+        q++;
+      }
+    }
+    const cr = c + <usize>(i * n) * 4;
+    for (let j = 0; j < n32; j += 32) {
+      let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
+      let x4 = f32x4.splat(0), x5 = f32x4.splat(0), x6 = f32x4.splat(0), x7 = f32x4.splat(0);
+      const off = <usize>j * 4;
+      for (let t = 0; t < q; t++) {
+        const r = <usize>load<u32>(rows + <usize>t * 4) + off;
+        const s = f32x4.splat(load<f32>(coefs + <usize>t * 4));
+        x0 = f32x4.add(x0, f32x4.mul(s, v128.load(r)));
+        x1 = f32x4.add(x1, f32x4.mul(s, v128.load(r, 16)));
+        x2 = f32x4.add(x2, f32x4.mul(s, v128.load(r, 32)));
+        x3 = f32x4.add(x3, f32x4.mul(s, v128.load(r, 48)));
+        x4 = f32x4.add(x4, f32x4.mul(s, v128.load(r, 64)));
+        x5 = f32x4.add(x5, f32x4.mul(s, v128.load(r, 80)));
+        x6 = f32x4.add(x6, f32x4.mul(s, v128.load(r, 96)));
+        x7 = f32x4.add(x7, f32x4.mul(s, v128.load(r, 112)));
+      }
+      const o = cr + off;
+      v128.store(o, x0); v128.store(o, x1, 16); v128.store(o, x2, 32); v128.store(o, x3, 48);
+      v128.store(o, x4, 64); v128.store(o, x5, 80); v128.store(o, x6, 96); v128.store(o, x7, 112);
+    }
+    for (let j = n32; j < n4; j += 4) {
+      let x = f32x4.splat(0);
+      const off = <usize>j * 4;
+      for (let t = 0; t < q; t++) {
+        const r = <usize>load<u32>(rows + <usize>t * 4) + off;
+        x = f32x4.add(x, f32x4.mul(f32x4.splat(load<f32>(coefs + <usize>t * 4)), v128.load(r)));
+      }
+      v128.store(cr + off, x);
+    }
+    for (let j = n4; j < n; j++) {
+      let x: f32 = 0;
+      for (let t = 0; t < q; t++) x += load<f32>(coefs + <usize>t * 4) * load<f32>(<usize>load<u32>(rows + <usize>t * 4) + <usize>j * 4);
+      store<f32>(cr + <usize>j * 4, x);
+    }
+  }
+}
+
+/** w += alpha g over n float32s in place; blocks of 16 where g is all zero leave w untouched (exact). */
+export function addScaled(w: usize, g: usize, n: i32, alpha: f32): void {
+  const n16 = n & ~15;
+  const s = f32x4.splat(alpha), zero = f32x4.splat(0);
+  for (let i = 0; i < n16; i += 16) {
+    const o = <usize>i * 4;
+    const g0 = v128.load(g + o), g1 = v128.load(g + o, 16), g2 = v128.load(g + o, 32), g3 = v128.load(g + o, 48);
+    if (!v128.any_true(v128.or(v128.or(f32x4.ne(g0, zero), f32x4.ne(g1, zero)), v128.or(f32x4.ne(g2, zero), f32x4.ne(g3, zero))))) continue;
+    v128.store(w + o, f32x4.add(v128.load(w + o), f32x4.mul(s, g0)));
+    v128.store(w + o, f32x4.add(v128.load(w + o, 16), f32x4.mul(s, g1)), 16);
+    v128.store(w + o, f32x4.add(v128.load(w + o, 32), f32x4.mul(s, g2)), 32);
+    v128.store(w + o, f32x4.add(v128.load(w + o, 48), f32x4.mul(s, g3)), 48);
+  }
+  for (let i = n16; i < n; i++) store<f32>(w + <usize>i * 4, load<f32>(w + <usize>i * 4) + alpha * load<f32>(g + <usize>i * 4));
+}

@@ -1,5 +1,6 @@
 import ndarray from 'ndarray';
 import ops from 'ndarray-ops';
+import { allocateF32 } from './kernels/memory.ts';
 
 export type DType = 'float32' | 'float64';
 export type Data = Float32Array | Float64Array;
@@ -19,8 +20,9 @@ export function dtypeOf(data: Data): DType {
   return data instanceof Float64Array ? 'float64' : 'float32';
 }
 
+/** `size` zeros: float32 in the WebAssembly kernels' memory when it is there (see kernels/memory.ts). */
 export function allocate(dtype: DType, size: number): Data {
-  return dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
+  return dtype === 'float64' ? new Float64Array(size) : allocateF32(size);
 }
 
 export const formatShape = (shape: Shape): string => `[${shape.join(',')}]`;
@@ -97,6 +99,12 @@ export class Tensor {
   /** The values in row-major order, as a plain array. */
   toFlatArray(): number[] {
     return Array.from(contiguous(this.array, this.dtype).data);
+  }
+
+  /** The values' bytes in row-major order (a copy): for comparing bits. */
+  bytes(): Uint8Array {
+    const data = contiguous(this.array, this.dtype).data;
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
   }
 
   /** The values as nested arrays (a number for a 0-D tensor). */

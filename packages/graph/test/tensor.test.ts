@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import ndarray from 'ndarray';
-import { kernels, Rng, tensor, zeros } from '../src/index.ts';
+import { kernels, Rng, Tape, tensor, tidy, zeros } from '../src/index.ts';
+import { arena, inMemory } from '../src/kernels/memory.ts';
 import { wasm } from '../src/kernels/wasm.ts';
 
 describe('Tensor', () => {
@@ -76,16 +77,23 @@ describe('the WebAssembly matmul', () => {
   it('is built by the install step (unless BACKPROP_KERNELS=js)', () => {
     expect(wasm !== null).toBe(process.env.BACKPROP_KERNELS !== 'js');
   });
-  it.runIf(wasm !== null)('equals the TypeScript reference kernel on random float32 shapes, strides and sparsity', () => {
+  it.runIf(wasm !== null)('equals the TypeScript reference kernel on random float32 shapes, strides, sparsity, both kernels and operands from either heap', () => {
     fc.assert(fc.property(
-      fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }),
-      fc.boolean(), fc.boolean(), fc.constantFrom(0, 0.8), fc.integer(),
-      (m, k, n, transA, transB, zeros, seed) => {
+      fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 70 }),
+      fc.boolean(), fc.boolean(), fc.constantFrom(0, 0.8), fc.boolean(), fc.boolean(), fc.integer(),
+      (m, k, n, transA, transB, zeros, sparse, jsHeap, seed) => {
         const rng = Rng.seeded(seed);
         const draw = () => (rng.uniform() < zeros ? 0 : rng.normal());
-        const a = transA ? rng.tensor([k, m], draw).T : rng.tensor([m, k], draw);
-        const b = transB ? rng.tensor([n, k], draw).T : rng.tensor([k, n], draw);
-        const got = wasm!.matmul(a.array, b.array);
+        // an ordinary Float32Array (copied in by the kernel) or one in the kernels' memory (read in place)
+        const make = (shape: number[]) => {
+          const t = rng.tensor(shape, draw);
+          return jsHeap ? tensor(Float32Array.from(t.array.data), { shape }) : t;
+        };
+        const a = transA ? make([k, m]).T : make([m, k]);
+        const b = transB ? make([n, k]).T : make([k, n]);
+        expect(inMemory(a.array.data)).toBe(!jsHeap);
+        const got = wasm!.matmul(a.array, b.array, sparse)!;
+        expect(inMemory(got)).toBe(true);
         const want = kernels.matmulTS(a.array, b.array).data;
         // float32 sums in another order: within a few ulps of the sum of |a b|.
         for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
@@ -94,6 +102,51 @@ describe('the WebAssembly matmul', () => {
           expect(Math.abs(got[i * n + j] - want[i * n + j])).toBeLessThanOrEqual(1e-6 * k * scale + 1e-30);
         }
       },
-    ), { numRuns: 60 });
+    ), { numRuns: 100 });
+  });
+
+  it.runIf(wasm !== null)('updates w += alpha g like the TypeScript loop, skipping zero blocks exactly', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 300 }), fc.constantFrom(0, 0.9), fc.integer(), (n, zeros, seed) => {
+      const rng = Rng.seeded(seed);
+      const w = rng.randn([n]).array.data as Float32Array, g = rng.tensor([n], (r) => (r.uniform() < zeros ? 0 : r.normal())).array.data as Float32Array;
+      const want = Float32Array.from(w, (v, i) => v + -0.01 * g[i]);
+      const before = Float32Array.from(w);
+      expect(wasm!.addScaled(w, g, -0.01)).toBe(true);
+      for (let i = 0; i < n; i++) {
+        if (g[i] === 0) expect(w[i]).toBe(before[i]);
+        else expect(Math.abs(w[i] - want[i])).toBeLessThanOrEqual(2 ** -22 * (Math.abs(before[i]) + Math.abs(0.01 * g[i])));
+      }
+    }), { numRuns: 100 });
+  });
+});
+
+describe('tidy', () => {
+  it.runIf(arena !== null)('frees what a step allocated, so the next step reuses it, and keeps what it returns', () => {
+    const rng = Rng.seeded(3);
+    const W = rng.randn([50, 20], { requiresGrad: true });
+    const step = (keepGrad: boolean) => tidy(() => {
+      const t = new Tape();
+      const x = rng.randn([4, 50]);
+      const loss = t.sum(t.tanh(t.matmul(x, W)));
+      t.backward(loss);
+      const kept = keepGrad ? W.grad! : null;
+      W.grad = null;
+      return { kept, value: loss.item() };
+    });
+    step(false);
+    const top = arena!.stats().top;
+    for (let i = 0; i < 20; i++) step(false);
+    expect(arena!.stats().top).toBe(top); // every block of a step is reused by the next
+    const results = Array.from({ length: 20 }, () => step(true));
+    expect(arena!.stats().top - top).toBeLessThanOrEqual(20 * 4096); // only the kept gradients added
+    // a kept gradient is intact after later steps reused the freed blocks
+    const first = results[0].kept!.toFlatArray();
+    for (let i = 0; i < 5; i++) step(false);
+    expect(results[0].kept!.toFlatArray()).toEqual(first);
+    expect(new Set(results.map((r) => r.kept!.array.data.byteOffset)).size).toBe(20);
+  });
+
+  it('runs the function and returns its value with every kernel path', () => {
+    expect(tidy(() => tensor([1, 2]).toFlatArray())).toEqual([1, 2]);
   });
 });

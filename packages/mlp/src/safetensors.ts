@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import ndarray from 'ndarray';
-import { Tensor, type Data } from '@backprop/graph';
+import { allocate, Tensor, type Data } from '@backprop/graph';
 import type { ActivationName } from './activations.ts';
 import { activationNames } from './activations.ts';
 import { writeFileAtomic } from './files.ts';
@@ -66,8 +66,10 @@ export function decodeSafetensors(bytes: Uint8Array, where: string): { tensors: 
     if (!(begin >= 0 && end === begin + size * width && dataStart + end <= bytes.length)) {
       fail(`tensor ${name} [${e.shape}] needs bytes ${begin}-${end} but the file has ${bytes.length - dataStart} bytes of data (truncated?)`);
     }
-    const copy = new Uint8Array(bytes.subarray(dataStart + begin, dataStart + end)).buffer; // an aligned copy of its own
-    tensors.set(name, { data: width === 4 ? new Float32Array(copy) : new Float64Array(copy), shape: e.shape });
+    // a copy of its own (aligned, and where the kernels read float32 in place)
+    const data = allocate(width === 4 ? 'float32' : 'float64', size);
+    new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(bytes.subarray(dataStart + begin, dataStart + end));
+    tensors.set(name, { data, shape: e.shape });
   }
   return { tensors, metadata: (header.__metadata__ ?? {}) as Record<string, string> };
 }

@@ -1,5 +1,5 @@
 /** Mini-batch training (§2.1 and §3): a seeded shuffle each epoch, the loss of every iteration, accuracy after every epoch. */
-import { Rng, Tape, type Tensor } from '@backprop/graph';
+import { Rng, Tape, tidy, type Tensor } from '@backprop/graph';
 import type { ActivationName } from './activations.ts';
 import type { InitName } from './init.ts';
 import { lossOnTape, type LossName } from './losses.ts';
@@ -83,25 +83,31 @@ export async function train(config: TrainConfig, data: { train: Dataset; test: D
     rng.shuffle(order);
     let total = 0, steps = 0;
     for (let start = 0; start < order.length; start += config.batchSize) {
-      const { X, y } = data.train.batch(order.subarray(start, start + config.batchSize), net.dtype);
-      const tape = new Tape();
-      const loss = lossOnTape(tape, config.loss, net.forward(tape, X), y);
-      const value = loss.item();
+      // One step in a tidy scope: its batch, activations and gradients are freed for the next step.
+      const value = tidy(() => {
+        const { X, y } = data.train.batch(order.subarray(start, start + config.batchSize), net.dtype);
+        const tape = new Tape();
+        const loss = lossOnTape(tape, config.loss, net.forward(tape, X), y);
+        const value = loss.item();
+        if (Number.isFinite(value)) {
+          tape.backward(loss);
+          optimizer.step();
+        }
+        for (const p of params) p.grad = null; // freed with the scope
+        return value;
+      });
       if (!Number.isFinite(value)) {
         const message =
           `training diverged: the loss is ${value} at epoch ${state.epoch + 1}, iteration ${state.iteration + 1} ` +
           `(learning rate ${config.lr} is too high for this network; try a smaller --lr)`;
         return { status: 'diverged', state, epochs, message };
       }
-      tape.backward(loss);
-      optimizer.step();
       total += value;
       steps++;
       state.iteration++;
       hooks.onIteration?.(state.iteration, state.epoch + 1, value);
       if (steps % 256 === 0) await new Promise((r) => setImmediate(r)); // let timers and signals run
     }
-    for (const p of params) p.grad = null;
     state.epoch++;
     const stats: EpochStats = {
       epoch: state.epoch,
@@ -129,15 +135,17 @@ export function evaluate(net: MLP, data: Dataset, loss: LossName, batchSize = 10
   let correct = 0, totalLoss = 0;
   for (let start = 0; start < data.count; start += batchSize) {
     const n = Math.min(batchSize, data.count - start);
-    const { X, y } = data.batch(Int32Array.from({ length: n }, (_, i) => start + i), net.dtype);
-    const S = scores(net, X);
-    const tape = new Tape();
-    totalLoss += tape.noRecord(() => lossOnTape(tape, loss, S, y)).item() * n;
-    const predicted = argmaxRows(S);
-    for (let i = 0; i < n; i++) {
-      confusion[y[i]][predicted[i]]++;
-      if (predicted[i] === y[i]) correct++;
-    }
+    tidy(() => {
+      const { X, y } = data.batch(Int32Array.from({ length: n }, (_, i) => start + i), net.dtype);
+      const S = scores(net, X);
+      const tape = new Tape();
+      totalLoss += tape.noRecord(() => lossOnTape(tape, loss, S, y)).item() * n;
+      const predicted = argmaxRows(S);
+      for (let i = 0; i < n; i++) {
+        confusion[y[i]][predicted[i]]++;
+        if (predicted[i] === y[i]) correct++;
+      }
+    });
   }
   return { accuracy: correct / data.count, loss: totalLoss / data.count, confusion };
 }

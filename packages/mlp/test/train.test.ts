@@ -34,7 +34,7 @@ describe('training on real MNIST', () => {
     const run = async (seed: number) => {
       const config = { ...quick, seed };
       const out = await train(config, { train: small.train.take(400), test: small.test.take(100) }, startState(config));
-      return Buffer.concat(out.state.net.parameters().map((p) => Buffer.from(p.array.data.buffer)));
+      return Buffer.concat(out.state.net.parameters().map((p) => p.bytes()));
     };
     const a = await run(7), b = await run(7), c = await run(8);
     expect(Buffer.compare(a, b)).toBe(0);
@@ -64,7 +64,7 @@ describe('saving and loading a model (safetensors)', () => {
     expect(loaded.net.sizes).toEqual([784, 16, 10]);
     expect(loaded.net.activation).toBe('elu');
     expect(JSON.parse(loaded.metadata.config)).toEqual(quick);
-    loaded.net.parameters().forEach((p, i) => expect(Buffer.compare(Buffer.from(p.array.data.buffer), Buffer.from(net.parameters()[i].array.data.buffer))).toBe(0));
+    loaded.net.parameters().forEach((p, i) => expect(Buffer.compare(p.bytes(), net.parameters()[i].bytes())).toBe(0));
     const { X } = mnist.test.batch([0, 1, 2, 3]);
     expect(predict(loaded.net, X)).toEqual(predict(net, X));
   });

@@ -2,6 +2,7 @@
 import ndarray from 'ndarray';
 import { allocate, dtypeOf, type Data, type NdArray, type Shape } from '../tensor.ts';
 import { broadcastView, flat, isContiguous } from './arrays.ts';
+import { wasm } from './wasm.ts';
 
 /** `f` applied to every element. */
 export function map(a: NdArray, f: (x: number) => number): NdArray {
@@ -43,6 +44,7 @@ export function zip3(a: NdArray, b: NdArray, c: NdArray, f: (x: number, y: numbe
  * touching w (exact): with MNIST, half the rows of the first layer's gradient are zero.
  */
 export function addScaled(w: Data, g: Data, alpha: number): void {
+  if (wasm && w instanceof Float32Array && g instanceof Float32Array && wasm.addScaled(w, g, alpha)) return;
   const n = w.length;
   for (let start = 0; start < n; start += 32) {
     const end = Math.min(start + 32, n);

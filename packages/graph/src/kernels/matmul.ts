@@ -16,21 +16,20 @@ import { wasm } from './wasm.ts';
 export function matmul(a: NdArray, b: NdArray): NdArray {
   const [m, k] = a.shape;
   const n = b.shape[1];
-  const sparse = b.stride[1] === 1 && density(a) < 0.3;
-  if (wasm && !(sparse && m < 64) && a.data instanceof Float32Array && b.data instanceof Float32Array && m * k * n >= 4096) {
-    // SIMD, when the compiled module is there. Not for a few sparse rows (a small MNIST batch
-    // times the first layer): skipping their zeros in place beats copying 2.5 MB of weights in.
-    return ndarray(wasm.matmul(a, b), [m, n]);
+  const sparse = b.stride[1] === 1 && (k <= 16 || density(a) < 0.3);
+  if (wasm && a.data instanceof Float32Array && b.data instanceof Float32Array && m * k * n >= 4096) {
+    const C = wasm.matmul(a, b, sparse); // SIMD, when the compiled module is there (and has room)
+    if (C) return ndarray(C, [m, n]);
   }
   return matmulTS(a, b, sparse);
 }
 
 /** C = A B by the TypeScript kernels: the reference for the WebAssembly one, and the float64 path. */
-export function matmulTS(a: NdArray, b: NdArray, sparse = b.stride[1] === 1 && density(a) < 0.3): NdArray {
+export function matmulTS(a: NdArray, b: NdArray, sparse = b.stride[1] === 1 && (a.shape[1] <= 16 || density(a) < 0.3)): NdArray {
   const [m, k] = a.shape;
   const n = b.shape[1];
   const C = allocate(dtypeOf(a.data), m * n);
-  if (sparse || (b.stride[1] === 1 && k <= 16)) matmulSparseRows(a, b, C);
+  if (sparse) matmulSparseRows(a, b, C);
   else matmulTiled(a, b, C);
   return ndarray(C, [m, n]);
 }

@@ -1,43 +1,70 @@
 /**
  * The WebAssembly kernels (128-bit SIMD, from packages/graph/assembly/*.ts, compiled by AssemblyScript
- * in the install step), for float32. Operands are copied into the module's memory, strides and all,
- * and the result copied out. When the compiled module is missing, or BACKPROP_KERNELS=js, `wasm` is
- * null and matmul.ts uses its TypeScript kernels, which stay the reference in tests.
+ * in the install step), for float32. They run on the memory float32 tensors are allocated in
+ * (memory.ts), so operands are read in place; an operand from elsewhere (a user's Float32Array, a
+ * layout the kernels do not read) is copied into a temporary block first. When the compiled module
+ * is missing, or BACKPROP_KERNELS=js, `wasm` is null and the TypeScript kernels do the work; they
+ * stay the reference in tests.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import ndarray from 'ndarray';
 import ops from 'ndarray-ops';
 import type { NdArray } from '../tensor.ts';
-
-const PAGE = 65536;
+import { allocateF32, inMemory, memory, tidy, wasmPath } from './memory.ts';
 
 export interface WasmKernels {
-  /** C = A B for float32 A [m,k] and B [k,n] of any strides: a fresh row-major C. */
-  matmul(a: NdArray, b: NdArray): Float32Array;
+  /**
+   * C = A B for float32 A [m,k] and B [k,n] of any strides: a fresh row-major C in the kernels'
+   * memory. `sparse`: A has few non-zeros (or k is short), so C's rows are combinations of B's rows
+   * over A's non-zeros, and A's zeros are skipped exactly. Null when the memory is full.
+   */
+  matmul(a: NdArray, b: NdArray, sparse: boolean): Float32Array | null;
+  /** w += alpha g in place for float32 arrays of one length in the kernels' memory; false (and nothing done) otherwise. */
+  addScaled(w: Float32Array, g: Float32Array, alpha: number): boolean;
+}
+
+type Ptr = number;
+interface Exports {
+  matmul(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
+  matmulBT(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
+  combineRows(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, scratch: Ptr): void;
+  addScaled(w: Ptr, g: Ptr, n: number, alpha: number): void;
 }
 
 function load(): WasmKernels | null {
-  const path = new URL('../../build/kernels.wasm', import.meta.url);
-  if (process.env.BACKPROP_KERNELS === 'js' || !existsSync(path)) return null;
-  const memory = new WebAssembly.Memory({ initial: 64 });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), {
+  if (!memory) return null;
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(wasmPath)), {
     env: { memory, abort: () => { throw new Error('wasm kernel aborted'); } },
   });
-  type Kernel = (a: number, b: number, c: number, m: number, k: number, n: number) => void;
-  const { matmul, matmulBT } = instance.exports as Record<string, Kernel>;
+  const x = instance.exports as unknown as Exports;
   return {
-    matmul(a, b) {
+    matmul(a, b, sparse) {
       const [m, k] = a.shape, n = b.shape[1];
-      const bytes = 4 * (m * k + k * n + m * n);
-      if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE));
-      const f32 = new Float32Array(memory.buffer);
-      // A transposed B (B = Wᵀ, large) is copied as it is stored and read by a kernel for that layout;
-      // anything else is copied row-major (a transposed A, Xᵀ or Hᵀ, is small at batch 8).
-      const kernel = isTransposed(b) ? matmulBT : matmul;
-      copyIn(f32, 0, a);
-      copyIn(f32, m * k, kernel === matmulBT ? b.transpose(1, 0) : b);
-      kernel(0, 4 * m * k, 4 * (m * k + k * n), m, k, n);
-      return f32.slice(m * k + k * n, m * k + k * n + m * n);
+      return tidy(() => { // frees the temporaries, keeps C
+        const C = allocateF32(m * n, false);
+        if (!inMemory(C)) return null;
+        if (sparse) {
+          // A read in place with its strides (a transposed Xᵀ or Hᵀ too); B's rows contiguous.
+          const A = inMemory(a.data) ? a : copy(a), B = rowMajor(b), scratch = allocateF32(2 * k, false);
+          if (!A || !B || !inMemory(scratch)) return null;
+          x.combineRows(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, scratch.byteOffset);
+        } else if (isTransposed(b)) {
+          // B = Wᵀ read as W is stored, by a kernel of dot products.
+          const A = rowMajor(a), W = rowMajor(b.transpose(1, 0));
+          if (!A || !W) return null;
+          x.matmulBT(pointer(A), pointer(W), C.byteOffset, m, k, n);
+        } else {
+          const A = rowMajor(a), B = rowMajor(b);
+          if (!A || !B) return null;
+          x.matmul(pointer(A), pointer(B), C.byteOffset, m, k, n);
+        }
+        return C;
+      });
+    },
+    addScaled(w, g, alpha) {
+      if (!inMemory(w) || !inMemory(g) || w.length !== g.length) return false;
+      x.addScaled(w.byteOffset, g.byteOffset, w.length, alpha);
+      return true;
     },
   };
 }
@@ -45,11 +72,22 @@ function load(): WasmKernels | null {
 /** A transposed view of a row-major matrix: columns contiguous. */
 const isTransposed = (x: NdArray) => x.stride[0] === 1 && x.stride[1] === x.shape[0] && x.shape[0] > 1;
 
-/** Copies a float32 matrix row-major into the module's memory at element `at`: a memcpy when contiguous. */
-function copyIn(memory: Float32Array, at: number, x: NdArray): void {
+const pointer = (x: NdArray): Ptr => x.data.byteOffset + 4 * x.offset;
+
+/** `x` itself when it is row-major in the kernels' memory, else a row-major copy there (null if full). */
+function rowMajor(x: NdArray): NdArray | null {
   const [rows, cols] = x.shape;
-  if (x.stride[1] === 1 && x.stride[0] === cols) memory.set(x.data.subarray(x.offset, x.offset + rows * cols), at);
-  else ops.assign(ndarray(memory.subarray(at, at + rows * cols), [rows, cols]), x); // ndarray-ops walks any strides
+  const rowsContiguous = (x.stride[1] === 1 || cols === 1) && (x.stride[0] === cols || rows === 1);
+  return rowsContiguous && inMemory(x.data) ? x : copy(x);
+}
+
+/** A row-major copy of a float32 matrix in the kernels' memory, freed with the enclosing `tidy` (null if full). */
+function copy(x: NdArray): NdArray | null {
+  const [rows, cols] = x.shape;
+  const out = ndarray(allocateF32(rows * cols, false), [rows, cols]);
+  if (!inMemory(out.data)) return null;
+  ops.assign(out, x); // ndarray-ops walks any strides
+  return out;
 }
 
 /** The loaded kernels, or null: the TypeScript kernels then do the work. */

@@ -1,0 +1,157 @@
+/**
+ * Where float32 tensors live: in the WebAssembly kernels' linear memory, so that a kernel reads
+ * its operands and writes its result in place, without copying them in and out at every call.
+ *
+ * The memory has a fixed size (reserved, not resident: untouched pages cost nothing), so views on
+ * it are never detached by a `grow`. Blocks are recycled by size. A block is freed
+ *  - at the end of the `tidy` scope it was allocated in (a training step, say), unless `tidy`
+ *    returns it or it was `keep`-ed, or
+ *  - once the garbage collector has dropped the last view on it (a FinalizationRegistry: correct,
+ *    but late, as it runs after a full collection only).
+ * When the memory is full, or without the compiled module (or with BACKPROP_KERNELS=js), arrays are
+ * ordinary JavaScript ones and the WebAssembly kernels copy them in: slower, never wrong.
+ * float64 (for checking) always lives in the JavaScript heap.
+ */
+import { existsSync } from 'node:fs';
+
+const PAGE = 65536;
+/** Blocks start on a cache line, which also aligns SIMD loads. */
+const ALIGN = 64;
+/** The first bytes are left to the module's own data. */
+const RESERVED = PAGE;
+
+export const wasmPath = new URL('../../build/kernels.wasm', import.meta.url);
+
+/** MiB of address space for tensors (BACKPROP_WASM_MB, default 1024). */
+function reservedBytes(): number {
+  const mb = Number(process.env.BACKPROP_WASM_MB ?? 1024);
+  if (!Number.isInteger(mb) || mb < 1 || mb > 4095) {
+    throw new Error(`BACKPROP_WASM_MB must be a whole number of MiB in [1, 4095], got '${process.env.BACKPROP_WASM_MB}'`);
+  }
+  return mb * 1024 * 1024;
+}
+
+const enabled = process.env.BACKPROP_KERNELS !== 'js' && existsSync(wasmPath);
+
+/** The linear memory the WebAssembly kernels run on, or null when they are off. */
+export const memory: WebAssembly.Memory | null = enabled
+  ? new WebAssembly.Memory({ initial: reservedBytes() / PAGE, maximum: reservedBytes() / PAGE })
+  : null;
+
+/** A block: its byte offset and (aligned) byte size. */
+interface Block {
+  at: number;
+  bytes: number;
+}
+
+class Arena {
+  private readonly buffer: ArrayBuffer;
+  private top = RESERVED;
+  /** Free blocks by size: the shapes of a training step repeat, so exact sizes are reused. */
+  private readonly free = new Map<number, number[]>();
+  /** The open `tidy` scopes, innermost last: the blocks allocated in each. */
+  readonly scopes: Map<number, Block>[] = [];
+  private readonly collected = new FinalizationRegistry<Block>((b) => this.release(b));
+
+  constructor(readonly memory: WebAssembly.Memory) {
+    this.buffer = memory.buffer;
+  }
+
+  /** `size` zeroed float32s in the memory, or null when it is full. */
+  allocate(size: number, zero: boolean): Float32Array | null {
+    const bytes = Math.max(ALIGN, Math.ceil((4 * size) / ALIGN) * ALIGN);
+    let at = this.free.get(bytes)?.pop();
+    const reused = at !== undefined;
+    if (at === undefined) {
+      if (this.top + bytes > this.buffer.byteLength) return null;
+      at = this.top;
+      this.top += bytes;
+    }
+    const view = new Float32Array(this.buffer, at, size);
+    if (zero && reused) view.fill(0); // fresh blocks above the old top were never written
+    const block = { at, bytes };
+    const scope = this.scopes.at(-1);
+    if (scope) scope.set(at, block);
+    else this.collected.register(view, block, block);
+    return view;
+  }
+
+  release(block: Block): void {
+    const list = this.free.get(block.bytes);
+    if (list) list.push(block.at);
+    else this.free.set(block.bytes, [block.at]);
+  }
+
+  /** Moves the block under `view` out of the innermost scope: to the outer one, or to the collector. */
+  keep(view: Float32Array): void {
+    const scope = this.scopes.at(-1);
+    const block = scope?.get(view.byteOffset);
+    if (!scope || !block || view.buffer !== this.buffer) return;
+    scope.delete(view.byteOffset);
+    const outer = this.scopes.at(-2);
+    if (outer) outer.set(block.at, block);
+    else this.collected.register(view, block, block);
+  }
+
+  /** Bytes in use or free for reuse, and the high-water mark (for tests and the benchmark). */
+  stats(): { top: number; freeBlocks: number } {
+    let freeBlocks = 0;
+    for (const list of this.free.values()) freeBlocks += list.length;
+    return { top: this.top - RESERVED, freeBlocks };
+  }
+}
+
+export const arena: Arena | null = memory ? new Arena(memory) : null;
+const buffer = memory?.buffer;
+
+/** True when `data` lives in the kernels' memory (a kernel can then read it in place). */
+export function inMemory(data: ArrayBufferView): boolean {
+  return data.buffer === buffer;
+}
+
+/** `size` zeroed float32s: in the kernels' memory when there is room, else an ordinary array. */
+export function allocateF32(size: number, zero = true): Float32Array {
+  return arena?.allocate(size, zero) ?? new Float32Array(size);
+}
+
+/** What a `tidy` function returns: its tensors (any object with an `array.data`) and Float32Arrays are kept. */
+
+/**
+ * Runs `fn` and frees the float32 memory of every array allocated while it ran (op outputs,
+ * gradients, temporaries), except the tensors (and Float32Arrays) it returns, alone or in an array
+ * or plain object, and those passed to `keep`. Tensors made inside must not be used after it returns; a training
+ * step runs in one, so that its memory is reused by the next. Scopes nest. Without the WebAssembly
+ * memory it just runs `fn`.
+ */
+export function tidy<T>(fn: () => T): T {
+  if (!arena) return fn();
+  arena.scopes.push(new Map());
+  let result: T;
+  try {
+    result = fn();
+    keepAll(result);
+  } finally {
+    const scope = arena.scopes.pop()!;
+    for (const block of scope.values()) arena.release(block);
+  }
+  return result;
+}
+
+/** Keeps a tensor made inside `tidy` alive past it (moves it to the enclosing scope). */
+export function keep<T extends { array: { data: ArrayBufferView } }>(t: T): T {
+  const data = t.array.data;
+  if (arena && data instanceof Float32Array) arena.keep(data);
+  return t;
+}
+
+function keepAll(value: unknown): void {
+  if (value === null || typeof value !== 'object') return;
+  if (value instanceof Float32Array) arena?.keep(value);
+  else if ('array' in value && value.array && typeof value.array === 'object' && 'data' in value.array) {
+    keep(value as { array: { data: ArrayBufferView } });
+  } else if (Array.isArray(value)) {
+    value.forEach(keepAll);
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    Object.values(value).forEach(keepAll);
+  }
+}
