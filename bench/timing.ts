@@ -1,3 +1,5 @@
+import { tidy } from '@backprop/graph';
+
 /** Timing helpers for benchmarks: medians of repeated runs, since the machine is shared and noisy. */
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -5,8 +7,12 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Seconds per call of `fn`: the median over `runs` runs, each repeating `fn` for about `seconds`. */
-export function secondsPerCall(fn: () => void, runs = 5, seconds = 0.2): number {
+/**
+ * Seconds per call of `fn`: the median over `runs` runs, each repeating `fn` for about `seconds`.
+ * Each call runs in a `tidy` scope, as a training step does, so its arrays are reused by the next.
+ */
+export function secondsPerCall(body: () => unknown, runs = 5, seconds = 0.2): number {
+  const fn = () => void tidy(body);
   for (const t0 = performance.now(); performance.now() - t0 < 100; ) fn(); // warm up: let the JIT optimise
   let reps = 1;
   for (let t0 = performance.now(); performance.now() - t0 < seconds * 1000 / runs; reps++) fn();

@@ -4,7 +4,7 @@
  * Tensors live on `ndarray`; a `Tape` records ops as they run and backpropagates through them;
  * `gradcheck` compares its gradients with finite differences.
  */
-export { Tensor, tensor, zeros, full, formatShape, allocate } from './tensor.ts';
+export { Tensor, tensor, zeros, full, formatShape, allocate, dtypeOf } from './tensor.ts';
 export type { DType, Data, NdArray, Nested, Shape, TensorOptions } from './tensor.ts';
 export { Tape } from './tape.ts';
 export { tidy, keep } from './kernels/memory.ts';

@@ -7,6 +7,8 @@
  * Where the paper slips, this follows the maths: relu'(x) is 0 for x <= 0 (the paper tests the
  * output y >= 0, which always holds), and elu'(x) is 1 for x > 0 and y + alpha otherwise.
  */
+import { kernels, type NdArray } from '@backprop/graph';
+
 export type ActivationName = 'relu' | 'elu' | 'tanh' | 'sigmoid';
 
 export interface Activation {
@@ -14,6 +16,8 @@ export interface Activation {
   f: (x: number) => number;
   /** dy/dx at input x with output y. */
   df: (x: number, y: number) => number;
+  /** f over a whole array, where the graph package has a faster kernel than mapping `f`. */
+  kernel?: (x: NdArray) => NdArray;
 }
 
 const ELU_ALPHA = 1;
@@ -21,7 +25,7 @@ const ELU_ALPHA = 1;
 export const activations: Record<ActivationName, Activation> = {
   relu: { name: 'relu', f: (x) => Math.max(x, 0), df: (x) => (x > 0 ? 1 : 0) },
   elu: { name: 'elu', f: (x) => (x > 0 ? x : ELU_ALPHA * Math.expm1(x)), df: (x, y) => (x > 0 ? 1 : y + ELU_ALPHA) },
-  tanh: { name: 'tanh', f: Math.tanh, df: (_x, y) => 1 - y * y },
+  tanh: { name: 'tanh', f: Math.tanh, df: (_x, y) => 1 - y * y, kernel: kernels.tanh },
   sigmoid: { name: 'sigmoid', f: (x) => 1 / (1 + Math.exp(-x)), df: (_x, y) => y * (1 - y) },
 };
 

@@ -8,7 +8,7 @@
  * It shares only the matmul kernel with the tape, so the two agreeing is a real check.
  */
 import ndarray from 'ndarray';
-import { kernels, Tensor, type Data, type NdArray } from '@backprop/graph';
+import { allocate, dtypeOf, kernels, Tensor, type Data, type NdArray } from '@backprop/graph';
 import { activations } from './activations.ts';
 import type { LossName } from './losses.ts';
 import type { MLP } from './mlp.ts';
@@ -31,7 +31,7 @@ export function handBackward(net: MLP, X: Tensor, labels: ArrayLike<number>, los
     const { W, b } = net.layers[l];
     const pre = addRow(kernels.matmul(H[l], W.array), b.array.data);
     P.push(pre);
-    if (l < L - 1) H.push(mapArray(pre, g.f));
+    if (l < L - 1) H.push(g.kernel ? g.kernel(pre) : mapArray(pre, g.f));
   }
   const S = P[L - 1];
   const { value, M: M0 } = lossAndGradient(loss, S, labels);
@@ -60,7 +60,7 @@ export function handBackward(net: MLP, X: Tensor, labels: ArrayLike<number>, los
 export function lossAndGradient(loss: LossName, S: NdArray, labels: ArrayLike<number>): { value: number; M: NdArray } {
   const [n, c] = S.shape;
   const s = S.data;
-  const M = new (s.constructor as new (n: number) => Data)(n * c);
+  const M = allocate(dtypeOf(s), n * c);
   let value = 0;
   for (let i = 0; i < n; i++) {
     const row = i * c, y = labels[i];
@@ -99,13 +99,13 @@ function addRow(a: NdArray, b: Data): NdArray {
 }
 
 function mapArray(a: NdArray, f: (x: number) => number): NdArray {
-  const out = a.data.slice();
-  for (let i = 0; i < out.length; i++) out[i] = f(out[i]);
+  const out = allocate(dtypeOf(a.data), a.size), x = a.data;
+  for (let i = 0; i < out.length; i++) out[i] = f(x[i]);
   return ndarray(out, a.shape.slice());
 }
 
 function columnSums(M: NdArray): NdArray {
-  const [n, c] = M.shape, out = new (M.data.constructor as new (n: number) => Data)(c);
+  const [n, c] = M.shape, out = allocate(dtypeOf(M.data), c);
   for (let i = 0; i < n; i++) for (let j = 0; j < c; j++) out[j] += M.data[i * c + j];
   return ndarray(out, [c]);
 }

@@ -12,6 +12,13 @@ export function map(a: NdArray, f: (x: number) => number): NdArray {
   return ndarray(out, a.shape.slice());
 }
 
+/** tanh elementwise: float32 by the WebAssembly SIMD kernel when it can, else Math.tanh. */
+export function tanh(a: NdArray): NdArray {
+  const x = flat(a);
+  const y = wasm && x instanceof Float32Array ? wasm.tanh(x) : null;
+  return y ? ndarray(y, a.shape.slice()) : map(a, Math.tanh);
+}
+
 /** `f` applied elementwise to two arrays broadcast to `shape`. */
 export function zip(a: NdArray, b: NdArray, shape: Shape, f: (x: number, y: number) => number): NdArray {
   const A = a.shape.join() === shape.join() ? a : broadcastView(a, shape);

@@ -19,6 +19,8 @@ export interface WasmKernels {
    * over A's non-zeros, and A's zeros are skipped exactly. Null when the memory is full.
    */
   matmul(a: NdArray, b: NdArray, sparse: boolean): Float32Array | null;
+  /** tanh of a float32 array in the kernels' memory (SIMD, within 8 ulps), or null for one elsewhere. */
+  tanh(x: Float32Array): Float32Array | null;
   /** w += alpha g in place for float32 arrays of one length in the kernels' memory; false (and nothing done) otherwise. */
   addScaled(w: Float32Array, g: Float32Array, alpha: number): boolean;
 }
@@ -29,6 +31,7 @@ interface Exports {
   matmulBT(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   combineRows(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, scratch: Ptr): void;
   addScaled(w: Ptr, g: Ptr, n: number, alpha: number): void;
+  tanh(x: Ptr, y: Ptr, n: number): void;
 }
 
 function load(): WasmKernels | null {
@@ -60,6 +63,12 @@ function load(): WasmKernels | null {
         }
         return C;
       });
+    },
+    tanh(v) {
+      const y = allocateF32(v.length, false);
+      if (!inMemory(v) || !inMemory(y)) return null;
+      x.tanh(v.byteOffset, y.byteOffset, v.length);
+      return y;
     },
     addScaled(w, g, alpha) {
       if (!inMemory(w) || !inMemory(g) || w.length !== g.length) return false;

@@ -3,13 +3,16 @@
  * from the saved output y; the others from the saved input x.
  */
 import * as k from '../kernels/index.ts';
-import type { Tensor } from '../tensor.ts';
+import type { NdArray, Tensor } from '../tensor.ts';
 import { defineOp, wrap } from '../op.ts';
 
-/** A unary op whose backward is g times a local derivative of the input x and output y. */
-function unary(name: string, f: (x: number) => number, df: (g: number, x: number, y: number) => number, rule: string) {
+/**
+ * A unary op whose backward is g times a local derivative of the input x and output y. `kernel`,
+ * when given, computes f over a whole array (faster than mapping `f`, which stays the reference).
+ */
+function unary(name: string, f: (x: number) => number, df: (g: number, x: number, y: number) => number, rule: string, kernel?: (x: NdArray) => NdArray) {
   return defineOp(name, (x: Tensor) => {
-    const y = k.map(x.array, f);
+    const y = kernel ? kernel(x.array) : k.map(x.array, f);
     return { out: wrap(y), backward: (g) => [wrap(k.zip3(g.array, x.array, y, df))] };
   }, rule);
 }
@@ -24,7 +27,7 @@ export const abs = unary('abs', Math.abs, (g, x) => (x > 0 ? g : x < 0 ? -g : 0)
 export const square = unary('square', (x) => x * x, (g, x) => 2 * g * x, "square'(x) = 2x");
 /** relu'(x) = 1 where x > 0, and 0 where x <= 0 (0 at the kink, by convention). */
 export const relu = unary('relu', (x) => (x > 0 ? x : 0), (g, x) => (x > 0 ? g : 0), "relu'(x) = 1 if x > 0 else 0");
-export const tanh = unary('tanh', Math.tanh, (g, _x, y) => g * (1 - y * y), "tanh'(x) = 1 - y²");
+export const tanh = unary('tanh', Math.tanh, (g, _x, y) => g * (1 - y * y), "tanh'(x) = 1 - y²", k.tanh);
 // NOTE: written as 1/(1+e^-x) or e^x/(1+e^x) by sign, so neither overflows.
 export const sigmoid = unary(
   'sigmoid',
