@@ -28,7 +28,23 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): vo
       v128.store(r + 2 * s, c20); v128.store(r + 2 * s, c21, 16);
       v128.store(r + 3 * s, c30); v128.store(r + 3 * s, c31, 16);
     }
-    for (let j = n8; j < n; j++) rowsTail(a, b, c, i, 4, j, k, n);
+    let j = n8;
+    if (j + 4 <= n) {
+      // four more columns: one f32x4 register per row
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      let pb = b + <usize>j * 4;
+      for (let p = 0; p < k; p++, pb += <usize>n * 4) {
+        const b0 = v128.load(pb), q = <usize>p * 4;
+        c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(a0 + q)), b0));
+        c1 = f32x4.add(c1, f32x4.mul(f32x4.splat(load<f32>(a1 + q)), b0));
+        c2 = f32x4.add(c2, f32x4.mul(f32x4.splat(load<f32>(a2 + q)), b0));
+        c3 = f32x4.add(c3, f32x4.mul(f32x4.splat(load<f32>(a3 + q)), b0));
+      }
+      const r = c + <usize>(i * n + j) * 4, s = <usize>n * 4;
+      v128.store(r, c0); v128.store(r + s, c1); v128.store(r + 2 * s, c2); v128.store(r + 3 * s, c3);
+      j += 4;
+    }
+    for (; j < n; j++) rowsTail(a, b, c, i, 4, j, k, n);
   }
   for (; i < m; i++) for (let j = 0; j < n; j++) rowsTail(a, b, c, i, 1, j, k, n);
 }
@@ -42,20 +58,59 @@ function rowsTail(a: usize, b: usize, c: usize, i: i32, rows: i32, j: i32, k: i3
   }
 }
 
-/** C[m,n] = A[m,k] Bᵀ for B stored [n,k] (a transposed view): dot products along k, four lanes at a time. */
+/**
+ * C[m,n] = A[m,k] Bᵀ for B stored [n,k] (a transposed view): dot products along k, four lanes at a
+ * time, for blocks of four rows of A and two rows of B (eight f32x4 accumulators: each load feeds
+ * two or four multiply-adds).
+ */
 export function matmulBT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): void {
   const k4 = k & ~3;
-  for (let i = 0; i < m; i++) {
-    const ar = a + <usize>(i * k) * 4;
-    for (let j = 0; j < n; j++) {
-      const br = b + <usize>(j * k) * 4;
-      let acc = f32x4.splat(0);
-      for (let p = 0; p < k4; p += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(ar + <usize>p * 4), v128.load(br + <usize>p * 4)));
-      let s: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
-      for (let p = k4; p < k; p++) s += load<f32>(ar + <usize>p * 4) * load<f32>(br + <usize>p * 4);
-      store<f32>(c + <usize>(i * n + j) * 4, s);
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const a0 = a + <usize>(i * k) * 4, a1 = a0 + <usize>k * 4, a2 = a1 + <usize>k * 4, a3 = a2 + <usize>k * 4;
+    let j = 0;
+    for (; j + 2 <= n; j += 2) {
+      const b0 = b + <usize>(j * k) * 4, b1 = b0 + <usize>k * 4;
+      let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x10 = f32x4.splat(0), x11 = f32x4.splat(0);
+      let x20 = f32x4.splat(0), x21 = f32x4.splat(0), x30 = f32x4.splat(0), x31 = f32x4.splat(0);
+      for (let p = 0; p < k4; p += 4) {
+        const q = <usize>p * 4;
+        const v0 = v128.load(b0 + q), v1 = v128.load(b1 + q);
+        const u0 = v128.load(a0 + q), u1 = v128.load(a1 + q), u2 = v128.load(a2 + q), u3 = v128.load(a3 + q);
+        x00 = f32x4.add(x00, f32x4.mul(u0, v0)); x01 = f32x4.add(x01, f32x4.mul(u0, v1));
+        x10 = f32x4.add(x10, f32x4.mul(u1, v0)); x11 = f32x4.add(x11, f32x4.mul(u1, v1));
+        x20 = f32x4.add(x20, f32x4.mul(u2, v0)); x21 = f32x4.add(x21, f32x4.mul(u2, v1));
+        x30 = f32x4.add(x30, f32x4.mul(u3, v0)); x31 = f32x4.add(x31, f32x4.mul(u3, v1));
+      }
+      const r = c + <usize>(i * n + j) * 4, s = <usize>n * 4;
+      store<f32>(r, lanes(x00) + tailDot(a0, b0, k4, k)); store<f32>(r + 4, lanes(x01) + tailDot(a0, b1, k4, k));
+      store<f32>(r + s, lanes(x10) + tailDot(a1, b0, k4, k)); store<f32>(r + s + 4, lanes(x11) + tailDot(a1, b1, k4, k));
+      store<f32>(r + 2 * s, lanes(x20) + tailDot(a2, b0, k4, k)); store<f32>(r + 2 * s + 4, lanes(x21) + tailDot(a2, b1, k4, k));
+      store<f32>(r + 3 * s, lanes(x30) + tailDot(a3, b0, k4, k)); store<f32>(r + 3 * s + 4, lanes(x31) + tailDot(a3, b1, k4, k));
     }
+    for (; j < n; j++) for (let r = i; r < i + 4; r++) store<f32>(c + <usize>(r * n + j) * 4, dot(a + <usize>(r * k) * 4, b + <usize>(j * k) * 4, k));
   }
+  for (; i < m; i++) for (let j = 0; j < n; j++) store<f32>(c + <usize>(i * n + j) * 4, dot(a + <usize>(i * k) * 4, b + <usize>(j * k) * 4, k));
+}
+
+/** The sum of the four lanes. */
+@inline function lanes(x: v128): f32 {
+  return f32x4.extract_lane(x, 0) + f32x4.extract_lane(x, 1) + f32x4.extract_lane(x, 2) + f32x4.extract_lane(x, 3);
+}
+
+/** sum of u[p] v[p] for p in [from, to). */
+@inline function tailDot(u: usize, v: usize, from: i32, to: i32): f32 {
+  let s: f32 = 0;
+  for (let p = from; p < to; p++) s += load<f32>(u + <usize>p * 4) * load<f32>(v + <usize>p * 4);
+  return s;
+}
+
+/** The dot product of two rows of length k. */
+function dot(u: usize, v: usize, k: i32): f32 {
+  const k4 = k & ~3;
+  let acc = f32x4.splat(0);
+  for (let p = 0; p < k4; p += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(u + <usize>p * 4), v128.load(v + <usize>p * 4)));
+  return lanes(acc) + tailDot(u, v, k4, k);
 }
 
 /**
@@ -163,4 +218,59 @@ export function tanh(x: usize, y: usize, n: i32): void {
     v128.store(y + o, v128.bitselect(v, f32x4.div(p, q), f32x4.lt(f32x4.abs(v), tiny)));
   }
   for (let i = n4; i < n; i++) store<f32>(y + <usize>i * 4, <f32>Math.tanh(<f64>load<f32>(x + <usize>i * 4)));
+}
+
+/**
+ * C[m,n] = Sᵀ B for S stored [k,m] (A = Sᵀ, a transposed view: Hᵀ of a gradient Hᵀ G) and B [k,n]
+ * row-major: each 4x8 block of C in eight f32x4 registers, fed per step p by one load of four
+ * entries of S (splat lane by lane) and two of B.
+ */
+export function matmulAT(s: usize, b: usize, c: usize, m: i32, k: i32, n: i32): void {
+  const n8 = n & ~7, rowBytes = <usize>m * 4, bBytes = <usize>n * 4;
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    let j = 0;
+    for (; j < n8; j += 8) {
+      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+      let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+      let ps = s + <usize>i * 4, pb = b + <usize>j * 4;
+      for (let p = 0; p < k; p++, ps += rowBytes, pb += bBytes) {
+        const v = v128.load(ps), b0 = v128.load(pb), b1 = v128.load(pb, 16);
+        const x0 = f32x4.splat(f32x4.extract_lane(v, 0)), x1 = f32x4.splat(f32x4.extract_lane(v, 1));
+        const x2 = f32x4.splat(f32x4.extract_lane(v, 2)), x3 = f32x4.splat(f32x4.extract_lane(v, 3));
+        c00 = f32x4.add(c00, f32x4.mul(x0, b0)); c01 = f32x4.add(c01, f32x4.mul(x0, b1));
+        c10 = f32x4.add(c10, f32x4.mul(x1, b0)); c11 = f32x4.add(c11, f32x4.mul(x1, b1));
+        c20 = f32x4.add(c20, f32x4.mul(x2, b0)); c21 = f32x4.add(c21, f32x4.mul(x2, b1));
+        c30 = f32x4.add(c30, f32x4.mul(x3, b0)); c31 = f32x4.add(c31, f32x4.mul(x3, b1));
+      }
+      const r = c + <usize>(i * n + j) * 4;
+      v128.store(r, c00); v128.store(r, c01, 16);
+      v128.store(r + bBytes, c10); v128.store(r + bBytes, c11, 16);
+      v128.store(r + 2 * bBytes, c20); v128.store(r + 2 * bBytes, c21, 16);
+      v128.store(r + 3 * bBytes, c30); v128.store(r + 3 * bBytes, c31, 16);
+    }
+    if (j + 4 <= n) {
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      let ps = s + <usize>i * 4, pb = b + <usize>j * 4;
+      for (let p = 0; p < k; p++, ps += rowBytes, pb += bBytes) {
+        const v = v128.load(ps), b0 = v128.load(pb);
+        c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(f32x4.extract_lane(v, 0)), b0));
+        c1 = f32x4.add(c1, f32x4.mul(f32x4.splat(f32x4.extract_lane(v, 1)), b0));
+        c2 = f32x4.add(c2, f32x4.mul(f32x4.splat(f32x4.extract_lane(v, 2)), b0));
+        c3 = f32x4.add(c3, f32x4.mul(f32x4.splat(f32x4.extract_lane(v, 3)), b0));
+      }
+      const r = c + <usize>(i * n + j) * 4;
+      v128.store(r, c0); v128.store(r + bBytes, c1); v128.store(r + 2 * bBytes, c2); v128.store(r + 3 * bBytes, c3);
+      j += 4;
+    }
+    for (; j < n; j++) for (let r = i; r < i + 4; r++) store<f32>(c + <usize>(r * n + j) * 4, columnDot(s, b, r, j, m, k, n));
+  }
+  for (; i < m; i++) for (let j = 0; j < n; j++) store<f32>(c + <usize>(i * n + j) * 4, columnDot(s, b, i, j, m, k, n));
+}
+
+/** sum over p of S[p,i] B[p,j]. */
+function columnDot(s: usize, b: usize, i: i32, j: i32, m: i32, k: i32, n: i32): f32 {
+  let x: f32 = 0;
+  for (let p = 0; p < k; p++) x += load<f32>(s + <usize>(p * m + i) * 4) * load<f32>(b + <usize>(p * n + j) * 4);
+  return x;
 }

@@ -16,16 +16,15 @@ import { wasm } from './wasm.ts';
 export function matmul(a: NdArray, b: NdArray): NdArray {
   const [m, k] = a.shape;
   const n = b.shape[1];
-  const sparse = b.stride[1] === 1 && (k <= 16 || density(a) < 0.3);
   if (wasm && a.data instanceof Float32Array && b.data instanceof Float32Array && m * k * n >= 4096) {
-    const C = wasm.matmul(a, b, sparse); // SIMD, when the compiled module is there (and has room)
+    const C = wasm.matmul(a, b, isSparse(a)); // SIMD, when the compiled module is there (and has room)
     if (C) return ndarray(C, [m, n]);
   }
-  return matmulTS(a, b, sparse);
+  return matmulTS(a, b);
 }
 
 /** C = A B by the TypeScript kernels: the reference for the WebAssembly one, and the float64 path. */
-export function matmulTS(a: NdArray, b: NdArray, sparse = b.stride[1] === 1 && (a.shape[1] <= 16 || density(a) < 0.3)): NdArray {
+export function matmulTS(a: NdArray, b: NdArray, sparse = b.stride[1] === 1 && (a.shape[1] <= 16 || isSparse(a))): NdArray {
   const [m, k] = a.shape;
   const n = b.shape[1];
   const C = allocate(dtypeOf(a.data), m * n);
@@ -34,12 +33,16 @@ export function matmulTS(a: NdArray, b: NdArray, sparse = b.stride[1] === 1 && (
   return ndarray(C, [m, n]);
 }
 
-/** The fraction of non-zero entries of a 2-D array. */
-function density(a: NdArray): number {
+/** Whether under 30% of a 2-D array's entries are non-zero (the scan stops once that is ruled out). */
+function isSparse(a: NdArray): boolean {
   const [m, k] = a.shape, [s0, s1] = a.stride, A = a.data;
+  const most = 0.3 * m * k;
   let nonzero = 0;
-  for (let i = 0; i < m; i++) for (let p = 0, at = a.offset + i * s0; p < k; p++, at += s1) if (A[at] !== 0) nonzero++;
-  return nonzero / Math.max(1, m * k);
+  for (let i = 0; i < m; i++) {
+    for (let p = 0, at = a.offset + i * s0; p < k; p++, at += s1) if (A[at] !== 0) nonzero++;
+    if (nonzero >= most) return false;
+  }
+  return m * k > 0;
 }
 
 /**

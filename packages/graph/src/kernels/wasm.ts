@@ -29,6 +29,7 @@ type Ptr = number;
 interface Exports {
   matmul(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulBT(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
+  matmulAT(s: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   combineRows(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, scratch: Ptr): void;
   addScaled(w: Ptr, g: Ptr, n: number, alpha: number): void;
   tanh(x: Ptr, y: Ptr, n: number): void;
@@ -51,6 +52,11 @@ function load(): WasmKernels | null {
           const A = inMemory(a.data) ? a : copy(a), B = rowMajor(b), scratch = allocateF32(2 * k, false);
           if (!A || !B || !inMemory(scratch)) return null;
           x.combineRows(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, scratch.byteOffset);
+        } else if (isTransposed(a) && inMemory(a.data)) {
+          // A = Sᵀ read as S is stored (Hᵀ in a gradient Hᵀ G).
+          const B = rowMajor(b);
+          if (!B) return null;
+          x.matmulAT(pointer(a), pointer(B), C.byteOffset, m, k, n);
         } else if (isTransposed(b)) {
           // B = Wᵀ read as W is stored, by a kernel of dot products.
           const A = rowMajor(a), W = rowMajor(b.transpose(1, 0));
