@@ -186,23 +186,30 @@ export function addScaled(w: usize, g: usize, n: i32, alpha: f32): void {
   for (let i = n16; i < n; i++) store<f32>(w + <usize>i * 4, load<f32>(w + <usize>i * 4) + alpha * load<f32>(g + <usize>i * 4));
 }
 
+const TANH = memory.data<f32>([
+  4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05, 5.12229709037114e-08, -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16,
+  4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04, 1.19825839466702e-06,
+  7.90531110763549805, -7.90531110763549805, 0.0004,
+]);
+
 /**
  * y = tanh(x) over n float32s: a rational approximation (odd degree 13 over even degree 6, the
  * coefficients of Eigen's float tanh) with x clamped to ±7.9053, where tanh rounds to ±1 in float32.
  * Within a few ulps of the correctly rounded value (tested against Math.tanh).
  */
 export function tanh(x: usize, y: usize, n: i32): void {
-  const a1 = f32x4.splat(4.89352455891786e-03), a3 = f32x4.splat(6.37261928875436e-04), a5 = f32x4.splat(1.48572235717979e-05);
-  const a7 = f32x4.splat(5.12229709037114e-08), a9 = f32x4.splat(-8.60467152213735e-11), a11 = f32x4.splat(2.00018790482477e-13);
-  const a13 = f32x4.splat(-2.76076847742355e-16);
-  const b0 = f32x4.splat(4.89352518554385e-03), b2 = f32x4.splat(2.26843463243900e-03), b4 = f32x4.splat(1.18534705686654e-04);
-  const b6 = f32x4.splat(1.19825839466702e-06);
-  const hi = f32x4.splat(7.90531110763549805), lo = f32x4.splat(-7.90531110763549805), tiny = f32x4.splat(0.0004);
+  // Loaded from memory rather than written as constants: the compiler would rebuild each constant
+  // inside the loop, at every use; loaded once, they stay in registers.
+  const at = TANH;
+  const a1 = v128.load32_splat(at), a3 = v128.load32_splat(at, 4), a5 = v128.load32_splat(at, 8), a7 = v128.load32_splat(at, 12);
+  const a9 = v128.load32_splat(at, 16), a11 = v128.load32_splat(at, 20), a13 = v128.load32_splat(at, 24);
+  const b0 = v128.load32_splat(at, 28), b2 = v128.load32_splat(at, 32), b4 = v128.load32_splat(at, 36), b6 = v128.load32_splat(at, 40);
+  const hi = v128.load32_splat(at, 44), lo = v128.load32_splat(at, 48), tiny = v128.load32_splat(at, 52);
   const n4 = n & ~3;
   for (let i = 0; i < n4; i += 4) {
     const o = <usize>i * 4;
     const v = v128.load(x + o);
-    const c = f32x4.max(lo, f32x4.min(hi, v));
+    const c = f32x4.pmax(f32x4.pmin(v, hi), lo); // pseudo-min/max, one instruction each: a NaN passes through
     const c2 = f32x4.mul(c, c);
     let p = f32x4.add(f32x4.mul(c2, a13), a11);
     p = f32x4.add(f32x4.mul(c2, p), a9);
@@ -273,4 +280,46 @@ function columnDot(s: usize, b: usize, i: i32, j: i32, m: i32, k: i32, n: i32): 
   let x: f32 = 0;
   for (let p = 0; p < k; p++) x += load<f32>(s + <usize>(p * m + i) * 4) * load<f32>(b + <usize>(p * n + j) * 4);
   return x;
+}
+
+// ------------------------------------------------------------------ elementwise, for float32 arrays
+
+const ONE = memory.data<f32>([1]);
+
+/** C[i,j] = A[i,j] + b[j] for row-major A [m,n]: a bias added to every row. */
+export function addRow(a: usize, b: usize, c: usize, m: i32, n: i32): void {
+  const n4 = n & ~3;
+  for (let i = 0; i < m; i++) {
+    const ar = a + <usize>(i * n) * 4, cr = c + <usize>(i * n) * 4;
+    for (let j = 0; j < n4; j += 4) v128.store(cr + <usize>j * 4, f32x4.add(v128.load(ar + <usize>j * 4), v128.load(b + <usize>j * 4)));
+    for (let j = n4; j < n; j++) store<f32>(cr + <usize>j * 4, load<f32>(ar + <usize>j * 4) + load<f32>(b + <usize>j * 4));
+  }
+}
+
+/** c[j] = sum over i of A[i,j] for row-major A [m,n] (in row order, as the TypeScript loop adds). */
+export function sumRows(a: usize, c: usize, m: i32, n: i32): void {
+  const n4 = n & ~3;
+  for (let j = 0; j < n4; j += 4) {
+    let s = f32x4.splat(0);
+    for (let i = 0; i < m; i++) s = f32x4.add(s, v128.load(a + <usize>(i * n + j) * 4));
+    v128.store(c + <usize>j * 4, s);
+  }
+  for (let j = n4; j < n; j++) {
+    let s: f32 = 0;
+    for (let i = 0; i < m; i++) s += load<f32>(a + <usize>(i * n + j) * 4);
+    store<f32>(c + <usize>j * 4, s);
+  }
+}
+
+/** c = g (1 - y²) over n float32s: the gradient through tanh from its output y. */
+export function tanhGrad(g: usize, y: usize, c: usize, n: i32): void {
+  const one = v128.load32_splat(ONE), n4 = n & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i * 4, v = v128.load(y + o);
+    v128.store(c + o, f32x4.mul(v128.load(g + o), f32x4.sub(one, f32x4.mul(v, v))));
+  }
+  for (let i = n4; i < n; i++) {
+    const v = load<f32>(y + <usize>i * 4);
+    store<f32>(c + <usize>i * 4, load<f32>(g + <usize>i * 4) * (1 - v * v));
+  }
 }

@@ -16,8 +16,8 @@ export interface Activation {
   f: (x: number) => number;
   /** dy/dx at input x with output y. */
   df: (x: number, y: number) => number;
-  /** f over a whole array, where the graph package has a faster kernel than mapping `f`. */
-  kernel?: (x: NdArray) => NdArray;
+  /** f, and g f'(x) from the output y, over whole arrays, where the graph package has faster kernels than mapping `f` and `df`. */
+  kernels?: { f: (x: NdArray) => NdArray; grad: (g: NdArray, y: NdArray) => NdArray };
 }
 
 const ELU_ALPHA = 1;
@@ -25,7 +25,7 @@ const ELU_ALPHA = 1;
 export const activations: Record<ActivationName, Activation> = {
   relu: { name: 'relu', f: (x) => Math.max(x, 0), df: (x) => (x > 0 ? 1 : 0) },
   elu: { name: 'elu', f: (x) => (x > 0 ? x : ELU_ALPHA * Math.expm1(x)), df: (x, y) => (x > 0 ? 1 : y + ELU_ALPHA) },
-  tanh: { name: 'tanh', f: Math.tanh, df: (_x, y) => 1 - y * y, kernel: kernels.tanh },
+  tanh: { name: 'tanh', f: Math.tanh, df: (_x, y) => 1 - y * y, kernels: { f: kernels.tanh, grad: kernels.tanhGrad } },
   sigmoid: { name: 'sigmoid', f: (x) => 1 / (1 + Math.exp(-x)), df: (_x, y) => y * (1 - y) },
 };
 

@@ -5,10 +5,12 @@
  *   dl/dW = Hᵀ M,  dl/db = column sums of M,  dl/dH = M Wᵀ,
  *   dl/dH_pre = dl/dH ⊙ g'(H_pre)     (going down one layer, then repeat)
  *
- * It shares only the matmul kernel with the tape, so the two agreeing is a real check.
+ * It shares with the tape only kernels (matmul, the bias add and sum, tanh and its derivative),
+ * each tested against its plain reference loop, not the ops or their chain rules: the two agreeing
+ * is a real check of the formulas.
  */
 import ndarray from 'ndarray';
-import { allocate, dtypeOf, kernels, Tensor, type Data, type NdArray } from '@backprop/graph';
+import { allocate, dtypeOf, kernels, Tensor, type NdArray } from '@backprop/graph';
 import { activations } from './activations.ts';
 import type { LossName } from './losses.ts';
 import type { MLP } from './mlp.ts';
@@ -29,9 +31,10 @@ export function handBackward(net: MLP, X: Tensor, labels: ArrayLike<number>, los
   const P: NdArray[] = [];
   for (let l = 0; l < L; l++) {
     const { W, b } = net.layers[l];
-    const pre = addRow(kernels.matmul(H[l], W.array), b.array.data);
+    const XW = kernels.matmul(H[l], W.array);
+    const pre = kernels.add(XW, b.array, XW.shape);
     P.push(pre);
-    if (l < L - 1) H.push(g.kernel ? g.kernel(pre) : mapArray(pre, g.f));
+    if (l < L - 1) H.push(g.kernels ? g.kernels.f(pre) : mapArray(pre, g.f));
   }
   const S = P[L - 1];
   const { value, M: M0 } = lossAndGradient(loss, S, labels);
@@ -40,13 +43,16 @@ export function handBackward(net: MLP, X: Tensor, labels: ArrayLike<number>, los
   let M = M0;
   for (let l = L - 1; l >= 0; l--) {
     const dW = kernels.matmul(H[l].transpose(1, 0), M); // Hᵀ M
-    const db = columnSums(M); //                          Mᵀ [1, ..., 1]
+    const db = kernels.sumAxis(M, 0); //                  Mᵀ [1, ..., 1]
     grads.unshift(new Tensor(dW), new Tensor(db));
     if (l > 0) {
       const dH = kernels.matmul(M, net.layers[l].W.array.transpose(1, 0)); // M Wᵀ
-      const pre = P[l - 1].data, out = H[l].data, d = dH.data;
-      for (let i = 0; i < d.length; i++) d[i] *= g.df(pre[i], out[i]); //   ⊙ g'(H_pre)
-      M = dH;
+      if (g.kernels) M = g.kernels.grad(dH, H[l]); //                          ⊙ g'(H_pre)
+      else {
+        const pre = P[l - 1].data, out = H[l].data, d = dH.data;
+        for (let i = 0; i < d.length; i++) d[i] *= g.df(pre[i], out[i]);
+        M = dH;
+      }
     }
   }
   return { loss: value, grads, scores: new Tensor(S) };
@@ -92,20 +98,8 @@ export function lossAndGradient(loss: LossName, S: NdArray, labels: ArrayLike<nu
   return { value: value / n, M: ndarray(M, [n, c]) };
 }
 
-function addRow(a: NdArray, b: Data): NdArray {
-  const [n, c] = a.shape, d = a.data;
-  for (let i = 0; i < n; i++) for (let j = 0; j < c; j++) d[i * c + j] += b[j];
-  return a;
-}
-
 function mapArray(a: NdArray, f: (x: number) => number): NdArray {
   const out = allocate(dtypeOf(a.data), a.size), x = a.data;
   for (let i = 0; i < out.length; i++) out[i] = f(x[i]);
   return ndarray(out, a.shape.slice());
-}
-
-function columnSums(M: NdArray): NdArray {
-  const [n, c] = M.shape, out = allocate(dtypeOf(M.data), c);
-  for (let i = 0; i < n; i++) for (let j = 0; j < c; j++) out[j] += M.data[i * c + j];
-  return ndarray(out, [c]);
 }

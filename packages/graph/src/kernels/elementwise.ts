@@ -19,6 +19,24 @@ export function tanh(a: NdArray): NdArray {
   return y ? ndarray(y, a.shape.slice()) : map(a, Math.tanh);
 }
 
+/** d tanh from its output: g (1 - y²), by the WebAssembly SIMD kernel for float32 when it can. */
+export function tanhGrad(g: NdArray, y: NdArray): NdArray {
+  const G = flat(g), Y = flat(y);
+  const out = wasm && G instanceof Float32Array && Y instanceof Float32Array ? wasm.tanhGrad(G, Y) : null;
+  return out ? ndarray(out, g.shape.slice()) : zip3(g, g, y, (gv, _, yv) => gv * (1 - yv * yv));
+}
+
+/** a + b broadcast to `shape`; a matrix plus a row (a bias) by the WebAssembly SIMD kernel for float32 when it can. */
+export function add(a: NdArray, b: NdArray, shape: Shape): NdArray {
+  if (wasm && a.data instanceof Float32Array && b.data instanceof Float32Array && shape.length === 2) {
+    const [m, n] = shape;
+    const [M, R] = b.shape.length === 1 && a.shape.join() === shape.join() ? [a, b] : a.shape.length === 1 && b.shape.join() === shape.join() ? [b, a] : [null, null];
+    const out = M && R && R.shape[0] === n ? wasm.addRow(M, R) : null;
+    if (out) return ndarray(out, [m, n]);
+  }
+  return zip(a, b, shape, (x, y) => x + y);
+}
+
 /** `f` applied elementwise to two arrays broadcast to `shape`. */
 export function zip(a: NdArray, b: NdArray, shape: Shape, f: (x: number, y: number) => number): NdArray {
   const A = a.shape.join() === shape.join() ? a : broadcastView(a, shape);

@@ -2,6 +2,7 @@
 import ndarray from 'ndarray';
 import { allocate, dtypeOf, type Data, type NdArray, type Shape } from '../tensor.ts';
 import { flat, isContiguous, reshape, sizeOf, unravel } from './arrays.ts';
+import { wasm } from './wasm.ts';
 
 /** `a` with `axis` moved last, as a contiguous [rows, len] array. */
 function axisLast(a: NdArray, axis: number): { rows: number; len: number; data: Data; rest: number[] } {
@@ -21,6 +22,10 @@ export function sumAll(a: NdArray): number {
 
 /** Sum along one axis; the axis is removed from the shape. */
 export function sumAxis(a: NdArray, axis: number): NdArray {
+  if (wasm && axis === 0 && a.shape.length === 2 && a.data instanceof Float32Array) {
+    const out = wasm.sumRows(a); // the column sums of a matrix (a bias gradient), in the same order
+    if (out) return ndarray(out, [a.shape[1]]);
+  }
   if (isContiguous(a)) {
     // In place: out[o, j] = sum over l of a[o, l, j], with `inner` contiguous values per step.
     const outer = sizeOf(a.shape.slice(0, axis)), len = a.shape[axis], inner = sizeOf(a.shape.slice(axis + 1));

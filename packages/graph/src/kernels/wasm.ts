@@ -21,6 +21,12 @@ export interface WasmKernels {
   matmul(a: NdArray, b: NdArray, sparse: boolean): Float32Array | null;
   /** tanh of a float32 array in the kernels' memory (SIMD, within 8 ulps), or null for one elsewhere. */
   tanh(x: Float32Array): Float32Array | null;
+  /** A [m,n] + b [n] for row-major float32 arrays in the kernels' memory, or null. */
+  addRow(a: NdArray, b: NdArray): Float32Array | null;
+  /** The column sums of a row-major float32 [m,n] in the kernels' memory, or null. */
+  sumRows(a: NdArray): Float32Array | null;
+  /** g (1 - y²) for float32 arrays of one length in the kernels' memory, or null. */
+  tanhGrad(g: Float32Array, y: Float32Array): Float32Array | null;
   /** w += alpha g in place for float32 arrays of one length in the kernels' memory; false (and nothing done) otherwise. */
   addScaled(w: Float32Array, g: Float32Array, alpha: number): boolean;
 }
@@ -33,6 +39,9 @@ interface Exports {
   combineRows(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, scratch: Ptr): void;
   addScaled(w: Ptr, g: Ptr, n: number, alpha: number): void;
   tanh(x: Ptr, y: Ptr, n: number): void;
+  addRow(a: Ptr, b: Ptr, c: Ptr, m: number, n: number): void;
+  sumRows(a: Ptr, c: Ptr, m: number, n: number): void;
+  tanhGrad(g: Ptr, y: Ptr, c: Ptr, n: number): void;
 }
 
 function load(): WasmKernels | null {
@@ -76,6 +85,24 @@ function load(): WasmKernels | null {
       x.tanh(v.byteOffset, y.byteOffset, v.length);
       return y;
     },
+    addRow(a, b) {
+      const [m, n] = a.shape, c = allocateF32(m * n, false);
+      if (!isRowMajor(a) || !isRowMajor(b) || !inMemory(c)) return null;
+      x.addRow(pointer(a), pointer(b), c.byteOffset, m, n);
+      return c;
+    },
+    sumRows(a) {
+      const [m, n] = a.shape, c = allocateF32(n, false);
+      if (!isRowMajor(a) || !inMemory(c)) return null;
+      x.sumRows(pointer(a), c.byteOffset, m, n);
+      return c;
+    },
+    tanhGrad(g, y) {
+      const c = allocateF32(g.length, false);
+      if (!inMemory(g) || !inMemory(y) || !inMemory(c) || g.length !== y.length) return null;
+      x.tanhGrad(g.byteOffset, y.byteOffset, c.byteOffset, g.length);
+      return c;
+    },
     addScaled(w, g, alpha) {
       if (!inMemory(w) || !inMemory(g) || w.length !== g.length) return false;
       x.addScaled(w.byteOffset, g.byteOffset, w.length, alpha);
@@ -89,11 +116,17 @@ const isTransposed = (x: NdArray) => x.stride[0] === 1 && x.stride[1] === x.shap
 
 const pointer = (x: NdArray): Ptr => x.data.byteOffset + 4 * x.offset;
 
+/** A row-major float32 array (1-D or 2-D) in the kernels' memory. */
+function isRowMajor(x: NdArray): boolean {
+  if (!inMemory(x.data)) return false;
+  if (x.shape.length === 1) return x.stride[0] === 1 || x.shape[0] === 1;
+  const [rows, cols] = x.shape;
+  return x.shape.length === 2 && (x.stride[1] === 1 || cols === 1) && (x.stride[0] === cols || rows === 1);
+}
+
 /** `x` itself when it is row-major in the kernels' memory, else a row-major copy there (null if full). */
 function rowMajor(x: NdArray): NdArray | null {
-  const [rows, cols] = x.shape;
-  const rowsContiguous = (x.stride[1] === 1 || cols === 1) && (x.stride[0] === cols || rows === 1);
-  return rowsContiguous && inMemory(x.data) ? x : copy(x);
+  return isRowMajor(x) ? x : copy(x);
 }
 
 /** A row-major copy of a float32 matrix in the kernels' memory, freed with the enclosing `tidy` (null if full). */

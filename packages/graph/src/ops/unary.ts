@@ -6,14 +6,20 @@ import * as k from '../kernels/index.ts';
 import type { NdArray, Tensor } from '../tensor.ts';
 import { defineOp, wrap } from '../op.ts';
 
+/** Whole-array kernels for a unary op's f and its backward (faster than mapping the scalar functions). */
+interface Kernels {
+  f: (x: NdArray) => NdArray;
+  df: (g: NdArray, x: NdArray, y: NdArray) => NdArray;
+}
+
 /**
- * A unary op whose backward is g times a local derivative of the input x and output y. `kernel`,
- * when given, computes f over a whole array (faster than mapping `f`, which stays the reference).
+ * A unary op whose backward is g times a local derivative of the input x and output y. `kernels`,
+ * when given, compute both over whole arrays (the scalar `f` and `df` stay the reference in tests).
  */
-function unary(name: string, f: (x: number) => number, df: (g: number, x: number, y: number) => number, rule: string, kernel?: (x: NdArray) => NdArray) {
+function unary(name: string, f: (x: number) => number, df: (g: number, x: number, y: number) => number, rule: string, kernels?: Kernels) {
   return defineOp(name, (x: Tensor) => {
-    const y = kernel ? kernel(x.array) : k.map(x.array, f);
-    return { out: wrap(y), backward: (g) => [wrap(k.zip3(g.array, x.array, y, df))] };
+    const y = kernels ? kernels.f(x.array) : k.map(x.array, f);
+    return { out: wrap(y), backward: (g) => [wrap(kernels ? kernels.df(g.array, x.array, y) : k.zip3(g.array, x.array, y, df))] };
   }, rule);
 }
 
@@ -27,7 +33,7 @@ export const abs = unary('abs', Math.abs, (g, x) => (x > 0 ? g : x < 0 ? -g : 0)
 export const square = unary('square', (x) => x * x, (g, x) => 2 * g * x, "square'(x) = 2x");
 /** relu'(x) = 1 where x > 0, and 0 where x <= 0 (0 at the kink, by convention). */
 export const relu = unary('relu', (x) => (x > 0 ? x : 0), (g, x) => (x > 0 ? g : 0), "relu'(x) = 1 if x > 0 else 0");
-export const tanh = unary('tanh', Math.tanh, (g, _x, y) => g * (1 - y * y), "tanh'(x) = 1 - y²", k.tanh);
+export const tanh = unary('tanh', Math.tanh, (g, _x, y) => g * (1 - y * y), "tanh'(x) = 1 - y²", { f: k.tanh, df: (g, _x, y) => k.tanhGrad(g, y) });
 // NOTE: written as 1/(1+e^-x) or e^x/(1+e^x) by sign, so neither overflows.
 export const sigmoid = unary(
   'sigmoid',

@@ -1,0 +1,12 @@
+import { Rng, tidy, kernels as k, ops } from '@backprop/graph';
+import { secondsPerCall } from './timing.ts';
+const rng = Rng.seeded(1);
+const x = rng.randn([8, 800]), b = rng.randn([800]);
+const us = (f: () => unknown) => (secondsPerCall(f) * 1e6).toFixed(2);
+console.log('tanh kernel', us(() => k.tanh(x.array)));
+console.log('tanh map', us(() => k.map(x.array, Math.tanh)));
+console.log('tanh op', us(() => ops.tanh.forward(x)));
+console.log('zip bias', us(() => k.zip(x.array, k.broadcastView(b.array, [8, 800]), [8, 800], (p, q) => p + q)));
+console.log('add op', us(() => ops.add.forward(x, b)));
+console.log('alloc 6400', us(() => k.empty('float32', [8, 800])));
+console.log('tidy only', us(() => 0));
