@@ -120,6 +120,50 @@ describe('the WebAssembly matmul', () => {
   });
 });
 
+describe('the WebAssembly elementwise kernels', () => {
+  const rng = () => Rng.seeded(11);
+  const f32 = (x: number) => Math.fround(x);
+  const ulps = (a: number, b: number) => {
+    const view = new Int32Array(new Float32Array([a, b]).buffer);
+    return Math.abs(view[0] - view[1]);
+  };
+
+  it.runIf(wasm !== null)('tanh: within 8 ulps of Math.tanh over [-20, 20], exact for tiny inputs, ±1 far out, NaN passes through', () => {
+    const n = 200_003;
+    const x = rng().tensor([n], (r) => (r.uniform() - 0.5) * (r.uniform() < 0.3 ? 0.01 : 40));
+    const data = x.array.data;
+    data.set([0, -0, 1e-30, -1e-5, 0.0004, 7.9, 8, 100, -Infinity, Infinity, NaN]);
+    const y = wasm!.tanh(data as Float32Array)!;
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      if (Number.isNaN(data[i])) { expect(y[i]).toBeNaN(); continue; }
+      worst = Math.max(worst, ulps(y[i], f32(Math.tanh(data[i]))));
+    }
+    expect(worst).toBeLessThanOrEqual(8);
+    expect([y[0], y[2], y[3], y[7], y[8], y[9]]).toEqual([0, f32(1e-30), f32(-1e-5), 1, -1, 1]);
+    expect(Object.is(y[1], -0)).toBe(true);
+  });
+
+  it.runIf(wasm !== null)('bias add, column sums and the tanh gradient equal the TypeScript loops', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 40 }), fc.integer(), (m, n, seed) => {
+      const r = Rng.seeded(seed);
+      const a = r.randn([m, n]), b = r.randn([n]), g = r.randn([m, n]), y = r.tensor([m, n], (q) => Math.tanh(q.normal()));
+      const sum = wasm!.addRow(a.array, b.array)!;
+      const cols = wasm!.sumRows(a.array)!;
+      const grad = wasm!.tanhGrad(g.array.data as Float32Array, y.array.data as Float32Array)!;
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+        expect(sum[i * n + j]).toBe(f32(a.get(i, j) + b.get(j))); // one rounding, as in TypeScript
+        const want = f32(g.get(i, j) * (1 - y.get(i, j) ** 2));
+        expect(Math.abs(grad[i * n + j] - want)).toBeLessThanOrEqual(4 * 2 ** -23 * Math.abs(g.get(i, j)));
+      }
+      // the sums in row order, rounded to float32 at each step, as the TypeScript loop does
+      const want = new Float32Array(n);
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) want[j] += a.get(i, j);
+      expect(Array.from(cols)).toEqual(Array.from(want));
+    }), { numRuns: 50 });
+  });
+});
+
 describe('tidy', () => {
   it.runIf(arena !== null)('frees what a step allocated, so the next step reuses it, and keeps what it returns', () => {
     const rng = Rng.seeded(3);
