@@ -3,12 +3,18 @@
  * hinge, plain SGD lr 0.01, float32: through the tape (the normal API) and through the
  * hand-derived backward pass on the same kernels. Measured over a slice of an epoch and scaled.
  */
-import { Rng, Tape, tidy } from '@backprop/graph';
+import { Rng, Tape, tidy, zeros, type Tensor } from '@backprop/graph';
 import { handBackward, loadMnist, lossOnTape, MLP, SGD, type Dataset } from '@backprop/mlp';
 import { median } from './timing.ts';
 
-function steps(train: Dataset, batch: number, count: number, path: 'tape' | 'hand'): number {
+/**
+ * Seconds for `count` training steps. `dense`: random inputs with no zeros instead of MNIST's
+ * (81% zeros), so that the kernels that skip zeros get nothing to skip: the dense path, for a
+ * comparison with BLAS that holds for any data.
+ */
+function steps(train: Dataset, batch: number, count: number, path: 'tape' | 'hand', dense = false): number {
   const rng = Rng.seeded(1);
+  const pool = dense ? rng.tensor([count * batch, 784], (r) => 0.05 + 0.95 * r.uniform()) : null;
   const net = MLP.init({ sizes: [784, 800, 100, 10], activation: 'tanh' }, rng);
   const params = net.parameters();
   const sgd = new SGD(params, 0.01);
@@ -16,7 +22,8 @@ function steps(train: Dataset, batch: number, count: number, path: 'tape' | 'han
   const t0 = performance.now();
   for (let s = 0; s < count; s++) {
     tidy(() => {
-      const { X, y } = train.batch(order.subarray(s * batch, (s + 1) * batch));
+      const rows = order.subarray(s * batch, (s + 1) * batch);
+      const { X, y } = pool ? { X: rowsOf(pool, s * batch, batch), y: Array.from(rows, (i) => train.labels[i]) } : train.batch(rows);
       if (path === 'tape') {
         const t = new Tape();
         const loss = lossOnTape(t, 'hinge', net.forward(t, X), y);
@@ -28,6 +35,14 @@ function steps(train: Dataset, batch: number, count: number, path: 'tape' | 'han
     });
   }
   return (performance.now() - t0) / 1000;
+}
+
+/** Rows [from, from + n) of a [rows, cols] tensor, as a copy (as a batch would be). */
+function rowsOf(t: Tensor, from: number, n: number): Tensor {
+  const cols = t.shape[1];
+  const out = zeros([n, cols]);
+  out.array.data.set(t.array.data.subarray(from * cols, (from + n) * cols));
+  return out;
 }
 
 export type EpochTimes = { [key: string]: number };
@@ -46,6 +61,9 @@ export function benchEpoch(print = true, runs = 3): EpochTimes {
       log(`  batch ${String(batch).padStart(3)}, ${path}: ${perEpoch.toFixed(2)} s/epoch`);
     }
     log(`  tape / hand at batch ${batch}: ${(out[`tape batch ${batch}`] / out[`hand batch ${batch}`]).toFixed(3)}`);
+    steps(train, batch, Math.ceil(count / 10), 'tape', true);
+    out[`dense batch ${batch}`] = median(Array.from({ length: runs }, () => (steps(train, batch, count, 'tape', true) / (count * batch)) * 60000));
+    log(`  batch ${String(batch).padStart(3)}, tape, dense inputs: ${out[`dense batch ${batch}`].toFixed(2)} s/epoch`);
   }
   return out;
 }
