@@ -323,3 +323,14 @@ export function tanhGrad(g: usize, y: usize, c: usize, n: i32): void {
     store<f32>(c + <usize>i * 4, load<f32>(g + <usize>i * 4) * (1 - v * v));
   }
 }
+
+/** The number of non-zero float32s among n. */
+export function countNonzero(x: usize, n: i32): i32 {
+  const n4 = n & ~3, zero = f32x4.splat(0);
+  let counts = i32x4.splat(0);
+  // f32x4.ne gives -1 per non-zero lane: subtracting counts them.
+  for (let i = 0; i < n4; i += 4) counts = i32x4.sub(counts, f32x4.ne(v128.load(x + <usize>i * 4), zero));
+  let total = i32x4.extract_lane(counts, 0) + i32x4.extract_lane(counts, 1) + i32x4.extract_lane(counts, 2) + i32x4.extract_lane(counts, 3);
+  for (let i = n4; i < n; i++) if (load<f32>(x + <usize>i * 4) != 0) total++;
+  return total;
+}

@@ -33,16 +33,25 @@ export function matmulTS(a: NdArray, b: NdArray, sparse = b.stride[1] === 1 && (
   return ndarray(C, [m, n]);
 }
 
-/** Whether under 30% of a 2-D array's entries are non-zero (the scan stops once that is ruled out). */
+/**
+ * Whether under 30% of a 2-D array's entries are non-zero. An array that covers its whole storage (a
+ * batch, or its transpose) is counted over the storage by the SIMD kernel; otherwise the scan stops
+ * once sparsity is ruled out. Only the choice of kernel depends on it: both give the same product.
+ */
 function isSparse(a: NdArray): boolean {
   const [m, k] = a.shape, [s0, s1] = a.stride, A = a.data;
+  if (m * k === 0) return false;
+  if (wasm && A instanceof Float32Array && a.size === A.length) {
+    const nonzero = wasm.countNonzero(A);
+    if (nonzero !== null) return nonzero < 0.3 * A.length;
+  }
   const most = 0.3 * m * k;
   let nonzero = 0;
   for (let i = 0; i < m; i++) {
     for (let p = 0, at = a.offset + i * s0; p < k; p++, at += s1) if (A[at] !== 0) nonzero++;
     if (nonzero >= most) return false;
   }
-  return m * k > 0;
+  return true;
 }
 
 /**

@@ -27,6 +27,8 @@ export interface WasmKernels {
   sumRows(a: NdArray): Float32Array | null;
   /** g (1 - y²) for float32 arrays of one length in the kernels' memory, or null. */
   tanhGrad(g: Float32Array, y: Float32Array): Float32Array | null;
+  /** The number of non-zeros of a float32 array in the kernels' memory, or null for one elsewhere. */
+  countNonzero(x: Float32Array): number | null;
   /** w += alpha g in place for float32 arrays of one length in the kernels' memory; false (and nothing done) otherwise. */
   addScaled(w: Float32Array, g: Float32Array, alpha: number): boolean;
 }
@@ -42,6 +44,7 @@ interface Exports {
   addRow(a: Ptr, b: Ptr, c: Ptr, m: number, n: number): void;
   sumRows(a: Ptr, c: Ptr, m: number, n: number): void;
   tanhGrad(g: Ptr, y: Ptr, c: Ptr, n: number): void;
+  countNonzero(x: Ptr, n: number): number;
 }
 
 function load(): WasmKernels | null {
@@ -102,6 +105,9 @@ function load(): WasmKernels | null {
       if (!inMemory(g) || !inMemory(y) || !inMemory(c) || g.length !== y.length) return null;
       x.tanhGrad(g.byteOffset, y.byteOffset, c.byteOffset, g.length);
       return c;
+    },
+    countNonzero(v) {
+      return inMemory(v) ? x.countNonzero(v.byteOffset, v.length) : null;
     },
     addScaled(w, g, alpha) {
       if (!inMemory(w) || !inMemory(g) || w.length !== g.length) return false;
