@@ -144,13 +144,15 @@ describe('the WebAssembly elementwise kernels', () => {
     expect(Object.is(y[1], -0)).toBe(true);
   });
 
-  it.runIf(wasm !== null)('bias add, column sums and the tanh gradient equal the TypeScript loops', () => {
+  it.runIf(wasm !== null)('bias add, column sums, the tanh gradient and the non-zero count equal the TypeScript loops', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 40 }), fc.integer(), (m, n, seed) => {
       const r = Rng.seeded(seed);
       const a = r.randn([m, n]), b = r.randn([n]), g = r.randn([m, n]), y = r.tensor([m, n], (q) => Math.tanh(q.normal()));
       const sum = wasm!.addRow(a.array, b.array)!;
       const cols = wasm!.sumRows(a.array)!;
       const grad = wasm!.tanhGrad(g.array.data as Float32Array, y.array.data as Float32Array)!;
+      const sparse = r.tensor([m, n], (q) => (q.uniform() < 0.7 ? 0 : q.normal())).array.data as Float32Array;
+      expect(wasm!.countNonzero(sparse)).toBe(sparse.filter((v) => v !== 0).length);
       for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
         expect(sum[i * n + j]).toBe(f32(a.get(i, j) + b.get(j))); // one rounding, as in TypeScript
         const want = f32(g.get(i, j) * (1 - y.get(i, j) ** 2));
