@@ -195,4 +195,8 @@ describe('tidy', () => {
   it('runs the function and returns its value with every kernel path', () => {
     expect(tidy(() => tensor([1, 2]).toFlatArray())).toEqual([1, 2]);
   });
+
+  it.runIf(arena !== null)('refuses an async function, whose arrays would be freed before it finishes', () => {
+    expect(() => tidy(async () => 1)).toThrow(/tidy: the function returned a promise; .* must be synchronous/);
+  });
 });

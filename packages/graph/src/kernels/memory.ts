@@ -129,6 +129,7 @@ export function tidy<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
+    if (result instanceof Promise) throw new Error('tidy: the function returned a promise; tidy frees memory when the function returns, so it must be synchronous');
     keepAll(result);
   } finally {
     const scope = arena.scopes.pop()!;
