@@ -140,7 +140,8 @@ function copy(x: NdArray): NdArray | null {
   const [rows, cols] = x.shape;
   const out = ndarray(allocateF32(rows * cols, false), [rows, cols]);
   if (!inMemory(out.data)) return null;
-  ops.assign(out, x); // ndarray-ops walks any strides
+  if (x.stride[1] === 1 && x.stride[0] === cols) out.data.set(x.data.subarray(x.offset, x.offset + rows * cols)); // a memcpy
+  else ops.assign(out, x); // ndarray-ops walks any strides
   return out;
 }
 

@@ -40,7 +40,8 @@ export const hingeLoss = defineOp('hingeLoss', (S: Tensor, labels: ArrayLike<num
     }
     dS[row + y] = -active / n;
   }
-  return { out: tensor(loss / n, { dtype: S.dtype }), backward: (g) => [scaled(dS.slice(), [n, c], g), null] };
+  const copy = () => { const d = allocate(S.dtype, n * c); d.set(dS); return d; };
+  return { out: tensor(loss / n, { dtype: S.dtype }), backward: (g) => [scaled(copy(), [n, c], g), null] };
 }, 'dS = (margin > 0) / n, and -(active count) / n at the label');
 
 /** Softmax cross-entropy from scores: mean over rows of -log p_iy, p = softmax(s_i). dl/dS = (P - Y) / n. */
