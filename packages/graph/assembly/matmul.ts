@@ -117,55 +117,71 @@ function dot(u: usize, v: usize, k: i32): f32 {
  * C[m,n] = A[m,k] B[k,n] row by row, each row of C the sum of the rows of B picked by the non-zeros
  * of A's row: exact zeros of A cost nothing. A has any strides (in elements: `as0`, `as1`), so it
  * can be a transposed view (Xᵀ, Hᵀ); B is row-major. For sparse A (an MNIST batch) and for a short
- * shared axis (k = the batch size of a gradient). `scratch` holds 8k bytes for A's row, compacted.
+ * shared axis (k = the batch size of a gradient). For a long k, rows go in groups of eight, one
+ * 32-column block at a time for the whole group, so that the rows of B a group picks are read from
+ * memory once and then from cache. `scratch` holds 64k bytes: each row of the group, compacted.
  */
 export function combineRows(a: usize, as0: i32, as1: i32, b: usize, c: usize, m: i32, k: i32, n: i32, scratch: usize): void {
-  const rows = scratch, coefs = scratch + <usize>k * 4;
-  const n32 = n & ~31, n4 = n & ~3;
-  for (let i = 0; i < m; i++) {
-    let q = 0;
-    for (let p = 0; p < k; p++) {
-      const v = load<f32>(a + <usize>(i * as0 + p * as1) * 4);
-      if (v != 0) {
-        store<u32>(rows + <usize>q * 4, <u32>(b + <usize>(p * n) * 4));
-        store<f32>(coefs + <usize>q * 4, v);
-        q++;
+  const counts = scratch, lists = scratch + 32; // per row of the group: its count, then k (row, coefficient) pairs
+  const group = k > 64 ? 8 : 1; // with a short k, B is small and stays in cache anyway
+  for (let i0 = 0; i0 < m; i0 += group) {
+    const rows = min(group, m - i0);
+    for (let r = 0; r < rows; r++) {
+      const list = lists + <usize>(r * k) * 8;
+      let q = 0;
+      for (let p = 0; p < k; p++) {
+        const v = load<f32>(a + <usize>((i0 + r) * as0 + p * as1) * 4);
+        if (v != 0) {
+          store<u32>(list + <usize>q * 8, <u32>(b + <usize>(p * n) * 4));
+          store<f32>(list + <usize>q * 8, v, 4);
+          q++;
+        }
       }
+      store<i32>(counts + <usize>r * 4, q);
     }
-    const cr = c + <usize>(i * n) * 4;
+    const n32 = n & ~31, n4 = n & ~3;
     for (let j = 0; j < n32; j += 32) {
-      let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
-      let x4 = f32x4.splat(0), x5 = f32x4.splat(0), x6 = f32x4.splat(0), x7 = f32x4.splat(0);
       const off = <usize>j * 4;
-      for (let t = 0; t < q; t++) {
-        const r = <usize>load<u32>(rows + <usize>t * 4) + off;
-        const s = f32x4.splat(load<f32>(coefs + <usize>t * 4));
-        x0 = f32x4.add(x0, f32x4.mul(s, v128.load(r)));
-        x1 = f32x4.add(x1, f32x4.mul(s, v128.load(r, 16)));
-        x2 = f32x4.add(x2, f32x4.mul(s, v128.load(r, 32)));
-        x3 = f32x4.add(x3, f32x4.mul(s, v128.load(r, 48)));
-        x4 = f32x4.add(x4, f32x4.mul(s, v128.load(r, 64)));
-        x5 = f32x4.add(x5, f32x4.mul(s, v128.load(r, 80)));
-        x6 = f32x4.add(x6, f32x4.mul(s, v128.load(r, 96)));
-        x7 = f32x4.add(x7, f32x4.mul(s, v128.load(r, 112)));
+      for (let r = 0; r < rows; r++) {
+        const list = lists + <usize>(r * k) * 8, q = load<i32>(counts + <usize>r * 4);
+        let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
+        let x4 = f32x4.splat(0), x5 = f32x4.splat(0), x6 = f32x4.splat(0), x7 = f32x4.splat(0);
+        for (let t = 0; t < q; t++) {
+          const e = list + <usize>t * 8;
+          const row = <usize>load<u32>(e) + off, s = v128.load32_splat(e, 4);
+          x0 = f32x4.add(x0, f32x4.mul(s, v128.load(row)));
+          x1 = f32x4.add(x1, f32x4.mul(s, v128.load(row, 16)));
+          x2 = f32x4.add(x2, f32x4.mul(s, v128.load(row, 32)));
+          x3 = f32x4.add(x3, f32x4.mul(s, v128.load(row, 48)));
+          x4 = f32x4.add(x4, f32x4.mul(s, v128.load(row, 64)));
+          x5 = f32x4.add(x5, f32x4.mul(s, v128.load(row, 80)));
+          x6 = f32x4.add(x6, f32x4.mul(s, v128.load(row, 96)));
+          x7 = f32x4.add(x7, f32x4.mul(s, v128.load(row, 112)));
+        }
+        const o = c + <usize>((i0 + r) * n) * 4 + off;
+        v128.store(o, x0); v128.store(o, x1, 16); v128.store(o, x2, 32); v128.store(o, x3, 48);
+        v128.store(o, x4, 64); v128.store(o, x5, 80); v128.store(o, x6, 96); v128.store(o, x7, 112);
       }
-      const o = cr + off;
-      v128.store(o, x0); v128.store(o, x1, 16); v128.store(o, x2, 32); v128.store(o, x3, 48);
-      v128.store(o, x4, 64); v128.store(o, x5, 80); v128.store(o, x6, 96); v128.store(o, x7, 112);
     }
-    for (let j = n32; j < n4; j += 4) {
-      let x = f32x4.splat(0);
-      const off = <usize>j * 4;
-      for (let t = 0; t < q; t++) {
-        const r = <usize>load<u32>(rows + <usize>t * 4) + off;
-        x = f32x4.add(x, f32x4.mul(f32x4.splat(load<f32>(coefs + <usize>t * 4)), v128.load(r)));
+    for (let r = 0; r < rows; r++) {
+      const list = lists + <usize>(r * k) * 8, q = load<i32>(counts + <usize>r * 4), cr = c + <usize>((i0 + r) * n) * 4;
+      for (let j = n32; j < n4; j += 4) {
+        let x = f32x4.splat(0);
+        const off = <usize>j * 4;
+        for (let t = 0; t < q; t++) {
+          const e = list + <usize>t * 8;
+          x = f32x4.add(x, f32x4.mul(v128.load32_splat(e, 4), v128.load(<usize>load<u32>(e) + off)));
+        }
+        v128.store(cr + off, x);
       }
-      v128.store(cr + off, x);
-    }
-    for (let j = n4; j < n; j++) {
-      let x: f32 = 0;
-      for (let t = 0; t < q; t++) x += load<f32>(coefs + <usize>t * 4) * load<f32>(<usize>load<u32>(rows + <usize>t * 4) + <usize>j * 4);
-      store<f32>(cr + <usize>j * 4, x);
+      for (let j = n4; j < n; j++) {
+        let x: f32 = 0;
+        for (let t = 0; t < q; t++) {
+          const e = list + <usize>t * 8;
+          x += load<f32>(e, 4) * load<f32>(<usize>load<u32>(e) + <usize>j * 4);
+        }
+        store<f32>(cr + <usize>j * 4, x);
+      }
     }
   }
 }

@@ -61,7 +61,7 @@ function load(): WasmKernels | null {
         if (!inMemory(C)) return null;
         if (sparse) {
           // A read in place with its strides (a transposed Xᵀ or Hᵀ too); B's rows contiguous.
-          const A = inMemory(a.data) ? a : copy(a), B = rowMajor(b), scratch = allocateF32(2 * k, false);
+          const A = inMemory(a.data) ? a : copy(a), B = rowMajor(b), scratch = allocateF32(16 * k + 8, false);
           if (!A || !B || !inMemory(scratch)) return null;
           x.combineRows(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, scratch.byteOffset);
         } else if (isTransposed(a) && inMemory(a.data)) {
