@@ -54,6 +54,10 @@ export function readIdx(path: string): Idx {
   return { dims, data: new Uint8Array(bytes.buffer, bytes.byteOffset + header, size) };
 }
 
+/** b / 255 for every byte b, in each dtype: a batch looks its pixels up. */
+const SCALE64 = Float64Array.from({ length: 256 }, (_, b) => b / 255);
+const SCALE32 = Float32Array.from(SCALE64);
+
 /** Images (bytes, row-major) with their labels. */
 export class Dataset {
   constructor(
@@ -82,9 +86,10 @@ export class Dataset {
     const f = this.features, n = indices.length;
     const X = allocate(dtype, n * f);
     const y = new Uint8Array(n);
+    const scale = dtype === 'float64' ? SCALE64 : SCALE32; // byte / 255, looked up
     for (let i = 0; i < n; i++) {
-      const src = indices[i] * f;
-      for (let j = 0; j < f; j++) X[i * f + j] = this.images[src + j] / 255;
+      const src = indices[i] * f, dst = i * f;
+      for (let j = 0; j < f; j++) X[dst + j] = scale[this.images[src + j]];
       y[i] = this.labels[indices[i]];
     }
     return { X: new Tensor(ndarray(X, [n, f])), y };
