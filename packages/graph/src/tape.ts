@@ -90,7 +90,7 @@ export class Tape {
 
   private propagate(output: Tensor, options: BackwardOptions): Map<Tensor, Tensor> {
     const seed = options.grad ?? this.unitGrad(output);
-    if (seed.shape.join() !== output.shape.join()) {
+    if (!k.sameShape(seed.shape, output.shape)) {
       throw new Error(`backward: the upstream gradient has shape ${formatShape(seed.shape)} but the output has ${formatShape(output.shape)}`);
     }
     if (output.size === 1 && !Number.isFinite(output.item())) {
@@ -107,7 +107,7 @@ export class Tape {
         if (!(arg instanceof Tensor) || !arg.requiresGrad) return;
         const gi = inputGrads[i];
         if (!gi) throw new Error(`${record.op.name}: backward returned no gradient for input ${i}, which requires one`);
-        if (gi.shape.join() !== arg.shape.join()) {
+        if (!k.sameShape(gi.shape, arg.shape)) {
           throw new Error(`${record.op.name}: gradient for input ${i} has shape ${formatShape(gi.shape)} but the input has shape ${formatShape(arg.shape)}`);
         }
         const prev = grads.get(arg);

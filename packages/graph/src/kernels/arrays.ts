@@ -4,6 +4,13 @@ import { allocate, contiguous, dtypeOf, type Data, type DType, type NdArray, typ
 
 export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
 
+/** Whether two shapes are equal. */
+export function sameShape(a: Shape, b: Shape): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export function empty(dtype: DType, shape: Shape): NdArray {
   return ndarray(allocate(dtype, sizeOf(shape)), [...shape]);
 }

@@ -1,7 +1,7 @@
 /** Elementwise kernels: maps over one, two or three arrays, and the in-place update of SGD. */
 import ndarray from 'ndarray';
 import { allocate, dtypeOf, type Data, type NdArray, type Shape } from '../tensor.ts';
-import { broadcastView, flat, isContiguous } from './arrays.ts';
+import { broadcastView, flat, isContiguous, sameShape } from './arrays.ts';
 import { wasm } from './wasm.ts';
 
 /** `f` applied to every element. */
@@ -30,7 +30,7 @@ export function tanhGrad(g: NdArray, y: NdArray): NdArray {
 export function add(a: NdArray, b: NdArray, shape: Shape): NdArray {
   if (wasm && a.data instanceof Float32Array && b.data instanceof Float32Array && shape.length === 2) {
     const [m, n] = shape;
-    const [M, R] = b.shape.length === 1 && a.shape.join() === shape.join() ? [a, b] : a.shape.length === 1 && b.shape.join() === shape.join() ? [b, a] : [null, null];
+    const [M, R] = b.shape.length === 1 && sameShape(a.shape, shape) ? [a, b] : a.shape.length === 1 && sameShape(b.shape, shape) ? [b, a] : [null, null];
     const out = M && R && R.shape[0] === n ? wasm.addRow(M, R) : null;
     if (out) return ndarray(out, [m, n]);
   }
@@ -39,8 +39,8 @@ export function add(a: NdArray, b: NdArray, shape: Shape): NdArray {
 
 /** `f` applied elementwise to two arrays broadcast to `shape`. */
 export function zip(a: NdArray, b: NdArray, shape: Shape, f: (x: number, y: number) => number): NdArray {
-  const A = a.shape.join() === shape.join() ? a : broadcastView(a, shape);
-  const B = b.shape.join() === shape.join() ? b : broadcastView(b, shape);
+  const A = sameShape(a.shape, shape) ? a : broadcastView(a, shape);
+  const B = sameShape(b.shape, shape) ? b : broadcastView(b, shape);
   if (shape.length === 2 && !(isContiguous(A) && isContiguous(B))) {
     // Walk the (broadcast) strides: a bias row is read in place, not copied out to [m, n] first.
     const [m, n] = shape, out = allocate(dtypeOf(a.data), m * n);

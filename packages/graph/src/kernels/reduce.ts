@@ -1,7 +1,7 @@
 /** Reductions along an axis or over everything, softmax rows, and finding non-finite values. */
 import ndarray from 'ndarray';
 import { allocate, dtypeOf, type Data, type NdArray, type Shape } from '../tensor.ts';
-import { flat, isContiguous, reshape, sizeOf, unravel } from './arrays.ts';
+import { flat, isContiguous, reshape, sameShape, sizeOf, unravel } from './arrays.ts';
 import { wasm } from './wasm.ts';
 
 /** `a` with `axis` moved last, as a contiguous [rows, len] array. */
@@ -100,7 +100,7 @@ export function firstNonFinite(a: NdArray): number[] | null {
 
 /** Sums `g` down to `shape`: the backward of broadcasting (a bias gets the column sums). */
 export function sumToShape(g: NdArray, shape: Shape): NdArray {
-  if (g.shape.join() === shape.join()) return g;
+  if (sameShape(g.shape, shape)) return g;
   let cur = g;
   const lead = g.shape.length - shape.length;
   for (let i = 0; i < lead; i++) cur = sumAxis(cur, 0);

@@ -40,13 +40,12 @@ function elementwise(name: string, f: (x: number, y: number) => number, da: Loca
     const x = operand(a, b), y = operand(b, a);
     expectSameDtype(name, x, y);
     const shape = broadcastOrThrow(name, x, y);
-    const X = shape.join() === x.shape.join() ? x.array : k.broadcastView(x.array, shape);
-    const Y = shape.join() === y.shape.join() ? y.array : k.broadcastView(y.array, shape);
+    const view = (t: Tensor) => (k.sameShape(shape, t.shape) ? t.array : k.broadcastView(t.array, shape));
     return {
-      out: wrap(kernel ? kernel(x.array, y.array, shape) : k.zip(X, Y, shape, f)),
-      // saves x and y (broadcast views, no copies)
+      out: wrap(kernel ? kernel(x.array, y.array, shape) : k.zip(view(x), view(y), shape, f)),
+      // saves x and y (read through broadcast views, no copies)
       backward: (g, needs) => {
-        const local = (d: Local) => (d ? k.zip3(g.array, X, Y, d) : g.array);
+        const local = (d: Local) => (d ? k.zip3(g.array, view(x), view(y), d) : g.array);
         return [
           needs[0] ? wrap(k.sumToShape(local(da), x.shape)) : null,
           needs[1] ? wrap(k.sumToShape(local(db), y.shape)) : null,
