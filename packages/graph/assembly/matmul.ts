@@ -2,6 +2,15 @@
 // Compiled to build/kernels.wasm by the install step (`pnpm build:wasm`); src/kernels falls back
 // to its TypeScript kernels when the module is absent.
 
+/**
+ * a b + c, lane by lane: one fused multiply-add where the module is built with relaxed SIMD (the
+ * fused kernels, kernels-fma.wasm), a multiply and an add otherwise.
+ */
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
 /** C[m,n] = A[m,k] B[k,n]; a, b, c are byte offsets. Each 4x8 block of C lives in eight f32x4 registers. */
 export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): void {
   const n8 = n & ~7;
@@ -17,10 +26,10 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): vo
         const q = <usize>p * 4;
         const x0 = f32x4.splat(load<f32>(a0 + q)), x1 = f32x4.splat(load<f32>(a1 + q));
         const x2 = f32x4.splat(load<f32>(a2 + q)), x3 = f32x4.splat(load<f32>(a3 + q));
-        c00 = f32x4.add(c00, f32x4.mul(x0, b0)); c01 = f32x4.add(c01, f32x4.mul(x0, b1));
-        c10 = f32x4.add(c10, f32x4.mul(x1, b0)); c11 = f32x4.add(c11, f32x4.mul(x1, b1));
-        c20 = f32x4.add(c20, f32x4.mul(x2, b0)); c21 = f32x4.add(c21, f32x4.mul(x2, b1));
-        c30 = f32x4.add(c30, f32x4.mul(x3, b0)); c31 = f32x4.add(c31, f32x4.mul(x3, b1));
+        c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
+        c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
+        c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
+        c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
       }
       const r = c + <usize>(i * n + j) * 4, s = <usize>n * 4;
       v128.store(r, c00); v128.store(r, c01, 16);
@@ -35,10 +44,10 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): vo
       let pb = b + <usize>j * 4;
       for (let p = 0; p < k; p++, pb += <usize>n * 4) {
         const b0 = v128.load(pb), q = <usize>p * 4;
-        c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(a0 + q)), b0));
-        c1 = f32x4.add(c1, f32x4.mul(f32x4.splat(load<f32>(a1 + q)), b0));
-        c2 = f32x4.add(c2, f32x4.mul(f32x4.splat(load<f32>(a2 + q)), b0));
-        c3 = f32x4.add(c3, f32x4.mul(f32x4.splat(load<f32>(a3 + q)), b0));
+        c0 = madd(f32x4.splat(load<f32>(a0 + q)), b0, c0);
+        c1 = madd(f32x4.splat(load<f32>(a1 + q)), b0, c1);
+        c2 = madd(f32x4.splat(load<f32>(a2 + q)), b0, c2);
+        c3 = madd(f32x4.splat(load<f32>(a3 + q)), b0, c3);
       }
       const r = c + <usize>(i * n + j) * 4, s = <usize>n * 4;
       v128.store(r, c0); v128.store(r + s, c1); v128.store(r + 2 * s, c2); v128.store(r + 3 * s, c3);
@@ -77,10 +86,10 @@ export function matmulBT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): 
         const q = <usize>p * 4;
         const v0 = v128.load(b0 + q), v1 = v128.load(b1 + q);
         const u0 = v128.load(a0 + q), u1 = v128.load(a1 + q), u2 = v128.load(a2 + q), u3 = v128.load(a3 + q);
-        x00 = f32x4.add(x00, f32x4.mul(u0, v0)); x01 = f32x4.add(x01, f32x4.mul(u0, v1));
-        x10 = f32x4.add(x10, f32x4.mul(u1, v0)); x11 = f32x4.add(x11, f32x4.mul(u1, v1));
-        x20 = f32x4.add(x20, f32x4.mul(u2, v0)); x21 = f32x4.add(x21, f32x4.mul(u2, v1));
-        x30 = f32x4.add(x30, f32x4.mul(u3, v0)); x31 = f32x4.add(x31, f32x4.mul(u3, v1));
+        x00 = madd(u0, v0, x00); x01 = madd(u0, v1, x01);
+        x10 = madd(u1, v0, x10); x11 = madd(u1, v1, x11);
+        x20 = madd(u2, v0, x20); x21 = madd(u2, v1, x21);
+        x30 = madd(u3, v0, x30); x31 = madd(u3, v1, x31);
       }
       const r = c + <usize>(i * n + j) * 4, s = <usize>n * 4;
       store<f32>(r, lanes(x00) + tailDot(a0, b0, k4, k)); store<f32>(r + 4, lanes(x01) + tailDot(a0, b1, k4, k));
@@ -109,7 +118,7 @@ export function matmulBT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): 
 function dot(u: usize, v: usize, k: i32): f32 {
   const k4 = k & ~3;
   let acc = f32x4.splat(0);
-  for (let p = 0; p < k4; p += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(u + <usize>p * 4), v128.load(v + <usize>p * 4)));
+  for (let p = 0; p < k4; p += 4) acc = madd(v128.load(u + <usize>p * 4), v128.load(v + <usize>p * 4), acc);
   return lanes(acc) + tailDot(u, v, k4, k);
 }
 
@@ -149,14 +158,14 @@ export function combineRows(a: usize, as0: i32, as1: i32, b: usize, c: usize, m:
         for (let t = 0; t < q; t++) {
           const e = list + <usize>t * 8;
           const row = <usize>load<u32>(e) + off, s = v128.load32_splat(e, 4);
-          x0 = f32x4.add(x0, f32x4.mul(s, v128.load(row)));
-          x1 = f32x4.add(x1, f32x4.mul(s, v128.load(row, 16)));
-          x2 = f32x4.add(x2, f32x4.mul(s, v128.load(row, 32)));
-          x3 = f32x4.add(x3, f32x4.mul(s, v128.load(row, 48)));
-          x4 = f32x4.add(x4, f32x4.mul(s, v128.load(row, 64)));
-          x5 = f32x4.add(x5, f32x4.mul(s, v128.load(row, 80)));
-          x6 = f32x4.add(x6, f32x4.mul(s, v128.load(row, 96)));
-          x7 = f32x4.add(x7, f32x4.mul(s, v128.load(row, 112)));
+          x0 = madd(s, v128.load(row), x0);
+          x1 = madd(s, v128.load(row, 16), x1);
+          x2 = madd(s, v128.load(row, 32), x2);
+          x3 = madd(s, v128.load(row, 48), x3);
+          x4 = madd(s, v128.load(row, 64), x4);
+          x5 = madd(s, v128.load(row, 80), x5);
+          x6 = madd(s, v128.load(row, 96), x6);
+          x7 = madd(s, v128.load(row, 112), x7);
         }
         const o = c + <usize>((i0 + r) * n) * 4 + off;
         v128.store(o, x0); v128.store(o, x1, 16); v128.store(o, x2, 32); v128.store(o, x3, 48);
@@ -170,7 +179,7 @@ export function combineRows(a: usize, as0: i32, as1: i32, b: usize, c: usize, m:
         const off = <usize>j * 4;
         for (let t = 0; t < q; t++) {
           const e = list + <usize>t * 8;
-          x = f32x4.add(x, f32x4.mul(v128.load32_splat(e, 4), v128.load(<usize>load<u32>(e) + off)));
+          x = madd(v128.load32_splat(e, 4), v128.load(<usize>load<u32>(e) + off), x);
         }
         v128.store(cr + off, x);
       }
@@ -261,10 +270,10 @@ export function matmulAT(s: usize, b: usize, c: usize, m: i32, k: i32, n: i32): 
         const v = v128.load(ps), b0 = v128.load(pb), b1 = v128.load(pb, 16);
         const x0 = f32x4.splat(f32x4.extract_lane(v, 0)), x1 = f32x4.splat(f32x4.extract_lane(v, 1));
         const x2 = f32x4.splat(f32x4.extract_lane(v, 2)), x3 = f32x4.splat(f32x4.extract_lane(v, 3));
-        c00 = f32x4.add(c00, f32x4.mul(x0, b0)); c01 = f32x4.add(c01, f32x4.mul(x0, b1));
-        c10 = f32x4.add(c10, f32x4.mul(x1, b0)); c11 = f32x4.add(c11, f32x4.mul(x1, b1));
-        c20 = f32x4.add(c20, f32x4.mul(x2, b0)); c21 = f32x4.add(c21, f32x4.mul(x2, b1));
-        c30 = f32x4.add(c30, f32x4.mul(x3, b0)); c31 = f32x4.add(c31, f32x4.mul(x3, b1));
+        c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
+        c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
+        c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
+        c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
       }
       const r = c + <usize>(i * n + j) * 4;
       v128.store(r, c00); v128.store(r, c01, 16);

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { kernels, Rng, Tape, tensor, tidy, zeros } from '../src/index.ts';
-import { arena, inMemory } from '../src/kernels/memory.ts';
-import { wasm } from '../src/kernels/wasm.ts';
+import { arena, inMemory, wasmFmaPath, wasmPath } from '../src/kernels/memory.ts';
+import { kernelsName, loadKernels, wasm } from '../src/kernels/wasm.ts';
 
 describe('Tensor', () => {
   it('builds from nested arrays, numbers and typed arrays', () => {
@@ -73,11 +73,27 @@ describe('kernels.matmul', () => {
   });
 });
 
-describe('the WebAssembly matmul', () => {
-  it('is built by the install step (unless BACKPROP_KERNELS=js)', () => {
+describe('the WebAssembly kernels', () => {
+  it('are built by the install step, fused where this Node compiles relaxed SIMD (unless BACKPROP_KERNELS says otherwise)', () => {
     expect(wasm !== null).toBe(process.env.BACKPROP_KERNELS !== 'js');
+    if (wasm) expect(kernelsName).toBe(process.env.BACKPROP_KERNELS === 'simd' ? 'WebAssembly SIMD' : 'WebAssembly SIMD with fused multiply-add');
   });
-  it.runIf(wasm !== null)('equals the TypeScript reference kernel on random float32 shapes, strides, sparsity, both kernels and operands from either heap', () => {
+});
+
+// Both builds of the module (plain SIMD, and with fused multiply-adds) against the TypeScript loops.
+const variants = wasm
+  ? ([['plain SIMD', wasmPath], ['fused multiply-add', wasmFmaPath]] as const).flatMap(([name, path]) => {
+    try {
+      const kernels = loadKernels(path);
+      return kernels ? [{ name, kernels }] : [];
+    } catch {
+      return []; // relaxed SIMD not enabled in this process (BACKPROP_KERNELS=simd)
+    }
+  })
+  : [];
+
+describe.each(variants)('the WebAssembly matmul, $name', ({ kernels: wasm }) => {
+  it('equals the TypeScript reference kernel on random float32 shapes, strides, sparsity, both kernels and operands from either heap', () => {
     fc.assert(fc.property(
       fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 70 }),
       fc.boolean(), fc.boolean(), fc.constantFrom(0, 0.8), fc.boolean(), fc.boolean(), fc.integer(),
@@ -105,7 +121,7 @@ describe('the WebAssembly matmul', () => {
     ), { numRuns: 100 });
   });
 
-  it.runIf(wasm !== null)('updates w += alpha g like the TypeScript loop, skipping zero blocks exactly', () => {
+  it('updates w += alpha g like the TypeScript loop, skipping zero blocks exactly', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 300 }), fc.constantFrom(0, 0.9), fc.integer(), (n, zeros, seed) => {
       const rng = Rng.seeded(seed);
       const w = rng.randn([n]).array.data as Float32Array, g = rng.tensor([n], (r) => (r.uniform() < zeros ? 0 : r.normal())).array.data as Float32Array;
@@ -120,7 +136,7 @@ describe('the WebAssembly matmul', () => {
   });
 });
 
-describe('the WebAssembly elementwise kernels', () => {
+describe.each(variants)('the WebAssembly elementwise kernels, $name', ({ kernels: wasm }) => {
   const rng = () => Rng.seeded(11);
   const f32 = (x: number) => Math.fround(x);
   const ulps = (a: number, b: number) => {
@@ -128,7 +144,7 @@ describe('the WebAssembly elementwise kernels', () => {
     return Math.abs(view[0] - view[1]);
   };
 
-  it.runIf(wasm !== null)('tanh: within 8 ulps of Math.tanh over [-20, 20], exact for tiny inputs, ±1 far out, NaN passes through', () => {
+  it('tanh: within 8 ulps of Math.tanh over [-20, 20], exact for tiny inputs, ±1 far out, NaN passes through', () => {
     const n = 200_003;
     const x = rng().tensor([n], (r) => (r.uniform() - 0.5) * (r.uniform() < 0.3 ? 0.01 : 40));
     const data = x.array.data;
@@ -144,7 +160,7 @@ describe('the WebAssembly elementwise kernels', () => {
     expect(Object.is(y[1], -0)).toBe(true);
   });
 
-  it.runIf(wasm !== null)('bias add, column sums, the tanh gradient and the non-zero count equal the TypeScript loops', () => {
+  it('bias add, column sums, the tanh gradient and the non-zero count equal the TypeScript loops', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 40 }), fc.integer(), (m, n, seed) => {
       const r = Rng.seeded(seed);
       const a = r.randn([m, n]), b = r.randn([n]), g = r.randn([m, n]), y = r.tensor([m, n], (q) => Math.tanh(q.normal()));

@@ -21,6 +21,7 @@ const ALIGN = 64;
 const RESERVED = PAGE;
 
 export const wasmPath = new URL('../../build/kernels.wasm', import.meta.url);
+export const wasmFmaPath = new URL('../../build/kernels-fma.wasm', import.meta.url);
 
 /** MiB of address space for tensors (BACKPROP_WASM_MB, default 1024). */
 function reservedBytes(): number {
