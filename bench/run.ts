@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { wasm } from '../packages/graph/src/kernels/wasm.ts';
+import { kernelsName, wasm } from '../packages/graph/src/kernels/wasm.ts';
 import { benchMatmul } from './matmul.ts';
 import { benchEpoch, type EpochTimes } from './epoch.ts';
 
@@ -14,7 +14,7 @@ if (process.argv[2] === '--epoch-json') {
   process.exit(0);
 }
 
-console.log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}, kernels: ${wasm ? 'WebAssembly SIMD + TypeScript' : 'TypeScript only'}\n`);
+console.log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}, float32 kernels: ${kernelsName}\n`);
 benchMatmul();
 
 const child = (extra: NodeJS.ProcessEnv): EpochTimes => {
@@ -23,15 +23,17 @@ const child = (extra: NodeJS.ProcessEnv): EpochTimes => {
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
 };
 const ours = child({});
+const plain = wasm ? child({ BACKPROP_KERNELS: 'simd' }) : null;
 const ts = wasm ? child({ BACKPROP_KERNELS: 'js' }) : null;
 console.log("\nepoch of the paper's network (784-800-100-10, tanh, hinge, SGD lr 0.01, float32; 60,000 images, training only), s/epoch, median of 3");
 console.log('(dense inputs: the tape on random inputs with no zeros, so that nothing is skipped)');
-console.log('                     tape    hand  tape/hand  tape, dense inputs' + (ts ? '  tape, TS kernels only' : ''));
+console.log('                     tape    hand  tape/hand  tape, dense inputs' + (ts ? '  tape, no fused mul-add  tape, TS kernels only' : ''));
 for (const batch of [8, 128]) {
   const t = ours[`tape batch ${batch}`], h = ours[`hand batch ${batch}`];
   console.log(
     `  batch ${String(batch).padStart(3)}        ${t.toFixed(2).padStart(7)} ${h.toFixed(2).padStart(7)} ${(t / h).toFixed(3).padStart(10)}` +
-      `${ours[`dense batch ${batch}`].toFixed(2).padStart(20)}` + (ts ? `${ts[`tape batch ${batch}`].toFixed(2).padStart(23)}` : ''),
+      `${ours[`dense batch ${batch}`].toFixed(2).padStart(20)}` +
+      (plain && ts ? `${plain[`tape batch ${batch}`].toFixed(2).padStart(25)}${ts[`tape batch ${batch}`].toFixed(2).padStart(23)}` : ''),
   );
 }
 
