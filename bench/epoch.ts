@@ -55,13 +55,14 @@ export function benchEpoch(print = true, runs = 3): EpochTimes {
   for (const batch of [8, 128]) {
     const count = batch === 8 ? 600 : 80; // 4,800 or 10,240 images
     for (const path of ['tape', 'hand'] as const) {
-      steps(train, batch, Math.ceil(count / 10), path); // warm up
+      // warm up: let V8 optimise the JavaScript and move the WebAssembly to its optimising tier
+      steps(train, batch, Math.ceil(count / 2), path);
       const perEpoch = median(Array.from({ length: runs }, () => (steps(train, batch, count, path) / (count * batch)) * 60000));
       out[`${path} batch ${batch}`] = perEpoch;
       log(`  batch ${String(batch).padStart(3)}, ${path}: ${perEpoch.toFixed(2)} s/epoch`);
     }
     log(`  tape / hand at batch ${batch}: ${(out[`tape batch ${batch}`] / out[`hand batch ${batch}`]).toFixed(3)}`);
-    steps(train, batch, Math.ceil(count / 10), 'tape', true);
+    steps(train, batch, Math.ceil(count / 2), 'tape', true);
     out[`dense batch ${batch}`] = median(Array.from({ length: runs }, () => (steps(train, batch, count, 'tape', true) / (count * batch)) * 60000));
     log(`  batch ${String(batch).padStart(3)}, tape, dense inputs: ${out[`dense batch ${batch}`].toFixed(2)} s/epoch`);
   }
