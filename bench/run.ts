@@ -10,7 +10,7 @@ import { benchEpoch, type EpochTimes } from './epoch.ts';
 
 if (process.argv[2] === '--epoch-json') {
   // A child run of the epoch benchmark (with the kernels its environment selects), as JSON.
-  console.log(JSON.stringify(benchEpoch(false)));
+  console.log(JSON.stringify(benchEpoch(false, 5, process.env.BACKPROP_KERNELS === 'js' ? 0.1 : 1)));
   process.exit(0);
 }
 
@@ -25,7 +25,7 @@ const child = (extra: NodeJS.ProcessEnv): EpochTimes => {
 const ours = child({});
 const plain = wasm ? child({ BACKPROP_KERNELS: 'simd' }) : null;
 const ts = wasm ? child({ BACKPROP_KERNELS: 'js' }) : null;
-console.log("\nepoch of the paper's network (784-800-100-10, tanh, hinge, SGD lr 0.01, float32; 60,000 images, training only), s/epoch, median of 3");
+console.log("\nepoch of the paper's network (784-800-100-10, tanh, hinge, SGD lr 0.01, float32; 60,000 images, training only), s/epoch, median of 5");
 console.log('(dense inputs: the tape on random inputs with no zeros, so that nothing is skipped)');
 console.log('                     tape    hand  tape/hand  tape, dense inputs' + (ts ? '  tape, no fused mul-add  tape, TS kernels only' : ''));
 for (const batch of [8, 128]) {
