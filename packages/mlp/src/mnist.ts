@@ -58,6 +58,14 @@ export function readIdx(path: string): Idx {
 const SCALE64 = Float64Array.from({ length: 256 }, (_, b) => b / 255);
 const SCALE32 = Float32Array.from(SCALE64);
 
+/** X[i] = the image at indices[i], each byte b as b / 255 (looked up); generic so each dtype gets its own loop. */
+function scalePixels<T extends Float32Array | Float64Array>(X: T, scale: T, images: Uint8Array, indices: ArrayLike<number>, f: number): void {
+  for (let i = 0; i < indices.length; i++) {
+    const src = indices[i] * f, dst = i * f;
+    for (let j = 0; j < f; j++) X[dst + j] = scale[images[src + j]];
+  }
+}
+
 /** Images (bytes, row-major) with their labels. */
 export class Dataset {
   constructor(
@@ -86,12 +94,9 @@ export class Dataset {
     const f = this.features, n = indices.length;
     const X = allocate(dtype, n * f);
     const y = new Uint8Array(n);
-    const scale = dtype === 'float64' ? SCALE64 : SCALE32; // byte / 255, looked up
-    for (let i = 0; i < n; i++) {
-      const src = indices[i] * f, dst = i * f;
-      for (let j = 0; j < f; j++) X[dst + j] = scale[this.images[src + j]];
-      y[i] = this.labels[indices[i]];
-    }
+    if (X instanceof Float32Array) scalePixels(X, SCALE32, this.images, indices, f);
+    else scalePixels(X, SCALE64, this.images, indices, f);
+    for (let i = 0; i < n; i++) y[i] = this.labels[indices[i]];
     return { X: new Tensor(ndarray(X, [n, f])), y };
   }
 }

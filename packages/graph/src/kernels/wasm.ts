@@ -15,7 +15,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import ndarray from 'ndarray';
-import ops from 'ndarray-ops';
 import type { NdArray } from '../tensor.ts';
 import { allocateF32, inMemory, memory, tidy, wasmPath, wasmFmaPath } from './memory.ts';
 
@@ -23,7 +22,8 @@ export interface WasmKernels {
   /**
    * C = A B for float32 A [m,k] and B [k,n] of any strides: a fresh row-major C in the kernels'
    * memory. `sparse`: A has few non-zeros (or k is short), so C's rows are combinations of B's rows
-   * over A's non-zeros, and A's zeros are skipped exactly. Null when the memory is full.
+   * over A's non-zeros, and A's zeros are skipped exactly (unless B is a transposed view, which the
+   * dot-product kernel reads in place). Null when the memory is full.
    */
   matmul(a: NdArray, b: NdArray, sparse: boolean): Float32Array | null;
   /** tanh of a float32 array in the kernels' memory (SIMD, within 8 ulps), or null for one elsewhere. */
@@ -67,7 +67,7 @@ export function loadKernels(path: URL): WasmKernels | null {
       return tidy(() => { // frees the temporaries, keeps C
         const C = allocateF32(m * n, false);
         if (!inMemory(C)) return null;
-        if (sparse) {
+        if (sparse && !isTransposed(b)) {
           // A read in place with its strides (a transposed Xᵀ or Hᵀ too); B's rows contiguous.
           const A = inMemory(a.data) ? a : copy(a), B = rowMajor(b), scratch = allocateF32(16 * k + 8, false);
           if (!A || !B || !inMemory(scratch)) return null;
@@ -148,8 +148,9 @@ function copy(x: NdArray): NdArray | null {
   const [rows, cols] = x.shape;
   const out = ndarray(allocateF32(rows * cols, false), [rows, cols]);
   if (!inMemory(out.data)) return null;
-  if (x.stride[1] === 1 && x.stride[0] === cols) out.data.set(x.data.subarray(x.offset, x.offset + rows * cols)); // a memcpy
-  else ops.assign(out, x); // ndarray-ops walks any strides
+  const to = out.data, from = x.data, [s0, s1] = x.stride;
+  if (s1 === 1 && s0 === cols) to.set(from.subarray(x.offset, x.offset + rows * cols)); // a memcpy
+  else for (let i = 0, k = 0; i < rows; i++) for (let j = 0, at = x.offset + i * s0; j < cols; j++, at += s1) to[k++] = from[at];
   return out;
 }
 
