@@ -51,7 +51,7 @@ class Arena {
   /** Free blocks by size: the shapes of a training step repeat, so exact sizes are reused. */
   private readonly free = new Map<number, number[]>();
   /** The open `tidy` scopes, innermost last: the blocks allocated in each. */
-  readonly scopes: Map<number, Block>[] = [];
+  readonly scopes: Block[][] = [];
   private readonly collected = new FinalizationRegistry<Block>((b) => this.release(b));
 
   constructor(readonly memory: WebAssembly.Memory) {
@@ -72,7 +72,7 @@ class Arena {
     if (zero && reused) view.fill(0); // fresh blocks above the old top were never written
     const block = { at, bytes };
     const scope = this.scopes.at(-1);
-    if (scope) scope.set(at, block);
+    if (scope) scope.push(block);
     else this.collected.register(view, block, block);
     return view;
   }
@@ -86,11 +86,11 @@ class Arena {
   /** Moves the block under `view` out of the innermost scope: to the outer one, or to the collector. */
   keep(view: Float32Array): void {
     const scope = this.scopes.at(-1);
-    const block = scope?.get(view.byteOffset);
-    if (!scope || !block || view.buffer !== this.buffer) return;
-    scope.delete(view.byteOffset);
+    const i = view.buffer === this.buffer && scope ? scope.findIndex((b) => b.at === view.byteOffset) : -1;
+    if (i < 0) return;
+    const [block] = scope!.splice(i, 1);
     const outer = this.scopes.at(-2);
-    if (outer) outer.set(block.at, block);
+    if (outer) outer.push(block);
     else this.collected.register(view, block, block);
   }
 
@@ -126,7 +126,7 @@ export function allocateF32(size: number, zero = true): Float32Array {
  */
 export function tidy<T>(fn: () => T): T {
   if (!arena) return fn();
-  arena.scopes.push(new Map());
+  arena.scopes.push([]);
   let result: T;
   try {
     result = fn();
@@ -134,7 +134,7 @@ export function tidy<T>(fn: () => T): T {
     keepAll(result);
   } finally {
     const scope = arena.scopes.pop()!;
-    for (const block of scope.values()) arena.release(block);
+    for (const block of scope) arena.release(block);
   }
   return result;
 }
