@@ -126,24 +126,35 @@ function dot(u: usize, v: usize, k: i32): f32 {
  * C[m,n] = A[m,k] B[k,n] row by row, each row of C the sum of the rows of B picked by the non-zeros
  * of A's row: exact zeros of A cost nothing. A has any strides (in elements: `as0`, `as1`), so it
  * can be a transposed view (Xᵀ, Hᵀ); B is row-major. For sparse A (an MNIST batch) and for a short
- * shared axis (k = the batch size of a gradient). For a long k, rows go in groups of eight, one
- * 32-column block at a time for the whole group, so that the rows of B a group picks are read from
- * memory once and then from cache. `scratch` holds 64k bytes: each row of the group, compacted.
+ * shared axis (k = the batch size of a gradient). Rows go in groups of `group`, one 32-column block
+ * at a time for the whole group, so that each block of the rows of B the group picks is read from
+ * memory once and then from cache. `scratch` holds group (4 + 8k) + 16 bytes: each row of the group,
+ * compacted.
  */
-export function combineRows(a: usize, as0: i32, as1: i32, b: usize, c: usize, m: i32, k: i32, n: i32, scratch: usize): void {
-  const counts = scratch, lists = scratch + 32; // per row of the group: its count, then k (row, coefficient) pairs
-  const group = k > 64 ? 8 : 1; // with a short k, B is small and stays in cache anyway
+export function combineRows(a: usize, as0: i32, as1: i32, b: usize, c: usize, m: i32, k: i32, n: i32, group: i32, scratch: usize): void {
+  // per row of the group: its count, then up to k (row of B, coefficient) pairs
+  const counts = scratch, lists = scratch + ((<usize>group * 4 + 15) & ~15);
   for (let i0 = 0; i0 < m; i0 += group) {
     const rows = min(group, m - i0);
     for (let r = 0; r < rows; r++) {
       const list = lists + <usize>(r * k) * 8;
       let q = 0;
-      for (let p = 0; p < k; p++) {
-        const v = load<f32>(a + <usize>((i0 + r) * as0 + p * as1) * 4);
-        if (v != 0) {
+      if (k > 64) {
+        // a long row: each entry written, kept (q moves on) only if non-zero, with no branch to mispredict
+        for (let p = 0; p < k; p++) {
+          const v = load<f32>(a + <usize>((i0 + r) * as0 + p * as1) * 4);
           store<u32>(list + <usize>q * 8, <u32>(b + <usize>(p * n) * 4));
           store<f32>(list + <usize>q * 8, v, 4);
-          q++;
+          q += i32(v != 0);
+        }
+      } else {
+        for (let p = 0; p < k; p++) {
+          const v = load<f32>(a + <usize>((i0 + r) * as0 + p * as1) * 4);
+          if (v != 0) {
+            store<u32>(list + <usize>q * 8, <u32>(b + <usize>(p * n) * 4));
+            store<f32>(list + <usize>q * 8, v, 4);
+            q++;
+          }
         }
       }
       store<i32>(counts + <usize>r * 4, q);

@@ -45,7 +45,7 @@ interface Exports {
   matmul(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulBT(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulAT(s: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
-  combineRows(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, scratch: Ptr): void;
+  combineRows(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, group: number, scratch: Ptr): void;
   addScaled(w: Ptr, g: Ptr, n: number, alpha: number): void;
   tanh(x: Ptr, y: Ptr, n: number): void;
   addRow(a: Ptr, b: Ptr, c: Ptr, m: number, n: number): void;
@@ -69,9 +69,11 @@ export function loadKernels(path: URL): WasmKernels | null {
         if (!inMemory(C)) return null;
         if (sparse && !isTransposed(b)) {
           // A read in place with its strides (a transposed Xᵀ or Hᵀ too); B's rows contiguous.
-          const A = inMemory(a.data) ? a : copy(a), B = rowMajor(b), scratch = allocateF32(16 * k + 8, false);
+          // All rows in one group when k is long: each block of B then comes from memory once.
+          const group = k > 64 ? m : 1;
+          const A = inMemory(a.data) ? a : copy(a), B = rowMajor(b), scratch = allocateF32(group * (1 + 2 * k) + 4, false);
           if (!A || !B || !inMemory(scratch)) return null;
-          x.combineRows(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, scratch.byteOffset);
+          x.combineRows(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, group, scratch.byteOffset);
         } else if (isTransposed(a) && inMemory(a.data)) {
           // A = Sᵀ read as S is stored (Hᵀ in a gradient Hᵀ G).
           const B = rowMajor(b);
