@@ -58,16 +58,21 @@ class Arena {
     this.buffer = memory.buffer;
   }
 
+  /** A block of `bytes` (aligned): a free one of that size, or a fresh one from the top; null when full. */
+  private take(bytes: number): { at: number; reused: boolean } | null {
+    const at = this.free.get(bytes)?.pop();
+    if (at !== undefined) return { at, reused: true };
+    if (this.top + bytes > this.buffer.byteLength) return null;
+    this.top += bytes;
+    return { at: this.top - bytes, reused: false };
+  }
+
   /** `size` zeroed float32s in the memory, or null when it is full. */
   allocate(size: number, zero: boolean): Float32Array | null {
     const bytes = Math.max(ALIGN, Math.ceil((4 * size) / ALIGN) * ALIGN);
-    let at = this.free.get(bytes)?.pop();
-    const reused = at !== undefined;
-    if (at === undefined) {
-      if (this.top + bytes > this.buffer.byteLength) return null;
-      at = this.top;
-      this.top += bytes;
-    }
+    const taken = this.take(bytes);
+    if (!taken) return null;
+    const { at, reused } = taken;
     const view = new Float32Array(this.buffer, at, size);
     if (zero && reused) view.fill(0); // fresh blocks above the old top were never written
     const block = { at, bytes };
@@ -92,6 +97,23 @@ class Arena {
     const outer = this.scopes.at(-2);
     if (outer) outer.push(block);
     else this.collected.register(view, block, block);
+  }
+
+  private scratchBlock: Block | null = null;
+
+  /**
+   * The byte offset of at least `bytes` for a kernel's own temporaries during one call: one block,
+   * reused by every call (and grown when too small), in no scope. Null when the memory is full.
+   */
+  scratch(bytes: number): number | null {
+    if (!this.scratchBlock || this.scratchBlock.bytes < bytes) {
+      const want = Math.ceil(bytes / ALIGN) * ALIGN;
+      const taken = this.take(want);
+      if (!taken) return null;
+      if (this.scratchBlock) this.release(this.scratchBlock);
+      this.scratchBlock = { at: taken.at, bytes: want };
+    }
+    return this.scratchBlock.at;
   }
 
   /** Bytes in use or free for reuse, and the high-water mark (for tests and the benchmark). */

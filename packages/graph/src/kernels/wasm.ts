@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import ndarray from 'ndarray';
 import type { NdArray } from '../tensor.ts';
-import { allocateF32, inMemory, memory, tidy, wasmPath, wasmFmaPath } from './memory.ts';
+import { allocateF32, arena, inMemory, memory, wasmPath, wasmFmaPath } from './memory.ts';
 
 export interface WasmKernels {
   /**
@@ -63,34 +63,33 @@ export function loadKernels(path: URL): WasmKernels | null {
   const x = instance.exports as unknown as Exports;
   return {
     matmul(a, b, sparse) {
+      // C and any copy of an operand belong to the enclosing tidy scope, like every other array.
       const [m, k] = a.shape, n = b.shape[1];
-      return tidy(() => { // frees the temporaries, keeps C
-        const C = allocateF32(m * n, false);
-        if (!inMemory(C)) return null;
-        if (sparse && !isTransposed(b)) {
-          // A read in place with its strides (a transposed Xᵀ or Hᵀ too); B's rows contiguous.
-          // All rows in one group when k is long: each block of B then comes from memory once.
-          const group = k > 64 ? m : 1;
-          const A = inMemory(a.data) ? a : copy(a), B = rowMajor(b), scratch = allocateF32(group * (1 + 2 * k) + 4, false);
-          if (!A || !B || !inMemory(scratch)) return null;
-          x.combineRows(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, group, scratch.byteOffset);
-        } else if (isTransposed(a) && inMemory(a.data)) {
-          // A = Sᵀ read as S is stored (Hᵀ in a gradient Hᵀ G).
-          const B = rowMajor(b);
-          if (!B) return null;
-          x.matmulAT(pointer(a), pointer(B), C.byteOffset, m, k, n);
-        } else if (isTransposed(b)) {
-          // B = Wᵀ read as W is stored, by a kernel of dot products.
-          const A = rowMajor(a), W = rowMajor(b.transpose(1, 0));
-          if (!A || !W) return null;
-          x.matmulBT(pointer(A), pointer(W), C.byteOffset, m, k, n);
-        } else {
-          const A = rowMajor(a), B = rowMajor(b);
-          if (!A || !B) return null;
-          x.matmul(pointer(A), pointer(B), C.byteOffset, m, k, n);
-        }
-        return C;
-      });
+      const C = allocateF32(m * n, false);
+      if (!inMemory(C)) return null;
+      if (sparse && !isTransposed(b)) {
+        // A read in place with its strides (a transposed Xᵀ or Hᵀ too); B's rows contiguous.
+        // All rows in one group when k is long: each block of B then comes from memory once.
+        const group = k > 64 ? m : 1;
+        const A = inMemory(a.data) ? a : copy(a), B = rowMajor(b), scratch = arena!.scratch(4 * (group * (1 + 2 * k) + 4));
+        if (!A || !B || scratch === null) return null;
+        x.combineRows(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, group, scratch);
+      } else if (isTransposed(a) && inMemory(a.data)) {
+        // A = Sᵀ read as S is stored (Hᵀ in a gradient Hᵀ G).
+        const B = rowMajor(b);
+        if (!B) return null;
+        x.matmulAT(pointer(a), pointer(B), C.byteOffset, m, k, n);
+      } else if (isTransposed(b)) {
+        // B = Wᵀ read as W is stored, by a kernel of dot products.
+        const A = rowMajor(a), W = rowMajor(b.transpose(1, 0));
+        if (!A || !W) return null;
+        x.matmulBT(pointer(A), pointer(W), C.byteOffset, m, k, n);
+      } else {
+        const A = rowMajor(a), B = rowMajor(b);
+        if (!A || !B) return null;
+        x.matmul(pointer(A), pointer(B), C.byteOffset, m, k, n);
+      }
+      return C;
     },
     tanh(v) {
       const y = allocateF32(v.length, false);
@@ -145,7 +144,7 @@ function rowMajor(x: NdArray): NdArray | null {
   return isRowMajor(x) ? x : copy(x);
 }
 
-/** A row-major copy of a float32 matrix in the kernels' memory, freed with the enclosing `tidy` (null if full). */
+/** A row-major copy of a float32 matrix in the kernels' memory, freed with the enclosing `tidy` scope (null if full). */
 function copy(x: NdArray): NdArray | null {
   const [rows, cols] = x.shape;
   const out = ndarray(allocateF32(rows * cols, false), [rows, cols]);

@@ -29,6 +29,12 @@ export const transpose = defineOp('transpose', (x: Tensor) => {
 
 type Local = ((g: number, x: number, y: number) => number) | null;
 
+/** `t` broadcast to `shape` (a view, no copy). */
+const view = (t: Tensor, shape: number[]) => (k.sameShape(shape, t.shape) ? t.array : k.broadcastView(t.array, shape));
+
+/** d(g, x, y) over the broadcast shape; for a null d, g itself (no pass over the data). */
+const local = (d: Local, g: Tensor, x: Tensor, y: Tensor, shape: number[]) => (d ? k.zip3(g.array, view(x, shape), view(y, shape), d) : g.array);
+
 /**
  * An elementwise binary op with numpy broadcasting. `da`/`db` give dl/da and dl/db from g, a and
  * b (null: g itself, with no pass over the data); each is then summed back to its input's shape
@@ -40,17 +46,13 @@ function elementwise(name: string, f: (x: number, y: number) => number, da: Loca
     const x = operand(a, b), y = operand(b, a);
     expectSameDtype(name, x, y);
     const shape = broadcastOrThrow(name, x, y);
-    const view = (t: Tensor) => (k.sameShape(shape, t.shape) ? t.array : k.broadcastView(t.array, shape));
     return {
-      out: wrap(kernel ? kernel(x.array, y.array, shape) : k.zip(view(x), view(y), shape, f)),
+      out: wrap(kernel ? kernel(x.array, y.array, shape) : k.zip(view(x, shape), view(y, shape), shape, f)),
       // saves x and y (read through broadcast views, no copies)
-      backward: (g, needs) => {
-        const local = (d: Local) => (d ? k.zip3(g.array, view(x), view(y), d) : g.array);
-        return [
-          needs[0] ? wrap(k.sumToShape(local(da), x.shape)) : null,
-          needs[1] ? wrap(k.sumToShape(local(db), y.shape)) : null,
-        ];
-      },
+      backward: (g, needs) => [
+        needs[0] ? wrap(k.sumToShape(local(da, g, x, y, shape), x.shape)) : null,
+        needs[1] ? wrap(k.sumToShape(local(db, g, x, y, shape), y.shape)) : null,
+      ],
     };
   }, rule);
 }
