@@ -92,26 +92,26 @@ export function loadKernels(path: URL): WasmKernels | null {
       return C;
     },
     tanh(v) {
-      const y = allocateF32(v.length, false);
-      if (!inMemory(v) || !inMemory(y)) return null;
+      const y = inMemory(v) ? allocateF32(v.length, false) : null;
+      if (!y || !inMemory(y)) return null;
       x.tanh(v.byteOffset, y.byteOffset, v.length);
       return y;
     },
     addRow(a, b) {
-      const [m, n] = a.shape, c = allocateF32(m * n, false);
-      if (!isRowMajor(a) || !isRowMajor(b) || !inMemory(c)) return null;
+      const [m, n] = a.shape, c = isRowMajor(a) && isRowMajor(b) ? allocateF32(m * n, false) : null;
+      if (!c || !inMemory(c)) return null;
       x.addRow(pointer(a), pointer(b), c.byteOffset, m, n);
       return c;
     },
     sumRows(a) {
-      const [m, n] = a.shape, c = allocateF32(n, false);
-      if (!isRowMajor(a) || !inMemory(c)) return null;
+      const [m, n] = a.shape, c = isRowMajor(a) ? allocateF32(n, false) : null;
+      if (!c || !inMemory(c)) return null;
       x.sumRows(pointer(a), c.byteOffset, m, n);
       return c;
     },
     tanhGrad(g, y) {
-      const c = allocateF32(g.length, false);
-      if (!inMemory(g) || !inMemory(y) || !inMemory(c) || g.length !== y.length) return null;
+      const c = inMemory(g) && inMemory(y) && g.length === y.length ? allocateF32(g.length, false) : null;
+      if (!c || !inMemory(c)) return null;
       x.tanhGrad(g.byteOffset, y.byteOffset, c.byteOffset, g.length);
       return c;
     },
