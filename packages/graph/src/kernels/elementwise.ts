@@ -1,4 +1,4 @@
-/** Elementwise kernels: maps over one, two or three arrays, and the in-place update of SGD. */
+/** Elementwise kernels: maps over one, two or three arrays, tanh and its gradient, the bias add, and the in-place update of SGD. */
 import ndarray from 'ndarray';
 import { allocate, dtypeOf, type Data, type NdArray, type Shape } from '../tensor.ts';
 import { broadcastView, flat, isContiguous, sameShape } from './arrays.ts';

@@ -5,7 +5,8 @@ import { wasm } from './wasm.ts';
 
 /**
  * C = A B for 2-D arrays of any strides (transposed views included). float32 goes to the
- * WebAssembly SIMD kernel when it is built, but for a few sparse rows; the rest to `matmulTS`.
+ * WebAssembly SIMD kernels when they are built (wasm.ts: the sparse-row kernel when under 30% of A
+ * is non-zero), the rest, and float64, to `matmulTS`.
  *
  * In TypeScript, dense A: register-tiled, each 4x4 block of C accumulated in sixteen locals over the shared axis,
  * so that every value loaded from A or B feeds four multiply-adds; the steps where all four rows

@@ -21,8 +21,8 @@ import { allocateF32, arena, inMemory, memory, wasmPath, wasmFmaPath } from './m
 export interface WasmKernels {
   /**
    * C = A B for float32 A [m,k] and B [k,n] of any strides: a fresh row-major C in the kernels'
-   * memory. `sparse`: A has few non-zeros (or k is short), so C's rows are combinations of B's rows
-   * over A's non-zeros, and A's zeros are skipped exactly (unless B is a transposed view, which the
+   * memory. `sparse`: A has few non-zeros, so C's rows are combinations of B's rows over A's
+   * non-zeros, and A's zeros are skipped exactly (unless B is a transposed view, which the
    * dot-product kernel reads in place). Null when the memory is full.
    */
   matmul(a: NdArray, b: NdArray, sparse: boolean): Float32Array | null;
