@@ -1,6 +1,7 @@
-// AssemblyScript: C = A B for row-major float32 matrices in linear memory, with 128-bit SIMD.
-// Compiled to build/kernels.wasm by the install step (`pnpm build:wasm`); src/kernels falls back
-// to its TypeScript kernels when the module is absent.
+// AssemblyScript: the float32 kernels (matrix products, tanh and its gradient, the bias add and
+// its sums, the SGD update) on the linear memory tensors live in, with 128-bit SIMD. The install
+// step (`pnpm build:wasm`) compiles it twice: build/kernels.wasm, and build/kernels-fma.wasm with
+// relaxed SIMD's fused multiply-add. src/kernels falls back to its TypeScript kernels without them.
 
 /**
  * a b + c, lane by lane: one fused multiply-add where the module is built with relaxed SIMD (the
@@ -125,8 +126,8 @@ function dot(u: usize, v: usize, k: i32): f32 {
 /**
  * C[m,n] = A[m,k] B[k,n] row by row, each row of C the sum of the rows of B picked by the non-zeros
  * of A's row: exact zeros of A cost nothing. A has any strides (in elements: `as0`, `as1`), so it
- * can be a transposed view (Xᵀ, Hᵀ); B is row-major. For sparse A (an MNIST batch) and for a short
- * shared axis (k = the batch size of a gradient). Rows go in groups of `group`, one 32-column block
+ * can be a transposed view (Xᵀ, Hᵀ); B is row-major. For a sparse A (an MNIST batch, or its
+ * transpose in the weights' gradient). Rows go in groups of `group`, one 32-column block
  * at a time for the whole group, so that each block of the rows of B the group picks is read from
  * memory once and then from cache. `scratch` holds group (4 + 8k) + 16 bytes: each row of the group,
  * compacted.

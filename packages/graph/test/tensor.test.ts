@@ -196,11 +196,11 @@ describe('tidy', () => {
       return { kept, value: loss.item() };
     });
     step(false);
-    const top = arena!.stats().top;
+    const top = arena!.used;
     for (let i = 0; i < 20; i++) step(false);
-    expect(arena!.stats().top).toBe(top); // every block of a step is reused by the next
+    expect(arena!.used).toBe(top); // every block of a step is reused by the next
     const results = Array.from({ length: 20 }, () => step(true));
-    expect(arena!.stats().top - top).toBeLessThanOrEqual(20 * 4096); // only the kept gradients added
+    expect(arena!.used - top).toBeLessThanOrEqual(20 * 4096); // only the kept gradients added
     // a kept gradient is intact after later steps reused the freed blocks
     const first = results[0].kept!.toFlatArray();
     for (let i = 0; i < 5; i++) step(false);

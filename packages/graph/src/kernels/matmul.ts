@@ -26,7 +26,7 @@ export function matmul(a: NdArray, b: NdArray): NdArray {
 
 /** C = A B by the TypeScript kernels: the reference for the WebAssembly one, and the float64 path. */
 export function matmulTS(a: NdArray, b: NdArray, sparse = b.stride[1] === 1 && (a.shape[1] <= 16 || isSparse(a))): NdArray {
-  const [m, k] = a.shape;
+  const m = a.shape[0];
   const n = b.shape[1];
   const C = allocate(dtypeOf(a.data), m * n);
   if (sparse) matmulSparseRows(a, b, C);

@@ -46,7 +46,6 @@ interface Block {
 }
 
 class Arena {
-  private readonly buffer: ArrayBuffer;
   private top = RESERVED;
   /** Free blocks by size: the shapes of a training step repeat, so exact sizes are reused. */
   private readonly free = new Map<number, number[]>();
@@ -54,9 +53,7 @@ class Arena {
   readonly scopes: Block[][] = [];
   private readonly collected = new FinalizationRegistry<Block>((b) => this.release(b));
 
-  constructor(readonly memory: WebAssembly.Memory) {
-    this.buffer = memory.buffer;
-  }
+  constructor(private readonly buffer: ArrayBuffer) {}
 
   /** A block of `bytes` (aligned): a free one of that size, or a fresh one from the top; null when full. */
   private take(bytes: number): { at: number; reused: boolean } | null {
@@ -116,15 +113,13 @@ class Arena {
     return this.scratchBlock.at;
   }
 
-  /** Bytes in use or free for reuse, and the high-water mark (for tests and the benchmark). */
-  stats(): { top: number; freeBlocks: number } {
-    let freeBlocks = 0;
-    for (const list of this.free.values()) freeBlocks += list.length;
-    return { top: this.top - RESERVED, freeBlocks };
+  /** Bytes ever handed out, in use or free for reuse: the high-water mark (for tests). */
+  get used(): number {
+    return this.top - RESERVED;
   }
 }
 
-export const arena: Arena | null = memory ? new Arena(memory) : null;
+export const arena: Arena | null = memory ? new Arena(memory.buffer) : null;
 const buffer = memory?.buffer;
 
 /** True when `data` lives in the kernels' memory (a kernel can then read it in place). */

@@ -14,8 +14,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import ndarray from 'ndarray';
-import type { NdArray } from '../tensor.ts';
+import { contiguous, type NdArray } from '../tensor.ts';
 import { allocateF32, arena, inMemory, memory, wasmPath, wasmFmaPath } from './memory.ts';
 
 export interface WasmKernels {
@@ -146,13 +145,8 @@ function rowMajor(x: NdArray): NdArray | null {
 
 /** A row-major copy of a float32 matrix in the kernels' memory, freed with the enclosing `tidy` scope (null if full). */
 function copy(x: NdArray): NdArray | null {
-  const [rows, cols] = x.shape;
-  const out = ndarray(allocateF32(rows * cols, false), [rows, cols]);
-  if (!inMemory(out.data)) return null;
-  const to = out.data, from = x.data, [s0, s1] = x.stride;
-  if (s1 === 1 && s0 === cols) to.set(from.subarray(x.offset, x.offset + rows * cols)); // a memcpy
-  else for (let i = 0, k = 0; i < rows; i++) for (let j = 0, at = x.offset + i * s0; j < cols; j++, at += s1) to[k++] = from[at];
-  return out;
+  const out = contiguous(x, 'float32');
+  return inMemory(out.data) ? out : null;
 }
 
 /** The fused kernels where this Node compiles them, else the plain ones (see above). */
