@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { kernelsName, wasm } from '../packages/graph/src/kernels/wasm.ts';
+import { kernelsName, wasmKernels } from '../packages/graph/src/kernels/wasm.ts';
 import { benchMatmul } from './matmul.ts';
 import { benchEpoch, type EpochTimes } from './epoch.ts';
 
@@ -14,7 +14,7 @@ if (process.argv[2] === '--epoch-json') {
   process.exit(0);
 }
 
-console.log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}, float32 kernels: ${kernelsName}\n`);
+console.log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}, float32 kernels: ${kernelsName()}\n`);
 benchMatmul();
 
 const child = (extra: NodeJS.ProcessEnv): EpochTimes => {
@@ -23,6 +23,7 @@ const child = (extra: NodeJS.ProcessEnv): EpochTimes => {
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
 };
 const ours = child({});
+const wasm = wasmKernels();
 const plain = wasm ? child({ BACKPROP_KERNELS: 'simd' }) : null;
 const ts = wasm ? child({ BACKPROP_KERNELS: 'js' }) : null;
 console.log("\nepoch of the paper's network (784-800-100-10, tanh, hinge, SGD lr 0.01, float32; 60,000 images, training only), s/epoch, median of 5");

@@ -7,7 +7,7 @@
 export { Tensor, tensor, zeros, full, formatShape, allocate, dtypeOf } from './tensor.ts';
 export type { DType, Data, NdArray, Nested, Shape, TensorOptions } from './tensor.ts';
 export { Tape } from './tape.ts';
-export { tidy, keep } from './kernels/memory.ts';
+export { tidy, keep, Scope, Memory, defaultMemory } from './kernels/memory.ts';
 export type { TapeOptions, TapeRecord, BackwardOptions } from './tape.ts';
 export { defineOp, wrap, operand } from './op.ts';
 export type { Op, Forward, Gradients, Operand } from './op.ts';

@@ -3,7 +3,7 @@ import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import ndarray from 'ndarray';
-import { allocate, Tensor, type DType, type Shape, type TensorOptions } from './tensor.ts';
+import { allocate, lifetimeOf, Tensor, type DType, type Shape, type TensorOptions } from './tensor.ts';
 
 type Generator = ReturnType<typeof xoroshiro128plus>;
 
@@ -47,9 +47,9 @@ export class Rng {
   /** A tensor of independent draws. */
   tensor(shape: Shape, draw: (rng: Rng) => number, options: TensorOptions & { dtype?: DType } = {}): Tensor {
     const size = shape.reduce((a, b) => a * b, 1);
-    const data = allocate(options.dtype ?? 'float32', size);
+    const data = allocate(options.dtype ?? 'float32', size, lifetimeOf(options));
     for (let i = 0; i < size; i++) data[i] = draw(this);
-    return new Tensor(ndarray(data, [...shape]), options);
+    return new Tensor(ndarray(data, [...shape]), { madeBy: 'Rng.tensor', ...options });
   }
   randn(shape: Shape, options: TensorOptions = {}): Tensor {
     return this.tensor(shape, (r) => r.normal(), options);

@@ -23,6 +23,8 @@ export interface TapeOptions {
 export interface BackwardOptions {
   /** dl/dout for a non-scalar output; defaults to 1 for a one-element output. */
   grad?: Tensor;
+  /** Add to the leaves' existing `.grad` instead of replacing it (`backward` only). */
+  accumulate?: boolean;
   /** Called for each record as backward reaches it (for printing a backward pass step by step). */
   onStep?: (record: TapeRecord, grad: Tensor, inputGrads: Gradients) => void;
 }
@@ -49,6 +51,7 @@ export class Tape {
   /** Runs an op (built-in or user-defined) and records it if any tensor argument requires a gradient. */
   apply<A extends unknown[]>(op: Op<A>, ...args: A): Tensor {
     const { out, backward } = op.forward(...args);
+    out.madeBy = op.name;
     if (this.checkFinite) {
       const at = k.firstNonFinite(out.array);
       if (at) throw new Error(`${op.name}: output has a non-finite value (${out.get(...at)}) at ${formatShape(at)}`);
@@ -74,12 +77,17 @@ export class Tape {
 
   /**
    * Backpropagates from `output` and sets `.grad` on every leaf that requires one (replacing any
-   * earlier value). Gradients of a tensor used several times are summed.
+   * earlier value, or adding to it with { accumulate: true }). Gradients of a tensor used several
+   * times are summed. A leaf holds its gradient's memory, so `.grad` outlives the scope backward ran in.
    */
   backward(output: Tensor, options: BackwardOptions = {}): void {
     const grads = this.propagate(output, options);
     const produced = new Set(this.records.map((r) => r.out));
-    for (const [t, g] of grads) if (!produced.has(t) && t.requiresGrad) t.grad = g;
+    for (const [t, g] of grads) {
+      if (produced.has(t) || !t.requiresGrad) continue;
+      const prev = options.accumulate ? t.grad : null;
+      t.grad = prev ? new Tensor(k.zip(prev.array, g.array, t.shape, (a, b) => a + b), { madeBy: 'backward (accumulated)' }) : g;
+    }
   }
 
   /** dl/dx for each tensor of `wrt` (leaves or intermediates), zeros where `output` does not depend on it. */
@@ -101,6 +109,7 @@ export class Tape {
       const record = this.records[r];
       const g = grads.get(record.out);
       if (!g) continue;
+      if (record.out.released) throw this.releasedTape(record);
       const inputGrads = record.backward(g, record.args.map((a) => a instanceof Tensor && a.requiresGrad));
       options.onStep?.(record, g, inputGrads);
       record.args.forEach((arg, i) => {
@@ -110,11 +119,17 @@ export class Tape {
         if (!k.sameShape(gi.shape, arg.shape)) {
           throw new Error(`${record.op.name}: gradient for input ${i} has shape ${formatShape(gi.shape)} but the input has shape ${formatShape(arg.shape)}`);
         }
+        gi.madeBy = `the backward of ${record.op.name}`;
         const prev = grads.get(arg);
-        grads.set(arg, prev ? new Tensor(k.zip(prev.array, gi.array, arg.shape, (a, b) => a + b)) : gi);
+        grads.set(arg, prev ? new Tensor(k.zip(prev.array, gi.array, arg.shape, (a, b) => a + b), { madeBy: 'backward (a sum of gradients)' }) : gi);
       });
     }
     return grads;
+  }
+
+  /** The error for a tape whose tensors were freed: its forward pass ran in a scope that has ended. */
+  private releasedTape(record: TapeRecord): Error {
+    return new Error(`backward: the output of ${record.op.name} ${formatShape(record.out.shape)} on this tape was freed when the scope of the forward pass ended; run backward inside that scope (a tape's tensors belong to the scope they were made in)`);
   }
 
   private unitGrad(output: Tensor): Tensor {

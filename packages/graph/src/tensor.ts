@@ -1,11 +1,9 @@
 import ndarray from 'ndarray';
-import ops from 'ndarray-ops';
-import { allocateF32 } from './kernels/memory.ts';
+import { contiguous, type NdArray, type Shape } from './kernels/arrays.ts';
+import { allocate, defaultMemory, dtypeOf, Scope, type Data, type DType, type Storage } from './kernels/memory.ts';
 
-export type DType = 'float32' | 'float64';
-export type Data = Float32Array | Float64Array;
-export type NdArray = ndarray.NdArray<Data>;
-export type Shape = readonly number[];
+export type { Data, DType, NdArray, Shape };
+export { allocate, contiguous, dtypeOf };
 
 /** A nested array of numbers: a scalar, a vector, a matrix, ... */
 export type Nested = number | Nested[];
@@ -14,15 +12,6 @@ export interface TensorOptions {
   dtype?: DType;
   requiresGrad?: boolean;
   name?: string;
-}
-
-export function dtypeOf(data: Data): DType {
-  return data instanceof Float64Array ? 'float64' : 'float32';
-}
-
-/** `size` zeros: float32 in the WebAssembly kernels' memory when it is there (see kernels/memory.ts). */
-export function allocate(dtype: DType, size: number): Data {
-  return dtype === 'float64' ? new Float64Array(size) : allocateF32(size);
 }
 
 export const formatShape = (shape: Shape): string => `[${shape.join(',')}]`;
@@ -35,29 +24,88 @@ export const formatShape = (shape: Shape): string => `[${shape.join(',')}]`;
  * should compute, and a tape that records an op on it marks the op's output the same way.
  */
 export class Tensor {
-  readonly array: NdArray;
+  readonly #array: NdArray;
+  /** Its memory's owner and state; undefined for a user's own typed array (the user owns it). */
+  readonly #storage: Storage | undefined;
+  #grad: Tensor | null = null;
   requiresGrad: boolean;
-  /** Set by `Tape.backward` on leaves that require a gradient; replaced, not accumulated, by each backward. */
-  grad: Tensor | null = null;
   name: string | undefined;
+  /** What made it (an op's name, `tensor`, `zeros`, ...), for the error a use after release throws. */
+  madeBy: string;
 
-  constructor(array: NdArray, options: { requiresGrad?: boolean; name?: string } = {}) {
-    this.array = array;
+  constructor(array: NdArray, options: { requiresGrad?: boolean; name?: string; madeBy?: string } = {}) {
+    this.#array = array;
+    this.#storage = defaultMemory().storageOf(array.data);
+    if (!this.#storage && defaultMemory().holds(array.data)) {
+      throw new Error('Tensor: the array is part of a block of the kernels\' memory (a subarray of a tensor\'s data?), whose owner could free it; pass the whole array, or copy the part with .slice()');
+    }
+    // A parameter is its holder's, wherever it was made (a network built inside a scope lives on).
+    if (options.requiresGrad && this.#storage && this.#storage.owner instanceof Scope) defaultMemory().own(this.#storage, array.data);
     this.requiresGrad = options.requiresGrad ?? false;
     this.name = options.name;
+    this.madeBy = options.madeBy ?? 'new Tensor';
+  }
+
+  // Shape and dtype are the tensor's own, readable after its memory is released; values are not.
+
+  /** The values as an ndarray (a view: transposes and slices share memory). Throws once the memory was released. */
+  get array(): NdArray {
+    if (this.#storage?.released) throw this.usedAfterRelease();
+    return this.#array;
+  }
+
+  /** True once the memory under this tensor was released (its scope ended, or it was a replaced gradient). */
+  get released(): boolean {
+    return !!this.#storage?.released;
+  }
+
+  /**
+   * dl/dx, set by `Tape.backward` on leaves that require a gradient (replaced by each backward,
+   * or accumulated with { accumulate: true }). A parameter holds its gradient's memory until the
+   * gradient is replaced, so it outlives the scope of the step that computed it.
+   */
+  get grad(): Tensor | null {
+    if (this.#storage?.released) throw this.usedAfterRelease();
+    return this.#grad;
+  }
+  set grad(g: Tensor | null) {
+    const old = this.#grad, memory = defaultMemory();
+    if (g && g.#storage) memory.pin(g.#storage, g.array.data);
+    this.#grad = g;
+    if (old && old.#storage) memory.unpin(old.#storage, old.#array.data);
+  }
+
+  /** @internal: used by `tidy` and `keep` to move this tensor's memory out of `scope`. */
+  keepIn(scope: Scope): void {
+    if (this.#storage) scope.keep(this.#storage, this.#array.data);
+  }
+
+  /** Frees this tensor's memory now, for a tensor owned by the objects that reference it (a scope frees its own). */
+  dispose(): void {
+    if (this.#storage) defaultMemory().dispose(this.#storage);
+  }
+
+  private usedAfterRelease(): Error {
+    const what = `${formatShape(this.#array.shape)} ${dtypeOf(this.#array.data)} tensor${this.name ? ` '${this.name}'` : ''} made by ${this.madeBy}`;
+    const storage = this.#storage!;
+    if (storage.released === 'dispose') return new Error(`Tensor used after its memory was released: the ${what} was disposed`);
+    if (storage.wasGrad) {
+      return new Error(`Tensor used after its scope ended: the ${what} was a parameter's gradient, replaced by a later backward and freed with the scope it was replaced in; .clone() a gradient to keep it`);
+    }
+    return new Error(`Tensor used after its scope ended: the ${what} was freed with the tidy scope it was made in; return it from the scope, keep() it, or make it outside`);
   }
 
   get shape(): number[] {
-    return this.array.shape;
+    return this.#array.shape;
   }
   get rank(): number {
-    return this.array.shape.length;
+    return this.#array.shape.length;
   }
   get size(): number {
-    return this.array.size;
+    return this.#array.size;
   }
   get dtype(): DType {
-    return dtypeOf(this.array.data);
+    return dtypeOf(this.#array.data);
   }
 
   /**
@@ -142,23 +190,6 @@ function formatNumber(x: number): string {
   return Number.isInteger(x) ? x.toFixed(1) : x.toPrecision(5).replace(/(\.\d*?)0+(e|$)/, '$1$2');
 }
 
-/**
- * A contiguous row-major copy of an array (of any strides, broadcast views included) in the given
- * dtype. Matrices are copied by a plain loop (a memcpy when their rows are contiguous): ndarray-ops'
- * generic loop costs tens of microseconds a call even for a small matrix.
- */
-export function contiguous(a: NdArray, dtype: DType): NdArray {
-  const out = ndarray(allocate(dtype, a.size), a.shape.slice());
-  const to = out.data, from = a.data;
-  if (a.shape.length === 0) to[0] = from[a.offset];
-  else if (a.shape.length === 2) {
-    const [rows, cols] = a.shape, [s0, s1] = a.stride;
-    if (s1 === 1 && s0 === cols && dtypeOf(from) === dtype) to.set(from.subarray(a.offset, a.offset + rows * cols));
-    else for (let i = 0, k = 0; i < rows; i++) for (let j = 0, at = a.offset + i * s0; j < cols; j++, at += s1) to[k++] = from[at];
-  } else if (a.size > 0) ops.assign(out, a); // ndarray-ops walks any strides
-  return out;
-}
-
 function shapeOfNested(value: Nested, where = 'tensor'): number[] {
   if (typeof value === 'number') return [];
   if (value.length === 0) return [0];
@@ -184,22 +215,27 @@ export function tensor(values: Nested | Data, options: TensorOptions & { shape?:
       throw new Error(`tensor: ${values.length} values do not fill shape ${formatShape(shape)} (${size} needed)`);
     }
     const wanted = options.dtype ?? dtypeOf(values);
-    const data = wanted === dtypeOf(values) ? values : allocate(wanted, size).map((_, i) => values[i]);
-    return new Tensor(ndarray(data, shape), options);
+    if (wanted === dtypeOf(values)) return new Tensor(ndarray(values, shape), { madeBy: 'tensor', ...options });
+    const data = allocate(wanted, size, lifetimeOf(options));
+    data.set(values);
+    return new Tensor(ndarray(data, shape), { madeBy: 'tensor', ...options });
   }
   const shape = shapeOfNested(values);
   const flat = typeof values === 'number' ? [values] : ((values as unknown[]).flat(Infinity as 1) as number[]);
   for (let i = 0; i < flat.length; i++) {
     if (typeof flat[i] !== 'number') throw new Error(`tensor: element ${i} is ${typeof flat[i]}, not a number`);
   }
-  const data = allocate(options.dtype ?? 'float32', flat.length);
+  const data = allocate(options.dtype ?? 'float32', flat.length, lifetimeOf(options));
   data.set(flat);
-  return new Tensor(ndarray(data, shape), options);
+  return new Tensor(ndarray(data, shape), { madeBy: 'tensor', ...options });
 }
+
+/** Parameters (tensors that require a gradient) are owned by whoever holds them, never by a scope. */
+export const lifetimeOf = (options: TensorOptions): 'scope' | 'owned' => (options.requiresGrad ? 'owned' : 'scope');
 
 export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
-  return new Tensor(ndarray(allocate(options.dtype ?? 'float32', size), [...shape]), options);
+  return new Tensor(ndarray(allocate(options.dtype ?? 'float32', size, lifetimeOf(options)), [...shape]), { madeBy: 'zeros', ...options });
 }
 
 export function full(shape: Shape, value: number, options: TensorOptions = {}): Tensor {

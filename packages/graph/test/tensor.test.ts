@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { kernels, Rng, Tape, tensor, tidy, zeros } from '../src/index.ts';
-import { arena, inMemory, wasmFmaPath, wasmPath } from '../src/kernels/memory.ts';
-import { kernelsName, loadKernels, wasm } from '../src/kernels/wasm.ts';
+import { defaultMemory, inMemory, wasmFmaPath, wasmPath } from '../src/kernels/memory.ts';
+import { kernelsName, loadKernels, wasmKernels } from '../src/kernels/wasm.ts';
+
+const wasm = wasmKernels();
+const arena = defaultMemory().wasm ? defaultMemory() : null;
 
 describe('Tensor', () => {
   it('builds from nested arrays, numbers and typed arrays', () => {
@@ -76,7 +79,7 @@ describe('kernels.matmul', () => {
 describe('the WebAssembly kernels', () => {
   it('are built by the install step, fused where this Node compiles relaxed SIMD (unless BACKPROP_KERNELS says otherwise)', () => {
     expect(wasm !== null).toBe(process.env.BACKPROP_KERNELS !== 'js');
-    if (wasm) expect(kernelsName).toBe(process.env.BACKPROP_KERNELS === 'simd' ? 'WebAssembly SIMD' : 'WebAssembly SIMD with fused multiply-add');
+    if (wasm) expect(kernelsName()).toBe(process.env.BACKPROP_KERNELS === 'simd' ? 'WebAssembly SIMD' : 'WebAssembly SIMD with fused multiply-add');
   });
 });
 

@@ -34,7 +34,7 @@ export class SGD implements Optimizer {
 export class Momentum implements Optimizer {
   private readonly velocity: Data[];
   constructor(private readonly params: Tensor[], private readonly lr: number, private readonly mu = 0.9) {
-    this.velocity = params.map((p) => allocate(p.dtype, p.size));
+    this.velocity = params.map((p) => allocate(p.dtype, p.size, 'owned'));
   }
   step(): void {
     this.params.forEach((p, k) => {
@@ -56,8 +56,8 @@ export class Adam implements Optimizer {
   private readonly v: Data[];
   private readonly t: Float64Array = new Float64Array(1);
   constructor(private readonly params: Tensor[], private readonly lr: number, private readonly betas: [number, number] = [0.9, 0.999], private readonly eps = 1e-8) {
-    this.m = params.map((p) => allocate(p.dtype, p.size));
-    this.v = params.map((p) => allocate(p.dtype, p.size));
+    this.m = params.map((p) => allocate(p.dtype, p.size, 'owned'));
+    this.v = params.map((p) => allocate(p.dtype, p.size, 'owned'));
   }
   step(): void {
     const [b1, b2] = this.betas;

@@ -66,8 +66,8 @@ export function decodeSafetensors(bytes: Uint8Array, where: string): { tensors: 
     if (!(begin >= 0 && end === begin + size * width && dataStart + end <= bytes.length)) {
       fail(`tensor ${name} [${e.shape}] needs bytes ${begin}-${end} but the file has ${bytes.length - dataStart} bytes of data (truncated?)`);
     }
-    // a copy of its own (aligned, and where the kernels read float32 in place)
-    const data = allocate(width === 4 ? 'float32' : 'float64', size);
+    // a copy of its own (aligned, and where the kernels read float32 in place), owned by what holds it
+    const data = allocate(width === 4 ? 'float32' : 'float64', size, 'owned');
     new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(bytes.subarray(dataStart + begin, dataStart + end));
     tensors.set(name, { data, shape: e.shape });
   }

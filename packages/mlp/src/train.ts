@@ -74,7 +74,6 @@ export function startState(config: TrainConfig): TrainState {
  */
 export async function train(config: TrainConfig, data: { train: Dataset; test: Dataset }, state: TrainState, hooks: TrainHooks = {}): Promise<TrainOutcome> {
   const { net, optimizer, rng } = state;
-  const params = net.parameters();
   const epochs: EpochStats[] = [];
   const order = new Int32Array(data.train.count);
   for (; state.epoch < config.epochs; ) {
@@ -83,7 +82,7 @@ export async function train(config: TrainConfig, data: { train: Dataset; test: D
     rng.shuffle(order);
     let total = 0, steps = 0;
     for (let start = 0; start < order.length; start += config.batchSize) {
-      // One step in a tidy scope: its batch, activations and gradients are freed for the next step.
+      // One step in a tidy scope: its batch, activations and the gradients the parameters let go of are freed for the next step.
       const value = tidy(() => {
         const { X, y } = data.train.batch(order.subarray(start, start + config.batchSize), net.dtype);
         const tape = new Tape();
@@ -93,7 +92,6 @@ export async function train(config: TrainConfig, data: { train: Dataset; test: D
           tape.backward(loss);
           optimizer.step();
         }
-        for (const p of params) p.grad = null; // freed with the scope
         return value;
       });
       if (!Number.isFinite(value)) {

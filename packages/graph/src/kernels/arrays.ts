@@ -1,6 +1,10 @@
 /** Layout: contiguity, flat views, broadcasting and reshaping. */
 import ndarray from 'ndarray';
-import { allocate, contiguous, dtypeOf, type Data, type DType, type NdArray, type Shape } from '../tensor.ts';
+import ops from 'ndarray-ops';
+import { allocate, dtypeOf, type Data, type DType } from './memory.ts';
+
+export type NdArray = ndarray.NdArray<Data>;
+export type Shape = readonly number[];
 
 export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
 
@@ -28,6 +32,23 @@ export function isContiguous(a: NdArray): boolean {
 /** The flat row-major values of `a`, copied only when `a` is a strided view. */
 export function flat(a: NdArray, dtype: DType = dtypeOf(a.data)): Data {
   return isContiguous(a) && dtypeOf(a.data) === dtype ? a.data : contiguous(a, dtype).data;
+}
+
+/**
+ * A contiguous row-major copy of an array (of any strides, broadcast views included) in the given
+ * dtype. Matrices are copied by a plain loop (a memcpy when their rows are contiguous): ndarray-ops'
+ * generic loop costs tens of microseconds a call even for a small matrix.
+ */
+export function contiguous(a: NdArray, dtype: DType, lifetime: 'scope' | 'owned' = 'scope'): NdArray {
+  const out = ndarray(allocate(dtype, a.size, lifetime), a.shape.slice());
+  const to = out.data, from = a.data;
+  if (a.shape.length === 0) to[0] = from[a.offset];
+  else if (a.shape.length === 2) {
+    const [rows, cols] = a.shape, [s0, s1] = a.stride;
+    if (s1 === 1 && s0 === cols && dtypeOf(from) === dtype) to.set(from.subarray(a.offset, a.offset + rows * cols));
+    else for (let i = 0, k = 0; i < rows; i++) for (let j = 0, at = a.offset + i * s0; j < cols; j++, at += s1) to[k++] = from[at];
+  } else if (a.size > 0) ops.assign(out, a); // ndarray-ops walks any strides
+  return out;
 }
 
 // ---------------------------------------------------------------- broadcasting

@@ -1,8 +1,9 @@
 /** Elementwise kernels: maps over one, two or three arrays, tanh and its gradient, the bias add, and the in-place update of SGD. */
 import ndarray from 'ndarray';
-import { allocate, dtypeOf, type Data, type NdArray, type Shape } from '../tensor.ts';
+import { allocate, dtypeOf, type Data } from './memory.ts';
+import type { NdArray, Shape } from './arrays.ts';
 import { broadcastView, flat, isContiguous, sameShape } from './arrays.ts';
-import { wasm } from './wasm.ts';
+import { wasmKernels } from './wasm.ts';
 
 /** `f` applied to every element. */
 export function map(a: NdArray, f: (x: number) => number): NdArray {
@@ -15,6 +16,7 @@ export function map(a: NdArray, f: (x: number) => number): NdArray {
 /** tanh elementwise: float32 by the WebAssembly SIMD kernel when it can, else Math.tanh. */
 export function tanh(a: NdArray): NdArray {
   const x = flat(a);
+  const wasm = wasmKernels();
   const y = wasm && x instanceof Float32Array ? wasm.tanh(x) : null;
   return y ? ndarray(y, a.shape.slice()) : map(a, Math.tanh);
 }
@@ -22,12 +24,14 @@ export function tanh(a: NdArray): NdArray {
 /** d tanh from its output: g (1 - y²), by the WebAssembly SIMD kernel for float32 when it can. */
 export function tanhGrad(g: NdArray, y: NdArray): NdArray {
   const G = flat(g), Y = flat(y);
+  const wasm = wasmKernels();
   const out = wasm && G instanceof Float32Array && Y instanceof Float32Array ? wasm.tanhGrad(G, Y) : null;
   return out ? ndarray(out, g.shape.slice()) : zip3(g, g, y, (gv, _, yv) => gv * (1 - yv * yv));
 }
 
 /** a + b broadcast to `shape`; a matrix plus a row (a bias) by the WebAssembly SIMD kernel for float32 when it can. */
 export function add(a: NdArray, b: NdArray, shape: Shape): NdArray {
+  const wasm = wasmKernels();
   if (wasm && a.data instanceof Float32Array && b.data instanceof Float32Array && shape.length === 2) {
     const [m, n] = shape;
     const [M, R] = b.shape.length === 1 && sameShape(a.shape, shape) ? [a, b] : a.shape.length === 1 && sameShape(b.shape, shape) ? [b, a] : [null, null];
@@ -69,6 +73,7 @@ export function zip3(a: NdArray, b: NdArray, c: NdArray, f: (x: number, y: numbe
  * touching w (exact): with MNIST, half the rows of the first layer's gradient are zero.
  */
 export function addScaled(w: Data, g: Data, alpha: number): void {
+  const wasm = wasmKernels();
   if (wasm && w instanceof Float32Array && g instanceof Float32Array && wasm.addScaled(w, g, alpha)) return;
   const n = w.length;
   for (let start = 0; start < n; start += 32) {

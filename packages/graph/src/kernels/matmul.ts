@@ -1,7 +1,8 @@
 /** The matrix product: WebAssembly SIMD for float32 when built, and the TypeScript kernels. */
 import ndarray from 'ndarray';
-import { allocate, dtypeOf, type Data, type NdArray } from '../tensor.ts';
-import { wasm } from './wasm.ts';
+import { allocate, dtypeOf, type Data } from './memory.ts';
+import type { NdArray } from './arrays.ts';
+import { wasmKernels } from './wasm.ts';
 
 /**
  * C = A B for 2-D arrays of any strides (transposed views included). float32 goes to the
@@ -17,6 +18,7 @@ import { wasm } from './wasm.ts';
 export function matmul(a: NdArray, b: NdArray): NdArray {
   const [m, k] = a.shape;
   const n = b.shape[1];
+  const wasm = wasmKernels();
   if (wasm && a.data instanceof Float32Array && b.data instanceof Float32Array && m * k * n >= 4096) {
     const C = wasm.matmul(a, b, isSparse(a)); // SIMD, when the compiled module is there (and has room)
     if (C) return ndarray(C, [m, n]);
@@ -42,6 +44,7 @@ export function matmulTS(a: NdArray, b: NdArray, sparse = b.stride[1] === 1 && (
 function isSparse(a: NdArray): boolean {
   const [m, k] = a.shape, [s0, s1] = a.stride, A = a.data;
   if (m * k === 0) return false;
+  const wasm = wasmKernels();
   if (wasm && A instanceof Float32Array && a.size === A.length) {
     const nonzero = wasm.countNonzero(A);
     if (nonzero !== null) return nonzero < 0.3 * A.length;

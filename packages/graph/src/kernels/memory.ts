@@ -1,18 +1,30 @@
 /**
- * Where float32 tensors live: in the WebAssembly kernels' linear memory, so that a kernel reads
- * its operands and writes its result in place, without copying them in and out at every call.
+ * Where arrays live and who owns them.
  *
- * The memory has a fixed size (reserved, not resident: untouched pages cost nothing), so views on
- * it are never detached by a `grow`. Blocks are recycled by size. A block is freed
- *  - at the end of the `tidy` scope it was allocated in (a training step, say), unless `tidy`
- *    returns it or it was `keep`-ed, or
- *  - once the garbage collector has dropped the last view on it (a FinalizationRegistry: correct,
- *    but late, as it runs after a full collection only).
- * When the memory is full, or without the compiled module (or with BACKPROP_KERNELS=js), arrays are
- * ordinary JavaScript ones and the WebAssembly kernels copy them in: slower, never wrong.
- * float64 (for checking) always lives in the JavaScript heap.
+ * float32 arrays live in the WebAssembly kernels' linear memory when it is there, so that a kernel
+ * reads its operands and writes its result in place; float64 (for checking) lives in the JavaScript
+ * heap. Every array handed out by `allocate` has a `Storage` that records its owner:
+ *  - a `Scope` (a training step, say): freed when the scope ends, unless kept or returned;
+ *  - 'owned': by the objects that reference it (parameters, optimiser state); freed by `dispose()`
+ *    or once the garbage collector has dropped the array (a FinalizationRegistry);
+ *  - 'grad': pinned by the parameters whose `.grad` it is; when the last of them lets go (a later
+ *    backward replaced it), it becomes a temporary of the innermost open scope.
+ * A released storage is marked, and a tensor over it throws when read (tensor.ts): memory that was
+ * recycled is never read silently, in every build (the marks do not depend on where arrays live).
+ *
+ * Nothing happens on import: the memory (1 GiB of address space, reserved, not resident:
+ * BACKPROP_WASM_MB changes it) is created by the first allocation, and the kernels (wasm.ts) by the
+ * first kernel call. The default `Memory` is the one context of the process, shared by every user
+ * of the library there, as a C library shares malloc: each scope frees only what it allocated.
  */
 import { existsSync } from 'node:fs';
+
+export type DType = 'float32' | 'float64';
+export type Data = Float32Array | Float64Array;
+
+export function dtypeOf(data: Data): DType {
+  return data instanceof Float64Array ? 'float64' : 'float32';
+}
 
 const PAGE = 65536;
 /** Blocks start on a cache line, which also aligns SIMD loads. */
@@ -32,82 +44,201 @@ function reservedBytes(): number {
   return mb * 1024 * 1024;
 }
 
-const enabled = process.env.BACKPROP_KERNELS !== 'js' && existsSync(wasmPath);
+/** Why a storage was released: the error a tensor over it throws says so. */
+export type Released = 'scope' | 'dispose';
 
-/** The linear memory the WebAssembly kernels run on, or null when they are off. */
-export const memory: WebAssembly.Memory | null = enabled
-  ? new WebAssembly.Memory({ initial: reservedBytes() / PAGE, maximum: reservedBytes() / PAGE })
-  : null;
-
-/** A block: its byte offset and (aligned) byte size. */
-interface Block {
-  at: number;
-  bytes: number;
+/** One allocation's bookkeeping: where its block is (at < 0: the JavaScript heap) and who owns it. */
+export class Storage {
+  released: Released | null = null;
+  /** Parameters whose `.grad` holds this storage (owner 'grad'). */
+  pins = 0;
+  /** Once a parameter's gradient (for the error message). */
+  wasGrad = false;
+  constructor(
+    readonly at: number,
+    readonly bytes: number,
+    public owner: Scope | 'owned' | 'grad',
+  ) {}
 }
 
-class Arena {
+/**
+ * An explicit owner of temporaries: every array allocated while it is the innermost open scope is
+ * freed by `dispose()` (or at the end of a `using` block), except what `keep` moves out. `tidy(fn)`
+ * opens one around `fn`. Scopes nest; the memory keeps the stack of open ones, so that a kernel
+ * deep inside an op allocates into the scope its caller opened.
+ */
+export class Scope {
+  private readonly temporaries: Storage[] = [];
+  private open = true;
+  readonly parent: Scope | null;
+
+  constructor(readonly memory: Memory = defaultMemory()) {
+    this.parent = memory.innermost;
+    memory.opened(this);
+  }
+
+  /** @internal: a storage allocated while this scope is innermost. */
+  add(storage: Storage): void {
+    this.temporaries.push(storage);
+  }
+
+  /** Moves a storage this scope owns to the enclosing scope (or to its owners, outside every scope). */
+  keep(storage: Storage, data: Data): void {
+    if (storage.owner !== this) return;
+    if (this.parent?.open) {
+      storage.owner = this.parent;
+      this.parent.add(storage);
+    } else this.memory.own(storage, data);
+  }
+
+  /** Frees every temporary that is still this scope's. Idempotent. */
+  dispose(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.memory.closed(this);
+    for (const s of this.temporaries) if (s.owner === this) this.memory.release(s, 'scope');
+    this.temporaries.length = 0;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/** The allocator: a fixed WebAssembly memory recycled by block size, the storages, and the open scopes. */
+export class Memory {
+  /** The linear memory the WebAssembly kernels run on, or null when they are off (BACKPROP_KERNELS=js, no build). */
+  readonly wasm: WebAssembly.Memory | null;
+  private readonly buffer: ArrayBuffer | null;
   private top = RESERVED;
   /** Free blocks by size: the shapes of a training step repeat, so exact sizes are reused. */
   private readonly free = new Map<number, number[]>();
-  /** The open `tidy` scopes, innermost last: the blocks allocated in each. */
-  readonly scopes: Block[][] = [];
-  private readonly collected = new FinalizationRegistry<Block>((b) => this.release(b));
+  private readonly scopes: Scope[] = [];
+  private readonly storages = new WeakMap<Data, Storage>();
+  private readonly collector = new FinalizationRegistry<Storage>((s) => this.release(s, 'dispose'));
+  private scratchBlock: { at: number; bytes: number } | null = null;
 
-  constructor(private readonly buffer: ArrayBuffer) {}
+  constructor(options: { wasm?: boolean } = {}) {
+    const wanted = options.wasm ?? (process.env.BACKPROP_KERNELS !== 'js' && existsSync(wasmPath));
+    const bytes = wanted ? reservedBytes() : 0;
+    this.wasm = wanted ? new WebAssembly.Memory({ initial: bytes / PAGE, maximum: bytes / PAGE }) : null;
+    this.buffer = this.wasm?.buffer ?? null;
+  }
+
+  get innermost(): Scope | null {
+    return this.scopes.length ? this.scopes[this.scopes.length - 1] : null;
+  }
+
+  /** @internal */
+  opened(scope: Scope): void {
+    this.scopes.push(scope);
+  }
+
+  /** @internal: scopes may close in any order; allocations go to the innermost one still open. */
+  closed(scope: Scope): void {
+    const i = this.scopes.lastIndexOf(scope);
+    if (i >= 0) this.scopes.splice(i, 1);
+  }
+
+  /**
+   * `size` zeroed values of `dtype`: float32 in the WebAssembly memory when there is room. A
+   * 'scope' array belongs to the innermost open scope (or, outside every scope, to the objects
+   * that reference it); an 'owned' one always to those objects.
+   */
+  allocate(dtype: DType, size: number, lifetime: 'scope' | 'owned' = 'scope', zero = true): Data {
+    let data: Data, at = -1, bytes = 0;
+    if (dtype === 'float32' && this.buffer) {
+      bytes = Math.max(ALIGN, Math.ceil((4 * size) / ALIGN) * ALIGN);
+      const taken = this.take(bytes);
+      if (taken) {
+        at = taken.at;
+        data = new Float32Array(this.buffer, at, size);
+        if (zero && taken.reused) data.fill(0); // fresh blocks above the old top were never written
+      } else data = new Float32Array(size);
+    } else data = dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
+    const scope = lifetime === 'scope' ? this.innermost : null;
+    const storage = new Storage(at, bytes, scope ?? 'owned');
+    if (scope) scope.add(storage);
+    else if (at >= 0) this.collector.register(data, storage, storage);
+    this.storages.set(data, storage);
+    return data;
+  }
+
+  /** The storage of an array `allocate` returned; undefined for one it did not (a user's own array). */
+  storageOf(data: Data): Storage | undefined {
+    return this.storages.get(data);
+  }
+
+  /** True when `data` is part of the WebAssembly memory (a kernel can then read it in place). */
+  holds(data: ArrayBufferView): boolean {
+    return this.buffer !== null && data.buffer === this.buffer;
+  }
+
+  /** @internal: hands a storage to the objects that reference `data` (freed after they are collected). */
+  own(storage: Storage, data: Data): void {
+    storage.owner = 'owned';
+    if (storage.at >= 0) this.collector.register(data, storage, storage);
+  }
+
+  /** Pins a storage as a parameter's gradient: out of its scope, for as long as a parameter holds it. */
+  pin(storage: Storage, data: Data): void {
+    if (storage.owner instanceof Scope) {
+      storage.owner = 'grad';
+      storage.wasGrad = true;
+      if (storage.at >= 0) this.collector.register(data, storage, storage);
+    }
+    if (storage.owner === 'grad') storage.pins++;
+  }
+
+  /** A parameter let go of its gradient: once no parameter holds it, it is a temporary of the innermost scope. */
+  unpin(storage: Storage, data: Data): void {
+    if (storage.owner !== 'grad' || --storage.pins > 0) return;
+    const scope = this.innermost;
+    if (!scope) return void (storage.owner = 'owned'); // stays registered with the collector
+    this.collector.unregister(storage);
+    storage.owner = scope;
+    scope.add(storage);
+  }
+
+  /** Frees an 'owned' storage now (Tensor.dispose). */
+  dispose(storage: Storage): void {
+    if (storage.owner !== 'owned') return;
+    this.collector.unregister(storage);
+    this.release(storage, 'dispose');
+  }
+
+  /** @internal: marks a storage released and returns its block for reuse. */
+  release(storage: Storage, why: Released): void {
+    if (storage.released) return;
+    storage.released = why;
+    if (storage.at >= 0) this.freeBlock(storage.at, storage.bytes);
+  }
+
+  private freeBlock(at: number, bytes: number): void {
+    const list = this.free.get(bytes);
+    if (list) list.push(at);
+    else this.free.set(bytes, [at]);
+  }
 
   /** A block of `bytes` (aligned): a free one of that size, or a fresh one from the top; null when full. */
   private take(bytes: number): { at: number; reused: boolean } | null {
     const at = this.free.get(bytes)?.pop();
     if (at !== undefined) return { at, reused: true };
-    if (this.top + bytes > this.buffer.byteLength) return null;
+    if (!this.buffer || this.top + bytes > this.buffer.byteLength) return null;
     this.top += bytes;
     return { at: this.top - bytes, reused: false };
   }
 
-  /** `size` zeroed float32s in the memory, or null when it is full. */
-  allocate(size: number, zero: boolean): Float32Array | null {
-    const bytes = Math.max(ALIGN, Math.ceil((4 * size) / ALIGN) * ALIGN);
-    const taken = this.take(bytes);
-    if (!taken) return null;
-    const { at, reused } = taken;
-    const view = new Float32Array(this.buffer, at, size);
-    if (zero && reused) view.fill(0); // fresh blocks above the old top were never written
-    const block = { at, bytes };
-    const scope = this.scopes.at(-1);
-    if (scope) scope.push(block);
-    else this.collected.register(view, block, block);
-    return view;
-  }
-
-  release(block: Block): void {
-    const list = this.free.get(block.bytes);
-    if (list) list.push(block.at);
-    else this.free.set(block.bytes, [block.at]);
-  }
-
-  /** Moves the block under `view` out of the innermost scope: to the outer one, or to the collector. */
-  keep(view: Float32Array): void {
-    const scope = this.scopes.at(-1);
-    const i = view.buffer === this.buffer && scope ? scope.findIndex((b) => b.at === view.byteOffset) : -1;
-    if (i < 0) return;
-    const [block] = scope!.splice(i, 1);
-    const outer = this.scopes.at(-2);
-    if (outer) outer.push(block);
-    else this.collected.register(view, block, block);
-  }
-
-  private scratchBlock: Block | null = null;
-
   /**
    * The byte offset of at least `bytes` for a kernel's own temporaries during one call: one block,
-   * reused by every call (and grown when too small), in no scope. Null when the memory is full.
+   * reused by every call (and grown when too small), owned by no scope. Null when the memory is full.
    */
   scratch(bytes: number): number | null {
     if (!this.scratchBlock || this.scratchBlock.bytes < bytes) {
       const want = Math.ceil(bytes / ALIGN) * ALIGN;
       const taken = this.take(want);
       if (!taken) return null;
-      if (this.scratchBlock) this.release(this.scratchBlock);
+      if (this.scratchBlock) this.freeBlock(this.scratchBlock.at, this.scratchBlock.bytes);
       this.scratchBlock = { at: taken.at, bytes: want };
     }
     return this.scratchBlock.at;
@@ -119,58 +250,68 @@ class Arena {
   }
 }
 
-export const arena: Arena | null = memory ? new Arena(memory.buffer) : null;
-const buffer = memory?.buffer;
+let shared: Memory | null = null;
 
-/** True when `data` lives in the kernels' memory (a kernel can then read it in place). */
-export function inMemory(data: ArrayBufferView): boolean {
-  return data.buffer === buffer;
+/** The process's default memory, created on first use. */
+export function defaultMemory(): Memory {
+  return (shared ??= new Memory());
 }
 
-/** `size` zeroed float32s: in the kernels' memory when there is room, else an ordinary array. */
+/** `size` zeros of `dtype` in the default memory, owned by the innermost open scope ('scope') or by its referrers ('owned'). */
+export function allocate(dtype: DType, size: number, lifetime: 'scope' | 'owned' = 'scope'): Data {
+  return defaultMemory().allocate(dtype, size, lifetime);
+}
+
+/** float32 values left unwritten (the kernel writes every one): for kernel outputs. */
 export function allocateF32(size: number, zero = true): Float32Array {
-  return arena?.allocate(size, zero) ?? new Float32Array(size);
+  return defaultMemory().allocate('float32', size, 'scope', zero) as Float32Array;
 }
 
-/** What a `tidy` function returns: its tensors (any object with an `array.data`) and Float32Arrays are kept. */
+/** True when `data` lives in the kernels' memory. */
+export function inMemory(data: ArrayBufferView): boolean {
+  return shared !== null && shared.holds(data);
+}
+
+/** Anything whose memory `tidy` can keep: a tensor (tensor.ts implements it). */
+export interface Keepable {
+  keepIn(scope: Scope): void;
+}
 
 /**
- * Runs `fn` and frees the float32 memory of every array allocated while it ran (op outputs,
- * gradients, temporaries), except the tensors (and Float32Arrays) it returns, alone or in an array
- * or plain object, and those passed to `keep`. Tensors made inside must not be used after it returns; a training
- * step runs in one, so that its memory is reused by the next. Scopes nest. Without the WebAssembly
- * memory it just runs `fn`.
+ * Runs `fn` in a new scope and frees every array allocated while it ran (op outputs, gradients that
+ * no parameter holds, temporaries), except what it returns (tensors, alone or in arrays and plain
+ * objects) and what is passed to `keep`. Parameters (tensors made with `requiresGrad`), their
+ * gradients and optimiser state are never a scope's: a network or an optimiser built inside lives
+ * on. A tensor freed with the scope throws when it is used later. Scopes nest.
  */
 export function tidy<T>(fn: () => T): T {
-  if (!arena) return fn();
-  arena.scopes.push([]);
-  let result: T;
+  const scope = new Scope();
   try {
-    result = fn();
+    const result = fn();
     if (result instanceof Promise) throw new Error('tidy: the function returned a promise; tidy frees memory when the function returns, so it must be synchronous');
-    keepAll(result);
+    keepAll(result, scope, 0);
+    return result;
   } finally {
-    const scope = arena.scopes.pop()!;
-    for (const block of scope) arena.release(block);
+    scope.dispose();
   }
-  return result;
 }
 
 /** Keeps a tensor made inside `tidy` alive past it (moves it to the enclosing scope). */
-export function keep<T extends { array: { data: ArrayBufferView } }>(t: T): T {
-  const data = t.array.data;
-  if (arena && data instanceof Float32Array) arena.keep(data);
+export function keep<T extends Keepable>(t: T): T {
+  const scope = defaultMemory().innermost;
+  if (scope) t.keepIn(scope);
   return t;
 }
 
-function keepAll(value: unknown): void {
-  if (value === null || typeof value !== 'object') return;
-  if (value instanceof Float32Array) arena?.keep(value);
-  else if ('array' in value && value.array && typeof value.array === 'object' && 'data' in value.array) {
-    keep(value as { array: { data: ArrayBufferView } });
+function keepAll(value: unknown, scope: Scope, depth: number): void {
+  if (value === null || typeof value !== 'object' || depth > 64) return;
+  if ('keepIn' in value && typeof value.keepIn === 'function') (value as Keepable).keepIn(scope);
+  else if (value instanceof Float32Array || value instanceof Float64Array) {
+    const s = scope.memory.storageOf(value);
+    if (s) scope.keep(s, value);
   } else if (Array.isArray(value)) {
-    value.forEach(keepAll);
+    for (const v of value) keepAll(v, scope, depth + 1);
   } else if (Object.getPrototypeOf(value) === Object.prototype) {
-    Object.values(value).forEach(keepAll);
+    for (const v of Object.values(value)) keepAll(v, scope, depth + 1);
   }
 }

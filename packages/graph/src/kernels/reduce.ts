@@ -1,8 +1,9 @@
 /** Reductions along an axis or over everything, softmax rows, and finding non-finite values. */
 import ndarray from 'ndarray';
-import { allocate, dtypeOf, type Data, type NdArray, type Shape } from '../tensor.ts';
+import { allocate, dtypeOf, type Data } from './memory.ts';
+import type { NdArray, Shape } from './arrays.ts';
 import { flat, isContiguous, reshape, sameShape, sizeOf, unravel } from './arrays.ts';
-import { wasm } from './wasm.ts';
+import { wasmKernels } from './wasm.ts';
 
 /** `a` with `axis` moved last, as a contiguous [rows, len] array. */
 function axisLast(a: NdArray, axis: number): { rows: number; len: number; data: Data; rest: number[] } {
@@ -22,6 +23,7 @@ export function sumAll(a: NdArray): number {
 
 /** Sum along one axis; the axis is removed from the shape. */
 export function sumAxis(a: NdArray, axis: number): NdArray {
+  const wasm = wasmKernels();
   if (wasm && axis === 0 && a.shape.length === 2 && a.data instanceof Float32Array) {
     const out = wasm.sumRows(a); // the column sums of a matrix (a bias gradient), in the same order
     if (out) return ndarray(out, [a.shape[1]]);

@@ -14,8 +14,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { contiguous, type NdArray } from '../tensor.ts';
-import { allocateF32, arena, inMemory, memory, wasmPath, wasmFmaPath } from './memory.ts';
+import { contiguous, type NdArray } from './arrays.ts';
+import { allocateF32, defaultMemory, inMemory, wasmPath, wasmFmaPath, type Memory } from './memory.ts';
 
 export interface WasmKernels {
   /**
@@ -54,10 +54,10 @@ interface Exports {
 }
 
 /** The kernels of one compiled module (`path`) on the tensors' memory, or null without the memory. */
-export function loadKernels(path: URL): WasmKernels | null {
-  if (!memory) return null;
+export function loadKernels(path: URL, memory: Memory = defaultMemory()): WasmKernels | null {
+  if (!memory.wasm) return null;
   const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), {
-    env: { memory, abort: () => { throw new Error('wasm kernel aborted'); } },
+    env: { memory: memory.wasm, abort: () => { throw new Error('wasm kernel aborted'); } },
   });
   const x = instance.exports as unknown as Exports;
   return {
@@ -70,7 +70,7 @@ export function loadKernels(path: URL): WasmKernels | null {
         // A read in place with its strides (a transposed Xᵀ or Hᵀ too); B's rows contiguous.
         // All rows in one group when k is long: each block of B then comes from memory once.
         const group = k > 64 ? m : 1;
-        const A = inMemory(a.data) ? a : copy(a), B = rowMajor(b), scratch = arena!.scratch(4 * (group * (1 + 2 * k) + 4));
+        const A = inMemory(a.data) ? a : copy(a), B = rowMajor(b), scratch = memory.scratch(4 * (group * (1 + 2 * k) + 4));
         if (!A || !B || scratch === null) return null;
         x.combineRows(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, group, scratch);
       } else if (isTransposed(a) && inMemory(a.data)) {
@@ -149,11 +149,15 @@ function copy(x: NdArray): NdArray | null {
   return inMemory(out.data) ? out : null;
 }
 
-/** The fused kernels where this Node compiles them, else the plain ones (see above). */
+/**
+ * The fused kernels where this Node compiles them, else the plain ones (see above). Loaded on the
+ * first kernel call, not on import: Node 20 compiles relaxed SIMD only behind a V8 flag, which is
+ * set here, just before the fused module is compiled (on by default from Node 22).
+ */
 function choose(): { kernels: WasmKernels | null; fused: boolean } {
-  if (process.env.BACKPROP_KERNELS !== 'simd' && existsSync(wasmFmaPath)) {
+  if (process.env.BACKPROP_KERNELS !== 'simd' && existsSync(wasmFmaPath) && defaultMemory().wasm) {
     try {
-      setFlagsFromString('--experimental-wasm-relaxed-simd'); // on by default from Node 22
+      setFlagsFromString('--experimental-wasm-relaxed-simd');
       return { kernels: loadKernels(wasmFmaPath), fused: true };
     } catch {
       // this V8 cannot compile relaxed SIMD: the plain module below
@@ -162,8 +166,15 @@ function choose(): { kernels: WasmKernels | null; fused: boolean } {
   return { kernels: loadKernels(wasmPath), fused: false };
 }
 
-const chosen = choose();
-/** The loaded kernels, or null: the TypeScript kernels then do the work. */
-export const wasm: WasmKernels | null = chosen.kernels;
+let chosen: { kernels: WasmKernels | null; fused: boolean } | null = null;
+
+/** The loaded kernels (loading them on first use), or null: the TypeScript kernels then do the work. */
+export function wasmKernels(): WasmKernels | null {
+  return (chosen ??= choose()).kernels;
+}
+
 /** Which kernels run float32: for the benchmark's header and the tests. */
-export const kernelsName = !wasm ? 'TypeScript' : chosen.fused ? 'WebAssembly SIMD with fused multiply-add' : 'WebAssembly SIMD';
+export function kernelsName(): string {
+  const { kernels, fused } = (chosen ??= choose());
+  return !kernels ? 'TypeScript' : fused ? 'WebAssembly SIMD with fused multiply-add' : 'WebAssembly SIMD';
+}
