@@ -37,13 +37,7 @@ export class Momentum implements Optimizer {
     this.velocity = params.map((p) => allocate(p.dtype, p.size, 'owned'));
   }
   step(): void {
-    this.params.forEach((p, k) => {
-      const w = p.array.data, g = gradOf(p), v = this.velocity[k];
-      for (let i = 0; i < w.length; i++) {
-        v[i] = this.mu * v[i] + g[i];
-        w[i] -= this.lr * v[i];
-      }
-    });
+    this.params.forEach((p, k) => kernels.momentumStep(p.array.data, gradOf(p), this.velocity[k], this.lr, this.mu));
   }
   state(): Data[] {
     return this.velocity;
@@ -63,14 +57,7 @@ export class Adam implements Optimizer {
     const [b1, b2] = this.betas;
     const t = ++this.t[0];
     const c1 = 1 - b1 ** t, c2 = 1 - b2 ** t;
-    this.params.forEach((p, k) => {
-      const w = p.array.data, g = gradOf(p), m = this.m[k], v = this.v[k];
-      for (let i = 0; i < w.length; i++) {
-        m[i] = b1 * m[i] + (1 - b1) * g[i];
-        v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-        w[i] -= (this.lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + this.eps);
-      }
-    });
+    this.params.forEach((p, k) => kernels.adamStep(p.array.data, gradOf(p), this.m[k], this.v[k], this.lr, this.betas, c1, c2, this.eps));
   }
   state(): Data[] {
     return [...this.m, ...this.v, this.t];

@@ -1,5 +1,5 @@
 /** Mini-batch training (§2.1 and §3): a seeded shuffle each epoch, the loss of every iteration, accuracy after every epoch. */
-import { Rng, Tape, tidy, type Tensor } from '@backprop/graph';
+import { kernels, Rng, Tape, tidy, type Tensor } from '@backprop/graph';
 import type { ActivationName } from './activations.ts';
 import type { InitName } from './init.ts';
 import { lossOnTape, type LossName } from './losses.ts';
@@ -148,16 +148,9 @@ export function evaluate(net: MLP, data: Dataset, loss: LossName, batchSize = 10
   return { accuracy: correct / data.count, loss: totalLoss / data.count, confusion };
 }
 
-/** The predicted class of each row of scores S. */
+/** The predicted class of each row of scores S (the first maximum; a row with NaN gives the NaN's index). */
 export function argmaxRows(S: Tensor): Int32Array {
-  const [n, c] = S.shape, s = S.array.data;
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < c; j++) if (s[i * c + j] > s[i * c + best]) best = j;
-    out[i] = best;
-  }
-  return out;
+  return kernels.argmaxRows(S.array);
 }
 
 /** Predicted classes for images X [n, features] in [0, 1]. */

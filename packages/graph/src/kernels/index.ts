@@ -11,3 +11,4 @@ export * from './arrays.ts';
 export * from './elementwise.ts';
 export * from './matmul.ts';
 export * from './reduce.ts';
+export * from './rows.ts';

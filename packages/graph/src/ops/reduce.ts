@@ -1,7 +1,7 @@
 /** Reductions and row-wise ops: sum, mean, max, softmax, log-softmax, picking one entry per row. */
 import ndarray from 'ndarray';
 import * as k from '../kernels/index.ts';
-import { allocate, tensor, type Tensor } from '../tensor.ts';
+import { tensor, type Tensor } from '../tensor.ts';
 import { axisOf, defineOp, expectRank, labelsFor, wrap } from '../op.ts';
 
 /** g, of a reduction's output shape, spread back over the input's shape. */
@@ -35,13 +35,9 @@ export const max = defineOp('max', (x: Tensor, axis: number) => {
     backward: (g) => {
       // Work in the layout where `a` is the last axis, then move it back.
       const perm = [...Array(x.rank).keys()].filter((d) => d !== a).concat(a);
-      const moved = perm.map((d) => x.shape[d]);
-      const len = x.shape[a];
-      const dx = allocate(x.dtype, x.size);
-      const gv = k.flat(g.array);
-      for (let r = 0; r < argmax.length; r++) dx[r * len + argmax[r]] = gv[r];
+      const dx = k.scatterRows(g.array, argmax, x.shape[a], perm.map((d) => x.shape[d]));
       const inverse = perm.map((_, i) => perm.indexOf(i));
-      return [wrap(k.reshape(ndarray(dx, moved).transpose(...inverse), x.shape)), null];
+      return [wrap(k.reshape(dx.transpose(...inverse), x.shape)), null];
     },
   };
 }, 'dx = g at the argmax, 0 elsewhere');
@@ -59,15 +55,7 @@ export const softmax = defineOp('softmax', (x: Tensor, axis: number = -1) => {
   return {
     out: wrap(ndarray(y, x.shape.slice())),
     // saves y: dx = y (g - sum(g y))
-    backward: (g) => {
-      const gv = k.flat(g.array), dx = allocate(x.dtype, y.length);
-      for (let r = 0; r < rows; r++) {
-        let dot = 0;
-        for (let j = r * len; j < (r + 1) * len; j++) dot += gv[j] * y[j];
-        for (let j = r * len; j < (r + 1) * len; j++) dx[j] = y[j] * (gv[j] - dot);
-      }
-      return [wrap(ndarray(dx, x.shape.slice())), null];
-    },
+    backward: (g) => [wrap(k.softmaxGrad(g.array, y, len)), null],
   };
 }, 'dx = y ⊙ (g - Σ g·y)');
 
@@ -79,15 +67,7 @@ export const logSoftmax = defineOp('logSoftmax', (x: Tensor, axis: number = -1) 
   return {
     out: wrap(ndarray(y, x.shape.slice())),
     // saves y: dx = g - exp(y) sum(g)
-    backward: (g) => {
-      const gv = k.flat(g.array), dx = allocate(x.dtype, y.length);
-      for (let r = 0; r < rows; r++) {
-        let total = 0;
-        for (let j = r * len; j < (r + 1) * len; j++) total += gv[j];
-        for (let j = r * len; j < (r + 1) * len; j++) dx[j] = gv[j] - Math.exp(y[j]) * total;
-      }
-      return [wrap(ndarray(dx, x.shape.slice())), null];
-    },
+    backward: (g) => [wrap(k.logSoftmaxGrad(g.array, y, len)), null],
   };
 }, 'dx = g - softmax(x) Σ g');
 
@@ -95,15 +75,8 @@ export const logSoftmax = defineOp('logSoftmax', (x: Tensor, axis: number = -1) 
 export const pick = defineOp('pick', (x: Tensor, labels: ArrayLike<number>) => {
   expectRank('pick', 'the input', x, 2);
   labelsFor('pick', x, labels);
-  const [n, c] = x.shape;
-  const out = allocate(x.dtype, n);
-  for (let i = 0; i < n; i++) out[i] = x.array.get(i, labels[i]);
   return {
-    out: wrap(ndarray(out, [n])),
-    backward: (g) => {
-      const dx = allocate(x.dtype, n * c), gv = k.flat(g.array);
-      for (let i = 0; i < n; i++) dx[i * c + labels[i]] = gv[i];
-      return [wrap(ndarray(dx, [n, c])), null];
-    },
+    out: wrap(k.gatherRows(x.array, labels)),
+    backward: (g) => [wrap(k.scatterRows(g.array, labels, x.shape[1])), null],
   };
 }, 'dx = g at [i, label_i], 0 elsewhere');

@@ -1,0 +1,74 @@
+/**
+ * Row-wise kernels for reductions, indexing and the optimisers' updates: the loops that ops and
+ * optimisers would otherwise write on raw arrays. Each takes and returns flat row-major data.
+ */
+import ndarray from 'ndarray';
+import { allocate, dtypeOf, type Data } from './memory.ts';
+import { flat, type NdArray, type Shape } from './arrays.ts';
+
+/** out[r] = x[r, index[r]] for a row-major [rows, len] array. */
+export function gatherRows(x: NdArray, index: ArrayLike<number>): NdArray {
+  const [rows, len] = x.shape, v = flat(x), out = allocate(dtypeOf(v), rows);
+  for (let r = 0; r < rows; r++) out[r] = v[r * len + index[r]];
+  return ndarray(out, [rows]);
+}
+
+/** A [rows, len] array of zeros but for g[r] at [r, index[r]]: the backward of `gatherRows` and of a max. */
+export function scatterRows(g: NdArray, index: ArrayLike<number>, len: number, shape: Shape = [g.size, len]): NdArray {
+  const gv = flat(g), out = allocate(dtypeOf(gv), gv.length * len);
+  for (let r = 0; r < gv.length; r++) out[r * len + index[r]] = gv[r];
+  return ndarray(out, [...shape]);
+}
+
+/** dx = y (g - sum(g y)) per row: the backward of softmax from its output y [rows, len]. */
+export function softmaxGrad(g: NdArray, y: Data, len: number): NdArray {
+  const gv = flat(g), dx = allocate(dtypeOf(y), y.length);
+  for (let o = 0; o < y.length; o += len) {
+    let dot = 0;
+    for (let j = o; j < o + len; j++) dot += gv[j] * y[j];
+    for (let j = o; j < o + len; j++) dx[j] = y[j] * (gv[j] - dot);
+  }
+  return ndarray(dx, g.shape.slice());
+}
+
+/** dx = g - exp(y) sum(g) per row: the backward of log-softmax from its output y [rows, len]. */
+export function logSoftmaxGrad(g: NdArray, y: Data, len: number): NdArray {
+  const gv = flat(g), dx = allocate(dtypeOf(y), y.length);
+  for (let o = 0; o < y.length; o += len) {
+    let total = 0;
+    for (let j = o; j < o + len; j++) total += gv[j];
+    for (let j = o; j < o + len; j++) dx[j] = gv[j] - Math.exp(y[j]) * total;
+  }
+  return ndarray(dx, g.shape.slice());
+}
+
+/** The index of the first maximum of each row of a [rows, len] array; a row holding NaN gives the NaN's index. */
+export function argmaxRows(x: NdArray): Int32Array {
+  const [rows, len] = x.shape, v = flat(x), out = new Int32Array(rows);
+  for (let r = 0, o = 0; r < rows; r++, o += len) {
+    let best = o;
+    for (let j = o; j < o + len; j++) {
+      if (Number.isNaN(v[j])) { best = j; break; }
+      if (v[j] > v[best]) best = j;
+    }
+    out[r] = best - o;
+  }
+  return out;
+}
+
+/** SGD with momentum in place: v = mu v + g, w -= lr v. */
+export function momentumStep(w: Data, g: Data, v: Data, lr: number, mu: number): void {
+  for (let i = 0; i < w.length; i++) {
+    v[i] = mu * v[i] + g[i];
+    w[i] -= lr * v[i];
+  }
+}
+
+/** Adam in place (Kingma and Ba 2015); c1, c2 are the bias corrections 1 - beta^t. */
+export function adamStep(w: Data, g: Data, m: Data, v: Data, lr: number, [b1, b2]: readonly [number, number], c1: number, c2: number, eps: number): void {
+  for (let i = 0; i < w.length; i++) {
+    m[i] = b1 * m[i] + (1 - b1) * g[i];
+    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+    w[i] -= (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + eps);
+  }
+}
