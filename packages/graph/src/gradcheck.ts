@@ -29,6 +29,11 @@ export interface GradcheckOptions {
    * the same upstream gradient): a hand-derived backward pass, say.
    */
   against?: readonly Tensor[];
+  /**
+   * Record `fn` on the tape when evaluating it for the finite differences, too (for a function that
+   * itself takes gradients, as `gradgradcheck`'s does); by default it runs unrecorded.
+   */
+  record?: boolean;
 }
 
 export interface InputReport {
@@ -81,7 +86,7 @@ export function gradcheck(fn: CheckedFunction, inputs: readonly Tensor[], option
   const vFlat = v ? k.flat(v.array) : null;
   const loss = (): number => {
     const t = new Tape();
-    const o = t.noRecord(() => fn(t, ...xs));
+    const o = options.record ? fn(t, ...xs) : t.noRecord(() => fn(t, ...xs));
     const values = k.flat(o.array);
     let s = 0;
     for (let i = 0; i < values.length; i++) s += (vFlat ? vFlat[i] : 1) * values[i];
@@ -163,4 +168,26 @@ function describe(r: InputReport): string {
     `max abs error ${fmt(r.maxAbsError)}, max rel error ${fmt(r.maxRelError)}; worst ${where}: ` +
     `tape ${r.worst.analytic.toPrecision(8)}, numeric ${r.worst.numeric.toPrecision(8)}${kinks}`
   );
+}
+
+/**
+ * Second derivatives of `fn`, checked like `gradcheck` checks first ones: the gradient of
+ * s(x) = Σ_i <w_i, dl/dx_i> (random fixed w_i; l = sum(v * out) for a random v when the output is
+ * not one value), whose dl/dx_i the tape computes with { createGraph: true }, against central
+ * differences of s in float64. It checks each input's Hessian-vector product H w, entry by entry
+ * (or along random directions, in fast mode), with the same report, kinks included.
+ */
+export function gradgradcheck(fn: CheckedFunction, inputs: readonly Tensor[], options: GradcheckOptions = {}): GradcheckReport {
+  if (options.against) throw new Error('gradgradcheck: `against` is for first derivatives (gradcheck)');
+  const rng = Rng.seeded((options.seed ?? 1) + 7919);
+  const sign = (r: Rng) => (r.uniform() < 0.5 ? -1 : 1) * (0.5 + r.uniform());
+  const probe = new Tape();
+  const out = probe.noRecord(() => fn(probe, ...inputs.map((x) => new Tensor(contiguous(x.array, 'float64')))));
+  const v = out.size === 1 ? undefined : rng.tensor(out.shape, sign, { dtype: 'float64' });
+  const ws = inputs.map((x) => rng.tensor(x.shape, sign, { dtype: 'float64' }));
+  const firstOrder: CheckedFunction = (t, ...xs) => {
+    const gs = t.gradients(fn(t, ...xs), xs, { grad: v, createGraph: true });
+    return gs.map((g, i) => t.sum(t.mul(g, ws[i]))).reduce((a, b) => t.add(a, b));
+  };
+  return gradcheck(firstOrder, inputs, { ...options, record: true });
 }

@@ -1,6 +1,7 @@
 import type { NdArray } from './tensor.ts';
 import { formatShape, Tensor, tensor } from './tensor.ts';
 import { broadcastShape } from './kernels/index.ts';
+import type { Tape } from './tape.ts';
 
 /** One gradient per argument of the op, null (or absent) for an argument that gets none. */
 export type Gradients = readonly (Tensor | null | undefined)[];
@@ -11,8 +12,12 @@ export interface Forward {
   /**
    * Given dl/dout, returns dl/darg for each argument, in order. `needs[i]` says whether argument
    * i wants a gradient at all, so an op can skip work (a matmul need not compute dl/dX for data).
+   * A backward written with the ops of `t` (`t.matmul(g, t.transpose(b))`) is differentiable again:
+   * `t` records them when backward runs with { createGraph: true }, and runs them unrecorded (the
+   * same kernels) otherwise. A backward computed on raw arrays is differentiable once: a second
+   * derivative through it is an error naming the op.
    */
-  backward: (grad: Tensor, needs: readonly boolean[]) => Gradients;
+  backward: (grad: Tensor, needs: readonly boolean[], t: Tape) => Gradients;
 }
 
 /** A differentiable operation: a name (for errors and `--explain`) and a forward that returns its backward. */

@@ -64,6 +64,14 @@ export const opCases: Record<string, OpCase> = {
   'pick': (m, n, s) => { const r = maker(s); const y = r.labels(m, n); return { inputs: [r.values([m, n])], fn: (t, a) => t.pick(a, y) }; },
   'hingeLoss': (m, n, s) => { const r = maker(s); const y = r.labels(m, n + 1); return { inputs: [r.values([m, n + 1])], fn: (t, a) => t.hingeLoss(a, y) }; },
   'crossEntropy': (m, n, s) => { const r = maker(s); const y = r.labels(m, n); return { inputs: [r.values([m, n])], fn: (t, a) => t.crossEntropy(a, y) }; },
+  'reshape': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.reshape(a, [n, 1, m]) }),
+  'broadcastTo': (m, n, s) => ({ inputs: [maker(s).values([1, n])], fn: (t, a) => t.broadcastTo(a, [2, m, n]) }),
+  'sumToShape': (m, n, s) => ({ inputs: [maker(s).values([2, m, n])], fn: (t, a) => t.sumToShape(a, [m, 1]) }),
+  'tanhBackward': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([m, n])], fn: (t, g, y) => t.tanhBackward(g, y) }; },
+  'sigmoidBackward': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([m, n])], fn: (t, g, y) => t.sigmoidBackward(g, y) }; },
+  'softmaxBackward': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([m, n])], fn: (t, g, y) => t.softmaxBackward(g, y) }; },
+  'logSoftmaxBackward': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([m, n])], fn: (t, g, y) => t.logSoftmaxBackward(g, y) }; },
+  'scatterPick': (m, n, s) => { const r = maker(s); const y = r.labels(m, n); return { inputs: [r.values([m])], fn: (t, g) => t.scatterPick(g, y, n) }; },
   'squaredError': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([m, n])], fn: (t, p, q) => t.squaredError(p, q) }; },
 };
 

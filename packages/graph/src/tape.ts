@@ -12,7 +12,7 @@ export interface TapeRecord {
   readonly op: Op;
   readonly args: readonly unknown[];
   readonly out: Tensor;
-  readonly backward: (grad: Tensor, needs: readonly boolean[]) => Gradients;
+  readonly backward: (grad: Tensor, needs: readonly boolean[], t: Tape) => Gradients;
 }
 
 export interface TapeOptions {
@@ -25,6 +25,12 @@ export interface BackwardOptions {
   grad?: Tensor;
   /** Add to the leaves' existing `.grad` instead of replacing it (`backward` only). */
   accumulate?: boolean;
+  /**
+   * Record the backward pass on this tape, so that the gradients it returns can be differentiated
+   * again (Hessian-vector products, gradient penalties, `grad(grad(f))`). Off, backward records
+   * nothing and runs the same kernels.
+   */
+  createGraph?: boolean;
   /** Called for each record as backward reaches it (for printing a backward pass step by step). */
   onStep?: (record: TapeRecord, grad: Tensor, inputGrads: Gradients) => void;
 }
@@ -43,6 +49,8 @@ export class Tape {
   readonly records: TapeRecord[] = [];
   private recording = true;
   private readonly checkFinite: boolean;
+  /** Ops run through this tape, recorded or not: tells a backward written with ops from one on raw arrays. */
+  private applied = 0;
 
   constructor(options: TapeOptions = {}) {
     this.checkFinite = options.checkFinite ?? false;
@@ -51,13 +59,13 @@ export class Tape {
   /** Runs an op (built-in or user-defined) and records it if any tensor argument requires a gradient. */
   apply<A extends unknown[]>(op: Op<A>, ...args: A): Tensor {
     const { out, backward } = op.forward(...args);
+    this.applied++;
     out.madeBy = op.name;
     if (this.checkFinite) {
       const at = k.firstNonFinite(out.array);
       if (at) throw new Error(`${op.name}: output has a non-finite value (${out.get(...at)}) at ${formatShape(at)}`);
     }
-    const tracked = args.some((a) => a instanceof Tensor && a.requiresGrad);
-    if (this.recording && tracked) {
+    if (this.recording && args.some((a) => a instanceof Tensor && a.requiresGrad)) {
       out.requiresGrad = true;
       this.records.push({ op: op as Op, args, out, backward });
     }
@@ -97,6 +105,9 @@ export class Tape {
   }
 
   private propagate(output: Tensor, options: BackwardOptions): Map<Tensor, Tensor> {
+    // The ops a backward is written with: recorded on this tape for a second derivative, else run plainly.
+    const t = options.createGraph ? this : new Tape();
+    if (!options.createGraph) t.recording = false;
     const seed = options.grad ?? this.unitGrad(output);
     if (!k.sameShape(seed.shape, output.shape)) {
       throw new Error(`backward: the upstream gradient has shape ${formatShape(seed.shape)} but the output has ${formatShape(output.shape)}`);
@@ -105,26 +116,51 @@ export class Tape {
       throw new Error(`backward: the output is ${output.item()}; create the tape with { checkFinite: true } to find the op that made it`);
     }
     const grads = new Map<Tensor, Tensor>([[output, seed]]);
+    // Records appended below (the backward pass itself, with createGraph) are not walked now.
     for (let r = this.records.length - 1; r >= 0; r--) {
       const record = this.records[r];
       const g = grads.get(record.out);
       if (!g) continue;
       if (record.out.released) throw this.releasedTape(record);
-      const inputGrads = record.backward(g, record.args.map((a) => a instanceof Tensor && a.requiresGrad));
+      const before = t.applied;
+      const inputGrads = record.backward(g, record.args.map((a) => a instanceof Tensor && a.requiresGrad), t);
+      const withOps = t.applied > before;
       options.onStep?.(record, g, inputGrads);
       record.args.forEach((arg, i) => {
         if (!(arg instanceof Tensor) || !arg.requiresGrad) return;
-        const gi = inputGrads[i];
+        let gi = inputGrads[i];
         if (!gi) throw new Error(`${record.op.name}: backward returned no gradient for input ${i}, which requires one`);
         if (!k.sameShape(gi.shape, arg.shape)) {
           throw new Error(`${record.op.name}: gradient for input ${i} has shape ${formatShape(gi.shape)} but the input has shape ${formatShape(arg.shape)}`);
         }
-        gi.madeBy = `the backward of ${record.op.name}`;
+        if (options.createGraph && !withOps && gi !== g) gi = this.onceDifferentiable(record, gi);
+        if (!gi.requiresGrad) gi.madeBy = `the backward of ${record.op.name}`;
         const prev = grads.get(arg);
-        grads.set(arg, prev ? new Tensor(k.zip(prev.array, gi.array, arg.shape, (a, b) => a + b), { madeBy: 'backward (a sum of gradients)' }) : gi);
+        grads.set(arg, prev ? t.add(prev, gi) : gi);
       });
     }
     return grads;
+  }
+
+  /**
+   * A gradient that a backward computed on raw arrays (it ran none of the ops it was given): its
+   * value is right, but the tape cannot see how it depends on anything. It is recorded as the output
+   * of a step whose backward is an error naming the op, so that a second derivative through it
+   * fails instead of coming out silently zero.
+   */
+  private onceDifferentiable(record: TapeRecord, gi: Tensor): Tensor {
+    const out = new Tensor(gi.array, { madeBy: `the backward of ${record.op.name}` });
+    out.requiresGrad = true;
+    const name = record.op.name;
+    this.records.push({
+      op: { name: `${name} (once differentiable)`, forward: () => { throw new Error('not an op to run'); } },
+      args: record.args,
+      out,
+      backward: () => {
+        throw new Error(`${name}: its backward computes on raw arrays, so it can be differentiated only once; write the backward with the ops it is given (t.mul, t.matmul, ...) to take a second derivative through it`);
+      },
+    });
+    return out;
   }
 
   /** The error for a tape whose tensors were freed: its forward pass ran in a scope that has ended. */

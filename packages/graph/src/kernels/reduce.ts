@@ -73,8 +73,9 @@ export function expandAxis(a: NdArray, axis: number): NdArray {
   return reshape(a, shape);
 }
 
-/** Softmax along the last axis of a contiguous [rows, len] view, shifted by the row max (stable). */
-export function softmaxRows(x: Data, rows: number, len: number, log: boolean): Data {
+/** Softmax (or its log) along the last axis, of length `len`, shifted by the row max (stable): flat row-major values. */
+export function softmaxRows(a: NdArray, len: number, log: boolean): NdArray {
+  const x = flat(a), rows = x.length / len;
   const out = allocate(dtypeOf(x), x.length);
   for (let r = 0; r < rows; r++) {
     const o = r * len;
@@ -88,7 +89,7 @@ export function softmaxRows(x: Data, rows: number, len: number, log: boolean): D
       out[o + j] = log ? z - logSum : Math.exp(z) / sum;
     }
   }
-  return out;
+  return ndarray(out, a.shape.slice());
 }
 
 /** The index of the first value in `a` (any shape) that is NaN or infinite, or null. */

@@ -72,3 +72,44 @@ export function adamStep(w: Data, g: Data, m: Data, v: Data, lr: number, [b1, b2
     w[i] -= (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + eps);
   }
 }
+
+/**
+ * The multiclass hinge loss of scores S [n, c] (mean over rows of the sum over j != y of
+ * max(0, s_ij - s_iy + 1)) and its gradient dS for an upstream 1: 1/n where the margin is > 0,
+ * minus their count over n at the label. A margin of exactly 0 is inactive (the kink); a NaN score
+ * makes the loss NaN (a comparison alone would drop it).
+ */
+export function hingeRows(S: NdArray, labels: ArrayLike<number>): { loss: number; dS: NdArray } {
+  const [n, c] = S.shape, s = flat(S), dS = allocate(dtypeOf(s), n * c);
+  let loss = 0;
+  for (let i = 0; i < n; i++) {
+    const row = i * c, y = labels[i], sy = s[row + y];
+    let active = 0;
+    for (let j = 0; j < c; j++) {
+      if (j === y) continue;
+      const margin = s[row + j] - sy + 1;
+      if (margin > 0) {
+        loss += margin;
+        dS[row + j] = 1 / n;
+        active++;
+      } else if (margin !== margin) loss = NaN;
+    }
+    dS[row + y] = -active / n;
+  }
+  return { loss: loss / n, dS: ndarray(dS, [n, c]) };
+}
+
+/** -log p_iy averaged over the rows of log-probabilities logP [n, c]. */
+export function meanNegativePicked(logP: NdArray, labels: ArrayLike<number>): number {
+  const [n, c] = logP.shape, v = flat(logP);
+  let loss = 0;
+  for (let i = 0; i < n; i++) loss -= v[i * c + labels[i]];
+  return loss / n;
+}
+
+/** A constant [n, c] one-hot of the labels. */
+export function oneHotRows(n: number, c: number, labels: ArrayLike<number>, dtype: 'float32' | 'float64'): NdArray {
+  const out = allocate(dtype, n * c);
+  for (let i = 0; i < n; i++) out[i * c + labels[i]] = 1;
+  return ndarray(out, [n, c]);
+}

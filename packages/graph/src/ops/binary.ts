@@ -1,7 +1,9 @@
 /** Binary ops: the matrix product and elementwise arithmetic with broadcasting. */
 import * as k from '../kernels/index.ts';
 import { formatShape, type NdArray, type Tensor } from '../tensor.ts';
-import { broadcastOrThrow, defineOp, expectRank, expectSameDtype, operand, wrap, type Operand } from '../op.ts';
+import { broadcastOrThrow, defineOp, expectRank, expectSameDtype, operand, wrap, type Operand, type Gradients } from '../op.ts';
+import { sumTo } from './shape.ts';
+import type { Tape } from '../tape.ts';
 
 /** A B for 2-D tensors; `tape.transpose(a)` (an O(1) view) gives the transposed products. */
 export const matmul = defineOp('matmul', (a: Tensor, b: Tensor) => {
@@ -14,54 +16,69 @@ export const matmul = defineOp('matmul', (a: Tensor, b: Tensor) => {
   return {
     out: wrap(k.matmul(a.array, b.array)),
     // saves a and b: dA = G B^T, dB = A^T G (transposes are views)
-    backward: (g, needs) => [
-      needs[0] ? wrap(k.matmul(g.array, b.array.transpose(1, 0))) : null,
-      needs[1] ? wrap(k.matmul(a.array.transpose(1, 0), g.array)) : null,
-    ],
+    backward: (g, needs, t): Gradients => [needs[0] ? t.matmul(g, t.transpose(b)) : null, needs[1] ? t.matmul(t.transpose(a), g) : null],
   };
 }, 'dA = G·Bᵀ, dB = Aᵀ·G');
 
 /** The transpose (axes reversed): an O(1) view forward, and a view of g backward. */
 export const transpose = defineOp('transpose', (x: Tensor) => {
   const axes = x.shape.map((_, i) => x.rank - 1 - i);
-  return { out: wrap(x.array.transpose(...axes)), backward: (g) => [wrap(g.array.transpose(...axes))] };
+  return { out: wrap(x.array.transpose(...axes)), backward: (g, _needs, t): Gradients => [t.transpose(g)] };
 }, 'dx = gᵀ');
 
-type Local = ((g: number, x: number, y: number) => number) | null;
-
-/** `t` broadcast to `shape` (a view, no copy). */
-const view = (t: Tensor, shape: number[]) => (k.sameShape(shape, t.shape) ? t.array : k.broadcastView(t.array, shape));
-
-/** d(g, x, y) over the broadcast shape; for a null d, g itself (no pass over the data). */
-const local = (d: Local, g: Tensor, x: Tensor, y: Tensor, shape: number[]) => (d ? k.zip3(g.array, view(x, shape), view(y, shape), d) : g.array);
+/** A constant mask (1 where `test` holds, 0 elsewhere) of x and y broadcast to `shape`: where a gradient goes. */
+const mask = (x: Tensor, y: Tensor, shape: number[], test: (a: number, b: number) => boolean) =>
+  wrap(k.zip(x.array, y.array, shape, (a, b) => (test(a, b) ? 1 : 0)));
 
 /**
- * An elementwise binary op with numpy broadcasting. `da`/`db` give dl/da and dl/db from g, a and
- * b (null: g itself, with no pass over the data); each is then summed back to its input's shape
- * (a row-vector bias gets the column sums). `kernel`, when given, computes the op over the arrays
- * (faster than zipping `f`, which stays the reference).
+ * An elementwise binary op with numpy broadcasting. Its backward gives dl/da and dl/db over the
+ * broadcast shape with ops of the tape, each then summed back to its input's shape (a row-vector
+ * bias gets the column sums). `kernel`, when given, computes the op over the arrays (faster than
+ * zipping `f`, which stays the reference).
  */
-function elementwise(name: string, f: (x: number, y: number) => number, da: Local, db: Local, rule: string, kernel?: (a: NdArray, b: NdArray, shape: number[]) => NdArray) {
+function elementwise(
+  name: string,
+  f: (x: number, y: number) => number,
+  grads: (g: Tensor, x: Tensor, y: Tensor, t: Tape, shape: number[]) => [() => Tensor, () => Tensor],
+  rule: string,
+  kernel?: (a: NdArray, b: NdArray, shape: number[]) => NdArray,
+) {
   return defineOp(name, (a: Operand, b: Operand) => {
     const x = operand(a, b), y = operand(b, a);
     expectSameDtype(name, x, y);
     const shape = broadcastOrThrow(name, x, y);
+    const view = (v: Tensor) => (k.sameShape(shape, v.shape) ? v.array : k.broadcastView(v.array, shape));
     return {
-      out: wrap(kernel ? kernel(x.array, y.array, shape) : k.zip(view(x, shape), view(y, shape), shape, f)),
-      // saves x and y (read through broadcast views, no copies)
-      backward: (g, needs) => [
-        needs[0] ? wrap(k.sumToShape(local(da, g, x, y, shape), x.shape)) : null,
-        needs[1] ? wrap(k.sumToShape(local(db, g, x, y, shape), y.shape)) : null,
-      ],
+      out: wrap(kernel ? kernel(x.array, y.array, shape) : k.zip(view(x), view(y), shape, f)),
+      // saves x and y
+      backward: (g, needs, t): Gradients => {
+        const [da, db] = grads(g, x, y, t, shape);
+        return [needs[0] ? sumTo(t, da(), x.shape) : null, needs[1] ? sumTo(t, db(), y.shape) : null];
+      },
     };
   }, rule);
 }
 
-export const add = elementwise('add', (x, y) => x + y, null, null, 'da = g, db = g (summed over broadcast axes)', k.add);
-export const sub = elementwise('sub', (x, y) => x - y, null, (g) => -g, 'da = g, db = -g');
-export const mul = elementwise('mul', (x, y) => x * y, (g, _x, y) => g * y, (g, x) => g * x, 'da = g·b, db = g·a');
-export const div = elementwise('div', (x, y) => x / y, (g, _x, y) => g / y, (g, x, y) => (-g * x) / (y * y), 'da = g/b, db = -g·a/b²');
+export const add = elementwise('add', (x, y) => x + y, (g) => [() => g, () => g], 'da = g, db = g (summed over broadcast axes)', k.add);
+export const sub = elementwise('sub', (x, y) => x - y, (g, _x, _y, t) => [() => g, () => t.neg(g)], 'da = g, db = -g');
+export const mul = elementwise('mul', (x, y) => x * y, (g, x, y, t) => [() => t.mul(g, y), () => t.mul(g, x)], 'da = g·b, db = g·a');
+export const div = elementwise(
+  'div',
+  (x, y) => x / y,
+  (g, x, y, t) => [() => t.div(g, y), () => t.neg(t.div(t.mul(g, x), t.square(y)))],
+  'da = g/b, db = -g·a/b²',
+);
 /** Elementwise max(a, b); the gradient goes to a where a >= b (a tie is a kink). */
-export const maximum = elementwise('maximum', (x, y) => (x >= y ? x : y), (g, x, y) => (x >= y ? g : 0), (g, x, y) => (x >= y ? 0 : g), 'da = g where a >= b, db = g elsewhere');
+export const maximum = elementwise(
+  'maximum',
+  (x, y) => (x >= y ? x : y),
+  (g, x, y, t, shape) => [() => t.mul(g, mask(x, y, shape, (a, b) => a >= b)), () => t.mul(g, mask(x, y, shape, (a, b) => a < b))],
+  'da = g where a >= b, db = g elsewhere',
+);
 /** Elementwise min(a, b); the gradient goes to a where a <= b. */
-export const minimum = elementwise('minimum', (x, y) => (x <= y ? x : y), (g, x, y) => (x <= y ? g : 0), (g, x, y) => (x <= y ? 0 : g), 'da = g where a <= b, db = g elsewhere');
+export const minimum = elementwise(
+  'minimum',
+  (x, y) => (x <= y ? x : y),
+  (g, x, y, t, shape) => [() => t.mul(g, mask(x, y, shape, (a, b) => a <= b)), () => t.mul(g, mask(x, y, shape, (a, b) => a > b))],
+  'da = g where a <= b, db = g elsewhere',
+);

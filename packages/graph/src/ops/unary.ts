@@ -1,63 +1,80 @@
 /**
- * Unary ops. Derivatives that are cheaper from the output (exp, tanh, sigmoid, elu) are taken
- * from the saved output y; the others from the saved input x.
+ * Unary ops. Each backward is written with ops of the tape, so it can be differentiated again.
+ * Derivatives that are cheaper from the output (exp, sqrt, tanh, sigmoid, elu) use the output y,
+ * which is on the tape too. tanh and sigmoid have fused backward ops (one pass, one kernel) whose
+ * own backward is again written with ops.
  */
 import * as k from '../kernels/index.ts';
-import type { NdArray, Tensor } from '../tensor.ts';
-import { defineOp, wrap } from '../op.ts';
+import type { Tensor } from '../tensor.ts';
+import { defineOp, expectSameDtype, wrap, type Gradients } from '../op.ts';
+import type { Tape } from '../tape.ts';
 
-/** Whole-array kernels for a unary op's f and its backward (faster than mapping the scalar functions). */
-interface Kernels {
-  f: (x: NdArray) => NdArray;
-  df: (g: NdArray, x: NdArray, y: NdArray) => NdArray;
-}
-
-/**
- * A unary op whose backward is g times a local derivative of the input x and output y. `kernels`,
- * when given, compute both over whole arrays (the scalar `f` and `df` stay the reference in tests).
- */
-function unary(name: string, f: (x: number) => number, df: (g: number, x: number, y: number) => number, rule: string, kernels?: Kernels) {
+/** A unary op: y = f(x) by `kernel` (or the scalar `f`), and dl/dx from g, x and y with ops of `t`. */
+function unary(name: string, f: (x: number) => number, backward: (g: Tensor, x: Tensor, y: Tensor, t: Tape) => Tensor, rule: string, kernel?: (x: k.NdArray) => k.NdArray) {
   return defineOp(name, (x: Tensor) => {
-    const y = kernels ? kernels.f(x.array) : k.map(x.array, f);
-    return { out: wrap(y), backward: (g) => [wrap(kernels ? kernels.df(g.array, x.array, y) : k.zip3(g.array, x.array, y, df))] };
+    const y = wrap(kernel ? kernel(x.array) : k.map(x.array, f));
+    return { out: y, backward: (g, _needs, t): Gradients => [backward(g, x, y, t)] };
   }, rule);
 }
 
-export const neg = unary('neg', (x) => -x, (g) => -g, "neg'(x) = -1");
-export const exp = unary('exp', Math.exp, (g, _x, y) => g * y, "exp'(x) = y");
+/** A constant 0/1 tensor of x's shape: where a piecewise derivative is 1. */
+const where = (x: Tensor, test: (v: number) => boolean) => wrap(k.map(x.array, (v) => (test(v) ? 1 : 0)));
+
+export const neg = unary('neg', (x) => -x, (g, _x, _y, t) => t.neg(g), "neg'(x) = -1");
+export const exp = unary('exp', Math.exp, (g, _x, y, t) => t.mul(g, y), "exp'(x) = y");
 // NOTE: log of a non-positive number is NaN or -Infinity; a Tape with checkFinite names the op.
-export const log = unary('log', Math.log, (g, x) => g / x, "log'(x) = 1/x");
-export const sqrt = unary('sqrt', Math.sqrt, (g, _x, y) => g / (2 * y), "sqrt'(x) = 1/(2y)");
+export const log = unary('log', Math.log, (g, x, _y, t) => t.div(g, x), "log'(x) = 1/x");
+export const sqrt = unary('sqrt', Math.sqrt, (g, _x, y, t) => t.div(g, t.scale(y, 2)), "sqrt'(x) = 1/(2y)");
 /** |x|; abs'(0) = 0 by convention (the kink). */
-export const abs = unary('abs', Math.abs, (g, x) => (x > 0 ? g : x < 0 ? -g : 0), "abs'(x) = sign(x)");
-export const square = unary('square', (x) => x * x, (g, x) => 2 * g * x, "square'(x) = 2x");
+export const abs = unary('abs', Math.abs, (g, x, _y, t) => t.mul(g, wrap(k.map(x.array, Math.sign))), "abs'(x) = sign(x)");
+export const square = unary('square', (x) => x * x, (g, x, _y, t) => t.mul(g, t.scale(x, 2)), "square'(x) = 2x");
 /** relu'(x) = 1 where x > 0, and 0 where x <= 0 (0 at the kink, by convention). */
-export const relu = unary('relu', (x) => (x > 0 ? x : 0), (g, x) => (x > 0 ? g : 0), "relu'(x) = 1 if x > 0 else 0");
-export const tanh = unary('tanh', Math.tanh, (g, _x, y) => g * (1 - y * y), "tanh'(x) = 1 - y²", { f: k.tanh, df: (g, _x, y) => k.tanhGrad(g, y) });
+export const relu = unary('relu', (x) => (x > 0 ? x : 0), (g, x, _y, t) => t.mul(g, where(x, (v) => v > 0)), "relu'(x) = 1 if x > 0 else 0");
+export const tanh = unary('tanh', Math.tanh, (g, _x, y, t) => t.tanhBackward(g, y), "tanh'(x) = 1 - y²", k.tanh);
 // NOTE: written as 1/(1+e^-x) or e^x/(1+e^x) by sign, so neither overflows.
 export const sigmoid = unary(
   'sigmoid',
   (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
-  (g, _x, y) => g * y * (1 - y),
+  (g, _x, y, t) => t.sigmoidBackward(g, y),
   "sigmoid'(x) = y(1 - y)",
 );
 
+/** g (1 - y²), tanh's backward from its output y, in one pass (a SIMD kernel for float32). */
+export const tanhBackward = defineOp('tanhBackward', (g: Tensor, y: Tensor) => {
+  expectSameDtype('tanhBackward', g, y);
+  return {
+    out: wrap(k.tanhGrad(g.array, y.array)),
+    // d/dg = 1 - y², d/dy = -2 g y
+    backward: (h, needs, t): Gradients => [needs[0] ? t.tanhBackward(h, y) : null, needs[1] ? t.scale(t.mul(t.mul(h, g), y), -2) : null],
+  };
+}, 'dg = h(1 - y²), dy = -2hgy');
+
+/** g y (1 - y), sigmoid's backward from its output y, in one pass. */
+export const sigmoidBackward = defineOp('sigmoidBackward', (g: Tensor, y: Tensor) => {
+  expectSameDtype('sigmoidBackward', g, y);
+  return {
+    out: wrap(k.zip3(g.array, y.array, y.array, (gv, yv) => gv * yv * (1 - yv))),
+    // d/dg = y(1 - y), d/dy = g(1 - 2y)
+    backward: (h, needs, t): Gradients => [needs[0] ? t.sigmoidBackward(h, y) : null, needs[1] ? t.mul(t.mul(h, g), t.sub(1, t.scale(y, 2))) : null],
+  };
+}, 'dg = h·y(1 - y), dy = h·g(1 - 2y)');
+
 /** c x for a constant c (not differentiated). */
 export const scale = defineOp('scale', (x: Tensor, c: number) => {
-  return { out: wrap(k.map(x.array, (v) => c * v)), backward: (g) => [wrap(k.map(g.array, (v) => c * v)), null] };
+  return { out: wrap(k.map(x.array, (v) => c * v)), backward: (g, _needs, t): Gradients => [t.scale(g, c), null] };
 }, "scale'(x) = c");
 
 /** x^p for a constant exponent p. */
 export const pow = defineOp('pow', (x: Tensor, p: number) => {
-  const y = k.map(x.array, (v) => v ** p);
-  return { out: wrap(y), backward: (g) => [wrap(k.zip(g.array, x.array, g.shape, (gv, v) => gv * p * v ** (p - 1))), null] };
+  return { out: wrap(k.map(x.array, (v) => v ** p)), backward: (g, _needs, t): Gradients => [t.mul(g, t.scale(t.pow(x, p - 1), p)), null] };
 }, "pow'(x) = p·x^(p-1)");
 
 /** elu(x) = x for x > 0, alpha (e^x - 1) otherwise; elu'(x) = 1 for x > 0, y + alpha otherwise. */
 export const elu = defineOp('elu', (x: Tensor, alpha: number = 1) => {
-  const y = k.map(x.array, (v) => (v > 0 ? v : alpha * Math.expm1(v)));
+  const y = wrap(k.map(x.array, (v) => (v > 0 ? v : alpha * Math.expm1(v))));
   return {
-    out: wrap(y),
-    backward: (g) => [wrap(k.zip3(g.array, x.array, y, (gv, v, yv) => (v > 0 ? gv : gv * (yv + alpha)))), null],
+    out: y,
+    // elu'(x) = y·[x <= 0] + ([x > 0] + alpha·[x <= 0]): differentiable again through y
+    backward: (g, _needs, t): Gradients => [t.mul(g, t.add(t.mul(y, where(x, (v) => v <= 0)), wrap(k.map(x.array, (v) => (v > 0 ? 1 : alpha))))), null],
   };
 }, "elu'(x) = 1 if x > 0 else y + α");
