@@ -1,6 +1,7 @@
 // A custom op: softplus(x) = log(1 + e^x), whose derivative is sigmoid(x).
-// It is defined with the same `defineOp` the built-in ops use, and checked with gradcheck.
-import { defineOp, gradcheck, kernels, Rng, wrap, type Tensor } from '@backprop/graph';
+// It is defined with the same `defineOp` the built-in ops use, and checked with gradcheck; its
+// backward is written with the tape's ops, so gradgradcheck can check its second derivative too.
+import { defineOp, gradcheck, gradgradcheck, kernels, Rng, wrap, type Tensor } from '@backprop/graph';
 
 export const softplus = defineOp(
   'softplus',
@@ -10,7 +11,7 @@ export const softplus = defineOp(
     return {
       out: wrap(y),
       // saves x: d softplus / dx = sigmoid(x)
-      backward: (g) => [wrap(kernels.zip(g.array, x.array, x.shape, (gv, v) => gv / (1 + Math.exp(-v))))],
+      backward: (g, _needs, t) => [t.mul(g, t.sigmoid(x))],
     };
   },
   "softplus'(x) = sigmoid(x)",
@@ -18,6 +19,6 @@ export const softplus = defineOp(
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const x = Rng.seeded(1).randn([3, 4], { dtype: 'float64' });
-  const report = gradcheck((tape, x) => tape.apply(softplus, x), [x]);
-  console.log(report.summary);
+  console.log(gradcheck((tape, x) => tape.apply(softplus, x), [x]).summary);
+  console.log(gradgradcheck((tape, x) => tape.apply(softplus, x), [x]).summary);
 }

@@ -14,9 +14,19 @@ describe('the README examples', () => {
     expect(losses).toHaveLength(5);
     losses.slice(1).forEach((l, i) => expect(l).toBeLessThan(losses[i]));
   });
-  it('custom-op.ts: softplus passes gradcheck', () => {
+  it('custom-op.ts: softplus passes gradcheck and gradgradcheck', () => {
     const r = run('examples/custom-op.ts');
-    expect(r.stdout).toMatch(/^input 0 \[3,4\]: ok, 12 entries/);
+    expect(r.stdout).toMatch(/^input 0 \[3,4\]: ok, 12 entries.*\ninput 0 \[3,4\]: ok, 12 entries/);
+  });
+  it('newton.ts: Newton steps with hvp converge quadratically, and H v equals the hand-derived Hessian\'s', () => {
+    const r = run('examples/newton.ts');
+    expect(r.status).toBe(0);
+    const norms = [...r.stdout.matchAll(/\|gradient\| (\S+),/g)].map((m) => Number(m[1]));
+    expect(norms).toHaveLength(6);
+    expect(norms[5]).toBeLessThan(1e-5);
+    for (let i = 1; i < 6; i++) expect(norms[i]).toBeLessThan(norms[i - 1] / 3);
+    for (let i = 4; i < 6; i++) expect(norms[i]).toBeLessThan(50 * norms[i - 1] ** 2); // quadratic near the optimum
+    expect(Number(/max relative difference (\S+)/.exec(r.stdout)![1])).toBeLessThan(1e-12);
   });
   it('train-mnist.ts: one epoch on 10,000 images reaches over 85% on the test set', () => {
     const r = run('examples/train-mnist.ts');

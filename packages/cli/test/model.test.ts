@@ -111,6 +111,20 @@ describe('backprop gradcheck', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^backprop: --op nope: no such op; choose one of matmul, /);
   });
+  it('checks second derivatives with --order 2: Hessian-vector products of the loss, and gradgradcheck of ops', () => {
+    const r = backprop(['gradcheck', '--order', '2', '--layers', '784,20,10', '--batch', '4']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Hessian-vector products H v along one random direction v over all parameters/);
+    expect(r.stdout).toMatch(/layers.0.weight \[784,20\] +\S+ +\S+ +\[\d+,\d+\] +-?\d\.\d+(e-\d+)? +-?\d\.\d+(e-\d+)? +ok/);
+    expect(r.stdout).toMatch(/all 4 parameters agree: H v from the tape = finite differences of the gradient\n$/);
+    const json = JSON.parse(backprop(['gradcheck', '--order', '2', '--random', '--layers', '6,5,4,3', '--activation', 'sigmoid', '--loss', 'ce', '--json']).stdout);
+    expect(json.ok).toBe(true);
+    // sigmoid and cross-entropy are curved: the Hessian-vector products are not zero
+    for (const p of json.parameters) expect(Math.abs(p.tape)).toBeGreaterThan(0);
+    const ops = backprop(['gradcheck', '--op', 'all', '--order', '2']);
+    expect(ops.code).toBe(0);
+    expect(ops.stdout).toMatch(/all \d+ second-derivative checks .* agree with central differences/);
+  });
   it('refuses a batch that is not a positive integer', () => {
     const r = backprop(['gradcheck', '--batch', '0']);
     expect(r.code).toBe(2);

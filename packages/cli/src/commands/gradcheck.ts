@@ -1,6 +1,6 @@
 /** `backprop gradcheck`: hand-derived vs tape vs finite differences, for an MLP or for ops. */
 import type { Argv } from 'yargs';
-import { gradcheck, kernels, opCases, opOfCase, Rng, Tape, type InputReport, type Tensor } from '@backprop/graph';
+import { gradcheck, gradgradcheck, hvp, kernels, opCases, opOfCase, Rng, Tape, Tensor, type InputReport } from '@backprop/graph';
 import { activationNames, Dense, handBackward, initNames, loadMnist, lossNames, lossOnTape, MLP, type ActivationName, type InitName, type LossName } from '@backprop/mlp';
 import { parseLayers } from './train.ts';
 import { table } from '../format.ts';
@@ -16,6 +16,7 @@ export const gradcheckOptions = (y: Argv) =>
     .option('random', { type: 'boolean', describe: 'random inputs and labels instead of MNIST images' })
     .option('full-limit', { type: 'number', default: 1000, describe: 'parameters with more entries are checked along random directions' })
     .option('op', { type: 'string', describe: 'check one op of the graph package (or all) instead of a network' })
+    .option('order', { choices: [1, 2], default: 1, describe: '2: second derivatives (Hessian-vector products of the loss; gradgradcheck of ops)' })
     .option('json', { type: 'boolean' });
 
 interface Pair { maxAbs: number; maxRel: number; worst: number[] }
@@ -38,17 +39,18 @@ export function gradcheckCommand(args: Awaited<ReturnType<ReturnType<typeof grad
   for (const [flag, v] of [['--batch', args.batch], ['--seed', args.seed], ['--full-limit', args['full-limit']]] as const) {
     if (!Number.isInteger(v) || v < (flag === '--batch' ? 1 : 0)) throw new Error(`${flag} ${v}: expected a ${flag === '--batch' ? 'positive' : 'non-negative'} integer`);
   }
-  return args.op ? checkOps(args.op, args.seed, !!args.json) : checkNetwork(args);
+  if (args.op) return checkOps(args.op, args.seed, !!args.json, args.order === 2);
+  return args.order === 2 ? checkHessian(args) : checkNetwork(args);
 }
 
-function checkOps(name: string, seed: number, json: boolean): number {
+function checkOps(name: string, seed: number, json: boolean, second: boolean): number {
   const cases = Object.entries(opCases).filter(([c]) => name === 'all' || opOfCase(c) === name);
   if (cases.length === 0) {
     throw new Error(`--op ${name}: no such op; choose one of ${[...new Set(Object.keys(opCases).map(opOfCase))].join(', ')} or all`);
   }
   const results = cases.map(([c, make]) => {
     const { inputs, fn } = make(3, 4, seed);
-    return { case: c, report: gradcheck(fn, inputs, { mode: 'full', seed }) };
+    return { case: c, report: (second ? gradgradcheck : gradcheck)(fn, inputs, { mode: 'full', seed }) };
   });
   const ok = results.every((r) => r.report.ok);
   if (json) {
@@ -59,11 +61,15 @@ function checkOps(name: string, seed: number, json: boolean): number {
     report.inputs.map((r, i) => [i === 0 ? c : '', `${r.input} [${r.shape.join(',')}]`, sci(r.maxAbsError), sci(r.maxRelError), at(r), r.ok ? (r.kinks ? 'ok (kink)' : 'ok') : 'MISMATCH']),
   );
   console.log(table(['op', 'input', 'max abs', 'max rel', 'worst at', 'verdict'], rows));
-  console.log(`\n${ok ? 'all' : 'not all'} ${results.length} op checks agree with central differences (float64, eps 1e-6)`);
+  const what = second ? 'second-derivative checks (the gradient of <w, dl/dx>, recorded with createGraph)' : 'op checks';
+  console.log(`\n${ok ? 'all' : 'not all'} ${results.length} ${what} agree with central differences (float64, eps 1e-6)`);
   return ok ? 0 : 1;
 }
 
-function checkNetwork(args: { layers: string; activation: ActivationName; loss: LossName; batch: number; seed: number; init: InitName; random?: boolean; 'full-limit': number; json?: boolean }): number {
+type NetworkArgs = { layers: string; activation: ActivationName; loss: LossName; batch: number; seed: number; init: InitName; random?: boolean; 'full-limit': number; json?: boolean };
+
+/** The network in float64, a batch, and its loss as a function of the parameters. */
+function setup(args: NetworkArgs) {
   const sizes = parseLayers(args.layers);
   const rng = Rng.seeded(args.seed);
   const net = MLP.init({ sizes, activation: args.activation }, rng, { init: args.init, dtype: 'float64' });
@@ -83,6 +89,11 @@ function checkNetwork(args: { layers: string; activation: ActivationName; loss: 
   const params = net.parameters();
   const lossOf = (t: Tape, ...p: Tensor[]) =>
     lossOnTape(t, args.loss, new MLP({ sizes, activation: args.activation }, net.layers.map((_, i) => new Dense(p[2 * i], p[2 * i + 1]))).forward(t, X), y);
+  return { sizes, rng, net, names, params, lossOf, X, y };
+}
+
+function checkNetwork(args: NetworkArgs): number {
+  const { sizes, net, names, params, lossOf, X, y } = setup(args);
   const tape = new Tape();
   const loss = lossOf(tape, ...params);
   const tapeGrads = tape.gradients(loss, params);
@@ -112,5 +123,58 @@ function checkNetwork(args: { layers: string; activation: ActivationName; loss: 
     ]) + '\n');
   }
   console.log(ok ? `all ${results.length} parameters agree: hand-derived = tape = finite differences` : 'MISMATCH: see the tables above');
+  return ok ? 0 : 1;
+}
+
+/**
+ * Second derivatives of the network's loss: Hessian-vector products H v from the tape (the
+ * gradient recorded with createGraph, then differentiated along v) against central differences of
+ * the tape's gradient, (g(θ + εv) - g(θ - εv)) / 2ε, for one random direction v over all parameters.
+ * At a kink (a hinge margin or a relu crossing 0 within ε) an analytic value between the one-sided
+ * differences is accepted.
+ */
+function checkHessian(args: NetworkArgs): number {
+  const { sizes, rng, names, params, lossOf } = setup(args);
+  const eps = 1e-6, atol = 1e-5, rtol = 1e-3;
+  const vs = params.map((p) => rng.randn(p.shape, { dtype: 'float64' }));
+  const tape = new Tape();
+  const loss = lossOf(tape, ...params);
+  const Hv = hvp((t, ...p) => lossOf(t, ...p), params, vs, tape).map((h) => h.toFlatArray());
+  const gradientAt = (s: number) => {
+    const moved = params.map((p, i) => new Tensor(kernels.zip(p.array, vs[i].array, p.shape, (w, v) => w + s * v), { requiresGrad: true }));
+    const t = new Tape();
+    return t.gradients(lossOf(t, ...moved), moved).map((g) => g.toFlatArray());
+  };
+  const [plus, base, minus] = [gradientAt(eps), gradientAt(0), gradientAt(-eps)];
+  const results = params.map((p, i) => {
+    let maxAbs = 0, maxRel = 0, worst = 0, worstRank = -1, kinks = 0, ok = true;
+    Hv[i].forEach((a, j) => {
+      const numeric = (plus[i][j] - minus[i][j]) / (2 * eps), err = Math.abs(a - numeric), tol = atol + rtol * Math.abs(numeric);
+      let fine = err <= tol;
+      if (!fine) {
+        const right = (plus[i][j] - base[i][j]) / eps, left = (base[i][j] - minus[i][j]) / eps;
+        fine = a >= Math.min(left, right) - tol && a <= Math.max(left, right) + tol;
+        if (fine) kinks++;
+      }
+      ok &&= fine;
+      maxAbs = Math.max(maxAbs, err);
+      maxRel = Math.max(maxRel, err / Math.max(Math.abs(a), Math.abs(numeric), Number.MIN_VALUE));
+      const rank = (fine ? 0 : 1e12) + err / tol;
+      if (rank > worstRank) [worstRank, worst] = [rank, j];
+    });
+    return { name: names[i], shape: p.shape, ok, kinks, maxAbs, maxRel, worst: kernels.unravel(worst, p.shape), tape: Hv[i][worst], numeric: (plus[i][worst] - minus[i][worst]) / (2 * eps) };
+  });
+  const ok = results.every((r) => r.ok);
+  if (args.json) {
+    console.log(JSON.stringify({ ok, order: 2, loss: loss.item(), network: sizes, activation: args.activation, lossName: args.loss, batch: args.batch, parameters: results }, null, 2));
+    return ok ? 0 : 1;
+  }
+  console.log(`${sizes.join('-')} ${args.activation}, ${args.loss} loss, batch of ${args.batch} ${args.random ? 'random inputs' : 'MNIST images'}, seed ${args.seed}: loss ${loss.item().toPrecision(8)}`);
+  console.log(`Hessian-vector products H v along one random direction v over all parameters: tape (createGraph) vs central differences of the gradient (eps ${eps})\n`);
+  console.log(table(['parameter', 'max abs', 'max rel', 'worst at', 'tape', 'numeric', 'verdict'], results.map((r) => [
+    `${r.name} [${r.shape.join(',')}]`, sci(r.maxAbs), sci(r.maxRel), `[${r.worst.join(',')}]`, r.tape.toPrecision(8), r.numeric.toPrecision(8),
+    r.ok ? (r.kinks ? `ok, ${r.kinks} at a kink` : 'ok') : 'MISMATCH',
+  ])));
+  console.log(`\n${ok ? `all ${results.length} parameters agree: H v from the tape = finite differences of the gradient` : 'MISMATCH: see the table above'}`);
   return ok ? 0 : 1;
 }
