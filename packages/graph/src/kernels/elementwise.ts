@@ -3,7 +3,10 @@ import ndarray from 'ndarray';
 import { allocate, dtypeOf, type Data } from './memory.ts';
 import type { NdArray, Shape } from './arrays.ts';
 import { broadcastView, flat, isContiguous, sameShape } from './arrays.ts';
-import { wasmKernels } from './wasm.ts';
+import { dispatch } from './wasm.ts';
+
+/** A kernel's flat result in `shape`, or null (the kernel did not run). */
+const shaped = (out: Data | null, shape: Shape): NdArray | null => (out ? ndarray(out, shape.slice()) : null);
 
 /** `f` applied to every element. */
 export function map(a: NdArray, f: (x: number) => number): NdArray {
@@ -16,29 +19,21 @@ export function map(a: NdArray, f: (x: number) => number): NdArray {
 /** tanh elementwise: float32 by the WebAssembly SIMD kernel when it can, else Math.tanh. */
 export function tanh(a: NdArray): NdArray {
   const x = flat(a);
-  const wasm = wasmKernels();
-  const y = wasm && x instanceof Float32Array ? wasm.tanh(x) : null;
-  return y ? ndarray(y, a.shape.slice()) : map(a, Math.tanh);
+  return dispatch([x], (w) => shaped(w.tanh(x as Float32Array), a.shape), () => map(a, Math.tanh));
 }
 
 /** d tanh from its output: g (1 - y²), by the WebAssembly SIMD kernel for float32 when it can. */
 export function tanhGrad(g: NdArray, y: NdArray): NdArray {
   const G = flat(g), Y = flat(y);
-  const wasm = wasmKernels();
-  const out = wasm && G instanceof Float32Array && Y instanceof Float32Array ? wasm.tanhGrad(G, Y) : null;
-  return out ? ndarray(out, g.shape.slice()) : zip3(g, g, y, (gv, _, yv) => gv * (1 - yv * yv));
+  return dispatch([G, Y], (w) => shaped(w.tanhGrad(G as Float32Array, Y as Float32Array), g.shape), () => zip3(g, g, y, (gv, _, yv) => gv * (1 - yv * yv)));
 }
 
 /** a + b broadcast to `shape`; a matrix plus a row (a bias) by the WebAssembly SIMD kernel for float32 when it can. */
 export function add(a: NdArray, b: NdArray, shape: Shape): NdArray {
-  const wasm = wasmKernels();
-  if (wasm && a.data instanceof Float32Array && b.data instanceof Float32Array && shape.length === 2) {
-    const [m, n] = shape;
-    const [M, R] = b.shape.length === 1 && sameShape(a.shape, shape) ? [a, b] : a.shape.length === 1 && sameShape(b.shape, shape) ? [b, a] : [null, null];
-    const out = M && R && R.shape[0] === n ? wasm.addRow(M, R) : null;
-    if (out) return ndarray(out, [m, n]);
-  }
-  return zip(a, b, shape, (x, y) => x + y);
+  // A matrix plus a row, either way round.
+  const [M, R] = b.shape.length === 1 && sameShape(a.shape, shape) ? [a, b] : a.shape.length === 1 && sameShape(b.shape, shape) ? [b, a] : [null, null];
+  const simd = shape.length === 2 && M && R && R.shape[0] === shape[1];
+  return dispatch([a.data, b.data], (w) => (simd ? shaped(w.addRow(M, R), shape) : null), () => zip(a, b, shape, (x, y) => x + y));
 }
 
 /** `f` applied elementwise to two arrays broadcast to `shape`. */
@@ -73,13 +68,13 @@ export function zip3(a: NdArray, b: NdArray, c: NdArray, f: (x: number, y: numbe
  * touching w (exact): with MNIST, half the rows of the first layer's gradient are zero.
  */
 export function addScaled(w: Data, g: Data, alpha: number): void {
-  const wasm = wasmKernels();
-  if (wasm && w instanceof Float32Array && g instanceof Float32Array && wasm.addScaled(w, g, alpha)) return;
-  const n = w.length;
-  for (let start = 0; start < n; start += 32) {
-    const end = Math.min(start + 32, n);
-    let j = start;
-    while (j < end && g[j] === 0) j++;
-    for (; j < end; j++) w[j] += alpha * g[j];
-  }
+  dispatch([w, g], (k) => k.addScaled(w as Float32Array, g as Float32Array, alpha) || null, () => {
+    for (let start = 0; start < w.length; start += 32) {
+      const end = Math.min(start + 32, w.length);
+      let j = start;
+      while (j < end && g[j] === 0) j++;
+      for (; j < end; j++) w[j] += alpha * g[j];
+    }
+    return true;
+  });
 }

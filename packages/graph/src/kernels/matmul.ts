@@ -2,7 +2,7 @@
 import ndarray from 'ndarray';
 import { allocate, dtypeOf, type Data } from './memory.ts';
 import type { NdArray } from './arrays.ts';
-import { wasmKernels } from './wasm.ts';
+import { dispatch } from './wasm.ts';
 
 /**
  * C = A B for 2-D arrays of any strides (transposed views included). float32 goes to the
@@ -18,12 +18,11 @@ import { wasmKernels } from './wasm.ts';
 export function matmul(a: NdArray, b: NdArray): NdArray {
   const [m, k] = a.shape;
   const n = b.shape[1];
-  const wasm = wasmKernels();
-  if (wasm && a.data instanceof Float32Array && b.data instanceof Float32Array && m * k * n >= 4096) {
-    const C = wasm.matmul(a, b, isSparse(a)); // SIMD, when the compiled module is there (and has room)
-    if (C) return ndarray(C, [m, n]);
-  }
-  return matmulTS(a, b);
+  return dispatch(
+    [a.data, b.data],
+    (w) => { if (m * k * n < 4096) return null; const C = w.matmul(a, b, isSparse(a)); return C && ndarray(C, [m, n]); },
+    () => matmulTS(a, b),
+  );
 }
 
 /** C = A B by the TypeScript kernels: the reference for the WebAssembly one, and the float64 path. */
@@ -44,11 +43,8 @@ export function matmulTS(a: NdArray, b: NdArray, sparse = b.stride[1] === 1 && (
 function isSparse(a: NdArray): boolean {
   const [m, k] = a.shape, [s0, s1] = a.stride, A = a.data;
   if (m * k === 0) return false;
-  const wasm = wasmKernels();
-  if (wasm && A instanceof Float32Array && a.size === A.length) {
-    const nonzero = wasm.countNonzero(A);
-    if (nonzero !== null) return nonzero < 0.3 * A.length;
-  }
+  const counted = dispatch([A], (w) => (a.size === A.length ? w.countNonzero(A as Float32Array) : null), () => null);
+  if (counted !== null) return counted < 0.3 * A.length;
   const most = 0.3 * m * k;
   let nonzero = 0;
   for (let i = 0; i < m; i++) {

@@ -3,7 +3,7 @@ import ndarray from 'ndarray';
 import { allocate, dtypeOf, type Data } from './memory.ts';
 import type { NdArray, Shape } from './arrays.ts';
 import { flat, isContiguous, reshape, sameShape, sizeOf, unravel } from './arrays.ts';
-import { wasmKernels } from './wasm.ts';
+import { dispatch } from './wasm.ts';
 
 /** `a` with `axis` moved last, as a contiguous [rows, len] array. */
 function axisLast(a: NdArray, axis: number): { rows: number; len: number; data: Data; rest: number[] } {
@@ -23,11 +23,11 @@ export function sumAll(a: NdArray): number {
 
 /** Sum along one axis; the axis is removed from the shape. */
 export function sumAxis(a: NdArray, axis: number): NdArray {
-  const wasm = wasmKernels();
-  if (wasm && axis === 0 && a.shape.length === 2 && a.data instanceof Float32Array) {
-    const out = wasm.sumRows(a); // the column sums of a matrix (a bias gradient), in the same order
-    if (out) return ndarray(out, [a.shape[1]]);
-  }
+  // The column sums of a matrix (a bias gradient) by the SIMD kernel, in the same order.
+  return dispatch([a.data], (w) => { const out = axis === 0 && a.shape.length === 2 ? w.sumRows(a) : null; return out && ndarray(out, [a.shape[1]]); }, () => sumAxisTS(a, axis));
+}
+
+function sumAxisTS(a: NdArray, axis: number): NdArray {
   if (isContiguous(a)) {
     // In place: out[o, j] = sum over l of a[o, l, j], with `inner` contiguous values per step.
     const outer = sizeOf(a.shape.slice(0, axis)), len = a.shape[axis], inner = sizeOf(a.shape.slice(axis + 1));

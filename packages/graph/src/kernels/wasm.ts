@@ -173,6 +173,20 @@ export function wasmKernels(): WasmKernels | null {
   return (chosen ??= choose()).kernels;
 }
 
+/**
+ * Runs a kernel: the WebAssembly one when the module is loaded, the operands are float32 and it
+ * gives a result (it gives null where it does not apply: an operand layout it does not read, or no
+ * room left in the memory), else the TypeScript one. Each kernel with a SIMD version decides here.
+ */
+export function dispatch<T>(operands: readonly ArrayBufferView[], simd: (w: WasmKernels) => T | null, typescript: () => T): T {
+  const w = wasmKernels();
+  if (w && operands.every((d) => d instanceof Float32Array)) {
+    const out = simd(w);
+    if (out !== null) return out;
+  }
+  return typescript();
+}
+
 /** Which kernels run float32: for the benchmark's header and the tests. */
 export function kernelsName(): string {
   const { kernels, fused } = (chosen ??= choose());
