@@ -49,7 +49,10 @@ describe('the hand-derived backward pass (§2.1) against the tape', () => {
     }), { numRuns: 100 });
   });
 
-  it('and both agree with finite differences', () => {
+  it('and both agree with finite differences, with few entries at a kink', () => {
+    // An entry whose loss has a kink within eps (relu at 0, a hinge margin at 0) has no derivative to
+    // compare: it is counted, and the count must stay small, or the comparison would be hollow.
+    let entries = 0, handKinks = 0, tapeKinks = 0;
     fc.assert(fc.property(arbitraryCase, ({ seed, hidden, activation, loss, batch, classes }) => {
       const { net, X, y } = randomCase(seed, hidden, activation, batch, classes);
       const spec = { sizes: net.sizes, activation: net.activation };
@@ -58,6 +61,7 @@ describe('the hand-derived backward pass (§2.1) against the tape', () => {
         return lossOnTape(t, loss, rebuilt.forward(t, X), y);
       }, net.parameters(), { mode: 'full' });
       if (!report.ok) throw new Error(report.summary);
+      tapeKinks += report.inputs.reduce((sum, r) => sum + r.kinks, 0);
       // The hand-derived gradients against central differences of the hand-derived forward pass (no tape at all).
       const hand = handBackward(net, X, y, loss);
       const handLoss = () => handBackward(net, X, y, loss).loss;
@@ -71,10 +75,16 @@ describe('the hand-derived backward pass (§2.1) against the tape', () => {
           const base = handLoss();
           const numeric = (plus - minus) / (2 * eps);
           const kink = Math.abs((plus - base) - (base - minus)) / eps > 1e-3; // the two sides differ: a kink within eps
-          if (!kink) expect(Math.abs(g[j] - numeric)).toBeLessThan(1e-5 + 1e-3 * Math.abs(numeric));
+          entries++;
+          if (kink) handKinks++;
+          else expect(Math.abs(g[j] - numeric)).toBeLessThan(1e-5 + 1e-3 * Math.abs(numeric));
         }
       });
     }), { numRuns: 30 });
+    // Random weights and inputs put a pre-activation or a margin within 1e-6 of 0 rarely (none in
+    // runs seen so far, of ~1,300 entries): a few at most.
+    expect(handKinks, `${handKinks} of ${entries} entries at a kink (hand)`).toBeLessThanOrEqual(Math.max(2, entries / 200));
+    expect(tapeKinks, `${tapeKinks} of ${entries} entries at a kink (gradcheck)`).toBeLessThanOrEqual(Math.max(2, entries / 200));
   });
 
   it('uses the correct derivatives where the paper slips', () => {
