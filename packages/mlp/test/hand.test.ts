@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { gradcheck, Rng, Tape, tensor, type Tensor } from '@backprop/graph';
-import { activationNames, Dense, handBackward, lossNames, lossOnTape, MLP, type ActivationName, type LossName } from '../src/index.ts';
+import ndarray from 'ndarray';
+import { gradcheck, kernels, Rng, Tape, tensor, type Tensor } from '@backprop/graph';
+import { activationNames, activations, Dense, handBackward, lossNames, lossOnTape, MLP, type ActivationName, type LossName } from '../src/index.ts';
 
 /** A random float64 network with weights of a size that makes every activation work (He init). */
 function randomCase(seed: number, hidden: number[], activation: ActivationName, batch: number, classes: number) {
@@ -85,6 +86,24 @@ describe('the hand-derived backward pass (§2.1) against the tape', () => {
     // runs seen so far, of ~1,300 entries): a few at most.
     expect(handKinks, `${handKinks} of ${entries} entries at a kink (hand)`).toBeLessThanOrEqual(Math.max(2, entries / 200));
     expect(tapeKinks, `${tapeKinks} of ${entries} entries at a kink (gradcheck)`).toBeLessThanOrEqual(Math.max(2, entries / 200));
+  });
+
+  it('applies g\'(x) itself, from the activations table, not through a kernel the tape also uses (float32 tanh, bit for bit)', () => {
+    // A batch of one: dl/db1 = (M W2ᵀ) ⊙ g'(P1) with no column sum, and M = dl/db2.
+    const rng = Rng.seeded(5);
+    const net = MLP.init({ sizes: [30, 400, 10], activation: 'tanh' }, rng, { init: 'xavier' });
+    const X = rng.randn([1, 30]);
+    const hand = handBackward(net, X, [3], 'hinge');
+    const [first, second] = net.layers;
+    const pre = kernels.add(kernels.matmul(X.array, first.W.array), first.b.array, [1, 400]);
+    const H = kernels.tanh(pre); // the forward pass shares this kernel with the tape; the derivative must not
+    const dH = kernels.matmul(ndarray(hand.grads[3].array.data, [1, 10]), second.W.array.transpose(1, 0));
+    const df = activations.tanh.df;
+    const want = Float32Array.from(dH.data, (d, i) => d * df(pre.data[i], H.data[i])); // one rounding, to float32
+    const got = hand.grads[1].array.data;
+    expect(got).toBeInstanceOf(Float32Array);
+    const differing = Array.from(got).filter((v, i) => v !== want[i]).length;
+    expect(differing).toBe(0);
   });
 
   it('uses the correct derivatives where the paper slips', () => {
