@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { kernels, Rng, Tape, tensor, tidy, zeros } from '../src/index.ts';
-import { arena, inMemory, wasmFmaPath, wasmPath } from '../src/kernels/memory.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { arena, inMemory, memory, wasmFmaPath, wasmPath } from '../src/kernels/memory.ts';
 import { kernelsName, loadKernels, wasm } from '../src/kernels/wasm.ts';
 
 describe('Tensor', () => {
@@ -73,22 +76,43 @@ describe('kernels.matmul', () => {
   });
 });
 
+// The compiled builds are required in CI (CI=true) and unless BACKPROP_KERNELS=js asks for the TypeScript
+// kernels: a build that is missing or does not compile fails the suite, rather than leaving the kernel
+// tests below with nothing to run.
+const inCI = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
+const builds = [['plain SIMD', wasmPath], ['fused multiply-add', wasmFmaPath]] as const;
+const rebuild = 'run npm run build:wasm (or set BACKPROP_KERNELS=js for the TypeScript kernels)';
+
+/** Compiles a build; throws, naming it, when it is missing or does not compile. */
+function compile(path: URL): WebAssembly.Module {
+  if (!existsSync(path)) throw new Error(`${fileURLToPath(path)} is missing: ${rebuild}`);
+  setFlagsFromString('--experimental-wasm-relaxed-simd'); // the fused build needs it on Node 20, even with BACKPROP_KERNELS=simd
+  try {
+    return new WebAssembly.Module(readFileSync(path));
+  } catch (e) {
+    throw new Error(`${fileURLToPath(path)} does not compile (${(e as Error).message}): ${rebuild}`);
+  }
+}
+
 describe('the WebAssembly kernels', () => {
   it('are built by the install step, fused where this Node compiles relaxed SIMD (unless BACKPROP_KERNELS says otherwise)', () => {
     expect(wasm !== null).toBe(process.env.BACKPROP_KERNELS !== 'js');
     if (wasm) expect(kernelsName).toBe(process.env.BACKPROP_KERNELS === 'simd' ? 'WebAssembly SIMD' : 'WebAssembly SIMD with fused multiply-add');
   });
+
+  it('both builds are there and compile (in CI even when BACKPROP_KERNELS=js)', () => {
+    const required = inCI || process.env.BACKPROP_KERNELS !== 'js';
+    const compiled = required ? builds.map(([, path]) => compile(path)) : [];
+    expect(compiled.map((m) => WebAssembly.Module.exports(m).some((e) => e.name === 'matmul'))).toEqual(required ? [true, true] : []);
+  });
 });
 
-// Both builds of the module (plain SIMD, and with fused multiply-adds) against the TypeScript loops.
-const variants = wasm
-  ? ([['plain SIMD', wasmPath], ['fused multiply-add', wasmFmaPath]] as const).flatMap(([name, path]) => {
-    try {
-      const kernels = loadKernels(path);
-      return kernels ? [{ name, kernels }] : [];
-    } catch {
-      return []; // relaxed SIMD not enabled in this process (BACKPROP_KERNELS=simd)
-    }
+// Both builds against the TypeScript loops, whenever the kernels' memory exists: one that fails to load
+// fails the file here (with the error above), not silently dropped.
+const variants = memory
+  ? builds.map(([name, path]) => {
+    compile(path);
+    return { name, kernels: loadKernels(path)! };
   })
   : [];
 
