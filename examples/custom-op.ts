@@ -1,5 +1,7 @@
 // A custom op: softplus(x) = log(1 + e^x), whose derivative is sigmoid(x).
 // It is defined with the same `defineOp` the built-in ops use, and checked with gradcheck.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineOp, gradcheck, kernels, Rng, wrap, type Tensor } from '@backprop/graph';
 
 export const softplus = defineOp(
@@ -16,7 +18,8 @@ export const softplus = defineOp(
   "softplus'(x) = sigmoid(x)",
 );
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Run as a program (the tests import `softplus` without this), from any path to the file, links included.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const x = Rng.seeded(1).randn([3, 4], { dtype: 'float64' });
   const report = gradcheck((tape, x) => tape.apply(softplus, x), [x]);
   console.log(report.summary);
