@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { kernels, Rng, Tape, tensor, tidy, zeros } from '../src/index.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { defaultMemory, inMemory, wasmFmaPath, wasmPath } from '../src/kernels/memory.ts';
 import { kernelsName, loadKernels, wasmKernels } from '../src/kernels/wasm.ts';
 
 const wasm = wasmKernels();
-const arena = defaultMemory().wasm ? defaultMemory() : null;
+const memory = defaultMemory().wasm;
 
 describe('Tensor', () => {
   it('builds from nested arrays, numbers and typed arrays', () => {
@@ -76,22 +79,43 @@ describe('kernels.matmul', () => {
   });
 });
 
+// The compiled builds are required in CI (CI=true) and unless BACKPROP_KERNELS=js asks for the TypeScript
+// kernels: a build that is missing or does not compile fails the suite, rather than leaving the kernel
+// tests below with nothing to run.
+const inCI = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
+const builds = [['plain SIMD', wasmPath], ['fused multiply-add', wasmFmaPath]] as const;
+const rebuild = 'run npm run build:wasm (or set BACKPROP_KERNELS=js for the TypeScript kernels)';
+
+/** Compiles a build; throws, naming it, when it is missing or does not compile. */
+function compile(path: URL): WebAssembly.Module {
+  if (!existsSync(path)) throw new Error(`${fileURLToPath(path)} is missing: ${rebuild}`);
+  setFlagsFromString('--experimental-wasm-relaxed-simd'); // the fused build needs it on Node 20, even with BACKPROP_KERNELS=simd
+  try {
+    return new WebAssembly.Module(readFileSync(path));
+  } catch (e) {
+    throw new Error(`${fileURLToPath(path)} does not compile (${(e as Error).message}): ${rebuild}`);
+  }
+}
+
 describe('the WebAssembly kernels', () => {
   it('are built by the install step, fused where this Node compiles relaxed SIMD (unless BACKPROP_KERNELS says otherwise)', () => {
     expect(wasm !== null).toBe(process.env.BACKPROP_KERNELS !== 'js');
     if (wasm) expect(kernelsName()).toBe(process.env.BACKPROP_KERNELS === 'simd' ? 'WebAssembly SIMD' : 'WebAssembly SIMD with fused multiply-add');
   });
+
+  it('both builds are there and compile (in CI even when BACKPROP_KERNELS=js)', () => {
+    const required = inCI || process.env.BACKPROP_KERNELS !== 'js';
+    const compiled = required ? builds.map(([, path]) => compile(path)) : [];
+    expect(compiled.map((m) => WebAssembly.Module.exports(m).some((e) => e.name === 'matmul'))).toEqual(required ? [true, true] : []);
+  });
 });
 
-// Both builds of the module (plain SIMD, and with fused multiply-adds) against the TypeScript loops.
-const variants = wasm
-  ? ([['plain SIMD', wasmPath], ['fused multiply-add', wasmFmaPath]] as const).flatMap(([name, path]) => {
-    try {
-      const kernels = loadKernels(path);
-      return kernels ? [{ name, kernels }] : [];
-    } catch {
-      return []; // relaxed SIMD not enabled in this process (BACKPROP_KERNELS=simd)
-    }
+// Both builds against the TypeScript loops, whenever the kernels' memory exists: one that fails to load
+// fails the file here (with the error above), not silently dropped.
+const variants = memory
+  ? builds.map(([name, path]) => {
+    compile(path);
+    return { name, kernels: loadKernels(path)! };
   })
   : [];
 
@@ -186,7 +210,10 @@ describe.each(variants)('the WebAssembly elementwise kernels, $name', ({ kernels
 });
 
 describe('tidy', () => {
-  it.runIf(arena !== null)('frees what a step allocated, so the next step reuses it, and keeps what it returns', () => {
+  it('frees what a step allocated, so the next step reuses it, and keeps what it returns', () => {
+    // Without the WebAssembly memory there are no blocks to reuse: that is only when the TypeScript kernels were asked for.
+    if (!memory) return expect(process.env.BACKPROP_KERNELS).toBe('js');
+    const arena = defaultMemory();
     const rng = Rng.seeded(3);
     const W = rng.randn([50, 20], { requiresGrad: true });
     const step = (keepGrad: boolean) => tidy(() => {
@@ -199,11 +226,11 @@ describe('tidy', () => {
       return { kept, value: loss.item() };
     });
     step(false);
-    const top = arena!.used;
+    const top = arena.used;
     for (let i = 0; i < 20; i++) step(false);
-    expect(arena!.used).toBe(top); // every block of a step is reused by the next
+    expect(arena.used).toBe(top); // every block of a step is reused by the next
     const results = Array.from({ length: 20 }, () => step(true));
-    expect(arena!.used - top).toBeLessThanOrEqual(20 * 4096); // only the kept gradients added
+    expect(arena.used - top).toBeLessThanOrEqual(20 * 4096); // only the kept gradients added
     // a kept gradient is intact after later steps reused the freed blocks
     const first = results[0].kept!.toFlatArray();
     for (let i = 0; i < 5; i++) step(false);
@@ -215,7 +242,7 @@ describe('tidy', () => {
     expect(tidy(() => tensor([1, 2]).toFlatArray())).toEqual([1, 2]);
   });
 
-  it.runIf(arena !== null)('refuses an async function, whose arrays would be freed before it finishes', () => {
+  it('refuses an async function, whose arrays would be freed before it finishes', () => {
     expect(() => tidy(async () => 1)).toThrow(/tidy: the function returned a promise; .* must be synchronous/);
   });
 });

@@ -5,9 +5,10 @@
  *   dl/dW = Hᵀ M,  dl/db = column sums of M,  dl/dH = M Wᵀ,
  *   dl/dH_pre = dl/dH ⊙ g'(H_pre)     (going down one layer, then repeat)
  *
- * It shares with the tape only kernels (matmul, the bias add and sum, tanh and its derivative),
- * each tested against its plain reference loop, not the ops or their chain rules: the two agreeing
- * is a real check of the formulas.
+ * It shares with the tape only kernels, each tested against its plain reference loop: the matrix
+ * product, the bias add, tanh and the column sum. Not the ops, their chain rules or any derivative:
+ * the loss gradient M and g'(x) (from the activations table, in a loop here) are computed apart
+ * from the tape's, so the two agreeing is a real check of the formulas.
  */
 import ndarray from 'ndarray';
 import { allocate, dtypeOf, kernels, Tensor, type NdArray } from '@backprop/graph';
@@ -34,7 +35,7 @@ export function handBackward(net: MLP, X: Tensor, labels: ArrayLike<number>, los
     const XW = kernels.matmul(H[l], W.array);
     const pre = kernels.add(XW, b.array, XW.shape);
     P.push(pre);
-    if (l < L - 1) H.push(g.kernels ? g.kernels.f(pre) : mapArray(pre, g.f));
+    if (l < L - 1) H.push(g.fArray ? g.fArray(pre) : mapArray(pre, g.f));
   }
   const S = P[L - 1];
   const { value, M: M0 } = lossAndGradient(loss, S, labels);
@@ -47,12 +48,10 @@ export function handBackward(net: MLP, X: Tensor, labels: ArrayLike<number>, los
     grads.unshift(new Tensor(dW), new Tensor(db));
     if (l > 0) {
       const dH = kernels.matmul(M, net.layers[l].W.array.transpose(1, 0)); // M Wᵀ
-      if (g.kernels) M = g.kernels.grad(dH, H[l]); //                          ⊙ g'(H_pre)
-      else {
-        const pre = P[l - 1].data, out = H[l].data, d = dH.data;
-        for (let i = 0; i < d.length; i++) d[i] *= g.df(pre[i], out[i]);
-        M = dH;
-      }
+      // ⊙ g'(H_pre), in place: dH, the pre-activations and the outputs are fresh row-major arrays.
+      const pre = P[l - 1].data, out = H[l].data, d = dH.data, df = g.df;
+      for (let i = 0; i < d.length; i++) d[i] *= df(pre[i], out[i]);
+      M = dH;
     }
   }
   return { loss: value, grads, scores: new Tensor(S) };

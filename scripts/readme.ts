@@ -1,0 +1,142 @@
+/**
+ * `npm run readme`: regenerates the README's printed outputs by running their commands, so that after
+ * a change to what a command prints one command brings the README up to date. `npm run readme --
+ * --check` compares instead and exits 1 on drift; test/readme.test.ts does the same in the suite.
+ *
+ * An HTML comment (invisible when rendered) on the line before a fenced block says what it holds:
+ *   <!-- output: COMMAND -->                  `$ COMMAND`, then what it prints (stdout and stderr
+ *                                              together, as a terminal shows them); it must exit 0
+ *   <!-- output (exit N): COMMAND -->         the same, for a command that must exit with status N
+ *   <!-- output from "TEXT": COMMAND -->      the same from the first printed line that starts with
+ *                                              TEXT, after a line `...`
+ *   <!-- file: PATH -->                       the text of a file of the repository (the examples)
+ * Before a table or block of numbers from long runs (25 epochs, the paper's sweep, benchmarks):
+ *   <!-- measured: WHAT -->                   a measurement: kept as written, neither run nor compared
+ *
+ * Commands run as the README gives them, from a scratch directory under .tmp/ that links the
+ * repository's examples/ in, so that what they write (runs/quick) never touches the user's own runs.
+ * Timings (`0.2 s`, `left 4s`) change from run to run and are normalised before comparing. Every
+ * output block runs in a few seconds (the suite runs them all); a slow command gets a faster variant
+ * in the README (gradcheck's `--full-limit 100`), and long runs are measurements.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('..', import.meta.url));
+export const readmePath = join(root, 'README.md');
+
+export type Block =
+  | { kind: 'output'; command: string; from?: string; exit: number; open: number; close: number; body: string }
+  | { kind: 'file'; path: string; open: number; close: number; body: string }
+  | { kind: 'measured'; what: string; line: number };
+
+const OUTPUT = /^<!-- output(?: \(exit (\d+)\))?(?: from "([^"]+)")?: (.+?) -->$/;
+const FILE = /^<!-- file: (.+?) -->$/;
+const MEASURED = /^<!-- measured: (.+?) -->$/;
+
+/** The marked blocks of a README; throws, naming the line, on a marker not followed by what it marks. */
+export function blocks(readme: string): Block[] {
+  const lines = readme.split('\n');
+  const out: Block[] = [];
+  lines.forEach((line, i) => {
+    const output = OUTPUT.exec(line), file = FILE.exec(line), measured = MEASURED.exec(line);
+    if (measured) {
+      if (!/^(\||```)/.test(lines[i + 1] ?? '')) throw new Error(`README.md:${i + 1}: a measured marker must be followed by a table or a fenced block`);
+      out.push({ kind: 'measured', what: measured[1], line: i + 1 });
+    }
+    if (!output && !file) {
+      if (line.startsWith('<!-- output') || line.startsWith('<!-- file')) throw new Error(`README.md:${i + 1}: malformed marker: ${line}`);
+      return;
+    }
+    if (!/^```\w*$/.test(lines[i + 1] ?? '')) throw new Error(`README.md:${i + 1}: a marker must be followed by a fenced block`);
+    const close = lines.indexOf('```', i + 2);
+    if (close < 0) throw new Error(`README.md:${i + 2}: the fenced block is not closed`);
+    const body = lines.slice(i + 2, close).join('\n') + '\n';
+    if (output) out.push({ kind: 'output', exit: Number(output[1] ?? 0), from: output[2], command: output[3], open: i + 1, close, body });
+    else out.push({ kind: 'file', path: file![1], open: i + 1, close, body });
+  });
+  return out;
+}
+
+/** What a command prints (stdout and stderr interleaved), run from a scratch directory; throws on another exit status. */
+export function run(command: string, exit = 0): string {
+  mkdirSync(join(root, '.tmp'), { recursive: true });
+  const scratch = mkdtempSync(join(root, '.tmp', 'readme-'));
+  try {
+    symlinkSync(join(root, 'examples'), join(scratch, 'examples'));
+    // The default kernels, no colours, and none of the npm_* settings of a surrounding `npm test`
+    // (npx would read them as its own configuration and may warn about them).
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|BACKPROP_KERNELS$|FORCE_COLOR$)/i.test(k)));
+    const r = spawnSync('sh', ['-c', `${command} 2>&1`], { cwd: scratch, env: { ...env, NO_COLOR: '1' }, encoding: 'utf8', timeout: 300_000 });
+    if (r.error) throw r.error;
+    if (r.status !== exit) throw new Error(`\`${command}\` exited with status ${r.status ?? r.signal}, not ${exit}; it printed:\n${r.stdout}`);
+    return r.stdout;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** What a block should hold today. */
+export function expected(block: Block): string {
+  if (block.kind === 'file') return readFileSync(join(root, block.path), 'utf8');
+  if (block.kind !== 'output') throw new Error('a measurement is not regenerated');
+  let printed = run(block.command, block.exit).replace(/\s+$/, '').split('\n');
+  if (block.from) {
+    const start = printed.findIndex((l) => l.startsWith(block.from!));
+    if (start < 0) throw new Error(`\`${block.command}\` printed no line starting with "${block.from}"`);
+    printed = ['...', ...printed.slice(start)];
+  }
+  return [`$ ${block.command}`, ...printed].join('\n') + '\n';
+}
+
+/** Text with its timings replaced by `<time>` and trailing spaces dropped, for comparing. */
+export function normalise(text: string): string {
+  return text
+    .replace(/\b\d+(\.\d+)? ?(ms|s|seconds?|minutes?)\b/g, '<time>')
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n');
+}
+
+/**
+ * The README with every output and file block that no longer matches replaced by what it should hold
+ * today (a block that differs only in its timings is left as it is, so that the README does not churn).
+ */
+export function regenerate(readme: string, onBlock: (b: Block, changed: boolean) => void = () => {}): string {
+  const lines = readme.split('\n');
+  const changes = blocks(readme).flatMap((b) => {
+    if (b.kind === 'measured') return [];
+    const text = expected(b);
+    const changed = normalise(text) !== normalise(b.body);
+    onBlock(b, changed);
+    return changed ? [{ b, text }] : [];
+  });
+  // From the last block up, so that the line numbers of those before stay valid.
+  for (const { b, text } of changes.reverse()) {
+    lines.splice(b.open + 1, b.close - b.open - 1, ...text.replace(/\n$/, '').split('\n'));
+  }
+  return lines.join('\n');
+}
+
+const label = (b: Block) => (b.kind === 'output' ? `$ ${b.command}` : b.kind === 'file' ? b.path : b.what);
+
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const check = process.argv.includes('--check');
+  const readme = readFileSync(readmePath, 'utf8');
+  const drifted: string[] = [];
+  const updated = regenerate(readme, (b, changed) => {
+    console.log(`${changed ? (check ? 'DRIFTED' : 'updated') : 'same   '}  ${label(b)}`);
+    if (changed) drifted.push(label(b));
+  });
+  if (check) {
+    if (drifted.length) console.log(`\n${drifted.length} block(s) of README.md no longer match; run npm run readme to regenerate them`);
+    process.exit(drifted.length ? 1 : 0);
+  }
+  if (updated !== readme) {
+    writeFileSync(`${readmePath}.tmp`, updated); // whole or not at all
+    renameSync(`${readmePath}.tmp`, readmePath);
+  }
+  console.log(`README.md: ${drifted.length} block(s) changed`);
+}
