@@ -9,7 +9,7 @@ import { backprop, isRunning, start, waitFor } from './helpers.ts';
 const dir = mkdtempSync(join(tmpdir(), 'cli-runner-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The pids that hold the run directories under `out` (the runner's children). */
+/** The pids that hold the run directories under `out`. */
 const holders = (out: string) =>
   existsSync(out)
     ? readdirSync(out)
@@ -17,13 +17,22 @@ const holders = (out: string) =>
         .map((d) => JSON.parse(readFileSync(join(out, d, '.lock-owner'), 'utf8')).pid as number)
     : [];
 
+/** The child processes of `pid` (Linux). */
+const childrenOf = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+};
+
 describe('backprop experiment --jobs 2', () => {
   it('killed with SIGKILL, its children stop within seconds; while it ran, a second runner was refused naming its pid', async () => {
     const out = join(dir, 'killed');
     const args = ['experiment', 'depth', '--epochs', '3', '--subset', '20000', '--jobs', '2', '--out', out, '--quiet'];
     const runner = start(args);
-    expect(await waitFor(() => holders(out).length === 2, 60_000)).toBe(true);
-    const children = holders(out);
+    expect(await waitFor(() => childrenOf(runner.pid).length === 2, 60_000)).toBe(true);
+    const children = childrenOf(runner.pid);
     const second = backprop(args);
     expect([second.code, second.stderr]).toEqual([2, `backprop: ${out}: in use by another backprop process (pid ${runner.pid}); wait for it to finish or stop it, then try again\n`]);
     expect(children.every(isRunning)).toBe(true);
@@ -31,7 +40,8 @@ describe('backprop experiment --jobs 2', () => {
     const t0 = Date.now();
     expect(await waitFor(() => !children.some(isRunning), 5_000)).toBe(true);
     console.log(`children gone ${Date.now() - t0} ms after the runner was killed`);
-    // They let go of their run directories on the way out.
+    // They let go of their run directories on the way out (the runner's own lock, on `out`, is
+    // taken over by the next runner: its pid is gone).
     expect(holders(out)).toEqual([]);
   }, 120_000);
 
