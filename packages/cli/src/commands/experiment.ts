@@ -68,7 +68,7 @@ export async function experimentCommand(args: Args): Promise<number> {
     // The report of this directory is of these settings.
     writeFileAtomic(join(args.out, 'overrides.json'), JSON.stringify(overrides) + '\n');
     // A diverging run is a result (the paper's ReLU at lr 0.01), not a failure; a crashed child is.
-    const outcome = args.jobs > 1 ? await runInChildren(pending, args.out, args.jobs, keep, log) : await runHere(pending, args.out, args.quiet ? 'quiet' : 'bar', log);
+    const outcome = args.jobs > 1 ? await runInChildren(pending, args.out, args.jobs, keep, log) : await runHere(pending, args.out, args.quiet ? 'quiet' : 'bar', keep, log);
     if (outcome === 'interrupted') {
       console.error(`interrupted: the finished epochs of every run are kept; rerun the same command to continue: ${sameCommand()}`);
       return 130;
@@ -89,10 +89,10 @@ function sameCommand(): string {
   return ['backprop', ...process.argv.slice(2).map(quote)].join(' ');
 }
 
-async function runHere(runs: PlannedRun[], out: string, mode: 'bar' | 'quiet', log: (s: string) => void): Promise<number> {
+async function runHere(runs: PlannedRun[], out: string, mode: 'bar' | 'quiet', keep: number | undefined, log: (s: string) => void): Promise<number> {
   for (const [i, r] of runs.entries()) {
     const label = `[${i + 1}/${runs.length} ${r.experiment}/${r.id}]`;
-    const run = RunDir.open(join(out, r.key));
+    const run = RunDir.open(join(out, r.key), keep);
     try {
       const result = await executeRun(run, { mode, label, onInterrupt: `rerun the same command to continue: ${sameCommand()}` });
       log(`${label} ${result.status === 'done' ? `train ${pct(result.trainAccuracy)}, test ${pct(result.testAccuracy)}` : result.message}`);
