@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultMnistDir, loadModel } from '@backprop/mlp';
-import { backprop, interruptAfterFirstEpoch, mountTmpfs, start } from './helpers.ts';
+import { backprop, interruptAfterFirstEpoch, mountTmpfs, start, waitFor } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-rundir-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,11 +25,13 @@ const tiny = ['--layers', '784,24,10', '--init', 'xavier', '--subset', '1200', '
 /** A run of a few seconds, long enough for a second process to find it running. */
 const longer = ['--layers', '784,128,10', '--init', 'xavier', '--subset', '20000', '--epochs', '3', '--quiet'];
 const whole = join(dir, 'whole');
-let wholeMs = 0; // how long that run takes here, start to end
-beforeAll(() => {
+let lockedMs = 0; // how long that run holds its directory here: from its lock to its end
+beforeAll(async () => {
+  const run = start(['train', ...longer, '--out', whole]);
+  await waitFor(() => existsSync(join(whole, '.lock-owner')), 60_000);
   const t0 = Date.now();
-  expect(backprop(['train', ...longer, '--out', whole]).code).toBe(0);
-  wholeMs = Date.now() - t0;
+  expect((await run.finished).code).toBe(0);
+  lockedMs = Date.now() - t0;
 }, 60_000);
 
 describe('a full disk', () => {
@@ -100,12 +102,13 @@ describe('--resume', () => {
     for (let k = 0; k < 3 && !existsSync(join(out, 'summary.json')); k++) {
       const args = next();
       const run = start(args);
-      // Anywhere from startup to the end of the run (which the uninterrupted run timed).
-      const delay = Math.round(random() * wholeMs);
+      // Anywhere from the moment it locks its directory (before its config.json) to the end of the run.
+      const delay = Math.round(random() * lockedMs);
+      await waitFor(() => existsSync(join(out, '.lock-owner')) || run.child.exitCode !== null, 60_000);
       const timer = setTimeout(() => run.child.kill('SIGKILL'), delay);
       const end = await run.finished;
       clearTimeout(timer);
-      seen.push(`${args[1]} killed ${delay} ms after its start (of ${wholeMs}): ${end.signal ?? `exit ${end.code}`}, ${existsSync(join(out, 'metrics.jsonl')) ? `epochs ${epochsLogged(out).join(',')} logged` : existsSync(join(out, 'config.json')) ? 'no epoch' : 'no config.json'}`);
+      seen.push(`${args[1]} killed ${delay} ms after it locked (of ${lockedMs}): ${end.signal ?? `exit ${end.code}`}, ${existsSync(join(out, 'metrics.jsonl')) ? `epochs ${epochsLogged(out).join(',')} logged` : existsSync(join(out, 'config.json')) ? 'no epoch' : 'no config.json'}`);
       if (end.signal === null) expect([end.code, end.stderr]).toEqual([0, expect.not.stringContaining('backprop:')]);
     }
     console.log(seen.join('\n'));
