@@ -35,9 +35,9 @@ export class RunDir {
     readonly dir: string,
     readonly config: RunConfig,
     private lock: RunLock,
-    /** Whether this process made the directory (a failed start then removes it whole). */
+    /** Whether this process made the directory (a failed start then removes it, if nothing else is in it). */
     private made: boolean,
-    public keepCheckpoints: number,
+    readonly keepCheckpoints: number,
   ) {}
 
   /** A new run in `dir` (made if missing), which must not already hold one. */
