@@ -1,6 +1,7 @@
 /** Runs the `backprop` binary as a user would: a separate process. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,4 +30,65 @@ export async function interruptAfterFirstEpoch(args: string[], out: string, sign
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   clearInterval(poll);
   return { code, stderr };
+}
+
+export interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts `backprop ARGS` without waiting: the process, and a promise of how it ended. */
+export function start(args: string[], options: { cwd?: string; detached?: boolean; env?: Record<string, string> } = {}) {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? repoRoot, detached: options.detached, env: { ...process.env, ...options.env } });
+  let stdout = '', stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const finished = new Promise<Finished>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { child, pid: child.pid!, finished };
+}
+
+/** Whether a process runs (a zombie, killed but not yet reaped, does not). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `test` every 20 ms until it holds (true) or `ms` pass (false). */
+export async function waitFor(test: () => boolean, ms: number): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(20)) if (test()) return true;
+  return test();
+}
+
+/**
+ * Mounts a tmpfs of `size` (e.g. '3m') on a new directory: a small disk that really fills up.
+ * Needs root (CI runs as root); elsewhere says why it could not.
+ */
+export function mountTmpfs(size: string): { dir: string; remount(size: string): void; unmount(): void } | { error: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'small-disk-'));
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    return { error: `cannot mount a tmpfs (${(r.stderr || r.error?.message || '').trim()}; it needs root)` };
+  }
+  return {
+    dir,
+    remount: (s) => void spawnSync('mount', ['-o', `remount,size=${s}`, dir]),
+    unmount() {
+      spawnSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -12,4 +12,4 @@ export { Dataset, defaultMnistDir, loadMnist, loadSplit, readIdx, type Mnist, ty
 export { train, startState, evaluate, predict, scores, argmaxRows, paperConfig } from './train.ts';
 export type { TrainConfig, TrainState, TrainHooks, TrainOutcome, EpochStats, Evaluation } from './train.ts';
 export { saveModel, loadModel, encodeSafetensors, decodeSafetensors, type LoadedModel } from './safetensors.ts';
-export { writeFileAtomic } from './files.ts';
+export { writeFileAtomic, fileError, type WriteFn } from './files.ts';

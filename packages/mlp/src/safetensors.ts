@@ -6,7 +6,10 @@
  * An MLP is stored as `layers.{i}.weight` [in, out] and `layers.{i}.bias` [out]; its metadata
  * holds `format` ("backprop-mlp/1"), `sizes` and `activation` as JSON, plus whatever the caller
  * adds (training settings, a run's progress). Extra tensors (optimiser state) use other names.
+ * Every file we write carries `data_sha256`, the SHA-256 of its data section, in its metadata, so
+ * that a damaged file is refused rather than loaded with wrong weights.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import ndarray from 'ndarray';
 import { allocate, Tensor, type Data } from '@backprop/graph';
@@ -19,9 +22,13 @@ const FORMAT = 'backprop-mlp/1';
 
 interface Entry { dtype: 'F32' | 'F64'; shape: number[]; data_offsets: [number, number] }
 
-/** Encodes named tensors and string metadata as safetensors bytes. */
+const bytesOf = (d: Data) => new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+
+/** Encodes named tensors and string metadata as safetensors bytes, with the data's SHA-256 in the metadata. */
 export function encodeSafetensors(tensors: Record<string, { data: Data; shape: number[] }>, metadata: Record<string, string>): Uint8Array {
-  const header: Record<string, Entry | Record<string, string>> = { __metadata__: metadata };
+  const hash = createHash('sha256');
+  for (const t of Object.values(tensors)) hash.update(bytesOf(t.data));
+  const header: Record<string, Entry | Record<string, string>> = { __metadata__: { ...metadata, data_sha256: hash.digest('hex') } };
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
     header[name] = { dtype: t.data instanceof Float64Array ? 'F64' : 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
@@ -35,7 +42,7 @@ export function encodeSafetensors(tensors: Record<string, { data: Data; shape: n
   out.set(head, 8);
   let at = 8 + head.length;
   for (const t of Object.values(tensors)) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    out.set(bytesOf(t.data), at);
     at += t.data.byteLength;
   }
   return out;
@@ -71,7 +78,14 @@ export function decodeSafetensors(bytes: Uint8Array, where: string): { tensors: 
     new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(bytes.subarray(dataStart + begin, dataStart + end));
     tensors.set(name, { data, shape: e.shape });
   }
-  return { tensors, metadata: (header.__metadata__ ?? {}) as Record<string, string> };
+  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  // Files of other writers may lack the checksum; ours always have it. Checked after the offsets,
+  // so that a truncated file is called truncated.
+  if (metadata.data_sha256 !== undefined) {
+    const actual = createHash('sha256').update(bytes.subarray(dataStart)).digest('hex');
+    if (actual !== metadata.data_sha256) fail('checksum mismatch: its data does not match the SHA-256 in its header');
+  }
+  return { tensors, metadata };
 }
 
 /** Saves a network, its metadata and extra tensors, atomically. */

@@ -1,8 +1,9 @@
 /** `backprop train`: one training run, the paper's final network by default. */
 import type { Argv } from 'yargs';
 import { defaultRunConfig, readConfigFile, validateConfig, type RunConfig } from '../run/config.ts';
-import { executeRun } from '../run/execute.ts';
-import { RunDir } from '../run/rundir.ts';
+import { checkNetworkFitsData, loadRunData } from '../run/data.ts';
+import { executeRun, type RunResult } from '../run/execute.ts';
+import { defaultKeepCheckpoints, RunDir } from '../run/rundir.ts';
 import type { ReportMode } from '../run/progress.ts';
 import { activationNames, initNames, lossNames, optimizerNames } from '@backprop/mlp';
 import { pct } from '../format.ts';
@@ -22,7 +23,8 @@ export const trainOptions = (y: Argv) =>
     .option('subset', { type: 'number', describe: 'train on the first N images (test on N/6) for a quick look' })
     .option('config', { type: 'string', describe: 'JSON file with any of these settings (flags override it)' })
     .option('out', { type: 'string', describe: 'run directory', defaultDescription: 'runs/<date-time>' })
-    .option('resume', { type: 'string', describe: 'continue the interrupted run in this directory' })
+    .option('resume', { type: 'string', describe: 'continue the interrupted run in this directory (from its last valid checkpoint)' })
+    .option('keep-checkpoints', { type: 'number', describe: 'keep the checkpoints of the last N epochs (the last one is always kept)', defaultDescription: String(defaultKeepCheckpoints) })
     .option('quiet', { type: 'boolean', describe: 'print only the final result' })
     .option('json', { type: 'boolean', describe: 'print JSON lines (one per epoch, then the result)' })
     .conflicts('resume', ['config', 'out', 'layers', 'activation', 'loss', 'lr', 'batch-size', 'epochs', 'init', 'optimizer', 'seed', 'data', 'subset']);
@@ -56,22 +58,74 @@ export function reportMode(args: { quiet?: boolean; json?: boolean }): ReportMod
 
 export async function trainCommand(args: TrainArgs): Promise<number> {
   const mode = reportMode(args);
-  let run: RunDir;
+  const supervised = followParent();
+  const keep = args['keep-checkpoints'];
+  if (keep !== undefined && !(Number.isInteger(keep) && keep >= 1)) {
+    throw new Error(`--keep-checkpoints ${keep}: expected a positive integer (the last checkpoint is always kept)`);
+  }
+  let run: RunDir, data;
   if (args.resume) {
-    run = RunDir.open(args.resume);
-    if (run.isComplete) throw new Error(`${args.resume}: this run is already complete (see summary.json)`);
-    if (mode !== 'json') console.error(`resuming ${args.resume} after epoch ${run.lastCheckpointEpoch()} of ${run.config.epochs}`);
+    run = RunDir.open(args.resume, keep);
+    try {
+      if (run.isComplete) throw new Error(`${args.resume}: this run is already complete (see summary.json)`);
+      data = loadRunData(run.config);
+      checkNetworkFitsData(run.config.layers, data);
+    } catch (e) {
+      run.release();
+      throw e;
+    }
+    if (run.skippedCheckpoints) console.error(`${args.resume}: ${run.skippedCheckpoints}`);
+    if (mode !== 'json') console.error(`resuming ${args.resume} after epoch ${run.resumeEpoch} of ${run.config.epochs}`);
   } else {
+    // Everything that can be checked is checked before the run directory is made.
     const config = resolveConfig(args);
-    const out = args.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
-    run = RunDir.create(out, config);
+    data = loadRunData(config);
+    checkNetworkFitsData(config.layers, data);
+    try {
+      run = args.out ? RunDir.create(args.out, config, keep) : RunDir.createNamed('runs', config, keep);
+    } catch (e) {
+      throw withWayOut(e as Error, args.out ?? 'runs', true);
+    }
     if (mode === 'bar') {
-      console.error(`training ${config.layers.join('-')} (${config.activation}, ${config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}, init ${config.init}, seed ${config.seed}) for ${config.epochs} epoch${config.epochs === 1 ? "" : "s"} -> ${out}`);
+      console.error(`training ${config.layers.join('-')} (${config.activation}, ${config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}, init ${config.init}, seed ${config.seed}) for ${config.epochs} epoch${config.epochs === 1 ? "" : "s"} -> ${run.dir}`);
     }
   }
-  const result = await executeRun(run, mode);
+  let result: RunResult;
+  try {
+    result = await executeRun(run, { mode, data, onInterrupt: supervised ? null : undefined });
+  } catch (e) {
+    // A start that failed before its first epoch leaves nothing that would block a rerun.
+    const discarded = !args.resume && run.discardIfEmpty();
+    throw withWayOut(e as Error, run.dir, discarded);
+  } finally {
+    run.release();
+  }
   if (mode === 'json') console.log(JSON.stringify({ event: 'result', dir: run.dir, ...result }));
   else if (result.status === 'diverged') console.error(`${result.message}; the metrics up to then are in ${run.dir}`);
   else console.log(`done: train accuracy ${pct(result.trainAccuracy)}, test accuracy ${pct(result.testAccuracy)}; model in ${run.dir}/model.safetensors`);
   return result.status === 'diverged' ? 1 : 0;
+}
+
+/** A file error, with the way out: once there is space again, or somewhere writable. */
+function withWayOut(e: Error, dir: string, discarded: boolean): Error {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  if (['EROFS', 'EACCES', 'EPERM'].includes(code)) return new Error(`${e.message}; choose another --out`);
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return e;
+  const how = discarded ? 'nothing was trained and the run directory is removed: free some space and start again' : `free some space, then continue with: backprop train --resume ${dir}`;
+  return new Error(`${e.message}; ${how}`);
+}
+
+/**
+ * Started by the experiment runner (an IPC channel to it): stop, quietly, as soon as the runner
+ * is gone (killed, even with SIGKILL), so that no orphan goes on writing its run directory.
+ * Every file on disk is whole, and the lock goes with this process.
+ */
+function followParent(): boolean {
+  if (!process.send) return false;
+  process.channel?.unref(); // the channel alone must not keep this process alive
+  const stop = () => process.exit(130);
+  process.once('disconnect', stop);
+  process.stdout.once('error', stop); // the pipe to the runner is closed (EPIPE)
+  if (!process.connected) stop();
+  return true;
 }

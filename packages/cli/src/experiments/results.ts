@@ -1,8 +1,7 @@
 /** What a set of runs produced: per-run results, the paper's figures as SVG, tables and findings. */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
+import type * as vl from 'vega-lite';
 import { writeFileAtomic } from '@backprop/mlp';
 import type { Experiment, Finding, PlannedRun } from './define.ts';
 import { pct } from '../format.ts';
@@ -75,7 +74,9 @@ export async function figureSvg(figure: Experiment['figures'][number], runs: Run
       },
     };
   }
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  // Loaded here, not at start: vega and vega-lite take a second to load, which every other command would pay.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   return view.toSVG();
 }
 

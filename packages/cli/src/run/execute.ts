@@ -1,5 +1,5 @@
 /** Runs (or resumes) one training run in a run directory. */
-import { train } from '@backprop/mlp';
+import { train, type Dataset } from '@backprop/mlp';
 import { loadRunData } from './data.ts';
 import { createReporter, type ReportMode } from './progress.ts';
 import type { RunDir } from './rundir.ts';
@@ -11,32 +11,50 @@ export interface RunResult {
   testAccuracy?: number;
 }
 
-export async function executeRun(run: RunDir, mode: ReportMode, label = ''): Promise<RunResult> {
+export interface RunOptions {
+  mode: ReportMode;
+  label?: string;
+  /** The run's data, when the caller has loaded (and checked) it already. */
+  data?: { train: Dataset; test: Dataset };
+  /**
+   * What Ctrl-C prints after "interrupted during epoch N; ": how to go on (by default, `continue
+   * with: backprop train --resume DIR`); null prints nothing (a child of the experiment runner,
+   * which says it once for all its runs).
+   */
+  onInterrupt?: string | null;
+}
+
+export async function executeRun(run: RunDir, { mode, label = '', data, onInterrupt }: RunOptions): Promise<RunResult> {
   const { config } = run;
-  const data = loadRunData(config);
+  data ??= loadRunData(config);
   const state = run.state();
   const reporter = createReporter(mode, Math.ceil(data.train.count / config.batchSize), config.epochs, label);
   let losses: number[] = [];
   // Ctrl-C: every file on disk is whole (atomic writes); restore the terminal and say how to go on.
   const interrupted = () => {
     reporter.stop();
-    console.error(`\ninterrupted during epoch ${state.epoch + 1}; continue with: backprop train --resume ${run.dir}`);
+    const hint = onInterrupt === undefined ? `continue with: backprop train --resume ${run.dir}` : onInterrupt;
+    if (hint !== null) console.error(`\ninterrupted during epoch ${state.epoch + 1}; ${hint}`);
     process.exit(130);
   };
   process.once('SIGINT', interrupted);
-  const outcome = await train(config, data, state, {
-    onIteration: (i, epoch, loss) => {
-      losses.push(loss);
-      reporter.iteration(i, epoch, loss);
-    },
-    onEpoch: (stats, s) => {
-      run.endEpoch(stats, losses, s);
-      losses = [];
-      reporter.epoch(stats, config.epochs);
-    },
-  });
-  process.off('SIGINT', interrupted);
-  reporter.stop();
+  let outcome;
+  try {
+    outcome = await train(config, data, state, {
+      onIteration: (i, epoch, loss) => {
+        losses.push(loss);
+        reporter.iteration(i, epoch, loss);
+      },
+      onEpoch: (stats, s) => {
+        run.endEpoch(stats, losses, s);
+        losses = [];
+        reporter.epoch(stats, config.epochs);
+      },
+    });
+  } finally {
+    process.off('SIGINT', interrupted);
+    reporter.stop();
+  }
   const last = run.epochLines().at(-1);
   const result: RunResult = {
     status: outcome.status,

@@ -11,10 +11,21 @@ export interface Reporter {
   stop(): void;
 }
 
+/**
+ * When stderr is not a terminal (a log file, a pipe, CI), a progress line this often instead of
+ * the bar: 2 seconds, or BACKPROP_PROGRESS_SECONDS.
+ */
+function progressLineSeconds(): number {
+  const s = Number(process.env.BACKPROP_PROGRESS_SECONDS);
+  return s > 0 ? s : 2;
+}
 
 const clock = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
 
-export function createReporter(mode: ReportMode, itersPerEpoch: number, epochs: number, label = ''): Reporter {
+const epochLine = (s: EpochStats, epochs: number) =>
+  `epoch ${s.epoch}/${epochs}: train ${pct(s.train.accuracy)} (loss ${s.train.loss.toFixed(4)}), test ${pct(s.test.accuracy)} (loss ${s.test.loss.toFixed(4)}), ${s.seconds.toFixed(1)} s`;
+
+export function createReporter(mode: ReportMode, itersPerEpoch: number, epochs: number, label = '', stream: NodeJS.WriteStream = process.stderr): Reporter {
   if (mode === 'json') {
     return {
       iteration: () => {},
@@ -23,37 +34,73 @@ export function createReporter(mode: ReportMode, itersPerEpoch: number, epochs: 
     };
   }
   if (mode === 'quiet') return { iteration: () => {}, epoch: () => {}, stop: () => {} };
+  const progress = tracker(itersPerEpoch, epochs);
+  const prefix = label ? label + ' ' : '';
+  if (!stream.isTTY) {
+    // cli-progress draws nothing off a terminal: a line every few seconds shows the run is alive.
+    const every = progressLineSeconds() * 1000;
+    let lastLine = performance.now();
+    return {
+      iteration(iteration, epoch, loss) {
+        const p = progress.iteration(iteration, epoch, loss);
+        const now = performance.now();
+        if (now - lastLine < every) return;
+        lastLine = now;
+        stream.write(`${prefix}epoch ${epoch}/${epochs}: ${p.within}/${itersPerEpoch} it, loss ${p.loss}, left ${p.left}\n`);
+      },
+      epoch(s) {
+        progress.epoch(s);
+        lastLine = performance.now();
+        stream.write(`${prefix}${epochLine(s, epochs)}\n`);
+      },
+      stop: () => {},
+    };
+  }
   const bar = new cliProgress.SingleBar(
     {
-      format: `${label ? label + ' ' : ''}epoch {epoch}/${epochs} |{bar}| {value}/{total} it | loss {loss} | acc {acc} | left {left}`,
-      hideCursor: true, etaBuffer: 500, fps: 5, stream: process.stderr,
+      format: `${prefix}epoch {epoch}/${epochs} |{bar}| {value}/{total} it | loss {loss} | acc {acc} | left {left}`,
+      hideCursor: true, etaBuffer: 500, fps: 5, stream,
     },
     cliProgress.Presets.shades_classic,
   );
-  let running = 0, started = false, accuracy = '-', epochSeconds = 0;
-  let t0 = performance.now(), itersSeen = 0;
+  let started = false;
   return {
     iteration(iteration, epoch, loss) {
+      const p = progress.iteration(iteration, epoch, loss);
+      const payload = { epoch, loss: p.loss, acc: p.accuracy, left: p.left };
+      if (!started) {
+        bar.start(itersPerEpoch, p.within, payload);
+        started = true;
+      } else bar.update(p.within, payload);
+    },
+    epoch(s) {
+      progress.epoch(s);
+      bar.stop();
+      started = false;
+      stream.write(`${prefix}${epochLine(s, epochs)}\n`);
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+/** The running loss, the last accuracies and the time left in the run, as the bar and the lines show them. */
+function tracker(itersPerEpoch: number, epochs: number) {
+  let running = 0, accuracy = '-', epochSeconds = 0;
+  let t0 = performance.now(), itersSeen = 0;
+  return {
+    iteration(iteration: number, epoch: number, loss: number) {
       running = running === 0 ? loss : 0.99 * running + 0.01 * loss;
       const within = iteration - (epoch - 1) * itersPerEpoch;
       // Time left in the run: from the last epoch's wall time (evaluation included) once there is one.
       itersSeen++;
       const perIteration = epochSeconds ? epochSeconds / itersPerEpoch : (performance.now() - t0) / 1000 / itersSeen;
-      const payload = { epoch, loss: running.toFixed(4), acc: accuracy, left: clock(((epochs - epoch + 1) * itersPerEpoch - within) * perIteration) };
-      if (!started) {
-        bar.start(itersPerEpoch, within, payload);
-        started = true;
-      } else bar.update(within, payload);
+      return { within, loss: running.toFixed(4), accuracy, left: clock(((epochs - epoch + 1) * itersPerEpoch - within) * perIteration) };
     },
-    epoch(s, epochs) {
+    epoch(s: EpochStats) {
       epochSeconds = s.seconds;
       t0 = performance.now();
       itersSeen = 0;
       accuracy = `${pct(s.train.accuracy)} / ${pct(s.test.accuracy)}`;
-      bar.stop();
-      started = false;
-      console.error(`epoch ${s.epoch}/${epochs}: train ${pct(s.train.accuracy)} (loss ${s.train.loss.toFixed(4)}), test ${pct(s.test.accuracy)} (loss ${s.test.loss.toFixed(4)}), ${s.seconds.toFixed(1)} s`);
     },
-    stop: () => bar.stop(),
   };
 }

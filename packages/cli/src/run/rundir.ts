@@ -1,15 +1,17 @@
 /**
  * A run directory: config.json (the resolved settings, seed and versions), metrics.jsonl (every
- * iteration's loss, one line per epoch, and each epoch's train/test accuracy and loss), a
- * checkpoint per epoch, model.safetensors and summary.json at the end. Every file is written
- * atomically, so a killed run leaves only whole files, and `--resume` continues from the last
- * checkpoint with exactly the bits an uninterrupted run would have.
+ * iteration's loss, one line per epoch, and each epoch's train/test accuracy and loss), the
+ * checkpoints of the last epochs, model.safetensors and summary.json at the end. Every file is
+ * written atomically, so a killed run or a full disk leaves only whole files; every checkpoint
+ * carries a checksum, and `--resume` continues from the last valid one with exactly the bits an
+ * uninterrupted run would have. One process at a time writes a run directory (lock.ts).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Rng } from '@backprop/graph';
-import { loadModel, saveModel, startState, writeFileAtomic, type EpochStats, type TrainState } from '@backprop/mlp';
+import { fileError, loadModel, saveModel, startState, writeFileAtomic, type EpochStats, type LoadedModel, type TrainState } from '@backprop/mlp';
 import { validateConfig, type RunConfig } from './config.ts';
+import { lockRunDir, type RunLock } from './lock.ts';
 
 export interface MetricsLine {
   type: 'iterations' | 'epoch';
@@ -17,58 +19,113 @@ export interface MetricsLine {
   [key: string]: unknown;
 }
 
+/** Checkpoints kept by default: the last few, so that a damaged last one still leaves one to resume from. */
+export const defaultKeepCheckpoints = 3;
+
 const checkpointName = (epoch: number) => `checkpoint-epoch-${String(epoch).padStart(3, '0')}.safetensors`;
+/** What a run writes before its first checkpoint (what a failed start removes). */
+const startFiles = ['config.json', 'metrics.jsonl'];
 
 export class RunDir {
   private metrics: MetricsLine[] = [];
+  /** The checkpoint to resume from (epoch 0: none), and why later ones were passed over. */
+  private resume: { epoch: number; model?: LoadedModel; skipped?: string } = { epoch: 0 };
 
-  private constructor(readonly dir: string, readonly config: RunConfig) {}
+  private constructor(
+    readonly dir: string,
+    readonly config: RunConfig,
+    private lock: RunLock,
+    /** Whether this process made the directory (a failed start then removes it, if nothing else is in it). */
+    private made: boolean,
+    readonly keepCheckpoints: number,
+  ) {}
 
-  /** A new run in `dir`, which must not already hold one. */
-  static create(dir: string, config: RunConfig): RunDir {
+  /** A new run in `dir` (made if missing), which must not already hold one. */
+  static create(dir: string, config: RunConfig, keepCheckpoints = defaultKeepCheckpoints): RunDir {
+    return RunDir.start(dir, config, keepCheckpoints, makeDirs(dir));
+  }
+
+  /**
+   * A new run in a directory of its own under `parent`, named after the time: made exclusively
+   * (two runs started in the same second get `NAME` and `NAME-2`).
+   */
+  static createNamed(parent: string, config: RunConfig, keepCheckpoints = defaultKeepCheckpoints): RunDir {
+    makeDirs(parent);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+    for (let i = 1; ; i++) {
+      const dir = join(parent, i === 1 ? stamp : `${stamp}-${i}`);
+      try {
+        mkdirSync(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw fileError(e, dir, 'creating');
+      }
+      return RunDir.start(dir, config, keepCheckpoints, true);
+    }
+  }
+
+  private static start(dir: string, config: RunConfig, keepCheckpoints: number, made: boolean): RunDir {
+    // The directory may be another process's by now: nothing is removed until the lock is ours.
+    const lock = lockRunDir(dir);
+    // Under the lock: of two runs started into one directory, the second sees the first's config.
     if (existsSync(join(dir, 'config.json'))) {
+      lock.release();
       throw new Error(`${dir}: already holds a run; continue it with --resume ${dir}, or choose another --out`);
     }
-    mkdirSync(dir, { recursive: true });
-    const run = new RunDir(dir, config);
-    const versions = { node: process.version, backprop: '0.1.0' };
-    writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ config, seed: config.seed, versions, started: new Date().toISOString() }, null, 2) + '\n');
+    const run = new RunDir(dir, config, lock, made, keepCheckpoints);
+    try {
+      removeTemporaries(dir);
+      const versions = { node: process.version, backprop: '0.1.0' };
+      writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ config, seed: config.seed, keepCheckpoints, versions, started: new Date().toISOString() }, null, 2) + '\n');
+    } catch (e) {
+      run.discardIfEmpty();
+      throw e;
+    }
     return run;
   }
 
-  /** An existing run, with its config and the metrics logged up to its last checkpoint. */
-  static open(dir: string): RunDir {
+  /** An existing run, locked, with its config, the checkpoint to resume from and the metrics up to it. */
+  static open(dir: string, keepCheckpoints?: number): RunDir {
     const path = join(dir, 'config.json');
     if (!existsSync(path)) throw new Error(`${dir}: no run here (no config.json); start one with backprop train --out ${dir}`);
-    const run = new RunDir(dir, validateConfig(JSON.parse(readFileSync(path, 'utf8')).config, path));
-    // A process killed while writing leaves only its temporary file: drop it.
-    for (const f of readdirSync(dir)) if (/\.tmp-\d+$/.test(f)) rmSync(join(dir, f), { force: true });
-    const metricsPath = join(dir, 'metrics.jsonl');
-    if (existsSync(metricsPath)) {
-      const lines = readFileSync(metricsPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricsLine);
-      run.metrics = lines.filter((l) => l.epoch <= run.lastCheckpointEpoch());
+    const lock = lockRunDir(dir);
+    try {
+      const saved = readJson(path) as { config?: unknown; keepCheckpoints?: unknown } | null;
+      const config = validateConfig(saved?.config, path);
+      const keep = keepCheckpoints ?? (Number.isInteger(saved?.keepCheckpoints) ? (saved!.keepCheckpoints as number) : defaultKeepCheckpoints);
+      const run = new RunDir(dir, config, lock, false, keep);
+      // A process killed while writing leaves only its temporary file: drop it.
+      removeTemporaries(dir);
+      run.resume = lastValidCheckpoint(dir, config);
+      const metricsPath = join(dir, 'metrics.jsonl');
+      if (existsSync(metricsPath)) run.metrics = readMetrics(metricsPath).filter((l) => l.epoch <= run.resume.epoch);
+      return run;
+    } catch (e) {
+      lock.release();
+      throw e;
     }
-    return run;
   }
 
   get isComplete(): boolean {
     return existsSync(join(this.dir, 'summary.json'));
   }
 
-  lastCheckpointEpoch(): number {
-    const epochs = readdirSync(this.dir)
-      .map((f) => /^checkpoint-epoch-(\d+)\.safetensors$/.exec(f))
-      .filter((m) => m !== null)
-      .map((m) => Number(m![1]));
-    return epochs.length ? Math.max(...epochs) : 0;
+  /** The epoch the run continues after (0: from the start). */
+  get resumeEpoch(): number {
+    return this.resume.epoch;
   }
 
-  /** The training state: fresh, or restored from the last checkpoint. */
+  /** One line saying which checkpoints were damaged and passed over, if any. */
+  get skippedCheckpoints(): string | undefined {
+    return this.resume.skipped;
+  }
+
+  /** The training state: fresh, or restored from the checkpoint to resume from. */
   state(): TrainState {
     const state = startState(this.config);
-    const epoch = this.lastCheckpointEpoch();
-    if (epoch === 0) return state;
-    const { net, metadata, extra } = loadModel(join(this.dir, checkpointName(epoch)), this.config.layers);
+    const { epoch, model } = this.resume;
+    if (!model) return state;
+    const { net, metadata, extra } = model;
     state.net.parameters().forEach((p, i) => p.array.data.set(net.parameters()[i].array.data));
     state.optimizer.state().forEach((buffer, i) => {
       const saved = extra.get(`optimizer.${i}`);
@@ -78,7 +135,7 @@ export class RunDir {
     return { ...state, rng: Rng.fromState(JSON.parse(metadata.rng)), epoch, iteration: Number(metadata.iteration) };
   }
 
-  /** Logs an epoch (its iteration losses and evaluation) and checkpoints the state after it. */
+  /** Logs an epoch (its iteration losses and evaluation), checkpoints the state after it, and drops checkpoints past `keepCheckpoints`. */
   endEpoch(stats: EpochStats, losses: number[], state: TrainState): void {
     const first = state.iteration - losses.length + 1;
     this.metrics.push({ type: 'iterations', epoch: stats.epoch, first, losses: losses.map((l) => Number(l.toPrecision(6))) });
@@ -91,6 +148,8 @@ export class RunDir {
     writeFileAtomic(join(this.dir, 'metrics.jsonl'), this.metrics.map((m) => JSON.stringify(m)).join('\n') + '\n');
     const extra = Object.fromEntries(state.optimizer.state().map((b, i) => [`optimizer.${i}`, b]));
     saveModel(join(this.dir, checkpointName(stats.epoch)), state.net, { config: this.config, epoch: state.epoch, iteration: state.iteration, rng: state.rng.state() }, extra);
+    // Only once the new checkpoint is whole on disk.
+    for (const epoch of checkpointEpochs(this.dir)) if (epoch <= stats.epoch - this.keepCheckpoints) rmSync(join(this.dir, checkpointName(epoch)), { force: true });
   }
 
   epochLines(): MetricsLine[] {
@@ -106,4 +165,113 @@ export class RunDir {
     saveModel(join(this.dir, 'model.safetensors'), state.net, { config: this.config });
     writeFileAtomic(join(this.dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   }
+
+  /** Whether an epoch has been completed and checkpointed. */
+  get hasEpoch(): boolean {
+    return checkpointEpochs(this.dir).length > 0;
+  }
+
+  /**
+   * After a failed start (nothing trained): removes what this run wrote, and the directory itself
+   * if this run made it, so that the same command can be run again. A run with a completed epoch is kept.
+   */
+  discardIfEmpty(): boolean {
+    if (this.hasEpoch || this.isComplete) return false;
+    for (const f of startFiles) rmSync(join(this.dir, f), { force: true });
+    removeTemporaries(this.dir);
+    this.release();
+    if (this.made) {
+      try {
+        rmdirSync(this.dir); // only if nothing else is in it
+      } catch {
+        // a file of someone else's: leave the directory
+      }
+    }
+    return true;
+  }
+
+  /** Lets another process write this directory. */
+  release(): void {
+    this.lock.release();
+  }
+}
+
+/** Makes `dir` and its missing parents; true when `dir` itself was made. Errors say why (read-only, not ENOENT). */
+export function makeDirs(dir: string): boolean {
+  if (existsSync(dir)) return false;
+  const parent = dirname(dir);
+  if (parent !== dir) makeDirs(parent);
+  // One level at a time: a recursive mkdir reports ENOENT where the real cause is a read-only parent.
+  try {
+    mkdirSync(dir);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw fileError(e, dir, 'creating');
+  }
+}
+
+function checkpointEpochs(dir: string): number[] {
+  return readdirSync(dir)
+    .map((f) => /^checkpoint-epoch-(\d+)\.safetensors$/.exec(f))
+    .filter((m) => m !== null)
+    .map((m) => Number(m![1]))
+    .sort((a, b) => b - a);
+}
+
+/** The last checkpoint that loads and matches its checksum; the damaged ones after it are named. */
+function lastValidCheckpoint(dir: string, config: RunConfig): { epoch: number; model?: LoadedModel; skipped?: string } {
+  const damaged: string[] = [];
+  let reason = '';
+  for (const epoch of checkpointEpochs(dir)) {
+    try {
+      const model = loadModel(join(dir, checkpointName(epoch)), config.layers);
+      const skipped = damaged.length ? `${damaged.join(', ')} ${damaged.length > 1 ? 'are' : 'is'} damaged (${reason}); resuming from epoch ${epoch}` : undefined;
+      return { epoch, model, skipped };
+    } catch (e) {
+      damaged.push(checkpointName(epoch));
+      reason ||= (e as Error).message.replace(/^.*?: (not a valid model file: )?/, '');
+    }
+  }
+  return { epoch: 0, skipped: damaged.length ? `${damaged.join(', ')} ${damaged.length > 1 ? 'are' : 'is'} damaged (${reason}); starting again from epoch 1` : undefined };
+}
+
+function removeTemporaries(dir: string): void {
+  for (const f of readdirSync(dir)) if (/\.tmp-\d+$/.test(f)) rmSync(join(dir, f), { force: true });
+}
+
+function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw fileError(e, path, 'reading');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path}: damaged, not valid JSON (${(e as Error).message}); restore it, or start the run again in another --out`);
+  }
+}
+
+function readMetrics(path: string): MetricsLine[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw fileError(e, path, 'reading');
+  }
+  return text.split('\n').flatMap((line, i) => {
+    if (!line) return [];
+    let m: MetricsLine | undefined;
+    try {
+      m = JSON.parse(line);
+    } catch {
+      // reported below
+    }
+    if (typeof m !== 'object' || m === null || !Number.isInteger(m.epoch)) {
+      throw new Error(`${path}:${i + 1}: damaged, not a line of metrics; restore the file, or start the run again in another --out`);
+    }
+    return [m];
+  });
 }

@@ -1,0 +1,61 @@
+// The run directory's lock: who holds it, and taking over the lock of a process that is gone.
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lockRunDir } from '../src/run/lock.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'cli-lock-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A lock as a process with this pid leaves it (with its owner file, or without when killed in between). */
+function leaveLock(d: string, pid: number | undefined): void {
+  mkdirSync(join(d, '.lock'), { recursive: true });
+  if (pid !== undefined) writeFileSync(join(d, '.lock-owner'), JSON.stringify({ pid, host: hostname(), lock: statSync(join(d, '.lock')).ino }));
+}
+const ownerPid = (d: string) => JSON.parse(readFileSync(join(d, '.lock-owner'), 'utf8')).pid;
+
+describe('lockRunDir', () => {
+  it('takes over at once the lock of a process that is gone, and leaves nothing behind on release', () => {
+    const d = join(dir, 'dead');
+    mkdirSync(d);
+    const gone = spawnSync('true').pid!; // ran, exited and was reaped
+    leaveLock(d, gone);
+    const t0 = performance.now();
+    const lock = lockRunDir(d);
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(ownerPid(d)).toBe(process.pid);
+    lock.release();
+    expect(readdirSync(d)).toEqual([]);
+  });
+
+  it('refuses a lock whose holder runs, naming its pid', async () => {
+    const d = join(dir, 'live');
+    mkdirSync(d);
+    const holder = spawn('sleep', ['30']);
+    try {
+      leaveLock(d, holder.pid);
+      expect(() => lockRunDir(d)).toThrow(`${d}: in use by another backprop process (pid ${holder.pid}); wait for it to finish or stop it, then try again`);
+      expect(ownerPid(d)).toBe(holder.pid);
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((resolve) => holder.on('exit', resolve));
+    }
+    // Once it is gone, the lock is this process's.
+    lockRunDir(d).release();
+  });
+
+  it('takes over a lock that names no holder (killed between making it and naming itself) after a second', () => {
+    const d = join(dir, 'unnamed');
+    mkdirSync(d);
+    leaveLock(d, undefined);
+    const t0 = performance.now();
+    const lock = lockRunDir(d);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(ownerPid(d)).toBe(process.pid);
+    lock.release();
+    expect(existsSync(join(d, '.lock'))).toBe(false);
+  });
+});
