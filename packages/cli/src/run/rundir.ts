@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Rng } from '@backprop/graph';
 import { loadModel, saveModel, startState, writeFileAtomic, type EpochStats, type TrainState } from '@backprop/mlp';
 import { validateConfig, type RunConfig } from './config.ts';
+import { version } from '../version.ts';
 
 export interface MetricsLine {
   type: 'iterations' | 'epoch';
@@ -31,7 +32,7 @@ export class RunDir {
     }
     mkdirSync(dir, { recursive: true });
     const run = new RunDir(dir, config);
-    const versions = { node: process.version, backprop: '0.1.0' };
+    const versions = { node: process.version, backprop: version };
     writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ config, seed: config.seed, versions, started: new Date().toISOString() }, null, 2) + '\n');
     return run;
   }
