@@ -17,7 +17,7 @@ function scaled(dS: Float32Array | Float64Array, shape: number[], g: Tensor) {
 /**
  * Multiclass hinge loss: mean over rows i of sum over j != y_i of max(0, s_ij - s_iy + 1).
  * dl/ds_ij = 1/n where the margin s_ij - s_iy + 1 > 0 (j != y_i); dl/ds_iy = -(count of those)/n.
- * A margin of exactly 0 counts as inactive (the kink, by convention).
+ * A margin of exactly 0 counts as inactive (the kink, by convention); a NaN score makes the loss NaN.
  */
 export const hingeLoss = defineOp('hingeLoss', (S: Tensor, labels: ArrayLike<number>) => {
   labelsFor('hingeLoss', S, labels);
@@ -36,6 +36,8 @@ export const hingeLoss = defineOp('hingeLoss', (S: Tensor, labels: ArrayLike<num
         loss += margin;
         dS[row + j] = 1 / n;
         active++;
+      } else if (Number.isNaN(margin)) {
+        loss = NaN; // NOTE: `margin > 0` is false for NaN: without this a NaN score would cost nothing.
       }
     }
     dS[row + y] = -active / n;
