@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { defaultMnistDir, loadMnist, loadModel, predict } from '@backprop/mlp';
+import { Rng } from '@backprop/graph';
+import { defaultMnistDir, loadMnist, loadModel, MLP, predict, saveModel } from '@backprop/mlp';
 import { backprop } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-model-'));
@@ -120,5 +121,61 @@ describe('backprop gradcheck', () => {
     const r = backprop(['gradcheck', '--layers', '100,10']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('backprop: --layers 100,10: MNIST images have 784 pixels, so the first size must be 784 (or use --random)');
+  });
+});
+
+describe('models and inputs that yield NaN are refused with one line, never a number', () => {
+  const pgm = join(dir, 'nan-digit.pgm');
+  const idx = join(defaultMnistDir(), 't10k-images-idx3-ubyte');
+  beforeAll(() => writeFileSync(pgm, Buffer.concat([Buffer.from('P5\n28 28\n255\n'), Buffer.from(test.images.subarray(0, 784))])));
+  const refused = (args: string[], message: RegExp) => {
+    const r = backprop(args);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr.trim()).toMatch(message);
+  };
+
+  it('a model with a NaN weight (evaluate printed a loss of 0, predict the digit -1)', () => {
+    const { net, metadata } = loadModel(model);
+    net.layers[1].b.array.data[3] = NaN;
+    const bad = join(dir, 'nan.safetensors');
+    saveModel(bad, net, { config: JSON.parse(metadata.config) });
+    const message = /^backprop: .*nan.safetensors: layers.1.bias holds NaN at \[3\]; a model with non-finite weights cannot be used \(was it trained with too high a learning rate\?\)$/;
+    refused(['evaluate', bad], message);
+    refused(['predict', bad, pgm], message);
+    refused(['predict', bad, idx], message);
+  });
+
+  it('a model whose finite weights overflow to NaN scores (infinite ReLU activations times weights of both signs)', () => {
+    const net = MLP.init({ sizes: [784, 8, 10], activation: 'relu' }, Rng.seeded(1), { init: 'xavier' });
+    net.layers[0].W.array.data.fill(1e38);
+    const overflow = join(dir, 'overflow.safetensors');
+    saveModel(overflow, net, { config: { loss: 'ce' } });
+    refused(['evaluate', overflow], /^backprop: .*overflow.safetensors: its scores on the test images are NaN \(its activations overflow\); this model cannot be evaluated$/);
+    refused(['predict', overflow, pgm], /^backprop: .*nan-digit.pgm: the scores of .*overflow.safetensors for this image are NaN \(its activations overflow\)$/);
+    refused(['predict', overflow, idx], /^backprop: .*t10k-images-idx3-ubyte: the scores of .*overflow.safetensors for image 0 are NaN \(its activations overflow\)$/);
+  });
+});
+
+describe('backprop evaluate checks the model against the data, and reads only the split it evaluates', () => {
+  it('refuses a model with fewer outputs than the data has classes', () => {
+    const three = join(dir, 'three.safetensors');
+    saveModel(three, MLP.init({ sizes: [784, 8, 3], activation: 'tanh' }, Rng.seeded(1), { init: 'xavier' }));
+    const r = backprop(['evaluate', three]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^backprop: .*three.safetensors: the model has 3 outputs but the images have 10 classes; evaluate a model whose last layer has at least 10 units$/);
+  });
+  it('evaluates the test split of a directory that holds only the test files', () => {
+    const only = join(dir, 'test-only');
+    mkdirSync(only);
+    for (const f of ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) symlinkSync(join(defaultMnistDir(), f), join(only, f));
+    const r = backprop(['evaluate', model, '--data', only, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ split: 'test', count: 10000 });
+    const train = backprop(['evaluate', model, '--data', only, '--split', 'train']);
+    expect(train.code).toBe(2);
+    expect(train.stderr.trim()).toMatch(/test-only\/train-images-idx3-ubyte: no such file/);
   });
 });

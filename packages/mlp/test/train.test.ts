@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng, Tape, tensor } from '@backprop/graph';
-import { Adam, evaluate, loadMnist, loadModel, MLP, Momentum, paperConfig, predict, saveModel, startState, train, weightSampler, type TrainConfig } from '../src/index.ts';
+import { Adam, argmaxRows, evaluate, loadMnist, loadModel, MLP, Momentum, paperConfig, predict, saveModel, startState, train, weightSampler, type TrainConfig } from '../src/index.ts';
 
 const mnist = loadMnist();
 const small = { train: mnist.train.take(3000), test: mnist.test.take(1000) };
@@ -125,5 +125,24 @@ describe('optimisers and initialisers, against closed forms', () => {
     expect(e.accuracy).toBeGreaterThanOrEqual(0);
     expect(new Tape().records.length).toBe(0);
     expect(e.confusion.flat().reduce((a, b) => a + b, 0)).toBe(100);
+  });
+});
+
+describe('NaN scores are never a prediction', () => {
+  it('argmaxRows takes a NaN as the largest score (as NumPy does), never passing over it', () => {
+    const S = tensor([[1, NaN, 3], [NaN, 5, 0], [1, 2, 0], [-Infinity, -Infinity, -1]], { dtype: 'float64' });
+    expect(Array.from(argmaxRows(S))).toEqual([1, 0, 1, 2]);
+  });
+  it('a network with a NaN parameter: evaluate gives NaN accuracy and loss, predict refuses', () => {
+    const net = startState(quick).net;
+    const data = small.test.take(20);
+    expect(Number.isFinite(evaluate(net, data, 'hinge').accuracy)).toBe(true);
+    net.layers[1].b.array.data[3] = NaN; // every image's score for class 3 is NaN
+    const { X } = data.batch(Int32Array.from({ length: 20 }, (_, i) => i));
+    for (const loss of ['hinge', 'ce', 'mse'] as const) {
+      const e = evaluate(net, data, loss);
+      expect([e.accuracy, e.loss]).toEqual([NaN, NaN]);
+    }
+    expect(() => predict(net, X)).toThrow(/^predict: the scores of example \d+ are NaN \(the network's weights or the input hold NaN or infinity\)$/);
   });
 });
