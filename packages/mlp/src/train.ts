@@ -73,6 +73,7 @@ export function startState(config: TrainConfig): TrainState {
  * A loss that turns NaN or infinite stops the run and says so; what was logged is kept.
  */
 export async function train(config: TrainConfig, data: { train: Dataset; test: Dataset }, state: TrainState, hooks: TrainHooks = {}): Promise<TrainOutcome> {
+  for (const [name, set] of Object.entries(data)) if (set.count === 0) throw new Error(`train: the ${name} set is empty`);
   const { net, optimizer, rng } = state;
   const params = net.parameters();
   const epochs: EpochStats[] = [];

@@ -51,6 +51,11 @@ describe('training on real MNIST', () => {
     expect(seen.length).toBe(out.state.iteration);
     expect(seen.length).toBeGreaterThan(0);
   });
+
+  it('refuses an empty training or test set (it trained nothing and reported NaN accuracy)', async () => {
+    await expect(train(quick, { train: small.train.take(0), test: small.test }, startState(quick))).rejects.toThrow(/^train: the train set is empty$/);
+    await expect(train(quick, { train: small.train, test: small.test.take(0) }, startState(quick))).rejects.toThrow(/^train: the test set is empty$/);
+  });
 });
 
 describe('saving and loading a model (safetensors)', () => {

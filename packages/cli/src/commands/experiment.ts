@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { loadExperiments, parseShard, planRuns, type PlannedRun } from '../experiments/define.ts';
 import { experimentTable, readRun, summarize } from '../experiments/results.ts';
+import { prepareRunData } from '../run/data.ts';
 import { executeRun } from '../run/execute.ts';
 import { RunDir } from '../run/rundir.ts';
 import { pct, table } from '../format.ts';
@@ -73,7 +74,8 @@ export async function experimentCommand(args: Args): Promise<number> {
 async function runHere(runs: PlannedRun[], out: string, mode: 'bar' | 'quiet', log: (s: string) => void): Promise<number> {
   for (const [i, r] of runs.entries()) {
     const label = `[${i + 1}/${runs.length} ${r.experiment}/${r.id}]`;
-    const result = await executeRun(RunDir.open(join(out, r.key)), mode, label);
+    const run = RunDir.open(join(out, r.key));
+    const result = await executeRun(run, prepareRunData(run.config, (line) => log(`${label} warning: ${line}`)), mode, label);
     log(`${label} ${result.status === 'done' ? `train ${pct(result.trainAccuracy)}, test ${pct(result.testAccuracy)}` : result.message}`);
   }
   return 0; // in this process, a crash is an exception

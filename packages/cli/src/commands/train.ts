@@ -1,6 +1,7 @@
 /** `backprop train`: one training run, the paper's final network by default. */
 import type { Argv } from 'yargs';
 import { defaultRunConfig, readConfigFile, validateConfig, type RunConfig } from '../run/config.ts';
+import { prepareRunData, type RunData } from '../run/data.ts';
 import { executeRun } from '../run/execute.ts';
 import { RunDir } from '../run/rundir.ts';
 import type { ReportMode } from '../run/progress.ts';
@@ -54,22 +55,26 @@ export function reportMode(args: { quiet?: boolean; json?: boolean }): ReportMod
   return args.json ? 'json' : args.quiet ? 'quiet' : 'bar';
 }
 
+const warn = (line: string) => console.error(`backprop: warning: ${line}`);
+
 export async function trainCommand(args: TrainArgs): Promise<number> {
   const mode = reportMode(args);
-  let run: RunDir;
+  let run: RunDir, data: RunData;
   if (args.resume) {
     run = RunDir.open(args.resume);
     if (run.isComplete) throw new Error(`${args.resume}: this run is already complete (see summary.json)`);
+    data = prepareRunData(run.config, warn);
     if (mode !== 'json') console.error(`resuming ${args.resume} after epoch ${run.lastCheckpointEpoch()} of ${run.config.epochs}`);
   } else {
     const config = resolveConfig(args);
+    data = prepareRunData(config, warn); // before the run directory is written: a run that cannot start leaves nothing
     const out = args.out ?? `runs/${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`;
     run = RunDir.create(out, config);
     if (mode === 'bar') {
       console.error(`training ${config.layers.join('-')} (${config.activation}, ${config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}, init ${config.init}, seed ${config.seed}) for ${config.epochs} epoch${config.epochs === 1 ? "" : "s"} -> ${out}`);
     }
   }
-  const result = await executeRun(run, mode);
+  const result = await executeRun(run, data, mode);
   if (mode === 'json') console.log(JSON.stringify({ event: 'result', dir: run.dir, ...result }));
   else if (result.status === 'diverged') console.error(`${result.message}; the metrics up to then are in ${run.dir}`);
   else console.log(`done: train accuracy ${pct(result.trainAccuracy)}, test accuracy ${pct(result.testAccuracy)}; model in ${run.dir}/model.safetensors`);

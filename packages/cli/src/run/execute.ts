@@ -1,6 +1,6 @@
 /** Runs (or resumes) one training run in a run directory. */
 import { train } from '@backprop/mlp';
-import { loadRunData } from './data.ts';
+import type { RunData } from './data.ts';
 import { createReporter, type ReportMode } from './progress.ts';
 import type { RunDir } from './rundir.ts';
 
@@ -11,9 +11,9 @@ export interface RunResult {
   testAccuracy?: number;
 }
 
-export async function executeRun(run: RunDir, mode: ReportMode, label = ''): Promise<RunResult> {
+/** Trains `run` on `data` (from `prepareRunData`, which checks it before the run directory is written). */
+export async function executeRun(run: RunDir, data: RunData, mode: ReportMode, label = ''): Promise<RunResult> {
   const { config } = run;
-  const data = loadRunData(config);
   const state = run.state();
   const reporter = createReporter(mode, Math.ceil(data.train.count / config.batchSize), config.epochs, label);
   let losses: number[] = [];
