@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { Rng } from '@backprop/graph';
 import { defaultMnistDir, loadMnist, loadModel, MLP, predict, saveModel } from '@backprop/mlp';
@@ -82,6 +83,29 @@ describe('backprop predict', () => {
     const r = backprop(['predict', model, bad]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toMatch(/bad.pgm: truncated PGM: 28x28 needs 784 bytes of pixels, found 10$/);
+  });
+
+  it('refuses a huge image before allocating it, and one of no pixels or a maximum value of 0, naming the file', () => {
+    // A 1x1 PNG whose header says 99999x99999 (its checksum made valid again).
+    const png = PNG.sync.write(Object.assign(new PNG({ width: 1, height: 1 }), { data: Buffer.from([0, 0, 0, 255]) }));
+    png.writeUInt32BE(99999, 16);
+    png.writeUInt32BE(99999, 20);
+    png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
+    const images: [string, string | Buffer, RegExp][] = [
+      ['huge.pgm', 'P5\n99999 99999\n255\n' + 'x'.repeat(100), /huge.pgm: the image is 99999x99999, too large \(more than 16777216 pixels\); scale it down to about 28x28$/],
+      ['huge-plain.pgm', 'P2\n99999 99999\n255\n0 0 0\n', /huge-plain.pgm: the image is 99999x99999, too large/],
+      ['huge.png', png, /huge.png: the image is 99999x99999, too large \(more than 16777216 pixels\); scale it down to about 28x28$/],
+      ['empty.pgm', 'P5\n0 28\n255\n', /empty.pgm: the image is 0x28: it has no pixels$/],
+      ['dark.pgm', 'P2\n1 1\n0\n0\n', /dark.pgm: PGM maximum value 0 is not in 1-65535$/],
+    ];
+    for (const [name, bytes, message] of images) {
+      const path = join(dir, name);
+      writeFileSync(path, bytes);
+      const r = backprop(['predict', model, path]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(message);
+    }
   });
 });
 
