@@ -3,7 +3,7 @@ import { extname } from 'node:path';
 import type { Argv } from 'yargs';
 import ndarray from 'ndarray';
 import { kernels, Tensor } from '@backprop/graph';
-import { argmaxRows, Dataset, defaultMnistDir, evaluate, loadModel, loadSplit, lossNames, readIdx, scores, type LossName, type MLP } from '@backprop/mlp';
+import { argmaxRows, Dataset, defaultMnistDir, evaluate, loadModel, loadSplit, lossNames, readIdx, scores, type LossName } from '@backprop/mlp';
 import { readDigit } from '../images.ts';
 import { pct, table } from '../format.ts';
 
