@@ -9,6 +9,17 @@ export interface Gray {
   pixels: Float64Array;
 }
 
+/** The largest image read (4096x4096): a digit needs far fewer, and a header can claim any size. */
+export const MAX_PIXELS = 4096 * 4096;
+
+/** Refuses, before anything is allocated, an image of no pixels or of more than MAX_PIXELS. */
+function checkSize(width: number, height: number, where: string): void {
+  if (width === 0 || height === 0) throw new Error(`${where}: the image is ${width}x${height}: it has no pixels`);
+  if (width * height > MAX_PIXELS) {
+    throw new Error(`${where}: the image is ${width}x${height}, too large (more than ${MAX_PIXELS} pixels); scale it down to about 28x28`);
+  }
+}
+
 /** Binary (P5) or plain (P2) PGM. */
 export function parsePgm(bytes: Buffer, where: string): Gray {
   const magic = bytes.subarray(0, 2).toString('latin1');
@@ -24,6 +35,8 @@ export function parsePgm(bytes: Buffer, where: string): Gray {
     fields.push(Number(bytes.subarray(start, i).toString('latin1')));
   }
   const [width, height, max] = fields;
+  checkSize(width, height, where);
+  if (max < 1 || max > 65535) throw new Error(`${where}: PGM maximum value ${max} is not in 1-65535`);
   const n = width * height;
   const pixels = new Float64Array(n);
   if (magic === 'P5') {
@@ -40,6 +53,8 @@ export function parsePgm(bytes: Buffer, where: string): Gray {
 }
 
 export function parsePng(bytes: Buffer, where: string): Gray {
+  // The size from the IHDR chunk, which comes first, before pngjs allocates the pixels.
+  if (bytes.length >= 24) checkSize(bytes.readUInt32BE(16), bytes.readUInt32BE(20), where);
   let png: PNG;
   try {
     png = PNG.sync.read(bytes);

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { PNG } from 'pngjs';
-import { defaultMnistDir, loadMnist, loadModel, predict } from '@backprop/mlp';
+import { Rng } from '@backprop/graph';
+import { defaultMnistDir, loadMnist, loadModel, MLP, predict, saveModel } from '@backprop/mlp';
 import { backprop } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-model-'));
@@ -83,6 +85,29 @@ describe('backprop predict', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toMatch(/bad.pgm: truncated PGM: 28x28 needs 784 bytes of pixels, found 10$/);
   });
+
+  it('refuses a huge image before allocating it, and one of no pixels or a maximum value of 0, naming the file', () => {
+    // A 1x1 PNG whose header says 99999x99999 (its checksum made valid again).
+    const png = PNG.sync.write(Object.assign(new PNG({ width: 1, height: 1 }), { data: Buffer.from([0, 0, 0, 255]) }));
+    png.writeUInt32BE(99999, 16);
+    png.writeUInt32BE(99999, 20);
+    png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
+    const images: [string, string | Buffer, RegExp][] = [
+      ['huge.pgm', 'P5\n99999 99999\n255\n' + 'x'.repeat(100), /huge.pgm: the image is 99999x99999, too large \(more than 16777216 pixels\); scale it down to about 28x28$/],
+      ['huge-plain.pgm', 'P2\n99999 99999\n255\n0 0 0\n', /huge-plain.pgm: the image is 99999x99999, too large/],
+      ['huge.png', png, /huge.png: the image is 99999x99999, too large \(more than 16777216 pixels\); scale it down to about 28x28$/],
+      ['empty.pgm', 'P5\n0 28\n255\n', /empty.pgm: the image is 0x28: it has no pixels$/],
+      ['dark.pgm', 'P2\n1 1\n0\n0\n', /dark.pgm: PGM maximum value 0 is not in 1-65535$/],
+    ];
+    for (const [name, bytes, message] of images) {
+      const path = join(dir, name);
+      writeFileSync(path, bytes);
+      const r = backprop(['predict', model, path]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(message);
+    }
+  });
 });
 
 describe('backprop gradcheck', () => {
@@ -135,5 +160,61 @@ describe('backprop gradcheck', () => {
     const r = backprop(['gradcheck', '--layers', '100,10']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('backprop: --layers 100,10: MNIST images have 784 pixels, so the first size must be 784 (or use --random)');
+  });
+});
+
+describe('models and inputs that yield NaN are refused with one line, never a number', () => {
+  const pgm = join(dir, 'nan-digit.pgm');
+  const idx = join(defaultMnistDir(), 't10k-images-idx3-ubyte');
+  beforeAll(() => writeFileSync(pgm, Buffer.concat([Buffer.from('P5\n28 28\n255\n'), Buffer.from(test.images.subarray(0, 784))])));
+  const refused = (args: string[], message: RegExp) => {
+    const r = backprop(args);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr.trim()).toMatch(message);
+  };
+
+  it('a model with a NaN weight (evaluate printed a loss of 0, predict the digit -1)', () => {
+    const { net, metadata } = loadModel(model);
+    net.layers[1].b.array.data[3] = NaN;
+    const bad = join(dir, 'nan.safetensors');
+    saveModel(bad, net, { config: JSON.parse(metadata.config) });
+    const message = /^backprop: .*nan.safetensors: layers.1.bias holds NaN at \[3\]; a model with non-finite weights cannot be used \(was it trained with too high a learning rate\?\)$/;
+    refused(['evaluate', bad], message);
+    refused(['predict', bad, pgm], message);
+    refused(['predict', bad, idx], message);
+  });
+
+  it('a model whose finite weights overflow to NaN scores (infinite ReLU activations times weights of both signs)', () => {
+    const net = MLP.init({ sizes: [784, 8, 10], activation: 'relu' }, Rng.seeded(1), { init: 'xavier' });
+    net.layers[0].W.array.data.fill(1e38);
+    const overflow = join(dir, 'overflow.safetensors');
+    saveModel(overflow, net, { config: { loss: 'ce' } });
+    refused(['evaluate', overflow], /^backprop: .*overflow.safetensors: its scores on the test images are NaN \(its activations overflow\); this model cannot be evaluated$/);
+    refused(['predict', overflow, pgm], /^backprop: .*nan-digit.pgm: the scores of .*overflow.safetensors for this image are NaN \(its activations overflow\)$/);
+    refused(['predict', overflow, idx], /^backprop: .*t10k-images-idx3-ubyte: the scores of .*overflow.safetensors for image 0 are NaN \(its activations overflow\)$/);
+  });
+});
+
+describe('backprop evaluate checks the model against the data, and reads only the split it evaluates', () => {
+  it('refuses a model with fewer outputs than the data has classes', () => {
+    const three = join(dir, 'three.safetensors');
+    saveModel(three, MLP.init({ sizes: [784, 8, 3], activation: 'tanh' }, Rng.seeded(1), { init: 'xavier' }));
+    const r = backprop(['evaluate', three]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^backprop: .*three.safetensors: the model has 3 outputs but the images have 10 classes; evaluate a model whose last layer has at least 10 units$/);
+  });
+  it('evaluates the test split of a directory that holds only the test files', () => {
+    const only = join(dir, 'test-only');
+    mkdirSync(only);
+    for (const f of ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) symlinkSync(join(defaultMnistDir(), f), join(only, f));
+    const r = backprop(['evaluate', model, '--data', only, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ split: 'test', count: 10000 });
+    const train = backprop(['evaluate', model, '--data', only, '--split', 'train']);
+    expect(train.code).toBe(2);
+    expect(train.stderr.trim()).toMatch(/test-only\/train-images-idx3-ubyte: no such file/);
   });
 });

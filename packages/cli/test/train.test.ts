@@ -1,14 +1,32 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModel } from '@backprop/mlp';
+import { loadMnist, loadModel } from '@backprop/mlp';
 import { backprop, interruptAfterFirstEpoch } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const quick = ['--layers', '784,24,10', '--init', 'xavier', '--subset', '1200', '--epochs', '2', '--quiet'];
 const weightsOf = (path: string) => Buffer.concat(loadModel(path).net.parameters().map((p) => p.bytes()));
+
+/** A directory of MNIST-style IDX files holding the first `trainCount` and `testCount` images of MNIST. */
+function smallMnist(name: string, trainCount: number, testCount: number): string {
+  const out = join(dir, name), mnist = loadMnist();
+  mkdirSync(out);
+  const idx = (dims: number[], data: Uint8Array) => {
+    const head = Buffer.alloc(4 + 4 * dims.length);
+    head[2] = 0x08;
+    head[3] = dims.length;
+    dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+    return Buffer.concat([head, data]);
+  };
+  for (const [split, set, n] of [['train', mnist.train, trainCount], ['t10k', mnist.test, testCount]] as const) {
+    writeFileSync(join(out, `${split}-images-idx3-ubyte`), idx([n, 28, 28], set.images.subarray(0, n * 784)));
+    writeFileSync(join(out, `${split}-labels-idx1-ubyte`), idx([n], set.labels.subarray(0, n)));
+  }
+  return out;
+}
 
 describe('backprop train', () => {
   it('writes a run directory: config, metrics of every iteration and epoch, a checkpoint per epoch, model, summary', () => {
@@ -81,6 +99,7 @@ describe('bad flags and configs get one line naming the problem, exit 2, and no 
     writeFileSync(p, text);
     return p;
   };
+  const empty = smallMnist('empty', 0, 10);
   const cases: [string, string[], RegExp][] = [
     ['an unknown flag', ['--bogus'], /^backprop: Unknown argument: bogus \(see backprop --help\)$/],
     ['a bad choice', ['--activation', 'softsign'], /^backprop: Invalid values: Argument: activation, Given: "softsign", Choices: "relu", "elu", "tanh", "sigmoid" \(see backprop --help\)$/],
@@ -90,6 +109,9 @@ describe('bad flags and configs get one line naming the problem, exit 2, and no 
     ['a config with an unknown field', ['--config', cfg('extra.json', '{"lr": 0.1, "momentum": 0.9}')], /extra.json: the config: Unrecognized key: "momentum"$/],
     ['a config that is not JSON', ['--config', cfg('broken.json', '{lr: ')], /broken.json: not valid JSON/],
     ['resume with other settings', ['--resume', 'x', '--lr', '0.1'], /^backprop: Arguments resume and lr are mutually exclusive \(see backprop --help\)$/],
+    ['a first layer that is not the image size', ['--layers', '100,10'], /^backprop: --layers 100,10: MNIST images have 784 pixels \(28x28\), so the first layer must be 784$/],
+    ['fewer outputs than classes', ['--layers', '784,16,5'], /^backprop: --layers 784,16,5: MNIST images have 10 classes, so the last layer must be at least 10$/],
+    ['an empty training set', ['--data', empty], /^backprop: .*empty\/train-images-idx3-ubyte: holds no images \(its header says 0x28x28\); a data set needs at least one$/],
     ['resume of nothing', ['--resume', join(dir, 'nothing')], /nothing: no run here \(no config.json\); start one with backprop train --out/],
   ];
   for (const [what, args, message] of cases) {
@@ -102,4 +124,19 @@ describe('bad flags and configs get one line naming the problem, exit 2, and no 
       expect(existsSync(out)).toBe(false);
     });
   }
+});
+
+describe('settings the data cannot honour as given get a warning line, and the run is not changed', () => {
+  it('a subset and a batch larger than the data', () => {
+    const data = smallMnist('small', 100, 20), out = join(dir, 'large-batch');
+    const r = backprop(['train', '--data', data, '--layers', '784,8,10', '--subset', '500', '--batch-size', '500', '--epochs', '2', '--quiet', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'backprop: warning: subset 500 is larger than the training set (100 images): training on all 100, testing on 20',
+      'backprop: warning: batch size 500 is larger than the training set (100 images): every epoch is one batch of 100',
+    ]);
+    // The settings stay as given; each epoch was one step on all 100 images.
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).config).toMatchObject({ subset: 500, batchSize: 500 });
+    expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'))).toMatchObject({ status: 'done', epochs: 2, iterations: 2 });
+  });
 });

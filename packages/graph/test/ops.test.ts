@@ -104,3 +104,36 @@ describe('hand-computed cases with an upstream gradient other than 1', () => {
     expect(dx).toEqual([[0, 10, 0], [20, 0, 0]]);
   });
 });
+
+describe('NaN in the scores propagates through every loss (never a loss of 0)', () => {
+  // Row 0 holds a NaN where the hinge margin would otherwise be inactive (5 is far ahead of it),
+  // or at the label; row 1 is finite. The loss is NaN, and backward refuses it.
+  const rows = (v: number, at: number) => [[5, 0, 0].map((s, j) => (j === at ? v : s)), [0.2, 0.1, 0.3]];
+  const losses = {
+    hingeLoss: (t: Tape, s: Tensor) => t.hingeLoss(s, [0, 2]),
+    crossEntropy: (t: Tape, s: Tensor) => t.crossEntropy(s, [0, 2]),
+    squaredError: (t: Tape, s: Tensor) => t.squaredError(s, tensor([[1, 0, 0], [0, 0, 1]], { dtype: s.dtype })),
+  };
+  for (const [name, loss] of Object.entries(losses)) {
+    for (const dtype of ['float64', 'float32'] as const) {
+      const lossOf = (scores: number[][]) => {
+        const t = new Tape();
+        const out = loss(t, tensor(scores, { dtype, requiresGrad: true }));
+        return { t, out };
+      };
+      it(`${name} (${dtype}): NaN at the label or beside it, and infinite scores`, () => {
+        expect(lossOf(rows(0, 1)).out.item()).not.toBeNaN(); // the same rows without NaN
+        for (const scores of [rows(NaN, 0), rows(NaN, 1)]) {
+          const { t, out } = lossOf(scores);
+          expect(out.item()).toBeNaN();
+          expect(() => t.backward(out)).toThrow(/^backward: the output is NaN/);
+        }
+        // Infinite scores: NaN where a loss takes their difference (inf - inf), else infinite.
+        expect(Number.isFinite(lossOf([[Infinity, Infinity, 0], [0.2, 0.1, 0.3]]).out.item())).toBe(false);
+      });
+    }
+  }
+  it('squaredError: NaN in the target', () => {
+    expect(new Tape().squaredError(tensor([1, 2], f64), tensor([NaN, 0], f64)).item()).toBeNaN();
+  });
+});

@@ -60,7 +60,7 @@ export function handBackward(net: MLP, X: Tensor, labels: ArrayLike<number>, los
 /**
  * The loss of scores S [n, c] and M = dl/dS (§2.2, mean over the batch). The hinge gradient is 1
  * where the margin s_ij - s_iy + 1 > 0 and j != y (the paper writes s_ij > 0), and minus their
- * count at y.
+ * count at y. NaN scores make the loss NaN.
  */
 export function lossAndGradient(loss: LossName, S: NdArray, labels: ArrayLike<number>): { value: number; M: NdArray } {
   const [n, c] = S.shape;
@@ -76,6 +76,9 @@ export function lossAndGradient(loss: LossName, S: NdArray, labels: ArrayLike<nu
           value += margin;
           M[row + j] = 1 / n;
           M[row + y] -= 1 / n;
+        } else if (Number.isNaN(margin)) {
+          // NOTE: `margin > 0` is false for NaN: a NaN score makes the loss and its row of M NaN.
+          value = M[row + j] = M[row + y] = NaN;
         }
       }
     } else if (loss === 'ce') {

@@ -118,6 +118,9 @@ export function loadSplit(dir: string, split: 'train' | 't10k'): Dataset {
   if (images.dims[0] !== labels.dims[0]) {
     throw new Error(`${labelsPath}: ${labels.dims[0]} labels for ${images.dims[0]} images in ${imagesPath}`);
   }
+  // An empty set would train nothing and report 0/0 = NaN accuracy.
+  if (images.dims[0] === 0) throw new Error(`${imagesPath}: holds no images (its header says ${images.dims.join('x')}); a data set needs at least one`);
+  if (images.dims[1] * images.dims[2] === 0) throw new Error(`${imagesPath}: its images have ${images.dims[1]}x${images.dims[2]} pixels, none`);
   const bad = labels.data.findIndex((y) => y > 9);
   if (bad >= 0) throw new Error(`${labelsPath}: label ${labels.data[bad]} at index ${bad} is not a digit class 0-9`);
   return new Dataset(images.data, labels.data, images.dims[1], images.dims[2]);

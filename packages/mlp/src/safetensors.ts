@@ -48,6 +48,12 @@ export function encodeSafetensors(tensors: Record<string, { data: Data; shape: n
   return out;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isNaturals = (v: unknown, length?: number): v is number[] =>
+  Array.isArray(v) && (length === undefined || v.length === length) && v.every((d) => Number.isSafeInteger(d) && d >= 0);
+/** A header entry of the shape safetensors defines (its dtype is checked on its own, to name it). */
+const isEntry = (v: unknown): v is Entry => isObject(v) && typeof v.dtype === 'string' && isNaturals(v.shape) && isNaturals(v.data_offsets, 2);
+
 /** Decodes safetensors bytes, checking every offset; `where` names the file in errors. */
 export function decodeSafetensors(bytes: Uint8Array, where: string): { tensors: Map<string, { data: Data; shape: number[] }>; metadata: Record<string, string> } {
   const fail = (what: string): never => {
@@ -56,20 +62,23 @@ export function decodeSafetensors(bytes: Uint8Array, where: string): { tensors: 
   if (bytes.length < 8) fail(`only ${bytes.length} bytes`);
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
   if (n > bytes.length - 8) fail(`header length ${n} runs past the end of the file (${bytes.length} bytes)`);
-  let header: Record<string, unknown>;
+  let header: unknown;
   try {
     header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString('utf8'));
   } catch {
     return fail('the header is not JSON');
   }
+  if (!isObject(header)) return fail('the header is not a JSON object');
+  const metadata = '__metadata__' in header ? header.__metadata__ : {};
+  if (!isObject(metadata) || !Object.values(metadata).every((v) => typeof v === 'string')) fail('__metadata__ is not a map of strings');
   const dataStart = 8 + n;
   const tensors = new Map<string, { data: Data; shape: number[] }>();
-  for (const [name, value] of Object.entries(header)) {
+  for (const [name, e] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    const e = value as Entry;
+    if (!isEntry(e)) return fail(`tensor ${name}: expected {dtype, shape, data_offsets}, found ${JSON.stringify(e).slice(0, 80)}`);
     const width = e.dtype === 'F32' ? 4 : e.dtype === 'F64' ? 8 : fail(`tensor ${name} has dtype ${e.dtype}, not F32 or F64`);
-    const [begin, end] = e.data_offsets ?? [];
-    const size = (e.shape ?? []).reduce((a: number, b: number) => a * b, 1);
+    const [begin, end] = e.data_offsets;
+    const size = e.shape.reduce((a: number, b: number) => a * b, 1);
     if (!(begin >= 0 && end === begin + size * width && dataStart + end <= bytes.length)) {
       fail(`tensor ${name} [${e.shape}] needs bytes ${begin}-${end} but the file has ${bytes.length - dataStart} bytes of data (truncated?)`);
     }
@@ -78,14 +87,14 @@ export function decodeSafetensors(bytes: Uint8Array, where: string): { tensors: 
     new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(bytes.subarray(dataStart + begin, dataStart + end));
     tensors.set(name, { data, shape: e.shape });
   }
-  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
   // Files of other writers may lack the checksum; ours always have it. Checked after the offsets,
   // so that a truncated file is called truncated.
-  if (metadata.data_sha256 !== undefined) {
+  const checksum = (metadata as Record<string, string>).data_sha256;
+  if (checksum !== undefined) {
     const actual = createHash('sha256').update(bytes.subarray(dataStart)).digest('hex');
-    if (actual !== metadata.data_sha256) fail('checksum mismatch: its data does not match the SHA-256 in its header');
+    if (actual !== checksum) fail('checksum mismatch: its data does not match the SHA-256 in its header');
   }
-  return { tensors, metadata };
+  return { tensors, metadata: metadata as Record<string, string> };
 }
 
 /** Saves a network, its metadata and extra tensors, atomically. */
@@ -117,9 +126,17 @@ export function loadModel(path: string, expectSizes?: number[]): LoadedModel {
   }
   const { tensors, metadata } = decodeSafetensors(bytes, path);
   if (metadata.format !== FORMAT) throw new Error(`${path}: not a backprop model (metadata format is ${metadata.format ?? 'missing'}, expected ${FORMAT})`);
-  const sizes = JSON.parse(metadata.sizes ?? 'null') as number[];
+  let sizes: unknown;
+  try {
+    sizes = JSON.parse(metadata.sizes ?? 'null');
+  } catch {
+    // named below
+  }
+  if (!isNaturals(sizes) || sizes.length < 2 || sizes.includes(0)) {
+    throw new Error(`${path}: metadata "sizes" is ${metadata.sizes ?? 'missing'}, not a JSON list of two or more positive integers`);
+  }
   const activation = metadata.activation as ActivationName;
-  if (!Array.isArray(sizes) || !activationNames.includes(activation)) throw new Error(`${path}: metadata lacks valid sizes and activation`);
+  if (!activationNames.includes(activation)) throw new Error(`${path}: metadata "activation" is ${activation ?? 'missing'}, not one of ${activationNames.join(', ')}`);
   if (expectSizes && expectSizes.join() !== sizes.join()) {
     throw new Error(`${path}: the model is ${sizes.join('-')} but ${expectSizes.join('-')} was asked for`);
   }

@@ -73,6 +73,7 @@ export function startState(config: TrainConfig): TrainState {
  * A loss that turns NaN or infinite stops the run and says so; what was logged is kept.
  */
 export async function train(config: TrainConfig, data: { train: Dataset; test: Dataset }, state: TrainState, hooks: TrainHooks = {}): Promise<TrainOutcome> {
+  for (const [name, set] of Object.entries(data)) if (set.count === 0) throw new Error(`train: the ${name} set is empty`);
   const { net, optimizer, rng } = state;
   const epochs: EpochStats[] = [];
   const order = new Int32Array(data.train.count);
@@ -131,9 +132,13 @@ export function scores(net: MLP, X: Tensor): Tensor {
   return tape.noRecord(() => net.forward(tape, X));
 }
 
-/** Accuracy, mean loss and confusion matrix of `net` on `data`. */
+/**
+ * Accuracy, mean loss and confusion matrix of `net` on `data`. NaN scores (a network whose
+ * weights hold NaN) make the accuracy NaN, as they make the loss NaN: never a number that looks right.
+ */
 export function evaluate(net: MLP, data: Dataset, loss: LossName, batchSize = 1000): Evaluation {
   const classes = net.sizes[net.sizes.length - 1];
+  if (classes < data.classes) throw new Error(`evaluate: the network has ${classes} outputs but the data has ${data.classes} classes`);
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   let correct = 0, totalLoss = 0;
   for (let start = 0; start < data.count; start += batchSize) {
@@ -144,6 +149,7 @@ export function evaluate(net: MLP, data: Dataset, loss: LossName, batchSize = 10
       const tape = new Tape();
       totalLoss += tape.noRecord(() => lossOnTape(tape, loss, S, y)).item() * n;
       const predicted = argmaxRows(S);
+      if (firstNaNRow(S, predicted) >= 0) correct = NaN;
       for (let i = 0; i < n; i++) {
         confusion[y[i]][predicted[i]]++;
         if (predicted[i] === y[i]) correct++;
@@ -153,12 +159,25 @@ export function evaluate(net: MLP, data: Dataset, loss: LossName, batchSize = 10
   return { accuracy: correct / data.count, loss: totalLoss / data.count, confusion };
 }
 
-/** The predicted class of each row of scores S (the first maximum; a row with NaN gives the NaN's index). */
+/**
+ * The predicted class of each row of scores S: the index of its largest score. A NaN counts as
+ * the largest (as NumPy's argmax has it), so that a NaN score is never passed over unseen.
+ */
 export function argmaxRows(S: Tensor): Int32Array {
   return kernels.argmaxRows(S.array);
 }
 
-/** Predicted classes for images X [n, features] in [0, 1]. */
+/** The first row of S whose scores hold NaN (its argmax is a NaN), or -1. */
+function firstNaNRow(S: Tensor, argmax: Int32Array): number {
+  const c = S.shape[1], s = S.array.data;
+  return argmax.findIndex((j, i) => Number.isNaN(s[i * c + j]));
+}
+
+/** Predicted classes for images X [n, features] in [0, 1]; scores holding NaN are refused, not predicted. */
 export function predict(net: MLP, X: Tensor): Int32Array {
-  return argmaxRows(scores(net, X));
+  const S = scores(net, X);
+  const predicted = argmaxRows(S);
+  const bad = firstNaNRow(S, predicted);
+  if (bad >= 0) throw new Error(`predict: the scores of example ${bad} are NaN (the network's weights or the input hold NaN or infinity)`);
+  return predicted;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { gradcheck, kernels, Rng, Tape, tensor, type Tensor } from '@backprop/graph';
-import { activationNames, activations, Dense, handBackward, lossNames, lossOnTape, MLP, type ActivationName, type LossName } from '../src/index.ts';
+import { activationNames, activations, Dense, handBackward, lossAndGradient, lossNames, lossOnTape, MLP, type ActivationName, type LossName } from '../src/index.ts';
 
 /** A random float64 network with weights of a size that makes every activation work (He init). */
 function randomCase(seed: number, hidden: number[], activation: ActivationName, batch: number, classes: number) {
@@ -124,3 +124,17 @@ describe('the hand-derived backward pass (§2.1) against the tape', () => {
 function tensor64(v: number[][] | number[]): Tensor {
   return tensor(v, { dtype: 'float64', requiresGrad: true });
 }
+
+describe('the hand-derived losses propagate NaN, as the tape does', () => {
+  for (const loss of lossNames) {
+    it(loss, () => {
+      // Row 0 holds a NaN beside a label far ahead of it (a hinge margin that would be inactive).
+      const S = tensor([[5, NaN, 0], [0.2, 0.1, 0.3]], { dtype: 'float64' }).array;
+      const { value, M } = lossAndGradient(loss, S, [0, 2]);
+      expect(value).toBeNaN();
+      expect(Array.from(M.data.subarray(0, 3)).some(Number.isNaN)).toBe(true);
+      expect(Array.from(M.data.subarray(3)).every(Number.isFinite)).toBe(true);
+      expect(lossAndGradient(loss, tensor([[5, 0, 0], [0.2, 0.1, 0.3]], { dtype: 'float64' }).array, [0, 2]).value).not.toBeNaN();
+    });
+  }
+});

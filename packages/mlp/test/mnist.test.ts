@@ -83,4 +83,14 @@ describe('a bad file gets a one-line error naming it and what is wrong', () => {
     expect(() => loadSplit(split, 'train')).toThrow(/train-labels-idx1-ubyte: label 12 at index 1 is not a digit class 0-9$/);
     expect(() => loadSplit(split, 't10k')).toThrow(/t10k-images-idx3-ubyte: no such file \(nor t10k-images-idx3-ubyte.gz\); pass a directory/);
   });
+  it('an empty set (a valid header with a count of 0) or images of no pixels', () => {
+    const empty = join(dir, 'empty');
+    mkdirSync(empty, { recursive: true });
+    writeFileSync(join(empty, 'train-images-idx3-ubyte'), idx([0, 28, 28], []));
+    writeFileSync(join(empty, 'train-labels-idx1-ubyte'), idx([0], []));
+    expect(() => loadSplit(empty, 'train')).toThrow(/empty\/train-images-idx3-ubyte: holds no images \(its header says 0x28x28\); a data set needs at least one$/);
+    writeFileSync(join(empty, 'train-images-idx3-ubyte'), idx([2, 0, 28], []));
+    writeFileSync(join(empty, 'train-labels-idx1-ubyte'), idx([2], [1, 2]));
+    expect(() => loadSplit(empty, 'train')).toThrow(/empty\/train-images-idx3-ubyte: its images have 0x28 pixels, none$/);
+  });
 });

@@ -2,8 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng, tensor } from '@backprop/graph';
-import { Adam, evaluate, loadMnist, loadModel, MLP, Momentum, paperConfig, predict, saveModel, startState, train, weightSampler, type TrainConfig } from '../src/index.ts';
+import { Rng, Tape, tensor } from '@backprop/graph';
+import { Adam, argmaxRows, encodeSafetensors, evaluate, loadMnist, loadModel, MLP, Momentum, paperConfig, predict, saveModel, startState, train, weightSampler, type TrainConfig } from '../src/index.ts';
 
 const mnist = loadMnist();
 const small = { train: mnist.train.take(3000), test: mnist.test.take(1000) };
@@ -51,6 +51,11 @@ describe('training on real MNIST', () => {
     expect(seen.length).toBe(out.state.iteration);
     expect(seen.length).toBeGreaterThan(0);
   });
+
+  it('refuses an empty training or test set (it trained nothing and reported NaN accuracy)', async () => {
+    await expect(train(quick, { train: small.train.take(0), test: small.test }, startState(quick))).rejects.toThrow(/^train: the train set is empty$/);
+    await expect(train(quick, { train: small.train, test: small.test.take(0) }, startState(quick))).rejects.toThrow(/^train: the test set is empty$/);
+  });
 });
 
 describe('saving and loading a model (safetensors)', () => {
@@ -90,6 +95,37 @@ describe('saving and loading a model (safetensors)', () => {
     expect(() => loadModel(path, [784, 800, 100, 10])).toThrow(/model.safetensors: the model is 784-16-10 but 784-800-100-10 was asked for$/);
     expect(() => loadModel(join(dir, 'missing.safetensors'))).toThrow(/missing.safetensors: cannot read: ENOENT$/);
     expect(existsSync(join(dir, 'missing.safetensors'))).toBe(false);
+  });
+
+  it('names the file for a header, a tensor entry or metadata of the wrong kind (they threw TypeErrors)', () => {
+    const withHeader = (name: string, json: string) => {
+      const head = Buffer.from(json), length = Buffer.alloc(8);
+      length.writeBigUInt64LE(BigInt(head.length));
+      const p = join(dir, name);
+      writeFileSync(p, Buffer.concat([length, head]));
+      return p;
+    };
+    const cases: [string, RegExp][] = [
+      ['null', /the header is not a JSON object/],
+      ['[1, 2]', /the header is not a JSON object/],
+      ['{"layers.0.weight": null}', /tensor layers.0.weight: expected \{dtype, shape, data_offsets\}, found null/],
+      ['{"layers.0.weight": {"dtype": "F32", "shape": "16", "data_offsets": [0, 64]}}', /tensor layers.0.weight: expected \{dtype, shape, data_offsets\}, found \{"dtype":"F32","shape":"16"/],
+      ['{"layers.0.weight": {"dtype": "F32", "shape": [16], "data_offsets": 64}}', /tensor layers.0.weight: expected \{dtype, shape, data_offsets\}/],
+      ['{"__metadata__": null}', /__metadata__ is not a map of strings/],
+      ['{"__metadata__": {"format": 1}}', /__metadata__ is not a map of strings/],
+    ];
+    cases.forEach(([json, message], i) => {
+      expect(() => loadModel(withHeader(`header-${i}.safetensors`, json))).toThrow(new RegExp(`header-${i}.safetensors: not a valid model file: ${message.source}`));
+    });
+  });
+
+  it('names the file for bad sizes metadata', () => {
+    const tensors = Object.fromEntries(net.layers.flatMap((l, i) => [[`layers.${i}.weight`, { data: l.W.array.data, shape: l.W.shape }], [`layers.${i}.bias`, { data: l.b.array.data, shape: l.b.shape }]]));
+    for (const [i, sizes] of ['[784,', '[784]', '"784-16-10"', '[784, 1.5, 10]', '[784, 0, 10]'].entries()) {
+      const p = join(dir, `sizes-${i}.safetensors`);
+      writeFileSync(p, encodeSafetensors(tensors, { format: 'backprop-mlp/1', sizes, activation: 'elu' }));
+      expect(() => loadModel(p)).toThrow(`sizes-${i}.safetensors: metadata "sizes" is ${sizes}, not a JSON list of two or more positive integers`);
+    }
   });
 });
 
@@ -143,5 +179,24 @@ describe('optimisers and initialisers, against closed forms', () => {
     expect(e.accuracy).toBe(correct / 100);
     expect(Math.abs(e.loss - loss)).toBeLessThan(1e-5 * loss);
     expect(net.parameters().map((p) => p.grad)).toEqual([null, null, null, null]);
+  });
+});
+
+describe('NaN scores are never a prediction', () => {
+  it('argmaxRows takes a NaN as the largest score (as NumPy does), never passing over it', () => {
+    const S = tensor([[1, NaN, 3], [NaN, 5, 0], [1, 2, 0], [-Infinity, -Infinity, -1]], { dtype: 'float64' });
+    expect(Array.from(argmaxRows(S))).toEqual([1, 0, 1, 2]);
+  });
+  it('a network with a NaN parameter: evaluate gives NaN accuracy and loss, predict refuses', () => {
+    const net = startState(quick).net;
+    const data = small.test.take(20);
+    expect(Number.isFinite(evaluate(net, data, 'hinge').accuracy)).toBe(true);
+    net.layers[1].b.array.data[3] = NaN; // every image's score for class 3 is NaN
+    const { X } = data.batch(Int32Array.from({ length: 20 }, (_, i) => i));
+    for (const loss of ['hinge', 'ce', 'mse'] as const) {
+      const e = evaluate(net, data, loss);
+      expect([e.accuracy, e.loss]).toEqual([NaN, NaN]);
+    }
+    expect(() => predict(net, X)).toThrow(/^predict: the scores of example \d+ are NaN \(the network's weights or the input hold NaN or infinity\)$/);
   });
 });

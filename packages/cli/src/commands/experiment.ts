@@ -5,8 +5,9 @@ import { writeFileAtomic } from '@backprop/mlp';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
-import { loadExperiments, parseShard, planRuns, type PlannedRun } from '../experiments/define.ts';
+import { describeOverrides, loadExperiments, parseShard, planRuns, readOverrides, type PlannedRun } from '../experiments/define.ts';
 import { experimentTable, readRun, summarize } from '../experiments/results.ts';
+import { prepareRunData } from '../run/data.ts';
 import { executeRun } from '../run/execute.ts';
 import { lockRunDir } from '../run/lock.ts';
 import { makeDirs, RunDir } from '../run/rundir.ts';
@@ -36,15 +37,18 @@ export async function experimentCommand(args: Args): Promise<number> {
   for (const [flag, v] of [['--jobs', args.jobs], ['--epochs', args.epochs], ['--subset', args.subset], ['--keep-checkpoints', args['keep-checkpoints']]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`${flag} ${v}: expected a positive integer`);
   }
-  const overrides = { epochs: args.epochs, subset: args.subset };
+  const given = args.epochs !== undefined || args.subset !== undefined;
+  // --list without overrides lists what the directory was run with; a run without them is the paper's.
+  const overrides = given || !args.list ? { epochs: args.epochs, subset: args.subset } : readOverrides(args.out);
   const plans = new Map(chosen.map((e) => [e.name, planRuns(e, overrides)]));
   // Identical runs (the 800-100 tanh network appears in four experiments) are trained once.
   const unique = [...new Map([...plans.values()].flat().map((r) => [r.key, r])).values()];
   const shard = args.shard ? parseShard(args.shard) : { k: 1, n: 1 };
   const mine = unique.filter((_, i) => i % shard.n === shard.k - 1);
   const log = (s: string) => { if (!args.quiet) console.error(s); };
-  if (args.epochs || args.subset) {
-    log(`overrides: ${[args.epochs && `epochs ${args.epochs}`, args.subset && `subset ${args.subset}`].filter(Boolean).join(', ')}: a quick look, not the paper's settings`);
+  if (overrides.epochs || overrides.subset) {
+    const from = given ? '' : ` (from ${join(args.out, 'overrides.json')})`;
+    log(`overrides${from}: ${describeOverrides(overrides)}: a quick look, not the paper's settings`);
   }
   if (args.list) {
     const rows = mine.map((r) => {
@@ -94,7 +98,8 @@ async function runHere(runs: PlannedRun[], out: string, mode: 'bar' | 'quiet', k
     const label = `[${i + 1}/${runs.length} ${r.experiment}/${r.id}]`;
     const run = RunDir.open(join(out, r.key), keep);
     try {
-      const result = await executeRun(run, { mode, label, onInterrupt: `rerun the same command to continue: ${sameCommand()}` });
+      const data = prepareRunData(run.config, (line) => log(`${label} warning: ${line}`));
+      const result = await executeRun(run, { mode, label, data, onInterrupt: `rerun the same command to continue: ${sameCommand()}` });
       log(`${label} ${result.status === 'done' ? `train ${pct(result.trainAccuracy)}, test ${pct(result.testAccuracy)}` : result.message}`);
     } finally {
       run.release();

@@ -2,8 +2,8 @@
 import { extname } from 'node:path';
 import type { Argv } from 'yargs';
 import ndarray from 'ndarray';
-import { Tensor } from '@backprop/graph';
-import { Dataset, evaluate, loadMnist, loadModel, lossNames, predict, readIdx, scores, type LossName } from '@backprop/mlp';
+import { kernels, Tensor } from '@backprop/graph';
+import { argmaxRows, Dataset, defaultMnistDir, evaluate, loadModel, loadSplit, lossNames, readIdx, scores, type LossName } from '@backprop/mlp';
 import { readDigit } from '../images.ts';
 import { pct, table } from '../format.ts';
 
@@ -16,19 +16,40 @@ export const evaluateOptions = (y: Argv) =>
     .option('json', { type: 'boolean' });
 
 
+/** The model in `path`, refused when a weight is NaN or infinite (it could only give NaN or wrong predictions). */
+function loadUsableModel(path: string): ReturnType<typeof loadModel> {
+  const loaded = loadModel(path);
+  loaded.net.layers.forEach((layer, i) => {
+    for (const [name, p] of [['weight', layer.W], ['bias', layer.b]] as const) {
+      const at = kernels.firstNonFinite(p.array);
+      if (at) {
+        const value = p.array.get(...at);
+        throw new Error(`${path}: layers.${i}.${name} holds ${value} at [${at.join(',')}]; a model with non-finite weights cannot be used (was it trained with too high a learning rate?)`);
+      }
+    }
+  });
+  return loaded;
+}
+
+const overflow = '(its activations overflow)';
+
 export function evaluateCommand(args: { model: string; data?: string; split: 'test' | 'train'; loss?: LossName; json?: boolean }): number {
-  const { net, metadata } = loadModel(args.model);
-  const data = loadMnist(args.data)[args.split];
+  const { net, metadata } = loadUsableModel(args.model);
+  const data = loadSplit(args.data ?? defaultMnistDir(), args.split === 'test' ? 't10k' : 'train'); // only the split evaluated
   if (data.features !== net.sizes[0]) throw new Error(`${args.model}: the model takes ${net.sizes[0]} inputs but the images have ${data.features} pixels`);
-  const loss = args.loss ?? ((metadata.config ? JSON.parse(metadata.config).loss : 'hinge') as LossName);
+  const classes = net.sizes[net.sizes.length - 1];
+  if (classes < data.classes) {
+    throw new Error(`${args.model}: the model has ${classes} outputs but the images have ${data.classes} classes; evaluate a model whose last layer has at least ${data.classes} units`);
+  }
+  const loss = args.loss ?? (modelLoss(metadata, args.model) ?? 'hinge');
   const e = evaluate(net, data, loss);
+  if (Number.isNaN(e.accuracy)) throw new Error(`${args.model}: its scores on the ${args.split} images are NaN ${overflow}; this model cannot be evaluated`);
   if (args.json) {
     console.log(JSON.stringify({ model: args.model, split: args.split, count: data.count, accuracy: e.accuracy, loss: e.loss, lossName: loss, confusion: e.confusion }));
     return 0;
   }
   console.log(`${args.model} on the ${args.split} set (${data.count} images): accuracy ${pct(e.accuracy)}, ${loss} loss ${e.loss.toFixed(4)}\n`);
   console.log('confusion matrix (rows: true digit, columns: predicted)');
-  const classes = e.confusion.length;
   console.log(table(['', ...Array.from({ length: classes }, (_, j) => String(j))], e.confusion.map((row, i) => [String(i), ...row.map(String)]), new Array(classes + 1).fill('r')));
   return 0;
 }
@@ -41,15 +62,16 @@ export const predictOptions = (y: Argv) =>
     .option('json', { type: 'boolean' });
 
 export function predictCommand(args: { model: string; input: string; limit: number; json?: boolean }): number {
-  const { net } = loadModel(args.model);
+  const { net } = loadUsableModel(args.model);
   const ext = extname(args.input).toLowerCase();
   if (ext === '.png' || ext === '.pgm' || ext === '.pnm') {
     const side = Math.round(Math.sqrt(net.sizes[0]));
     if (side * side !== net.sizes[0]) throw new Error(`${args.model}: the model takes ${net.sizes[0]} inputs, not a square image`);
     const { pixels, inverted, resized } = readDigit(args.input, side);
     const X = new Tensor(ndarray(Float32Array.from(pixels), [1, net.sizes[0]]));
-    const s = scores(net, X).toFlatArray();
-    const digit = s.indexOf(Math.max(...s));
+    const S = scores(net, X);
+    const digit = argmaxRows(S)[0], s = S.toFlatArray();
+    if (Number.isNaN(s[digit])) throw new Error(`${args.input}: the scores of ${args.model} for this image are NaN ${overflow}`);
     if (args.json) console.log(JSON.stringify({ input: args.input, prediction: digit, scores: s, inverted, resized }));
     else {
       const notes = [resized ? `resized to ${side}x${side}` : '', inverted ? 'inverted to light-on-dark' : ''].filter(Boolean);
@@ -69,7 +91,11 @@ export function predictCommand(args: { model: string; input: string; limit: numb
   const predictions: number[] = [];
   for (let start = 0; start < images.count; start += 1000) {
     const indices = Int32Array.from({ length: Math.min(1000, images.count - start) }, (_, i) => start + i);
-    predictions.push(...predict(net, images.batch(indices).X));
+    const S = scores(net, images.batch(indices).X), c = S.shape[1], s = S.array.data;
+    const predicted = argmaxRows(S);
+    const bad = predicted.findIndex((j, i) => Number.isNaN(s[i * c + j]));
+    if (bad >= 0) throw new Error(`${args.input}: the scores of ${args.model} for image ${start + bad} are NaN ${overflow}`);
+    predictions.push(...predicted);
   }
   if (args.json) console.log(JSON.stringify({ input: args.input, predictions }));
   else {
@@ -77,4 +103,19 @@ export function predictCommand(args: { model: string; input: string; limit: numb
     console.log(predictions.slice(0, args.limit).join(' '));
   }
   return 0;
+}
+
+/** The loss a model was trained with, from its metadata (absent in a model saved without a config). */
+function modelLoss(metadata: Record<string, string>, path: string): LossName | undefined {
+  if (metadata.config === undefined) return undefined;
+  let config: { loss?: unknown };
+  try {
+    config = JSON.parse(metadata.config);
+  } catch {
+    throw new Error(`${path}: its metadata "config" is not JSON; name the loss with --loss`);
+  }
+  const loss = config?.loss;
+  if (loss === undefined) return undefined;
+  if (!lossNames.includes(loss as LossName)) throw new Error(`${path}: its metadata names the loss ${JSON.stringify(loss)}, not one of ${lossNames.join(', ')}; name it with --loss`);
+  return loss as LossName;
 }

@@ -1,9 +1,9 @@
 /** `backprop report DIR`: one self-contained HTML page with every figure and table, that opens from disk. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { writeFileAtomic } from '@backprop/mlp';
-import { loadExperiments, planRuns } from '../experiments/define.ts';
+import { loadExperiments, planRuns, readOverrides } from '../experiments/define.ts';
 import { runCells, runColumns, summarize, type ExperimentSummary } from '../experiments/results.ts';
 
 export const reportOptions = (y: Argv) =>
@@ -39,21 +39,12 @@ ${sections.join('\n')}</body></html>
 }
 
 export async function reportCommand(args: { dir: string }): Promise<number> {
+  if (!existsSync(args.dir)) throw new Error(`${args.dir}: no such directory; run backprop experiment --out ${args.dir} first`);
   const experiments = loadExperiments();
   // The runs of the report are those the directory holds: with or without --epochs/--subset overrides.
-  const plans = new Map(experiments.map((e) => [e.name, planRunsFound(e, args.dir)]));
+  const overrides = readOverrides(args.dir);
+  const plans = new Map(experiments.map((e) => [e.name, planRuns(e, overrides)]));
   const summaries = await summarize(args.dir, experiments, plans);
   console.log(writeReport(args.dir, summaries));
   return 0;
-}
-
-/** The planned runs of an experiment, matched to what the directory holds (runs made with overrides included). */
-function planRunsFound(e: ReturnType<typeof loadExperiments>[number], dir: string) {
-  let overrides = {};
-  try {
-    overrides = JSON.parse(readFileSync(join(dir, 'overrides.json'), 'utf8'));
-  } catch {
-    // no overrides: the paper's settings
-  }
-  return planRuns(e, overrides);
 }

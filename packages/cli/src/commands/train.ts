@@ -1,7 +1,7 @@
 /** `backprop train`: one training run, the paper's final network by default. */
 import type { Argv } from 'yargs';
 import { defaultRunConfig, readConfigFile, validateConfig, type RunConfig } from '../run/config.ts';
-import { checkNetworkFitsData, loadRunData } from '../run/data.ts';
+import { prepareRunData, type RunData } from '../run/data.ts';
 import { executeRun, type RunResult } from '../run/execute.ts';
 import { defaultKeepCheckpoints, RunDir } from '../run/rundir.ts';
 import type { ReportMode } from '../run/progress.ts';
@@ -56,6 +56,8 @@ export function reportMode(args: { quiet?: boolean; json?: boolean }): ReportMod
   return args.json ? 'json' : args.quiet ? 'quiet' : 'bar';
 }
 
+const warn = (line: string) => console.error(`backprop: warning: ${line}`);
+
 export async function trainCommand(args: TrainArgs): Promise<number> {
   const mode = reportMode(args);
   const supervised = followParent();
@@ -63,13 +65,12 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   if (keep !== undefined && !(Number.isInteger(keep) && keep >= 1)) {
     throw new Error(`--keep-checkpoints ${keep}: expected a positive integer (the last checkpoint is always kept)`);
   }
-  let run: RunDir, data;
+  let run: RunDir, data: RunData;
   if (args.resume) {
     run = RunDir.open(args.resume, keep);
     try {
       if (run.isComplete) throw new Error(`${args.resume}: this run is already complete (see summary.json)`);
-      data = loadRunData(run.config);
-      checkNetworkFitsData(run.config.layers, data);
+      data = prepareRunData(run.config, warn);
     } catch (e) {
       run.release();
       throw e;
@@ -79,8 +80,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   } else {
     // Everything that can be checked is checked before the run directory is made.
     const config = resolveConfig(args);
-    data = loadRunData(config);
-    checkNetworkFitsData(config.layers, data);
+    data = prepareRunData(config, warn);
     try {
       run = args.out ? RunDir.create(args.out, config, keep) : RunDir.createNamed('runs', config, keep);
     } catch (e) {

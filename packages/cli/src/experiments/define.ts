@@ -3,7 +3,7 @@
  * (the paper's settings over a base), its figures and its stated findings.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -62,6 +62,30 @@ export interface Overrides {
   epochs?: number;
   subset?: number;
 }
+
+const overridesSchema = z.object({ epochs: z.number().int().positive().optional(), subset: z.number().int().positive().optional() }).strict();
+
+/**
+ * The overrides (--epochs, --subset) the runs in `dir` were made with, from its overrides.json;
+ * none (the paper's settings) when there is no such file. A corrupt one is named, not ignored.
+ */
+export function readOverrides(dir: string): Overrides {
+  const path = join(dir, 'overrides.json');
+  if (!existsSync(path)) return {};
+  const fix = "delete it to use the paper's settings";
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message}); ${fix}`);
+  }
+  const parsed = overridesSchema.safeParse(value);
+  if (!parsed.success) throw new Error(`${path}: ${parsed.error.issues[0].path.join('.') || 'the overrides'}: ${parsed.error.issues[0].message}; ${fix}`);
+  return parsed.data;
+}
+
+/** "epochs 2, subset 400" */
+export const describeOverrides = (o: Overrides) => [o.epochs && `epochs ${o.epochs}`, o.subset && `subset ${o.subset}`].filter(Boolean).join(', ');
 
 export function planRuns(e: Experiment, overrides: Overrides = {}): PlannedRun[] {
   return e.runs.map((r) => {

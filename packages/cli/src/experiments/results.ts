@@ -1,7 +1,7 @@
 /** What a set of runs produced: per-run results, the paper's figures as SVG, tables and findings. */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type * as vl from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '@backprop/mlp';
 import type { Experiment, Finding, PlannedRun } from './define.ts';
 import { pct } from '../format.ts';
@@ -37,7 +37,7 @@ export const minutes = (d: RunData) => (d.epochs.length ? (d.epochs.reduce((a, e
 
 /** A figure of the paper as an SVG drawn by vega-lite and vega. */
 export async function figureSvg(figure: Experiment['figures'][number], runs: RunData[]): Promise<string> {
-  let spec: vl.TopLevelSpec;
+  let spec: TopLevelSpec;
   if (figure.kind === 'loss') {
     // Raw: an honest sample (every k-th iteration, at most 2,000 points); smoothed: a moving average over 1% of the run.
     const values: { iteration: number; loss: number; series: string }[] = [];
@@ -74,9 +74,9 @@ export async function figureSvg(figure: Experiment['figures'][number], runs: Run
       },
     };
   }
-  // Loaded here, not at start: vega and vega-lite take a second to load, which every other command would pay.
-  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  // vega is loaded here, when a figure is drawn, not by every command that reads results.
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
   return view.toSVG();
 }
 

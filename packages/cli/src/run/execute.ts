@@ -1,6 +1,6 @@
 /** Runs (or resumes) one training run in a run directory. */
-import { train, type Dataset } from '@backprop/mlp';
-import { loadRunData } from './data.ts';
+import { train } from '@backprop/mlp';
+import type { RunData } from './data.ts';
 import { createReporter, type ReportMode } from './progress.ts';
 import type { RunDir } from './rundir.ts';
 
@@ -14,8 +14,8 @@ export interface RunResult {
 export interface RunOptions {
   mode: ReportMode;
   label?: string;
-  /** The run's data, when the caller has loaded (and checked) it already. */
-  data?: { train: Dataset; test: Dataset };
+  /** The run's data, from `prepareRunData`, which checks it before the run directory is written. */
+  data: RunData;
   /**
    * What Ctrl-C prints after "interrupted during epoch N; ": how to go on (by default, `continue
    * with: backprop train --resume DIR`); null prints nothing (a child of the experiment runner,
@@ -26,7 +26,6 @@ export interface RunOptions {
 
 export async function executeRun(run: RunDir, { mode, label = '', data, onInterrupt }: RunOptions): Promise<RunResult> {
   const { config } = run;
-  data ??= loadRunData(config);
   const state = run.state();
   const reporter = createReporter(mode, Math.ceil(data.train.count / config.batchSize), config.epochs, label);
   let losses: number[] = [];

@@ -12,6 +12,7 @@ import { Rng } from '@backprop/graph';
 import { fileError, loadModel, saveModel, startState, writeFileAtomic, type EpochStats, type LoadedModel, type TrainState } from '@backprop/mlp';
 import { validateConfig, type RunConfig } from './config.ts';
 import { lockRunDir, type RunLock } from './lock.ts';
+import { version } from '../version.ts';
 
 export interface MetricsLine {
   type: 'iterations' | 'epoch';
@@ -75,7 +76,7 @@ export class RunDir {
     const run = new RunDir(dir, config, lock, made, keepCheckpoints);
     try {
       removeTemporaries(dir);
-      const versions = { node: process.version, backprop: '0.1.0' };
+      const versions = { node: process.version, backprop: version };
       writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ config, seed: config.seed, keepCheckpoints, versions, started: new Date().toISOString() }, null, 2) + '\n');
     } catch (e) {
       run.discardIfEmpty();

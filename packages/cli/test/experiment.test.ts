@@ -1,0 +1,54 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadExperiments, planRuns } from '../src/experiments/define.ts';
+import { backprop } from './helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'cli-experiment-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A directory as `experiment depth --epochs 2 --subset 400` leaves it, its first run finished (no training needed). */
+function quickLookDir(name: string): string {
+  const out = join(dir, name);
+  const depth = loadExperiments().find((e) => e.name === 'depth')!;
+  const [first] = planRuns(depth, { epochs: 2, subset: 400 });
+  mkdirSync(join(out, first.key), { recursive: true });
+  writeFileSync(join(out, first.key, 'metrics.jsonl'), '');
+  writeFileSync(join(out, first.key, 'summary.json'), '{"status": "done"}\n');
+  writeFileSync(join(out, 'overrides.json'), '{"epochs":2,"subset":400}\n');
+  return out;
+}
+
+describe('backprop experiment --list', () => {
+  it("reads the directory's overrides, so that runs made with --epochs and --subset show as done", () => {
+    const out = quickLookDir('quick');
+    const r = backprop(['experiment', 'depth', '--list', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`overrides (from ${join(out, 'overrides.json')}): epochs 2, subset 400: a quick look, not the paper's settings`);
+    expect(r.stdout).toMatch(/depth\/1-layer +784-100-10 +tanh +hinge +0\.01 +2 +done/);
+    expect(r.stdout).toMatch(/depth\/3-layers +784-600-800-100-10 +tanh +hinge +0\.01 +2 +pending/);
+    // Flags given with --list are the settings listed.
+    expect(backprop(['experiment', 'depth', '--list', '--epochs', '3', '--out', out]).stdout).toMatch(/depth\/1-layer +784-100-10 +tanh +hinge +0\.01 +3 +pending/);
+  });
+
+  it('names a corrupt overrides.json (report ignored it silently)', () => {
+    const out = quickLookDir('corrupt');
+    writeFileSync(join(out, 'overrides.json'), '{"epochs": ');
+    for (const args of [['experiment', 'depth', '--list', '--out', out], ['report', out]]) {
+      const r = backprop(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toMatch(/^backprop: .*corrupt\/overrides.json: not valid JSON \(.*\); delete it to use the paper's settings$/);
+    }
+  });
+});
+
+describe('backprop report', () => {
+  it('refuses a directory that does not exist, and creates nothing', () => {
+    const missing = join(dir, 'no-such-dir');
+    const r = backprop(['report', missing]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^backprop: .*no-such-dir: no such directory; run backprop experiment --out .*no-such-dir first$/);
+    expect(existsSync(missing)).toBe(false);
+  });
+});

@@ -1,0 +1,46 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { backprop, repoRoot } from './helpers.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'cli-startup-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const bin = fileURLToPath(new URL('../bin/backprop.mjs', import.meta.url));
+const recorder = fileURLToPath(new URL('./fixtures/record-modules.mjs', import.meta.url));
+
+/** The URLs of every module `backprop ...args` loads (its module graph), and its exit code. */
+function modulesOf(args: string[]): { code: number | null; modules: string[] } {
+  const file = join(dir, `modules-${args.join('-').replace(/\W+/g, '_')}.txt`);
+  const r = spawnSync(process.execPath, ['--import', recorder, bin, ...args], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, RECORD_MODULES: file } });
+  return { code: r.status, modules: readFileSync(file, 'utf8').trim().split('\n') };
+}
+
+describe('startup: each command loads only what it uses', () => {
+  it('--help loads neither vega nor the graph and mlp packages', () => {
+    const { code, modules } = modulesOf(['--help']);
+    expect(code).toBe(0);
+    // The recorder sees the CLI's own modules and the packages it loads.
+    expect(modules).toContain(new URL('../src/main.ts', import.meta.url).href);
+    expect(modules.some((m) => m.includes('/node_modules/yargs/'))).toBe(true);
+    expect(modules.filter((m) => /\/vega|\/packages\/(graph|mlp)\//.test(m))).toEqual([]);
+  });
+
+  it('check, train --help and evaluate do not load vega', () => {
+    const vega = (args: string[]) => modulesOf(args).modules.some((m) => /\/node_modules\/vega(-lite)?\//.test(m));
+    expect(vega(['check', 'examples/paper-worked-example.txt'])).toBe(false);
+    expect(vega(['train', '--help'])).toBe(false);
+    expect(vega(['evaluate', join(dir, 'no-such-model.safetensors')])).toBe(false);
+  });
+});
+
+describe('backprop --version', () => {
+  it("prints the CLI package's version", () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    const r = backprop(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${version}\n`);
+  });
+});
