@@ -164,7 +164,7 @@ describe('a failed start', () => {
     for (const f of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte']) symlinkSync(join(defaultMnistDir(), f), join(data, f));
     writeFileSync(join(data, 't10k-labels-idx1-ubyte'), readFileSync(join(defaultMnistDir(), 't10k-labels-idx1-ubyte')).subarray(0, 5000));
     const cases: [string[], RegExp][] = [
-      [['--layers', '100,10'], /--layers 100,10: the first layer must be 784 \(the 28x28 images\), not 100$/],
+      [['--layers', '100,10'], /--layers 100,10: MNIST images have 784 pixels \(28x28\), so the first layer must be 784$/],
       [['--layers', '784,24,10', '--data', data], /t10k-labels-idx1-ubyte: file is truncated/],
     ];
     for (const [args, message] of cases) {
