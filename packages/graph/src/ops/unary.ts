@@ -1,7 +1,7 @@
 /**
  * Unary ops. Each backward is written with ops of the tape, so it can be differentiated again.
  * Derivatives that are cheaper from the output (exp, sqrt, tanh, sigmoid, elu) use the output y,
- * which is on the tape too. tanh and sigmoid have fused backward ops (one pass, one kernel) whose
+ * which is on the tape too. tanh, sigmoid and gelu have fused backward ops (one pass, one kernel) whose
  * own backward is again written with ops.
  */
 import * as k from '../kernels/index.ts';
