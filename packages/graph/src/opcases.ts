@@ -105,6 +105,10 @@ export const opCases: Record<string, OpCase> = {
     const r = maker(s), running = { mean: r.values([n]), var: r.positive([n]) };
     return { inputs: [r.values([m, n, 2]), r.values([n]), r.values([n])], fn: (t, x, g, b) => t.batchNorm(x, g, b, { training: false, running }) };
   },
+  'standardize, over rows': (m, n, s) => ({ inputs: [maker(s).values([m, n + 1])], fn: (t, x) => t.standardize(x, [m, 1]) }),
+  'standardize, over channels of a 4-D tensor': (m, n, s) => ({ inputs: [maker(s).values([m + 1, n, 2, 1])], fn: (t, x) => t.standardize(x, [1, n, 1, 1], 1e-3) }),
+  'standardizeBackward': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n + 1]), r.values([m, n + 1])], fn: (t, u, x) => t.standardizeBackward(u, x, [m, 1]) }; },
+  'standardizeBackward, over channels': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m + 1, n, 2]), r.values([m + 1, n, 2])], fn: (t, u, x) => t.standardizeBackward(u, x, [1, n, 1]) }; },
   'logSumExp': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.logSumExp(a, 0) }),
   'logSumExp, last axis of a 3-D tensor': (m, n, s) => ({ inputs: [maker(s).values([m, 2, n])], fn: (t, a) => t.logSumExp(a) }),
   'softplus': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.softplus(a) }),

@@ -110,6 +110,26 @@ function batchNormByOps(t: Tape, x: Tensor, gain: Tensor, bias: Tensor, eps: num
   return t.add(t.mul(t.div(centred, t.sqrt(t.add(variance, eps))), t.reshape(gain, [C, 1])), t.reshape(bias, [C, 1]));
 }
 
+describe('standardize', () => {
+  it('normalises over the axes where the statistics\' shape has 1, each run of kept axes a group', () => {
+    const x = Rng.seeded(5).randn([3, 2, 4], f64), t = new Tape();
+    // statistics per [i, j] over the last axis, and per channel j over axes 0 and 2
+    for (const [statShape, group] of [[[3, 2, 1], (i: number) => Math.floor(i / 4)], [[1, 2, 1], (i: number) => Math.floor(i / 4) % 2]] as const) {
+      const groups = statShape[0] * statShape[1];
+      const { mean, var: v } = moments(x.toFlatArray(), groups, group);
+      const want = x.toFlatArray().map((e, i) => (e - mean[group(i)]) / Math.sqrt(v[group(i)] + 1e-5));
+      close(t.standardize(x, [...statShape]).toFlatArray(), want);
+    }
+  });
+
+  it('errors', () => {
+    const t = new Tape(), x = tensor([[[1, 2], [3, 4]], [[5, 6], [7, 8]]], f64);
+    expect(() => t.standardize(x, [2, 1, 2])).toThrow("standardize: statistics of shape [2,1,2] do not fit x [2,2,2]: give x's size on a run of consecutive axes to keep, 1 on the others");
+    expect(() => t.standardize(x, [2, 1])).toThrow('standardize: statistics of shape [2,1] do not fit x [2,2,2]');
+    expect(() => t.standardizeBackward(tensor([1, 2], f64), tensor([1, 2, 3], f64), [1])).toThrow('standardizeBackward: u [2] and x [3] differ in shape');
+  });
+});
+
 describe('batchNorm', () => {
   it('in training normalises each channel by its batch statistics and reports them', () => {
     fc.assert(fc.property(fc.integer({ min: 2, max: 4 }), dims, dims, dims, seeds, (N, C, H, W, seed) => {

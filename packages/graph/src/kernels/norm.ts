@@ -6,39 +6,75 @@ import ndarray from 'ndarray';
 import { allocate, dtypeOf, type Data, type DType } from './memory.ts';
 import { flat, isContiguous, type NdArray, type Shape } from './arrays.ts';
 
+/** How x is grouped: viewed as [outer, groups, inner], group g holds x[o, g, i] for every o and i. */
+export type GroupLayout = readonly [outer: number, groups: number, inner: number];
+
+/** Each group's mean and biased variance, in two passes (no cancellation for data far from 0). */
+function groupMoments(v: Data, [outer, groups, inner]: GroupLayout): { mean: Data; variance: Data } {
+  const mean = allocate(dtypeOf(v), groups), variance = allocate(dtypeOf(v), groups), n = outer * inner;
+  for (let g = 0; g < groups; g++) {
+    let s = 0;
+    for (let o = 0; o < outer; o++) for (let i = 0, p = (o * groups + g) * inner; i < inner; i++) s += v[p + i];
+    const m = s / n;
+    let q = 0;
+    for (let o = 0; o < outer; o++) for (let i = 0, p = (o * groups + g) * inner; i < inner; i++) q += (v[p + i] - m) ** 2;
+    mean[g] = m;
+    variance[g] = q / n;
+  }
+  return { mean, variance };
+}
+
 /**
- * x viewed as [outer, groups, inner]: each group's values are x[o, g, i] over all o and i (a
- * channel of [N, C, H, W] has outer N, inner H W; a row of [rows, D] has outer 1, inner D).
- * Returns the normalised x (x - mean_g) / sqrt(var_g + eps), and each group's mean and biased
- * variance; with `given`, normalises by those statistics instead of computing them.
+ * x normalised within each group of `layout` (a channel of [N, C, H, W] is [N, C, H·W]'s group;
+ * a row of [rows, D] is [1, rows, D]'s): (x - mean_g) / sqrt(var_g + eps), with each group's mean
+ * and biased variance; with `given`, normalised by those statistics instead. `affine` then scales
+ * and shifts in the same pass, by a gain and a bias (either may be absent) per group or per inner
+ * position.
  */
 export function normalizeGroups(
   x: NdArray,
-  [outer, groups, inner]: readonly [number, number, number],
+  layout: GroupLayout,
   eps: number,
   given?: { mean: NdArray; var: NdArray },
+  affine?: { gain?: NdArray; bias?: NdArray; per: 'group' | 'inner' },
 ): { out: NdArray; mean: NdArray; var: NdArray } {
-  const v = flat(x), dtype = dtypeOf(v);
-  const mean = given ? flat(given.mean, dtype) : allocate(dtype, groups), variance = given ? flat(given.var, dtype) : allocate(dtype, groups);
-  if (!given) {
-    // Two passes (the mean, then squared deviations from it): no cancellation for data far from 0.
-    const n = outer * inner;
-    for (let g = 0; g < groups; g++) {
-      let s = 0;
-      for (let o = 0; o < outer; o++) for (let i = 0, p = (o * groups + g) * inner; i < inner; i++) s += v[p + i];
-      const m = s / n;
-      let q = 0;
-      for (let o = 0; o < outer; o++) for (let i = 0, p = (o * groups + g) * inner; i < inner; i++) q += (v[p + i] - m) ** 2;
-      mean[g] = m;
-      variance[g] = q / n;
-    }
-  }
+  const v = flat(x), dtype = dtypeOf(v), [outer, groups, inner] = layout;
+  const { mean, variance } = given ? { mean: flat(given.mean, dtype), variance: flat(given.var, dtype) } : groupMoments(v, layout);
+  const gain = affine?.gain && flat(affine.gain, dtype), bias = affine?.bias && flat(affine.bias, dtype), perGroup = affine?.per === 'group';
   const out = allocate(dtype, v.length);
   for (let g = 0; g < groups; g++) {
     const m = mean[g], r = 1 / Math.sqrt(variance[g] + eps);
-    for (let o = 0; o < outer; o++) for (let i = 0, p = (o * groups + g) * inner; i < inner; i++) out[p + i] = (v[p + i] - m) * r;
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0, p = (o * groups + g) * inner; i < inner; i++) {
+        const at = perGroup ? g : i;
+        out[p + i] = (v[p + i] - m) * r * (gain ? gain[at] : 1) + (bias ? bias[at] : 0);
+      }
+    }
   }
   return { out: ndarray(out, x.shape.slice()), mean: ndarray(mean, [groups]), var: ndarray(variance, [groups]) };
+}
+
+/**
+ * The backward of normalizeGroups by the groups' own statistics, in one pass per group:
+ * dx = r (u - mean(u) - x̂ mean(u x̂)) with x̂ the normalised x and r = 1 / sqrt(var + eps).
+ */
+export function normalizeGroupsGrad(u: NdArray, x: NdArray, layout: GroupLayout, eps: number): NdArray {
+  const v = flat(x), dtype = dtypeOf(v), w = flat(u, dtype), [outer, groups, inner] = layout, n = outer * inner;
+  const { mean, variance } = groupMoments(v, layout);
+  const out = allocate(dtype, v.length);
+  for (let g = 0; g < groups; g++) {
+    const m = mean[g], r = 1 / Math.sqrt(variance[g] + eps);
+    let su = 0, sux = 0;
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0, p = (o * groups + g) * inner; i < inner; i++) {
+        su += w[p + i];
+        sux += w[p + i] * (v[p + i] - m) * r;
+      }
+    }
+    const mu = su / n, mux = sux / n;
+    for (let o = 0; o < outer; o++) for (let i = 0, p = (o * groups + g) * inner; i < inner; i++) out[p + i] = r * (w[p + i] - mu - (v[p + i] - m) * r * mux);
+  }
+  return ndarray(out, x.shape.slice());
 }
 
 /** dst = keep * dst + add * src in place, for a contiguous dst (running statistics). */

@@ -4,5 +4,5 @@ export { neg, exp, log, sqrt, abs, square, relu, tanh, sigmoid, scale, pow, elu,
 export { sum, mean, max, logSumExp, softmax, logSoftmax, pick, softmaxBackward, logSoftmaxBackward, scatterPick } from './reduce.ts';
 export { reshape, broadcastTo, sumToShape, flatten, concat, stack, narrow, pad } from './shape.ts';
 export { gather, scatterAdd, where } from './indexing.ts';
-export { dropout, layerNorm, batchNorm } from './norm.ts';
+export { dropout, layerNorm, batchNorm, standardize, standardizeBackward } from './norm.ts';
 export { hingeLoss, crossEntropy, squaredError, mseLoss } from './loss.ts';

@@ -1,16 +1,16 @@
 /**
  * Regularisation and normalisation: dropout, layer normalisation and batch normalisation.
  *
- * The normalisations compute their forward with one kernel; their backward recomputes x̂ and
- * 1/σ from x with ops of the tape (not from saved constants), so that the gradient still depends
- * on x when it is differentiated again.
+ * The normalisations compute their forward with one kernel. Their backward passes go through
+ * `standardize` (x̂ from x, recomputed in one kernel rather than saved, so that the gradient still
+ * depends on x when it is differentiated again) and its fused backward `standardizeBackward`,
+ * whose own backward is written with ops.
  */
 import * as k from '../kernels/index.ts';
 import { formatShape, Tensor, type Shape } from '../tensor.ts';
 import { defineOp, expectSameDtype, wrap, type Gradients } from '../op.ts';
 import { Rng } from '../random.ts';
 import { sumTo } from './shape.ts';
-import type { Tape } from '../tape.ts';
 
 /**
  * Inverted dropout: in training, each element is zeroed with probability p and the others scaled
@@ -26,29 +26,55 @@ export const dropout = defineOp('dropout', (x: Tensor, p: number, rng: Rng | nul
   return { out: wrap(k.zip(x.array, mask.array, x.shape, (a, b) => a * b)), backward: (g, _needs, t): Gradients => [t.mul(g, mask), null, null, null] };
 }, 'dx = g · mask / (1 - p)');
 
-/** The shape of x with 1 on the axes a statistic is taken over, the count per statistic, and x̂ and 1/σ on the tape. */
-function normalised(t: Tape, x: Tensor, statShape: Shape, eps: number, given?: { mean: Tensor; var: Tensor }) {
-  const n = x.size / k.sizeOf(statShape);
-  const mean = given ? t.reshape(given.mean, statShape) : t.scale(t.sumToShape(x, statShape), 1 / n);
-  const centred = t.sub(x, mean);
-  const variance = given ? t.reshape(given.var, statShape) : t.scale(t.sumToShape(t.square(centred), statShape), 1 / n);
-  const rstd = t.pow(t.add(variance, eps), -0.5);
-  return { xhat: t.mul(centred, rstd), rstd, n };
+/**
+ * The layout of x as [outer, groups, inner] for statistics over the axes where `statShape` has 1
+ * (as sumToShape's target): the axes it keeps (a run of consecutive axes) make the groups.
+ */
+function layoutOf(op: string, x: Tensor, statShape: Shape): k.GroupLayout {
+  const kept = statShape.flatMap((d, i) => (d !== 1 ? [i] : []));
+  const first = kept[0] ?? x.rank, last = kept[kept.length - 1] ?? x.rank - 1;
+  const fits = statShape.length === x.rank && statShape.every((d, i) => d === 1 || d === x.shape[i]);
+  if (!fits || x.shape.slice(first, last + 1).some((d, i) => d !== statShape[first + i])) {
+    throw new Error(`${op}: statistics of shape ${formatShape(statShape)} do not fit x ${formatShape(x.shape)}: give x's size on a run of consecutive axes to keep, 1 on the others`);
+  }
+  return [k.sizeOf(x.shape.slice(0, first)), k.sizeOf(x.shape.slice(first, last + 1)), k.sizeOf(x.shape.slice(last + 1))];
 }
 
 /**
- * The backward of y = x̂ · gain + bias, x̂ normalised over the axes where statShape has 1 (by the
- * batch's statistics, or by constant ones when `given`): with u = g · gain,
- * dx = (u - mean(u) - x̂ mean(u x̂)) / σ for batch statistics, and u / σ for given ones.
+ * x̂ = (x - mean) / sqrt(var + eps), the mean and biased variance taken over the axes where
+ * `statShape` has 1 ([rows, 1] for rows of [rows, D], [1, C, 1, 1] for channels of [N, C, H, W]):
+ * what layerNorm and batchNorm normalise with; their backward passes use it to recompute x̂.
  */
-function normBackward(t: Tape, g: Tensor, x: Tensor, statShape: Shape, eps: number, gain: Tensor | null, gainShape: Shape, needs: readonly boolean[], given?: { mean: Tensor; var: Tensor }) {
-  const { xhat, rstd, n } = normalised(t, x, statShape, eps, given);
-  const u = gain ? t.mul(g, t.reshape(gain, gainShape)) : g;
-  const mean = (v: Tensor) => t.scale(t.sumToShape(v, statShape), 1 / n);
-  const dx = !needs[0] ? null : given ? t.mul(u, rstd) : t.mul(t.sub(t.sub(u, mean(u)), t.mul(xhat, mean(t.mul(u, xhat)))), rstd);
-  const dgain = gain && needs[1] ? t.reshape(sumTo(t, t.mul(g, xhat), gainShape), gain.shape) : null;
-  return { dx, dgain };
-}
+export const standardize = defineOp('standardize', (x: Tensor, statShape: Shape, eps: number = 1e-5) => {
+  const layout = layoutOf('standardize', x, statShape);
+  return { out: wrap(k.normalizeGroups(x.array, layout, eps).out), backward: (g, _needs, t): Gradients => [t.standardizeBackward(g, x, statShape, eps), null, null] };
+}, 'dx = (g - mean(g) - x̂·mean(g·x̂)) / σ');
+
+/**
+ * y = (u - mean(u) - x̂ mean(u x̂)) / σ, standardize's backward for the upstream u, in one kernel.
+ * Its own backward, written with ops (per group of n values; r = 1/σ, A = Σ h (u - mean(u)),
+ * B = Σ h x̂, m = mean(u x̂)): du = standardizeBackward(h), dx = r² x̂ (B m - A) / n - r B y / n - r m standardizeBackward(h).
+ */
+export const standardizeBackward = defineOp('standardizeBackward', (u: Tensor, x: Tensor, statShape: Shape, eps: number = 1e-5) => {
+  expectSameDtype('standardizeBackward', u, x);
+  if (!k.sameShape(u.shape, x.shape)) throw new Error(`standardizeBackward: u ${formatShape(u.shape)} and x ${formatShape(x.shape)} differ in shape`);
+  const layout = layoutOf('standardizeBackward', x, statShape), n = layout[0] * layout[2];
+  const y = wrap(k.normalizeGroupsGrad(u.array, x.array, layout, eps));
+  return {
+    out: y,
+    backward: (h, needs, t): Gradients => {
+      const Fh = t.standardizeBackward(h, x, statShape, eps);
+      if (!needs[1]) return [Fh, null, null, null];
+      const sum = (v: Tensor) => t.sumToShape(v, statShape);
+      const centred = t.sub(x, t.scale(sum(x), 1 / n));
+      const r2 = t.pow(t.add(t.scale(sum(t.square(centred)), 1 / n), eps), -1), r = t.sqrt(r2);
+      const xhat = t.mul(centred, r);
+      const A = t.sub(sum(t.mul(h, u)), t.scale(t.mul(sum(h), sum(u)), 1 / n)), B = sum(t.mul(h, xhat)), m = t.scale(sum(t.mul(u, xhat)), 1 / n);
+      const dx = t.sub(t.mul(t.mul(xhat, r2), t.scale(t.sub(t.mul(B, m), A), 1 / n)), t.add(t.mul(y, t.scale(t.mul(r, B), 1 / n)), t.mul(Fh, t.mul(r, m))));
+      return [needs[0] ? Fh : null, dx, null, null];
+    },
+  };
+}, 'du = standardizeBackward(h), dx = r²x̂(Bm - A)/n - rBy/n - r·m·standardizeBackward(h)');
 
 /** Checks an optional per-feature tensor (a gain, a bias, a statistic) against the size it must have. */
 function perFeature(op: string, what: string, v: Tensor | null | undefined, x: Tensor, size: number, axis: string): void {
@@ -60,14 +86,6 @@ function perFeature(op: string, what: string, v: Tensor | null | undefined, x: T
   }
 }
 
-/** y = x̂ gain + bias with the optional gain and bias reshaped to broadcast (kernels only, for the forward). */
-function affine(xhat: k.NdArray, gain: Tensor | null, bias: Tensor | null, shape: Shape): k.NdArray {
-  let y = xhat;
-  if (gain) y = k.zip(y, k.reshape(gain.array, shape), y.shape, (a, b) => a * b);
-  if (bias) y = k.zip(y, k.reshape(bias.array, shape), y.shape, (a, b) => a + b);
-  return y;
-}
-
 /**
  * Layer normalisation over the last axis: (x - mean) / sqrt(var + eps) · gain + bias, with the
  * biased variance of each row, and gain and bias [D] optional (null to leave one out).
@@ -75,17 +93,20 @@ function affine(xhat: k.NdArray, gain: Tensor | null, bias: Tensor | null, shape
 export const layerNorm = defineOp('layerNorm', (x: Tensor, gain: Tensor | null = null, bias: Tensor | null = null, eps: number = 1e-5) => {
   if (x.rank === 0) throw new Error('layerNorm: x must have at least one axis, got shape []');
   if (!(eps > 0)) throw new Error(`layerNorm: eps must be > 0, got ${eps}`);
-  const D = x.shape[x.rank - 1], rows = x.size / Math.max(D, 1);
+  const D = x.shape[x.rank - 1], rows = k.sizeOf(x.shape.slice(0, -1));
   perFeature('layerNorm', 'the gain', gain, x, D, 'the last axis');
   perFeature('layerNorm', 'the bias', bias, x, D, 'the last axis');
-  const { out } = k.normalizeGroups(x.array, [1, rows, D], eps);
+  const { out } = k.normalizeGroups(x.array, [1, rows, D], eps, undefined, { gain: gain?.array, bias: bias?.array, per: 'inner' });
   const statShape = [...x.shape.slice(0, -1), 1];
   return {
-    out: wrap(affine(out, gain, bias, [D])),
-    backward: (g, needs, t): Gradients => {
-      const { dx, dgain } = normBackward(t, g, x, statShape, eps, gain, [D], needs);
-      return [dx, dgain, bias && needs[2] ? sumTo(t, g, bias.shape) : null, null];
-    },
+    out: wrap(out),
+    // dx through the fused standardizeBackward; x̂ recomputed (one kernel) for dgain
+    backward: (g, needs, t): Gradients => [
+      needs[0] ? t.standardizeBackward(gain ? t.mul(g, gain) : g, x, statShape, eps) : null,
+      gain && needs[1] ? sumTo(t, t.mul(g, t.standardize(x, statShape, eps)), gain.shape) : null,
+      bias && needs[2] ? sumTo(t, g, bias.shape) : null,
+      null,
+    ],
   };
 }, 'dx = (u - mean(u) - x̂·mean(u·x̂)) / σ with u = g·gain; dgain = Σ g·x̂; dbias = Σ g');
 
@@ -137,13 +158,25 @@ export const batchNorm = defineOp('batchNorm', (x: Tensor, gain: Tensor | null, 
   } else if (n < 2) {
     throw new Error(`batchNorm: training needs more than one value per channel to estimate a variance, got x ${formatShape(x.shape)}`);
   }
-  const { out, mean, var: variance } = k.normalizeGroups(x.array, layout, eps, given && { mean: given.mean.array, var: given.var.array });
+  const affine = { gain: gain?.array, bias: bias?.array, per: 'group' } as const;
+  const { out, mean, var: variance } = k.normalizeGroups(x.array, layout, eps, given && { mean: given.mean.array, var: given.var.array }, affine);
   if (mode.training && mode.stats) Object.assign(mode.stats, { mean: wrap(mean), var: wrap(variance), count: n });
   return {
-    out: wrap(affine(out, gain, bias, gainShape)),
+    out: wrap(out),
     backward: (g, needs, t): Gradients => {
-      const { dx, dgain } = normBackward(t, g, x, statShape, eps, gain, gainShape, needs, given);
-      return [dx, dgain, bias && needs[2] ? t.reshape(sumTo(t, g, gainShape), [C]) : null, null];
+      const u = gain ? t.mul(g, t.reshape(gain, gainShape)) : g;
+      let dx: Tensor | null = null, xhat: () => Tensor;
+      if (given) {
+        // x̂ = (x - mean) / σ with constant statistics: linear in x
+        const rstd = wrap(k.reshape(k.map(given.var.array, (v) => 1 / Math.sqrt(v + eps)), gainShape));
+        if (needs[0]) dx = t.mul(u, rstd);
+        xhat = () => t.mul(t.sub(x, t.reshape(given!.mean, gainShape)), rstd);
+      } else {
+        if (needs[0]) dx = t.standardizeBackward(u, x, statShape, eps);
+        xhat = () => t.standardize(x, statShape, eps);
+      }
+      const perChannel = (v: Tensor) => t.reshape(sumTo(t, v, gainShape), [C]);
+      return [dx, gain && needs[1] ? perChannel(t.mul(g, xhat())) : null, bias && needs[2] ? perChannel(g) : null, null];
     },
   };
 }, 'dx = (u - mean(u) - x̂·mean(u·x̂)) / σ with u = g·gain (training), g·gain / σ (evaluation); dgain = Σ g·x̂; dbias = Σ g');
