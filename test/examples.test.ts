@@ -18,6 +18,16 @@ describe('the README examples', () => {
     const r = run('examples/custom-op.ts');
     expect(r.stdout).toMatch(/^input 0 \[3,4\]: ok, 12 entries.*\ninput 0 \[3,4\]: ok, 12 entries/);
   });
+  it('layers.ts: a network of the new ops trains, keeps running statistics, and passes gradcheck', () => {
+    const r = run('examples/layers.ts');
+    expect(r.status).toBe(0);
+    const losses = [...r.stdout.matchAll(/step \d: loss (\d+\.\d+), running mean of feature 4 (\d+\.\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    expect(losses).toHaveLength(8);
+    expect(losses[7][0]).toBeLessThan(losses[0][0]);
+    losses.slice(1).forEach(([, mean], i) => expect(mean).toBeGreaterThan(losses[i][1])); // blending towards the batch mean
+    expect(Number(/evaluation \(running statistics, no dropout\): loss (\d+\.\d+)/.exec(r.stdout)![1])).toBeLessThan(losses[0][0]);
+    expect(r.stdout.match(/^input \d \[[\d,]+\]: ok, /gm)).toHaveLength(4);
+  });
   it('newton.ts: Newton steps with hvp converge quadratically, and H v equals the hand-derived Hessian\'s', () => {
     const r = run('examples/newton.ts');
     expect(r.status).toBe(0);

@@ -12,6 +12,7 @@ export type { TapeOptions, TapeRecord, BackwardOptions } from './tape.ts';
 export { defineOp, wrap, operand } from './op.ts';
 export type { Op, Forward, Gradients, Operand } from './op.ts';
 export * as ops from './ops/index.ts';
+export { updateRunningStats, type BatchNormMode, type BatchStats, type RunningStats } from './ops/norm.ts';
 export { gradcheck, gradgradcheck } from './gradcheck.ts';
 export { grad, vjp, jvp, hvp, jacobian, hessian, type Fn } from './functional.ts';
 export type { GradcheckOptions, GradcheckReport, InputReport, CheckedFunction } from './gradcheck.ts';

@@ -3,15 +3,18 @@ import { formatShape, Tensor, tensor } from './tensor.ts';
 import { broadcastShape } from './kernels/index.ts';
 import type { Tape } from './tape.ts';
 
-/** One gradient per argument of the op, null (or absent) for an argument that gets none. */
-export type Gradients = readonly (Tensor | null | undefined)[];
+/**
+ * One gradient per argument of the op, null (or absent) for an argument that gets none; for an
+ * argument that is an array of tensors (`concat`'s inputs), an array of their gradients.
+ */
+export type Gradients = readonly (Tensor | null | undefined | readonly (Tensor | null | undefined)[])[];
 
 /** What an op's forward returns: its output and, beside it, the chain rule that closes over what it saved. */
 export interface Forward {
   out: Tensor;
   /**
    * Given dl/dout, returns dl/darg for each argument, in order. `needs[i]` says whether argument
-   * i wants a gradient at all, so an op can skip work (a matmul need not compute dl/dX for data).
+   * i (or, for an array of tensors, any of them) wants a gradient at all, so an op can skip work (a matmul need not compute dl/dX for data).
    * A backward written with the ops of `t` (`t.matmul(g, t.transpose(b))`) is differentiable again:
    * `t` records them when backward runs with { createGraph: true }, and runs them unrecorded (the
    * same kernels) otherwise. A backward computed on raw arrays is differentiable once: a second

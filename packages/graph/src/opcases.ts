@@ -73,6 +73,48 @@ export const opCases: Record<string, OpCase> = {
   'logSoftmaxBackward': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([m, n])], fn: (t, g, y) => t.logSoftmaxBackward(g, y) }; },
   'scatterPick': (m, n, s) => { const r = maker(s); const y = r.labels(m, n); return { inputs: [r.values([m])], fn: (t, g) => t.scatterPick(g, y, n) }; },
   'squaredError': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([m, n])], fn: (t, p, q) => t.squaredError(p, q) }; },
+  'mseLoss': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n, 2]), r.values([m, n, 2])], fn: (t, p, q) => t.mseLoss(p, q) }; },
+  'flatten': (m, n, s) => ({ inputs: [maker(s).values([2, m, n, 2])], fn: (t, a) => t.flatten(a) }),
+  'flatten, from axis 2': (m, n, s) => ({ inputs: [maker(s).values([m, 2, n, 2])], fn: (t, a) => t.flatten(a, 2) }),
+  'concat': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([m, 2]), r.values([m, 1])], fn: (t, a, b, c) => t.concat([a, b, c], 1) }; },
+  'concat, axis 0 with an input used twice': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([1, n])], fn: (t, a, b) => t.concat([a, b, a], 0) }; },
+  'stack': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([m, n])], fn: (t, a, b) => t.stack([a, b], 1) }; },
+  'narrow': (m, n, s) => ({ inputs: [maker(s).values([m, n + 2])], fn: (t, a) => t.narrow(a, 1, 1, n) }),
+  'narrow, axis 0 of a 3-D tensor': (m, n, s) => ({ inputs: [maker(s).values([m + 1, n, 2])], fn: (t, a) => t.narrow(a, 0, 1, m) }),
+  'pad': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.pad(a, [[1, 0], [2, 1]], 0.5) }),
+  'gather': (m, n, s) => { const r = maker(s); const i = r.labels(m + 2, n + 1); return { inputs: [r.values([n + 1, 3])], fn: (t, a) => t.gather(a, i) }; },
+  'scatterAdd': (m, n, s) => { const r = maker(s); const i = r.labels(m, n); return { inputs: [r.values([m, 2])], fn: (t, g) => t.scatterAdd(g, i, n) }; },
+  'where': (m, n, s) => {
+    const r = maker(s), mask = r.values([m, n], () => (r.rng.uniform() < 0.5 ? 0 : 1));
+    return { inputs: [r.values([m, n]), r.values([n])], fn: (t, a, b) => t.where(mask, a, b) };
+  },
+  'where, a column mask and a number': (m, n, s) => {
+    const r = maker(s), mask = r.values([m, 1], () => (r.rng.uniform() < 0.5 ? 0 : 1));
+    return { inputs: [r.values([m, n])], fn: (t, a) => t.where(mask, 0.5, a) };
+  },
+  'dropout': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.dropout(a, 0.4, Rng.seeded(s), true) }),
+  'dropout, evaluation': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.dropout(a, 0.4, null, false) }),
+  'layerNorm': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n + 1]), r.values([n + 1]), r.values([n + 1])], fn: (t, x, g, b) => t.layerNorm(x, g, b) }; },
+  'layerNorm, 3-D without gain or bias': (m, n, s) => ({ inputs: [maker(s).values([2, m, n + 1])], fn: (t, x) => t.layerNorm(x) }),
+  'batchNorm': (m, n, s) => {
+    const r = maker(s);
+    return { inputs: [r.values([m + 1, n, 2]), r.values([n]), r.values([n])], fn: (t, x, g, b) => t.batchNorm(x, g, b, { training: true }) };
+  },
+  'batchNorm, [N, C] without a gain': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m + 1, n]), r.values([n])], fn: (t, x, b) => t.batchNorm(x, null, b, { training: true }) }; },
+  'batchNorm, evaluation': (m, n, s) => {
+    const r = maker(s), running = { mean: r.values([n]), var: r.positive([n]) };
+    return { inputs: [r.values([m, n, 2]), r.values([n]), r.values([n])], fn: (t, x, g, b) => t.batchNorm(x, g, b, { training: false, running }) };
+  },
+  'standardize, over rows': (m, n, s) => ({ inputs: [maker(s).values([m, n + 1])], fn: (t, x) => t.standardize(x, [m, 1]) }),
+  'standardize, over channels of a 4-D tensor': (m, n, s) => ({ inputs: [maker(s).values([m + 1, n, 2, 1])], fn: (t, x) => t.standardize(x, [1, n, 1, 1], 1e-3) }),
+  'standardizeBackward': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n + 1]), r.values([m, n + 1])], fn: (t, u, x) => t.standardizeBackward(u, x, [m, 1]) }; },
+  'standardizeBackward, over channels': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m + 1, n, 2]), r.values([m + 1, n, 2])], fn: (t, u, x) => t.standardizeBackward(u, x, [1, n, 1]) }; },
+  'logSumExp': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.logSumExp(a, 0) }),
+  'logSumExp, last axis of a 3-D tensor': (m, n, s) => ({ inputs: [maker(s).values([m, 2, n])], fn: (t, a) => t.logSumExp(a) }),
+  'softplus': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.softplus(a) }),
+  'gelu': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.gelu(a) }),
+  'geluBackward': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([m, n])], fn: (t, g, x) => t.geluBackward(g, x) }; },
+  'leakyRelu': (m, n, s) => ({ inputs: [maker(s).offZero([m, n])], fn: (t, a) => t.leakyRelu(a, 0.1) }),
 };
 
 /** The op a case exercises: the part of its name before any comma. */

@@ -35,6 +35,9 @@ export interface BackwardOptions {
   onStep?: (record: TapeRecord, grad: Tensor, inputGrads: Gradients) => void;
 }
 
+/** Whether an op's argument (a tensor, or an array of them) has something a gradient should reach. */
+const wantsGrad = (a: unknown): boolean => (a instanceof Tensor ? a.requiresGrad : Array.isArray(a) && a.some((x) => x instanceof Tensor && x.requiresGrad));
+
 type Bound<O> = { [K in keyof O]: O[K] extends Op<infer A> ? (...args: A) => Tensor : never };
 type BuiltinOps = Bound<typeof ops>;
 
@@ -56,7 +59,11 @@ export class Tape {
     this.checkFinite = options.checkFinite ?? false;
   }
 
-  /** Runs an op (built-in or user-defined) and records it if any tensor argument requires a gradient. */
+  /**
+   * Runs an op (built-in or user-defined) and records it if any tensor argument requires a
+   * gradient. An argument may also be an array of tensors (`t.concat([a, b, c], 1)`): each of them
+   * is tracked, and the op's backward returns an array of gradients in that argument's place.
+   */
   apply<A extends unknown[]>(op: Op<A>, ...args: A): Tensor {
     const { out, backward } = op.forward(...args);
     this.applied++;
@@ -65,7 +72,7 @@ export class Tape {
       const at = k.firstNonFinite(out.array);
       if (at) throw new Error(`${op.name}: output has a non-finite value (${out.get(...at)}) at ${formatShape(at)}`);
     }
-    if (this.recording && args.some((a) => a instanceof Tensor && a.requiresGrad)) {
+    if (this.recording && args.some(wantsGrad)) {
       out.requiresGrad = true;
       this.records.push({ op: op as Op, args, out, backward });
     }
@@ -123,20 +130,25 @@ export class Tape {
       if (!g) continue;
       if (record.out.released) throw this.releasedTape(record);
       const before = t.applied;
-      const inputGrads = record.backward(g, record.args.map((a) => a instanceof Tensor && a.requiresGrad), t);
+      const inputGrads = record.backward(g, record.args.map(wantsGrad), t);
       const withOps = t.applied > before;
       options.onStep?.(record, g, inputGrads);
-      record.args.forEach((arg, i) => {
+      const add = (arg: unknown, given: unknown, input: string) => {
         if (!(arg instanceof Tensor) || !arg.requiresGrad) return;
-        let gi = inputGrads[i];
-        if (!gi) throw new Error(`${record.op.name}: backward returned no gradient for input ${i}, which requires one`);
+        if (!(given instanceof Tensor)) throw new Error(`${record.op.name}: backward returned no gradient for input ${input}, which requires one`);
+        let gi = given;
         if (!k.sameShape(gi.shape, arg.shape)) {
-          throw new Error(`${record.op.name}: gradient for input ${i} has shape ${formatShape(gi.shape)} but the input has shape ${formatShape(arg.shape)}`);
+          throw new Error(`${record.op.name}: gradient for input ${input} has shape ${formatShape(gi.shape)} but the input has shape ${formatShape(arg.shape)}`);
         }
         if (options.createGraph && !withOps && gi !== g) gi = this.onceDifferentiable(record, gi);
         if (!gi.requiresGrad) gi.madeBy = `the backward of ${record.op.name}`;
         const prev = grads.get(arg);
         grads.set(arg, prev ? t.add(prev, gi) : gi);
+      };
+      record.args.forEach((arg, i) => {
+        const gi = inputGrads[i];
+        if (!Array.isArray(arg)) return add(arg, gi, `${i}`);
+        arg.forEach((a, j) => add(a, Array.isArray(gi) ? gi[j] : undefined, `${i}[${j}]`));
       });
     }
     return grads;

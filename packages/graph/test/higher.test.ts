@@ -21,7 +21,8 @@ describe('gradgradcheck: every op\'s backward is differentiable again', () => {
 });
 
 // Piecewise linear: the gradient is constant between kinks, so every second derivative is 0.
-const piecewiseLinear = ['relu', 'abs', 'maximum', 'minimum', 'max, along axis 1', 'max, axis 0 of a 3-D tensor', 'hingeLoss', 'pick', 'transpose', 'add, row-vector bias', 'sub, column and row', 'neg', 'scale', 'sum', 'mean, along axis -1', 'reshape', 'broadcastTo', 'sumToShape', 'scatterPick'];
+const piecewiseLinear = ['relu', 'abs', 'maximum', 'minimum', 'max, along axis 1', 'max, axis 0 of a 3-D tensor', 'hingeLoss', 'pick', 'transpose', 'add, row-vector bias', 'sub, column and row', 'neg', 'scale', 'sum', 'mean, along axis -1', 'reshape', 'broadcastTo', 'sumToShape', 'scatterPick',
+  'flatten', 'concat', 'concat, axis 0 with an input used twice', 'stack', 'narrow', 'pad', 'gather', 'scatterAdd', 'where', 'where, a column mask and a number', 'dropout', 'dropout, evaluation', 'leakyRelu'];
 
 describe('piecewise-linear ops have a zero second derivative away from kinks', () => {
   it.each(piecewiseLinear)('%s', (name) => {

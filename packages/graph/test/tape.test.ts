@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineOp, ops, Tape, tensor, wrap } from '../src/index.ts';
+import { defineOp, kernels, ops, Tape, tensor, wrap, type Gradients, type Tensor } from '../src/index.ts';
 
 const f64 = { dtype: 'float64' } as const;
 
@@ -72,6 +72,51 @@ describe('Tape', () => {
     expect(dh.toArray()).toEqual([6, 12]);
     expect(dx.toArray()).toEqual([18, 36]);
     expect(du.toArray()).toEqual([0]);
+  });
+});
+
+describe('an argument that is an array of tensors', () => {
+  // Σ_i c_i x_i for tensors x_i of one shape: a user's op over a list, with a backward per element.
+  const weighted = defineOp('weighted', (xs: readonly Tensor[], c: readonly number[]) => {
+    const out = xs.reduce((acc, x, i) => kernels.zip(acc, x.array, x.shape, (a, b) => a + c[i] * b), kernels.empty(xs[0].dtype, xs[0].shape));
+    return { out: wrap(out), backward: (g, _needs, t): Gradients => [xs.map((_, i) => t.scale(g, c[i])), null] };
+  });
+
+  it('is tracked element by element: each gets its gradient, a tensor listed twice gets both', () => {
+    const a = tensor([1, 2], { ...f64, requiresGrad: true }), b = tensor([3, 4], { ...f64, requiresGrad: true }), k = tensor([5, 6], f64);
+    const t = new Tape();
+    const y = t.apply(weighted, [a, k, b, a], [2, 3, 5, 7]);
+    expect(y.requiresGrad).toBe(true);
+    expect(y.toArray()).toEqual([2 + 15 + 15 + 7, 4 + 18 + 20 + 14]);
+    const [da, db, dk] = t.gradients(t.sum(y), [a, b, k]);
+    expect(da.toArray()).toEqual([9, 9]);
+    expect(db.toArray()).toEqual([5, 5]);
+    expect(dk.toArray()).toEqual([0, 0]); // a constant in the list gets nothing
+  });
+
+  it('is not recorded when no tensor in it requires a gradient', () => {
+    const t = new Tape();
+    expect(t.apply(weighted, [tensor([1], f64)], [1]).requiresGrad).toBe(false);
+    expect(t.records).toHaveLength(0);
+  });
+
+  it('differentiates again with createGraph', () => {
+    const x = tensor([1.5, -2], { ...f64, requiresGrad: true });
+    const t = new Tape();
+    const y = t.sum(t.square(t.apply(weighted, [x, t.square(x)], [1, 1]))); // Σ (x + x²)²
+    const [g] = t.gradients(y, [x], { createGraph: true }); // 2 (x + x²)(1 + 2x)
+    expect(g.toArray()).toEqual([30, -12]);
+    const [h] = t.gradients(t.sum(g), [x]); // 2 (1 + 2x)² + 4 (x + x²)
+    expect(h.toArray()).toEqual([47, 26]);
+  });
+
+  it('a backward that leaves out an element needing a gradient, or gives one of the wrong shape, names it', () => {
+    const x = tensor([1, 2], { ...f64, requiresGrad: true });
+    const missing = defineOp('missing', (xs: readonly Tensor[]) => ({ out: wrap(xs[0].array), backward: (g): Gradients => [[g]] }));
+    const t = new Tape();
+    expect(() => t.backward(t.sum(t.apply(missing, [x, x])))).toThrow('missing: backward returned no gradient for input 0[1], which requires one');
+    const wrong = defineOp('wrong', (xs: readonly Tensor[]) => ({ out: wrap(xs[0].array), backward: (): Gradients => [[tensor([1], f64)]] }));
+    expect(() => t.backward(t.sum(t.apply(wrong, [x])))).toThrow('wrong: gradient for input 0[0] has shape [1] but the input has shape [2]');
   });
 });
 

@@ -20,7 +20,8 @@ export function explain(d: Derivation, of: string, wrt: string): string {
       lines.push(`   upstream d${of}/d(${label(record.out)}) = ${formatValue(upstream)}`);
       lines.push(`   local rule: ${record.op.rule ?? '(none given)'}`);
       record.args.forEach((a, i) => {
-        if (a instanceof Tensor && onPath.has(a) && grads[i]) lines.push(`   -> contributes ${formatValue(grads[i]!)} to d${of}/d(${label(a)})`);
+        const gi = grads[i];
+        if (a instanceof Tensor && onPath.has(a) && gi instanceof Tensor) lines.push(`   -> contributes ${formatValue(gi)} to d${of}/d(${label(a)})`);
       });
     },
   });

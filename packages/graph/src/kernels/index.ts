@@ -12,3 +12,6 @@ export * from './elementwise.ts';
 export * from './matmul.ts';
 export * from './reduce.ts';
 export * from './rows.ts';
+export * from './indexing.ts';
+export * from './norm.ts';
+export * from './special.ts';

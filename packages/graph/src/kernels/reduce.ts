@@ -66,6 +66,27 @@ export function maxAxis(a: NdArray, axis: number): { values: NdArray; argmax: In
   return { values: ndarray(out, rest), argmax };
 }
 
+/**
+ * log Σ exp(x) along one axis (removed), as m + log Σ exp(x - m) with m the max (no overflow); a
+ * row whose max is infinite gives that max.
+ */
+export function logSumExpAxis(a: NdArray, axis: number): NdArray {
+  const { rows, len, data, rest } = axisLast(a, axis);
+  const out = allocate(dtypeOf(a.data), rows);
+  for (let r = 0, o = 0; r < rows; r++, o += len) {
+    let m = -Infinity;
+    for (let j = o; j < o + len; j++) if (data[j] > m || data[j] !== data[j]) m = data[j];
+    if (m === Infinity || m === -Infinity || m !== m) {
+      out[r] = m;
+      continue;
+    }
+    let s = 0;
+    for (let j = o; j < o + len; j++) s += Math.exp(data[j] - m);
+    out[r] = m + Math.log(s);
+  }
+  return ndarray(out, rest);
+}
+
 /** Inserts a length-1 axis: the inverse of a reduction's shape, ready to broadcast back. */
 export function expandAxis(a: NdArray, axis: number): NdArray {
   const shape = a.shape.slice();

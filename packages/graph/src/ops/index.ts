@@ -1,6 +1,8 @@
 /** Every built-in op. Adding an op is one definition (with `defineOp`) and one line here. */
 export { matmul, transpose, add, sub, mul, div, maximum, minimum } from './binary.ts';
-export { neg, exp, log, sqrt, abs, square, relu, tanh, sigmoid, scale, pow, elu, tanhBackward, sigmoidBackward } from './unary.ts';
-export { sum, mean, max, softmax, logSoftmax, pick, softmaxBackward, logSoftmaxBackward, scatterPick } from './reduce.ts';
-export { reshape, broadcastTo, sumToShape } from './shape.ts';
-export { hingeLoss, crossEntropy, squaredError } from './loss.ts';
+export { neg, exp, log, sqrt, abs, square, relu, tanh, sigmoid, scale, pow, elu, tanhBackward, sigmoidBackward, softplus, leakyRelu, gelu, geluBackward } from './unary.ts';
+export { sum, mean, max, logSumExp, softmax, logSoftmax, pick, softmaxBackward, logSoftmaxBackward, scatterPick } from './reduce.ts';
+export { reshape, broadcastTo, sumToShape, flatten, concat, stack, narrow, pad } from './shape.ts';
+export { gather, scatterAdd, where } from './indexing.ts';
+export { dropout, layerNorm, batchNorm, standardize, standardizeBackward } from './norm.ts';
+export { hingeLoss, crossEntropy, squaredError, mseLoss } from './loss.ts';

@@ -1,6 +1,7 @@
 /**
  * The losses of the paper (§2.2), each a single op averaged over the batch (the rows of the score
- * matrix S), whose backward is the closed form of its gradient written with ops of the tape.
+ * matrix S), and the mean squared error over every element; each backward is the closed form of
+ * its gradient written with ops of the tape.
  */
 import * as k from '../kernels/index.ts';
 import { formatShape, tensor, type Tensor } from '../tensor.ts';
@@ -51,3 +52,21 @@ export const squaredError = defineOp('squaredError', (p: Tensor, q: Tensor) => {
     },
   };
 }, 'dp = 2(p - t) / n, dt = -dp');
+
+/** The mean squared error over all elements of any shape: mean((p - t)²). */
+export const mseLoss = defineOp('mseLoss', (p: Tensor, q: Tensor) => {
+  expectSameDtype('mseLoss', p, q);
+  if (!k.sameShape(p.shape, q.shape)) {
+    throw new Error(`mseLoss: prediction ${formatShape(p.shape)} and target ${formatShape(q.shape)} differ in shape`);
+  }
+  if (p.size === 0) throw new Error(`mseLoss: the prediction ${formatShape(p.shape)} has no elements to average`);
+  const diff = k.zip(p.array, q.array, p.shape, (a, b) => a - b);
+  return {
+    out: tensor(k.sumAll(k.zip(diff, diff, p.shape, (a, b) => a * b)) / p.size, { dtype: p.dtype }),
+    // dp = 2 g (p - t) / size, dt = -dp
+    backward: (g, needs, t): Gradients => {
+      const dp = t.mul(t.sub(p, q), t.scale(g, 2 / p.size));
+      return [needs[0] ? dp : null, needs[1] ? t.neg(dp) : null];
+    },
+  };
+}, 'dp = 2(p - t) / size, dt = -dp');

@@ -1,4 +1,4 @@
-/** Reductions and row-wise ops: sum, mean, max, softmax, log-softmax, picking one entry per row. */
+/** Reductions and row-wise ops: sum, mean, max, log-sum-exp, softmax, log-softmax, picking one entry per row. */
 import * as k from '../kernels/index.ts';
 import { formatShape, tensor, type Tensor } from '../tensor.ts';
 import { axisOf, defineOp, expectRank, expectSameDtype, labelsFor, wrap, type Gradients } from '../op.ts';
@@ -42,6 +42,14 @@ export const max = defineOp('max', (x: Tensor, axis: number) => {
     },
   };
 }, 'dx = g at the argmax, 0 elsewhere');
+
+/** log Σ exp(x) along an axis (removed), shifted by the max so that large values do not overflow. */
+export const logSumExp = defineOp('logSumExp', (x: Tensor, axis: number = -1) => {
+  const a = axisOf('logSumExp', x, axis);
+  const y = wrap(k.logSumExpAxis(x.array, a));
+  // dx = g softmax(x) along the axis, as exp(x - y): never above 1, and differentiable again
+  return { out: y, backward: (g, _needs, t): Gradients => [t.mul(spread(t, g, x, a), t.exp(t.sub(x, spread(t, y, x, a)))), null] };
+}, 'dx = g · exp(x - y) (the softmax along the axis)');
 
 function lastAxis(op: string, x: Tensor, axis: number): number {
   if (axisOf(op, x, axis) !== x.rank - 1) throw new Error(`${op}: only the last axis (-1) is supported, got ${axis}`);

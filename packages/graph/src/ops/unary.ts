@@ -1,11 +1,11 @@
 /**
  * Unary ops. Each backward is written with ops of the tape, so it can be differentiated again.
  * Derivatives that are cheaper from the output (exp, sqrt, tanh, sigmoid, elu) use the output y,
- * which is on the tape too. tanh and sigmoid have fused backward ops (one pass, one kernel) whose
+ * which is on the tape too. tanh, sigmoid and gelu have fused backward ops (one pass, one kernel) whose
  * own backward is again written with ops.
  */
 import * as k from '../kernels/index.ts';
-import type { Tensor } from '../tensor.ts';
+import { formatShape, type Tensor } from '../tensor.ts';
 import { defineOp, expectSameDtype, wrap, type Gradients } from '../op.ts';
 import type { Tape } from '../tape.ts';
 
@@ -78,3 +78,35 @@ export const elu = defineOp('elu', (x: Tensor, alpha: number = 1) => {
     backward: (g, _needs, t): Gradients => [t.mul(g, t.add(t.mul(y, where(x, (v) => v <= 0)), wrap(k.map(x.array, (v) => (v > 0 ? 1 : alpha))))), null],
   };
 }, "elu'(x) = 1 if x > 0 else y + α");
+
+// NOTE: max(x, 0) + log1p(e^-|x|) neither overflows for large x nor loses the small values for very negative x.
+export const softplus = unary('softplus', (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), (g, x, _y, t) => t.mul(g, t.sigmoid(x)), "softplus'(x) = sigmoid(x)");
+
+/** leakyRelu(x) = x for x > 0, slope·x otherwise; its derivative at the kink 0 is the slope (as relu'(0) = 0). */
+export const leakyRelu = defineOp('leakyRelu', (x: Tensor, slope: number = 0.01) => {
+  return {
+    out: wrap(k.map(x.array, (v) => (v > 0 ? v : slope * v))),
+    backward: (g, _needs, t): Gradients => [t.mul(g, wrap(k.map(x.array, (v) => (v > 0 ? 1 : slope)))), null],
+  };
+}, "leakyRelu'(x) = 1 if x > 0 else slope");
+
+/**
+ * The exact GELU, x Φ(x) with Φ the standard normal distribution function (through erf, see
+ * kernels/special.ts: within 1e-15 of the true value), not the tanh approximation.
+ */
+export const gelu = unary('gelu', (x) => x * k.normalCdf(x), (g, x, _y, t) => t.geluBackward(g, x), "gelu'(x) = Φ(x) + x φ(x)");
+
+/** g (Φ(x) + x φ(x)), gelu's backward, in one pass; its own backward is written with ops. */
+export const geluBackward = defineOp('geluBackward', (g: Tensor, x: Tensor) => {
+  expectSameDtype('geluBackward', g, x);
+  if (!k.sameShape(g.shape, x.shape)) throw new Error(`geluBackward: g ${formatShape(g.shape)} and x ${formatShape(x.shape)} differ in shape`);
+  return {
+    out: wrap(k.zip(g.array, x.array, g.shape, (gv, v) => gv * (k.normalCdf(v) + v * k.normalPdf(v)))),
+    // d/dg = Φ(x) + x φ(x); d/dx = g φ(x) (2 - x²), with φ(x) = e^(-x²/2) / √(2π) on the tape
+    backward: (h, needs, t): Gradients => {
+      if (!needs[1]) return [t.geluBackward(h, x), null];
+      const phi = t.scale(t.exp(t.scale(t.square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+      return [needs[0] ? t.geluBackward(h, x) : null, t.mul(t.mul(h, g), t.mul(phi, t.sub(2, t.square(x))))];
+    },
+  };
+}, 'dg = h (Φ(x) + x φ(x)), dx = h g φ(x) (2 - x²)');
