@@ -7,6 +7,10 @@ import { evaluateCommand, evaluateOptions, predictCommand, predictOptions } from
 import { experimentCommand, experimentOptions } from './commands/experiment.ts';
 import { reportCommand, reportOptions } from './commands/report.ts';
 import { trainCommand, trainOptions } from './commands/train.ts';
+import { exitQuietlyOnClosedPipe, runFromUserDirectory } from './process.ts';
+
+exitQuietlyOnClosedPipe();
+runFromUserDirectory();
 
 /** Runs a command and turns its errors into one line on stderr and a non-zero exit. */
 function action<A>(fn: (args: A) => Promise<number> | number, failureCode = 2) {

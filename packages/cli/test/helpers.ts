@@ -13,6 +13,15 @@ export function backprop(args: string[], options: { cwd?: string; timeout?: numb
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
 }
 
+/** Runs the binary with its stdout a pipe whose reading end is closed before it writes anything (`| head -0`). */
+export function withClosedStdout(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+}
+
 /**
  * Starts `backprop train ... --out DIR` and sends it `signal` as soon as its first checkpoint is
  * on disk; resolves with its exit code and what it printed on stderr.

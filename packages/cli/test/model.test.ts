@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { defaultMnistDir, loadMnist, loadModel, predict } from '@backprop/mlp';
-import { backprop } from './helpers.ts';
+import { backprop, withClosedStdout } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-model-'));
 const model = join(dir, 'run', 'model.safetensors');
@@ -65,6 +65,12 @@ describe('backprop predict', () => {
     }
     const r = backprop(['predict', model, pngPath]);
     expect(r.stdout).toMatch(new RegExp(`digit.png: ${want} \\(resized to 28x28, inverted to light-on-dark\\)`));
+  });
+
+  it('ends quietly when its reader has gone (predict ... | head)', async () => {
+    const r = await withClosedStdout(['predict', model, join(defaultMnistDir(), 't10k-images-idx3-ubyte')]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(141);
   });
 
   it('says which image formats it reads', () => {
