@@ -70,8 +70,9 @@ export function checkSource(source: string): { derivation: Derivation; report: C
   const d = new Derivation(source);
   const claims = d.statements.filter((s) => s.claim && (s.exprs.length > 0 || s.lhs.kind === 'deriv'));
   // First how each claim fits its exact value: a truncated claim, used further on, may be off by a whole unit.
-  const fits = new Map(claims.map((s) => [s, claimFit(d, s)]));
-  const verdicts = claims.map((s) => judge(d, s, fits));
+  const targets = new Map(claims.map((s) => [s, targetOf(d, s)])); // a derivative's backward pass, once
+  const fits = new Map(claims.map((s) => [s, claimFit(d, s, targets.get(s)!)]));
+  const verdicts = claims.map((s) => judge(d, s, targets.get(s)!, fits));
   const counts = { ok: 0, rounding: 0, wrong: 0 };
   for (const v of verdicts) counts[v.verdict]++;
   return { derivation: d, report: { verdicts, counts } };
@@ -81,8 +82,8 @@ export function checkSource(source: string): { derivation: Derivation; report: C
 const targetOf = (d: Derivation, s: Statement) => (s.lhs.kind === 'deriv' ? d.exactDeriv(s.lhs.of, s.lhs.wrt, s.line) : d.values.get(s.lhs.name)!);
 
 /** Is the claim the exact value rounded (or else truncated) to its digits, in every element? null if not, or shapes differ. */
-function claimFit(d: Derivation, s: Statement): Fit {
-  const target = targetOf(d, s), claim = literalDecimals(s.claim!);
+function claimFit(d: Derivation, s: Statement, target: Tensor): Fit {
+  const claim = literalDecimals(s.claim!);
   if (target.size !== claim.length) return null;
   const exact = s.lhs.kind === 'name' ? d.exact.get(s.lhs.name) : null;
   const values = target.toFlatArray();
@@ -95,10 +96,9 @@ function claimFit(d: Derivation, s: Statement): Fit {
   return how;
 }
 
-function judge(d: Derivation, s: Statement, fits: Map<Statement, Fit>): Verdict {
+function judge(d: Derivation, s: Statement, target: Tensor, fits: Map<Statement, Fit>): Verdict {
   const claim = literalTensor(s.claim!);
   const isDeriv = s.lhs.kind === 'deriv';
-  const target = targetOf(d, s);
   const lhsText = s.lhs.kind === 'deriv' ? derivKey(s.lhs.of, s.lhs.wrt) : s.lhs.name;
   const base = {
     line: s.line, claim: lhsText, expression: s.exprs.length ? show(s.exprs[0]) : '', claimed: show(s.claim!), computed: formatValue(target),
