@@ -5,7 +5,11 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { exitQuietlyOnClosedPipe, runFromUserDirectory } from './process.ts';
 import { version } from './version.ts';
+
+exitQuietlyOnClosedPipe();
+runFromUserDirectory();
 
 /** What main needs of a command's module: its options and its action. */
 interface CommandModule {

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,17 +14,20 @@ const file = (name: string, text: string) => {
   return path;
 };
 const example = join(repoRoot, 'examples/paper-worked-example.txt');
-const verdictsOf = (src: string) => Object.fromEntries(checkSource(src).report.verdicts.map((v) => [v.claim, v.verdict]));
+const verdictsOf = (src: string) =>
+  Object.fromEntries(checkSource(src).report.verdicts.map((v) => [v.claim, v.truncated ? `${v.verdict} (truncated)` : v.verdict]));
 
 describe('backprop check on the paper\'s worked example (Figures 3-4)', () => {
   it('finds every claim ok or rounding, none wrong, and exits 0', () => {
     const r = backprop(['check', example]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('12 claims: 8 ok, 4 rounding, 0 wrong');
+    expect(r.stdout).toContain('12 claims: 8 ok (3 truncated), 4 rounding, 0 wrong');
     // o' is rounding: the paper adds the rounded H1 = 0.6570 and H2 = 0.5293.
     expect(r.stdout).toMatch(/25 +o' = b2 \+ H1 \* w5 \+ H2 \* w6 +1\.355395 +1\.3554276 +rounding/);
-    expect(r.stdout).toMatch(/32 +dl\/dw5 +0\.168103 +0\.16810362 +ok/);
+    // 0.16810362 rounds to 0.168104; the paper wrote it truncated, and the verdict says so.
+    expect(r.stdout).toMatch(/32 +dl\/dw5 +0\.168103 +0\.16810362 +ok \(truncated\)\n/);
+    expect(r.stdout).toMatch(/31 +dl\/do' +0\.25586 +0\.25586141 +ok\n/);
   });
 
   it('shows the paper\'s slip (h1 with I2 = 0.05) as wrong, with what the line should be, and exits 1', () => {
@@ -38,6 +42,8 @@ describe('backprop check on the paper\'s worked example (Figures 3-4)', () => {
     const json = JSON.parse(r.stdout);
     expect(json.counts).toEqual({ ok: 8, rounding: 4, wrong: 0 });
     expect(json.verdicts[0]).toMatchObject({ line: 21, claim: 'h1', claimed: '0.65', computed: '0.65', verdict: 'ok' });
+    expect(json.verdicts[0].truncated).toBeUndefined();
+    expect(json.verdicts.filter((v: { truncated?: boolean }) => v.truncated).map((v: { claim: string }) => v.claim)).toEqual(['o', 'dl/dw5', 'dl/dw6']);
   });
 
   it('explains a backward pass step by step', () => {
@@ -49,10 +55,10 @@ describe('backprop check on the paper\'s worked example (Figures 3-4)', () => {
 });
 
 describe('the verdicts', () => {
-  it('ok within one unit of the last written digit; rounding when the line is right from the claimed values; wrong otherwise', () => {
+  it('ok when the value rounds to the claim; rounding when the line is right from the claimed values; wrong otherwise', () => {
     const v = verdictsOf(`
       x = 2
-      a = x / 7 = 0.286        # exact 0.2857..: within 0.001 -> ok
+      a = x / 7 = 0.286        # exact 0.2857..: rounded to 3 decimals -> ok
       b = a * 7000 = 2002      # exact 2000, but 0.286 * 7000 = 2002 -> rounding
       c = a * 7000 = 2010      # neither -> wrong
     `);
@@ -72,8 +78,106 @@ describe('the verdicts', () => {
     const { report } = checkSource('a = 0.05\nh = a * 2 = 0.05 * 3 = 0.100');
     expect(report.verdicts[0]).toMatchObject({ verdict: 'wrong', note: 'the step 0.05 * 3 gives 0.15, not 0.1' });
   });
+  it('a claim one unit off its last digit is wrong: 2 + 2 = 5, 0.1 + 0.2 = 0.4, 10 * 10 = 99', () => {
+    const r = backprop(['check', file('arithmetic.txt', 'a = 2 + 2 = 5\nb = 0.1 + 0.2 = 0.4\nc = 10 * 10 = 99\nd = 10 * 10 = 100\n')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/1 +a = 2 \+ 2 +5 +4 +wrong\n +! should be 4\n/);
+    expect(r.stdout).toMatch(/2 +b = 0\.1 \+ 0\.2 +0\.4 +0\.3 +wrong\n/);
+    expect(r.stdout).toMatch(/3 +c = 10 \* 10 +99 +100 +wrong\n/);
+    expect(r.stdout).toMatch(/4 +d = 10 \* 10 +100 +100 +ok\n/);
+    expect(r.stdout).toContain('4 claims: 1 ok, 0 rounding, 3 wrong');
+  });
+  it('ok is the exact value rounded to the digits written, or truncated (said so); the written digits set the precision', () => {
+    const v = verdictsOf(`
+      x = 2
+      r1 = x / 3 = 0.667           # 0.6666..: rounded
+      r2 = x / 3 = 0.666           # truncated
+      r3 = x / 3 = 0.665           # neither
+      r4 = x / 3 = 0.67            # two decimals: rounded
+      n1 = -x / 3 = -0.667         # negative: rounded
+      n2 = -x / 3 = -0.666         # truncated toward zero
+      n3 = -x / 3 = -0.668         # neither
+      e1 = x * 0.00061725 = 1.2e-3 # 0.0012345: one decimal of mantissa, unit 1e-4 -> rounded
+      e2 = x * 0.00061725 = 1.3e-3
+      e3 = x * 617 = 1.23e3        # 1234: unit 10 -> rounded
+      e4 = x * 617 = 1.24e3
+      i1 = x * 49.75 = 99          # 99.5: a tie rounds either way
+      i2 = x * 49.75 = 100
+      i3 = x * 49.75 = 99.4
+      z1 = x / 100000 = 0.0000     # 0.00002: rounded to 4 decimals
+      z2 = x - 2.00003 = 0.0000    # -0.00003 truncated toward zero
+    `);
+    expect(v).toEqual({
+      r1: 'ok', r2: 'ok (truncated)', r3: 'wrong', r4: 'ok', n1: 'ok', n2: 'ok (truncated)', n3: 'wrong',
+      e1: 'ok', e2: 'wrong', e3: 'ok', e4: 'wrong', i1: 'ok', i2: 'ok', i3: 'wrong', z1: 'ok', z2: 'ok',
+    });
+  });
+  it('decides on the exact decimal value, not on its float64 neighbour', () => {
+    // In float64 0.35 * 2 is 0.69999999999999995559 (which truncates to 0.6) and 1.005 is
+    // 1.00499999999999989342 (which rounds to 1.00): the claims are about the decimals.
+    const v = verdictsOf(`
+      a = 0.35 * 2 = 0.6
+      b = 0.35 * 2 = 0.7
+      c = 1.005 * 1 = 1.01          # exactly half-way: either neighbour is correctly rounded
+      d = 1.005 * 1 = 1.00
+      e = 0.1 + 0.2 = 0.30000000000000004
+      x = 3
+      l = 0.7 * x
+      dl/dx = 0.6                   # a derivative is computed in float64: 0.69999999999999995559 stands for 0.7
+      m = 0.35 * x
+      dm/dx = 0.4                   # 0.35 to one decimal is a tie
+    `);
+    expect(v).toEqual({ a: 'wrong', b: 'ok', c: 'ok', d: 'ok', e: 'wrong', 'dl/dx': 'wrong', 'dm/dx': 'ok' });
+  });
   it('counts the unit of the last written digit', () => {
     expect([unitOf('0.6570'), unitOf('2'), unitOf('1.5e-3'), unitOf('120')]).toEqual([1e-4, 1, 1e-4, 1]);
+  });
+});
+
+/** A decimal string of the integer v scaled by 10^-k: decimalText(-12345n, 3) = '-12.345'. */
+function decimalText(v: bigint, k: number): string {
+  const digits = (v < 0n ? -v : v).toString().padStart(k + 1, '0');
+  const text = k > 0 ? `${digits.slice(0, -k)}.${digits.slice(-k)}` : digits;
+  return v < 0n ? `-${text}` : text;
+}
+
+describe('the claim rule against string arithmetic (fast-check)', () => {
+  // An independent oracle: a value v / 10^k, written out; its truncation to q decimals is the
+  // string cut there, its rounding adds one unit when the next digits are 5 or more (half-way:
+  // either is right). A claim one unit further off is wrong.
+  const cases = fc.record({
+    v: fc.bigInt({ min: -999_999n, max: 999_999n }),
+    k: fc.integer({ min: 0, max: 4 }),
+    q: fc.integer({ min: 0, max: 4 }),
+    exponentForm: fc.boolean(),
+  });
+  it('ok, ok (truncated) and wrong as the digits say, for exact values and for float64 derivatives', () => {
+    fc.assert(
+      fc.property(cases, ({ v, k, q, exponentForm }) => {
+        q = Math.min(q, k); // claim at most the digits the value has
+        const scale = 10n ** BigInt(k - q);
+        const sign = v < 0n ? -1n : 1n;
+        const mag = sign * v;
+        const truncated = sign * (mag / scale), rest = mag % scale;
+        const tie = 2n * rest === scale, up = 2n * rest > scale;
+        const rounded = up ? truncated + sign : truncated;
+        const written = (w: bigint) => (exponentForm ? `${w}e-${q}` : decimalText(w, q));
+        // Each claim twice: about a line's exact value, and about a derivative computed in float64.
+        const src = ['x = 1'];
+        const expected: Record<string, string> = {};
+        const claim = (name: string, w: bigint, verdict: string) => {
+          src.push(`${name} = ${decimalText(v, k)} * x = ${written(w)}`, `d${name}/dx = ${written(w)}`);
+          expected[name] = expected[`d${name}/dx`] = verdict;
+        };
+        claim('r', rounded, 'ok');
+        claim('t', truncated, up ? 'ok (truncated)' : 'ok');
+        claim('w', truncated - sign, 'wrong'); // one unit toward (or across) zero
+        claim('u', truncated + (rounded === truncated && !tie ? sign : 2n * sign), 'wrong'); // one unit past the rounded value
+        const got = verdictsOf(src.join('\n'));
+        return Object.entries(expected).every(([name, verdict]) => got[name] === verdict);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

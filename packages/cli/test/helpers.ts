@@ -5,12 +5,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const bin = fileURLToPath(new URL('../bin/backprop.mjs', import.meta.url));
+export const bin = fileURLToPath(new URL('../bin/backprop.mjs', import.meta.url));
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-export function backprop(args: string[], options: { cwd?: string; timeout?: number } = {}) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: options.cwd ?? repoRoot, encoding: 'utf8', timeout: options.timeout ?? 120_000 });
+export function backprop(args: string[], options: { cwd?: string; timeout?: number; env?: NodeJS.ProcessEnv } = {}) {
+  const env = options.env ? { ...process.env, ...options.env } : process.env;
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: options.cwd ?? repoRoot, env, encoding: 'utf8', timeout: options.timeout ?? 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
+}
+
+/** Runs the binary with its stdout a pipe whose reading end is closed before it writes anything (`| head -0`). */
+export function withClosedStdout(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
 }
 
 /**

@@ -6,7 +6,7 @@ import { crc32 } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { Rng } from '@backprop/graph';
 import { defaultMnistDir, loadMnist, loadModel, MLP, predict, saveModel } from '@backprop/mlp';
-import { backprop } from './helpers.ts';
+import { backprop, withClosedStdout } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-model-'));
 const model = join(dir, 'run', 'model.safetensors');
@@ -68,6 +68,12 @@ describe('backprop predict', () => {
     }
     const r = backprop(['predict', model, pngPath]);
     expect(r.stdout).toMatch(new RegExp(`digit.png: ${want} \\(resized to 28x28, inverted to light-on-dark\\)`));
+  });
+
+  it('ends quietly when its reader has gone (predict ... | head)', async () => {
+    const r = await withClosedStdout(['predict', model, join(defaultMnistDir(), 't10k-images-idx3-ubyte')]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(141);
   });
 
   it('says which image formats it reads', () => {

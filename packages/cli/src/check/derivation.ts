@@ -3,7 +3,8 @@
  * derivative dX/dY is reverse mode through everything that depends on Y.
  */
 import { Tape, Tensor, tensor, formatShape } from '@backprop/graph';
-import { CheckError, isLiteral, parseFile, references, show, type Node, type Statement } from './parse.ts';
+import { decimal, exactValue, type Rational } from './exact.ts';
+import { CheckError, isLiteral, paren, parseFile, references, show, type ChainOp, type Node, type Statement } from './parse.ts';
 
 /** How to look up names and derivatives while evaluating an expression. */
 export interface Env {
@@ -32,7 +33,34 @@ export function literalTensor(n: Node): { value: Tensor; units: number[] } {
   return { value: tensor(n.vector ? values[0] : values, { dtype: 'float64' }), units: cells.flat().map((c) => c[1]) };
 }
 
-/** Evaluates an expression on a tape; `labels` learns a readable name for every tensor made. */
+/** A literal's numbers exactly as written, each with the exponent of its last written digit, in row-major order. */
+export function literalDecimals(n: Node): { value: Rational; last: number }[] {
+  const cells = n.kind === 'matrix' ? n.rows.flat() : [n];
+  return cells.map((c) => {
+    const [num, sign] = c.kind === 'neg' && c.arg.kind === 'num' ? [c.arg, -1n] : c.kind === 'num' ? [c, 1n] : [null, 1n];
+    const d = num && decimal(num.text);
+    if (!d) throw new Error(`not a number literal: ${show(c)}`); // the parser lets only literals through as claims
+    return { value: { n: sign * d.value.n, d: d.value.d }, last: d.last };
+  });
+}
+
+function applyOp(t: Tape, op: ChainOp, a: Tensor, b: Tensor): Tensor {
+  switch (op) {
+    case '+': return t.add(a, b);
+    case '-': return t.sub(a, b);
+    case '*': return t.mul(a, b);
+    case '/': return t.div(a, b);
+    case '@': return t.matmul(a, b);
+  }
+}
+
+/** Labels of the partial results of a long chain stop growing here (they are only read in --explain). */
+const LABEL_LENGTH = 80;
+
+/**
+ * Evaluates an expression on a tape; `labels` learns a readable name for every tensor the tape
+ * records (--explain shows constants by their value; labelling them too would keep them all alive).
+ */
 export function evalNode(n: Node, t: Tape, env: Env, line: number, labels?: Map<Tensor, string>): Tensor {
   const out = ((): Tensor => {
     switch (n.kind) {
@@ -45,22 +73,26 @@ export function evalNode(n: Node, t: Tape, env: Env, line: number, labels?: Map<
       case 'neg':
         return t.neg(evalNode(n.arg, t, env, line, labels));
       case 'matrix':
-        if (!isLiteral(n)) throw new CheckError(line, 'matrix literals hold numbers only');
+        if (!isLiteral(n)) throw new CheckError(line, 'matrix literals hold numbers only, in at most two levels of brackets: [1, 2] or [[1, 2], [3, 4]]');
         return literalTensor(n).value;
-      case 'binary': {
-        const a = evalNode(n.left, t, env, line, labels), b = evalNode(n.right, t, env, line, labels);
-        switch (n.op) {
-          case '+': return t.add(a, b);
-          case '-': return t.sub(a, b);
-          case '*': return t.mul(a, b);
-          case '/': return t.div(a, b);
-          case '@': return t.matmul(a, b);
-          case '^':
-            if (b.size !== 1) throw new CheckError(line, `the exponent of ^ must be a single number, got shape ${formatShape(b.shape)}`);
-            return b.requiresGrad ? t.exp(t.mul(b, t.log(a))) : t.pow(a, b.item());
-        }
+      case 'chain': {
+        // Left to right without recursing along the chain: a line may sum thousands of terms.
+        const p = n.rest[0].op === '+' || n.rest[0].op === '-' ? 1 : 2;
+        let acc = evalNode(n.first, t, env, line, labels);
+        let text = labels ? paren(n.first, p) : '';
+        n.rest.forEach(({ op, arg }, i) => {
+          acc = applyOp(t, op, acc, evalNode(arg, t, env, line, labels));
+          if (!labels || i === n.rest.length - 1) return; // the whole chain is labelled below
+          if (text.length < LABEL_LENGTH) text += ` ${op} ${paren(arg, p + 1)}`;
+          if (acc.requiresGrad && !labels.has(acc)) labels.set(acc, text.length < LABEL_LENGTH ? text : `${text.slice(0, LABEL_LENGTH - 3)}...`);
+        });
+        return acc;
       }
-      // falls through (unreachable)
+      case 'power': {
+        const a = evalNode(n.base, t, env, line, labels), b = evalNode(n.exponent, t, env, line, labels);
+        if (b.size !== 1) throw new CheckError(line, `the exponent of ^ must be a single number, got shape ${formatShape(b.shape)}`);
+        return b.requiresGrad ? t.exp(t.mul(b, t.log(a))) : t.pow(a, b.item());
+      }
       case 'call': {
         const args = n.args.map((a) => evalNode(a, t, env, line, labels));
         const [x, y] = args;
@@ -84,7 +116,10 @@ export function evalNode(n: Node, t: Tape, env: Env, line: number, labels?: Map<
       }
     }
   })();
-  if (labels && !labels.has(out)) labels.set(out, show(n));
+  if (labels && out.requiresGrad && !labels.has(out)) {
+    const text = show(n);
+    labels.set(out, text.length <= LABEL_LENGTH ? text : `${text.slice(0, LABEL_LENGTH - 3)}...`);
+  }
   return out;
 }
 
@@ -107,6 +142,8 @@ export class Derivation {
   readonly tape = new Tape();
   readonly values = new Map<string, Tensor>();
   readonly labels = new Map<Tensor, string>();
+  /** Each scalar name's exact value where + - * / and friends of exact numbers give one (exact.ts), else null. */
+  readonly exact = new Map<string, Rational | null>();
   private readonly deps = new Map<string, Set<string>>();
 
   constructor(source: string) {
@@ -138,23 +175,35 @@ export class Derivation {
     for (const name of this.order()) this.define(name);
   }
 
-  /** Names in an order where each comes after what it uses; a cycle is an error. */
+  /**
+   * Names in an order where each comes after what it uses; a cycle is an error. Depth-first with an
+   * explicit stack: a chain of definitions may be thousands of lines long.
+   */
   private order(): string[] {
-    const done = new Set<string>(), visiting: string[] = [], order: string[] = [];
-    const visit = (n: string) => {
-      if (done.has(n)) return;
-      const at = visiting.indexOf(n);
-      if (at >= 0) {
-        const cycle = [...visiting.slice(at), n];
-        throw new CheckError(this.defs.get(n)!.line, `cycle: ${cycle.join(' -> ')}`);
+    const done = new Set<string>(), onPath = new Set<string>(), order: string[] = [];
+    for (const root of this.defs.keys()) {
+      if (done.has(root)) continue;
+      const path: { name: string; deps: Iterator<string> }[] = [];
+      const enter = (n: string) => {
+        onPath.add(n);
+        path.push({ name: n, deps: (this.deps.get(n) ?? new Set<string>()).values() });
+      };
+      enter(root);
+      while (path.length > 0) {
+        const top = path[path.length - 1];
+        const next = top.deps.next();
+        if (next.done) {
+          path.pop();
+          onPath.delete(top.name);
+          done.add(top.name);
+          order.push(top.name);
+        } else if (onPath.has(next.value)) {
+          const names = path.map((p) => p.name);
+          const cycle = [...names.slice(names.indexOf(next.value)), next.value];
+          throw new CheckError(this.defs.get(next.value)!.line, `cycle: ${cycle.join(' -> ')}`);
+        } else if (!done.has(next.value)) enter(next.value);
       }
-      visiting.push(n);
-      for (const d of this.deps.get(n) ?? []) visit(d);
-      visiting.pop();
-      done.add(n);
-      order.push(n);
-    };
-    for (const n of this.defs.keys()) visit(n);
+    }
     return order;
   }
 
@@ -167,6 +216,9 @@ export class Derivation {
     if (!value.requiresGrad) value = new Tensor(value.array, { requiresGrad: true });
     this.values.set(name, value);
     this.labels.set(value, name);
+    const scalar = value.shape.length === 0;
+    const expr = s.exprs.length === 0 ? s.claim! : s.exprs[0];
+    this.exact.set(name, scalar ? exactValue(expr, (n) => this.exact.get(n) ?? null) : null);
   }
 
   exactEnv(line: number): Env {
@@ -181,16 +233,15 @@ export class Derivation {
     return this.tape.gradients(x, [y])[0].detach();
   }
 
-  /** Does `of` depend on `on` (through the names its definition uses)? */
+  /** Does `of` depend on `on` (through the names its definition uses)? A walk with an explicit stack. */
   dependsOn(of: string, on: string): boolean {
-    const seen = new Set<string>();
-    const walk = (n: string): boolean => {
+    const seen = new Set<string>([of]), stack = [of];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
       if (n === on) return true;
-      if (seen.has(n)) return false;
-      seen.add(n);
-      return [...(this.deps.get(n) ?? [])].some(walk);
-    };
-    return walk(of);
+      for (const d of this.deps.get(n) ?? []) if (!seen.has(d)) stack.push(d), seen.add(d);
+    }
+    return false;
   }
 
   /** A name's claimed value if it has one (a given's value is exact), else its exact value. */

@@ -9,14 +9,21 @@
  * derivative token dl/dw5, @ for the matrix product, 2(o - y)), so this is a small Pratt parser.
  */
 
+import { decimal, MAX_EXPONENT } from './exact.ts';
+
 export type Node =
   | { kind: 'num'; value: number; text: string }
   | { kind: 'name'; name: string }
   | { kind: 'deriv'; of: string; wrt: string }
-  | { kind: 'binary'; op: '+' | '-' | '*' | '/' | '^' | '@'; left: Node; right: Node }
+  /** Operators of one precedence, left to right: a + b - c, or a * b / c @ d. A flat list, so that a
+   *  line summing thousands of terms is one node, not a tree thousands deep. */
+  | { kind: 'chain'; first: Node; rest: { op: ChainOp; arg: Node }[] }
+  | { kind: 'power'; base: Node; exponent: Node }
   | { kind: 'neg'; arg: Node }
   | { kind: 'call'; fn: string; args: Node[] }
   | { kind: 'matrix'; rows: Node[][]; vector: boolean };
+
+export type ChainOp = '+' | '-' | '*' | '/' | '@';
 
 export type Lhs = { kind: 'name'; name: string } | { kind: 'deriv'; of: string; wrt: string };
 
@@ -36,9 +43,17 @@ export class CheckError extends Error {
   }
 }
 
-export const functions: Record<string, number> = {
+/** The functions and their number of arguments. A Map, so that `constructor` or `toString` are not functions. */
+export const functions = new Map<string, number>(Object.entries({
   sigmoid: 1, tanh: 1, relu: 1, elu: 1, exp: 1, log: 1, sqrt: 1, abs: 1, max: 2, min: 2, T: 1, sum: 1, mean: 1, softmax: 1,
-};
+}));
+
+/**
+ * How deep an expression may nest (parentheses, function calls, signs, powers, brackets). The parser
+ * and the walkers over its tree recurse once per level: Node's default stack runs out near 1,300
+ * levels; a hand calculation needs a dozen.
+ */
+export const MAX_NESTING = 256;
 
 interface Token {
   type: 'num' | 'name' | 'op';
@@ -47,30 +62,46 @@ interface Token {
   joined: boolean;
 }
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_']*/;
-const NUMBER = /^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/;
+// Sticky (y) patterns match at lastIndex, so a long line is read without copying its rest at every token.
+const SPACE = /\s+/y;
+const NAME = /[A-Za-z_][A-Za-z0-9_']*/y;
+const NUMBER = /(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/y;
+
+const at = (re: RegExp, s: string, i: number) => {
+  re.lastIndex = i;
+  return re.exec(s)?.[0];
+};
 
 function tokenize(src: string, line: number): Token[] {
   const tokens: Token[] = [];
   let i = 0, joined = false;
   const s = src.replace(/[×·]/g, '*').replace(/−/g, '-');
   while (i < s.length) {
-    const rest = s.slice(i);
-    const ws = /^\s+/.exec(rest);
-    if (ws) { i += ws[0].length; joined = false; continue; }
-    const num = NUMBER.exec(rest), name = NAME.exec(rest);
-    if (num) tokens.push({ type: 'num', text: num[0], joined });
-    else if (name) tokens.push({ type: 'name', text: name[0], joined });
-    else if ('+-*/^@()[],='.includes(rest[0])) tokens.push({ type: 'op', text: rest[0], joined });
-    else throw new CheckError(line, `syntax error: unexpected '${rest[0]}' at column ${i + 1}`);
-    i += (num ?? name)?.[0].length ?? 1;
+    const ws = at(SPACE, s, i);
+    if (ws) { i += ws.length; joined = false; continue; }
+    const num = at(NUMBER, s, i), name = num ? undefined : at(NAME, s, i);
+    if (num) tokens.push({ type: 'num', text: checkRange(num, line), joined });
+    else if (name) tokens.push({ type: 'name', text: name, joined });
+    else if ('+-*/^@()[],='.includes(s[i])) tokens.push({ type: 'op', text: s[i], joined });
+    else throw new CheckError(line, `syntax error: unexpected '${s[i]}' at column ${i + 1}`);
+    i += (num ?? name)?.length ?? 1;
     joined = true;
   }
   return tokens;
 }
 
+/** A number float64 cannot hold would silently become Infinity or 0. */
+function checkRange(text: string, line: number): string {
+  const x = Number(text);
+  if (!Number.isFinite(x)) throw new CheckError(line, `the number ${text} is too large for float64 (at most about 1.8e308)`);
+  if (x === 0 && /[1-9]/.test(text.replace(/[eE].*$/, ''))) throw new CheckError(line, `the number ${text} is too small for float64 (it would be 0)`);
+  if (!decimal(text)) throw new CheckError(line, `the number ${text.length > 20 ? text.slice(0, 17) + '...' : text} has its last digit beyond 1e±${MAX_EXPONENT}, which float64 cannot tell apart`);
+  return text;
+}
+
 class Parser {
   private pos = 0;
+  private depth = 0;
   constructor(private readonly tokens: Token[], private readonly line: number, private readonly known: (name: string) => boolean) {}
 
   private peek(offset = 0): Token | undefined {
@@ -83,6 +114,9 @@ class Parser {
   private expect(text: string): void {
     if (this.peek()?.text !== text) this.fail(`expected '${text}'`);
     this.pos++;
+  }
+  unexpected(): never {
+    return this.fail('unexpected');
   }
   atEnd(): boolean {
     return this.pos >= this.tokens.length;
@@ -97,7 +131,9 @@ class Parser {
     return this.known(of) && this.known(wrt) ? { of, wrt } : null;
   }
 
+  /** Operators of precedence at least `minPrec`; + - make one chain, * / @ another, ^ nests (right to left). */
   expression(minPrec = 0): Node {
+    if (++this.depth > MAX_NESTING) throw new CheckError(this.line, `the expression nests too deep: more than ${MAX_NESTING} levels of parentheses, calls, signs or powers`);
     let left = this.prefix();
     for (;;) {
       const t = this.peek();
@@ -107,9 +143,16 @@ class Parser {
       const prec = op === '+' || op === '-' ? 1 : op === '*' || op === '/' || op === '@' ? 2 : op === '^' ? 4 : -1;
       if (prec < 0 || prec < minPrec) break;
       if (!implicit) this.pos++;
-      const right = this.expression(op === '^' ? prec : prec + 1);
-      left = { kind: 'binary', op: op as '+', left, right };
+      if (op === '^') {
+        left = { kind: 'power', base: left, exponent: this.expression(prec) };
+        continue;
+      }
+      const arg = this.expression(prec + 1);
+      // Extend a chain of the same precedence (even a parenthesised one: (a - b) - c is a - b - c).
+      if (left.kind === 'chain' && precedence(left) === prec) left.rest.push({ op: op as ChainOp, arg });
+      else left = { kind: 'chain', first: left, rest: [{ op: op as ChainOp, arg }] };
     }
+    this.depth--;
     return left;
   }
 
@@ -142,7 +185,9 @@ class Parser {
         return { kind: 'deriv', ...d };
       }
       this.pos++;
-      if (this.peek()?.text === '(' && t.text in functions) {
+      const arity = functions.get(t.text);
+      if (this.peek()?.text === '(' && arity === undefined) throw new CheckError(this.line, `unknown function '${t.text}' (the functions are ${[...functions.keys()].join(', ')})`);
+      if (arity !== undefined && this.peek()?.text === '(') {
         this.pos++;
         const args: Node[] = [];
         if (this.peek()?.text !== ')') {
@@ -153,9 +198,7 @@ class Parser {
           }
         }
         this.expect(')');
-        if (args.length !== functions[t.text]) {
-          throw new CheckError(this.line, `${t.text} takes ${functions[t.text]} argument${functions[t.text] > 1 ? 's' : ''}, got ${args.length}`);
-        }
+        if (args.length !== arity) throw new CheckError(this.line, `${t.text} takes ${arity} argument${arity > 1 ? 's' : ''}, got ${args.length}`);
         return { kind: 'call', fn: t.text, args };
       }
       return { kind: 'name', name: t.text };
@@ -195,7 +238,7 @@ class Parser {
 export function isLiteral(n: Node): boolean {
   if (n.kind === 'num') return true;
   if (n.kind === 'neg') return n.arg.kind === 'num';
-  if (n.kind === 'matrix') return n.rows.every((r) => r.every(isLiteral));
+  if (n.kind === 'matrix') return n.rows.every((r) => r.every((c) => c.kind !== 'matrix' && isLiteral(c))); // [[[1]]] is no matrix
   return false;
 }
 
@@ -243,7 +286,7 @@ export function parseFile(source: string): Statement[] {
       if (tokens.length === 0) throw new CheckError(line, "syntax error: nothing after '='");
       const p = new Parser(tokens, line, known);
       const node = p.expression();
-      if (!p.atEnd()) p.expression(); // reports the unexpected token
+      if (!p.atEnd()) p.unexpected();
       return node;
     });
     const last = nodes[nodes.length - 1];
@@ -255,7 +298,7 @@ export function parseFile(source: string): Statement[] {
 }
 
 const precedence = (n: Node): number =>
-  n.kind === 'binary' ? (n.op === '+' || n.op === '-' ? 1 : n.op === '^' ? 4 : 2) : n.kind === 'neg' ? 3 : 5;
+  n.kind === 'chain' ? (n.rest[0].op === '+' || n.rest[0].op === '-' ? 1 : 2) : n.kind === 'power' ? 4 : n.kind === 'neg' ? 3 : 5;
 
 /** The expression back as text, with only the parentheses it needs. */
 export function show(n: Node): string {
@@ -266,22 +309,23 @@ export function show(n: Node): string {
     case 'neg': return `-${paren(n.arg, precedence(n) + 1)}`;
     case 'call': return `${n.fn}(${n.args.map(show).join(', ')})`;
     case 'matrix': return n.vector ? `[${n.rows[0].map(show).join(', ')}]` : `[${n.rows.map((r) => `[${r.map(show).join(', ')}]`).join(', ')}]`;
-    case 'binary': {
+    case 'power': return `${paren(n.base, 5)}^${paren(n.exponent, 4)}`;
+    case 'chain': {
       const p = precedence(n);
-      const left = paren(n.left, n.op === '^' ? p + 1 : p);
-      const right = paren(n.right, n.op === '^' ? p : p + 1);
-      return n.op === '^' ? `${left}^${right}` : `${left} ${n.op} ${right}`;
+      return [paren(n.first, p), ...n.rest.map((r) => `${r.op} ${paren(r.arg, p + 1)}`)].join(' ');
     }
   }
 }
 
-const paren = (n: Node, min: number) => (precedence(n) < min ? `(${show(n)})` : show(n));
+/** A chain's operand as text, in parentheses when it binds less tightly than `min`. */
+export const paren = (n: Node, min: number) => (precedence(n) < min ? `(${show(n)})` : show(n));
 
 /** The names and derivatives an expression refers to. */
 export function references(n: Node, out: { names: Set<string>; derivs: { of: string; wrt: string }[] } = { names: new Set(), derivs: [] }) {
   if (n.kind === 'name') out.names.add(n.name);
   else if (n.kind === 'deriv') out.derivs.push({ of: n.of, wrt: n.wrt });
-  else if (n.kind === 'binary') { references(n.left, out); references(n.right, out); }
+  else if (n.kind === 'chain') { references(n.first, out); for (const r of n.rest) references(r.arg, out); }
+  else if (n.kind === 'power') { references(n.base, out); references(n.exponent, out); }
   else if (n.kind === 'neg') references(n.arg, out);
   else if (n.kind === 'call') n.args.forEach((a) => references(a, out));
   else if (n.kind === 'matrix') n.rows.flat().forEach((a) => references(a, out));

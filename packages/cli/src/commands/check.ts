@@ -32,7 +32,9 @@ export function checkCommand(args: { file: string; json?: boolean; explain?: str
     console.log(JSON.stringify({ file: args.file, ...report }, null, 2));
     return wrong ? 1 : 0;
   }
-  const rows = report.verdicts.map((v) => [String(v.line), truncate(v.expression ? `${v.claim} = ${v.expression}` : v.claim, 44), v.claimed, truncate(v.computed, 24), v.verdict]);
+  const rows = report.verdicts.map((v) => [
+    String(v.line), truncate(v.expression ? `${v.claim} = ${v.expression}` : v.claim, 44), truncate(v.claimed, 24), truncate(v.computed, 24), v.truncated ? 'ok (truncated)' : v.verdict,
+  ]);
   const [head, rule, ...lines] = table(['line', 'claim', 'claimed', 'computed', 'verdict'], rows, ['r']).split('\n');
   // A note goes on its own line under its claim, so that it does not widen the table.
   const noted = lines.flatMap((line, i) => {
@@ -41,7 +43,8 @@ export function checkCommand(args: { file: string; json?: boolean; explain?: str
   });
   console.log([head, rule, ...noted].join('\n'));
   const { ok, rounding } = report.counts;
-  console.log(`\n${report.verdicts.length} claims: ${ok} ok, ${rounding} rounding, ${report.counts.wrong} wrong`);
+  const truncated = report.verdicts.filter((v) => v.truncated).length;
+  console.log(`\n${report.verdicts.length} claims: ${ok} ok${truncated ? ` (${truncated} truncated)` : ''}, ${rounding} rounding, ${report.counts.wrong} wrong`);
   if (args.explain) {
     const m = /^d(.+)\/d(.+)$/.exec(args.explain);
     if (!m) throw new Error(`--explain ${args.explain}: expected a derivative such as dl/dw5`);
