@@ -22,7 +22,7 @@ describe('backprop check on the paper\'s worked example (Figures 3-4)', () => {
     const r = backprop(['check', example]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('12 claims: 8 ok (3 truncated), 4 rounding, 0 wrong');
+    expect(r.stdout).toContain('14 claims: 10 ok (3 truncated), 4 rounding, 0 wrong');
     // o' is rounding: the paper adds the rounded H1 = 0.6570 and H2 = 0.5293.
     expect(r.stdout).toMatch(/25 +o' = b2 \+ H1 \* w5 \+ H2 \* w6 +1\.355395 +1\.3554276 +rounding/);
     // 0.16810362 rounds to 0.168104; the paper wrote it truncated, and the verdict says so.
@@ -40,7 +40,7 @@ describe('backprop check on the paper\'s worked example (Figures 3-4)', () => {
   it('prints the same as JSON', () => {
     const r = backprop(['check', example, '--json']);
     const json = JSON.parse(r.stdout);
-    expect(json.counts).toEqual({ ok: 8, rounding: 4, wrong: 0 });
+    expect(json.counts).toEqual({ ok: 10, rounding: 4, wrong: 0 });
     expect(json.verdicts[0]).toMatchObject({ line: 21, claim: 'h1', claimed: '0.65', computed: '0.65', verdict: 'ok' });
     expect(json.verdicts[0].truncated).toBeUndefined();
     expect(json.verdicts.filter((v: { truncated?: boolean }) => v.truncated).map((v: { claim: string }) => v.claim)).toEqual(['o', 'dl/dw5', 'dl/dw6']);
@@ -236,5 +236,34 @@ describe('the file format', () => {
     const r = backprop(['check', join(dir, 'nope.txt')]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toMatch(/nope.txt: cannot read: ENOENT$/);
+  });
+});
+
+describe('second derivatives in derivation files', () => {
+  // The paper's network in closed form: l = (o - y)², o = σ(o'), o' = b2 + H1 w5 + H2 w6, so
+  // d²l/dw5 dwj = H1 Hj (2 σ'(o')² + 2 (o - y) σ''(o')), with σ' = o(1 - o) and σ'' = σ'(1 - 2o).
+  const sigma = (x: number) => 1 / (1 + Math.exp(-x));
+  const H1 = sigma(0.05 * 0.25 + 0.45 + 0.25 * 0.75), H2 = sigma(0.05 * 0.6 + 0.25 * 0.35);
+  const o = sigma(0.65 + H1 * 0.55 + H2 * 0.65), s1 = o * (1 - o), s2 = s1 * (1 - 2 * o);
+  const curvature = 2 * s1 * s1 + 2 * (o - 0.01) * s2;
+
+  it('checks d2l/dw5^2 and d(dl/dw5)/dw6 against the closed form, and names a wrong one', () => {
+    const verdicts = checkSource(readFileSync(example, 'utf8')).report.verdicts;
+    const second = verdicts.filter((v) => /^d2l|^d\(dl/.test(v.claim));
+    expect(second.map((v) => [v.claim, v.verdict])).toEqual([['d2l/dw5^2', 'ok'], ['d(dl/dw5)/dw6', 'ok']]);
+    expect(Number(second[0].computed)).toBeCloseTo(H1 * H1 * curvature, 8);
+    expect(Number(second[1].computed)).toBeCloseTo(H1 * H2 * curvature, 8);
+    const slip = file('second.txt', readFileSync(example, 'utf8').replace('d(dl/dw5)/dw6 = -0.03403', 'd(dl/dw5)/dw6 = -0.04224'));
+    const r = backprop(['check', slip]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/d\(dl\/dw5\)\/dw6 +-0\.04224 +-0\.034030705 +wrong\n +! should be -0\.034030705/);
+  });
+
+  it('uses second derivatives in expressions, and refuses one of a derivative that is not a single number', () => {
+    // y = x³ z: d²y/dx² = 6xz = 36, d²y/dx dz = 3x² = 27
+    const v = verdictsOf('x = 3\nz = 2\ny = x^3 * z = 54\nd2y/dx^2 = 36\nc = d2y/dx^2 / 6 = 6\nd(dy/dx)/dz = 27');
+    expect(v).toEqual({ y: 'ok', 'd2y/dx^2': 'ok', c: 'ok', 'd(dy/dx)/dz': 'ok' });
+    expect(() => checkSource('x = 3\ny = x^3\nd2y/dx^2 = 18\nd(dy/dx)/dx = 18')).toThrow(/line 4: d\(dy\/dx\)\/dx is claimed twice \(first on line 3\)/);
+    expect(() => checkSource('A = [1, 2]\nl = sum(A * A)\nd(dl/dA)/dA = 2')).toThrow(/d2l\/dA\^2 needs dl\/dA to be a single number, but A has shape \[2\]/);
   });
 });

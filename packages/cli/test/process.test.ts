@@ -23,7 +23,7 @@ describe('relative paths from a subdirectory', () => {
     const r = spawnSync('npx', ['-y', 'pnpm@12.4.2', '--silent', 'backprop', 'check', 'paper-worked-example.txt'], { cwd: join(repoRoot, 'examples'), encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('12 claims: 8 ok (3 truncated), 4 rounding, 0 wrong');
+    expect(r.stdout).toContain('14 claims: 10 ok (3 truncated), 4 rounding, 0 wrong');
   });
 
   it('train --config/--data/--out, --resume, evaluate and predict resolve against the directory the command was typed in', () => {

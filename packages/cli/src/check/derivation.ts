@@ -4,15 +4,16 @@
  */
 import { Tape, Tensor, tensor, formatShape } from '@backprop/graph';
 import { decimal, exactValue, type Rational } from './exact.ts';
-import { CheckError, isLiteral, paren, parseFile, references, show, type ChainOp, type Node, type Statement } from './parse.ts';
+import { CheckError, derivText, isLiteral, paren, parseFile, references, show, type ChainOp, type Node, type Statement } from './parse.ts';
 
 /** How to look up names and derivatives while evaluating an expression. */
 export interface Env {
   name(n: string): Tensor;
-  deriv(of: string, wrt: string): Tensor;
+  deriv(of: string, wrt: string, wrt2?: string): Tensor;
 }
 
-export const derivKey = (of: string, wrt: string) => `d${of}/d${wrt}`;
+/** One key per derivative: d2X/dY^2 and d(dX/dY)/dY are the same. */
+export const derivKey = (of: string, wrt: string, wrt2?: string) => (wrt2 === undefined ? `d${of}/d${wrt}` : `d(d${of}/d${wrt})/d${wrt2}`);
 
 /** The unit of the last written digit of a number literal: 0.6570 -> 1e-4, 2 -> 1, 1.5e-3 -> 1e-4. */
 export function unitOf(text: string): number {
@@ -69,7 +70,7 @@ export function evalNode(n: Node, t: Tape, env: Env, line: number, labels?: Map<
       case 'name':
         return env.name(n.name);
       case 'deriv':
-        return env.deriv(n.of, n.wrt);
+        return env.deriv(n.of, n.wrt, n.wrt2);
       case 'neg':
         return t.neg(evalNode(n.arg, t, env, line, labels));
       case 'matrix':
@@ -154,7 +155,7 @@ export class Derivation {
         if (first) throw new CheckError(s.line, `'${s.lhs.name}' is defined twice (first on line ${first.line})`);
         this.defs.set(s.lhs.name, s);
       } else {
-        const key = derivKey(s.lhs.of, s.lhs.wrt);
+        const key = derivKey(s.lhs.of, s.lhs.wrt, s.lhs.wrt2);
         const first = this.derivClaims.get(key);
         if (first) throw new CheckError(s.line, `${key} is claimed twice (first on line ${first.line})`);
         this.derivClaims.set(key, s);
@@ -168,7 +169,7 @@ export class Derivation {
           if (!this.defs.has(n)) throw new CheckError(s.line, `unknown name '${n}'`);
           used.add(n);
         }
-        for (const d of r.derivs) used.add(d.of).add(d.wrt);
+        for (const d of r.derivs) used.add(d.of).add(d.wrt).add(d.wrt2 ?? d.wrt);
       }
       if (s.lhs.kind === 'name') this.deps.set(s.lhs.name, used);
     }
@@ -222,15 +223,22 @@ export class Derivation {
   }
 
   exactEnv(line: number): Env {
-    return { name: (n) => this.values.get(n)!, deriv: (of, wrt) => this.exactDeriv(of, wrt, line) };
+    return { name: (n) => this.values.get(n)!, deriv: (of, wrt, wrt2) => this.exactDeriv(of, wrt, line, wrt2) };
   }
 
-  /** dX/dY by reverse mode through the whole tape. */
-  exactDeriv(of: string, wrt: string, line: number): Tensor {
-    const x = this.values.get(of), y = this.values.get(wrt);
-    if (!x || !y) throw new CheckError(line, `d${of}/d${wrt} is used before ${x ? wrt : of} is computed`);
-    if (x.size !== 1) throw new CheckError(line, `d${of}/d${wrt} needs ${of} to be a single number, but it has shape ${formatShape(x.shape)}`);
-    return this.tape.gradients(x, [y])[0].detach();
+  /**
+   * dX/dY by reverse mode through the whole tape; with `wrt2`, d(dX/dY)/dZ: the backward pass of
+   * dX/dY recorded on the tape (createGraph), then differentiated with respect to Z.
+   */
+  exactDeriv(of: string, wrt: string, line: number, wrt2?: string): Tensor {
+    const x = this.values.get(of), y = this.values.get(wrt), z = wrt2 === undefined ? y : this.values.get(wrt2);
+    const text = derivText({ of, wrt, wrt2 });
+    if (!x || !y || !z) throw new CheckError(line, `${text} is used before ${!x ? of : !y ? wrt : wrt2} is computed`);
+    if (x.size !== 1) throw new CheckError(line, `${text} needs ${of} to be a single number, but it has shape ${formatShape(x.shape)}`);
+    if (wrt2 === undefined) return this.tape.gradients(x, [y])[0].detach();
+    if (y.size !== 1) throw new CheckError(line, `${text} needs d${of}/d${wrt} to be a single number, but ${wrt} has shape ${formatShape(y.shape)}`);
+    const g = this.tape.gradients(x, [y], { createGraph: true })[0];
+    return this.tape.gradients(g, [z])[0].detach();
   }
 
   /** Does `of` depend on `on` (through the names its definition uses)? A walk with an explicit stack. */

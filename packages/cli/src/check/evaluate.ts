@@ -11,7 +11,7 @@
  *   wrong     - none of these.
  */
 import { Tape, Tensor, tensor, formatShape } from '@backprop/graph';
-import { references, show, type Node, type Statement } from './parse.ts';
+import { derivText, references, show, type Node, type Statement } from './parse.ts';
 import { atLine, derivKey, Derivation, evalNode, formatValue, literalDecimals, literalTensor, type Env } from './derivation.ts';
 import { fit, fitWithin, fromComputed, fromDouble, type Fit } from './exact.ts';
 
@@ -79,7 +79,7 @@ export function checkSource(source: string): { derivation: Derivation; report: C
 }
 
 /** The exact value (dX/dY or a name's) that a claim is about. */
-const targetOf = (d: Derivation, s: Statement) => (s.lhs.kind === 'deriv' ? d.exactDeriv(s.lhs.of, s.lhs.wrt, s.line) : d.values.get(s.lhs.name)!);
+const targetOf = (d: Derivation, s: Statement) => (s.lhs.kind === 'deriv' ? d.exactDeriv(s.lhs.of, s.lhs.wrt, s.line, s.lhs.wrt2) : d.values.get(s.lhs.name)!);
 
 /** Is the claim the exact value rounded (or else truncated) to its digits, in every element? null if not, or shapes differ. */
 function claimFit(d: Derivation, s: Statement, target: Tensor): Fit {
@@ -99,7 +99,7 @@ function claimFit(d: Derivation, s: Statement, target: Tensor): Fit {
 function judge(d: Derivation, s: Statement, target: Tensor, fits: Map<Statement, Fit>): Verdict {
   const claim = literalTensor(s.claim!);
   const isDeriv = s.lhs.kind === 'deriv';
-  const lhsText = s.lhs.kind === 'deriv' ? derivKey(s.lhs.of, s.lhs.wrt) : s.lhs.name;
+  const lhsText = s.lhs.kind === 'deriv' ? derivText(s.lhs) : s.lhs.name;
   const base = {
     line: s.line, claim: lhsText, expression: s.exprs.length ? show(s.exprs[0]) : '', claimed: show(s.claim!), computed: formatValue(target),
   };
@@ -140,16 +140,16 @@ function claimedInputs(d: Derivation, nodes: Node[], line: number, fits: Map<Sta
       const def = d.defs.get(n)!;
       inputs.set(`n:${n}`, def.claim && def.exprs.length > 0 ? claimInput(def, fits) : d.claimedValue(n));
     }
-    for (const { of, wrt } of r.derivs) {
-      const c = d.derivClaims.get(derivKey(of, wrt));
-      inputs.set(`d:${of}|${wrt}`, c ? claimInput(c, fits) : { value: d.exactDeriv(of, wrt, line), units: [0] });
+    for (const { of, wrt, wrt2 } of r.derivs) {
+      const c = d.derivClaims.get(derivKey(of, wrt, wrt2));
+      inputs.set(`d:${of}|${wrt}|${wrt2 ?? ''}`, c ? claimInput(c, fits) : { value: d.exactDeriv(of, wrt, line, wrt2), units: [0] });
     }
   }
   return inputs;
 }
 
 function envFrom(get: (key: string) => Tensor): Env {
-  return { name: (n) => get(`n:${n}`), deriv: (of, wrt) => get(`d:${of}|${wrt}`) };
+  return { name: (n) => get(`n:${n}`), deriv: (of, wrt, wrt2) => get(`d:${of}|${wrt}|${wrt2 ?? ''}`) };
 }
 
 function recomputeValue(d: Derivation, s: Statement, fits: Map<Statement, Fit>) {
@@ -163,7 +163,8 @@ function recomputeValue(d: Derivation, s: Statement, fits: Map<Statement, Fit>) 
  * depends on) of dX/dC (claimed if claimed) times the local derivative dC/dY at the claimed values.
  */
 function recomputeDerivative(d: Derivation, s: Statement, fits: Map<Statement, Fit>) {
-  if (s.lhs.kind !== 'deriv') return null;
+  // A second derivative is checked against its exact value only (no one-step recomputation).
+  if (s.lhs.kind !== 'deriv' || s.lhs.wrt2 !== undefined) return null;
   const { of: X, wrt: Y } = s.lhs;
   const consumers = d.statements.filter(
     (c) => c.lhs.kind === 'name' && c.exprs.length > 0 && references(c.exprs[0]).names.has(Y) && d.dependsOn(X, c.lhs.name),

@@ -4,6 +4,7 @@
  *   name = 0.05                      a given
  *   h1 = I1*w1 + b1 + I2*w3 = 0.65   a definition, optional steps, and a claimed value
  *   dl/dw5 = 0.168103                a claimed derivative (reverse mode on the tape)
+ *   d2l/dw5^2 = 0.0185               a claimed second derivative, d(dl/dw5)/dw6 = ... a mixed one
  *
  * No off-the-shelf expression parser reads this notation (primes in names such as o', the
  * derivative token dl/dw5, @ for the matrix product, 2(o - y)), so this is a small Pratt parser.
@@ -14,7 +15,7 @@ import { decimal, MAX_EXPONENT } from './exact.ts';
 export type Node =
   | { kind: 'num'; value: number; text: string }
   | { kind: 'name'; name: string }
-  | { kind: 'deriv'; of: string; wrt: string }
+  | ({ kind: 'deriv' } & Derivative)
   /** Operators of one precedence, left to right: a + b - c, or a * b / c @ d. A flat list, so that a
    *  line summing thousands of terms is one node, not a tree thousands deep. */
   | { kind: 'chain'; first: Node; rest: { op: ChainOp; arg: Node }[] }
@@ -25,7 +26,18 @@ export type Node =
 
 export type ChainOp = '+' | '-' | '*' | '/' | '@';
 
-export type Lhs = { kind: 'name'; name: string } | { kind: 'deriv'; of: string; wrt: string };
+/** dX/dY, or with `wrt2` the second derivative d(dX/dY)/dZ (d2X/dY^2 when Z is Y). */
+export interface Derivative {
+  of: string;
+  wrt: string;
+  wrt2?: string;
+}
+
+export type Lhs = { kind: 'name'; name: string } | ({ kind: 'deriv' } & Derivative);
+
+/** A derivative as written: dX/dY, d2X/dY^2, or d(dX/dY)/dZ. */
+export const derivText = ({ of, wrt, wrt2 }: Derivative) =>
+  wrt2 === undefined ? `d${of}/d${wrt}` : wrt2 === wrt ? `d2${of}/d${wrt}^2` : `d(d${of}/d${wrt})/d${wrt2}`;
 
 export interface Statement {
   line: number;
@@ -122,13 +134,31 @@ class Parser {
     return this.pos >= this.tokens.length;
   }
 
-  /** `dX/dY` written without spaces, where X and Y are names of the file: a derivative, not a division. */
-  derivativeAhead(): { of: string; wrt: string } | null {
-    const [a, slash, b] = [this.peek(), this.peek(1), this.peek(2)];
-    if (a?.type !== 'name' || slash?.text !== '/' || b?.type !== 'name' || !slash.joined || !b.joined) return null;
-    if (!a.text.startsWith('d') || !b.text.startsWith('d')) return null;
-    const of = a.text.slice(1), wrt = b.text.slice(1);
-    return this.known(of) && this.known(wrt) ? { of, wrt } : null;
+  /**
+   * A derivative written without spaces, where X, Y and Z are names of the file (not a division):
+   * `dX/dY`, the second derivative `d2X/dY^2`, or the mixed one `d(dX/dY)/dZ`; and its token count.
+   */
+  derivativeAhead(at = this.pos): (Derivative & { length: number }) | null {
+    const t = (i: number) => this.tokens[at + i];
+    const joined = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => t(from + i)).every((x) => x?.joined);
+    const quotient = (i: number, prefix: string) => {
+      const [a, slash, b] = [t(i), t(i + 1), t(i + 2)];
+      if (a?.type !== 'name' || slash?.text !== '/' || b?.type !== 'name' || !joined(i + 1, i + 2)) return null;
+      if (!a.text.startsWith(prefix) || !b.text.startsWith('d')) return null;
+      const of = a.text.slice(prefix.length), wrt = b.text.slice(1);
+      return this.known(of) && this.known(wrt) ? { of, wrt } : null;
+    };
+    const first = quotient(0, 'd');
+    if (first) return { ...first, length: 3 };
+    const second = quotient(0, 'd2');
+    if (second && t(3)?.text === '^' && t(4)?.text === '2' && joined(3, 4)) return { ...second, wrt2: second.wrt, length: 5 };
+    if (t(0)?.text === 'd' && t(1)?.text === '(' && joined(1, 2)) {
+      const inner = quotient(2, 'd'), z = t(7);
+      if (inner && t(5)?.text === ')' && t(6)?.text === '/' && z?.type === 'name' && z.text.startsWith('d') && joined(5, 7) && this.known(z.text.slice(1))) {
+        return { ...inner, wrt2: z.text.slice(1), length: 8 };
+      }
+    }
+    return null;
   }
 
   /** Operators of precedence at least `minPrec`; + - make one chain, * / @ another, ^ nests (right to left). */
@@ -181,8 +211,8 @@ class Parser {
     if (t.type === 'name') {
       const d = this.derivativeAhead();
       if (d) {
-        this.pos += 3;
-        return { kind: 'deriv', ...d };
+        this.pos += d.length;
+        return { kind: 'deriv', of: d.of, wrt: d.wrt, wrt2: d.wrt2 };
       }
       this.pos++;
       const arity = functions.get(t.text);
@@ -275,12 +305,12 @@ export function parseFile(source: string): Statement[] {
     if (head.length === 1 && head[0].type === 'name') lhs = { kind: 'name', name: head[0].text };
     else {
       const d = headParser.derivativeAhead();
-      if (!d || head.length !== 3) {
+      if (!d || head.length !== d.length) {
         const shown = head.map((t) => t.text).join('');
         const m = /^d([^/]+)\/d(.+)$/.exec(shown);
         throw new CheckError(line, m ? `unknown name '${known(m[1]) ? m[2] : m[1]}' in ${shown}` : `syntax error: the left side must be a name or dX/dY, got '${shown}'`);
       }
-      lhs = { kind: 'deriv', ...d };
+      lhs = { kind: 'deriv', of: d.of, wrt: d.wrt, wrt2: d.wrt2 };
     }
     const nodes = rest.map((tokens) => {
       if (tokens.length === 0) throw new CheckError(line, "syntax error: nothing after '='");
@@ -292,7 +322,7 @@ export function parseFile(source: string): Statement[] {
     const last = nodes[nodes.length - 1];
     const hasClaim = isLiteral(last) && (nodes.length > 1 || lhs.kind === 'deriv');
     const exprs = hasClaim ? nodes.slice(0, -1) : nodes;
-    if (lhs.kind === 'deriv' && !hasClaim) throw new CheckError(line, `d${lhs.of}/d${lhs.wrt} needs a claimed number at the end`);
+    if (lhs.kind === 'deriv' && !hasClaim) throw new CheckError(line, `${derivText(lhs)} needs a claimed number at the end`);
     return { line, text, lhs, exprs, claim: hasClaim ? last : undefined };
   });
 }
@@ -305,7 +335,7 @@ export function show(n: Node): string {
   switch (n.kind) {
     case 'num': return n.text;
     case 'name': return n.name;
-    case 'deriv': return `d${n.of}/d${n.wrt}`;
+    case 'deriv': return derivText(n);
     case 'neg': return `-${paren(n.arg, precedence(n) + 1)}`;
     case 'call': return `${n.fn}(${n.args.map(show).join(', ')})`;
     case 'matrix': return n.vector ? `[${n.rows[0].map(show).join(', ')}]` : `[${n.rows.map((r) => `[${r.map(show).join(', ')}]`).join(', ')}]`;
@@ -321,9 +351,9 @@ export function show(n: Node): string {
 export const paren = (n: Node, min: number) => (precedence(n) < min ? `(${show(n)})` : show(n));
 
 /** The names and derivatives an expression refers to. */
-export function references(n: Node, out: { names: Set<string>; derivs: { of: string; wrt: string }[] } = { names: new Set(), derivs: [] }) {
+export function references(n: Node, out: { names: Set<string>; derivs: Derivative[] } = { names: new Set(), derivs: [] }) {
   if (n.kind === 'name') out.names.add(n.name);
-  else if (n.kind === 'deriv') out.derivs.push({ of: n.of, wrt: n.wrt });
+  else if (n.kind === 'deriv') out.derivs.push({ of: n.of, wrt: n.wrt, wrt2: n.wrt2 });
   else if (n.kind === 'chain') { references(n.first, out); for (const r of n.rest) references(r.arg, out); }
   else if (n.kind === 'power') { references(n.base, out); references(n.exponent, out); }
   else if (n.kind === 'neg') references(n.arg, out);
