@@ -3,12 +3,13 @@
  * out as the columns of a matrix [C·KH·KW, n·OH·OW] (im2col), so that the convolution is one
  * product W [F, C·KH·KW] · cols per group and runs in `matmul`'s kernels (WebAssembly SIMD for
  * float32). The input's gradient is the product Wᵀ · G scattered back onto the input (col2im), the
- * weights' gradient G · colsᵀ. Chunks bound the memory im2col takes (about 16 MB of float32).
+ * weights' gradient G · colsᵀ. Chunks bound the memory im2col takes (about 1 MB of float32 a chunk).
  */
 import ndarray from 'ndarray';
 import { allocate, dtypeOf, Scope, type Data, type DType } from './memory.ts';
 import { flat, type NdArray } from './arrays.ts';
 import { matmul } from './matmul.ts';
+import { wasmKernels } from './wasm.ts';
 
 /** The sizes of a 2-D convolution: input [n, c, h, w], weights [f, c / groups, kh, kw], output [n, f, oh, ow]. */
 export interface ConvGeometry {
@@ -23,7 +24,7 @@ export const convOutputSize = (size: number, kernel: number, stride: number, pad
   Math.floor((size + 2 * pad - dilation * (kernel - 1) - 1) / stride) + 1;
 
 /** Columns of im2col allowed in one chunk (values, not bytes): the batch is cut into chunks under it. */
-const CHUNK_VALUES = 1 << 22;
+const CHUNK_VALUES = 1 << 18;
 
 /** Samples per chunk (the kernels' last argument, which tests set lower): at least one, and as many as keep [C·KH·KW, n·OH·OW] under CHUNK_VALUES. */
 function chunkOf(g: ConvGeometry): number {
@@ -38,17 +39,22 @@ function validRange(out: number, stride: number, pad: number, offset: number, si
 }
 
 /**
- * Copies the patches of samples [n0, n1) into `cols`, zeroed, [C·KH·KW rows, (n1 - n0)·OH·OW]:
- * row (c, i, j) holds x[n, c, oy·sh - ph + i·dh, ox·sw - pw + j·dw] at column (n, oy, ox), 0 in the padding.
+ * Copies the patches of channels [c0, c1) of samples [n0, n1) into `cols` (zeroed) from index `at`
+ * on, [(c1 - c0)·KH·KW rows, (n1 - n0)·OH·OW]: row (c, i, j) holds x[n, c, oy·sh - ph + i·dh,
+ * ox·sw - pw + j·dw] at column (n, oy, ox), 0 in the padding.
  */
-function im2col(X: Data, g: ConvGeometry, n0: number, n1: number, cols: Data): void {
-  walkPatches(g, 0, g.c, n0, n1, (src, dst, x0, x1, sw) => {
-    for (let ox = x0, at = src + x0 * sw; ox < x1; ox++, at += sw) cols[dst + ox] = X[at];
+function im2col(X: Data, g: ConvGeometry, c0: number, c1: number, n0: number, n1: number, cols: Data, at: number): void {
+  const wasm = wasmKernels();
+  if (wasm && X instanceof Float32Array && cols instanceof Float32Array && wasm.patches(X, cols.subarray(at), g, c0, c1, n0, n1, false)) return;
+  walkPatches(g, c0, c1, n0, n1, (src, dst, x0, x1, sw) => {
+    for (let ox = x0, from = src + x0 * sw; ox < x1; ox++, from += sw) cols[at + dst + ox] = X[from];
   });
 }
 
 /** The adjoint of im2col for channels [c0, c1), whose rows start at row 0 of `cols`: adds each entry back where it was read from. */
 function col2imAdd(cols: Data, g: ConvGeometry, c0: number, c1: number, n0: number, n1: number, dx: Data): void {
+  const wasm = wasmKernels();
+  if (wasm && cols instanceof Float32Array && dx instanceof Float32Array && wasm.patches(dx, cols, g, c0, c1, n0, n1, true)) return;
   walkPatches(g, c0, c1, n0, n1, (src, dst, x0, x1, sw) => {
     for (let ox = x0, at = src + x0 * sw; ox < x1; ox++, at += sw) dx[at] += cols[dst + ox];
   });
@@ -76,31 +82,45 @@ function walkPatches(g: ConvGeometry, c0: number, c1: number, n0: number, n1: nu
   }
 }
 
-/** The patches of samples [n0, n1) as a [C·KH·KW, (n1 - n0)·OH·OW] matrix. */
-function patches(X: Data, g: ConvGeometry, n0: number, n1: number, dtype: DType): NdArray {
-  const rows = g.c * g.kh * g.kw, width = (n1 - n0) * g.oh * g.ow;
-  const cols = allocate(dtype, rows * width);
-  im2col(X, g, n0, n1, cols);
-  return ndarray(cols, [rows, width]);
+/**
+ * The patches of samples [n0, n1) as a matrix of (n1 - n0)·OH·OW columns: for each group its
+ * Cg·KH·KW rows, then, with `ones`, a row of ones (which multiplies the bias in the product).
+ */
+function patches(X: Data, g: ConvGeometry, n0: number, n1: number, dtype: DType, ones: boolean): NdArray {
+  const cg = g.c / g.groups, rows = cg * g.kh * g.kw + (ones ? 1 : 0), width = (n1 - n0) * g.oh * g.ow;
+  const cols = allocate(dtype, g.groups * rows * width);
+  for (let q = 0; q < g.groups; q++) {
+    im2col(X, g, q * cg, (q + 1) * cg, n0, n1, cols, q * rows * width);
+    if (ones) cols.fill(1, (q + 1) * rows * width - width, (q + 1) * rows * width);
+  }
+  return ndarray(cols, [g.groups * rows, width]);
 }
 
-/** The upstream gradient of samples [n0, n1), [N, F, OH·OW], as an [F, (n1 - n0)·OH·OW] matrix (the layout of the product). */
-function gradientColumns(G: Data, g: ConvGeometry, n0: number, n1: number, dtype: DType): NdArray {
-  const P = g.oh * g.ow, width = (n1 - n0) * P, out = allocate(dtype, g.f * width);
+/**
+ * The upstream gradient of samples [n0, n1), [N, F, OH·OW], as a matrix of (n1 - n0)·OH·OW columns
+ * (the layout of the product): for each group, its F/G filters' rows, then zero rows up to `rows`.
+ */
+function gradientColumns(G: Data, g: ConvGeometry, n0: number, n1: number, dtype: DType, rows: number): NdArray {
+  const P = g.oh * g.ow, width = (n1 - n0) * P, fg = g.f / g.groups, out = allocate(dtype, g.groups * rows * width);
   for (let f = 0; f < g.f; f++) {
-    for (let n = n0; n < n1; n++) out.set(G.subarray((n * g.f + f) * P, (n * g.f + f + 1) * P), f * width + (n - n0) * P);
+    const row = Math.floor(f / fg) * rows + (f % fg);
+    for (let n = n0; n < n1; n++) out.set(G.subarray((n * g.f + f) * P, (n * g.f + f + 1) * P), row * width + (n - n0) * P);
   }
-  return ndarray(out, [g.f, width]);
+  return ndarray(out, [g.groups * rows, width]);
 }
 
 /**
  * Group `group`'s weights [F/G, Cg·KH·KW] copied with `rows` rows and `cols` columns, zeros in the
- * rest: the SIMD products take rows of their left operand four at a time and leave the remainder to
- * scalar loops, so a layer of 6 filters runs as 8 (the extra rows of the product are not read).
+ * rest, and the bias, if given, in the column after the weights: the SIMD products take rows of
+ * their left operand four at a time and leave the remainder to scalar loops, so a layer of 6
+ * filters runs as 8 (the extra rows of the product are not read).
  */
-function paddedWeights(W: Data, g: ConvGeometry, group: number, rows: number, cols: number): NdArray {
+function paddedWeights(W: Data, g: ConvGeometry, group: number, rows: number, cols: number, B: Data | null = null): NdArray {
   const fg = g.f / g.groups, kg = (g.c / g.groups) * g.kh * g.kw, out = allocate(dtypeOf(W), rows * cols);
-  for (let f = 0; f < fg; f++) out.set(W.subarray((group * fg + f) * kg, (group * fg + f + 1) * kg), f * cols);
+  for (let f = 0; f < fg; f++) {
+    out.set(W.subarray((group * fg + f) * kg, (group * fg + f + 1) * kg), f * cols);
+    if (B) out[f * cols + kg] = B[group * fg + f];
+  }
   return ndarray(out, [rows, cols]);
 }
 
@@ -116,27 +136,26 @@ function scoped(body: () => void): void {
   }
 }
 
-/** y = x ⋆ w (+ bias per filter): [N, F, OH, OW] from x [N, C, H, W] and w [F, C/G, KH, KW]. */
+/**
+ * y = x ⋆ w (+ bias per filter): [N, F, OH, OW] from x [N, C, H, W] and w [F, C/G, KH, KW]. The
+ * bias rides in the product, as a column of the weights times a row of ones in the patches.
+ */
 export function conv2d(x: NdArray, w: NdArray, g: ConvGeometry, bias?: NdArray, step = chunkOf(g)): NdArray {
   const dtype = dtypeOf(x.data), P = g.oh * g.ow;
   const out = allocate(dtype, g.n * g.f * P);
-  const fg = g.f / g.groups, kg = (g.c / g.groups) * g.kh * g.kw;
+  const fg = g.f / g.groups, rows = (g.c / g.groups) * g.kh * g.kw + (bias ? 1 : 0);
   scoped(() => {
     const X = flat(x), B = bias ? flat(bias) : null;
-    const weights = Array.from({ length: g.groups }, (_, q) => paddedWeights(flat(w), g, q, roundUp4(fg, dtype), kg));
+    const weights = Array.from({ length: g.groups }, (_, q) => paddedWeights(flat(w), g, q, roundUp4(fg, dtype), rows, B));
     for (let n0 = 0; n0 < g.n; n0 += step) {
       const n1 = Math.min(g.n, n0 + step), width = (n1 - n0) * P;
       scoped(() => {
-        const cols = patches(X, g, n0, n1, dtype);
+        const cols = patches(X, g, n0, n1, dtype, B !== null);
         for (let q = 0; q < g.groups; q++) {
-          const Y = flat(matmul(weights[q], cols.lo(q * kg, 0).hi(kg, width)));
-          // [F/G, n·P] rows of the product into [n, F, P], with the bias
+          const Y = flat(matmul(weights[q], cols.lo(q * rows, 0).hi(rows, width)));
+          // each [F/G, n·P] row of the product is n planes of the output
           for (let f = 0; f < fg; f++) {
-            const filter = q * fg + f, b = B ? B[filter] : 0;
-            for (let n = n0; n < n1; n++) {
-              const dst = (n * g.f + filter) * P, src = f * width + (n - n0) * P;
-              for (let p = 0; p < P; p++) out[dst + p] = Y[src + p] + b;
-            }
+            for (let n = n0; n < n1; n++) out.set(Y.subarray(f * width + (n - n0) * P, f * width + (n - n0 + 1) * P), (n * g.f + q * fg + f) * P);
           }
         }
       });
@@ -160,7 +179,7 @@ export function conv2dBackwardInput(gy: NdArray, w: NdArray, g: ConvGeometry, st
     for (let n0 = 0; n0 < g.n; n0 += step) {
       const n1 = Math.min(g.n, n0 + step);
       scoped(() => {
-        const gcols = gradientColumns(G, g, n0, n1, dtype), width = gcols.shape[1];
+        const gcols = gradientColumns(G, g, n0, n1, dtype, fg), width = gcols.shape[1];
         for (let q = 0; q < g.groups; q++) {
           const cols = flat(matmul(weights[q], gcols.lo(q * fg, 0).hi(fg, width))); // [rows, n·P]
           col2imAdd(cols, g, q * cg, (q + 1) * cg, n0, n1, dx);
@@ -174,17 +193,17 @@ export function conv2dBackwardInput(gy: NdArray, w: NdArray, g: ConvGeometry, st
 /** dw for y = x ⋆ w and dl/dy = gy: the correlation of x with gy, [F, C/G, KH, KW]. */
 export function conv2dBackwardWeight(x: NdArray, gy: NdArray, g: ConvGeometry, step = chunkOf(g)): NdArray {
   const dtype = dtypeOf(x.data);
-  const fg = g.f / g.groups, kg = (g.c / g.groups) * g.kh * g.kw;
+  const fg = g.f / g.groups, kg = (g.c / g.groups) * g.kh * g.kw, rows = roundUp4(fg, dtype);
   const dw = allocate(dtype, g.f * kg);
   scoped(() => {
     const X = flat(x), G = flat(gy);
     for (let n0 = 0; n0 < g.n; n0 += step) {
       const n1 = Math.min(g.n, n0 + step);
       scoped(() => {
-        const cols = patches(X, g, n0, n1, dtype), gcols = gradientColumns(G, g, n0, n1, dtype), width = cols.shape[1];
+        const cols = patches(X, g, n0, n1, dtype, false), gcols = gradientColumns(G, g, n0, n1, dtype, rows), width = cols.shape[1];
         for (let q = 0; q < g.groups; q++) {
-          // G_q · cols_qᵀ: the transposed view goes to the kernel of dot products along n·P
-          const D = flat(matmul(gcols.lo(q * fg, 0).hi(fg, width), cols.lo(q * kg, 0).hi(kg, width).transpose(1, 0)));
+          // G_q · cols_qᵀ (its first F/G rows): the transposed view goes to the kernel of dot products along n·P
+          const D = flat(matmul(gcols.lo(q * rows, 0).hi(rows, width), cols.lo(q * kg, 0).hi(kg, width).transpose(1, 0)));
           const at = q * fg * kg;
           for (let i = 0; i < fg * kg; i++) dw[at + i] += D[i];
         }

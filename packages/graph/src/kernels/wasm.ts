@@ -16,6 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { contiguous, type NdArray } from './arrays.ts';
 import { allocateF32, defaultMemory, inMemory, wasmPath, wasmFmaPath, type Memory } from './memory.ts';
+import type { ConvGeometry } from './conv.ts';
 
 export interface WasmKernels {
   /**
@@ -37,6 +38,12 @@ export interface WasmKernels {
   countNonzero(x: Float32Array): number | null;
   /** w += alpha g in place for float32 arrays of one length in the kernels' memory; false (and nothing done) otherwise. */
   addScaled(w: Float32Array, g: Float32Array, alpha: number): boolean;
+  /**
+   * im2col of samples [n0, n1) of x into `cols` (zeroed), or with `add` its adjoint col2im, cols added
+   * onto x, for channels [c0, c1): float32 arrays in the kernels' memory (kernels/conv.ts); false
+   * (and nothing done) for arrays elsewhere.
+   */
+  patches(x: Float32Array, cols: Float32Array, g: ConvGeometry, c0: number, c1: number, n0: number, n1: number, add: boolean): boolean;
 }
 
 type Ptr = number;
@@ -51,6 +58,7 @@ interface Exports {
   sumRows(a: Ptr, c: Ptr, m: number, n: number): void;
   tanhGrad(g: Ptr, y: Ptr, c: Ptr, n: number): void;
   countNonzero(x: Ptr, n: number): number;
+  patches(x: Ptr, cols: Ptr, ...geometry: number[]): void;
 }
 
 /** The kernels of one compiled module (`path`) on the tensors' memory, or null without the memory. */
@@ -120,6 +128,11 @@ export function loadKernels(path: URL, memory: Memory = defaultMemory()): WasmKe
     addScaled(w, g, alpha) {
       if (!inMemory(w) || !inMemory(g) || w.length !== g.length) return false;
       x.addScaled(w.byteOffset, g.byteOffset, w.length, alpha);
+      return true;
+    },
+    patches(v, cols, g, c0, c1, n0, n1, add) {
+      if (!inMemory(v) || !inMemory(cols)) return false;
+      x.patches(v.byteOffset, cols.byteOffset, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow, c0, c1, n0, n1, add ? 1 : 0);
       return true;
     },
   };

@@ -8,6 +8,7 @@
 import * as k from '../kernels/index.ts';
 import { formatShape, type Shape, type Tensor } from '../tensor.ts';
 import { defineOp, expectSameDtype, wrap, type Gradients } from '../op.ts';
+import type { Tape } from '../tape.ts';
 
 /** A size for both spatial axes, or [height, width]. */
 export type Pair = number | readonly [number, number];
@@ -71,6 +72,10 @@ function expectOutputShape(op: string, gy: Tensor, g: k.ConvGeometry, x: Shape, 
   }
 }
 
+/** Σ over n, y, x of g[n, f, y, x]: the samples summed first, as the rows of an [N, F·OH·OW] matrix (one SIMD pass for float32). */
+const biasGradient = (t: Tape, gy: Tensor, g: k.ConvGeometry): Tensor =>
+  t.sum(t.reshape(t.sum(t.reshape(gy, [g.n, g.f * g.oh * g.ow]), 0), [g.f, g.oh * g.ow]), 1);
+
 /**
  * y[n, f] = Σ_c x[n, c] ⋆ w[f, c] (+ bias[f]): the cross-correlation of PyTorch's conv2d, with
  * zero padding, over x [N, C, H, W] and w [F, C/groups, KH, KW]; y is [N, F, OH, OW] with
@@ -93,7 +98,7 @@ export const conv2d = defineOp('conv2d', (x: Tensor, w: Tensor, options: Conv2dO
       needs[0] ? t.conv2dBackwardInput(gy, w, x.shape, options) : null,
       needs[1] ? t.conv2dBackwardWeight(x, gy, w.shape, options) : null,
       null,
-      needs[3] ? t.reshape(t.sumToShape(gy, [1, g.f, 1, 1]), [g.f]) : null,
+      needs[3] ? biasGradient(t, gy, g) : null,
     ],
   };
 }, 'dx = conv2dBackwardInput(g, w), dw = conv2dBackwardWeight(x, g), db = g summed over n, y, x');
