@@ -372,6 +372,7 @@ export function countNonzero(x: usize, n: i32): i32 {
   return total;
 }
 
-// ------------------------------------------------------------------ convolution (assembly/conv.ts)
+// ------------------------------------------------------------------ convolution and pooling (assembly/conv.ts, pool.ts)
 
 export { patches } from './conv';
+export { maxPool, avgPool } from './pool';
