@@ -25,6 +25,13 @@
   }
 }
 
+/** dst[0..len) = 0. */
+@inline function zero(dst: usize, len: i32): void {
+  let o = 0;
+  for (; o + 4 <= len; o += 4) v128.store(dst + <usize>o * 4, f32x4.splat(0));
+  for (; o < len; o++) store<f32>(dst + <usize>o * 4, 0);
+}
+
 /** dst[0..len) step `stride` += src[0..len). */
 @inline function addRow(src: usize, dst: usize, len: i32, stride: i32): void {
   let o = 0;
@@ -45,8 +52,8 @@
 /**
  * im2col (add = false) or its adjoint col2im (add = true) for channels [c0, c1) and samples
  * [n0, n1): cols row ((c - c0) kh + i) kw + j, column (n - n0) oh ow + oy ow + ox holds
- * x[n, c, oy sh - ph + i dh, ox sw - pw + j dw]; entries in the padding are left alone (cols starts
- * zeroed). x is [N, C, H, W]; x and cols are byte offsets.
+ * x[n, c, oy sh - ph + i dh, ox sw - pw + j dw], and 0 where that lies in the padding (im2col writes
+ * every entry of its rows, so cols need not start zeroed). x is [N, C, H, W]; x and cols are byte offsets.
  */
 export function patches(
   x: usize, cols: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32,
@@ -58,14 +65,23 @@ export function patches(
       const y0 = validLo(sh, ph, i * dh), y1 = validHi(oh, sh, ph, i * dh, H, y0);
       for (let j = 0; j < kw; j++) {
         const x0 = validLo(sw, pw, j * dw), x1 = validHi(ow, sw, pw, j * dw, W, x0), len = x1 - x0;
-        if (len == 0) continue;
         const base = (((c - c0) * kh + i) * kw + j) * width, shift = i * dh - ph, left = j * dw - pw + x0 * sw;
         for (let n = n0; n < n1; n++) {
-          const plane = (n * C + c) * H * W, at = base + (n - n0) * P + x0;
-          for (let oy = y0; oy < y1; oy++) {
-            const image = x + <usize>(plane + (oy * sh + shift) * W + left) * 4, column = cols + <usize>(at + oy * ow) * 4;
-            if (add) addRow(column, image, len, sw);
-            else copyRow(image, column, len, sw);
+          const plane = (n * C + c) * H * W, at = base + (n - n0) * P;
+          if (add) {
+            for (let oy = y0; oy < y1; oy++) {
+              addRow(cols + <usize>(at + oy * ow + x0) * 4, x + <usize>(plane + (oy * sh + shift) * W + left) * 4, len, sw);
+            }
+          } else {
+            const first = cols + <usize>at * 4;
+            zero(first, y0 * ow); // rows above the image
+            for (let oy = y0; oy < y1; oy++) {
+              const row = first + <usize>(oy * ow) * 4;
+              if (x0 > 0) zero(row, x0);
+              copyRow(x + <usize>(plane + (oy * sh + shift) * W + left) * 4, row + <usize>x0 * 4, len, sw);
+              if (x1 < ow) zero(row + <usize>x1 * 4, ow - x1);
+            }
+            zero(first + <usize>(y1 * ow) * 4, (oh - y1) * ow); // rows below
           }
         }
       }

@@ -6,7 +6,7 @@
  * weights' gradient G · colsᵀ. Chunks bound the memory im2col takes (about 1 MB of float32 a chunk).
  */
 import ndarray from 'ndarray';
-import { allocate, dtypeOf, Scope, type Data, type DType } from './memory.ts';
+import { allocate, allocateF32, dtypeOf, Scope, type Data, type DType } from './memory.ts';
 import { flat, type NdArray } from './arrays.ts';
 import { matmul } from './matmul.ts';
 import { wasmKernels } from './wasm.ts';
@@ -39,13 +39,14 @@ function validRange(out: number, stride: number, pad: number, offset: number, si
 }
 
 /**
- * Copies the patches of channels [c0, c1) of samples [n0, n1) into `cols` (zeroed) from index `at`
- * on, [(c1 - c0)·KH·KW rows, (n1 - n0)·OH·OW]: row (c, i, j) holds x[n, c, oy·sh - ph + i·dh,
- * ox·sw - pw + j·dw] at column (n, oy, ox), 0 in the padding.
+ * Writes the patches of channels [c0, c1) of samples [n0, n1) into `cols` from index `at` on,
+ * [(c1 - c0)·KH·KW rows, (n1 - n0)·OH·OW]: row (c, i, j) holds x[n, c, oy·sh - ph + i·dh,
+ * ox·sw - pw + j·dw] at column (n, oy, ox), 0 in the padding. `cols` need not be zeroed.
  */
 function im2col(X: Data, g: ConvGeometry, c0: number, c1: number, n0: number, n1: number, cols: Data, at: number): void {
   const wasm = wasmKernels();
   if (wasm && X instanceof Float32Array && cols instanceof Float32Array && wasm.patches(X, cols.subarray(at), g, c0, c1, n0, n1, false)) return;
+  cols.fill(0, at, at + (c1 - c0) * g.kh * g.kw * (n1 - n0) * g.oh * g.ow);
   walkPatches(g, c0, c1, n0, n1, (src, dst, x0, x1, sw) => {
     for (let ox = x0, from = src + x0 * sw; ox < x1; ox++, from += sw) cols[at + dst + ox] = X[from];
   });
@@ -88,7 +89,7 @@ function walkPatches(g: ConvGeometry, c0: number, c1: number, n0: number, n1: nu
  */
 function patches(X: Data, g: ConvGeometry, n0: number, n1: number, dtype: DType, ones: boolean): NdArray {
   const cg = g.c / g.groups, rows = cg * g.kh * g.kw + (ones ? 1 : 0), width = (n1 - n0) * g.oh * g.ow;
-  const cols = allocate(dtype, g.groups * rows * width);
+  const cols = uninitialised(dtype, g.groups * rows * width);
   for (let q = 0; q < g.groups; q++) {
     im2col(X, g, q * cg, (q + 1) * cg, n0, n1, cols, q * rows * width);
     if (ones) cols.fill(1, (q + 1) * rows * width - width, (q + 1) * rows * width);
@@ -101,7 +102,8 @@ function patches(X: Data, g: ConvGeometry, n0: number, n1: number, dtype: DType,
  * (the layout of the product): for each group, its F/G filters' rows, then zero rows up to `rows`.
  */
 function gradientColumns(G: Data, g: ConvGeometry, n0: number, n1: number, dtype: DType, rows: number): NdArray {
-  const P = g.oh * g.ow, width = (n1 - n0) * P, fg = g.f / g.groups, out = allocate(dtype, g.groups * rows * width);
+  const P = g.oh * g.ow, width = (n1 - n0) * P, fg = g.f / g.groups, out = uninitialised(dtype, g.groups * rows * width);
+  for (let q = 0; q < g.groups; q++) out.fill(0, (q * rows + fg) * width, (q + 1) * rows * width);
   for (let f = 0; f < g.f; f++) {
     const row = Math.floor(f / fg) * rows + (f % fg);
     for (let n = n0; n < n1; n++) out.set(G.subarray((n * g.f + f) * P, (n * g.f + f + 1) * P), row * width + (n - n0) * P);
@@ -124,6 +126,9 @@ function paddedWeights(W: Data, g: ConvGeometry, group: number, rows: number, co
   return ndarray(out, [rows, cols]);
 }
 
+/** `size` values to be overwritten: float32 blocks are handed out without zeroing them first. */
+const uninitialised = (dtype: DType, size: number): Data => (dtype === 'float32' ? allocateF32(size, false) : allocate(dtype, size));
+
 const roundUp4 = (v: number, dtype: DType) => (dtype === 'float32' ? Math.ceil(v / 4) * 4 : v);
 
 /** Runs `body` in a scope of its own: the temporaries of one chunk are freed before the next. */
@@ -142,7 +147,7 @@ function scoped(body: () => void): void {
  */
 export function conv2d(x: NdArray, w: NdArray, g: ConvGeometry, bias?: NdArray, step = chunkOf(g)): NdArray {
   const dtype = dtypeOf(x.data), P = g.oh * g.ow;
-  const out = allocate(dtype, g.n * g.f * P);
+  const out = uninitialised(dtype, g.n * g.f * P); // every plane is copied in
   const fg = g.f / g.groups, rows = (g.c / g.groups) * g.kh * g.kw + (bias ? 1 : 0);
   scoped(() => {
     const X = flat(x), B = bias ? flat(bias) : null;
