@@ -8,7 +8,7 @@
 import ndarray from 'ndarray';
 import { allocate, dtypeOf, type Data } from './memory.ts';
 import { flat, type NdArray } from './arrays.ts';
-import { wasmKernels } from './wasm.ts';
+import { dispatch } from './wasm.ts';
 
 /** The sizes of a pooling: input [n, c, h, w], window kh x kw, output [n, c, oh, ow]. */
 export interface PoolGeometry {
@@ -21,12 +21,13 @@ export interface PoolGeometry {
 export function maxPool2d(x: NdArray, g: PoolGeometry): { values: NdArray; argmax: Int32Array } {
   const X = flat(x), size = g.n * g.c * g.oh * g.ow, shape = [g.n, g.c, g.oh, g.ow];
   const out = allocate(dtypeOf(X), size);
-  const wasm = wasmKernels();
-  if (wasm && X instanceof Float32Array && out instanceof Float32Array) {
-    const argmax = wasm.maxPool(X, out, g);
-    if (argmax) return { values: ndarray(out, shape), argmax };
-  }
-  const { h: H, w: W, kh, kw, sh, sw, ph, pw, oh, ow } = g, argmax = new Int32Array(size);
+  const argmax = dispatch([X, out], (w) => w.maxPool(X as Float32Array, out as Float32Array, g), () => maxWindows(X, out, g));
+  return { values: ndarray(out, shape), argmax };
+}
+
+/** maxPool2d's loops in TypeScript: the max of each window into `out`, and the indices of the first maxima. */
+function maxWindows(X: Data, out: Data, g: PoolGeometry): Int32Array {
+  const { h: H, w: W, kh, kw, sh, sw, ph, pw, oh, ow } = g, size = out.length, argmax = new Int32Array(size);
   for (let plane = 0, o = 0; o < size; plane += H * W) {
     for (let oy = 0; oy < oh; oy++) {
       const top = oy * sh - ph, y0 = Math.max(0, top), y1 = Math.min(H, top + kh);
@@ -45,7 +46,7 @@ export function maxPool2d(x: NdArray, g: PoolGeometry): { values: NdArray; argma
       }
     }
   }
-  return { values: ndarray(out, shape), argmax };
+  return argmax;
 }
 
 /** An array of `shape` of zeros plus each v[o] added at index[o]: the adjoint of picking x at index. */
@@ -68,8 +69,12 @@ export function gatherAt(x: NdArray, index: Int32Array, shape: readonly number[]
  * window's sum is divided by the whole window (count_include_pad) or by the input values in it.
  */
 function averageWindows(from: Data, to: Data, g: PoolGeometry, includePad: boolean, backward: boolean): void {
-  const wasm = wasmKernels();
-  if (wasm && from instanceof Float32Array && to instanceof Float32Array && wasm.avgPool(backward ? to : from, backward ? from : to, g, includePad, backward)) return;
+  const [x, out] = (backward ? [to, from] : [from, to]) as [Float32Array, Float32Array];
+  dispatch([from, to], (w) => w.avgPool(x, out, g, includePad, backward) || null, () => averageLoops(from, to, g, includePad, backward));
+}
+
+/** The loops of averageWindows in TypeScript: the float64 path and the reference. */
+function averageLoops(from: Data, to: Data, g: PoolGeometry, includePad: boolean, backward: boolean): true {
   const { h: H, w: W, kh, kw, sh, sw, ph, pw, oh, ow } = g, size = g.n * g.c * oh * ow;
   for (let plane = 0, o = 0; o < size; plane += H * W) {
     for (let oy = 0; oy < oh; oy++) {
@@ -88,6 +93,7 @@ function averageWindows(from: Data, to: Data, g: PoolGeometry, includePad: boole
       }
     }
   }
+  return true;
 }
 
 /** The mean of each window. */
