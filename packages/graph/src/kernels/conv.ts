@@ -23,10 +23,10 @@ export interface ConvGeometry {
 export const convOutputSize = (size: number, kernel: number, stride: number, pad: number, dilation: number): number =>
   Math.floor((size + 2 * pad - dilation * (kernel - 1) - 1) / stride) + 1;
 
-/** Columns of im2col allowed in one chunk (values, not bytes): the batch is cut into chunks under it. */
+/** Values of im2col's matrix in one chunk (1 MB of float32: it stays in cache for the product that reads it). */
 const CHUNK_VALUES = 1 << 18;
 
-/** Samples per chunk (the kernels' last argument, which tests set lower): at least one, and as many as keep [C·KH·KW, n·OH·OW] under CHUNK_VALUES. */
+/** Samples per chunk (the kernels' last argument, which tests set lower): at least one, as many as keep im2col's matrix under CHUNK_VALUES. */
 function chunkOf(g: ConvGeometry): number {
   return Math.max(1, Math.floor(CHUNK_VALUES / (g.c * g.kh * g.kw * g.oh * g.ow)));
 }

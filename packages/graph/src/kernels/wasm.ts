@@ -40,9 +40,9 @@ export interface WasmKernels {
   /** w += alpha g in place for float32 arrays of one length in the kernels' memory; false (and nothing done) otherwise. */
   addScaled(w: Float32Array, g: Float32Array, alpha: number): boolean;
   /**
-   * im2col of samples [n0, n1) of x into `cols` (zeroed), or with `add` its adjoint col2im, cols added
-   * onto x, for channels [c0, c1): float32 arrays in the kernels' memory (kernels/conv.ts); false
-   * (and nothing done) for arrays elsewhere.
+   * im2col of samples [n0, n1) of x into `cols` (every entry written, the padding's zeros too), or
+   * with `add` its adjoint col2im, cols added onto x, for channels [c0, c1): float32 arrays in the
+   * kernels' memory (kernels/conv.ts); false (and nothing done) for arrays elsewhere.
    */
   patches(x: Float32Array, cols: Float32Array, g: ConvGeometry, c0: number, c1: number, n0: number, n1: number, add: boolean): boolean;
   /** The max of each window of x into out, and the indices of the first maxima (kernels/pool.ts), or null for arrays elsewhere. */
