@@ -371,3 +371,8 @@ export function countNonzero(x: usize, n: i32): i32 {
   for (let i = n4; i < n; i++) if (load<f32>(x + <usize>i * 4) != 0) total++;
   return total;
 }
+
+// ------------------------------------------------------------------ convolution and pooling (assembly/conv.ts, pool.ts)
+
+export { patches } from './conv';
+export { maxPool, avgPool } from './pool';

@@ -11,6 +11,8 @@ export { tidy, keep, Scope, Memory, defaultMemory } from './kernels/memory.ts';
 export type { TapeOptions, TapeRecord, BackwardOptions } from './tape.ts';
 export { defineOp, wrap, operand } from './op.ts';
 export type { Op, Forward, Gradients, Operand } from './op.ts';
+export type { Conv2dOptions, Pair } from './ops/conv.ts';
+export type { Pool2dOptions, AvgPool2dOptions } from './ops/pool.ts';
 export * as ops from './ops/index.ts';
 export { updateRunningStats, type BatchNormMode, type BatchStats, type RunningStats } from './ops/norm.ts';
 export { gradcheck, gradgradcheck } from './gradcheck.ts';

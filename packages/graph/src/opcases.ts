@@ -19,6 +19,14 @@ function maker(seed: number) {
   };
 }
 
+/** Values 0.1 apart in random order, jittered by under 0.01: no window of a max holds a near tie. */
+function distinct(seed: number, shape: number[]): Tensor {
+  const rng = Rng.seeded(seed), size = shape.reduce((a, b) => a * b, 1);
+  const order = rng.shuffle(Float64Array.from({ length: size }, (_, i) => i - size / 2));
+  let i = 0;
+  return rng.tensor(shape, (r) => 0.1 * order[i++] + 0.01 * r.uniform(), f64);
+}
+
 /** Inputs for one op on [m, n]-ish shapes drawn from `seed`, and the function of them to check. */
 export type OpCase = (m: number, n: number, seed: number) => { inputs: Tensor[]; fn: (t: Tape, ...xs: Tensor[]) => Tensor };
 
@@ -115,6 +123,41 @@ export const opCases: Record<string, OpCase> = {
   'gelu': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.gelu(a) }),
   'geluBackward': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([m, n])], fn: (t, g, x) => t.geluBackward(g, x) }; },
   'leakyRelu': (m, n, s) => ({ inputs: [maker(s).offZero([m, n])], fn: (t, a) => t.leakyRelu(a, 0.1) }),
+  // convolution and pooling (NCHW): small images whose size follows m and n
+  'conv2d': (m, n, s) => { const r = maker(s); return { inputs: [r.values([2, 2, m + 2, n + 2]), r.values([3, 2, 2, 2])], fn: (t, x, w) => t.conv2d(x, w) }; },
+  'conv2d, stride, padding and a bias': (m, n, s) => {
+    const r = maker(s);
+    return { inputs: [r.values([2, 2, m + 3, n + 3]), r.values([3, 2, 3, 2]), r.values([3])], fn: (t, x, w, b) => t.conv2d(x, w, { stride: [2, 1], padding: [1, 2] }, b) };
+  },
+  'conv2d, dilation and groups': (m, n, s) => {
+    const r = maker(s);
+    return { inputs: [r.values([1, 4, m + 4, n + 4]), r.values([4, 2, 2, 3])], fn: (t, x, w) => t.conv2d(x, w, { stride: [1, 2], padding: 1, dilation: [2, 1], groups: 2 }) };
+  },
+  'conv2dBackwardInput': (m, n, s) => {
+    const r = maker(s), options = { stride: 2, padding: 1 }, oh = Math.floor((m + 2) / 2) + 1, ow = Math.floor((n + 2) / 2) + 1;
+    return { inputs: [r.values([2, 3, oh, ow]), r.values([3, 2, 3, 3])], fn: (t, g, w) => t.conv2dBackwardInput(g, w, [2, 2, m + 3, n + 3], options) };
+  },
+  'conv2dBackwardWeight': (m, n, s) => {
+    const r = maker(s), options = { padding: 1, groups: 2 };
+    return { inputs: [r.values([2, 4, m + 1, n + 1]), r.values([2, 2, m + 1, n + 1])], fn: (t, x, g) => t.conv2dBackwardWeight(x, g, [2, 2, 3, 3], options) };
+  },
+  'maxPool2d': (m, n, s) => ({ inputs: [distinct(s, [2, 2, 2 * m, 2 * n + 1])], fn: (t, x) => t.maxPool2d(x, 2) }),
+  'maxPool2d, overlapping windows and padding': (m, n, s) => ({ inputs: [distinct(s, [1, 2, m + 2, n + 2])], fn: (t, x) => t.maxPool2d(x, 3, { stride: [2, 1], padding: 1 }) }),
+  'maxPool2dBackward': (m, n, s) => {
+    const r = maker(s), at = Int32Array.from({ length: 2 * m * n }, () => r.rng.int(4 * m * n));
+    return { inputs: [r.values([1, 2, m, n])], fn: (t, g) => t.maxPool2dBackward(g, at, [1, 2, 2 * m, 2 * n]) };
+  },
+  'maxPool2dPick': (m, n, s) => {
+    const r = maker(s), at = Int32Array.from({ length: 2 * m * n }, () => r.rng.int(4 * m * n));
+    return { inputs: [r.values([1, 2, 2 * m, 2 * n])], fn: (t, h) => t.maxPool2dPick(h, at, [1, 2, m, n]) };
+  },
+  'avgPool2d': (m, n, s) => ({ inputs: [maker(s).values([2, 2, 2 * m, 2 * n + 1])], fn: (t, x) => t.avgPool2d(x, 2) }),
+  'avgPool2d, padding counted in the mean': (m, n, s) => ({ inputs: [maker(s).values([1, 2, m + 2, n + 2])], fn: (t, x) => t.avgPool2d(x, [3, 2], { stride: [2, 1], padding: 1 }) }),
+  'avgPool2d, padding not counted': (m, n, s) => ({ inputs: [maker(s).values([1, 2, m + 2, n + 2])], fn: (t, x) => t.avgPool2d(x, [3, 2], { stride: [2, 1], padding: 1, countIncludePad: false }) }),
+  'avgPool2dBackward': (m, n, s) => {
+    const options = { stride: 2, padding: 1, countIncludePad: false };
+    return { inputs: [maker(s).values([2, 1, Math.floor((m + 1) / 2) + 1, Math.floor((n + 1) / 2) + 1])], fn: (t, g) => t.avgPool2dBackward(g, [2, 1, m + 2, n + 2], 3, options) };
+  },
 };
 
 /** The op a case exercises: the part of its name before any comma. */

@@ -22,7 +22,9 @@ describe('gradgradcheck: every op\'s backward is differentiable again', () => {
 
 // Piecewise linear: the gradient is constant between kinks, so every second derivative is 0.
 const piecewiseLinear = ['relu', 'abs', 'maximum', 'minimum', 'max, along axis 1', 'max, axis 0 of a 3-D tensor', 'hingeLoss', 'pick', 'transpose', 'add, row-vector bias', 'sub, column and row', 'neg', 'scale', 'sum', 'mean, along axis -1', 'reshape', 'broadcastTo', 'sumToShape', 'scatterPick',
-  'flatten', 'concat', 'concat, axis 0 with an input used twice', 'stack', 'narrow', 'pad', 'gather', 'scatterAdd', 'where', 'where, a column mask and a number', 'dropout', 'dropout, evaluation', 'leakyRelu'];
+  'flatten', 'concat', 'concat, axis 0 with an input used twice', 'stack', 'narrow', 'pad', 'gather', 'scatterAdd', 'where', 'where, a column mask and a number', 'dropout', 'dropout, evaluation', 'leakyRelu',
+
+  'maxPool2d', 'maxPool2d, overlapping windows and padding', 'maxPool2dBackward', 'maxPool2dPick', 'avgPool2d', 'avgPool2d, padding counted in the mean', 'avgPool2d, padding not counted', 'avgPool2dBackward'];
 
 describe('piecewise-linear ops have a zero second derivative away from kinks', () => {
   it.each(piecewiseLinear)('%s', (name) => {

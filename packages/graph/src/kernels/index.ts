@@ -15,3 +15,5 @@ export * from './rows.ts';
 export * from './indexing.ts';
 export * from './norm.ts';
 export * from './special.ts';
+export * from './conv.ts';
+export * from './pool.ts';

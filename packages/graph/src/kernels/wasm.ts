@@ -16,6 +16,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { contiguous, type NdArray } from './arrays.ts';
 import { allocateF32, defaultMemory, inMemory, wasmPath, wasmFmaPath, type Memory } from './memory.ts';
+import type { ConvGeometry } from './conv.ts';
+import type { PoolGeometry } from './pool.ts';
 
 export interface WasmKernels {
   /**
@@ -37,6 +39,16 @@ export interface WasmKernels {
   countNonzero(x: Float32Array): number | null;
   /** w += alpha g in place for float32 arrays of one length in the kernels' memory; false (and nothing done) otherwise. */
   addScaled(w: Float32Array, g: Float32Array, alpha: number): boolean;
+  /**
+   * im2col of samples [n0, n1) of x into `cols` (every entry written, the padding's zeros too), or
+   * with `add` its adjoint col2im, cols added onto x, for channels [c0, c1): float32 arrays in the
+   * kernels' memory (kernels/conv.ts); false (and nothing done) for arrays elsewhere.
+   */
+  patches(x: Float32Array, cols: Float32Array, g: ConvGeometry, c0: number, c1: number, n0: number, n1: number, add: boolean): boolean;
+  /** The max of each window of x into out, and the indices of the first maxima (kernels/pool.ts), or null for arrays elsewhere. */
+  maxPool(x: Float32Array, out: Float32Array, g: PoolGeometry): Int32Array | null;
+  /** The mean of each window of x into out, or with `backward` out spread back onto x (kernels/pool.ts); false for arrays elsewhere. */
+  avgPool(x: Float32Array, out: Float32Array, g: PoolGeometry, includePad: boolean, backward: boolean): boolean;
 }
 
 type Ptr = number;
@@ -51,6 +63,9 @@ interface Exports {
   sumRows(a: Ptr, c: Ptr, m: number, n: number): void;
   tanhGrad(g: Ptr, y: Ptr, c: Ptr, n: number): void;
   countNonzero(x: Ptr, n: number): number;
+  patches(x: Ptr, cols: Ptr, ...geometry: number[]): void;
+  maxPool(x: Ptr, out: Ptr, at: Ptr, ...geometry: number[]): void;
+  avgPool(x: Ptr, out: Ptr, ...geometry: number[]): void;
 }
 
 /** The kernels of one compiled module (`path`) on the tensors' memory, or null without the memory. */
@@ -120,6 +135,24 @@ export function loadKernels(path: URL, memory: Memory = defaultMemory()): WasmKe
     addScaled(w, g, alpha) {
       if (!inMemory(w) || !inMemory(g) || w.length !== g.length) return false;
       x.addScaled(w.byteOffset, g.byteOffset, w.length, alpha);
+      return true;
+    },
+    patches(v, cols, g, c0, c1, n0, n1, add) {
+      if (!inMemory(v) || !inMemory(cols)) return false;
+      x.patches(v.byteOffset, cols.byteOffset, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow, c0, c1, n0, n1, add ? 1 : 0);
+      return true;
+    },
+    maxPool(v, out, g) {
+      // The indices go through the scratch block into the JavaScript heap: a backward may read them
+      // after the scope of the forward pass, and must not find another tensor's values there.
+      const scratch = inMemory(v) && inMemory(out) ? memory.scratch(4 * out.length) : null;
+      if (scratch === null) return null;
+      x.maxPool(v.byteOffset, out.byteOffset, scratch, g.n * g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow);
+      return new Int32Array(memory.wasm!.buffer, scratch, out.length).slice();
+    },
+    avgPool(v, out, g, includePad, backward) {
+      if (!inMemory(v) || !inMemory(out)) return false;
+      x.avgPool(v.byteOffset, out.byteOffset, g.n * g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow, includePad ? 1 : 0, backward ? 1 : 0);
       return true;
     },
   };

@@ -6,3 +6,5 @@ export { reshape, broadcastTo, sumToShape, flatten, concat, stack, narrow, pad }
 export { gather, scatterAdd, where } from './indexing.ts';
 export { dropout, layerNorm, batchNorm, standardize, standardizeBackward } from './norm.ts';
 export { hingeLoss, crossEntropy, squaredError, mseLoss } from './loss.ts';
+export { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.ts';
+export { maxPool2d, maxPool2dBackward, maxPool2dPick, avgPool2d, avgPool2dBackward } from './pool.ts';
