@@ -141,7 +141,6 @@ export class Tape {
           throw new Error(`${record.op.name}: gradient for input ${input} has shape ${formatShape(gi.shape)} but the input has shape ${formatShape(arg.shape)}`);
         }
         if (options.createGraph && !withOps && gi !== g) gi = this.onceDifferentiable(record, gi);
-        if (!gi.requiresGrad) gi.madeBy = `the backward of ${record.op.name}`;
         const prev = grads.get(arg);
         grads.set(arg, prev ? t.add(prev, gi) : gi);
       };

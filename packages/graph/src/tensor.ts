@@ -35,12 +35,13 @@ export class Tensor {
 
   constructor(array: NdArray, options: { requiresGrad?: boolean; name?: string; madeBy?: string } = {}) {
     this.#array = array;
-    this.#storage = defaultMemory().storageOf(array.data);
-    if (!this.#storage && defaultMemory().holds(array.data)) {
+    const memory = defaultMemory();
+    this.#storage = memory.storageOf(array.data);
+    if (!this.#storage && memory.holds(array.data)) {
       throw new Error('Tensor: the array is part of a block of the kernels\' memory (a subarray of a tensor\'s data?), whose owner could free it; pass the whole array, or copy the part with .slice()');
     }
     // A parameter is its holder's, wherever it was made (a network built inside a scope lives on).
-    if (options.requiresGrad && this.#storage && this.#storage.owner instanceof Scope) defaultMemory().own(this.#storage, array.data);
+    if (options.requiresGrad && this.#storage && this.#storage.owner instanceof Scope) memory.own(this.#storage, array.data);
     this.requiresGrad = options.requiresGrad ?? false;
     this.name = options.name;
     this.madeBy = options.madeBy ?? 'new Tensor';

@@ -44,6 +44,14 @@ function reservedBytes(): number {
   return mb * 1024 * 1024;
 }
 
+/**
+ * Each array `allocate` hands out carries its storage under this key (a property of the array
+ * itself: a lookup table would cost a hash insertion per allocation, and a WeakMap garbage
+ * collection work besides). A subarray or another view made by the user does not carry it.
+ */
+const STORAGE = Symbol('storage');
+type Tagged = Data & { [STORAGE]?: Storage };
+
 /** Why a storage was released: the error a tensor over it throws says so. */
 export type Released = 'scope' | 'dispose';
 
@@ -114,7 +122,7 @@ export class Memory {
   /** Free blocks by size: the shapes of a training step repeat, so exact sizes are reused. */
   private readonly free = new Map<number, number[]>();
   private readonly scopes: Scope[] = [];
-  private readonly storages = new WeakMap<Data, Storage>();
+
   private readonly collector = new FinalizationRegistry<Storage>((s) => this.release(s, 'dispose'));
   private scratchBlock: { at: number; bytes: number } | null = null;
 
@@ -160,13 +168,13 @@ export class Memory {
     const storage = new Storage(at, bytes, scope ?? 'owned');
     if (scope) scope.add(storage);
     else if (at >= 0) this.collector.register(data, storage, storage);
-    this.storages.set(data, storage);
+    (data as Tagged)[STORAGE] = storage;
     return data;
   }
 
   /** The storage of an array `allocate` returned; undefined for one it did not (a user's own array). */
   storageOf(data: Data): Storage | undefined {
-    return this.storages.get(data);
+    return (data as Tagged)[STORAGE];
   }
 
   /** True when `data` is part of the WebAssembly memory (a kernel can then read it in place). */

@@ -30,55 +30,54 @@ export const transpose = defineOp('transpose', (x: Tensor) => {
 const mask = (x: Tensor, y: Tensor, shape: number[], test: (a: number, b: number) => boolean) =>
   wrap(k.zip(x.array, y.array, shape, (a, b) => (test(a, b) ? 1 : 0)));
 
+/** `v` read as `shape` (a broadcast view when it is smaller). */
+const viewAs = (v: Tensor, shape: number[]) => (k.sameShape(shape, v.shape) ? v.array : k.broadcastView(v.array, shape));
+
+/** dl/d(input) of an elementwise op over the broadcast shape, from g, the inputs x and y, with ops of `t`. */
+type Local = (g: Tensor, x: Tensor, y: Tensor, t: Tape, shape: number[], input: 0 | 1) => Tensor;
+
 /**
  * An elementwise binary op with numpy broadcasting. Its backward gives dl/da and dl/db over the
  * broadcast shape with ops of the tape, each then summed back to its input's shape (a row-vector
  * bias gets the column sums). `kernel`, when given, computes the op over the arrays (faster than
  * zipping `f`, which stays the reference).
  */
-function elementwise(
-  name: string,
-  f: (x: number, y: number) => number,
-  grads: (g: Tensor, x: Tensor, y: Tensor, t: Tape, shape: number[]) => [() => Tensor, () => Tensor],
-  rule: string,
-  kernel?: (a: NdArray, b: NdArray, shape: number[]) => NdArray,
-) {
+function elementwise(name: string, f: (x: number, y: number) => number, local: Local, rule: string, kernel?: (a: NdArray, b: NdArray, shape: number[]) => NdArray) {
   return defineOp(name, (a: Operand, b: Operand) => {
     const x = operand(a, b), y = operand(b, a);
     expectSameDtype(name, x, y);
     const shape = broadcastOrThrow(name, x, y);
-    const view = (v: Tensor) => (k.sameShape(shape, v.shape) ? v.array : k.broadcastView(v.array, shape));
     return {
-      out: wrap(kernel ? kernel(x.array, y.array, shape) : k.zip(view(x), view(y), shape, f)),
+      out: wrap(kernel ? kernel(x.array, y.array, shape) : k.zip(viewAs(x, shape), viewAs(y, shape), shape, f)),
       // saves x and y
-      backward: (g, needs, t): Gradients => {
-        const [da, db] = grads(g, x, y, t, shape);
-        return [needs[0] ? sumTo(t, da(), x.shape) : null, needs[1] ? sumTo(t, db(), y.shape) : null];
-      },
+      backward: (g, needs, t): Gradients => [
+        needs[0] ? sumTo(t, local(g, x, y, t, shape, 0), x.shape) : null,
+        needs[1] ? sumTo(t, local(g, x, y, t, shape, 1), y.shape) : null,
+      ],
     };
   }, rule);
 }
 
-export const add = elementwise('add', (x, y) => x + y, (g) => [() => g, () => g], 'da = g, db = g (summed over broadcast axes)', k.add);
-export const sub = elementwise('sub', (x, y) => x - y, (g, _x, _y, t) => [() => g, () => t.neg(g)], 'da = g, db = -g');
-export const mul = elementwise('mul', (x, y) => x * y, (g, x, y, t) => [() => t.mul(g, y), () => t.mul(g, x)], 'da = g·b, db = g·a');
+export const add = elementwise('add', (x, y) => x + y, (g) => g, 'da = g, db = g (summed over broadcast axes)', k.add);
+export const sub = elementwise('sub', (x, y) => x - y, (g, _x, _y, t, _s, i) => (i === 0 ? g : t.neg(g)), 'da = g, db = -g');
+export const mul = elementwise('mul', (x, y) => x * y, (g, x, y, t, _s, i) => t.mul(g, i === 0 ? y : x), 'da = g·b, db = g·a');
 export const div = elementwise(
   'div',
   (x, y) => x / y,
-  (g, x, y, t) => [() => t.div(g, y), () => t.neg(t.div(t.mul(g, x), t.square(y)))],
+  (g, x, y, t, _s, i) => (i === 0 ? t.div(g, y) : t.neg(t.div(t.mul(g, x), t.square(y)))),
   'da = g/b, db = -g·a/b²',
 );
 /** Elementwise max(a, b); the gradient goes to a where a >= b (a tie is a kink). */
 export const maximum = elementwise(
   'maximum',
   (x, y) => (x >= y ? x : y),
-  (g, x, y, t, shape) => [() => t.mul(g, mask(x, y, shape, (a, b) => a >= b)), () => t.mul(g, mask(x, y, shape, (a, b) => a < b))],
+  (g, x, y, t, shape, i) => t.mul(g, mask(x, y, shape, i === 0 ? (a, b) => a >= b : (a, b) => a < b)),
   'da = g where a >= b, db = g elsewhere',
 );
 /** Elementwise min(a, b); the gradient goes to a where a <= b. */
 export const minimum = elementwise(
   'minimum',
   (x, y) => (x <= y ? x : y),
-  (g, x, y, t, shape) => [() => t.mul(g, mask(x, y, shape, (a, b) => a <= b)), () => t.mul(g, mask(x, y, shape, (a, b) => a > b))],
+  (g, x, y, t, shape, i) => t.mul(g, mask(x, y, shape, i === 0 ? (a, b) => a <= b : (a, b) => a > b)),
   'da = g where a <= b, db = g elsewhere',
 );
