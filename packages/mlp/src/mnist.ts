@@ -89,6 +89,12 @@ export class Dataset {
     return new Dataset(this.images.subarray(0, k * this.features), this.labels.subarray(0, k), this.rows, this.cols, this.classes);
   }
 
+  /** Examples `start` to `end` (exclusive): a view, no copy. */
+  slice(start: number, end: number): Dataset {
+    const f = this.features;
+    return new Dataset(this.images.subarray(start * f, end * f), this.labels.subarray(start, end), this.rows, this.cols, this.classes);
+  }
+
   /** The examples at `indices` as X [n, features] in [0, 1] and their labels. */
   batch(indices: ArrayLike<number>, dtype: DType = 'float32'): { X: Tensor; y: Uint8Array } {
     const f = this.features, n = indices.length;

@@ -6,6 +6,7 @@ import { lossOnTape, type LossName } from './losses.ts';
 import { MLP } from './mlp.ts';
 import type { Dataset } from './mnist.ts';
 import { createOptimizer, type Optimizer, type OptimizerName } from './optim.ts';
+import { learningRate, type ScheduleName } from './schedule.ts';
 
 export interface TrainConfig {
   layers: number[];
@@ -17,6 +18,23 @@ export interface TrainConfig {
   init: InitName;
   optimizer: OptimizerName;
   seed: number;
+  /** The learning-rate schedule (learningRate in schedule.ts); constant by default. */
+  schedule?: ScheduleName;
+  stepEvery?: number;
+  stepGamma?: number;
+  /** Epochs of linear learning-rate warm-up. */
+  warmup?: number;
+  /** L2 weight decay on the weight matrices. */
+  weightDecay?: number;
+  /** Clip the gradients by global norm to this. */
+  clipNorm?: number;
+  /**
+   * Hold out the last `validation` images of the training set (trained on the rest), evaluated
+   * after every epoch; with `patience`, training stops once the validation loss has not improved
+   * for that many epochs.
+   */
+  validation?: number;
+  patience?: number;
 }
 
 /** The paper's final network (§3.5): 784-800-100-10, tanh, hinge, batch 8, lr 0.01, N(0,1) x 1e-3, 25 epochs. */
@@ -37,6 +55,10 @@ export interface EpochStats {
   meanIterationLoss: number;
   train: Evaluation;
   test: Evaluation;
+  /** On the held-out images, when config.validation is set. */
+  validation?: Evaluation;
+  /** The learning rate of the epoch's last step. */
+  lr: number;
   seconds: number;
 }
 
@@ -49,6 +71,8 @@ export interface TrainState {
   epoch: number;
   /** Iterations completed. */
   iteration: number;
+  /** With a validation set: the epoch of the lowest validation loss so far, and that loss (early stopping counts from it). */
+  best?: { epoch: number; loss: number };
 }
 
 export interface TrainHooks {
@@ -58,14 +82,46 @@ export interface TrainHooks {
 }
 
 export type TrainOutcome =
-  | { status: 'done'; state: TrainState; epochs: EpochStats[] }
+  /** `stoppedEarly`: the validation loss had not improved for `patience` epochs (state.best says since when). */
+  | { status: 'done'; state: TrainState; epochs: EpochStats[]; stoppedEarly?: boolean }
   | { status: 'diverged'; state: TrainState; epochs: EpochStats[]; message: string };
 
 /** A fresh run: the network's weights, then every shuffle, drawn from one generator seeded with `config.seed`. */
 export function startState(config: TrainConfig): TrainState {
   const rng = Rng.seeded(config.seed);
   const net = MLP.init({ sizes: config.layers, activation: config.activation }, rng, { init: config.init });
-  return { net, optimizer: createOptimizer(config.optimizer, net.parameters(), { lr: config.lr }), rng, epoch: 0, iteration: 0 };
+  const optimizer = createOptimizer(config.optimizer, net.parameters(), { lr: config.lr, weightDecay: config.weightDecay, clipNorm: config.clipNorm });
+  return { net, optimizer, rng, epoch: 0, iteration: 0 };
+}
+
+/**
+ * What is wrong with a config's training options taken together (each alone is the caller's to
+ * check), as `field: why`; undefined when nothing is.
+ */
+export function trainConfigProblem(c: TrainConfig): string | undefined {
+  const schedule = c.schedule ?? 'constant';
+  if (schedule === 'step' && c.stepEvery === undefined) return 'stepEvery: the step schedule needs it (the epochs between two steps)';
+  if (schedule !== 'step' && (c.stepEvery !== undefined || c.stepGamma !== undefined)) return `${c.stepEvery !== undefined ? 'stepEvery' : 'stepGamma'}: only the step schedule uses it (the schedule is ${schedule})`;
+  if ((c.warmup ?? 0) >= c.epochs) return `warmup: ${c.warmup} epochs of warm-up leave none of the ${c.epochs} epochs at the full rate`;
+  if (c.patience !== undefined && !c.validation) return 'patience: early stopping needs a validation set (validation: the number of training images to hold out)';
+  return undefined;
+}
+
+/**
+ * The training set split as config.validation says: the images trained on, and the last
+ * `validation` images held out (the last ones, as Keras's validation_split takes them: the same
+ * for every seed, so that runs of several seeds are judged on the same images).
+ */
+export function holdOut(train: Dataset, config: Pick<TrainConfig, 'validation'>): { fit: Dataset; validation?: Dataset } {
+  const n = config.validation;
+  if (!n) return { fit: train };
+  if (n >= train.count) throw new Error(`train: validation ${n} leaves no training images (the training set has ${train.count}); hold out fewer`);
+  return { fit: train.slice(0, train.count - n), validation: train.slice(train.count - n, train.count) };
+}
+
+/** Whether a run with a validation set has waited `patience` epochs for its validation loss to improve. */
+function patienceRunOut(config: TrainConfig, state: TrainState): boolean {
+  return config.patience !== undefined && state.best !== undefined && state.epoch - state.best.epoch >= config.patience;
 }
 
 /**
@@ -74,19 +130,26 @@ export function startState(config: TrainConfig): TrainState {
  */
 export async function train(config: TrainConfig, data: { train: Dataset; test: Dataset }, state: TrainState, hooks: TrainHooks = {}): Promise<TrainOutcome> {
   for (const [name, set] of Object.entries(data)) if (set.count === 0) throw new Error(`train: the ${name} set is empty`);
+  const problem = trainConfigProblem(config);
+  if (problem) throw new Error(`train: ${problem}`);
+  const { fit, validation } = holdOut(data.train, config);
   const { net, optimizer, rng } = state;
   const epochs: EpochStats[] = [];
-  const order = new Int32Array(data.train.count);
+  const order = new Int32Array(fit.count);
+  const stepsPerEpoch = Math.ceil(fit.count / config.batchSize);
   let yielded = performance.now();
   for (; state.epoch < config.epochs; ) {
+    // Checked before an epoch too: a run killed after its last epoch's checkpoint ends here on resume.
+    if (patienceRunOut(config, state)) return { status: 'done', state, epochs, stoppedEarly: true };
     const started = performance.now();
     order.forEach((_, i) => (order[i] = i));
     rng.shuffle(order);
     let total = 0, steps = 0;
     for (let start = 0; start < order.length; start += config.batchSize) {
       // One step in a tidy scope: its batch, activations and the gradients the parameters let go of are freed for the next step.
+      optimizer.lr = learningRate(config, state.iteration, stepsPerEpoch);
       const value = tidy(() => {
-        const { X, y } = data.train.batch(order.subarray(start, start + config.batchSize), net.dtype);
+        const { X, y } = fit.batch(order.subarray(start, start + config.batchSize), net.dtype);
         const tape = new Tape();
         const loss = lossOnTape(tape, config.loss, net.forward(tape, X), y);
         const value = loss.item();
@@ -116,10 +179,13 @@ export async function train(config: TrainConfig, data: { train: Dataset; test: D
     const stats: EpochStats = {
       epoch: state.epoch,
       meanIterationLoss: total / steps,
-      train: evaluate(net, data.train, config.loss),
+      train: evaluate(net, fit, config.loss),
       test: evaluate(net, data.test, config.loss),
+      validation: validation && evaluate(net, validation, config.loss),
+      lr: optimizer.lr,
       seconds: (performance.now() - started) / 1000,
     };
+    if (stats.validation && stats.validation.loss < (state.best?.loss ?? Infinity)) state.best = { epoch: state.epoch, loss: stats.validation.loss };
     epochs.push(stats);
     await hooks.onEpoch?.(stats, state);
   }

@@ -56,6 +56,18 @@ export function argmaxRows(x: NdArray): Int32Array {
   return out;
 }
 
+/** The sum of x[i]^2 in float64 (for a gradient's norm: float32 squares summed in float32 would lose digits). */
+export function sumOfSquares(x: Data): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] * x[i];
+  return s;
+}
+
+/** x *= c in place. */
+export function scaleInPlace(x: Data, c: number): void {
+  for (let i = 0; i < x.length; i++) x[i] *= c;
+}
+
 /** SGD with momentum in place: v = mu v + g, w -= lr v. */
 export function momentumStep(w: Data, g: Data, v: Data, lr: number, mu: number): void {
   for (let i = 0; i < w.length; i++) {
