@@ -96,14 +96,16 @@ export function startState(config: TrainConfig): TrainState {
 
 /**
  * What is wrong with a config's training options taken together (each alone is the caller's to
- * check), as `field: why`; undefined when nothing is.
+ * check): the field to change and why; undefined when nothing is.
  */
-export function trainConfigProblem(c: TrainConfig): string | undefined {
+export function trainConfigProblem(c: TrainConfig): { field: keyof TrainConfig; message: string } | undefined {
   const schedule = c.schedule ?? 'constant';
-  if (schedule === 'step' && c.stepEvery === undefined) return 'stepEvery: the step schedule needs it (the epochs between two steps)';
-  if (schedule !== 'step' && (c.stepEvery !== undefined || c.stepGamma !== undefined)) return `${c.stepEvery !== undefined ? 'stepEvery' : 'stepGamma'}: only the step schedule uses it (the schedule is ${schedule})`;
-  if ((c.warmup ?? 0) >= c.epochs) return `warmup: ${c.warmup} epochs of warm-up leave none of the ${c.epochs} epochs at the full rate`;
-  if (c.patience !== undefined && !c.validation) return 'patience: early stopping needs a validation set (validation: the number of training images to hold out)';
+  if (schedule === 'step' && c.stepEvery === undefined) return { field: 'stepEvery', message: 'the step schedule needs it (the epochs between two steps)' };
+  if (schedule !== 'step' && (c.stepEvery !== undefined || c.stepGamma !== undefined)) {
+    return { field: c.stepEvery !== undefined ? 'stepEvery' : 'stepGamma', message: `only the step schedule uses it (the schedule is ${schedule})` };
+  }
+  if ((c.warmup ?? 0) >= c.epochs) return { field: 'warmup', message: `${c.warmup} epochs of warm-up leave none of the ${c.epochs} epochs at the full rate` };
+  if (c.patience !== undefined && !c.validation) return { field: 'patience', message: 'early stopping needs a validation set (validation: the number of training images to hold out)' };
   return undefined;
 }
 
@@ -131,7 +133,7 @@ function patienceRunOut(config: TrainConfig, state: TrainState): boolean {
 export async function train(config: TrainConfig, data: { train: Dataset; test: Dataset }, state: TrainState, hooks: TrainHooks = {}): Promise<TrainOutcome> {
   for (const [name, set] of Object.entries(data)) if (set.count === 0) throw new Error(`train: the ${name} set is empty`);
   const problem = trainConfigProblem(config);
-  if (problem) throw new Error(`train: ${problem}`);
+  if (problem) throw new Error(`train: ${problem.field}: ${problem.message}`);
   const { fit, validation } = holdOut(data.train, config);
   const { net, optimizer, rng } = state;
   const epochs: EpochStats[] = [];

