@@ -40,8 +40,8 @@ describe('backprop experiment and backprop report', () => {
     // 14 distinct runs: with 2 epochs, the final network is the same run as the 800-100 tanh one.
     expect(list.stdout).toMatch(/\n7 runs in shard 1\/2 \(of 14\), in /);
     expect(list.stdout).toMatch(/depth\/1-layer +784-100-10 +tanh +hinge +0\.01 +2 +done/);
-    expect(backprop(['experiment', 'nope']).stderr.trim()).toBe('backprop: no experiment \'nope\'; choose one of activations, losses, depth, width1, width2, final or all');
-    expect(backprop(['experiment', 'all', '--shard', '3/2']).stderr.trim()).toBe('backprop: --shard 3/2: expected K/N with 1 <= K <= N, e.g. 1/4');
+    expect(backprop(['experiment', 'nope']).stderr.trim()).toBe('backprop: no experiment \'nope\'; choose one of activations, losses, depth, width1, width2, final or all, or give a sweep file (FILE.json)');
+    expect(backprop(['experiment', 'all', '--shard', '3/2']).stderr.trim()).toBe('backprop: --shard 3/2: expected K/N with 1 <= K <= N, e.g. 1/4, or auto (under SLURM or a Kubernetes Indexed Job)');
   }, 120_000);
 
   it('writes a self-contained page whose figures and tables render in a browser', async (context) => {

@@ -51,13 +51,17 @@ const commands = [
     const m = await import('./commands/model.ts');
     return { options: m.predictOptions, run: m.predictCommand };
   }),
-  command('experiment [name]', "run one of the paper's experiments (or all), with its figures and tables", async () => {
+  command('experiment [name]', "run one of the paper's experiments (or all), or a sweep file, with its figures and tables", async () => {
     const m = await import('./commands/experiment.ts');
     return { options: m.experimentOptions, run: m.experimentCommand };
   }),
-  command('report <dir>', 'write a self-contained HTML page of the experiments in a directory', async () => {
+  command('report <dirs..>', 'tables, figures and a self-contained HTML page of a directory of runs (several: merged)', async () => {
     const m = await import('./commands/report.ts');
     return { options: m.reportOptions, run: m.reportCommand };
+  }),
+  command('compare <runs..>', 'a table and a figure of the curves of any run directories', async () => {
+    const m = await import('./commands/compare.ts');
+    return { options: m.compareOptions, run: m.compareCommand };
   }),
   command('check <file>', 'check a hand calculation line by line (ok, rounding or wrong)', async () => {
     const m = await import('./commands/check.ts');

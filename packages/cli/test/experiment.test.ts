@@ -2,7 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadExperiments, planRuns } from '../src/experiments/define.ts';
+import { loadExperiments } from '../src/experiments/define.ts';
+import { planRuns } from '../src/experiments/plan.ts';
 import { backprop } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-experiment-'));
@@ -14,6 +15,7 @@ function quickLookDir(name: string): string {
   const depth = loadExperiments().find((e) => e.name === 'depth')!;
   const [first] = planRuns(depth, { epochs: 2, subset: 400 });
   mkdirSync(join(out, first.key), { recursive: true });
+  writeFileSync(join(out, first.key, 'config.json'), JSON.stringify({ config: first.config }));
   writeFileSync(join(out, first.key, 'metrics.jsonl'), '');
   writeFileSync(join(out, first.key, 'summary.json'), '{"status": "done"}\n');
   writeFileSync(join(out, 'overrides.json'), '{"epochs":2,"subset":400}\n');
@@ -38,7 +40,7 @@ describe('backprop experiment --list', () => {
     for (const args of [['experiment', 'depth', '--list', '--out', out], ['report', out]]) {
       const r = backprop(args);
       expect(r.code).toBe(2);
-      expect(r.stderr.trim()).toMatch(/^backprop: .*corrupt\/overrides.json: not valid JSON \(.*\); delete it to use the paper's settings$/);
+      expect(r.stderr.trim()).toMatch(/^backprop: .*corrupt\/overrides.json: not valid JSON \(.*\); delete it to use the experiments' own settings$/);
     }
   });
 });

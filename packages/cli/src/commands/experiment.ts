@@ -1,12 +1,15 @@
-/** `backprop experiment NAME|all`: the paper's experiments, their figures and tables. */
+/** `backprop experiment NAME|all|FILE.json`: the paper's experiments or a sweep file's, their figures and tables. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '@backprop/mlp';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
-import { describeOverrides, loadExperiments, parseShard, planRuns, readOverrides, type PlannedRun } from '../experiments/define.ts';
-import { experimentTable, readRun, summarize } from '../experiments/results.ts';
+import { loadExperiments, readExperimentFile, type Experiment } from '../experiments/define.ts';
+import { describeOverrides, parseShard, planRuns, readOverrides, type Overrides, type PlannedRun } from '../experiments/plan.ts';
+import { experimentTable, summarize } from '../experiments/results.ts';
+import { RunSources } from '../experiments/runs.ts';
+import type { RunConfig } from '../run/config.ts';
 import { prepareRunData } from '../run/data.ts';
 import { executeRun } from '../run/execute.ts';
 import { lockRunDir } from '../run/lock.ts';
@@ -16,76 +19,118 @@ import { writeReport } from './report.ts';
 
 export const experimentOptions = (y: Argv) =>
   y
-    .positional('name', { type: 'string', describe: 'activations, losses, depth, width1, width2, final or all' })
+    .positional('name', { type: 'string', describe: "activations, losses, depth, width1, width2, final or all; or a sweep file, FILE.json" })
     .option('list', { type: 'boolean', describe: 'show the runs and their state; run nothing' })
-    .option('out', { type: 'string', default: 'runs/paper', describe: 'directory of the runs, figures and report' })
+    .option('out', { type: 'string', describe: 'directory of the runs, figures and report', defaultDescription: 'runs/paper, or runs/NAME for a sweep file' })
     .option('jobs', { type: 'number', default: 1, describe: 'runs in parallel, one process each' })
-    .option('shard', { type: 'string', describe: 'K/N: run only every N-th run, starting with the K-th' })
+    .option('shard', { type: 'string', describe: 'K/N: run only every N-th run, starting with the K-th; auto: K and N from a SLURM job array or a Kubernetes Indexed Job' })
+    .option('seeds', { type: 'number', describe: 'run every run at seeds 1..N (the paper\'s experiments: 1; a sweep file: its "seeds")' })
     .option('epochs', { type: 'number', describe: 'override every run\'s epochs (a quick look, not the paper)' })
     .option('subset', { type: 'number', describe: 'train on the first N images (test on N/6) (a quick look, not the paper)' })
+    .option('each-seed', { type: 'boolean', describe: 'with several seeds, a table row for each seed under its mean' })
     .option('keep-checkpoints', { type: 'number', describe: 'keep the checkpoints of the last N epochs of each run (the last one is always kept)', defaultDescription: '3' })
     .option('quiet', { type: 'boolean' });
 
 type Args = Awaited<ReturnType<ReturnType<typeof experimentOptions>['parseAsync']>>;
 
-export async function experimentCommand(args: Args): Promise<number> {
+/** The experiments NAME names: one of the paper's, all of them, or those of a sweep file (NAME.json). */
+export function chooseExperiments(name: string): { chosen: Experiment[]; sweep?: Experiment } {
+  if (name.endsWith('.json')) {
+    const sweep = readExperimentFile(name);
+    return { chosen: [sweep], sweep };
+  }
   const all = loadExperiments();
-  const name = args.name ?? (args.list ? 'all' : undefined);
-  if (!name) throw new Error(`name an experiment: ${all.map((e) => e.name).join(', ')} or all`);
   const chosen = name === 'all' ? all : all.filter((e) => e.name === name);
-  if (chosen.length === 0) throw new Error(`no experiment '${name}'; choose one of ${all.map((e) => e.name).join(', ')} or all`);
-  for (const [flag, v] of [['--jobs', args.jobs], ['--epochs', args.epochs], ['--subset', args.subset], ['--keep-checkpoints', args['keep-checkpoints']]] as const) {
+  if (chosen.length === 0) throw new Error(`no experiment '${name}'; choose one of ${all.map((e) => e.name).join(', ')} or all, or give a sweep file (FILE.json)`);
+  return { chosen };
+}
+
+export async function experimentCommand(args: Args): Promise<number> {
+  const name = args.name ?? (args.list ? 'all' : undefined);
+  if (!name) throw new Error(`name an experiment: ${loadExperiments().map((e) => e.name).join(', ')} or all, or a sweep file (FILE.json)`);
+  for (const [flag, v] of [['--jobs', args.jobs], ['--epochs', args.epochs], ['--subset', args.subset], ['--seeds', args.seeds], ['--keep-checkpoints', args['keep-checkpoints']]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`${flag} ${v}: expected a positive integer`);
   }
-  const given = args.epochs !== undefined || args.subset !== undefined;
-  // --list without overrides lists what the directory was run with; a run without them is the paper's.
-  const overrides = given || !args.list ? { epochs: args.epochs, subset: args.subset } : readOverrides(args.out);
+  const { chosen, sweep } = chooseExperiments(name);
+  const out = args.out ?? (sweep ? join('runs', sweep.name) : 'runs/paper');
+  const given = args.epochs !== undefined || args.subset !== undefined || args.seeds !== undefined;
+  // --list without overrides lists what the directory was run with; a run without them is the experiments' own.
+  const overrides: Overrides = given || !args.list ? { epochs: args.epochs, subset: args.subset, seeds: args.seeds } : readOverrides(out);
   const plans = new Map(chosen.map((e) => [e.name, planRuns(e, overrides)]));
   // Identical runs (the 800-100 tanh network appears in four experiments) are trained once.
   const unique = [...new Map([...plans.values()].flat().map((r) => [r.key, r])).values()];
   const shard = args.shard ? parseShard(args.shard) : { k: 1, n: 1 };
   const mine = unique.filter((_, i) => i % shard.n === shard.k - 1);
+  const shardText = args.shard === 'auto' ? `${shard.k}/${shard.n}` : args.shard;
   const log = (s: string) => { if (!args.quiet) console.error(s); };
-  if (overrides.epochs || overrides.subset) {
-    const from = given ? '' : ` (from ${join(args.out, 'overrides.json')})`;
-    log(`overrides${from}: ${describeOverrides(overrides)}: a quick look, not the paper's settings`);
+  if (describeOverrides(overrides)) {
+    const from = given ? '' : ` (from ${join(out, 'overrides.json')})`;
+    const quick = overrides.epochs || overrides.subset ? `: a quick look, not the ${sweep ? "sweep's own" : "paper's"} settings` : '';
+    log(`overrides${from}: ${describeOverrides(overrides)}${quick}`);
   }
+  const sources = new RunSources([out]);
   if (args.list) {
-    const rows = mine.map((r) => {
-      const d = readRun(args.out, r);
-      const state = d.status === 'partial' ? `partial (${d.epochs.length}/${r.config.epochs} epochs)` : d.status;
-      const users = [...plans.values()].flat().filter((p) => p.key === r.key).map((p) => `${p.experiment}/${p.id}`).join(', ');
-      return [users, r.config.layers.join('-'), r.config.activation, r.config.loss, String(r.config.lr), String(r.config.epochs), state];
-    });
-    console.log(table(['runs', 'layers', 'activation', 'loss', 'lr', 'epochs', 'state'], rows));
-    console.log(`\n${mine.length} runs${args.shard ? ` in shard ${args.shard} (of ${unique.length})` : ''}, in ${args.out}`);
+    console.log(listRuns(mine, plans, sources));
+    console.log(`\n${mine.length} runs${args.shard ? ` in shard ${shardText} (of ${unique.length})` : ''}, in ${out}`);
     return 0;
   }
   // One runner per directory of runs (and one writer per run directory: each run locks its own).
-  makeDirs(args.out);
-  const lock = lockRunDir(args.out);
+  makeDirs(out);
+  const lock = lockRunDir(out);
   try {
-    const pending = mine.filter((r) => !existsSync(join(args.out, r.key, 'summary.json')));
-    log(`${mine.length - pending.length} of ${mine.length} runs already complete; ${pending.length} to run${args.jobs > 1 ? ` on ${args.jobs} processes` : ''}`);
+    claimDirectory(out, sweep);
+    const pending = mine.filter((r) => !existsSync(join(out, r.key, 'summary.json')));
+    log(`${mine.length - pending.length} of ${mine.length} runs already complete${args.shard ? ` in shard ${shardText}` : ''}; ${pending.length} to run${args.jobs > 1 ? ` on ${args.jobs} processes` : ''}`);
     const keep = args['keep-checkpoints'];
-    for (const r of pending) if (!existsSync(join(args.out, r.key, 'config.json'))) RunDir.create(join(args.out, r.key), r.config, keep).release();
-    // The report of this directory is of these settings.
-    writeFileAtomic(join(args.out, 'overrides.json'), JSON.stringify(overrides) + '\n');
+    for (const r of pending) if (!existsSync(join(out, r.key, 'config.json'))) RunDir.create(join(out, r.key), r.config, keep).release();
+    // The report of this directory is of these settings (and of this sweep).
+    writeFileAtomic(join(out, 'overrides.json'), JSON.stringify(overrides) + '\n');
+    if (sweep) writeFileAtomic(join(out, 'sweep.json'), JSON.stringify(sweep.source, null, 2) + '\n');
     // A diverging run is a result (the paper's ReLU at lr 0.01), not a failure; a crashed child is.
-    const outcome = args.jobs > 1 ? await runInChildren(pending, args.out, args.jobs, keep, log) : await runHere(pending, args.out, args.quiet ? 'quiet' : 'bar', keep, log);
+    const outcome = args.jobs > 1 ? await runInChildren(pending, out, args.jobs, keep, log) : await runHere(pending, out, args.quiet ? 'quiet' : 'bar', keep, log);
     if (outcome === 'interrupted') {
       console.error(`interrupted: the finished epochs of every run are kept; rerun the same command to continue: ${sameCommand()}`);
       return 130;
     }
-    const summaries = await summarize(args.out, chosen, plans);
-    if (!args.quiet) for (const s of summaries) console.log(experimentTable(s) + '\n');
-    writeReport(args.out, summaries);
-    log(`figures in ${join(args.out, 'figures')}, report in ${join(args.out, 'report.html')}`);
+    const summaries = await summarize(sources, out, chosen, plans);
+    if (!args.quiet) for (const s of summaries) console.log(experimentTable(s, args['each-seed']) + '\n');
+    writeReport(out, summaries, sweep, args['each-seed']);
+    log(`figures in ${join(out, 'figures')}, report in ${join(out, 'report.html')}`);
     return outcome > 0 ? 1 : 0;
   } finally {
     lock.release();
   }
 }
+
+/** The runs and their state, with a column for every setting beyond the usual ones that differs between them (a grid's). */
+function listRuns(mine: PlannedRun[], plans: Map<string, PlannedRun[]>, sources: RunSources): string {
+  const usual = ['layers', 'activation', 'loss', 'lr', 'epochs'];
+  const all = [...plans.values()].flat();
+  const varying = [...new Set(all.flatMap((r) => Object.keys(r.config)))].filter((k) => !usual.includes(k) && new Set(all.map((r) => JSON.stringify(r.config[k as keyof RunConfig]))).size > 1);
+  const show = (v: unknown) => (v === undefined ? '-' : Array.isArray(v) ? v.join('-') : String(v));
+  const rows = mine.map((r) => {
+    const d = sources.read(r);
+    const state = d.status === 'partial' ? `partial (${d.epochs.length}/${r.config.epochs} epochs)` : d.status;
+    const users = [...new Set(all.filter((p) => p.key === r.key).map((p) => `${p.experiment}/${p.id}`))].join(', ');
+    return [users, ...usual.map((k) => show(r.config[k as keyof RunConfig])), ...varying.map((k) => show(r.config[k as keyof RunConfig])), state];
+  });
+  return table(['runs', ...usual, ...varying, 'state'], rows);
+}
+
+/**
+ * A directory of runs holds the paper's experiments or one sweep: refuses to mix them, so that
+ * `backprop report DIR` knows what it holds (sweep.json, written by the runner, says which sweep).
+ */
+function claimDirectory(out: string, sweep: Experiment | undefined): void {
+  const path = join(out, 'sweep.json');
+  const held = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { name?: string }).name : undefined;
+  if (sweep && held !== undefined && held !== sweep.name) throw new Error(`${out}: holds the runs of the sweep '${held}', not '${sweep.name}'; choose another --out`);
+  if (sweep && held === undefined && existsSync(join(out, 'overrides.json'))) throw new Error(`${out}: holds the paper's experiments; choose another --out for the sweep '${sweep.name}'`);
+  if (!sweep && held !== undefined) throw new Error(`${out}: holds the runs of the sweep '${held}'; choose another --out for the paper's experiments`);
+}
+
+/** `depth/1-layer`, and its seed when it is not 1. */
+const runName = (r: PlannedRun) => `${r.experiment}/${r.id}${r.seed !== 1 ? ` seed ${r.seed}` : ''}`;
 
 /** This command line, to be run again as it was. */
 function sameCommand(): string {
@@ -95,7 +140,7 @@ function sameCommand(): string {
 
 async function runHere(runs: PlannedRun[], out: string, mode: 'bar' | 'quiet', keep: number | undefined, log: (s: string) => void): Promise<number> {
   for (const [i, r] of runs.entries()) {
-    const label = `[${i + 1}/${runs.length} ${r.experiment}/${r.id}]`;
+    const label = `[${i + 1}/${runs.length} ${runName(r)}]`;
     const run = RunDir.open(join(out, r.key), keep);
     try {
       const data = prepareRunData(run.config, (line) => log(`${label} warning: ${line}`));
@@ -131,7 +176,7 @@ async function runInChildren(pending: PlannedRun[], out: string, jobs: number, k
   const worker = async () => {
     while (next < runs.length && !interrupted) {
       const i = next++, r = runs[i];
-      const label = `[${i + 1}/${runs.length} ${r.experiment}/${r.id}]`;
+      const label = `[${i + 1}/${runs.length} ${runName(r)}]`;
       const keepFlag = keep === undefined ? [] : ['--keep-checkpoints', String(keep)];
       const code = await new Promise<number>((resolve) => {
         const child = spawn(process.execPath, [bin, 'train', '--resume', join(out, r.key), '--json', ...keepFlag], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });

@@ -1,36 +1,53 @@
-/** `backprop report DIR`: one self-contained HTML page with every figure and table, that opens from disk. */
+/**
+ * `backprop report DIR...`: the tables, figures and one self-contained HTML page (that opens from
+ * disk) of a directory of runs, or of several merged: shards run on other machines, copied back
+ * or on a shared file system. Directories that hold different experiments or settings, and run
+ * directories whose settings are not what their names claim, are refused rather than mixed.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { writeFileAtomic } from '@backprop/mlp';
-import { loadExperiments, planRuns, readOverrides } from '../experiments/define.ts';
-import { runCells, runColumns, summarize, type ExperimentSummary } from '../experiments/results.ts';
+import { loadExperiments, parseExperiment, type Experiment } from '../experiments/define.ts';
+import { describeOverrides, planRuns, readOverrides, type Overrides } from '../experiments/plan.ts';
+import { columns, experimentTable, runRows, seedCount, summarize, type ExperimentSummary } from '../experiments/results.ts';
+import { RunSources } from '../experiments/runs.ts';
+import { makeDirs } from '../run/rundir.ts';
 
 export const reportOptions = (y: Argv) =>
-  y.positional('dir', { type: 'string', demandOption: true, describe: 'the directory of `backprop experiment` (runs/paper)' });
+  y
+    .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'directories of runs of `backprop experiment` (runs/paper); several are merged' })
+    .option('out', { type: 'string', describe: 'where the figures, results.json and report.html go', defaultDescription: 'the directory, when there is one' })
+    .option('each-seed', { type: 'boolean', describe: 'with several seeds, a table row for each seed under its mean' });
+
+type Args = Awaited<ReturnType<ReturnType<typeof reportOptions>['parseAsync']>>;
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function writeReport(dir: string, summaries: ExperimentSummary[]): string {
+export function writeReport(dir: string, summaries: ExperimentSummary[], sweep?: Experiment, eachSeed = false): string {
   const sections = summaries.map((s) => {
-    const rows = s.runs.map((d) => {
-      const [run, ...rest] = runCells(s, d);
-      const quick = d.run.config.subset ? ` [subset ${d.run.config.subset}]` : '';
+    const rows = s.groups.flatMap((g) => runRows(s, g, eachSeed).map(([run, ...rest], i) => {
+      const quick = i === 0 && g.runs[0].run.config.subset ? ` [subset ${g.runs[0].run.config.subset}]` : '';
       return `<tr>${[run + quick, ...rest].map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
-    });
+    }));
     const findings = s.findings.map((f) => `<li class="${f.verdict.replace(/ /g, '-')}">${esc(f.text)}: <b>${f.verdict}</b>${f.detail ? ` <span>(${esc(f.detail)})</span>` : ''}</li>`);
     const figures = s.figures.map((f) => `<figure id="${f.id}">${readFileSync(join(dir, f.file), 'utf8')}</figure>`);
-    return `<section id="${s.experiment.name}"><h2>§${esc(s.experiment.section)} ${esc(s.experiment.title)}</h2>
-<table><thead><tr>${runColumns.map((c) => `<th>${c}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
+    return `<section id="${s.experiment.name}"><h2>${s.experiment.section ? `§${esc(s.experiment.section)} ` : ''}${esc(s.experiment.title)}</h2>
+<table><thead><tr>${columns(s).map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
 <ul class="findings">${findings.join('')}</ul>${figures.join('\n')}</section>`;
   });
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>backprop: the paper's experiments</title>
+  const seeds = Math.max(...summaries.map(seedCount));
+  const over = seeds > 1 ? `Over ${seeds} seeds: the mean ± one standard deviation (in points) of the seeds that finished; a finding is reproduced when the means show it and a one-sided paired t-test over the seeds supports it (p &lt; 0.05).` : '';
+  const title = sweep ? `${esc(sweep.title)}: a sweep` : "Backpropagation by hand: the experiments, reproduced";
+  const intro = sweep
+    ? `Every run: the settings of its row over the sweep's base${sweep.base && Object.keys(sweep.base).length ? ` (${esc(JSON.stringify(sweep.base))})` : ''}, the paper's for the rest; on MNIST unless it says otherwise.`
+    : `Every run: mini-batch SGD, batch 8, weights from N(0,1) x 1e-3, ${seeds > 1 ? `seeds 1 to ${seeds}` : 'seed 1'}, on MNIST (60,000 training and 10,000 test images), unless a row says otherwise.`;
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>backprop: ${title}</title>
 <style>body{font:15px/1.45 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}td:first-child,th:first-child{text-align:left}
-.reproduced b{color:#1a7f37}.not-reproduced b{color:#b42318}.not-yet-run b{color:#777}figure{margin:1em 0}</style></head>
-<body><h1>Backpropagation by hand: the experiments, reproduced</h1>
-<p>Every run: mini-batch SGD, batch 8, weights from N(0,1) x 1e-3, seed 1, on MNIST (60,000 training and 10,000 test images), unless a row says otherwise.
-Accuracies are after the last epoch. Generated ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.</p>
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}td:first-child,th:first-child{text-align:left;white-space:pre}
+.reproduced b{color:#1a7f37}.not-reproduced b{color:#b42318}.not-yet-run b{color:#777}li[class^="not-decided"] b{color:#9a6700}figure{margin:1em 0}</style></head>
+<body><h1>${title}</h1>
+<p>${intro} Accuracies are after the last epoch. ${over} Generated ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.</p>
 ${sections.join('\n')}</body></html>
 `;
   const path = join(dir, 'report.html');
@@ -38,13 +55,48 @@ ${sections.join('\n')}</body></html>
   return path;
 }
 
-export async function reportCommand(args: { dir: string }): Promise<number> {
-  if (!existsSync(args.dir)) throw new Error(`${args.dir}: no such directory; run backprop experiment --out ${args.dir} first`);
-  const experiments = loadExperiments();
-  // The runs of the report are those the directory holds: with or without --epochs/--subset overrides.
-  const overrides = readOverrides(args.dir);
+/** What the directories hold (the paper's experiments or a sweep, and the overrides they were run with); all must agree. */
+function readDefinition(dirs: string[]): { experiments: Experiment[]; sweep?: Experiment; overrides: Overrides } {
+  const held = dirs.map((dir) => {
+    const path = join(dir, 'sweep.json');
+    let sweep: Experiment | undefined;
+    if (existsSync(path)) {
+      let value: unknown;
+      try {
+        value = JSON.parse(readFileSync(path, 'utf8'));
+      } catch (e) {
+        throw new Error(`${path}: damaged, not valid JSON (${(e as Error).message}); copy the sweep file there again`);
+      }
+      sweep = parseExperiment(value, path);
+    }
+    return { dir, sweep, overrides: readOverrides(dir) };
+  });
+  const [first] = held;
+  const what = (h: (typeof held)[number]) => (h.sweep ? `the sweep '${h.sweep.name}'` : "the paper's experiments");
+  for (const h of held.slice(1)) {
+    if (JSON.stringify(h.sweep?.source) !== JSON.stringify(first.sweep?.source)) {
+      const differs = h.sweep && first.sweep && h.sweep.name === first.sweep.name ? ' (its sweep.json differs)' : '';
+      throw new Error(`${h.dir}: holds ${what(h)}${differs}, ${first.dir} ${what(first)}: not runs of one experiment; report them separately`);
+    }
+    const o = (x: Overrides) => describeOverrides(x) || 'none';
+    if (o(h.overrides) !== o(first.overrides)) {
+      throw new Error(`${h.dir}: was run with overrides ${o(h.overrides)}, ${first.dir} with ${o(first.overrides)} (overrides.json): not runs of the same settings; report them separately`);
+    }
+  }
+  return { experiments: first.sweep ? [first.sweep] : loadExperiments(), sweep: first.sweep, overrides: first.overrides };
+}
+
+export async function reportCommand(args: Args): Promise<number> {
+  const dirs = args.dirs.map(String);
+  for (const dir of dirs) if (!existsSync(dir)) throw new Error(`${dir}: no such directory; run backprop experiment --out ${dir} first`);
+  if (dirs.length > 1 && !args.out) throw new Error(`${dirs.length} directories to merge: name the directory for the merged report with --out DIR`);
+  const out = args.out ?? dirs[0];
+  // The runs of the report are those the directories hold: with or without --epochs/--subset/--seeds overrides.
+  const { experiments, sweep, overrides } = readDefinition(dirs);
   const plans = new Map(experiments.map((e) => [e.name, planRuns(e, overrides)]));
-  const summaries = await summarize(args.dir, experiments, plans);
-  console.log(writeReport(args.dir, summaries));
+  makeDirs(out);
+  const summaries = await summarize(new RunSources(dirs), out, experiments, plans);
+  for (const s of summaries) console.log(experimentTable(s, args['each-seed']) + '\n');
+  console.log(`report in ${writeReport(out, summaries, sweep, args['each-seed'])}`);
   return 0;
 }

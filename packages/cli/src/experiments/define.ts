@@ -1,112 +1,159 @@
 /**
- * The paper's experiments, each defined as data (packages/cli/experiments/NAME.json): its runs
- * (the paper's settings over a base), its figures and its stated findings.
+ * Experiments as data: the paper's six (packages/cli/experiments/NAME.json) and a user's own sweep
+ * files, in one format (sweep.schema.json is its JSON schema, generated from `experimentSchema`).
+ * An experiment's runs are settings over a base: a list of runs, a grid (their cartesian
+ * product), or both (every listed run crossed with the grid), each repeated for every seed; then
+ * its figures and its stated findings.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { runConfigSchema, validateConfig, defaultRunConfig, type RunConfig } from '../run/config.ts';
+import { runConfigSchema, runConfigShape } from '../run/config.ts';
 
-const experimentSchema = z.object({
-  name: z.string(),
-  section: z.string(),
-  title: z.string(),
-  base: runConfigSchema.partial(),
-  runs: z.array(z.object({ id: z.string(), label: z.string(), set: runConfigSchema.partial() })).min(1),
-  figures: z.array(z.object({
-    id: z.string(), title: z.string(), kind: z.enum(['loss', 'train-accuracy', 'test-accuracy']), runs: z.array(z.string()),
-  })),
-  findings: z.array(z.object({
-    text: z.string(),
-    type: z.enum(['best', 'worst', 'order', 'increasing', 'explodes', 'close']),
-    runs: z.array(z.string()).min(1),
-    split: z.enum(['train', 'test']).optional(),
-    tolerance: z.number().optional(),
-  })),
-  paper: z.record(z.string(), z.object({ train: z.number(), test: z.number() })).optional(),
-}).strict();
+const settings = runConfigSchema.partial().meta({ id: 'settings', description: 'settings of a run; each is also a flag of backprop train' });
 
-export type Experiment = z.infer<typeof experimentSchema>;
-export type Finding = Experiment['findings'][number];
+/** Every setting as a list of the values to try (one run per combination of the lists). */
+const gridSchema = z
+  .object(Object.fromEntries(Object.entries(runConfigShape).map(([k, s]) => [k, z.array(s instanceof z.ZodOptional ? s.unwrap() : s).min(1)])))
+  .partial()
+  .strict()
+  .meta({ id: 'grid', description: 'settings, each with the values to try: one run per combination (the first setting varies slowest)' });
+
+export const experimentSchema = z
+  .object({
+    $schema: z.string().optional().describe('the JSON schema of this file, for editors'),
+    name: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'letters, digits, "-", "_" and "." only (it names the directory of the runs)'),
+    section: z.string().optional().describe("the paper's section"),
+    title: z.string().optional(),
+    base: settings.optional(),
+    runs: z.array(z.object({ id: z.string().min(1), label: z.string().optional(), set: settings.optional() }).strict()).min(1).optional(),
+    grid: gridSchema.optional(),
+    seeds: z.array(z.number().int().min(0)).min(1).optional().describe('every run once per seed (default [1])'),
+    figures: z.array(z.object({
+      id: z.string().regex(/^[\w.-]+$/), title: z.string(), kind: z.enum(['loss', 'train-accuracy', 'test-accuracy']), runs: z.array(z.string()).min(1),
+    }).strict()).optional().describe('default: test accuracy and training loss of every run'),
+    findings: z.array(z.object({
+      text: z.string(),
+      type: z.enum(['best', 'worst', 'order', 'increasing', 'explodes', 'close']),
+      runs: z.array(z.string()).min(1),
+      split: z.enum(['train', 'test']).optional(),
+      tolerance: z.number().positive().optional(),
+    }).strict()).optional(),
+    paper: z.record(z.string(), z.object({ train: z.number(), test: z.number() }).strict()).optional(),
+  })
+  .strict();
+
+export type ExperimentFile = z.infer<typeof experimentSchema>;
+export type Finding = NonNullable<ExperimentFile['findings']>[number];
+export type Figure = NonNullable<ExperimentFile['figures']>[number];
+
+/** One run of an experiment before seeds: its id (a grid point's is `lr=0.1,layers=784-100-10`), label and settings. */
+export interface RunSpec {
+  id: string;
+  label: string;
+  set: Record<string, unknown>;
+}
+
+/** An experiment as it runs: its runs expanded, its seeds, figures and findings filled in. */
+export interface Experiment {
+  name: string;
+  section?: string;
+  title: string;
+  base: Record<string, unknown>;
+  runs: RunSpec[];
+  seeds: number[];
+  figures: Figure[];
+  findings: Finding[];
+  paper?: Record<string, { train: number; test: number }>;
+  /** The file's text, validated, as a sweep directory keeps it (sweep.json); undefined for the paper's. */
+  source?: ExperimentFile;
+  /** What errors name: the file, or `experiment NAME` for the paper's. */
+  where: string;
+}
 
 export const experimentsDir = fileURLToPath(new URL('../../experiments/', import.meta.url));
 
-/** Every experiment, in the paper's order. */
+/** The paper's experiments, in the paper's order. */
 export function loadExperiments(dir = experimentsDir): Experiment[] {
   const order = ['activations', 'losses', 'depth', 'width1', 'width2', 'final'];
-  const all = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => {
-    const parsed = experimentSchema.safeParse(JSON.parse(readFileSync(join(dir, f), 'utf8')));
-    if (!parsed.success) throw new Error(`${join(dir, f)}: ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`);
-    const e = parsed.data;
-    for (const ref of [...e.figures, ...e.findings].flatMap((x) => x.runs)) {
-      if (!e.runs.some((r) => r.id === ref)) throw new Error(`${join(dir, f)}: refers to run '${ref}', which it does not define`);
-    }
-    return e;
-  });
+  const all = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => readExperimentFile(join(dir, f))).map((e) => ({ ...e, source: undefined, where: `experiment ${e.name}` }));
   return all.sort((a, b) => (order.indexOf(a.name) + 1 || 99) - (order.indexOf(b.name) + 1 || 99));
 }
 
-/** One training run of an experiment, with the directory it shares with every identical run. */
-export interface PlannedRun {
-  experiment: string;
-  id: string;
-  label: string;
-  config: RunConfig;
-  /** Directory name: readable, and unique to the config (identical runs of several experiments share it). */
-  key: string;
-}
-
-export interface Overrides {
-  epochs?: number;
-  subset?: number;
-}
-
-const overridesSchema = z.object({ epochs: z.number().int().positive().optional(), subset: z.number().int().positive().optional() }).strict();
-
-/**
- * The overrides (--epochs, --subset) the runs in `dir` were made with, from its overrides.json;
- * none (the paper's settings) when there is no such file. A corrupt one is named, not ignored.
- */
-export function readOverrides(dir: string): Overrides {
-  const path = join(dir, 'overrides.json');
-  if (!existsSync(path)) return {};
-  const fix = "delete it to use the paper's settings";
+/** Reads and checks an experiment file; every error names the file and the field: `sweep.json: grid.lr.1: ...`. */
+export function readExperimentFile(path: string): Experiment {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code})`}; a sweep file is JSON as described in the README (backprop experiment FILE.json)`);
+  }
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
+    value = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message}); ${fix}`);
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
   }
-  const parsed = overridesSchema.safeParse(value);
-  if (!parsed.success) throw new Error(`${path}: ${parsed.error.issues[0].path.join('.') || 'the overrides'}: ${parsed.error.issues[0].message}; ${fix}`);
-  return parsed.data;
+  return parseExperiment(value, path);
 }
 
-/** "epochs 2, subset 400" */
-export const describeOverrides = (o: Overrides) => [o.epochs && `epochs ${o.epochs}`, o.subset && `subset ${o.subset}`].filter(Boolean).join(', ');
-
-export function planRuns(e: Experiment, overrides: Overrides = {}): PlannedRun[] {
-  return e.runs.map((r) => {
-    const config = validateConfig({ ...defaultRunConfig, epochs: 10, ...e.base, ...r.set, ...definedOnly(overrides) }, `experiment ${e.name}, run ${r.id}`);
-    return { experiment: e.name, id: r.id, label: r.label, config, key: runKey(config) };
-  });
+/** Checks an experiment's JSON value, field by field, then what the fields say together. */
+export function parseExperiment(value: unknown, where: string): Experiment {
+  const parsed = experimentSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${where}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
+  }
+  // zod returns an object's keys in the schema's order: the grid keeps the file's (the first setting varies slowest).
+  const file = { ...parsed.data, grid: parsed.data.grid && Object.fromEntries(Object.keys((value as { grid: object }).grid).map((k) => [k, parsed.data.grid![k as keyof typeof parsed.data.grid]])) };
+  const fail = (field: string, message: string): never => {
+    throw new Error(`${where}: ${field}: ${message}`);
+  };
+  if (!file.runs && !file.grid) fail('runs', 'an experiment needs runs, a grid, or both');
+  if (file.seeds) {
+    const dup = file.seeds.find((s, i) => file.seeds!.indexOf(s) !== i);
+    if (dup !== undefined) fail('seeds', `seed ${dup} is listed twice`);
+    if (file.base?.seed !== undefined) fail('base.seed', 'give the seeds in "seeds" only');
+    file.runs?.forEach((r, i) => r.set?.seed !== undefined && fail(`runs.${i}.set.seed`, 'give the seeds in "seeds" only'));
+  }
+  if (file.grid?.seed) fail('grid.seed', 'to repeat every run over seeds, use "seeds": [1, 2, 3]');
+  file.runs?.forEach((r, i) => Object.keys(r.set ?? {}).forEach((k) => k in (file.grid ?? {}) && fail(`runs.${i}.set.${k}`, 'is also a setting of the grid, which would override it; vary it in one place')));
+  const runs = expandRuns(file);
+  runs.forEach((r, i) => runs.findIndex((o) => o.id === r.id) !== i && fail('runs', `run id '${r.id}' is used twice`));
+  const ids = new Set(runs.map((r) => r.id));
+  const figures = file.figures ?? defaultFigures([...ids]);
+  for (const [list, items] of [['figures', figures], ['findings', file.findings ?? []]] as const) {
+    items.forEach((x, i) => x.runs.forEach((ref, j) => {
+      if (!ids.has(ref)) fail(`${list}.${i}.runs.${j}`, `no run '${ref}'; the runs are ${[...ids].map((id) => `'${id}'`).join(', ')}`);
+    }));
+  }
+  return {
+    name: file.name, section: file.section, title: file.title ?? file.name, base: file.base ?? {}, runs, seeds: file.seeds ?? [1],
+    figures, findings: file.findings ?? [], paper: file.paper, source: file, where,
+  };
 }
 
-const definedOnly = (o: Overrides) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-
-export function runKey(c: RunConfig): string {
-  const canonical = JSON.stringify(Object.keys(c).sort().map((k) => [k, c[k as keyof RunConfig]]));
-  const hash = createHash('sha256').update(canonical).digest('hex').slice(0, 8);
-  const subset = c.subset ? `-n${c.subset}` : '';
-  return `${c.layers.slice(1, -1).join('x')}-${c.activation}-${c.loss}-lr${c.lr}-e${c.epochs}${subset}-${hash}`;
+/** The runs of a file: its listed runs, each crossed with every point of its grid (the first setting varying slowest). */
+function expandRuns(file: ExperimentFile): RunSpec[] {
+  const listed: RunSpec[] = file.runs?.map((r) => ({ id: r.id, label: r.label ?? r.id, set: r.set ?? {} })) ?? [{ id: '', label: '', set: {} }];
+  let points: RunSpec[] = [{ id: '', label: '', set: {} }];
+  for (const [key, values] of Object.entries(file.grid ?? {}) as [string, unknown[]][]) {
+    points = points.flatMap((p) => values.map((v) => ({
+      id: join2(p.id, ',', `${key}=${show(v)}`), label: join2(p.label, ', ', `${key} ${show(v)}`), set: { ...p.set, [key]: v },
+    })));
+  }
+  return listed.flatMap((r) => points.map((p) => ({ id: join2(r.id, ',', p.id), label: join2(r.label, ', ', p.label), set: { ...r.set, ...p.set } })));
 }
 
-/** `K/N`: the runs whose index i (in plan order) has i mod N = K - 1. */
-export function parseShard(text: string): { k: number; n: number } {
-  const m = /^(\d+)\/(\d+)$/.exec(text);
-  const k = Number(m?.[1]), n = Number(m?.[2]);
-  if (!m || n < 1 || k < 1 || k > n) throw new Error(`--shard ${text}: expected K/N with 1 <= K <= N, e.g. 1/4`);
-  return { k, n };
+const join2 = (a: string, sep: string, b: string) => (a && b ? `${a}${sep}${b}` : a || b);
+const show = (v: unknown) => (Array.isArray(v) ? v.join('-') : String(v));
+
+/** Without figures in the file: test accuracy and training loss of every run. */
+function defaultFigures(ids: string[]): Figure[] {
+  return [
+    { id: 'test-accuracy', title: 'test accuracy against epochs', kind: 'test-accuracy', runs: ids },
+    { id: 'loss', title: 'training loss (smoothed)', kind: 'loss', runs: ids },
+  ];
 }

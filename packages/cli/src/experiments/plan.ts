@@ -1,0 +1,118 @@
+/**
+ * From an experiment to the runs to train: every run at every seed, each with the directory it
+ * shares with every identical run (of this experiment or another), the overrides of a quick look
+ * (--epochs, --subset, --seeds), and which of them a shard (--shard K/N, or auto under SLURM or
+ * Kubernetes) takes.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { defaultRunConfig, validateConfig, type RunConfig } from '../run/config.ts';
+import type { Experiment } from './define.ts';
+
+/** One training run of an experiment: a run at a seed. */
+export interface PlannedRun {
+  experiment: string;
+  id: string;
+  label: string;
+  seed: number;
+  config: RunConfig;
+  /** Directory name: readable, and unique to the config (identical runs of several experiments share it). */
+  key: string;
+}
+
+export interface Overrides {
+  epochs?: number;
+  subset?: number;
+  /** Seeds 1..N instead of the experiment's. */
+  seeds?: number;
+}
+
+const overridesSchema = z.object({ epochs: z.number().int().positive().optional(), subset: z.number().int().positive().optional(), seeds: z.number().int().positive().optional() }).strict();
+
+/**
+ * The overrides (--epochs, --subset, --seeds) the runs in `dir` were made with, from its
+ * overrides.json; none (the experiments' own settings) when there is no such file. A corrupt one is
+ * named, not ignored.
+ */
+export function readOverrides(dir: string): Overrides {
+  const path = join(dir, 'overrides.json');
+  if (!existsSync(path)) return {};
+  const fix = "delete it to use the experiments' own settings";
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message}); ${fix}`);
+  }
+  const parsed = overridesSchema.safeParse(value);
+  if (!parsed.success) throw new Error(`${path}: ${parsed.error.issues[0].path.join('.') || 'the overrides'}: ${parsed.error.issues[0].message}; ${fix}`);
+  return parsed.data;
+}
+
+/** "epochs 2, subset 400" */
+export const describeOverrides = (o: Overrides) => [o.epochs && `epochs ${o.epochs}`, o.subset && `subset ${o.subset}`, o.seeds && `seeds 1-${o.seeds}`].filter(Boolean).join(', ');
+
+/** The seeds an experiment runs with these overrides. */
+export const seedsOf = (e: Experiment, o: Overrides) => (o.seeds ? Array.from({ length: o.seeds }, (_, i) => i + 1) : e.seeds);
+
+/** Every run of `e` at every seed, run by run (a run's seeds together). */
+export function planRuns(e: Experiment, overrides: Overrides = {}): PlannedRun[] {
+  const { epochs, subset } = overrides;
+  const quick = Object.fromEntries(Object.entries({ epochs, subset }).filter(([, v]) => v !== undefined));
+  return e.runs.flatMap((r) => seedsOf(e, overrides).map((seed) => {
+    const config = validateConfig({ ...defaultRunConfig, epochs: 10, ...e.base, ...r.set, ...quick, seed }, `${e.where}: run '${r.id || 'base'}'`);
+    return { experiment: e.name, id: r.id, label: r.label, seed, config, key: runKey(config) };
+  }));
+}
+
+/** The settings in a canonical form (keys sorted), to hash and to compare. */
+export const canonical = (c: RunConfig) => JSON.stringify(Object.keys(c).sort().map((k) => [k, c[k as keyof RunConfig]]));
+
+/** `800x100-tanh-hinge-lr0.01-e10-1a2b3c4d`: the hidden layers, activation, loss, rate, epochs, subset, seed (when not 1), and a hash of every setting. */
+export function runKey(c: RunConfig): string {
+  const hash = createHash('sha256').update(canonical(c)).digest('hex').slice(0, 8);
+  const subset = c.subset ? `-n${c.subset}` : '';
+  const seed = c.seed !== 1 ? `-s${c.seed}` : '';
+  return `${c.layers.slice(1, -1).join('x')}-${c.activation}-${c.loss}-lr${c.lr}-e${c.epochs}${subset}${seed}-${hash}`;
+}
+
+/**
+ * `K/N`: the runs whose index i (in plan order) has i mod N = K - 1. `auto`: K and N from the
+ * scheduler running this process: a SLURM job array (SLURM_ARRAY_TASK_ID, _MIN, _STEP and _COUNT:
+ * `--array=0-3` and `--array=1-4` both give shards 1/4 to 4/4) or a Kubernetes Indexed Job
+ * (JOB_COMPLETION_INDEX, from 0, and BACKPROP_SHARD_COUNT, which the Job sets to its completions).
+ */
+export function parseShard(text: string, env: NodeJS.ProcessEnv = process.env): { k: number; n: number } {
+  if (text === 'auto') return autoShard(env);
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const k = Number(m?.[1]), n = Number(m?.[2]);
+  if (!m || n < 1 || k < 1 || k > n) throw new Error(`--shard ${text}: expected K/N with 1 <= K <= N, e.g. 1/4, or auto (under SLURM or a Kubernetes Indexed Job)`);
+  return { k, n };
+}
+
+function autoShard(env: NodeJS.ProcessEnv): { k: number; n: number } {
+  const int = (name: string) => {
+    const v = env[name];
+    if (v === undefined || !/^\d+$/.test(v)) return undefined;
+    return Number(v);
+  };
+  let k: number | undefined, n: number | undefined, from: string;
+  if (env.SLURM_ARRAY_TASK_ID !== undefined) {
+    const id = int('SLURM_ARRAY_TASK_ID'), min = int('SLURM_ARRAY_TASK_MIN') ?? 0, step = int('SLURM_ARRAY_TASK_STEP') ?? 1;
+    n = int('SLURM_ARRAY_TASK_COUNT');
+    k = id === undefined ? undefined : (id - min) / step + 1;
+    from = `SLURM_ARRAY_TASK_ID=${env.SLURM_ARRAY_TASK_ID}, SLURM_ARRAY_TASK_COUNT=${env.SLURM_ARRAY_TASK_COUNT}`;
+  } else if (env.JOB_COMPLETION_INDEX !== undefined) {
+    const index = int('JOB_COMPLETION_INDEX');
+    k = index === undefined ? undefined : index + 1;
+    n = int('BACKPROP_SHARD_COUNT');
+    if (env.BACKPROP_SHARD_COUNT === undefined) throw new Error('--shard auto: JOB_COMPLETION_INDEX is set but BACKPROP_SHARD_COUNT is not; set it to the Job\'s completions (see examples/kubernetes-job.yaml)');
+    from = `JOB_COMPLETION_INDEX=${env.JOB_COMPLETION_INDEX}, BACKPROP_SHARD_COUNT=${env.BACKPROP_SHARD_COUNT}`;
+  } else {
+    throw new Error('--shard auto: neither SLURM_ARRAY_TASK_ID (a SLURM job array) nor JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) is set; give --shard K/N');
+  }
+  if (k === undefined || n === undefined || !Number.isInteger(k) || n < 1 || k < 1 || k > n) throw new Error(`--shard auto: ${from} do not make a shard K of N with 1 <= K <= N`);
+  return { k, n };
+}
