@@ -12,7 +12,6 @@ import { loadExperiments, parseExperiment, type Experiment } from '../experiment
 import { describeOverrides, planRuns, readOverrides, type Overrides } from '../experiments/plan.ts';
 import { columns, experimentTable, runRows, seedCount, summarize, type ExperimentSummary } from '../experiments/results.ts';
 import { RunSources } from '../experiments/runs.ts';
-import { makeDirs } from '../run/rundir.ts';
 
 export const reportOptions = (y: Argv) =>
   y
@@ -94,7 +93,6 @@ export async function reportCommand(args: Args): Promise<number> {
   // The runs of the report are those the directories hold: with or without --epochs/--subset/--seeds overrides.
   const { experiments, sweep, overrides } = readDefinition(dirs);
   const plans = new Map(experiments.map((e) => [e.name, planRuns(e, overrides)]));
-  makeDirs(out);
   const summaries = await summarize(new RunSources(dirs), out, experiments, plans);
   for (const s of summaries) console.log(experimentTable(s, args['each-seed']) + '\n');
   console.log(`report in ${writeReport(out, summaries, sweep, args['each-seed'])}`);

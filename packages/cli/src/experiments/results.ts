@@ -1,8 +1,8 @@
 /** What the runs of experiments produced: their figures, tables (mean ± sd over seeds) and findings, and results.json. */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@backprop/mlp';
 import { pct } from '../format.ts';
+import { makeDirs } from '../run/rundir.ts';
 import type { Experiment } from './define.ts';
 import { figureSvg } from './figures.ts';
 import { judgeFinding, type FindingResult } from './findings.ts';
@@ -19,10 +19,11 @@ export interface ExperimentSummary {
 
 /** Writes every figure of the experiments (that has data) into `outDir`, and results.json; returns the summaries. */
 export async function summarize(sources: RunSources, outDir: string, experiments: Experiment[], plans: Map<string, PlannedRun[]>): Promise<ExperimentSummary[]> {
-  mkdirSync(join(outDir, 'figures'), { recursive: true });
+  // Every run is read (and checked) before anything is written.
+  const read = experiments.map((e) => ({ e, groups: sources.groups(plans.get(e.name)!) }));
+  makeDirs(join(outDir, 'figures'));
   const summaries: ExperimentSummary[] = [];
-  for (const e of experiments) {
-    const groups = sources.groups(plans.get(e.name)!);
+  for (const { e, groups } of read) {
     const byId = new Map(groups.map((g) => [g.id, g]));
     const figures: ExperimentSummary['figures'] = [];
     for (const fig of e.figures) {
