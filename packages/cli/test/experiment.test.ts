@@ -34,6 +34,18 @@ describe('backprop experiment --list', () => {
     expect(backprop(['experiment', 'depth', '--list', '--epochs', '3', '--out', out]).stdout).toMatch(/depth\/1-layer +784-100-10 +tanh +hinge +0\.01 +3 +pending/);
   });
 
+  it("--seeds N runs the paper's experiments at seeds 1..N; seed 1 is the run made without it", () => {
+    const out = quickLookDir('seeds');
+    const r = backprop(['experiment', 'depth', '--list', '--seeds', '3', '--epochs', '2', '--subset', '400', '--out', out]);
+    expect(r.stderr).toContain("overrides: epochs 2, subset 400, seeds 1-3: a quick look, not the paper's settings");
+    const rows = r.stdout.split('\n').filter((l) => l.startsWith('depth/'));
+    expect(rows.map((l) => l.split(/ {2,}/).slice(0, 1).concat(l.split(/ {2,}/).slice(-2)))).toEqual([
+      ['depth/1-layer', '1', 'done'], ['depth/1-layer', '2', 'pending'], ['depth/1-layer', '3', 'pending'],
+      ['depth/2-layers', '1', 'pending'], ['depth/2-layers', '2', 'pending'], ['depth/2-layers', '3', 'pending'],
+      ['depth/3-layers', '1', 'pending'], ['depth/3-layers', '2', 'pending'], ['depth/3-layers', '3', 'pending'],
+    ]);
+  });
+
   it('names a corrupt overrides.json (report ignored it silently)', () => {
     const out = quickLookDir('corrupt');
     writeFileSync(join(out, 'overrides.json'), '{"epochs": ');

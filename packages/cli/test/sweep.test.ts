@@ -86,6 +86,36 @@ describe('a sweep file', () => {
   });
 });
 
+describe('a sweep over seeds, run', () => {
+  it('tables the mean ± sd of each run over its seeds (and each seed on request), draws bands, lists seeds, and skips finished runs', () => {
+    const path = file('seeds.json', { name: 'seeds', base: { layers: [784, 16, 10], init: 'xavier', epochs: 2, subset: 400 }, grid: { lr: [0.05, 0.01] }, seeds: [1, 2] });
+    const out = join(dir, 'seeds');
+    const r = backprop(['experiment', path, '--out', out, '--jobs', '2', '--each-seed']);
+    expect(r.code).toBe(0);
+    const plan = planRuns(readExperimentFile(path));
+    const finals = plan.map((p) => JSON.parse(readFileSync(join(out, p.key, 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!));
+    const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+    const cell = (a: number, b: number) => `${pct((a + b) / 2)} ± ${(100 * Math.abs(a - b) / Math.SQRT2).toFixed(2)}`; // the sd of two values is |a - b| / sqrt 2
+    const lines = r.stdout.split('\n');
+    expect(lines.slice(0, 9)).toEqual([
+      '### seeds (`seeds`)', '',
+      '| run | train accuracy (mean ± sd, 2 seeds) | test accuracy (mean ± sd) | minutes (all seeds) |', '|---|---|---|---|',
+      expect.stringMatching(`^\\| lr 0\\.05 \\| ${cell(finals[0].trainAccuracy, finals[1].trainAccuracy)} \\| ${cell(finals[0].testAccuracy, finals[1].testAccuracy)} \\| [\\d.]+ \\|$`),
+      expect.stringMatching(`^\\|   seed 1 \\| ${pct(finals[0].trainAccuracy)} \\| ${pct(finals[0].testAccuracy)} \\| [\\d.]+ \\|$`),
+      expect.stringMatching(`^\\|   seed 2 \\| ${pct(finals[1].trainAccuracy)} \\| ${pct(finals[1].testAccuracy)} \\| [\\d.]+ \\|$`),
+      expect.stringMatching(`^\\| lr 0\\.01 \\| ${cell(finals[2].trainAccuracy, finals[3].trainAccuracy)} \\| `),
+      expect.stringMatching(/^\|   seed 1 \| /),
+    ]);
+    // Each figure: a band (vega-lite's errorband, drawn translucent, and its legend symbol) and a mean line per run.
+    for (const figure of ['test-accuracy.svg', 'loss.svg']) expect(readFileSync(join(out, 'figures', figure), 'utf8').match(/opacity="0.25"/g)).toHaveLength(4);
+    const again = backprop(['experiment', path, '--out', out]);
+    expect(again.stderr).toMatch(/^4 of 4 runs already complete; 0 to run\n/);
+    const list = backprop(['experiment', path, '--list', '--out', out]).stdout.split('\n');
+    expect(list[0]).toMatch(/^runs +layers +activation +loss +lr +epochs +seed +state$/);
+    expect(list[3]).toMatch(/^seeds\/lr=0\.05 +784-16-10 +tanh +hinge +0\.05 +2 +2 +done$/);
+  });
+});
+
 describe('the JSON schema for editors (packages/cli/sweep.schema.json)', () => {
   const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
   const validate = new Ajv2020({ strict: false }).compile(schema);
