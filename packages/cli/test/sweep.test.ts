@@ -116,6 +116,19 @@ describe('a sweep over seeds, run', () => {
   });
 });
 
+describe('a sweep with early stopping', () => {
+  it('says which runs stopped early, at one seed and over seeds', () => {
+    // From epoch 2 the rate is 1e-30 of itself: the validation loss stops improving, and patience 1 ends the run after epoch 2.
+    const base = { layers: [784, 16, 10], init: 'xavier', epochs: 6, subset: 500, validation: 100, patience: 1, schedule: 'step', stepEvery: 1, stepGamma: 1e-30 };
+    const one = backprop(['experiment', file('early1.json', { name: 'early1', base, runs: [{ id: 'a', label: 'patient' }] }), '--out', join(dir, 'early1'), '--quiet']);
+    expect(one.code).toBe(0);
+    const table = (out: string) => backprop(['report', join(dir, out)]).stdout;
+    expect(table('early1')).toMatch(/^\| patient \(stopped early at epoch 2\) \| \d+\.\d\d% \| \d+\.\d\d% \| [\d.]+ \|$/m);
+    expect(backprop(['experiment', file('early2.json', { name: 'early2', base, runs: [{ id: 'a', label: 'patient' }], seeds: [1, 2] }), '--out', join(dir, 'early2'), '--quiet']).code).toBe(0);
+    expect(table('early2')).toMatch(/^\| patient \(2 of 2 stopped early\) \| /m);
+  });
+});
+
 describe('the JSON schema for editors (packages/cli/sweep.schema.json)', () => {
   const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
   const validate = new Ajv2020({ strict: false }).compile(schema);

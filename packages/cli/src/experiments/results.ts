@@ -60,14 +60,20 @@ const minutes = (runs: RunData[]) => {
   return runs.some((d) => d.epochs.length) ? (seconds / 60).toFixed(1) : '-';
 };
 
-/** How far a run got, after its label: "(3/10 epochs)", "(diverged)", or over seeds "(1 of 3 diverged, 2 of 3 done)". */
+/** How far a run got, after its label: "(3/10 epochs)", "(diverged)", "(stopped early at epoch 4)", or over seeds "(1 of 3 diverged, 2 of 3 done)". */
 function progress(runs: RunData[]): string {
+  const early = (d: RunData) => d.status === 'done' && d.epochs.length < d.run.config.epochs; // early stopping
   if (runs.length === 1) {
     const d = runs[0];
+    if (early(d)) return ` (stopped early at epoch ${d.epochs.length})`;
     return d.status === 'done' ? '' : d.status === 'partial' ? ` (${d.epochs.length}/${d.run.config.epochs} epochs)` : ` (${d.status})`;
   }
   const count = (s: RunData['status']) => runs.filter((d) => d.status === s).length;
-  const parts = [count('diverged') && `${count('diverged')} of ${runs.length} diverged`, count('done') < runs.length && `${count('done')} of ${runs.length} done`];
+  const stopped = runs.filter(early).length;
+  const parts = [
+    count('diverged') && `${count('diverged')} of ${runs.length} diverged`, count('done') < runs.length && `${count('done')} of ${runs.length} done`,
+    stopped && `${stopped} of ${runs.length} stopped early`,
+  ];
   return parts.some(Boolean) ? ` (${parts.filter(Boolean).join(', ')})` : '';
 }
 
