@@ -123,7 +123,12 @@ function listRuns(mine: PlannedRun[], plans: Map<string, PlannedRun[]>, sources:
  */
 function claimDirectory(out: string, sweep: Experiment | undefined): void {
   const path = join(out, 'sweep.json');
-  const held = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { name?: string }).name : undefined;
+  let held: string | undefined;
+  try {
+    held = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { name?: string }).name ?? '' : undefined;
+  } catch (e) {
+    throw new Error(`${path}: damaged, not valid JSON (${(e as Error).message}); copy the sweep file there again, or choose another --out`);
+  }
   if (sweep && held !== undefined && held !== sweep.name) throw new Error(`${out}: holds the runs of the sweep '${held}', not '${sweep.name}'; choose another --out`);
   if (sweep && held === undefined && existsSync(join(out, 'overrides.json'))) throw new Error(`${out}: holds the paper's experiments; choose another --out for the sweep '${sweep.name}'`);
   if (!sweep && held !== undefined) throw new Error(`${out}: holds the runs of the sweep '${held}'; choose another --out for the paper's experiments`);
