@@ -68,6 +68,12 @@ export class Tape {
    * is tracked, and the op's backward returns an array of gradients in that argument's place.
    */
   apply<A extends unknown[]>(op: Op<A>, ...args: A): Tensor {
+    return this.run(op, args);
+  }
+
+  /** `apply` with the arguments as one array: the ops' methods (below) pass theirs on without a second copy. */
+  /** @internal */
+  run<A extends unknown[]>(op: Op<A>, args: A): Tensor {
     const { out, backward } = op.forward(...args);
     this.applied++;
     out.madeBy = op.name;
@@ -200,7 +206,7 @@ export class Tape {
 for (const [name, op] of Object.entries(ops)) {
   Object.defineProperty(Tape.prototype, name, {
     value: function (this: Tape, ...args: unknown[]) {
-      return this.apply(op as Op, ...args);
+      return this.run(op as Op, args);
     },
   });
 }
