@@ -19,6 +19,10 @@ export interface Forward {
    * `t` records them when backward runs with { createGraph: true }, and runs them unrecorded (the
    * same kernels) otherwise. A backward computed on raw arrays is differentiable once: a second
    * derivative through it is an error naming the op.
+   *
+   * The built-in ops write it as a method (`backward(g, needs, t) { ... }`), not an arrow property:
+   * esbuild's keepNames (tsx, vitest) wraps a named arrow in a `__name` call each time it is created,
+   * which is once per op call here.
    */
   backward: (grad: Tensor, needs: readonly boolean[], t: Tape) => Gradients;
 }

@@ -41,6 +41,9 @@ const wantsGrad = (a: unknown): boolean => (a instanceof Tensor ? a.requiresGrad
 type Bound<O> = { [K in keyof O]: O[K] extends Op<infer A> ? (...args: A) => Tensor : never };
 type BuiltinOps = Bound<typeof ops>;
 
+/** Argument i of an op, or element j of it (an array of tensors), in errors. */
+const inputName = (i: number, j: number): string => (j < 0 ? `${i}` : `${i}[${j}]`);
+
 // The built-in ops as methods, `tape.matmul(a, b)`, each a call of `apply`; the ops know nothing of tapes.
 export interface Tape extends BuiltinOps {}
 
@@ -65,6 +68,12 @@ export class Tape {
    * is tracked, and the op's backward returns an array of gradients in that argument's place.
    */
   apply<A extends unknown[]>(op: Op<A>, ...args: A): Tensor {
+    return this.run(op, args);
+  }
+
+  /** `apply` with the arguments as one array: the ops' methods (below) pass theirs on without a second copy. */
+  /** @internal */
+  run<A extends unknown[]>(op: Op<A>, args: A): Tensor {
     const { out, backward } = op.forward(...args);
     this.applied++;
     out.madeBy = op.name;
@@ -130,27 +139,32 @@ export class Tape {
       if (!g) continue;
       if (record.out.released) throw this.releasedTape(record);
       const before = t.applied;
-      const inputGrads = record.backward(g, record.args.map(wantsGrad), t);
+      const needs = record.args.map(wantsGrad);
+      const inputGrads = record.backward(g, needs, t);
       const withOps = t.applied > before;
       options.onStep?.(record, g, inputGrads);
-      const add = (arg: unknown, given: unknown, input: string) => {
-        if (!(arg instanceof Tensor) || !arg.requiresGrad) return;
-        if (!(given instanceof Tensor)) throw new Error(`${record.op.name}: backward returned no gradient for input ${input}, which requires one`);
-        let gi = given;
-        if (!k.sameShape(gi.shape, arg.shape)) {
-          throw new Error(`${record.op.name}: gradient for input ${input} has shape ${formatShape(gi.shape)} but the input has shape ${formatShape(arg.shape)}`);
-        }
-        if (options.createGraph && !withOps && gi !== g) gi = this.onceDifferentiable(record, gi);
-        const prev = grads.get(arg);
-        grads.set(arg, prev ? t.add(prev, gi) : gi);
-      };
-      record.args.forEach((arg, i) => {
-        const gi = inputGrads[i];
-        if (!Array.isArray(arg)) return add(arg, gi, `${i}`);
-        arg.forEach((a, j) => add(a, Array.isArray(gi) ? gi[j] : undefined, `${i}[${j}]`));
-      });
+      // Plain loops and a method, not closures: this runs once per record of every training step.
+      for (let i = 0; i < record.args.length; i++) {
+        if (!needs[i]) continue;
+        const arg = record.args[i], gi = inputGrads[i];
+        if (!Array.isArray(arg)) this.addGrad(grads, t, record, g, withOps, options, arg, gi, i, -1);
+        else for (let j = 0; j < arg.length; j++) this.addGrad(grads, t, record, g, withOps, options, arg[j], Array.isArray(gi) ? gi[j] : undefined, i, j);
+      }
     }
     return grads;
+  }
+
+  /** Adds one input's gradient `given` (argument i, or element j of argument i) into `grads`, after checking it. */
+  private addGrad(grads: Map<Tensor, Tensor>, t: Tape, record: TapeRecord, g: Tensor, withOps: boolean, options: BackwardOptions, arg: unknown, given: unknown, i: number, j: number): void {
+    if (!(arg instanceof Tensor) || !arg.requiresGrad) return;
+    if (!(given instanceof Tensor)) throw new Error(`${record.op.name}: backward returned no gradient for input ${inputName(i, j)}, which requires one`);
+    let gi = given;
+    if (!k.sameShape(gi.shape, arg.shape)) {
+      throw new Error(`${record.op.name}: gradient for input ${inputName(i, j)} has shape ${formatShape(gi.shape)} but the input has shape ${formatShape(arg.shape)}`);
+    }
+    if (options.createGraph && !withOps && gi !== g) gi = this.onceDifferentiable(record, gi);
+    const prev = grads.get(arg);
+    grads.set(arg, prev ? t.add(prev, gi) : gi);
   }
 
   /**
@@ -192,7 +206,7 @@ export class Tape {
 for (const [name, op] of Object.entries(ops)) {
   Object.defineProperty(Tape.prototype, name, {
     value: function (this: Tape, ...args: unknown[]) {
-      return this.apply(op as Op, ...args);
+      return this.run(op as Op, args);
     },
   });
 }

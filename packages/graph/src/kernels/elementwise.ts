@@ -3,7 +3,7 @@ import ndarray from 'ndarray';
 import { allocate, dtypeOf, type Data } from './memory.ts';
 import type { NdArray, Shape } from './arrays.ts';
 import { broadcastView, flat, isContiguous, sameShape } from './arrays.ts';
-import { dispatch } from './wasm.ts';
+import { float32Kernels } from './wasm.ts';
 
 /** A kernel's flat result in `shape`, or null (the kernel did not run). */
 const shaped = (out: Data | null, shape: Shape): NdArray | null => (out ? ndarray(out, shape.slice()) : null);
@@ -18,22 +18,22 @@ export function map(a: NdArray, f: (x: number) => number): NdArray {
 
 /** tanh elementwise: float32 by the WebAssembly SIMD kernel when it can, else Math.tanh. */
 export function tanh(a: NdArray): NdArray {
-  const x = flat(a);
-  return dispatch([x], (w) => shaped(w.tanh(x as Float32Array), a.shape), () => map(a, Math.tanh));
+  const x = flat(a), w = float32Kernels(x);
+  return (w && shaped(w.tanh(x as Float32Array), a.shape)) ?? map(a, Math.tanh);
 }
 
 /** d tanh from its output: g (1 - y²), by the WebAssembly SIMD kernel for float32 when it can. */
 export function tanhGrad(g: NdArray, y: NdArray): NdArray {
-  const G = flat(g), Y = flat(y);
-  return dispatch([G, Y], (w) => shaped(w.tanhGrad(G as Float32Array, Y as Float32Array), g.shape), () => zip3(g, g, y, (gv, _, yv) => gv * (1 - yv * yv)));
+  const G = flat(g), Y = flat(y), w = float32Kernels(G, Y);
+  return (w && shaped(w.tanhGrad(G as Float32Array, Y as Float32Array), g.shape)) ?? zip3(g, g, y, (gv, _, yv) => gv * (1 - yv * yv));
 }
 
 /** a + b broadcast to `shape`; a matrix plus a row (a bias) by the WebAssembly SIMD kernel for float32 when it can. */
 export function add(a: NdArray, b: NdArray, shape: Shape): NdArray {
   // A matrix plus a row, either way round.
   const [M, R] = b.shape.length === 1 && sameShape(a.shape, shape) ? [a, b] : a.shape.length === 1 && sameShape(b.shape, shape) ? [b, a] : [null, null];
-  const simd = shape.length === 2 && M && R && R.shape[0] === shape[1];
-  return dispatch([a.data, b.data], (w) => (simd ? shaped(w.addRow(M, R), shape) : null), () => zip(a, b, shape, (x, y) => x + y));
+  const w = shape.length === 2 && M && R && R.shape[0] === shape[1] ? float32Kernels(a.data, b.data) : null;
+  return (w && shaped(w.addRow(M!, R!), shape)) ?? zip(a, b, shape, (x, y) => x + y);
 }
 
 /** `f` applied elementwise to two arrays broadcast to `shape`. */
@@ -68,13 +68,11 @@ export function zip3(a: NdArray, b: NdArray, c: NdArray, f: (x: number, y: numbe
  * touching w (exact): with MNIST, half the rows of the first layer's gradient are zero.
  */
 export function addScaled(w: Data, g: Data, alpha: number): void {
-  dispatch([w, g], (k) => k.addScaled(w as Float32Array, g as Float32Array, alpha) || null, () => {
-    for (let start = 0; start < w.length; start += 32) {
-      const end = Math.min(start + 32, w.length);
-      let j = start;
-      while (j < end && g[j] === 0) j++;
-      for (; j < end; j++) w[j] += alpha * g[j];
-    }
-    return true;
-  });
+  if (float32Kernels(w, g)?.addScaled(w as Float32Array, g as Float32Array, alpha)) return;
+  for (let start = 0; start < w.length; start += 32) {
+    const end = Math.min(start + 32, w.length);
+    let j = start;
+    while (j < end && g[j] === 0) j++;
+    for (; j < end; j++) w[j] += alpha * g[j];
+  }
 }

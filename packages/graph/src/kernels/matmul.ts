@@ -2,7 +2,7 @@
 import ndarray from 'ndarray';
 import { allocate, dtypeOf, type Data } from './memory.ts';
 import type { NdArray } from './arrays.ts';
-import { dispatch } from './wasm.ts';
+import { float32Kernels } from './wasm.ts';
 
 /**
  * C = A B for 2-D arrays of any strides (transposed views included). float32 goes to the
@@ -18,11 +18,9 @@ import { dispatch } from './wasm.ts';
 export function matmul(a: NdArray, b: NdArray): NdArray {
   const [m, k] = a.shape;
   const n = b.shape[1];
-  return dispatch(
-    [a.data, b.data],
-    (w) => { if (m * k * n < 4096) return null; const C = w.matmul(a, b, isSparse(a)); return C && ndarray(C, [m, n]); },
-    () => matmulTS(a, b),
-  );
+  const w = m * k * n < 4096 ? null : float32Kernels(a.data, b.data);
+  const C = w && w.matmul(a, b, isSparse(a));
+  return C ? ndarray(C, [m, n]) : matmulTS(a, b);
 }
 
 /** C = A B by the TypeScript kernels: the reference for the WebAssembly one, and the float64 path. */
@@ -43,7 +41,8 @@ export function matmulTS(a: NdArray, b: NdArray, sparse = b.stride[1] === 1 && (
 function isSparse(a: NdArray): boolean {
   const [m, k] = a.shape, [s0, s1] = a.stride, A = a.data;
   if (m * k === 0) return false;
-  const counted = dispatch([A], (w) => (a.size === A.length ? w.countNonzero(A as Float32Array) : null), () => null);
+  const w = a.size === A.length ? float32Kernels(A) : null;
+  const counted = w && w.countNonzero(A as Float32Array);
   if (counted !== null) return counted < 0.3 * A.length;
   const most = 0.3 * m * k;
   let nonzero = 0;

@@ -3,7 +3,7 @@ import ndarray from 'ndarray';
 import { allocate, dtypeOf, type Data } from './memory.ts';
 import type { NdArray, Shape } from './arrays.ts';
 import { flat, isContiguous, reshape, sameShape, sizeOf, unravel } from './arrays.ts';
-import { dispatch } from './wasm.ts';
+import { float32Kernels } from './wasm.ts';
 
 /** `a` with `axis` moved last, as a contiguous [rows, len] array. */
 function axisLast(a: NdArray, axis: number): { rows: number; len: number; data: Data; rest: number[] } {
@@ -24,7 +24,9 @@ export function sumAll(a: NdArray): number {
 /** Sum along one axis; the axis is removed from the shape. */
 export function sumAxis(a: NdArray, axis: number): NdArray {
   // The column sums of a matrix (a bias gradient) by the SIMD kernel, in the same order.
-  return dispatch([a.data], (w) => { const out = axis === 0 && a.shape.length === 2 ? w.sumRows(a) : null; return out && ndarray(out, [a.shape[1]]); }, () => sumAxisTS(a, axis));
+  const w = axis === 0 && a.shape.length === 2 ? float32Kernels(a.data) : null;
+  const out = w && w.sumRows(a);
+  return out ? ndarray(out, [a.shape[1]]) : sumAxisTS(a, axis);
 }
 
 function sumAxisTS(a: NdArray, axis: number): NdArray {

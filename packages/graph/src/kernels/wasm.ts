@@ -220,6 +220,16 @@ export function dispatch<T>(operands: readonly ArrayBufferView[], simd: (w: Wasm
   return typescript();
 }
 
+/**
+ * `dispatch` without its closures and array, for the kernels a training step calls a dozen times:
+ * the WebAssembly kernels when they are loaded and both operands are float32, else null (the caller
+ * then runs its TypeScript kernel, as it does when the WebAssembly one gives null).
+ */
+export function float32Kernels(a: ArrayBufferView, b: ArrayBufferView = a): WasmKernels | null {
+  const w = (chosen ??= choose()).kernels;
+  return w !== null && a instanceof Float32Array && b instanceof Float32Array ? w : null;
+}
+
 /** Which kernels run float32: for the benchmark's header and the tests. */
 export function kernelsName(): string {
   const { kernels, fused } = (chosen ??= choose());

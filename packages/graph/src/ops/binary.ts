@@ -16,14 +16,16 @@ export const matmul = defineOp('matmul', (a: Tensor, b: Tensor) => {
   return {
     out: wrap(k.matmul(a.array, b.array)),
     // saves a and b: dA = G B^T, dB = A^T G (transposes are views)
-    backward: (g, needs, t): Gradients => [needs[0] ? t.matmul(g, t.transpose(b)) : null, needs[1] ? t.matmul(t.transpose(a), g) : null],
+    backward(g, needs, t): Gradients {
+      return [needs[0] ? t.matmul(g, t.transpose(b)) : null, needs[1] ? t.matmul(t.transpose(a), g) : null];
+    },
   };
 }, 'dA = G·Bᵀ, dB = Aᵀ·G');
 
 /** The transpose (axes reversed): an O(1) view forward, and a view of g backward. */
 export const transpose = defineOp('transpose', (x: Tensor) => {
   const axes = x.shape.map((_, i) => x.rank - 1 - i);
-  return { out: wrap(x.array.transpose(...axes)), backward: (g, _needs, t): Gradients => [t.transpose(g)] };
+  return { out: wrap(x.array.transpose(...axes)), backward(g, _needs, t): Gradients { return [t.transpose(g)]; } };
 }, 'dx = gᵀ');
 
 /** A constant mask (1 where `test` holds, 0 elsewhere) of x and y broadcast to `shape`: where a gradient goes. */
@@ -50,10 +52,9 @@ function elementwise(name: string, f: (x: number, y: number) => number, local: L
     return {
       out: wrap(kernel ? kernel(x.array, y.array, shape) : k.zip(viewAs(x, shape), viewAs(y, shape), shape, f)),
       // saves x and y
-      backward: (g, needs, t): Gradients => [
-        needs[0] ? sumTo(t, local(g, x, y, t, shape, 0), x.shape) : null,
-        needs[1] ? sumTo(t, local(g, x, y, t, shape, 1), y.shape) : null,
-      ],
+      backward(g, needs, t): Gradients {
+        return [needs[0] ? sumTo(t, local(g, x, y, t, shape, 0), x.shape) : null, needs[1] ? sumTo(t, local(g, x, y, t, shape, 1), y.shape) : null];
+      },
     };
   }, rule);
 }

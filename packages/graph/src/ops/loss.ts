@@ -17,7 +17,7 @@ export const hingeLoss = defineOp('hingeLoss', (S: Tensor, labels: ArrayLike<num
   const { loss, dS } = k.hingeRows(S.array, labels);
   // saves dS for g = 1, a constant: the loss is piecewise linear in S
   const M = wrap(dS);
-  return { out: tensor(loss, { dtype: S.dtype }), backward: (g, _needs, t): Gradients => [t.mul(M, g), null] };
+  return { out: tensor(loss, { dtype: S.dtype }), backward(g, _needs, t): Gradients { return [t.mul(M, g), null]; } };
 }, 'dS = (margin > 0) / n, and -(active count) / n at the label');
 
 /** Softmax cross-entropy from scores: mean over rows of -log p_iy, p = softmax(s_i). dl/dS = (P - Y) / n. */

@@ -20,12 +20,12 @@ export const broadcastTo = defineOp('broadcastTo', (x: Tensor, shape: Shape) => 
   if (!k.broadcastShape(x.shape, shape) || !k.sameShape(k.broadcastShape(x.shape, shape)!, shape)) {
     throw new Error(`broadcastTo: cannot broadcast ${formatShape(x.shape)} to ${formatShape(shape)}`);
   }
-  return { out: wrap(k.broadcastView(x.array, shape)), backward: (g, _needs, t): Gradients => [sumTo(t, g, x.shape), null] };
+  return { out: wrap(k.broadcastView(x.array, shape)), backward(g, _needs, t): Gradients { return [sumTo(t, g, x.shape), null]; } };
 }, 'dx = g summed over the broadcast axes');
 
 /** x summed down to `shape` (over leading axes and axes where `shape` has 1): the adjoint of broadcasting. */
 export const sumToShape = defineOp('sumToShape', (x: Tensor, shape: Shape) => {
-  return { out: wrap(k.sumToShape(x.array, shape)), backward: (g, _needs, t): Gradients => [t.broadcastTo(g, x.shape), null] };
+  return { out: wrap(k.sumToShape(x.array, shape)), backward(g, _needs, t): Gradients { return [t.broadcastTo(g, x.shape), null]; } };
 }, 'dx = g broadcast back');
 
 /** `g` summed down to `shape` on the tape, or `g` itself when it has that shape already. */

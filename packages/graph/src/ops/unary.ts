@@ -13,7 +13,7 @@ import type { Tape } from '../tape.ts';
 function unary(name: string, f: (x: number) => number, backward: (g: Tensor, x: Tensor, y: Tensor, t: Tape) => Tensor, rule: string, kernel?: (x: k.NdArray) => k.NdArray) {
   return defineOp(name, (x: Tensor) => {
     const y = wrap(kernel ? kernel(x.array) : k.map(x.array, f));
-    return { out: y, backward: (g, _needs, t): Gradients => [backward(g, x, y, t)] };
+    return { out: y, backward(g, _needs, t): Gradients { return [backward(g, x, y, t)]; } };
   }, rule);
 }
 
@@ -45,7 +45,9 @@ export const tanhBackward = defineOp('tanhBackward', (g: Tensor, y: Tensor) => {
   return {
     out: wrap(k.tanhGrad(g.array, y.array)),
     // d/dg = 1 - y², d/dy = -2 g y
-    backward: (h, needs, t): Gradients => [needs[0] ? t.tanhBackward(h, y) : null, needs[1] ? t.scale(t.mul(t.mul(h, g), y), -2) : null],
+    backward(h, needs, t): Gradients {
+      return [needs[0] ? t.tanhBackward(h, y) : null, needs[1] ? t.scale(t.mul(t.mul(h, g), y), -2) : null];
+    },
   };
 }, 'dg = h(1 - y²), dy = -2hgy');
 
