@@ -2,6 +2,7 @@
 import { Tensor, zeros, type DType, type Rng, type Tape } from '@backprop/graph';
 import type { ActivationName } from './activations.ts';
 import { weightSampler, type InitName } from './init.ts';
+import type { Network } from './network.ts';
 
 export class Dense {
   constructor(
@@ -27,7 +28,10 @@ export interface MLPSpec {
   activation: ActivationName;
 }
 
-export class MLP {
+/** The `format` in the metadata of a saved MLP. */
+export const MLP_FORMAT = 'backprop-mlp/1';
+
+export class MLP implements Network {
   readonly sizes: number[];
   readonly activation: ActivationName;
 
@@ -50,7 +54,7 @@ export class MLP {
     return new MLP(spec, layers);
   }
 
-  /** Scores S [n, classes] for a batch X [n, features]. */
+  /** Scores S [n, classes] for a batch X [n, features] (the same in training and evaluation). */
   forward(t: Tape, X: Tensor): Tensor {
     let h = X;
     this.layers.forEach((layer, i) => {
@@ -65,8 +69,23 @@ export class MLP {
     return this.layers.flatMap((l) => [l.W, l.b]);
   }
 
+  /** `layers.{i}.weight` [in, out] and `layers.{i}.bias` [out], as a saved file names them. */
+  named(): Map<string, Tensor> {
+    return new Map(this.layers.flatMap((l, i) => [[`layers.${i}.weight`, l.W], [`layers.${i}.bias`, l.b]]));
+  }
+
+  describe(): Record<string, string> {
+    return { format: MLP_FORMAT, sizes: JSON.stringify(this.sizes), activation: this.activation };
+  }
+
   get dtype(): DType {
     return this.layers[0].W.dtype;
+  }
+  get inputSize(): number {
+    return this.sizes[0];
+  }
+  get outputSize(): number {
+    return this.sizes[this.sizes.length - 1];
   }
 }
 

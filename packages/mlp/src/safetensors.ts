@@ -5,7 +5,9 @@
  *
  * An MLP is stored as `layers.{i}.weight` [in, out] and `layers.{i}.bias` [out]; its metadata
  * holds `format` ("backprop-mlp/1"), `sizes` and `activation` as JSON, plus whatever the caller
- * adds (training settings, a run's progress). Extra tensors (optimiser state) use other names.
+ * adds (training settings, a run's progress). A network of a model file (model.ts) is stored as its
+ * parameters and state by their declared names, with `format` "backprop-model/1", `model_file` and
+ * `model_sha256`. Extra tensors (optimiser state) use other names (`optimizer.{i}`).
  * Every file we write carries `data_sha256`, the SHA-256 of its data section, in its metadata, so
  * that a damaged file is refused rather than loaded with wrong weights.
  */
@@ -16,9 +18,8 @@ import { allocate, Tensor, type Data } from '@backprop/graph';
 import type { ActivationName } from './activations.ts';
 import { activationNames } from './activations.ts';
 import { writeFileAtomic } from './files.ts';
-import { Dense, MLP } from './mlp.ts';
-
-const FORMAT = 'backprop-mlp/1';
+import { Dense, MLP, MLP_FORMAT as FORMAT } from './mlp.ts';
+import type { Network } from './network.ts';
 
 interface Entry { dtype: 'F32' | 'F64'; shape: number[]; data_offsets: [number, number] }
 
@@ -97,17 +98,48 @@ export function decodeSafetensors(bytes: Uint8Array, where: string): { tensors: 
   return { tensors, metadata: metadata as Record<string, string> };
 }
 
-/** Saves a network, its metadata and extra tensors, atomically. */
-export function saveModel(path: string, net: MLP, metadata: Record<string, unknown> = {}, extra: Record<string, Data> = {}): void {
+/**
+ * Saves a network (its tensors by name and what it says of itself: an MLP its sizes and activation,
+ * a model file's network the file and its SHA-256), metadata and extra tensors, atomically.
+ */
+export function saveModel(path: string, net: Network, metadata: Record<string, unknown> = {}, extra: Record<string, Data> = {}): void {
   const tensors: Record<string, { data: Data; shape: number[] }> = {};
-  net.layers.forEach((l, i) => {
-    tensors[`layers.${i}.weight`] = { data: l.W.clone().array.data, shape: l.W.shape };
-    tensors[`layers.${i}.bias`] = { data: l.b.clone().array.data, shape: l.b.shape };
-  });
+  for (const [name, t] of net.named()) tensors[name] = { data: t.clone().array.data, shape: t.shape };
   for (const [name, data] of Object.entries(extra)) tensors[name] = { data, shape: [data.length] };
-  const meta: Record<string, string> = { format: FORMAT, sizes: JSON.stringify(net.sizes), activation: net.activation };
+  const meta: Record<string, string> = net.describe();
   for (const [k, v] of Object.entries(metadata)) meta[k] = typeof v === 'string' ? v : JSON.stringify(v);
   writeFileAtomic(path, encodeSafetensors(tensors, meta));
+}
+
+/** The tensors and metadata of a safetensors file, checked (offsets, checksum); errors name the file. */
+export function readTensorFile(path: string): { tensors: Map<string, { data: Data; shape: number[] }>; metadata: Record<string, string> } {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return decodeSafetensors(bytes, path);
+}
+
+/**
+ * Copies the tensors of a saved file into `net` by name, after checking that the file holds the same
+ * format of network and every one of its tensors with the same shape (that a model file is the one
+ * the tensors were trained with is checked by its SHA-256 before it is loaded). Returns the tensors
+ * the network does not have (a checkpoint's optimiser state).
+ */
+export function restoreNetwork(net: Network, saved: ReturnType<typeof readTensorFile>, where: string): Map<string, Data> {
+  const { tensors, metadata } = saved;
+  const format = net.describe().format;
+  if (metadata.format !== format) throw new Error(`${where}: holds a network of format ${metadata.format ?? '(none)'}, not ${format}`);
+  const mine = net.named();
+  for (const [name, t] of mine) {
+    const s = tensors.get(name);
+    if (!s) throw new Error(`${where}: holds no tensor ${name}`);
+    if (s.shape.join() !== t.shape.join()) throw new Error(`${where}: ${name} is [${s.shape}] in the file but [${t.shape}] in the network`);
+    t.array.data.set(s.data);
+  }
+  return new Map([...tensors].filter(([name]) => !mine.has(name)).map(([name, s]) => [name, s.data]));
 }
 
 export interface LoadedModel {
@@ -118,13 +150,7 @@ export interface LoadedModel {
 
 /** Loads a network saved by `saveModel`; with `expectSizes`, refuses a model of another architecture. */
 export function loadModel(path: string, expectSizes?: number[]): LoadedModel {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new Error(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  const { tensors, metadata } = decodeSafetensors(bytes, path);
+  const { tensors, metadata } = readTensorFile(path);
   if (metadata.format !== FORMAT) throw new Error(`${path}: not a backprop model (metadata format is ${metadata.format ?? 'missing'}, expected ${FORMAT})`);
   let sizes: unknown;
   try {

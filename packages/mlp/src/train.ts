@@ -5,6 +5,7 @@ import type { InitName } from './init.ts';
 import { lossOnTape, type LossName } from './losses.ts';
 import { MLP } from './mlp.ts';
 import type { Dataset } from './mnist.ts';
+import type { Network } from './network.ts';
 import { createOptimizer, type Optimizer, type OptimizerName } from './optim.ts';
 import { learningRate, type ScheduleName } from './schedule.ts';
 
@@ -37,6 +38,15 @@ export interface TrainConfig {
   patience?: number;
 }
 
+/**
+ * What the training loop itself needs of the settings: all but the MLP's architecture (a model
+ * file's network brings its own), which `startState` uses to make the network.
+ */
+export type TrainSettings = Omit<TrainConfig, 'layers' | 'activation' | 'init'>;
+
+/** What `startState` needs besides the network: the generator's seed and the optimiser's settings. */
+type StartSettings = Pick<TrainConfig, 'seed' | 'optimizer' | 'lr' | 'weightDecay' | 'clipNorm'>;
+
 /** The paper's final network (§3.5): 784-800-100-10, tanh, hinge, batch 8, lr 0.01, N(0,1) x 1e-3, 25 epochs. */
 export const paperConfig: TrainConfig = {
   layers: [784, 800, 100, 10], activation: 'tanh', loss: 'hinge', lr: 0.01, batchSize: 8, epochs: 25, init: 'paper', optimizer: 'sgd', seed: 1,
@@ -63,8 +73,8 @@ export interface EpochStats {
 }
 
 /** Everything a run needs to continue exactly where it stopped. */
-export interface TrainState {
-  net: MLP;
+export interface TrainState<N extends Network = Network> {
+  net: N;
   optimizer: Optimizer;
   rng: Rng;
   /** Epochs completed. */
@@ -86,10 +96,16 @@ export type TrainOutcome =
   | { status: 'done'; state: TrainState; epochs: EpochStats[]; stoppedEarly?: boolean }
   | { status: 'diverged'; state: TrainState; epochs: EpochStats[]; message: string };
 
-/** A fresh run: the network's weights, then every shuffle, drawn from one generator seeded with `config.seed`. */
-export function startState(config: TrainConfig): TrainState {
+/**
+ * A fresh run: the network's weights, then every shuffle (and dropout mask), drawn from one
+ * generator seeded with `config.seed`. The network is the config's MLP, or what `build` makes
+ * (a model file's network) from the generator.
+ */
+export function startState(config: TrainConfig): TrainState<MLP>;
+export function startState<N extends Network>(config: StartSettings, build: (rng: Rng) => N): TrainState<N>;
+export function startState(config: StartSettings & Partial<TrainConfig>, build?: (rng: Rng) => Network): TrainState {
   const rng = Rng.seeded(config.seed);
-  const net = MLP.init({ sizes: config.layers, activation: config.activation }, rng, { init: config.init });
+  const net = build ? build(rng) : MLP.init({ sizes: config.layers!, activation: config.activation! }, rng, { init: config.init });
   const optimizer = createOptimizer(config.optimizer, net.parameters(), { lr: config.lr, weightDecay: config.weightDecay, clipNorm: config.clipNorm });
   return { net, optimizer, rng, epoch: 0, iteration: 0 };
 }
@@ -98,7 +114,7 @@ export function startState(config: TrainConfig): TrainState {
  * What is wrong with a config's training options taken together (each alone is the caller's to
  * check): the field to change and why; undefined when nothing is.
  */
-export function trainConfigProblem(c: TrainConfig): { field: keyof TrainConfig; message: string } | undefined {
+export function trainConfigProblem(c: TrainSettings): { field: keyof TrainSettings; message: string } | undefined {
   const schedule = c.schedule ?? 'constant';
   if (schedule === 'step' && c.stepEvery === undefined) return { field: 'stepEvery', message: 'the step schedule needs it (the epochs between two steps)' };
   if (schedule !== 'step' && (c.stepEvery !== undefined || c.stepGamma !== undefined)) {
@@ -122,7 +138,7 @@ export function holdOut(train: Dataset, config: Pick<TrainConfig, 'validation'>)
 }
 
 /** Whether a run with a validation set has waited `patience` epochs for its validation loss to improve. */
-function patienceRunOut(config: TrainConfig, state: TrainState): boolean {
+function patienceRunOut(config: TrainSettings, state: TrainState): boolean {
   return config.patience !== undefined && state.best !== undefined && state.epoch - state.best.epoch >= config.patience;
 }
 
@@ -130,7 +146,7 @@ function patienceRunOut(config: TrainConfig, state: TrainState): boolean {
  * Trains from `state` (a fresh one, or one restored from a checkpoint) to `config.epochs`.
  * A loss that turns NaN or infinite stops the run and says so; what was logged is kept.
  */
-export async function train(config: TrainConfig, data: { train: Dataset; test: Dataset }, state: TrainState, hooks: TrainHooks = {}): Promise<TrainOutcome> {
+export async function train(config: TrainSettings, data: { train: Dataset; test: Dataset }, state: TrainState, hooks: TrainHooks = {}): Promise<TrainOutcome> {
   for (const [name, set] of Object.entries(data)) if (set.count === 0) throw new Error(`train: the ${name} set is empty`);
   const problem = trainConfigProblem(config);
   if (problem) throw new Error(`train: ${problem.field}: ${problem.message}`);
@@ -153,7 +169,7 @@ export async function train(config: TrainConfig, data: { train: Dataset; test: D
       const value = tidy(() => {
         const { X, y } = fit.batch(order.subarray(start, start + config.batchSize), net.dtype);
         const tape = new Tape();
-        const loss = lossOnTape(tape, config.loss, net.forward(tape, X), y);
+        const loss = lossOnTape(tape, config.loss, net.forward(tape, X, { training: true, rng }), y);
         const value = loss.item();
         if (Number.isFinite(value)) {
           tape.backward(loss);
@@ -194,18 +210,18 @@ export async function train(config: TrainConfig, data: { train: Dataset; test: D
   return { status: 'done', state, epochs };
 }
 
-/** Scores for every example of `data`, in batches, without recording. */
-export function scores(net: MLP, X: Tensor): Tensor {
+/** Scores of a batch X in evaluation (no dropout, running statistics), without recording. */
+export function scores(net: Network, X: Tensor): Tensor {
   const tape = new Tape();
-  return tape.noRecord(() => net.forward(tape, X));
+  return tape.noRecord(() => net.forward(tape, X, { training: false }));
 }
 
 /**
  * Accuracy, mean loss and confusion matrix of `net` on `data`. NaN scores (a network whose
  * weights hold NaN) make the accuracy NaN, as they make the loss NaN: never a number that looks right.
  */
-export function evaluate(net: MLP, data: Dataset, loss: LossName, batchSize = 1000): Evaluation {
-  const classes = net.sizes[net.sizes.length - 1];
+export function evaluate(net: Network, data: Dataset, loss: LossName, batchSize = 1000): Evaluation {
+  const classes = net.outputSize;
   if (classes < data.classes) throw new Error(`evaluate: the network has ${classes} outputs but the data has ${data.classes} classes`);
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   let correct = 0, totalLoss = 0;
@@ -242,7 +258,7 @@ function firstNaNRow(S: Tensor, argmax: Int32Array): number {
 }
 
 /** Predicted classes for images X [n, features] in [0, 1]; scores holding NaN are refused, not predicted. */
-export function predict(net: MLP, X: Tensor): Int32Array {
+export function predict(net: Network, X: Tensor): Int32Array {
   const S = scores(net, X);
   const predicted = argmaxRows(S);
   const bad = firstNaNRow(S, predicted);

@@ -1,0 +1,88 @@
+/**
+ * Loading a model file. A model file is a program: loading it imports it, which runs its code with
+ * the user's rights (TypeScript through tsx, as the CLI runs its own sources). Nothing else the
+ * framework reads (configs, derivations, experiments, checkpoints) runs code. The file's SHA-256
+ * is taken from the bytes before they run, so that a caller can refuse a changed file unrun.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { initNames } from './init.ts';
+import type { ModelDefinition, ModelFile } from './model.ts';
+
+const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
+const show = (v: unknown) => (typeof v === 'function' ? 'a function' : (JSON.stringify(v) ?? String(v)).slice(0, 60));
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isShape = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((d) => Number.isSafeInteger(d) && d > 0);
+const NAME = /^[A-Za-z_][\w.-]*$/;
+
+/** The SHA-256 of a file's bytes, and its absolute path; errors name the file. */
+export function hashModelFile(path: string): { file: string; sha256: string } {
+  const file = resolve(path);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`${path}: cannot read the model file: ${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message}`);
+  }
+  return { file, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/**
+ * Imports a model file (running its code) and checks its default export. With `expect`, a file
+ * whose SHA-256 differs is refused before it runs, with the message `changed` gives.
+ */
+export async function loadModelFile(path: string, options: { expect?: string; changed?: (sha256: string) => string } = {}): Promise<ModelFile> {
+  const { file, sha256 } = hashModelFile(path);
+  if (options.expect !== undefined && options.expect !== sha256) {
+    throw new Error(options.changed?.(sha256) ?? `${path}: the model file has changed (its SHA-256 was ${options.expect.slice(0, 12)}..., is now ${sha256.slice(0, 12)}...)`);
+  }
+  let module: Record<string, unknown>;
+  try {
+    module = await import(pathToFileURL(file).href);
+  } catch (e) {
+    throw new Error(`${path}: cannot load the model file: ${oneLine((e as Error)?.message ?? String(e))}`);
+  }
+  if (!('default' in module)) throw new Error(`${path}: exports no model; write export default { input, outputs, parameters, forward }`);
+  return { path, file, sha256, definition: checkDefinition(module.default, path) };
+}
+
+const fields = ['description', 'input', 'outputs', 'parameters', 'state', 'forward', 'backward'];
+
+/** The export of a model file, checked field by field; the first problem is named in one line. */
+export function checkDefinition(value: unknown, where: string): ModelDefinition {
+  const fail = (what: string): never => {
+    throw new Error(`${where}: ${what}`);
+  };
+  if (!isObject(value)) return fail(`its default export is ${show(value)}, not a model { input, outputs, parameters, forward }`);
+  for (const key of Object.keys(value)) if (!fields.includes(key)) fail(`unknown field "${key}" (a model has ${fields.join(', ')})`);
+  if (value.description !== undefined && typeof value.description !== 'string') fail(`description must be a string, got ${show(value.description)}`);
+  if (!isShape(value.input)) fail(`input must be the shape of one example, positive integers such as [784] or [1, 28, 28], got ${show(value.input)}`);
+  if (!(Number.isSafeInteger(value.outputs) && (value.outputs as number) > 0)) fail(`outputs must be the number of scores per example, a positive integer, got ${show(value.outputs)}`);
+  if (typeof value.forward !== 'function') fail(`forward must be a function (t, p, X, ctx) => scores, got ${show(value.forward)}`);
+  if (value.backward !== undefined && typeof value.backward !== 'function') fail(`backward must be a function ({ t, p, X, ... }) => { grads }, got ${show(value.backward)}`);
+  if (!isObject(value.parameters) || Object.keys(value.parameters).length === 0) fail(`parameters must be an object of at least one { shape, init }, got ${show(value.parameters)}`);
+  if (value.state !== undefined && !isObject(value.state)) fail(`state must be an object of { shape, init }, got ${show(value.state)}`);
+  const seen = new Set<string>();
+  for (const [group, specs] of [['parameters', value.parameters], ['state', value.state ?? {}]] as const) {
+    for (const [name, spec] of Object.entries(specs as Record<string, unknown>)) {
+      const at = `${group}["${name}"]`;
+      if (!NAME.test(name) || name.startsWith('optimizer.')) fail(`${at}: a name is letters, digits, _ . - (not starting with a digit, nor with optimizer.)`);
+      if (seen.has(name)) fail(`${at}: the name is also a parameter's`);
+      seen.add(name);
+      if (!isObject(spec)) return fail(`${at} must be { shape, init }, got ${show(spec)}`);
+      const keys = group === 'state' ? ['shape', 'init'] : ['shape', 'init', 'fanIn', 'fanOut'];
+      for (const key of Object.keys(spec)) if (!keys.includes(key)) fail(`${at}: unknown field "${key}" (it has ${keys.join(', ')})`);
+      if (!isShape(spec.shape)) fail(`${at}.shape must be a list of positive integers, got ${show(spec.shape)}`);
+      const init = spec.init, constant = init === 'zeros' || init === 'ones' || (typeof init === 'number' && Number.isFinite(init));
+      const ok = group === 'state' ? constant : constant || typeof init === 'function' || initNames.includes(init as never);
+      if (!ok) fail(`${at}.init must be ${group === 'state' ? '' : `${initNames.join(', ')}, `}zeros, ones${group === 'state' ? ' or a number' : ', a number or a function (rng) => number'}, got ${show(init)}`);
+      for (const fan of ['fanIn', 'fanOut']) {
+        if (spec[fan] !== undefined && !(Number.isSafeInteger(spec[fan]) && (spec[fan] as number) > 0)) fail(`${at}.${fan} must be a positive integer, got ${show(spec[fan])}`);
+      }
+    }
+  }
+  return value as unknown as ModelDefinition;
+}
