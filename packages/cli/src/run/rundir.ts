@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Rng } from '@backprop/graph';
-import { fileError, loadModel, saveModel, startState, writeFileAtomic, type EpochStats, type LoadedModel, type TrainState } from '@backprop/mlp';
+import { fileError, ModelNetwork, readTensorFile, restoreNetwork, saveModel, startState, writeFileAtomic, type EpochStats, type ModelFile, type TrainState } from '@backprop/mlp';
 import { validateConfig, type RunConfig } from './config.ts';
 import { lockRunDir, type RunLock } from './lock.ts';
 import { version } from '../version.ts';
@@ -30,7 +30,7 @@ const startFiles = ['config.json', 'metrics.jsonl'];
 export class RunDir {
   private metrics: MetricsLine[] = [];
   /** The checkpoint to resume from (epoch 0: none), and why later ones were passed over. */
-  private resume: { epoch: number; model?: LoadedModel; skipped?: string } = { epoch: 0 };
+  private resume: Checkpoint = { epoch: 0 };
 
   private constructor(
     readonly dir: string,
@@ -97,7 +97,7 @@ export class RunDir {
       const run = new RunDir(dir, config, lock, false, keep);
       // A process killed while writing leaves only its temporary file: drop it.
       removeTemporaries(dir);
-      run.resume = lastValidCheckpoint(dir, config);
+      run.resume = lastValidCheckpoint(dir);
       const metricsPath = join(dir, 'metrics.jsonl');
       if (existsSync(metricsPath)) run.metrics = readMetrics(metricsPath).filter((l) => l.epoch <= run.resume.epoch);
       return run;
@@ -121,17 +121,24 @@ export class RunDir {
     return this.resume.skipped;
   }
 
-  /** The training state: fresh, or restored from the checkpoint to resume from. */
-  state(): TrainState {
-    const state = startState(this.config);
-    const { epoch, model } = this.resume;
-    if (!model) return state;
-    const { net, metadata, extra } = model;
-    state.net.parameters().forEach((p, i) => p.array.data.set(net.parameters()[i].array.data));
+  /**
+   * The training state: fresh, or restored from the checkpoint to resume from. A run of a model
+   * file needs `model`, the file loaded (and checked against the config's SHA-256).
+   */
+  state(model?: ModelFile): TrainState {
+    const config = this.config;
+    let state: TrainState;
+    if (config.model === undefined) state = startState(config);
+    else if (!model) throw new Error(`${this.dir}: the run trains ${config.model.file}, which was not loaded`);
+    else state = startState(config, (rng) => new ModelNetwork(model, rng, { init: config.init }));
+    const { epoch, saved } = this.resume;
+    if (!saved) return state;
+    const { metadata } = saved;
+    const extra = restoreNetwork(state.net, saved, join(this.dir, checkpointName(epoch)));
     state.optimizer.state().forEach((buffer, i) => {
-      const saved = extra.get(`optimizer.${i}`);
-      if (!saved || saved.length !== buffer.length) throw new Error(`${this.dir}: checkpoint of epoch ${epoch} lacks optimizer state ${i}`);
-      buffer.set(saved);
+      const kept = extra.get(`optimizer.${i}`);
+      if (!kept || kept.length !== buffer.length) throw new Error(`${this.dir}: checkpoint of epoch ${epoch} lacks optimizer state ${i}`);
+      buffer.set(kept);
     });
     const best = metadata.best ? (JSON.parse(metadata.best) as TrainState['best']) : undefined;
     return { ...state, rng: Rng.fromState(JSON.parse(metadata.rng)), epoch, iteration: Number(metadata.iteration), best };
@@ -225,15 +232,22 @@ function checkpointEpochs(dir: string): number[] {
     .sort((a, b) => b - a);
 }
 
-/** The last checkpoint that loads and matches its checksum; the damaged ones after it are named. */
-function lastValidCheckpoint(dir: string, config: RunConfig): { epoch: number; model?: LoadedModel; skipped?: string } {
+/** The checkpoint a run resumes from: its epoch (0: none), its tensors, and why later ones were passed over. */
+interface Checkpoint {
+  epoch: number;
+  saved?: ReturnType<typeof readTensorFile>;
+  skipped?: string;
+}
+
+/** The last checkpoint that reads and matches its checksum; the damaged ones after it are named. */
+function lastValidCheckpoint(dir: string): Checkpoint {
   const damaged: string[] = [];
   let reason = '';
   for (const epoch of checkpointEpochs(dir)) {
     try {
-      const model = loadModel(join(dir, checkpointName(epoch)), config.layers);
+      const saved = readTensorFile(join(dir, checkpointName(epoch)));
       const skipped = damaged.length ? `${damaged.join(', ')} ${damaged.length > 1 ? 'are' : 'is'} damaged (${reason}); resuming from epoch ${epoch}` : undefined;
-      return { epoch, model, skipped };
+      return { epoch, saved, skipped };
     } catch (e) {
       damaged.push(checkpointName(epoch));
       reason ||= (e as Error).message.replace(/^.*?: (not a valid model file: )?/, '');
