@@ -1,8 +1,9 @@
 // examples/models/residual.ts with a slip in its hand-derived backward pass, as one makes it on paper:
-// going down through the first residual block, dl/dH1 leaves out the gradient that comes through the
-// skip connection (dl/dH1 = dl/dP2 W2ᵀ, where it is dl/dH2 + dl/dP2 W2ᵀ). The forward pass is the
-// same. `backprop gradcheck --model examples/models/residual-slip.ts` names H1 as the first value,
-// from the loss backwards, where this pass and the tape disagree.
+// going down through the second residual block, dl/dH2 leaves out the gradient that comes through the
+// skip connection (dl/dH2 = dl/dP3 W3ᵀ, where it is dl/dH3 + dl/dP3 W3ᵀ). The forward pass is the
+// same. Every gradient below the slip is wrong too; `backprop gradcheck --model
+// examples/models/residual-slip.ts` names H2, the first value from the loss backwards where this pass
+// and the tape disagree.
 import type { ModelDefinition } from '@backprop/mlp';
 import type { Tensor } from '@backprop/graph';
 import residual from './residual.ts';
@@ -23,7 +24,7 @@ export default {
       grads[`W${k}`] = t.matmul(values[`H${k - 1}`].T, dP);
       grads[`b${k}`] = t.sum(dP, 0);
       const throughBlock = t.matmul(dP, p[`W${k}`].T);
-      dH = valueGrads[`H${k - 1}`] = k === 2 ? throughBlock : t.add(dH, throughBlock); // the slip: no skip term at k = 2
+      dH = valueGrads[`H${k - 1}`] = k === 3 ? throughBlock : t.add(dH, throughBlock); // the slip: no skip term at k = 3
     }
     const dP1 = t.mul(dH, t.sub(1, t.square(values.H1)));
     grads.W1 = t.matmul(X.T, dP1);

@@ -45,8 +45,10 @@ export async function loadModelFile(path: string, options: { expect?: string; ch
   } catch (e) {
     throw new Error(`${path}: cannot load the model file: ${oneLine((e as Error)?.message ?? String(e))}`);
   }
-  if (!('default' in module)) throw new Error(`${path}: exports no model; write export default { input, outputs, parameters, forward }`);
-  return { path, file, sha256, definition: checkDefinition(module.default, path) };
+  // A .ts file outside a package of "type": "module" runs as CommonJS: its exports object comes as the default.
+  const exported = isObject(module.default) && 'default' in module.default && !('forward' in module.default) ? module.default : module;
+  if (!('default' in exported)) throw new Error(`${path}: exports no model; write export default { input, outputs, parameters, forward }`);
+  return { path, file, sha256, definition: checkDefinition(exported.default, path) };
 }
 
 const fields = ['description', 'input', 'outputs', 'parameters', 'state', 'forward', 'backward'];

@@ -7,9 +7,10 @@
  * from the loss backwards, and the first that disagrees is named: where the derivation slipped.
  */
 import { gradcheck, kernels, Rng, Tape, Tensor } from '@backprop/graph';
-import { loadMnist, loadModelFile, lossAndGradient, lossOnTape, ModelNetwork, type HandBackwardResult, type InitName, type LossName, type ModelFile } from '@backprop/mlp';
+import { loadMnist, lossAndGradient, lossOnTape, ModelNetwork, type HandBackwardResult, type InitName, type LossName, type ModelFile } from '@backprop/mlp';
 import { compare, HAND_RTOL, parameterTable, sci, type Pair, type ParameterCheck } from './gradcheck.ts';
 import { table } from '../format.ts';
+import { openModelFile } from '../run/modelfile.ts';
 
 interface ModelArgs { model: string; loss: LossName; batch: number; seed: number; init?: InitName; random?: boolean; 'full-limit': number; json?: boolean }
 
@@ -19,7 +20,7 @@ interface ValueCheck { name: string; shape: number[]; given: boolean; handVsTape
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export async function checkModelFile(args: ModelArgs): Promise<number> {
-  const model = await loadModelFile(args.model);
+  const model = await openModelFile(args.model);
   const def = model.definition;
   const rng = Rng.seeded(args.seed);
   const net = new ModelNetwork(model, rng, { init: args.init, dtype: 'float64' });

@@ -3,8 +3,9 @@ import { extname } from 'node:path';
 import type { Argv } from 'yargs';
 import ndarray from 'ndarray';
 import { kernels, Rng, Tensor } from '@backprop/graph';
-import { argmaxRows, Dataset, defaultMnistDir, evaluate, hashModelFile, loadModel, loadModelFile, loadSplit, lossNames, MODEL_FORMAT, ModelNetwork, readIdx, readTensorFile, restoreNetwork, scores, type LossName, type Network } from '@backprop/mlp';
+import { argmaxRows, Dataset, defaultMnistDir, evaluate, hashModelFile, loadModel, loadSplit, lossNames, MODEL_FORMAT, ModelNetwork, readIdx, readTensorFile, restoreNetwork, scores, type LossName, type Network } from '@backprop/mlp';
 import { readDigit } from '../images.ts';
+import { openModelFile } from '../run/modelfile.ts';
 import { pct, table } from '../format.ts';
 
 export const evaluateOptions = (y: Argv) =>
@@ -36,7 +37,7 @@ async function loadUsableModel(path: string, modelFile?: string): Promise<{ net:
         throw new Error(`${path}: was trained with the model file ${trained}, which ${(e as Error).message.replace(/^.*: cannot read the model file: /, 'cannot be read: ')}; pass it with --model-file FILE`);
       }
     }
-    const model = await loadModelFile(source, {
+    const model = await openModelFile(source, {
       expect: sha256,
       changed: (now) => `${source}: not the model file ${path} was trained with (SHA-256 ${sha256.slice(0, 12)}..., this file ${now.slice(0, 12)}...); pass that one with --model-file FILE`,
     });

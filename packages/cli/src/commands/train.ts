@@ -5,7 +5,8 @@ import { prepareRunData, type RunData } from '../run/data.ts';
 import { executeRun, type RunResult } from '../run/execute.ts';
 import { defaultKeepCheckpoints, RunDir } from '../run/rundir.ts';
 import type { ReportMode } from '../run/progress.ts';
-import { activationNames, initNames, loadModelFile, lossNames, optimizerNames, scheduleNames, type ModelFile } from '@backprop/mlp';
+import { activationNames, initNames, lossNames, optimizerNames, scheduleNames, type ModelFile } from '@backprop/mlp';
+import { openModelFile } from '../run/modelfile.ts';
 import { pct } from '../format.ts';
 
 export const trainOptions = (y: Argv) =>
@@ -106,7 +107,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
     if (mode !== 'json') console.error(`resuming ${args.resume} after epoch ${run.resumeEpoch} of ${run.config.epochs}`);
   } else {
     // Everything that can be checked is checked before the run directory is made (a model file's forward pass too).
-    model = args.model === undefined ? undefined : await loadModelFile(args.model);
+    model = args.model === undefined ? undefined : await openModelFile(args.model);
     const config = resolveConfig(args, model);
     data = prepareRunData(config, warn, model);
     try {
@@ -142,7 +143,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
 
 /** The model file of a run to resume, refused unrun when it is no longer the file the run started with. */
 function loadRunModel(dir: string, { file, sha256 }: { file: string; sha256: string }): Promise<ModelFile> {
-  return loadModelFile(file, {
+  return openModelFile(file, {
     expect: sha256,
     changed: (now) => `${dir}: the model file ${file} has changed since this run started (SHA-256 ${sha256.slice(0, 12)}..., now ${now.slice(0, 12)}...); restore it to resume, or start a new run`,
   });
