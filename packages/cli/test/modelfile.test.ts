@@ -90,6 +90,18 @@ describe('backprop train --model', () => {
     expect(backprop(['evaluate', checkpoint, '--model-file', copy]).stdout).toMatch(/on the test set \(10000 images\): accuracy \d+\.\d\d%/);
   }, 120_000);
 
+  it('trains LeNet-5 (conv2d, maxPool2d) on images of [1, 28, 28], printing JSON lines with --json', () => {
+    const out = join(dir, 'lenet');
+    const r = backprop(['train', '--model', 'examples/models/lenet.ts', '--subset', '2000', '--epochs', '1', '--loss', 'ce', '--optimizer', 'adam', '--lr', '0.001', '--batch-size', '32', '--json', '--out', out]);
+    expect(r.code).toBe(0);
+    const events = lines(r.stdout).map((l) => JSON.parse(l));
+    expect(events.map((e) => e.event)).toEqual(['epoch', 'result']);
+    expect(events[1]).toMatchObject({ status: 'done', dir: out });
+    expect(events[0].testAccuracy).toBeGreaterThan(0.8);
+    expect([...tensorsOf(join(out, 'model.safetensors')).keys()].slice(0, 2)).toEqual(['conv1.weight', 'conv1.bias']);
+    expect(readTensorFile(join(out, 'model.safetensors')).tensors.get('conv2.weight')!.shape).toEqual([16, 6, 5, 5]);
+  });
+
   describe('a model file that fails to load, exports the wrong shape or whose forward throws: one line naming it, exit 2, no run directory', () => {
     const cases: [string, string, RegExp][] = [
       ['a syntax error', 'export default { input: [784], outputs: 10,, };', /a-syntax-error\.ts: cannot load the model file: Transform failed with 1 error: .*Expected identifier but found ","$/],
@@ -113,6 +125,15 @@ describe('backprop train --model', () => {
         expect(existsSync(out)).toBe(false);
       });
     }
+    it('bad settings are refused before the model file runs', () => {
+      const marker = join(dir, 'ran'), file = join(dir, 'marks.ts');
+      writeFileSync(file, `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'ran');\nexport default {};\n`);
+      const r = backprop(['train', '--model', file, '--lr', '-1', '--out', join(dir, 'bad-marks')]);
+      expect(r.stderr).toBe('backprop: settings: field "lr": Too small: expected number to be >0\n');
+      expect(existsSync(marker)).toBe(false);
+      expect(backprop(['train', '--model', file, '--out', join(dir, 'bad-marks')]).stderr).toMatch(/marks\.ts: input must be the shape of one example/);
+      expect(existsSync(marker)).toBe(true); // it does run once the settings are good
+    });
     it('a config file that names a model file (a config never runs code), and --model with --layers', () => {
       writeFileSync(join(dir, 'model.json'), JSON.stringify({ model: 'examples/models/mlp.ts' }));
       const r = backprop(['train', '--config', join(dir, 'model.json'), '--out', join(dir, 'bad-config')]);

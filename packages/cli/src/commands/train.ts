@@ -5,7 +5,7 @@ import { prepareRunData, type RunData } from '../run/data.ts';
 import { executeRun, type RunResult } from '../run/execute.ts';
 import { defaultKeepCheckpoints, RunDir } from '../run/rundir.ts';
 import type { ReportMode } from '../run/progress.ts';
-import { activationNames, initNames, lossNames, optimizerNames, scheduleNames, type ModelFile } from '@backprop/mlp';
+import { activationNames, hashModelFile, initNames, lossNames, optimizerNames, scheduleNames, type ModelFile } from '@backprop/mlp';
 import { openModelFile } from '../run/modelfile.ts';
 import { pct } from '../format.ts';
 
@@ -50,9 +50,9 @@ type TrainArgs = Awaited<ReturnType<ReturnType<typeof trainOptions>['parseAsync'
 
 /**
  * The settings from the defaults, then --config, then flags; validated as a whole. With `model`
- * (--model, loaded), the run trains its network: the MLP's layers and activation do not apply.
+ * (--model, hashed but not yet run), the run trains its network: the MLP's layers and activation do not apply.
  */
-export function resolveConfig(args: Partial<TrainArgs>, model?: ModelFile): RunConfig {
+export function resolveConfig(args: Partial<TrainArgs>, model?: Pick<ModelFile, 'path' | 'file' | 'sha256'>): RunConfig {
   const fromFile = args.config ? readConfigFile(args.config) : {};
   const flags: Partial<MlpRunConfig> = {};
   if (args.layers !== undefined) flags.layers = parseLayers(args.layers);
@@ -106,9 +106,10 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
     if (run.skippedCheckpoints) console.error(`${args.resume}: ${run.skippedCheckpoints}`);
     if (mode !== 'json') console.error(`resuming ${args.resume} after epoch ${run.resumeEpoch} of ${run.config.epochs}`);
   } else {
-    // Everything that can be checked is checked before the run directory is made (a model file's forward pass too).
-    model = args.model === undefined ? undefined : await openModelFile(args.model);
-    const config = resolveConfig(args, model);
+    // Everything that can be checked is checked before the run directory is made: the settings before
+    // a model file runs, then the file (the one hashed), its forward pass and the data.
+    const config = resolveConfig(args, args.model === undefined ? undefined : { path: args.model, ...hashModelFile(args.model) });
+    model = config.model && (await openModelFile(args.model!, { expect: config.model.sha256 }));
     data = prepareRunData(config, warn, model);
     try {
       run = args.out ? RunDir.create(args.out, config, keep) : RunDir.createNamed('runs', config, keep);
