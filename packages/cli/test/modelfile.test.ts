@@ -176,6 +176,15 @@ describe('backprop gradcheck --model', () => {
     expect(json.firstDisagreement.hand.toPrecision(8)).toBe(m![3]);
   });
 
+  it('checks second derivatives with --order 2: Hessian-vector products of the loss of a network with batchNorm, layerNorm, gelu and dropout', () => {
+    const r = backprop(['gradcheck', '--order', '2', '--model', 'examples/models/regularised.ts', '--loss', 'ce', '--batch', '4', '--json']);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json).toMatchObject({ ok: true, order: 2, model: 'examples/models/regularised.ts', lossName: 'ce', batch: 4 });
+    expect(json.parameters).toHaveLength(9);
+    expect(json.parameters.every((p: { maxAbs: number; tape: number }) => p.maxAbs < 1e-6 && Number.isFinite(p.tape))).toBe(true);
+  });
+
   it('without a hand-derived pass, checks the tape against central differences in training mode (one dropout mask, batch statistics)', () => {
     const r = backprop(['gradcheck', '--model', 'examples/models/regularised.ts', '--loss', 'ce', '--random', '--batch', '4', '--full-limit', '50', '--json']);
     expect(r.code).toBe(0);

@@ -8,7 +8,7 @@
  */
 import { gradcheck, kernels, Rng, Tape, Tensor } from '@backprop/graph';
 import { loadMnist, lossAndGradient, lossOnTape, ModelNetwork, type HandBackwardResult, type InitName, type LossName, type ModelFile } from '@backprop/mlp';
-import { compare, HAND_RTOL, parameterTable, sci, type Pair, type ParameterCheck } from './gradcheck.ts';
+import { compare, HAND_RTOL, parameterTable, sci, type Pair, type ParameterCheck, type Subject } from './gradcheck.ts';
 import { table } from '../format.ts';
 import { openModelFile } from '../run/modelfile.ts';
 
@@ -19,15 +19,28 @@ interface ValueCheck { name: string; shape: number[]; given: boolean; handVsTape
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export async function checkModelFile(args: ModelArgs): Promise<number> {
+/** The model file's network in float64, a batch, and its loss in training mode as a function of the parameters. */
+async function setup(args: ModelArgs) {
   const model = await openModelFile(args.model);
-  const def = model.definition;
   const rng = Rng.seeded(args.seed);
   const net = new ModelNetwork(model, rng, { init: args.init, dtype: 'float64' });
   const { X, y } = batchOf(net, model, args, rng);
-  const names = [...net.params.keys()], params = net.parameters();
   const mode = (values?: Map<string, Tensor>) => ({ training: true, rng: Rng.seeded(args.seed + 1), updateState: false, values });
   const lossOf = (t: Tape, ...p: Tensor[]) => lossOnTape(t, args.loss, net.forwardWith(t, p, X, mode()), y);
+  return { model, rng, net, X, y, mode, lossOf, names: [...net.params.keys()], params: net.parameters() };
+}
+
+/** What `--order 2` checks of a model file: Hessian-vector products of its loss. */
+export async function modelSubject(args: ModelArgs): Promise<Subject> {
+  const { model, rng, names, params, lossOf } = await setup(args);
+  const description = model.definition.description ? ` (${model.definition.description})` : '';
+  const header = `${model.path}${description}: ${args.loss} loss, batch of ${args.batch} ${args.random ? 'random inputs' : 'MNIST images'}, seed ${args.seed}, training mode`;
+  return { rng, names, params, lossOf, header, about: { model: model.path, sha256: model.sha256, lossName: args.loss, batch: args.batch } };
+}
+
+export async function checkModelFile(args: ModelArgs): Promise<number> {
+  const { model, net, X, y, mode, lossOf, names, params } = await setup(args);
+  const def = model.definition;
 
   const tape = new Tape(), values = new Map<string, Tensor>();
   const S = net.forwardWith(tape, params, X, mode(values));

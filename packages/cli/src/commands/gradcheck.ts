@@ -72,11 +72,14 @@ export async function gradcheckCommand(args: Args): Promise<number> {
   }
   if (args.op) return checkOps(args.op, args.seed, !!args.json, args.order === 2);
   if (args.model !== undefined) {
-    if (args.order === 2) throw new Error('--order 2 checks the built-in MLP and ops; with --model, check first derivatives (--order 1)');
-    return (await import('./gradcheck-model.ts')).checkModelFile({ ...args, model: args.model });
+    const m = await import('./gradcheck-model.ts'), modelArgs = { ...args, model: args.model };
+    return args.order === 2 ? checkHessian(await m.modelSubject(modelArgs), !!args.json) : m.checkModelFile(modelArgs);
   }
   const net: NetworkArgs = { ...args, layers: args.layers ?? '784,800,100,10', activation: args.activation ?? 'tanh', init: args.init ?? 'he' };
-  return args.order === 2 ? checkHessian(net) : checkNetwork(net);
+  if (args.order !== 2) return checkNetwork(net);
+  const { sizes, ...rest } = setup(net);
+  const data = `${net.loss} loss, batch of ${net.batch} ${net.random ? 'random inputs' : 'MNIST images'}, seed ${net.seed}`;
+  return checkHessian({ ...rest, header: `${sizes.join('-')} ${net.activation}, ${data}`, about: { network: sizes, activation: net.activation, lossName: net.loss, batch: net.batch } }, !!net.json);
 }
 
 function checkOps(name: string, seed: number, json: boolean, second: boolean): number {
@@ -160,8 +163,18 @@ function checkNetwork(args: NetworkArgs): number {
  * At a kink (a hinge margin or a relu crossing 0 within ε) an analytic value between the one-sided
  * differences is accepted.
  */
-function checkHessian(args: NetworkArgs): number {
-  const { sizes, rng, names, params, lossOf } = setup(args);
+/** What a second-derivative check differentiates: named parameters, the loss as their function, and how to describe it. */
+export interface Subject {
+  rng: Rng;
+  names: string[];
+  params: Tensor[];
+  lossOf: (t: Tape, ...p: Tensor[]) => Tensor;
+  /** The first line of the report, and what the JSON says of the network. */
+  header: string;
+  about: Record<string, unknown>;
+}
+
+function checkHessian({ rng, names, params, lossOf, header, about }: Subject, json: boolean): number {
   const eps = 1e-6, atol = 1e-5, rtol = 1e-3;
   const vs = params.map((p) => rng.randn(p.shape, { dtype: 'float64' }));
   const tape = new Tape();
@@ -192,11 +205,11 @@ function checkHessian(args: NetworkArgs): number {
     return { name: names[i], shape: p.shape, ok, kinks, maxAbs, maxRel, worst: kernels.unravel(worst, p.shape), tape: Hv[i][worst], numeric: (plus[i][worst] - minus[i][worst]) / (2 * eps) };
   });
   const ok = results.every((r) => r.ok);
-  if (args.json) {
-    console.log(JSON.stringify({ ok, order: 2, loss: loss.item(), network: sizes, activation: args.activation, lossName: args.loss, batch: args.batch, parameters: results }, null, 2));
+  if (json) {
+    console.log(JSON.stringify({ ok, order: 2, loss: loss.item(), ...about, parameters: results }, null, 2));
     return ok ? 0 : 1;
   }
-  console.log(`${sizes.join('-')} ${args.activation}, ${args.loss} loss, batch of ${args.batch} ${args.random ? 'random inputs' : 'MNIST images'}, seed ${args.seed}: loss ${loss.item().toPrecision(8)}`);
+  console.log(`${header}: loss ${loss.item().toPrecision(8)}`);
   console.log(`Hessian-vector products H v along one random direction v over all parameters: tape (createGraph) vs central differences of the gradient (eps ${eps})\n`);
   console.log(table(['parameter', 'max abs', 'max rel', 'worst at', 'tape', 'numeric', 'verdict'], results.map((r) => [
     `${r.name} [${r.shape.join(',')}]`, sci(r.maxAbs), sci(r.maxRel), `[${r.worst.join(',')}]`, r.tape.toPrecision(8), r.numeric.toPrecision(8),
