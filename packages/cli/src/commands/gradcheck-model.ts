@@ -30,12 +30,16 @@ async function setup(args: ModelArgs) {
   return { model, rng, net, X, y, mode, lossOf, names: [...net.params.keys()], params: net.parameters() };
 }
 
+/** The first line of a report: the file, what it says it is, and the batch. */
+function headerOf(model: ModelFile, args: ModelArgs): string {
+  const description = model.definition.description ? ` (${model.definition.description})` : '';
+  return `${model.path}${description}: ${args.loss} loss, batch of ${args.batch} ${args.random ? 'random inputs' : 'MNIST images'}, seed ${args.seed}, training mode`;
+}
+
 /** What `--order 2` checks of a model file: Hessian-vector products of its loss. */
 export async function modelSubject(args: ModelArgs): Promise<Subject> {
   const { model, rng, names, params, lossOf } = await setup(args);
-  const description = model.definition.description ? ` (${model.definition.description})` : '';
-  const header = `${model.path}${description}: ${args.loss} loss, batch of ${args.batch} ${args.random ? 'random inputs' : 'MNIST images'}, seed ${args.seed}, training mode`;
-  return { rng, names, params, lossOf, header, about: { model: model.path, sha256: model.sha256, lossName: args.loss, batch: args.batch } };
+  return { rng, names, params, lossOf, header: headerOf(model, args), about: { model: model.path, sha256: model.sha256, lossName: args.loss, batch: args.batch } };
 }
 
 export async function checkModelFile(args: ModelArgs): Promise<number> {
@@ -66,7 +70,6 @@ export async function checkModelFile(args: ModelArgs): Promise<number> {
   });
   const first = named.find((v) => !v.ok);
   const ok = parameters.every((r) => r.ok) && !first;
-  const description = def.description ? ` (${def.description})` : '';
   if (args.json) {
     console.log(JSON.stringify({
       ok, loss: loss.item(), model: model.path, sha256: model.sha256, lossName: args.loss, batch: args.batch, hand: !!hand, parameters, values: named,
@@ -74,7 +77,7 @@ export async function checkModelFile(args: ModelArgs): Promise<number> {
     }, null, 2));
     return ok ? 0 : 1;
   }
-  console.log(`${model.path}${description}: ${args.loss} loss, batch of ${args.batch} ${args.random ? 'random inputs' : 'MNIST images'}, seed ${args.seed}, training mode: loss ${loss.item().toPrecision(8)}`);
+  console.log(`${headerOf(model, args)}: loss ${loss.item().toPrecision(8)}`);
   if (!hand) console.log('(the file exports no backward pass: the tape against central differences only)');
   console.log('');
   for (const r of parameters) console.log(parameterTable(r));
