@@ -176,6 +176,25 @@ describe('backprop gradcheck --model', () => {
     expect(json.firstDisagreement.hand.toPrecision(8)).toBe(m![3]);
   });
 
+  it("refuses a hand-derived pass that leaves out a parameter, or gives a value the forward does not name, in one line", () => {
+    const model = (backward: string) => `export default { input: [4], outputs: 3, parameters: { W: { shape: [4, 3], init: 'xavier' }, b: { shape: [3], init: 'zeros' } },
+      forward: (t, p, X, ctx) => ctx.name('S', t.add(t.matmul(X, p.W), p.b)), backward: ${backward} };`;
+    const cases: [string, string, RegExp][] = [
+      ['no-b.ts', '({ t, X, dS }) => ({ grads: { W: t.matmul(X.T, dS) } })', /no-b\.ts: backward gives no gradient of the parameter b \(grads\["b"\]\)$/],
+      ['wrong-shape.ts', '({ t, X, dS }) => ({ grads: { W: t.matmul(X.T, dS), b: dS } })', /wrong-shape\.ts: backward: grads\["b"\] has shape \[5,3\] but the parameter has \[3\]$/],
+      ['unnamed.ts', '({ t, X, dS }) => ({ grads: { W: t.matmul(X.T, dS), b: t.sum(dS, 0) }, valueGrads: { H: dS } })', /unnamed\.ts: backward: valueGrads\["H"\]: there is no value the forward names \(ctx\.name\) of that name \(S\)$/],
+    ];
+    for (const [name, backward, message] of cases) {
+      writeFileSync(join(dir, name), model(backward));
+      const r = backprop(['gradcheck', '--model', join(dir, name), '--random', '--batch', '5']);
+      expect(r.code).toBe(2);
+      expect(lines(r.stderr)).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(message);
+    }
+    writeFileSync(join(dir, 'right.ts'), model('({ t, X, dS }) => ({ grads: { W: t.matmul(X.T, dS), b: t.sum(dS, 0) }, valueGrads: { S: dS } })'));
+    expect(backprop(['gradcheck', '--model', join(dir, 'right.ts'), '--random', '--batch', '5']).stdout).toMatch(/all 2 parameters agree: hand-derived = tape = finite differences; and dl\/dv of the 1 named value: hand-derived = tape\n$/);
+  });
+
   it('checks second derivatives with --order 2: Hessian-vector products of the loss of a network with batchNorm, layerNorm, gelu and dropout', () => {
     const r = backprop(['gradcheck', '--order', '2', '--model', 'examples/models/regularised.ts', '--loss', 'ce', '--batch', '4', '--json']);
     expect(r.code).toBe(0);

@@ -96,7 +96,7 @@ export async function checkModelFile(args: ModelArgs): Promise<number> {
   else if (!hand) console.log(`all ${parameters.length} parameters agree: tape = finite differences`);
   else {
     const given = named.filter((v) => v.given).length;
-    console.log(`all ${parameters.length} parameters agree: hand-derived = tape = finite differences${given ? `; and dl/dv of the ${given} named values: hand-derived = tape` : ''}`);
+    console.log(`all ${parameters.length} parameters agree: hand-derived = tape = finite differences${given ? `; and dl/dv of the ${given} named value${given === 1 ? '' : 's'}: hand-derived = tape` : ''}`);
   }
   return ok ? 0 : 1;
 }
