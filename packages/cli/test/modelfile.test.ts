@@ -32,6 +32,11 @@ describe('backprop train --model', () => {
     const { config } = JSON.parse(readFileSync(join(file, 'config.json'), 'utf8'));
     const sha256 = createHash('sha256').update(readFileSync(join(models, 'mlp.ts'))).digest('hex');
     expect(config).toEqual({ loss: 'hinge', lr: 0.01, batchSize: 8, epochs: 2, optimizer: 'sgd', seed: 1, subset: 1200, model: { file: join(models, 'mlp.ts'), sha256 } });
+    // compare shows the model file where an MLP run shows its layers.
+    const table = lines(backprop(['compare', mlp, file, '--figure', join(dir, 'compare.svg')]).stdout);
+    expect(table[0].split(/ {2,}/).slice(0, 3)).toEqual(['run', 'layers', 'activation']);
+    expect(table[2].split(/ {2,}/).slice(1, 3)).toEqual(['784-800-100-10', 'tanh']);
+    expect(table[3].split(/ {2,}/)).toContain('mlp.ts');
   });
 
   it('evaluate and predict read its checkpoint through the model file, with the numbers of the same MLP', () => {
@@ -90,9 +95,9 @@ describe('backprop train --model', () => {
     expect(backprop(['evaluate', checkpoint, '--model-file', copy]).stdout).toMatch(/on the test set \(10000 images\): accuracy \d+\.\d\d%/);
   }, 120_000);
 
-  it('trains LeNet-5 (conv2d, maxPool2d) on images of [1, 28, 28], printing JSON lines with --json', () => {
+  it('trains LeNet-5 (conv2d, maxPool2d) on images of [1, 28, 28] with the training options, printing JSON lines with --json', () => {
     const out = join(dir, 'lenet');
-    const r = backprop(['train', '--model', 'examples/models/lenet.ts', '--subset', '2000', '--epochs', '1', '--loss', 'ce', '--optimizer', 'adam', '--lr', '0.001', '--batch-size', '32', '--json', '--out', out]);
+    const r = backprop(['train', '--model', 'examples/models/lenet.ts', '--subset', '2000', '--epochs', '1', '--loss', 'ce', '--optimizer', 'adam', '--lr', '0.001', '--batch-size', '32', '--schedule', 'cosine', '--weight-decay', '0.0001', '--json', '--out', out]);
     expect(r.code).toBe(0);
     const events = lines(r.stdout).map((l) => JSON.parse(l));
     expect(events.map((e) => e.event)).toEqual(['epoch', 'result']);
@@ -100,6 +105,7 @@ describe('backprop train --model', () => {
     expect(events[0].testAccuracy).toBeGreaterThan(0.8);
     expect([...tensorsOf(join(out, 'model.safetensors')).keys()].slice(0, 2)).toEqual(['conv1.weight', 'conv1.bias']);
     expect(readTensorFile(join(out, 'model.safetensors')).tensors.get('conv2.weight')!.shape).toEqual([16, 6, 5, 5]);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).config).toMatchObject({ schedule: 'cosine', weightDecay: 0.0001, model: { file: join(models, 'lenet.ts') } });
   });
 
   describe('a model file that fails to load, exports the wrong shape or whose forward throws: one line naming it, exit 2, no run directory', () => {

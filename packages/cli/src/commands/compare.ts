@@ -1,6 +1,6 @@
 /** `backprop compare RUN...`: any run directories side by side, as a table and a figure of their curves. */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Argv } from 'yargs';
 import { writeFileAtomic } from '@backprop/mlp';
 import { compareSpec, renderSvg } from '../experiments/figures.ts';
@@ -15,7 +15,8 @@ export const compareOptions = (y: Argv) =>
 
 type Args = Awaited<ReturnType<ReturnType<typeof compareOptions>['parseAsync']>>;
 
-const show = (v: unknown) => (v === undefined ? '-' : Array.isArray(v) ? v.join('-') : String(v));
+/** A setting as a cell: a model file by its name (its path and hash are in config.json). */
+const show = (v: unknown) => (v === undefined ? '-' : Array.isArray(v) ? v.join('-') : typeof v === 'object' && v !== null && 'file' in v ? basename(String(v.file)) : String(v));
 
 export async function compareCommand(args: Args): Promise<number> {
   const runs = args.runs.map(String).map((dir) => {
