@@ -240,7 +240,7 @@ describe('progress when stderr is not a terminal', () => {
     const during = [lines.slice(1, epochEnds[0]), lines.slice(epochEnds[0] + 1, -1)];
     during.forEach((progress, e) => {
       expect(progress.length).toBeGreaterThanOrEqual(1);
-      for (const line of progress) expect(line).toMatch(new RegExp(`^epoch ${e + 1}/2: \\d+/3000 it, loss \\d\\.\\d{4}, left \\d+s$`));
+      for (const line of progress) expect(line).toMatch(new RegExp(`^epoch ${e + 1}/2: \\d+/3000 it, loss \\d\\.\\d{4}, left (\\d+m)?\\d+s$`));
     });
     const seconds = lines.filter((l) => /^epoch \d\/2: train/.test(l)).map((l) => Number(/, (\d+\.\d) s$/.exec(l)![1]));
     // At most one line a tenth of a second.
