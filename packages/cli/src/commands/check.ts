@@ -1,8 +1,9 @@
 /** `backprop check FILE`: a hand calculation, checked line by line. */
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { checkSource } from '../check/evaluate.ts';
+import { checkSource, type CheckReport } from '../check/evaluate.ts';
 import { explain } from '../check/explain.ts';
+import { derivationOfMarkdown, isMarkdown } from '../check/markdown.ts';
 import { CheckError } from '../check/parse.ts';
 import { table, truncate } from '../format.ts';
 
@@ -12,12 +13,27 @@ export const checkOptions = (y: Argv) =>
     .option('json', { type: 'boolean', describe: 'print the verdicts as JSON' })
     .option('explain', { type: 'string', describe: 'print the backward pass step by step for a derivative, e.g. dl/dw5' });
 
+/** `12 claims: 8 ok (3 truncated), 4 rounding, 0 wrong; score 12/12`, and the blanks if any. */
+function summary(report: CheckReport): string {
+  const { ok, rounding, wrong, blank } = report.counts;
+  const claims = report.verdicts.length - blank;
+  if (claims === 0) return `${blank} blank${blank === 1 ? '' : 's'}: the computed column holds the value each should have`;
+  const truncated = report.verdicts.filter((v) => v.truncated).length;
+  const blanks = blank ? `, ${blank} blank` : '';
+  return `${claims} claim${claims === 1 ? '' : 's'}: ${ok} ok${truncated ? ` (${truncated} truncated)` : ''}, ${rounding} rounding, ${wrong} wrong${blanks}; score ${report.score.right}/${report.score.of}`;
+}
+
 export function checkCommand(args: { file: string; json?: boolean; explain?: string }): number {
   let source: string;
   try {
     source = readFileSync(args.file, 'utf8');
   } catch (e) {
     throw new Error(`${args.file}: cannot read: ${(e as NodeJS.ErrnoException).code}`);
+  }
+  if (isMarkdown(args.file)) {
+    const markdown = derivationOfMarkdown(source);
+    if (markdown.blocks === 0) throw new Error(`${args.file}: no fenced code block marked derivation (\`\`\`derivation); in a Markdown file only those lines are checked`);
+    source = markdown.source;
   }
   let result;
   try {
@@ -42,9 +58,7 @@ export function checkCommand(args: { file: string; json?: boolean; explain?: str
     return v.note && v.verdict !== 'ok' ? [line, `      ${v.verdict === 'wrong' ? '!' : '~'} ${v.note}`] : [line];
   });
   console.log([head, rule, ...noted].join('\n'));
-  const { ok, rounding } = report.counts;
-  const truncated = report.verdicts.filter((v) => v.truncated).length;
-  console.log(`\n${report.verdicts.length} claims: ${ok} ok${truncated ? ` (${truncated} truncated)` : ''}, ${rounding} rounding, ${report.counts.wrong} wrong`);
+  console.log(`\n${summary(report)}`);
   if (args.explain) {
     const m = /^d(.+)\/d(.+)$/.exec(args.explain);
     if (!m) throw new Error(`--explain ${args.explain}: expected a derivative such as dl/dw5`);
