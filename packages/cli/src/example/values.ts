@@ -83,7 +83,11 @@ export function readValues(path: string, loss: ExampleLoss, layers?: number[]): 
     throw new Error(`--values ${path}: ${code ? `cannot read: ${code}` : `not valid JSON (${(e as Error).message})`}`);
   }
   const parsed = fileSchema.safeParse(value);
-  if (!parsed.success) throw new Error(`--values ${path}: ${describeIssue(parsed.error)}`);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const known = 'the fields are layers, inputs, weights, biases, targets, class and numbering';
+    throw new Error(`--values ${path}: ${issue.path.length ? describeIssue(parsed.error) : `${issue.message} (${known})`}`);
+  }
   const f = parsed.data;
   const bad = (field: string, what: string): never => {
     throw new Error(`--values ${path}: field "${field}": ${what}`);
