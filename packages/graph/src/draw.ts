@@ -1,7 +1,8 @@
 /**
  * Pictures of a tape, as micrograd's draw_dot and torchviz draw them: the ops and the tensors they
  * read and make, labelled with the op, the shape and (for small tensors) the value and gradient;
- * black edges follow the data, red ones the backward pass. `toDot` writes Graphviz's DOT text;
+ * edges follow the data in black, and those the backward pass runs along carry a red line too,
+ * labelled with the gradient that flows back along them. `toDot` writes Graphviz's DOT text;
  * `toSvg` lays it out with Graphviz itself (compiled to WebAssembly: @viz-js/viz, imported on the
  * first call only, so that loading the graph package stays cheap).
  */
@@ -10,8 +11,9 @@ import { formatShape, Tensor } from './tensor.ts';
 
 export interface DrawOptions {
   /**
-   * A one-element output: each tensor it depends on shows d(output)/d(tensor), and the backward
-   * pass is drawn in red, each edge labelled (for small tensors) with the gradient it carries.
+   * A one-element output: each tensor it depends on shows d(output)/d(tensor), and the edges the
+   * backward pass runs along get a red line beside the black, labelled (for small tensors) with
+   * the gradient each carries back.
    */
   backwardFrom?: Tensor;
   /** Names for tensors; otherwise a tensor's own `name`, if it has one. */
@@ -121,28 +123,41 @@ export function toDot(tape: Tape, options: DrawOptions = {}): string {
     return id;
   };
 
+  // An edge along which a gradient flows back is drawn twice over, black and red side by side
+  // (Graphviz's "black:red"), labelled with the gradient it carries: one edge, not two, to lay out.
+  // A label is laid out as part of its edge; an xlabel is placed afterwards, which large graphs need.
+  const large = records.length > 60;
+  const labelKind = large ? 'xlabel' : 'label';
   records.forEach((r, i) => {
     const op = `op${i}`;
     const extra = extraArgs(r.args);
+    const given = passed.get(r) ?? [];
     lines.push(`  ${op} [shape=ellipse, style=filled, fillcolor="#fdf2d0", label=${quote([extra ? `${r.op.name} (${extra})` : r.op.name])}];`);
-    for (const a of r.args.flatMap(tensorsOf)) lines.push(`  ${tensorNode(a)} -> ${op} [color="${FORWARD}"];`);
-    lines.push(`  ${op} -> ${tensorNode(r.out)} [color="${FORWARD}"];`);
-  });
-  // Backward edges after the forward ones, and without a say in the layout (constraint=false).
-  records.forEach((r, i) => {
-    const given = passed.get(r);
-    if (!given || given.length === 0) return;
-    lines.push(`  ${ids.get(r.out)} -> op${i} [color="${BACKWARD}", style=dashed, constraint=false];`);
-    for (const [t, g] of given) {
-      const value = formatValues(g, options);
-      lines.push(`  op${i} -> ${ids.get(t)} [color="${BACKWARD}", fontcolor="${BACKWARD}", style=dashed, constraint=false${value ? `, label=${quote([value])}` : ''}];`);
+    const used = new Set<number>();
+    for (const a of r.args.flatMap(tensorsOf)) {
+      // mul(x, x): each argument takes its own gradient, in order.
+      const k = given.findIndex(([t], j) => t === a && !used.has(j));
+      if (k < 0) {
+        lines.push(`  ${tensorNode(a)} -> ${op} [color="${FORWARD}"];`);
+        continue;
+      }
+      used.add(k);
+      const value = formatValues(given[k][1], options);
+      lines.push(`  ${tensorNode(a)} -> ${op} [color="${FORWARD}:${BACKWARD}", penwidth=1.5, fontcolor="${BACKWARD}"${value ? `, ${labelKind}=${quote([value])}` : ''}];`);
     }
+    const backward = passed.has(r) ? `${FORWARD}:${BACKWARD}` : FORWARD;
+    lines.push(`  ${op} -> ${tensorNode(r.out)} [color="${backward}"${passed.has(r) ? ', penwidth=1.5' : ''}];`);
   });
 
-  const title = options.title ? `  label=${quote([options.title])}; labelloc=t; fontsize=14;\n` : '';
+  const caption = [...(options.title ? [options.title] : []), ...(from ? [`red beside black: the backward pass, labelled with the gradient it carries back`] : [])];
+  const title = caption.length ? `  label=${quote(caption)}; labelloc=t; fontsize=13;\n` : '';
+  // NOTE: dot's network simplex (ranking, then x positions) is what takes minutes on a large tape
+  // (a parameter used by hundreds of ops has edges across every rank); bounding its iterations keeps
+  // a graph of a thousand nodes to seconds, and small ones converge within the bound anyway.
+  const bounded = large ? '  nslimit=1; nslimit1=1;\n' : '';
   return `digraph tape {
   rankdir=${options.direction ?? 'LR'};
-${title}  fontname="Helvetica"; node [fontname="Helvetica", fontsize=11]; edge [fontname="Helvetica", fontsize=9];
+${bounded}${title}  fontname="Helvetica"; node [fontname="Helvetica", fontsize=11]; edge [fontname="Helvetica", fontsize=9];
 ${lines.join('\n')}
 }
 `;

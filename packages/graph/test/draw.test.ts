@@ -15,13 +15,16 @@ function small() {
   return { t, x, w, b, y, l, names };
 }
 
+const unescape = (s: string) => s.replace(/&#45;/g, '-').replace(/&gt;/g, '>').replace(/&lt;/g, '<').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+const texts = (body: string) => [...body.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => unescape(m[1]));
+
 /** The SVG's nodes (their text lines) and edges (tail -> head, by DOT id), as Graphviz writes them. */
 function parseSvg(svg: string) {
   const groups = [...svg.matchAll(/<g id="(node|edge)\d+" class="(?:node|edge)">\s*<title>([^<]*)<\/title>([\s\S]*?)<\/g>/g)];
-  const unescape = (s: string) => s.replace(/&#45;/g, '-').replace(/&gt;/g, '>').replace(/&lt;/g, '<').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
-  const texts = (body: string) => [...body.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => unescape(m[1]));
   const nodes = new Map(groups.filter((g) => g[1] === 'node').map((g) => [g[2], texts(g[3])]));
-  const edges = groups.filter((g) => g[1] === 'edge').map((g) => ({ title: unescape(g[2]), stroke: /<path[^>]*stroke="([^"]+)"/.exec(g[3])![1], labels: texts(g[3]) }));
+  const edges = groups.filter((g) => g[1] === 'edge').map((g) => ({
+    title: unescape(g[2]), strokes: [...g[3].matchAll(/<path[^>]*stroke="([^"]+)"/g)].map((m) => m[1]), labels: texts(g[3]),
+  }));
   return { nodes, edges };
 }
 
@@ -41,12 +44,14 @@ describe('tape.toDot and tape.toSvg', () => {
     expect(byName('x')).toEqual(['x scalar', 'value 0.5', `grad ${five(dPre * 2)}`]);
     expect(byName('y')).toEqual(['y scalar', `value ${five(y)}`, `grad ${five(2 * y)}`]);
     expect(byName('l')).toEqual(['l scalar', `value ${five(y * y)}`, 'grad 1']);
-    const forward = edges.filter((e) => e.stroke === 'black'), backward = edges.filter((e) => e.stroke === '#c0392b');
-    expect(forward.length).toBe(3 + 3 + 2 + 2);
-    expect(backward.length).toBe(4 + 6); // into each of the 4 ops, then out to each of their 6 inputs
+    // Every edge follows the data; those the backward pass runs along have a red line beside the black.
+    expect(edges.length).toBe(3 + 3 + 2 + 2);
+    const both = edges.filter((e) => e.strokes.join() === 'black,#c0392b');
+    expect(both.length).toBe(edges.length); // here every tensor leads to l
     const w = [...nodes.entries()].find(([, lines]) => lines[0] === 'w scalar')![0];
-    expect(forward.map((e) => e.title)).toContain(`${w}->op0`);
-    expect(backward.find((e) => e.title === `op0->${w}`)!.labels).toEqual([five(dPre * 0.5)]);
+    expect(edges.find((e) => e.title === `${w}->op0`)!.labels).toEqual([five(dPre * 0.5)]);
+    expect(edges.find((e) => e.title === 'op3->t6')!.labels).toEqual([]); // out of the last op: nothing flows in from l's side
+    expect(texts(svg)).toContain('red beside black: the backward pass, labelled with the gradient it carries back');
   });
 
   it('without backwardFrom draws no gradients and no backward edges; large tensors show their shape only', () => {
@@ -84,9 +89,31 @@ describe('tape.toDot and tape.toSvg', () => {
     const l = t.add(t.mul(x, x), t.scale(x, 5)); // dl/dx = 2x + 5 = 11: 3 + 3 from mul, 5 from scale
     const dot = t.toDot({ names: new Map([[x, 'x']]), backwardFrom: l });
     expect(dot).toContain('label="x scalar\\nvalue 3\\ngrad 11"');
-    const into = (op: string) => dot.split('\n').filter((line) => line.includes(`${op} -> t0 [color="#c0392b"`));
-    expect(into('op0').length).toBe(2); // mul(x, x): one edge per argument
-    expect(into('op0').every((line) => line.includes('label="3"'))).toBe(true);
-    expect(into('op1')[0]).toContain('label="5"');
+    const from = (op: string) => dot.split('\n').filter((line) => line.startsWith(`  t0 -> ${op} `));
+    expect(from('op0').length).toBe(2); // mul(x, x): one edge per argument
+    expect(from('op0').every((line) => line.includes('label="3"'))).toBe(true);
+    expect(from('op1')[0]).toContain('label="5"');
   });
+
+  it('draws only the edges the backward pass runs along in two colours, and bounds the layout of large tapes', async () => {
+    const x = tensor(0.5, param), c = tensor(2, { dtype: 'float64' });
+    const t = new Tape();
+    const y = t.mul(x, c);
+    const other = t.exp(x); // not on the path to y
+    let dot = t.toDot({ backwardFrom: y });
+    expect(dot.split('\n').filter((l) => l.includes('black:#c0392b')).length).toBe(2); // x -> mul, mul -> y
+    expect(dot).toMatch(/t1 -> op0 \[color="black"\]/); // the constant 2: no gradient
+    expect(dot).not.toContain('nslimit');
+    expect(other.shape).toEqual([]);
+    // A chain of 200 ops on one parameter: Graphviz in a few seconds, not minutes (bounded network simplex).
+    const w = tensor(0.9, param);
+    let z = x;
+    for (let i = 0; i < 100; i++) z = t.tanh(t.mul(z, w));
+    dot = t.toDot({ backwardFrom: z });
+    expect(dot).toContain('nslimit=1; nslimit1=1;');
+    const t0 = performance.now();
+    const svg = await t.toSvg({ backwardFrom: z });
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    expect(parseSvg(svg).nodes.size).toBe(4 + 2 + 1 + 200 + 200); // x, 2, y, exp(x) and their 2 ops; w; the chain's 200 ops and outputs
+  }, 30_000);
 });
