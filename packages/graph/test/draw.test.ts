@@ -2,6 +2,7 @@
 // (nodes, labels, edges), with gradients computed here by hand.
 import { describe, expect, it } from 'vitest';
 import { Tape, tensor, zeros, type Tensor } from '../src/index.ts';
+import { parseSvg, texts } from '../../../test/svg.ts';
 
 const param = { dtype: 'float64', requiresGrad: true } as const;
 
@@ -15,19 +16,6 @@ function small() {
   return { t, x, w, b, y, l, names };
 }
 
-const unescape = (s: string) => s.replace(/&#45;/g, '-').replace(/&gt;/g, '>').replace(/&lt;/g, '<').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
-const texts = (body: string) => [...body.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => unescape(m[1]));
-
-/** The SVG's nodes (their text lines) and edges (tail -> head, by DOT id), as Graphviz writes them. */
-function parseSvg(svg: string) {
-  const groups = [...svg.matchAll(/<g id="(node|edge)\d+" class="(?:node|edge)">\s*<title>([^<]*)<\/title>([\s\S]*?)<\/g>/g)];
-  const nodes = new Map(groups.filter((g) => g[1] === 'node').map((g) => [g[2], texts(g[3])]));
-  const edges = groups.filter((g) => g[1] === 'edge').map((g) => ({
-    title: unescape(g[2]), strokes: [...g[3].matchAll(/<path[^>]*stroke="([^"]+)"/g)].map((m) => m[1]), labels: texts(g[3]),
-  }));
-  return { nodes, edges };
-}
-
 describe('tape.toDot and tape.toSvg', () => {
   it('draws ops and tensors with values and gradients, data edges in black and the backward pass in red', async () => {
     const { t, l, names } = small();
@@ -35,11 +23,11 @@ describe('tape.toDot and tape.toSvg', () => {
     expect(svg).toMatch(/^<\?xml[\s\S]*<svg width="\d+pt" height="\d+pt"/);
     const { nodes, edges } = parseSvg(svg);
     expect(nodes.size).toBe(4 + 7);
-    expect([...nodes.keys()].filter((k) => k.startsWith('op')).map((k) => nodes.get(k)![0])).toEqual(['mul', 'add', 'tanh', 'square']);
+    expect([...nodes.keys()].filter((k) => k.startsWith('op')).map((k) => nodes.get(k)!.lines[0])).toEqual(['mul', 'add', 'tanh', 'square']);
     // By hand: y = tanh(0.7), dl/dy = 2y, dl/d(xw + b) = 2y(1 - y^2), dl/dw = that times x, dl/dx times w.
     const y = Math.tanh(0.7), dPre = 2 * y * (1 - y * y);
     const five = (v: number) => v.toPrecision(5).replace(/0+$/, '');
-    const byName = (name: string) => [...nodes.values()].find((lines) => lines[0].startsWith(`${name} `))!;
+    const byName = (name: string) => [...nodes.values()].find((n) => n.lines[0].startsWith(`${name} `))!.lines;
     expect(byName('w')).toEqual(['w scalar', 'value 2', `grad ${five(dPre * 0.5)}`]);
     expect(byName('x')).toEqual(['x scalar', 'value 0.5', `grad ${five(dPre * 2)}`]);
     expect(byName('y')).toEqual(['y scalar', `value ${five(y)}`, `grad ${five(2 * y)}`]);
@@ -48,7 +36,7 @@ describe('tape.toDot and tape.toSvg', () => {
     expect(edges.length).toBe(3 + 3 + 2 + 2);
     const both = edges.filter((e) => e.strokes.join() === 'black,#c0392b');
     expect(both.length).toBe(edges.length); // here every tensor leads to l
-    const w = [...nodes.entries()].find(([, lines]) => lines[0] === 'w scalar')![0];
+    const w = [...nodes.entries()].find(([, n]) => n.lines[0] === 'w scalar')![0];
     expect(edges.find((e) => e.title === `${w}->op0`)!.labels).toEqual([five(dPre * 0.5)]);
     expect(edges.find((e) => e.title === 'op3->t6')!.labels).toEqual([]); // out of the last op: nothing flows in from l's side
     expect(texts(svg)).toContain('red beside black: the backward pass, labelled with the gradient it carries back');

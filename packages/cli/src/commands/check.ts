@@ -1,5 +1,6 @@
 /** `backprop check FILE`: a hand calculation, checked line by line. */
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import { checkSource, type CheckReport } from '../check/evaluate.ts';
 import { explain } from '../check/explain.ts';
@@ -11,7 +12,8 @@ export const checkOptions = (y: Argv) =>
   y
     .positional('file', { type: 'string', demandOption: true, describe: 'a derivation file' })
     .option('json', { type: 'boolean', describe: 'print the verdicts as JSON' })
-    .option('explain', { type: 'string', describe: 'print the backward pass step by step for a derivative, e.g. dl/dw5' });
+    .option('explain', { type: 'string', describe: 'print the backward pass step by step for a derivative, e.g. dl/dw5' })
+    .option('graph', { type: 'string', describe: "draw the derivation's graph, each claim's verdict on its node, as SVG to this file" });
 
 /** `12 claims: 8 ok (3 truncated), 4 rounding, 0 wrong; score 12/12`, and the blanks if any. */
 function summary(report: CheckReport): string {
@@ -23,7 +25,7 @@ function summary(report: CheckReport): string {
   return `${claims} claim${claims === 1 ? '' : 's'}: ${ok} ok${truncated ? ` (${truncated} truncated)` : ''}, ${rounding} rounding, ${wrong} wrong${blanks}; score ${report.score.right}/${report.score.of}`;
 }
 
-export function checkCommand(args: { file: string; json?: boolean; explain?: string }): number {
+export async function checkCommand(args: { file: string; json?: boolean; explain?: string; graph?: string }): Promise<number> {
   let source: string;
   try {
     source = readFileSync(args.file, 'utf8');
@@ -44,6 +46,11 @@ export function checkCommand(args: { file: string; json?: boolean; explain?: str
   }
   const { derivation, report } = result;
   const wrong = report.counts.wrong > 0;
+  if (args.graph) {
+    // Loaded here: the layout library (Graphviz) and the atomic writer are for --graph only.
+    const [{ derivationSvg }, { writeFileAtomic }] = await Promise.all([import('../check/graph.ts'), import('@backprop/mlp')]);
+    writeFileAtomic(args.graph, await derivationSvg(derivation, report, `${basename(args.file)}: ${summary(report)}`));
+  }
   if (args.json) {
     console.log(JSON.stringify({ file: args.file, ...report }, null, 2));
     return wrong ? 1 : 0;
