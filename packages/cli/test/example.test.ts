@@ -160,6 +160,19 @@ describe('exercises', () => {
     expect(text.stdout).toMatch(/\n\d+ claims: \d+ ok, \d+ rounding, 1 wrong; score (\d+)\/(\d+)\n/);
   });
 
+  it("examples/exercise-attempt.txt (the README's graded attempt) is today's exercise, filled in", () => {
+    const attempt = readFileSync(join(repoRoot, 'examples/exercise-attempt.txt'), 'utf8').split('\n');
+    expect(attempt[0]).toMatch(/^# A student's filled-in copy of the exercise of `(backprop example .*)`\.$/);
+    const args = /`backprop example (.*)`/.exec(attempt[0])![1];
+    expect(args).toBe('--layers 2,2,1 --seed 1 --digits 4 --exercise');
+    const today = example({ layers: '2,2,1', digits: 4, exercise: true }).split('\n');
+    expect(attempt.length - 1).toBe(today.length);
+    // Line for line the exercise, with a number where it has a blank.
+    const blanked = attempt.slice(1).map((line, i) => (today[i].includes(' = ?') ? line.replace(/ = -?[\d.]+(e-?\d+)?(\s+#.*)?$/, ' = ?$2') : line));
+    expect(blanked).toEqual(today);
+    expect(attempt.slice(1).filter((l, i) => l !== today[i]).length).toBe(31); // every blank filled
+  });
+
   it('--explain walks the backward pass of a generated file', () => {
     const path = join(dir, 'worked.txt');
     writeFileSync(path, worked);
