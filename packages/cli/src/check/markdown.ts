@@ -5,9 +5,6 @@
  */
 import MarkdownIt from 'markdown-it';
 
-/** Is this path a Markdown file (by its extension)? */
-export const isMarkdown = (path: string) => /\.(md|markdown)$/i.test(path);
-
 /**
  * The derivation of a Markdown file: each line of a ```derivation block on its own line number,
  * every other line empty, so that the checker's line numbers are the Markdown file's.

@@ -4,7 +4,6 @@ import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import { checkSource, type CheckReport } from '../check/evaluate.ts';
 import { explain } from '../check/explain.ts';
-import { derivationOfMarkdown, isMarkdown } from '../check/markdown.ts';
 import { CheckError } from '../check/parse.ts';
 import { table, truncate } from '../format.ts';
 
@@ -32,8 +31,9 @@ export async function checkCommand(args: { file: string; json?: boolean; explain
   } catch (e) {
     throw new Error(`${args.file}: cannot read: ${(e as NodeJS.ErrnoException).code}`);
   }
-  if (isMarkdown(args.file)) {
-    const markdown = derivationOfMarkdown(source);
+  if (/\.(md|markdown)$/i.test(args.file)) {
+    // markdown-it is loaded for Markdown files only.
+    const markdown = (await import('../check/markdown.ts')).derivationOfMarkdown(source);
     if (markdown.blocks === 0) throw new Error(`${args.file}: no fenced code block marked derivation (\`\`\`derivation); in a Markdown file only those lines are checked`);
     source = markdown.source;
   }
