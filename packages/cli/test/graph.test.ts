@@ -16,7 +16,7 @@ describe('backprop check --graph', () => {
     const out = join(dir, 'paper.svg');
     const r = backprop(['check', example, '--graph', out]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('12 claims: 8 ok (3 truncated), 4 rounding, 0 wrong; score 12/12'); // the table as always
+    expect(r.stdout).toContain('14 claims: 10 ok (3 truncated), 4 rounding, 0 wrong; score 14/14'); // the table as always
     const svg = readFileSync(out, 'utf8');
     const { nodes, edges } = parseSvg(svg);
     const ops = [...nodes.values()].filter((n) => n.fill === '#fdf2d0');
@@ -24,7 +24,8 @@ describe('backprop check --graph', () => {
     expect(ops.map((n) => n.lines[0]).filter((l) => l === 'sigmoid').length).toBe(3);
     expect(nodeNamed(nodes, 'h1')).toEqual({ lines: ['h1 scalar', 'value 0.65', 'grad 0.031712', 'line 21: 0.65 ok'], fill: GREEN });
     expect(nodeNamed(nodes, "o'")).toEqual({ lines: ["o' scalar", 'value 1.3554', 'grad 0.25586', 'line 25: 1.355395 rounding', "line 31: dl/do' = 0.25586 ok"], fill: YELLOW });
-    expect(nodeNamed(nodes, 'w5')!.lines.at(-1)).toBe('line 32: dl/dw5 = 0.168103 ok (truncated)');
+    // Derivatives stand on the node of what they are taken with respect to (the first, for d(dl/dw5)/dw6).
+    expect(nodeNamed(nodes, 'w5')!.lines.slice(-3)).toEqual(['line 32: dl/dw5 = 0.168103 ok (truncated)', 'line 41: d2l/dw5^2 = -0.04224 ok', 'line 42: d(dl/dw5)/dw6 = -0.03403 ok']);
     expect(nodeNamed(nodes, 'dl/dw5')!.lines).toEqual(['dl/dw5 scalar', 'value 0.1681']); // a constant inside new_w5's line
     // Edges join tensors and ops: each op has one edge out (its output) and one in per tensor it reads.
     const ends = edges.map((e) => e.title.split('->'));
@@ -39,7 +40,7 @@ describe('backprop check --graph', () => {
     const w5 = [...nodes].find(([, n]) => n.lines[0] === 'w5 scalar')![0];
     const fromW5 = edges.filter((e) => e.title.startsWith(`${w5}->`));
     expect(fromW5.map((e) => [nodes.get(e.title.split('->')[1])!.lines[0], e.strokes.length, e.labels])).toEqual([['mul', 2, ['0.1681']], ['sub', 1, []]]);
-    expect(texts(svg)[0]).toBe('paper-worked-example.txt: 12 claims: 8 ok (3 truncated), 4 rounding, 0 wrong; score 12/12');
+    expect(texts(svg)[0]).toBe('paper-worked-example.txt: 14 claims: 10 ok (3 truncated), 4 rounding, 0 wrong; score 14/14');
   });
 
   it('colours a wrong claim red, with the value it should have', () => {

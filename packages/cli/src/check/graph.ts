@@ -1,5 +1,5 @@
 /** `backprop check FILE --graph out.svg`: the derivation's graph, each claim's verdict on its node. */
-import type { Tensor } from '@backprop/graph';
+import { Tensor, type TapeRecord } from '@backprop/graph';
 import type { Derivation } from './derivation.ts';
 import type { CheckReport, VerdictName } from './evaluate.ts';
 
@@ -15,8 +15,19 @@ const worst: VerdictName[] = ['wrong', 'rounding', 'blank', 'ok'];
  * derivatives claimed are all of one value (l), the backward pass from it.
  */
 export async function derivationSvg(d: Derivation, report: CheckReport, title: string): Promise<string> {
-  if (d.tape.records.length > MAX_DRAWN_OPS) {
-    throw new Error(`--graph: the derivation has ${d.tape.records.length} operations; a picture of more than ${MAX_DRAWN_OPS} is not readable (and Graphviz takes minutes to lay it out)`);
+  // What computes the named values: a second derivative also records a backward pass on the tape,
+  // whose results are used as constants and are not drawn.
+  const needed = new Set<Tensor>(d.values.values());
+  const records: TapeRecord[] = [];
+  for (let i = d.tape.records.length - 1; i >= 0; i--) {
+    const r = d.tape.records[i];
+    if (!needed.has(r.out)) continue;
+    records.push(r);
+    for (const a of r.args.flat()) if (a instanceof Tensor) needed.add(a);
+  }
+  records.reverse();
+  if (records.length > MAX_DRAWN_OPS) {
+    throw new Error(`--graph: the derivation has ${records.length} operations; a picture of more than ${MAX_DRAWN_OPS} is not readable (and Graphviz takes minutes to lay it out)`);
   }
   const notes = new Map<Tensor, { lines: string[]; verdicts: VerdictName[] }>();
   const byLine = new Map(d.statements.map((s) => [s.line, s]));
@@ -36,6 +47,7 @@ export async function derivationSvg(d: Derivation, report: CheckReport, title: s
   }
   const from = outputs.size === 1 ? d.values.get([...outputs][0]) : undefined;
   return d.tape.toSvg({
+    records,
     names: d.labels,
     backwardFrom: from && from.size === 1 ? from : undefined,
     title,
