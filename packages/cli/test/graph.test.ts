@@ -43,6 +43,16 @@ describe('backprop check --graph', () => {
     expect(texts(svg)[0]).toBe('paper-worked-example.txt: 14 claims: 10 ok (3 truncated), 4 rounding, 0 wrong; score 14/14');
   });
 
+  it('writes Graphviz\'s DOT text instead for a .dot file, the same graph', () => {
+    const out = join(dir, 'paper.dot');
+    expect(backprop(['check', example, '--graph', out]).code).toBe(0);
+    const dot = readFileSync(out, 'utf8');
+    expect(dot.startsWith('digraph tape {\n  rankdir=TB;\n')).toBe(true);
+    expect(dot).toContain('label="h1 scalar\\nvalue 0.65\\ngrad 0.031712\\nline 21: 0.65 ok"');
+    const svgNodes = parseSvg(readFileSync(join(dir, 'paper.svg'), 'utf8')).nodes.size;
+    expect(dot.match(/^ {2}(t|op)\d+ \[shape=/gm)!.length).toBe(svgNodes);
+  });
+
   it('colours a wrong claim red, with the value it should have', () => {
     const slip = join(dir, 'slip.txt');
     writeFileSync(slip, readFileSync(example, 'utf8').replace(/^I2 = 0.25$/m, 'I2 = 0.05'));
@@ -60,7 +70,7 @@ describe('backprop check --graph', () => {
     const nowhere = backprop(['check', example, '--graph', join(dir, 'no-such-dir', 'x.svg')]);
     expect(nowhere.code).toBe(2);
     expect(nowhere.stderr).toMatch(/no-such-dir\/x\.svg/);
-    expect(readdirSync(dir).filter((f) => f.endsWith('.svg')).sort()).toEqual(['paper.svg', 'slip.svg']);
+    expect(readdirSync(dir).filter((f) => /\.(svg|dot)$/.test(f)).sort()).toEqual(['paper.dot', 'paper.svg', 'slip.svg']);
   });
 });
 

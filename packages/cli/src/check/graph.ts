@@ -1,5 +1,6 @@
 /** `backprop check FILE --graph out.svg`: the derivation's graph, each claim's verdict on its node. */
 import { Tensor, type TapeRecord } from '@backprop/graph';
+import { drawAs } from '../network-graph.ts';
 import type { Derivation } from './derivation.ts';
 import type { CheckReport, VerdictName } from './evaluate.ts';
 
@@ -10,11 +11,11 @@ const fills: Record<VerdictName, string> = { ok: '#d3f0da', rounding: '#fff1bf',
 const worst: VerdictName[] = ['wrong', 'rounding', 'blank', 'ok'];
 
 /**
- * The SVG of a checked derivation: every value a node, each claim's verdict on the node of what it
+ * The picture of a checked derivation (SVG, or DOT for a path ending in .dot): every value a node, each claim's verdict on the node of what it
  * is about (a name's own node; dX/dY on Y's), coloured by the worst verdict there; when the
  * derivatives claimed are all of one value (l), the backward pass from it.
  */
-export async function derivationSvg(d: Derivation, report: CheckReport, title: string): Promise<string> {
+export async function derivationGraph(d: Derivation, report: CheckReport, title: string, path: string): Promise<string> {
   // What computes the named values: a second derivative also records a backward pass on the tape,
   // whose results are used as constants and are not drawn.
   const needed = new Set<Tensor>(d.values.values());
@@ -46,7 +47,7 @@ export async function derivationSvg(d: Derivation, report: CheckReport, title: s
     notes.set(node, note);
   }
   const from = outputs.size === 1 ? d.values.get([...outputs][0]) : undefined;
-  return d.tape.toSvg({
+  return drawAs(path, d.tape, {
     records,
     names: d.labels,
     backwardFrom: from && from.size === 1 ? from : undefined,

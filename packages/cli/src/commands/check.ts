@@ -12,7 +12,7 @@ export const checkOptions = (y: Argv) =>
     .positional('file', { type: 'string', demandOption: true, describe: 'a derivation file' })
     .option('json', { type: 'boolean', describe: 'print the verdicts as JSON' })
     .option('explain', { type: 'string', describe: 'print the backward pass step by step for a derivative, e.g. dl/dw5' })
-    .option('graph', { type: 'string', describe: "draw the derivation's graph, each claim's verdict on its node, as SVG to this file" });
+    .option('graph', { type: 'string', describe: "draw the derivation's graph, each claim's verdict on its node, to this file (SVG; DOT for .dot or .gv)" });
 
 /** `12 claims: 8 ok (3 truncated), 4 rounding, 0 wrong; score 12/12`, and the blanks if any. */
 function summary(report: CheckReport): string {
@@ -48,8 +48,8 @@ export async function checkCommand(args: { file: string; json?: boolean; explain
   const wrong = report.counts.wrong > 0;
   if (args.graph) {
     // Loaded here: the layout library (Graphviz) and the atomic writer are for --graph only.
-    const [{ derivationSvg }, { writeFileAtomic }] = await Promise.all([import('../check/graph.ts'), import('@backprop/mlp')]);
-    writeFileAtomic(args.graph, await derivationSvg(derivation, report, `${basename(args.file)}: ${summary(report)}`));
+    const [{ derivationGraph }, { writeFileAtomic }] = await Promise.all([import('../check/graph.ts'), import('@backprop/mlp')]);
+    writeFileAtomic(args.graph, await derivationGraph(derivation, report, `${basename(args.file)}: ${summary(report)}`, args.graph));
   }
   if (args.json) {
     console.log(JSON.stringify({ file: args.file, ...report }, null, 2));
