@@ -38,14 +38,14 @@ describe('generated examples check ok, line by line', () => {
     }
   }
 
-  it('for random architectures, activations, losses, seeds and digits (fast-check)', () => {
+  it('for random architectures, activations (the output\'s too), losses, seeds and digits (fast-check)', () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 2, maxLength: 5 }), fc.constantFrom(...activationNames), fc.constantFrom(...exampleLosses),
-        fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 12 }), fc.boolean(),
-        (sizes, activation, loss, seed, digits, matrix) => {
+        fc.option(fc.constantFrom('linear' as const, ...activationNames), { nil: undefined }), fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 12 }), fc.boolean(),
+        (sizes, activation, loss, output, seed, digits, matrix) => {
           if ((loss === 'hinge' || loss === 'ce') && sizes[sizes.length - 1] < 2) sizes.push(2);
-          const { report } = checkSource(example({ layers: sizes.join(','), activation, loss, seed, digits, matrix }));
+          const { report } = checkSource(example({ layers: sizes.join(','), activation, loss, output, seed, digits, matrix }));
           expect(report.verdicts.every((v) => v.verdict === 'ok')).toBe(true);
         },
       ),

@@ -153,7 +153,7 @@ export function toDot(tape: Tape, options: DrawOptions = {}): string {
   const title = caption.length ? `  label=${quote(caption)}; labelloc=t; fontsize=13;\n` : '';
   // NOTE: dot's network simplex (ranking, then x positions) is what takes minutes on a large tape
   // (a parameter used by hundreds of ops has edges across every rank); bounding its iterations keeps
-  // a graph of a thousand nodes to seconds, and small ones converge within the bound anyway.
+  // a graph of a thousand nodes to seconds. Tapes of up to 60 ops are laid out without the bound.
   const bounded = large ? '  nslimit=1; nslimit1=1;\n' : '';
   return `digraph tape {
   rankdir=${options.direction ?? 'LR'};
