@@ -37,6 +37,10 @@ function describe({ spec }: ExampleOptions): string {
 export function generateExample(options: ExampleOptions): string {
   const { spec, digits, exercise, matrix } = options;
   const lines = (matrix ? matrixLines : scalarLines)(spec, step(spec));
+  const overflow = lines.find((l) => l.kind === 'claim' && [l.value].flat(2).some((x) => !Number.isFinite(x)));
+  if (overflow?.kind === 'claim') {
+    throw new Error(`${overflow.lhs} comes out ${[overflow.value].flat(2).find((x) => !Number.isFinite(x))} in float64: the inputs or weights are too large for this network; choose smaller ones`);
+  }
   const header = (exercise
     ? [
         `An exercise: one step of gradient descent by hand on ${describe(options)}`,
