@@ -55,111 +55,142 @@ function activationLine(act: Exclude<OutputActivation, 'linear'>, pre: string, p
   }
 }
 
-export function scalarLines(spec: ExampleSpec, s: Step): Line[] {
-  const { values, loss } = spec;
-  const n = scalarNames(spec);
-  const { L, K } = n;
-  const act = (l: number) => (l === L ? spec.output : spec.activation);
-  const lines: Line[] = [];
-  const comment = (text: string) => lines.push({ kind: 'comment', text });
-  const space = () => lines.push({ kind: 'space' });
-  const claim = (lhs: string, value: number, rest: ClaimParts = {}) => lines.push({ kind: 'claim', lhs, value, ...rest });
+/** What the parts of a file share: the network, its numbers and names, and the lines written so far. */
+interface Writer {
+  spec: ExampleSpec;
+  s: Step;
+  n: ReturnType<typeof scalarNames>;
+  act: (l: number) => OutputActivation;
+  /** The target class (0-based) of hinge and cross-entropy, else -1. */
+  y: number;
+  lines: Line[];
+  /** Each weight's and bias's gradient by name, for the updates. */
+  grads: Map<string, number>;
+}
 
-  comment('inputs, weights, biases, targets and learning rate');
-  values.inputs.forEach((x, i) => lines.push({ kind: 'given', name: n.post(0, i), value: x }));
+const comment = (w: Writer, text: string): void => void w.lines.push({ kind: 'space' }, { kind: 'comment', text });
+const claim = (w: Writer, lhs: string, value: number, rest: ClaimParts = {}): void => void w.lines.push({ kind: 'claim', lhs, value, ...rest });
+
+export function scalarLines(spec: ExampleSpec, s: Step): Line[] {
+  const n = scalarNames(spec);
+  const { targets } = spec.values;
+  const w: Writer = {
+    spec, s, n, lines: [], grads: new Map(),
+    act: (l) => (l === n.L ? spec.output : spec.activation),
+    y: Array.isArray(targets) ? -1 : targets.class - 1,
+  };
+  givens(w);
+  forward(w);
+  loss(w);
+  backward(w);
+  updates(w);
+  return w.lines;
+}
+
+/** The inputs, weights (in the order of their numbers), biases, targets and learning rate. */
+function givens(w: Writer): void {
+  const { spec: { values }, n } = w;
+  w.lines.push({ kind: 'comment', text: 'inputs, weights, biases, targets and learning rate' });
+  const given = (name: string, value: number) => w.lines.push({ kind: 'given', name, value });
+  values.inputs.forEach((x, i) => given(n.post(0, i), x));
   values.weights.forEach((W, l) => {
-    const ordered = W.flatMap((row, i) => row.map((w, j) => ({ name: n.weight(l, i, j), w })));
+    const ordered = W.flatMap((row, i) => row.map((x, j) => ({ name: n.weight(l, i, j), x })));
     ordered.sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1)));
-    for (const { name, w } of ordered) lines.push({ kind: 'given', name, value: w });
+    for (const { name, x } of ordered) given(name, x);
   });
   const seen = new Set<string>();
   values.biases.forEach((b, l) => unitBiases(b, values.sizes[l + 1]).forEach((v, j) => {
     const name = n.bias(l, j);
-    if (name && v !== null && !seen.has(name)) lines.push({ kind: 'given', name, value: v }), seen.add(name);
+    if (name && v !== null && !seen.has(name)) given(name, v), seen.add(name);
   }));
-  const classifier = !Array.isArray(values.targets);
-  if (classifier) comment(`the target class is ${(values.targets as { class: number }).class} (output ${n.post(L, (values.targets as { class: number }).class - 1)})`);
-  else (values.targets as number[]).forEach((y, k) => lines.push({ kind: 'given', name: n.target(k), value: y }));
-  lines.push({ kind: 'given', name: 'eta', value: spec.lr });
+  if (w.y >= 0) w.lines.push({ kind: 'comment', text: `the target class is ${w.y + 1} (output ${n.post(n.L, w.y)})` });
+  else (values.targets as number[]).forEach((y, k) => given(n.target(k), y));
+  given('eta', w.spec.lr);
+}
 
-  space();
-  comment('forward pass');
-  for (let l = 1; l <= L; l++) {
-    for (let j = 0; j < values.sizes[l]; j++) {
+/** Layer by layer, each unit's weighted sum and then its activation. */
+function forward(w: Writer): void {
+  const { s, n } = w;
+  comment(w, 'forward pass');
+  for (let l = 1; l <= n.L; l++) {
+    for (let j = 0; j < s.pre[l].length; j++) {
       const terms = s.post[l - 1].map((_, i) => `${n.post(l - 1, i)}*${n.weight(l - 1, i, j)}`);
       const b = n.bias(l - 1, j);
-      claim(n.pre(l, j), s.pre[l][j], { expr: [...terms, ...(b ? [b] : [])].join(' + ') });
-      if (act(l) !== 'linear') claim(n.post(l, j), s.post[l][j], { expr: `${act(l)}(${n.pre(l, j)})` });
+      claim(w, n.pre(l, j), s.pre[l][j], { expr: [...terms, ...(b ? [b] : [])].join(' + ') });
+      if (w.act(l) !== 'linear') claim(w, n.post(l, j), s.post[l][j], { expr: `${w.act(l)}(${n.pre(l, j)})` });
     }
   }
+}
 
-  space();
-  comment('loss');
-  const o = (k: number) => n.post(L, k);
-  const y = classifier ? (values.targets as { class: number }).class - 1 : -1;
-  if (loss === 'mse' || loss === 'half-sse') {
-    const squares = Array.from({ length: K }, (_, k) => `(${o(k)} - ${n.target(k)})^2`);
-    const sum = squares.join(' + ');
-    claim('l', s.loss, { expr: loss === 'mse' ? sum : K === 1 ? `${sum} / 2` : `(${sum}) / 2` });
-  } else if (loss === 'hinge') {
-    for (let k = 0; k < K; k++) if (k !== y) claim(`m${k + 1}`, s.margins[k], { expr: `${o(k)} - ${o(y)} + 1` });
-    claim('l', s.loss, { expr: Array.from({ length: K }, (_, k) => k).filter((k) => k !== y).map((k) => `max(0, m${k + 1})`).join(' + ') });
-  } else {
-    const denominator = Array.from({ length: K }, (_, k) => `exp(${o(k)})`).join(' + ');
-    for (let k = 0; k < K; k++) claim(`p${k + 1}`, s.probs[k], { expr: `exp(${o(k)}) / (${denominator})` });
-    claim('l', s.loss, { expr: `-log(p${y + 1})` });
+function loss(w: Writer): void {
+  const { s, n, y } = w, K = n.K, o = (k: number) => n.post(n.L, k);
+  const others = Array.from({ length: K }, (_, k) => k).filter((k) => k !== y);
+  comment(w, 'loss');
+  switch (w.spec.loss) {
+    case 'mse':
+    case 'half-sse': {
+      const sum = Array.from({ length: K }, (_, k) => `(${o(k)} - ${n.target(k)})^2`).join(' + ');
+      return claim(w, 'l', s.loss, { expr: w.spec.loss === 'mse' ? sum : K === 1 ? `${sum} / 2` : `(${sum}) / 2` });
+    }
+    case 'hinge':
+      for (const k of others) claim(w, `m${k + 1}`, s.margins[k], { expr: `${o(k)} - ${o(y)} + 1` });
+      return claim(w, 'l', s.loss, { expr: others.map((k) => `max(0, m${k + 1})`).join(' + ') });
+    case 'ce': {
+      const denominator = Array.from({ length: K }, (_, k) => `exp(${o(k)})`).join(' + ');
+      for (let k = 0; k < K; k++) claim(w, `p${k + 1}`, s.probs[k], { expr: `exp(${o(k)}) / (${denominator})` });
+      return claim(w, 'l', s.loss, { expr: `-log(p${y + 1})` });
+    }
   }
+}
 
-  space();
-  comment('backward pass: the chain rule, from the loss back to each weight');
-  for (let k = 0; k < K; k++) {
+/** dl/d(output), then layer by layer down: dl/d(unit), dl/d(weighted sum), each weight's and bias's gradient. */
+function backward(w: Writer): void {
+  const { spec, s, n, y } = w, L = n.L, o = (k: number) => n.post(L, k);
+  comment(w, 'backward pass: the chain rule, from the loss back to each weight');
+  for (let k = 0; k < n.K; k++) {
     const g = s.dPost[L][k];
-    if (loss === 'mse') claim(d(o(k)), g, { expr: `2(${o(k)} - ${n.target(k)})` });
-    else if (loss === 'half-sse') claim(d(o(k)), g, { expr: `${o(k)} - ${n.target(k)}` });
-    else if (loss === 'ce') claim(d(o(k)), g, { expr: k === y ? `p${k + 1} - 1` : `p${k + 1}` });
-    else if (k === y) claim(d(o(k)), g, { note: 'minus the number of positive margins', hint: 'minus the number of positive margins' });
-    else claim(d(o(k)), g, { note: s.margins[k] > 0 ? `m${k + 1} > 0` : `m${k + 1} <= 0`, hint: `1 if m${k + 1} > 0, else 0` });
+    if (spec.loss === 'mse') claim(w, d(o(k)), g, { expr: `2(${o(k)} - ${n.target(k)})` });
+    else if (spec.loss === 'half-sse') claim(w, d(o(k)), g, { expr: `${o(k)} - ${n.target(k)}` });
+    else if (spec.loss === 'ce') claim(w, d(o(k)), g, { expr: k === y ? `p${k + 1} - 1` : `p${k + 1}` });
+    else if (k === y) claim(w, d(o(k)), g, { note: 'minus the number of positive margins', hint: 'minus the number of positive margins' });
+    else claim(w, d(o(k)), g, { note: s.margins[k] > 0 ? `m${k + 1} > 0` : `m${k + 1} <= 0`, hint: `1 if m${k + 1} > 0, else 0` });
   }
   for (let l = L; l >= 1; l--) {
     if (l < L) {
-      for (let i = 0; i < values.sizes[l]; i++) {
+      for (let i = 0; i < s.post[l].length; i++) {
         const terms = s.dPre[l + 1].map((_, j) => `${d(n.pre(l + 1, j))} * ${n.weight(l, i, j)}`);
-        claim(d(n.post(l, i)), s.dPost[l][i], { expr: terms.join(' + ') });
+        claim(w, d(n.post(l, i)), s.dPost[l][i], { expr: terms.join(' + ') });
       }
     }
-    const a = act(l);
+    const a = w.act(l);
     if (a !== 'linear') {
-      for (let j = 0; j < values.sizes[l]; j++) claim(d(n.pre(l, j)), s.dPre[l][j], activationLine(a, n.pre(l, j), n.post(l, j), s.pre[l][j]));
+      for (let j = 0; j < s.pre[l].length; j++) claim(w, d(n.pre(l, j)), s.dPre[l][j], activationLine(a, n.pre(l, j), n.post(l, j), s.pre[l][j]));
     }
-    const grads = s.post[l - 1].flatMap((_, i) => s.dPre[l].map((_, j) => ({ name: n.weight(l - 1, i, j), i, j })));
-    grads.sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1)));
-    for (const { name, i, j } of grads) claim(d(name), s.dW[l - 1][i][j], { expr: `${d(n.pre(l, j))} * ${n.post(l - 1, i)}` });
-    const bias = values.biases[l - 1];
-    if (bias.kind === 'shared') {
-      claim(d(n.bias(l - 1, 0)!), s.dB[l - 1][0]!, { expr: s.dPre[l].map((_, j) => d(n.pre(l, j))).join(' + ') });
+    const weights = s.post[l - 1].flatMap((_, i) => s.dPre[l].map((_, j) => ({ name: n.weight(l - 1, i, j), i, j })));
+    weights.sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1)));
+    for (const { name, i, j } of weights) {
+      claim(w, d(name), s.dW[l - 1][i][j], { expr: `${d(n.pre(l, j))} * ${n.post(l - 1, i)}` });
+      w.grads.set(name, s.dW[l - 1][i][j]);
+    }
+    if (spec.values.biases[l - 1].kind === 'shared') {
+      const name = n.bias(l - 1, 0)!;
+      claim(w, d(name), s.dB[l - 1][0]!, { expr: s.dPre[l].map((_, j) => d(n.pre(l, j))).join(' + ') });
+      w.grads.set(name, s.dB[l - 1][0]!);
     } else {
-      s.dB[l - 1].forEach((g, j) => g !== null && claim(d(n.bias(l - 1, j)!), g, { expr: d(n.pre(l, j)) }));
+      s.dB[l - 1].forEach((g, j) => {
+        if (g === null) return;
+        claim(w, d(n.bias(l - 1, j)!), g, { expr: d(n.pre(l, j)) });
+        w.grads.set(n.bias(l - 1, j)!, g);
+      });
     }
   }
-
-  space();
-  comment('gradient descent: each weight and bias minus eta times its gradient');
-  for (const line of lines.slice()) {
-    if (line.kind !== 'given' || !/^[wb]\d+$/.test(line.name)) continue;
-    const g = gradientOf(line.name, spec, s, n);
-    claim(`new_${line.name}`, (line.value as number) - spec.lr * g, { expr: `${line.name} - eta * ${d(line.name)}` });
-  }
-  return lines;
 }
 
-/** The gradient of a weight or bias by name. */
-function gradientOf(name: string, spec: ExampleSpec, s: Step, n: ReturnType<typeof scalarNames>): number {
-  const { sizes } = spec.values;
-  for (let l = 0; l < sizes.length - 1; l++) {
-    for (let j = 0; j < sizes[l + 1]; j++) {
-      if (n.bias(l, j) === name) return spec.values.biases[l].kind === 'shared' ? s.dB[l][0]! : s.dB[l][j]!;
-      for (let i = 0; i < sizes[l]; i++) if (n.weight(l, i, j) === name) return s.dW[l][i][j];
-    }
+/** Every weight and bias, in the order they were given, minus eta times its gradient. */
+function updates(w: Writer): void {
+  comment(w, 'gradient descent: each weight and bias minus eta times its gradient');
+  for (const line of w.lines.slice()) {
+    if (line.kind !== 'given' || !w.grads.has(line.name)) continue;
+    claim(w, `new_${line.name}`, (line.value as number) - w.spec.lr * w.grads.get(line.name)!, { expr: `${line.name} - eta * ${d(line.name)}` });
   }
-  throw new Error(`no parameter ${name}`);
 }
