@@ -53,6 +53,7 @@ dl/dz = 2z = ?
     expect(r.stdout).toContain('\n1 claim: 1 ok, 0 rounding, 0 wrong, 3 blank; score 1/4\n');
     const all = backprop(['check', file('all-blank.txt', text.replace('= 0.8808', '= ?'))]);
     expect(all.stdout).toContain('\n4 blanks: the computed column holds the value each should have\n');
+    expect(backprop(['check', file('givens.txt', 'x = 1\n')]).stdout).toContain('\n0 claims: 0 ok, 0 rounding, 0 wrong; score 0/0\n');
     const wrong = backprop(['check', file('wrong.txt', text.replace('= 0.8808', '= 0.7'))]);
     expect(wrong.code).toBe(1);
     expect(wrong.stdout).toContain('\n1 claim: 0 ok, 0 rounding, 1 wrong, 3 blank; score 0/4\n');

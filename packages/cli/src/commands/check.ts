@@ -18,7 +18,7 @@ export const checkOptions = (y: Argv) =>
 function summary(report: CheckReport): string {
   const { ok, rounding, wrong, blank } = report.counts;
   const claims = report.verdicts.length - blank;
-  if (claims === 0) return `${blank} blank${blank === 1 ? '' : 's'}: the computed column holds the value each should have`;
+  if (claims === 0 && blank > 0) return `${blank} blank${blank === 1 ? '' : 's'}: the computed column holds the value each should have`;
   const truncated = report.verdicts.filter((v) => v.truncated).length;
   const blanks = blank ? `, ${blank} blank` : '';
   return `${claims} claim${claims === 1 ? '' : 's'}: ${ok} ok${truncated ? ` (${truncated} truncated)` : ''}, ${rounding} rounding, ${wrong} wrong${blanks}; score ${report.score.right}/${report.score.of}`;
