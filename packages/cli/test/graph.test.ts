@@ -91,6 +91,17 @@ describe('backprop gradcheck --graph', () => {
     expect(nodeNamed(nodes, 'loss')!.lines).toEqual(['loss scalar', expect.stringMatching(/^value \d\.\d+$/), 'grad 1']);
   });
 
+  it("draws a model file's network with the file's names for its parameters and named values", () => {
+    const out = join(dir, 'model.svg');
+    const r = backprop(['gradcheck', '--model', 'examples/models/residual.ts', '--random', '--batch', '2', '--full-limit', '10', '--graph', out]);
+    expect(r.code).toBe(0);
+    const { nodes } = parseSvg(readFileSync(out, 'utf8'));
+    const W1 = nodeNamed(nodes, 'W1')!;
+    expect(W1.lines.map((l) => l.replace(/[\d.]+e[-+]\d+/, 'E'))).toEqual(['W1 [784,64]', 'hand vs tape: E ok', 'tape vs numeric: E ok', 'hand vs numeric: E ok']);
+    expect(W1.fill).toBe(GREEN);
+    for (const name of ['X', 'H1', 'W4', 'b4', 'loss']) expect(nodeNamed(nodes, name), name).toBeDefined();
+  });
+
   it('with --order 2, the Hessian-vector products\' agreement; with --op, a clear refusal', () => {
     const out = join(dir, 'hessian.svg');
     expect(backprop(['gradcheck', '--order', '2', '--layers', '4,3,2', '--random', '--graph', out]).code).toBe(0);
