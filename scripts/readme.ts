@@ -10,6 +10,8 @@
  *   <!-- output from "TEXT": COMMAND -->      the same from the first printed line that starts with
  *                                              TEXT, after a line `...`
  *   <!-- file: PATH -->                       the text of a file of the repository (the examples)
+ * Before a picture, `![what](PATH)`:
+ *   <!-- image: COMMAND -->                   the file PATH that COMMAND writes (an SVG it draws)
  * Before a table or block of numbers from long runs (25 epochs, the paper's sweep, benchmarks):
  *   <!-- measured: WHAT -->                   a measurement: kept as written, neither run nor compared
  *
@@ -20,8 +22,8 @@
  * in the README (gradcheck's `--full-limit 100`), and long runs are measurements.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -30,18 +32,25 @@ export const readmePath = join(root, 'README.md');
 export type Block =
   | { kind: 'output'; command: string; from?: string; exit: number; open: number; close: number; body: string }
   | { kind: 'file'; path: string; open: number; close: number; body: string }
+  | { kind: 'image'; command: string; path: string; line: number }
   | { kind: 'measured'; what: string; line: number };
 
 const OUTPUT = /^<!-- output(?: \(exit (\d+)\))?(?: from "([^"]+)")?: (.+?) -->$/;
 const FILE = /^<!-- file: (.+?) -->$/;
 const MEASURED = /^<!-- measured: (.+?) -->$/;
+const IMAGE = /^<!-- image: (.+?) -->$/;
 
 /** The marked blocks of a README; throws, naming the line, on a marker not followed by what it marks. */
 export function blocks(readme: string): Block[] {
   const lines = readme.split('\n');
   const out: Block[] = [];
   lines.forEach((line, i) => {
-    const output = OUTPUT.exec(line), file = FILE.exec(line), measured = MEASURED.exec(line);
+    const output = OUTPUT.exec(line), file = FILE.exec(line), measured = MEASURED.exec(line), image = IMAGE.exec(line);
+    if (image) {
+      const picture = /^!\[[^\]]*\]\(([^)\s]+)\)$/.exec(lines[i + 1] ?? '');
+      if (!picture) throw new Error(`README.md:${i + 1}: an image marker must be followed by a picture, ![what](PATH)`);
+      out.push({ kind: 'image', command: image[1], path: picture[1], line: i + 1 });
+    }
     if (measured) {
       if (!/^(\||```)/.test(lines[i + 1] ?? '')) throw new Error(`README.md:${i + 1}: a measured marker must be followed by a table or a fenced block`);
       out.push({ kind: 'measured', what: measured[1], line: i + 1 });
@@ -60,19 +69,23 @@ export function blocks(readme: string): Block[] {
   return out;
 }
 
-/** What a command prints (stdout and stderr interleaved), run from a scratch directory; throws on another exit status. */
-export function run(command: string, exit = 0): string {
+/**
+ * What a command prints (stdout and stderr interleaved), run from a scratch directory; throws on
+ * another exit status. With `collect`, also the text of the file it wrote there.
+ */
+export function run(command: string, exit = 0, collect?: string): string {
   mkdirSync(join(root, '.tmp'), { recursive: true });
   const scratch = mkdtempSync(join(root, '.tmp', 'readme-'));
   try {
     symlinkSync(join(root, 'examples'), join(scratch, 'examples'));
+    if (collect) mkdirSync(dirname(join(scratch, collect)), { recursive: true });
     // The default kernels, no colours, and none of the npm_* settings of a surrounding `npm test`
     // (npx would read them as its own configuration and may warn about them).
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|BACKPROP_KERNELS$|FORCE_COLOR$)/i.test(k)));
     const r = spawnSync('sh', ['-c', `${command} 2>&1`], { cwd: scratch, env: { ...env, NO_COLOR: '1' }, encoding: 'utf8', timeout: 300_000 });
     if (r.error) throw r.error;
     if (r.status !== exit) throw new Error(`\`${command}\` exited with status ${r.status ?? r.signal}, not ${exit}; it printed:\n${r.stdout}`);
-    return r.stdout;
+    return collect ? readFileSync(join(scratch, collect), 'utf8') : r.stdout;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -81,6 +94,7 @@ export function run(command: string, exit = 0): string {
 /** What a block should hold today. */
 export function expected(block: Block): string {
   if (block.kind === 'file') return readFileSync(join(root, block.path), 'utf8');
+  if (block.kind === 'image') return run(block.command, 0, block.path);
   if (block.kind !== 'output') throw new Error('a measurement is not regenerated');
   let printed = run(block.command, block.exit).replace(/\s+$/, '').split('\n');
   if (block.from) {
@@ -104,10 +118,21 @@ export function normalise(text: string): string {
  * The README with every output and file block that no longer matches replaced by what it should hold
  * today (a block that differs only in its timings is left as it is, so that the README does not churn).
  */
-export function regenerate(readme: string, onBlock: (b: Block, changed: boolean) => void = () => {}): string {
+export function regenerate(readme: string, onBlock: (b: Block, changed: boolean) => void = () => {}, { writeImages = false } = {}): string {
   const lines = readme.split('\n');
   const changes = blocks(readme).flatMap((b) => {
     if (b.kind === 'measured') return [];
+    if (b.kind === 'image') {
+      const picture = expected(b), path = join(root, b.path);
+      const changed = !existsSync(path) || readFileSync(path, 'utf8') !== picture;
+      onBlock(b, changed);
+      if (changed && writeImages) {
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(`${path}.tmp`, picture);
+        renameSync(`${path}.tmp`, path);
+      }
+      return [];
+    }
     const text = expected(b);
     const changed = normalise(text) !== normalise(b.body);
     onBlock(b, changed);
@@ -120,7 +145,7 @@ export function regenerate(readme: string, onBlock: (b: Block, changed: boolean)
   return lines.join('\n');
 }
 
-const label = (b: Block) => (b.kind === 'output' ? `$ ${b.command}` : b.kind === 'file' ? b.path : b.what);
+const label = (b: Block) => (b.kind === 'output' || b.kind === 'image' ? `$ ${b.command}` : b.kind === 'file' ? b.path : b.what);
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const check = process.argv.includes('--check');
@@ -129,7 +154,7 @@ if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.me
   const updated = regenerate(readme, (b, changed) => {
     console.log(`${changed ? (check ? 'DRIFTED' : 'updated') : 'same   '}  ${label(b)}`);
     if (changed) drifted.push(label(b));
-  });
+  }, { writeImages: !check });
   if (check) {
     if (drifted.length) console.log(`\n${drifted.length} block(s) of README.md no longer match; run npm run readme to regenerate them`);
     process.exit(drifted.length ? 1 : 0);

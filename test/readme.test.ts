@@ -1,7 +1,7 @@
 // The README as a new user reads it: its commands run as written after the two set-up commands, and
 // every block of printed output is what its command prints today (scripts/readme.ts regenerates them).
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blocks, expected, normalise, readmePath, root } from '../scripts/readme.ts';
 
@@ -61,6 +61,11 @@ describe('the README', () => {
     if (b.kind === 'file') {
       it(`shows ${b.path} as it is`, () => {
         expect(b.body).toBe(expected(b));
+      });
+    } else if (b.kind === 'image') {
+      it(`shows the picture \`${b.command}\` draws today, ${b.path} (npm run readme redraws it)`, () => {
+        expect(existsSync(join(root, b.path)), b.path).toBe(true);
+        expect(readFileSync(join(root, b.path), 'utf8')).toBe(expected(b));
       });
     } else if (b.kind === 'output') {
       it(`shows what \`${b.command}\` prints today (npm run readme regenerates it)`, () => {

@@ -63,6 +63,15 @@ describe('backprop experiment and backprop report', () => {
     expect(await depth.locator('tbody tr').count()).toBe(3);
     expect(await depth.locator('tbody tr').first().locator('td').first().textContent()).toBe('1 hidden layer (100) [subset 400]');
     expect(await page.locator('section#width2 li').first().textContent()).toContain('not yet run');
+    // The final network's graph: with --epochs 2 --subset 400 it is the same run as depth's 800-100 one, trained above.
+    const graph = page.locator('section#final figure#network-graph');
+    expect(await graph.locator('figcaption').textContent()).toMatch(/with its trained weights \(800x100-tanh-hinge-lr0\.01-e2-n400-\w+\/model\.safetensors\)/);
+    expect(await graph.locator('svg g.node').count()).toBe(7 + 9 + 9); // X, W1..b3; 9 ops (matmul, add, tanh, ..., hingeLoss) and their outputs
+    expect(await graph.locator('svg g.edge').count()).toBe(24);
+    const labels = await graph.locator('svg g.node text').allTextContents();
+    for (const l of ['X [8,784]', 'W1 [784,800]', 'H1_pre [8,800]', 'H2 [8,100]', 'S [8,10]', 'hingeLoss', 'loss scalar']) expect(labels).toContain(l);
+    const graphBox = await graph.locator('svg').boundingBox();
+    expect(graphBox!.height).toBeGreaterThan(graphBox!.width); // top to bottom
     await page.screenshot({ path: join(dir, 'report.png'), fullPage: true });
   }, 60_000);
 });

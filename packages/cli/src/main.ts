@@ -67,6 +67,10 @@ const commands = [
     const m = await import('./commands/check.ts');
     return { options: m.checkOptions, run: m.checkCommand };
   }),
+  command('example', 'write a worked example (or an exercise) of one gradient step on a small network, in check\'s format', async () => {
+    const m = await import('./commands/example.ts');
+    return { options: m.exampleOptions, run: m.exampleCommand };
+  }),
   command('gradcheck', 'compare hand-derived, tape and finite-difference gradients of a network (or --op)', async () => {
     const m = await import('./commands/gradcheck.ts');
     return { options: m.gradcheckOptions, run: m.gradcheckCommand };

@@ -36,6 +36,18 @@ describe('startup: each command loads only what it uses', () => {
   });
 });
 
+describe('startup: check loads Graphviz and markdown-it only when it needs them', () => {
+  it('a text file without --graph loads neither; --graph loads Graphviz; a Markdown file loads markdown-it', () => {
+    const loads = (args: string[]) => {
+      const { modules } = modulesOf(args);
+      return { viz: modules.some((m) => m.includes('/@viz-js/viz/')), markdown: modules.some((m) => m.includes('/markdown-it/')) };
+    };
+    expect(loads(['check', 'examples/paper-worked-example.txt'])).toEqual({ viz: false, markdown: false });
+    expect(loads(['check', 'examples/paper-worked-example.txt', '--graph', join(dir, 'g.svg')])).toEqual({ viz: true, markdown: false });
+    expect(loads(['check', 'examples/derivation.md'])).toEqual({ viz: false, markdown: true });
+  });
+});
+
 describe('backprop --version', () => {
   it("prints the CLI package's version", () => {
     const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));

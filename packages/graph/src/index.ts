@@ -9,6 +9,7 @@ export type { DType, Data, NdArray, Nested, Shape, TensorOptions } from './tenso
 export { Tape } from './tape.ts';
 export { tidy, keep, Scope, Memory, defaultMemory } from './kernels/memory.ts';
 export type { TapeOptions, TapeRecord, BackwardOptions } from './tape.ts';
+export type { DrawOptions } from './draw.ts';
 export { defineOp, wrap, operand } from './op.ts';
 export type { Op, Forward, Gradients, Operand } from './op.ts';
 export type { Conv2dOptions, Pair } from './ops/conv.ts';

@@ -6,6 +6,7 @@ import * as ops from './ops/index.ts';
 import * as k from './kernels/index.ts';
 import { formatShape, Tensor } from './tensor.ts';
 import type { Gradients, Op } from './op.ts';
+import { toDot, toSvg, type DrawOptions } from './draw.ts';
 
 /** One executed op: enough to apply its chain rule later. */
 export interface TapeRecord {
@@ -186,6 +187,16 @@ export class Tape {
       },
     });
     return out;
+  }
+
+  /** The recorded graph as Graphviz DOT text: ops, tensors, values and gradients (draw.ts). */
+  toDot(options?: DrawOptions): string {
+    return toDot(this, options);
+  }
+
+  /** The recorded graph as SVG, laid out by Graphviz (loaded on the first call). */
+  toSvg(options?: DrawOptions): Promise<string> {
+    return toSvg(this, options);
   }
 
   /** The error for a tape whose tensors were freed: its forward pass ran in a scope that has ended. */

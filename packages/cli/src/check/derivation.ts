@@ -117,7 +117,8 @@ export function evalNode(n: Node, t: Tape, env: Env, line: number, labels?: Map<
       }
     }
   })();
-  if (labels && out.requiresGrad && !labels.has(out)) {
+  // A derivative inside an expression (eta * dl/dw5) is a constant, but one with a name worth showing.
+  if (labels && (out.requiresGrad || n.kind === 'deriv') && !labels.has(out)) {
     const text = show(n);
     labels.set(out, text.length <= LABEL_LENGTH ? text : `${text.slice(0, LABEL_LENGTH - 3)}...`);
   }

@@ -9,6 +9,7 @@
  *               downstream, rounds or truncates to the claim, give or take what those values' own
  *               last digits allow;
  *   wrong     - none of these.
+ * A blank (`= ?`, an exercise's line) gets the value it should hold.
  */
 import { Tape, Tensor, tensor, formatShape } from '@backprop/graph';
 import { derivText, references, show, type Node, type Statement } from './parse.ts';
@@ -17,7 +18,7 @@ import { fit, fitWithin, fromComputed, fromDouble, type Fit } from './exact.ts';
 
 export { Derivation, formatValue, unitOf } from './derivation.ts';
 
-export type VerdictName = 'ok' | 'rounding' | 'wrong';
+export type VerdictName = 'ok' | 'rounding' | 'wrong' | 'blank';
 
 export interface Verdict {
   line: number;
@@ -34,6 +35,8 @@ export interface Verdict {
 export interface CheckReport {
   verdicts: Verdict[];
   counts: Record<VerdictName, number>;
+  /** Lines right (ok or rounding: a rounded value carried forward is no slip) of all claims and blanks. */
+  score: { right: number; of: number };
 }
 
 /** The inputs of a recomputation by key: `n:name` a value, `d:X|Y` a derivative, `g:C` dX/dC downstream. */
@@ -72,14 +75,22 @@ export function checkSource(source: string): { derivation: Derivation; report: C
   // First how each claim fits its exact value: a truncated claim, used further on, may be off by a whole unit.
   const targets = new Map(claims.map((s) => [s, targetOf(d, s)])); // a derivative's backward pass, once
   const fits = new Map(claims.map((s) => [s, claimFit(d, s, targets.get(s)!)]));
-  const verdicts = claims.map((s) => judge(d, s, targets.get(s)!, fits));
-  const counts = { ok: 0, rounding: 0, wrong: 0 };
+  const judged = new Map(claims.map((s) => [s, judge(d, s, targets.get(s)!, fits)]));
+  const verdicts = d.statements.flatMap((s) => judged.get(s) ?? (s.blank ? [blankVerdict(d, s)] : []));
+  const counts = { ok: 0, rounding: 0, wrong: 0, blank: 0 };
   for (const v of verdicts) counts[v.verdict]++;
-  return { derivation: d, report: { verdicts, counts } };
+  return { derivation: d, report: { verdicts, counts, score: { right: counts.ok + counts.rounding, of: verdicts.length } } };
 }
 
 /** The exact value (dX/dY or a name's) that a claim is about. */
 const targetOf = (d: Derivation, s: Statement) => (s.lhs.kind === 'deriv' ? d.exactDeriv(s.lhs.of, s.lhs.wrt, s.line, s.lhs.wrt2) : d.values.get(s.lhs.name)!);
+
+/** A blank's verdict: the value the line should hold. */
+function blankVerdict(d: Derivation, s: Statement): Verdict {
+  const value = targetOf(d, s);
+  const claim = s.lhs.kind === 'deriv' ? derivText(s.lhs) : s.lhs.name;
+  return { line: s.line, claim, expression: s.exprs.length ? show(s.exprs[0]) : '', claimed: '?', computed: formatValue(value), verdict: 'blank' };
+}
 
 /** Is the claim the exact value rounded (or else truncated) to its digits, in every element? null if not, or shapes differ. */
 function claimFit(d: Derivation, s: Statement, target: Tensor): Fit {
@@ -142,7 +153,7 @@ function claimedInputs(d: Derivation, nodes: Node[], line: number, fits: Map<Sta
     }
     for (const { of, wrt, wrt2 } of r.derivs) {
       const c = d.derivClaims.get(derivKey(of, wrt, wrt2));
-      inputs.set(`d:${of}|${wrt}|${wrt2 ?? ''}`, c ? claimInput(c, fits) : { value: d.exactDeriv(of, wrt, line, wrt2), units: [0] });
+      inputs.set(`d:${of}|${wrt}|${wrt2 ?? ''}`, c?.claim ? claimInput(c, fits) : { value: d.exactDeriv(of, wrt, line, wrt2), units: [0] });
     }
   }
   return inputs;
@@ -175,7 +186,7 @@ function recomputeDerivative(d: Derivation, s: Statement, fits: Map<Statement, F
     const C = (c.lhs as { name: string }).name;
     if (C === X) continue;
     const claim = d.derivClaims.get(derivKey(X, C));
-    inputs.set(`g:${C}`, claim ? claimInput(claim, fits) : { value: d.exactDeriv(X, C, s.line), units: [0] });
+    inputs.set(`g:${C}`, claim?.claim ? claimInput(claim, fits) : { value: d.exactDeriv(X, C, s.line), units: [0] });
   }
   return recompute(inputs, (get) => {
     let total: Tensor | null = null;

@@ -5,6 +5,7 @@
  *   h1 = I1*w1 + b1 + I2*w3 = 0.65   a definition, optional steps, and a claimed value
  *   dl/dw5 = 0.168103                a claimed derivative (reverse mode on the tape)
  *   d2l/dw5^2 = 0.0185               a claimed second derivative, d(dl/dw5)/dw6 = ... a mixed one
+ *   h1 = I1*w1 + b1 + I2*w3 = ?      a blank: check prints the value it should hold
  *
  * No off-the-shelf expression parser reads this notation (primes in names such as o', the
  * derivative token dl/dw5, @ for the matrix product, 2(o - y)), so this is a small Pratt parser.
@@ -47,6 +48,8 @@ export interface Statement {
   exprs: Node[];
   /** The claimed number or matrix (a literal), if any. */
   claim?: Node;
+  /** The line ends in `= ?`: a blank of an exercise, whose value check prints. */
+  blank?: boolean;
 }
 
 export class CheckError extends Error {
@@ -94,7 +97,7 @@ function tokenize(src: string, line: number): Token[] {
     const num = at(NUMBER, s, i), name = num ? undefined : at(NAME, s, i);
     if (num) tokens.push({ type: 'num', text: checkRange(num, line), joined });
     else if (name) tokens.push({ type: 'name', text: name, joined });
-    else if ('+-*/^@()[],='.includes(s[i])) tokens.push({ type: 'op', text: s[i], joined });
+    else if ('+-*/^@()[],=?'.includes(s[i])) tokens.push({ type: 'op', text: s[i], joined });
     else throw new CheckError(line, `syntax error: unexpected '${s[i]}' at column ${i + 1}`);
     i += (num ?? name)?.length ?? 1;
     joined = true;
@@ -300,6 +303,12 @@ export function parseFile(source: string): Statement[] {
   const known = (n: string) => defined.has(n);
   return tokenized.map(({ line, text, parts }) => {
     const [head, ...rest] = parts;
+    const last = rest[rest.length - 1];
+    const blank = last.length === 1 && last[0].text === '?';
+    if (blank) rest.pop();
+    if ([head, ...rest].some((p) => p.some((t) => t.text === '?'))) {
+      throw new CheckError(line, "a blank '?' stands alone after the last '=' of a line (h1 = I1*w1 + b1 = ?)");
+    }
     const headParser = new Parser(head, line, known);
     let lhs: Lhs;
     if (head.length === 1 && head[0].type === 'name') lhs = { kind: 'name', name: head[0].text };
@@ -312,6 +321,9 @@ export function parseFile(source: string): Statement[] {
       }
       lhs = { kind: 'deriv', of: d.of, wrt: d.wrt, wrt2: d.wrt2 };
     }
+    if (blank && rest.length === 0 && lhs.kind === 'name') {
+      throw new CheckError(line, `'${lhs.name} = ?' leaves a given blank; a given needs its number (a blank stands for a computed value: ${lhs.name} = expression = ?)`);
+    }
     const nodes = rest.map((tokens) => {
       if (tokens.length === 0) throw new CheckError(line, "syntax error: nothing after '='");
       const p = new Parser(tokens, line, known);
@@ -319,11 +331,12 @@ export function parseFile(source: string): Statement[] {
       if (!p.atEnd()) p.unexpected();
       return node;
     });
-    const last = nodes[nodes.length - 1];
-    const hasClaim = isLiteral(last) && (nodes.length > 1 || lhs.kind === 'deriv');
+    if (blank) return { line, text, lhs, exprs: nodes, blank };
+    const claim = nodes[nodes.length - 1];
+    const hasClaim = isLiteral(claim) && (nodes.length > 1 || lhs.kind === 'deriv');
     const exprs = hasClaim ? nodes.slice(0, -1) : nodes;
-    if (lhs.kind === 'deriv' && !hasClaim) throw new CheckError(line, `${derivText(lhs)} needs a claimed number at the end`);
-    return { line, text, lhs, exprs, claim: hasClaim ? last : undefined };
+    if (lhs.kind === 'deriv' && !hasClaim) throw new CheckError(line, `${derivText(lhs)} needs a claimed number at the end (or a blank, ?)`);
+    return { line, text, lhs, exprs, claim: hasClaim ? claim : undefined };
   });
 }
 

@@ -1,7 +1,8 @@
 /** `backprop check FILE`: a hand calculation, checked line by line. */
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Argv } from 'yargs';
-import { checkSource } from '../check/evaluate.ts';
+import { checkSource, type CheckReport } from '../check/evaluate.ts';
 import { explain } from '../check/explain.ts';
 import { CheckError } from '../check/parse.ts';
 import { table, truncate } from '../format.ts';
@@ -10,14 +11,31 @@ export const checkOptions = (y: Argv) =>
   y
     .positional('file', { type: 'string', demandOption: true, describe: 'a derivation file' })
     .option('json', { type: 'boolean', describe: 'print the verdicts as JSON' })
-    .option('explain', { type: 'string', describe: 'print the backward pass step by step for a derivative, e.g. dl/dw5' });
+    .option('explain', { type: 'string', describe: 'print the backward pass step by step for a derivative, e.g. dl/dw5' })
+    .option('graph', { type: 'string', describe: "draw the derivation's graph, each claim's verdict on its node, to this file (SVG; DOT for .dot or .gv)" });
 
-export function checkCommand(args: { file: string; json?: boolean; explain?: string }): number {
+/** `12 claims: 8 ok (3 truncated), 4 rounding, 0 wrong; score 12/12`, and the blanks if any. */
+function summary(report: CheckReport): string {
+  const { ok, rounding, wrong, blank } = report.counts;
+  const claims = report.verdicts.length - blank;
+  if (claims === 0 && blank > 0) return `${blank} blank${blank === 1 ? '' : 's'}: the computed column holds the value each should have`;
+  const truncated = report.verdicts.filter((v) => v.truncated).length;
+  const blanks = blank ? `, ${blank} blank` : '';
+  return `${claims} claim${claims === 1 ? '' : 's'}: ${ok} ok${truncated ? ` (${truncated} truncated)` : ''}, ${rounding} rounding, ${wrong} wrong${blanks}; score ${report.score.right}/${report.score.of}`;
+}
+
+export async function checkCommand(args: { file: string; json?: boolean; explain?: string; graph?: string }): Promise<number> {
   let source: string;
   try {
     source = readFileSync(args.file, 'utf8');
   } catch (e) {
     throw new Error(`${args.file}: cannot read: ${(e as NodeJS.ErrnoException).code}`);
+  }
+  if (/\.(md|markdown)$/i.test(args.file)) {
+    // markdown-it is loaded for Markdown files only.
+    const markdown = (await import('../check/markdown.ts')).derivationOfMarkdown(source);
+    if (markdown.blocks === 0) throw new Error(`${args.file}: no fenced code block marked derivation (\`\`\`derivation); in a Markdown file only those lines are checked`);
+    source = markdown.source;
   }
   let result;
   try {
@@ -28,6 +46,11 @@ export function checkCommand(args: { file: string; json?: boolean; explain?: str
   }
   const { derivation, report } = result;
   const wrong = report.counts.wrong > 0;
+  if (args.graph) {
+    // Loaded here: the layout library (Graphviz) and the atomic writer are for --graph only.
+    const [{ derivationGraph }, { writeFileAtomic }] = await Promise.all([import('../check/graph.ts'), import('@backprop/mlp')]);
+    writeFileAtomic(args.graph, await derivationGraph(derivation, report, `${basename(args.file)}: ${summary(report)}`, args.graph));
+  }
   if (args.json) {
     console.log(JSON.stringify({ file: args.file, ...report }, null, 2));
     return wrong ? 1 : 0;
@@ -42,9 +65,7 @@ export function checkCommand(args: { file: string; json?: boolean; explain?: str
     return v.note && v.verdict !== 'ok' ? [line, `      ${v.verdict === 'wrong' ? '!' : '~'} ${v.note}`] : [line];
   });
   console.log([head, rule, ...noted].join('\n'));
-  const { ok, rounding } = report.counts;
-  const truncated = report.verdicts.filter((v) => v.truncated).length;
-  console.log(`\n${report.verdicts.length} claims: ${ok} ok${truncated ? ` (${truncated} truncated)` : ''}, ${rounding} rounding, ${report.counts.wrong} wrong`);
+  console.log(`\n${summary(report)}`);
   if (args.explain) {
     const m = /^d(.+)\/d(.+)$/.exec(args.explain);
     if (!m) throw new Error(`--explain ${args.explain}: expected a derivative such as dl/dw5`);

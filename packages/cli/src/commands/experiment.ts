@@ -15,7 +15,7 @@ import { executeRun } from '../run/execute.ts';
 import { lockRunDir } from '../run/lock.ts';
 import { makeDirs, RunDir } from '../run/rundir.ts';
 import { pct, table } from '../format.ts';
-import { writeReport } from './report.ts';
+import { finalNetworkFigure, writeReport } from './report.ts';
 
 export const experimentOptions = (y: Argv) =>
   y
@@ -94,7 +94,7 @@ export async function experimentCommand(args: Args): Promise<number> {
     }
     const summaries = await summarize(sources, out, chosen, plans);
     if (!args.quiet) for (const s of summaries) console.log(experimentTable(s, args['each-seed']) + '\n');
-    writeReport(out, summaries, sweep, args['each-seed']);
+    writeReport(out, summaries, sweep, args['each-seed'], { final: await finalNetworkFigure(summaries) });
     log(`figures in ${join(out, 'figures')}, report in ${join(out, 'report.html')}`);
     return outcome > 0 ? 1 : 0;
   } finally {

@@ -8,7 +8,7 @@
  */
 import { gradcheck, kernels, Rng, Tape, Tensor } from '@backprop/graph';
 import { loadMnist, lossAndGradient, lossOnTape, ModelNetwork, type HandBackwardResult, type InitName, type LossName, type ModelFile } from '@backprop/mlp';
-import { compare, HAND_RTOL, parameterTable, sci, type Pair, type ParameterCheck, type Subject } from './gradcheck.ts';
+import { checkGraph, compare, HAND_RTOL, parameterNote, parameterTable, sci, type Checked, type Pair, type ParameterCheck, type Subject } from './gradcheck.ts';
 import { table } from '../format.ts';
 import { openModelFile } from '../run/modelfile.ts';
 
@@ -42,7 +42,7 @@ export async function modelSubject(args: ModelArgs): Promise<Subject> {
   return { rng, names, params, lossOf, header: headerOf(model, args), about: { model: model.path, sha256: model.sha256, lossName: args.loss, batch: args.batch } };
 }
 
-export async function checkModelFile(args: ModelArgs): Promise<number> {
+export async function checkModelFile(args: ModelArgs): Promise<Checked> {
   const { model, net, X, y, mode, lossOf, names, params } = await setup(args);
   const def = model.definition;
 
@@ -70,12 +70,15 @@ export async function checkModelFile(args: ModelArgs): Promise<number> {
   });
   const first = named.find((v) => !v.ok);
   const ok = parameters.every((r) => r.ok) && !first;
+  // The picture: the parameters and the values the forward names, by their names.
+  const tensorNames = new Map<Tensor, string>([[X, 'X'], [loss, 'loss'], ...[...values].map(([name, v]) => [v, name] as const), ...params.map((p, i) => [p, names[i]] as const)]);
+  const graph = checkGraph(tape, tape.records.length, loss, tensorNames, params, parameters.map(parameterNote), `${headerOf(model, args)}: loss ${loss.item().toPrecision(8)}\n${ok ? 'all agree' : 'MISMATCH'}`);
   if (args.json) {
     console.log(JSON.stringify({
       ok, loss: loss.item(), model: model.path, sha256: model.sha256, lossName: args.loss, batch: args.batch, hand: !!hand, parameters, values: named,
       firstDisagreement: first ? { name: first.name, at: first.handVsTape!.worst, hand: first.handVsTape!.a, tape: first.handVsTape!.b } : null,
     }, null, 2));
-    return ok ? 0 : 1;
+    return { code: ok ? 0 : 1, graph };
   }
   console.log(`${headerOf(model, args)}: loss ${loss.item().toPrecision(8)}`);
   if (!hand) console.log('(the file exports no backward pass: the tape against central differences only)');
@@ -98,7 +101,7 @@ export async function checkModelFile(args: ModelArgs): Promise<number> {
     const given = named.filter((v) => v.given).length;
     console.log(`all ${parameters.length} parameters agree: hand-derived = tape = finite differences${given ? `; and dl/dv of the ${given} named value${given === 1 ? '' : 's'}: hand-derived = tape` : ''}`);
   }
-  return ok ? 0 : 1;
+  return { code: ok ? 0 : 1, graph };
 }
 
 /** A batch in float64 of the model's input: MNIST images, or random inputs and labels with --random. */

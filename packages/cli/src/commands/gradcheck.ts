@@ -4,6 +4,7 @@ import { gradcheck, gradgradcheck, hvp, kernels, opCases, opOfCase, Rng, Tape, T
 import { activationNames, Dense, handBackward, initNames, loadMnist, lossNames, lossOnTape, MLP, type ActivationName, type InitName, type LossName } from '@backprop/mlp';
 import { parseLayers } from './train.ts';
 import { table } from '../format.ts';
+import { drawAs, paperNames } from '../network-graph.ts';
 
 export const gradcheckOptions = (y: Argv) =>
   y
@@ -19,6 +20,7 @@ export const gradcheckOptions = (y: Argv) =>
     .option('op', { type: 'string', describe: 'check one op of the graph package (or all) instead of a network' })
     .option('order', { choices: [1, 2], default: 1, describe: '2: second derivatives (Hessian-vector products of the loss; gradgradcheck of ops)' })
     .option('json', { type: 'boolean' })
+    .option('graph', { type: 'string', describe: "draw the network's graph, each parameter's agreement on its node, to this file (SVG; DOT for .dot or .gv)" })
     .conflicts('model', ['layers', 'activation', 'op'])
     .conflicts('op', ['layers', 'activation']);
 
@@ -66,20 +68,68 @@ export function parameterTable(r: ParameterCheck): string {
   return `${r.name} [${r.shape.join(',')}], ${how}: ${r.ok ? 'ok' : 'MISMATCH'}\n` + table(['  pair', 'max abs', 'max rel', 'worst at', 'verdict'], rows) + '\n';
 }
 
+/** What a check of a network returns: its exit status, and its picture (drawn only if asked for: Graphviz is loaded then). */
+export interface Checked { code: number; graph: (path: string) => Promise<string> }
+
+/** A parameter's node in the picture: how its gradients compared there, green where they agree, red where not. */
+export interface Note { lines: string[]; ok: boolean }
+
+/** The notes of a first-order check: each pair of gradients compared, and its verdict. */
+export function parameterNote(r: ParameterCheck): Note {
+  const lines = [`tape vs numeric: ${sci(r.tapeVsNumeric.maxRelError)} ${r.tapeVsNumeric.ok ? 'ok' : 'MISMATCH'}`];
+  if (r.handVsTape) lines.unshift(`hand vs tape: ${sci(r.handVsTape.maxRel)} ${r.handVsTape.maxRel <= HAND_RTOL ? 'ok' : 'MISMATCH'}`);
+  if (r.handVsNumeric) lines.push(`hand vs numeric: ${sci(r.handVsNumeric.maxRelError)} ${r.handVsNumeric.ok ? 'ok' : 'MISMATCH'}`);
+  return { lines, ok: r.ok };
+}
+
+/**
+ * The picture of a check: the tape of the loss (its first `ops` records: what came after is a
+ * backward pass recorded for second derivatives), the backward pass from the loss, and each
+ * parameter's note on its node.
+ */
+export function checkGraph(tape: Tape, ops: number, loss: Tensor, names: Map<Tensor, string>, params: Tensor[], notes: Note[], title: string) {
+  const index = new Map(params.map((p, i) => [p, i]));
+  return (path: string) => drawAs(path, tape, {
+    records: tape.records.slice(0, ops), names, backwardFrom: loss, title, direction: 'TB',
+    annotate: (t) => {
+      const i = index.get(t);
+      return i === undefined ? undefined : { lines: notes[i].lines, fill: notes[i].ok ? '#d3f0da' : '#f9d0cc' };
+    },
+  });
+}
+
 export async function gradcheckCommand(args: Args): Promise<number> {
   for (const [flag, v] of [['--batch', args.batch], ['--seed', args.seed], ['--full-limit', args['full-limit']]] as const) {
     if (!Number.isInteger(v) || v < (flag === '--batch' ? 1 : 0)) throw new Error(`${flag} ${v}: expected a ${flag === '--batch' ? 'positive' : 'non-negative'} integer`);
   }
+  if (args.op && args.graph) throw new Error("--graph draws a network's graph; with --op there is none (leave out --op, or --graph)");
   if (args.op) return checkOps(args.op, args.seed, !!args.json, args.order === 2);
+  let checked: Checked;
   if (args.model !== undefined) {
     const m = await import('./gradcheck-model.ts'), modelArgs = { ...args, model: args.model };
-    return args.order === 2 ? checkHessian(await m.modelSubject(modelArgs), !!args.json) : m.checkModelFile(modelArgs);
+    checked = args.order === 2 ? checkHessian(await m.modelSubject(modelArgs), !!args.json) : await m.checkModelFile(modelArgs);
+  } else {
+    const net: NetworkArgs = { ...args, layers: args.layers ?? '784,800,100,10', activation: args.activation ?? 'tanh', init: args.init ?? 'he' };
+    if (args.order !== 2) checked = checkNetwork(net);
+    else {
+      const { sizes, X, ...rest } = setup(net);
+      const data = `${net.loss} loss, batch of ${net.batch} ${net.random ? 'random inputs' : 'MNIST images'}, seed ${net.seed}`;
+      const nameTensors = (tape: Tape, loss: Tensor) => mlpNames(tape, X, rest.params, loss);
+      checked = checkHessian({ ...rest, nameTensors, header: `${sizes.join('-')} ${net.activation}, ${data}`, about: { network: sizes, activation: net.activation, lossName: net.loss, batch: net.batch } }, !!net.json);
+    }
   }
-  const net: NetworkArgs = { ...args, layers: args.layers ?? '784,800,100,10', activation: args.activation ?? 'tanh', init: args.init ?? 'he' };
-  if (args.order !== 2) return checkNetwork(net);
-  const { sizes, ...rest } = setup(net);
-  const data = `${net.loss} loss, batch of ${net.batch} ${net.random ? 'random inputs' : 'MNIST images'}, seed ${net.seed}`;
-  return checkHessian({ ...rest, header: `${sizes.join('-')} ${net.activation}, ${data}`, about: { network: sizes, activation: net.activation, lossName: net.loss, batch: net.batch } }, !!net.json);
+  if (args.graph) {
+    const { writeFileAtomic } = await import('@backprop/mlp');
+    writeFileAtomic(args.graph, await checked.graph(args.graph));
+  }
+  return checked.code;
+}
+
+/** An MLP's tensors by §2.1's names, its parameters with their names in the model file too: W1 (layers.0.weight). */
+function mlpNames(tape: Tape, X: Tensor, params: Tensor[], loss: Tensor): Map<Tensor, string> {
+  const names = paperNames(tape, X, params, loss);
+  params.forEach((p, i) => names.set(p, `${names.get(p)} (layers.${Math.floor(i / 2)}.${i % 2 ? 'bias' : 'weight'})`));
+  return names;
 }
 
 function checkOps(name: string, seed: number, json: boolean, second: boolean): number {
@@ -131,7 +181,7 @@ function setup(args: NetworkArgs) {
   return { sizes, rng, net, names, params, lossOf, X, y };
 }
 
-function checkNetwork(args: NetworkArgs): number {
+function checkNetwork(args: NetworkArgs): Checked {
   const { sizes, net, names, params, lossOf, X, y } = setup(args);
   const tape = new Tape();
   const loss = lossOf(tape, ...params);
@@ -146,14 +196,16 @@ function checkNetwork(args: NetworkArgs): number {
     return { name: names[i], shape: p.shape, mode: tapeVsNumeric[i].mode, checked: tapeVsNumeric[i].checked, handVsTape, tapeVsNumeric: tapeVsNumeric[i], handVsNumeric: handVsNumeric[i], ok };
   });
   const ok = results.every((r) => r.ok);
+  const heading = `${sizes.join('-')} ${args.activation}, ${args.loss} loss, batch of ${args.batch} ${args.random ? 'random inputs' : 'MNIST images'}, seed ${args.seed}: loss ${loss.item().toPrecision(8)}`;
+  const graph = checkGraph(tape, tape.records.length, loss, mlpNames(tape, X, params, loss), params, results.map(parameterNote), `${heading}\nhand-derived vs tape vs finite differences: ${ok ? 'all agree' : 'MISMATCH'}`);
   if (args.json) {
     console.log(JSON.stringify({ ok, loss: loss.item(), network: sizes, activation: args.activation, lossName: args.loss, batch: args.batch, parameters: results }, null, 2));
-    return ok ? 0 : 1;
+    return { code: ok ? 0 : 1, graph };
   }
-  console.log(`${sizes.join('-')} ${args.activation}, ${args.loss} loss, batch of ${args.batch} ${args.random ? 'random inputs' : 'MNIST images'}, seed ${args.seed}: loss ${loss.item().toPrecision(8)}\n`);
+  console.log(`${heading}\n`);
   for (const r of results) console.log(parameterTable(r));
   console.log(ok ? `all ${results.length} parameters agree: hand-derived = tape = finite differences` : 'MISMATCH: see the tables above');
-  return ok ? 0 : 1;
+  return { code: ok ? 0 : 1, graph };
 }
 
 /**
@@ -172,13 +224,16 @@ export interface Subject {
   /** The first line of the report, and what the JSON says of the network. */
   header: string;
   about: Record<string, unknown>;
+  /** Names for the tensors of the loss's tape, in the picture (by default the parameters' names). */
+  nameTensors?: (tape: Tape, loss: Tensor) => Map<Tensor, string>;
 }
 
-function checkHessian({ rng, names, params, lossOf, header, about }: Subject, json: boolean): number {
+function checkHessian({ rng, names, params, lossOf, header, about, nameTensors }: Subject, json: boolean): Checked {
   const eps = 1e-6, atol = 1e-5, rtol = 1e-3;
   const vs = params.map((p) => rng.randn(p.shape, { dtype: 'float64' }));
   const tape = new Tape();
   const loss = lossOf(tape, ...params);
+  const forward = tape.records.length; // hvp records the backward pass after these
   const Hv = hvp((t, ...p) => lossOf(t, ...p), params, vs, tape).map((h) => h.toFlatArray());
   const gradientAt = (s: number) => {
     const moved = params.map((p, i) => new Tensor(kernels.zip(p.array, vs[i].array, p.shape, (w, v) => w + s * v), { requiresGrad: true }));
@@ -205,9 +260,12 @@ function checkHessian({ rng, names, params, lossOf, header, about }: Subject, js
     return { name: names[i], shape: p.shape, ok, kinks, maxAbs, maxRel, worst: kernels.unravel(worst, p.shape), tape: Hv[i][worst], numeric: (plus[i][worst] - minus[i][worst]) / (2 * eps) };
   });
   const ok = results.every((r) => r.ok);
+  const tensorNames = nameTensors?.(tape, loss) ?? new Map<Tensor, string>([...params.map((p, i) => [p, names[i]] as const), [loss, 'loss']]);
+  const notes = results.map((r) => ({ ok: r.ok, lines: [`H v: max rel ${sci(r.maxRel)} ${r.ok ? 'ok' : 'MISMATCH'}`] }));
+  const graph = checkGraph(tape, forward, loss, tensorNames, params, notes, `${header}\nHessian-vector products, tape vs finite differences: ${ok ? 'all agree' : 'MISMATCH'}`);
   if (json) {
     console.log(JSON.stringify({ ok, order: 2, loss: loss.item(), ...about, parameters: results }, null, 2));
-    return ok ? 0 : 1;
+    return { code: ok ? 0 : 1, graph };
   }
   console.log(`${header}: loss ${loss.item().toPrecision(8)}`);
   console.log(`Hessian-vector products H v along one random direction v over all parameters: tape (createGraph) vs central differences of the gradient (eps ${eps})\n`);
@@ -216,5 +274,5 @@ function checkHessian({ rng, names, params, lossOf, header, about }: Subject, js
     r.ok ? (r.kinks ? `ok, ${r.kinks} at a kink` : 'ok') : 'MISMATCH',
   ])));
   console.log(`\n${ok ? `all ${results.length} parameters agree: H v from the tape = finite differences of the gradient` : 'MISMATCH: see the table above'}`);
-  return ok ? 0 : 1;
+  return { code: ok ? 0 : 1, graph };
 }

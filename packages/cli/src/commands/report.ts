@@ -23,7 +23,36 @@ type Args = Awaited<ReturnType<ReturnType<typeof reportOptions>['parseAsync']>>;
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function writeReport(dir: string, summaries: ExperimentSummary[], sweep?: Experiment, eachSeed = false): string {
+/**
+ * The final network's graph (§3.5's architecture, with its trained weights when its run has
+ * finished) on a batch of the first 8 test images: the forward pass, the loss, the backward pass.
+ */
+export async function finalNetworkFigure(summaries: ExperimentSummary[]): Promise<string> {
+  const run = summaries.find((s) => s.experiment.name === 'final')?.groups[0]?.runs[0];
+  if (!run) return '';
+  const { Rng, Tape } = await import('@backprop/graph');
+  const { defaultMnistDir, loadModel, loadSplit, lossOnTape, MLP } = await import('@backprop/mlp');
+  const { networkSvg } = await import('../network-graph.ts');
+  const config = run.run.config;
+  const model = run.dir && join(run.dir, 'model.safetensors');
+  let net, weights;
+  try {
+    net = model && existsSync(model) ? loadModel(model, config.layers).net : null;
+    weights = net ? `its trained weights (${join(run.run.key, 'model.safetensors')})` : 'freshly initialised weights (its run has not finished)';
+  } catch (e) {
+    weights = `freshly initialised weights (${(e as Error).message})`;
+  }
+  net ??= MLP.init({ sizes: config.layers, activation: config.activation }, Rng.seeded(config.seed), { init: config.init });
+  const { X, y } = loadSplit(config.data ?? defaultMnistDir(), 't10k').batch([0, 1, 2, 3, 4, 5, 6, 7]);
+  const tape = new Tape();
+  const loss = lossOnTape(tape, config.loss, net.forward(tape, X), y);
+  const title = `${config.layers.join('-')}, ${config.activation}, ${config.loss} loss, on the first 8 test images`;
+  const svg = await networkSvg(tape, X, net.parameters(), loss, title);
+  return `<figure id="network-graph"><figcaption>The network's graph, drawn from the tape of one forward pass with ${esc(weights)}: ops and tensors with their shapes, the data flowing down in black, the backward pass from the loss in red.</figcaption>${svg.slice(svg.indexOf('<svg'))}</figure>`;
+}
+
+/** The page; `extra` holds more HTML for the end of an experiment's section, by its name (the final network's graph). */
+export function writeReport(dir: string, summaries: ExperimentSummary[], sweep?: Experiment, eachSeed = false, extra: Record<string, string> = {}): string {
   const sections = summaries.map((s) => {
     const rows = s.groups.flatMap((g) => runRows(s, g, eachSeed).map(([run, ...rest], i) => {
       const quick = i === 0 && g.runs[0].run.config.subset ? ` [subset ${g.runs[0].run.config.subset}]` : '';
@@ -33,7 +62,7 @@ export function writeReport(dir: string, summaries: ExperimentSummary[], sweep?:
     const figures = s.figures.map((f) => `<figure id="${f.id}">${readFileSync(join(dir, f.file), 'utf8')}</figure>`);
     return `<section id="${s.experiment.name}"><h2>${s.experiment.section ? `§${esc(s.experiment.section)} ` : ''}${esc(s.experiment.title)}</h2>
 <table><thead><tr>${columns(s).map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
-<ul class="findings">${findings.join('')}</ul>${figures.join('\n')}</section>`;
+<ul class="findings">${findings.join('')}</ul>${figures.join('\n')}${extra[s.experiment.name] ?? ''}</section>`;
   });
   const seeds = Math.max(...summaries.map(seedCount));
   const over = seeds > 1 ? `Over ${seeds} seeds: the mean ± one standard deviation (in points) of the seeds that finished; a finding is reproduced when the means show it and a one-sided paired t-test over the seeds supports it (p &lt; 0.05).` : '';
@@ -95,6 +124,6 @@ export async function reportCommand(args: Args): Promise<number> {
   const plans = new Map(experiments.map((e) => [e.name, planRuns(e, overrides)]));
   const summaries = await summarize(new RunSources(dirs), out, experiments, plans);
   for (const s of summaries) console.log(experimentTable(s, args['each-seed']) + '\n');
-  console.log(`report in ${writeReport(out, summaries, sweep, args['each-seed'])}`);
+  console.log(`report in ${writeReport(out, summaries, sweep, args['each-seed'], { final: await finalNetworkFigure(summaries) })}`);
   return 0;
 }
