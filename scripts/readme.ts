@@ -17,7 +17,7 @@
  *
  * Commands run as the README gives them, from a scratch directory under .tmp/ that links the
  * repository's examples/ in, so that what they write (runs/quick) never touches the user's own runs.
- * Timings (`0.2 s`, `left 4s`) change from run to run and are normalised before comparing. Every
+ * Timings (`0.2 s`, `left 4s`, a sweep table's minutes) change from run to run and are normalised before comparing. Every
  * output block runs in a few seconds (the suite runs them all); a slow command gets a faster variant
  * in the README (gradcheck's `--full-limit 100`), and long runs are measurements.
  */
@@ -109,6 +109,8 @@ export function expected(block: Block): string {
 export function normalise(text: string): string {
   return text
     .replace(/\b\d+(\.\d+)? ?(ms|s|seconds?|minutes?)\b/g, '<time>')
+    // a table's last column of plain numbers is its minutes (a sweep's table): a timing too
+    .replace(/^(\|.*\| )\d+(\.\d+)? \|$/gm, '$1<time> |')
     .split('\n')
     .map((l) => l.trimEnd())
     .join('\n');
