@@ -14,9 +14,13 @@ export type Line =
    */
   | { kind: 'claim'; lhs: string; expr?: string; value: Value; note?: string; hint?: string; exprInExercise?: boolean };
 
-/** A number to `digits` significant digits, trailing zeros kept: they are part of the claim. */
+/**
+ * A number to `digits` significant digits, trailing zeros kept: they are part of the claim. A value
+ * under 1e-14 is float64's residue of a sum that cancels exactly (the checker decides such lines in
+ * exact decimals, where it is 0): written as 0, which is right for any value of that size.
+ */
 export function claimText(x: number, digits: number): string {
-  const s = (Object.is(x, -0) ? 0 : x).toPrecision(digits);
+  const s = (Math.abs(x) < 1e-14 ? 0 : x).toPrecision(digits);
   return s.replace('e+', 'e');
 }
 
