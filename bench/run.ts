@@ -4,9 +4,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { kernelsName, wasmKernels } from '../packages/graph/src/kernels/wasm.ts';
 import { benchMatmul } from './matmul.ts';
 import { benchEpoch, type EpochTimes } from './epoch.ts';
+import { median } from './timing.ts';
 
 if (process.argv[2] === '--epoch-json') {
   // A child run of the epoch benchmark (with the kernels its environment selects), as JSON.
@@ -17,9 +19,9 @@ if (process.argv[2] === '--epoch-json') {
 console.log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}, float32 kernels: ${kernelsName()}\n`);
 benchMatmul();
 
-const child = (extra: NodeJS.ProcessEnv): EpochTimes => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--epoch-json'], { env: { ...process.env, ...extra }, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`epoch benchmark failed: ${r.stderr}`);
+const child = (extra: NodeJS.ProcessEnv, cwd = process.cwd()): EpochTimes => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--epoch-json'], { cwd, env: { ...process.env, ...extra }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`epoch benchmark failed in ${cwd}: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
 };
 const ours = child({});
@@ -36,6 +38,26 @@ for (const batch of [8, 128]) {
       `${ours[`dense batch ${batch}`].toFixed(2).padStart(20)}` +
       (plain && ts ? `${plain[`tape batch ${batch}`].toFixed(2).padStart(25)}${ts[`tape batch ${batch}`].toFixed(2).padStart(23)}` : ''),
   );
+}
+
+// --against DIR: the same epoch benchmark in another checkout (an older commit, installed), the two
+// taking turns as whole child processes, so that a change is measured against what it replaces in one run.
+const at = process.argv.indexOf('--against');
+if (at > 0) {
+  const dir = resolve(process.argv[at + 1] ?? '');
+  if (!existsSync(join(dir, 'bench/run.ts'))) throw new Error(`--against ${dir}: no bench/run.ts there; give the root of an installed checkout`);
+  const commit = spawnSync('git', ['-C', dir, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).stdout.trim();
+  const rounds = 3, mine: EpochTimes[] = [ours], theirs: EpochTimes[] = [];
+  for (let r = 0; r < rounds; r++) {
+    theirs.push(child({}, dir));
+    if (r < rounds - 1) mine.push(child({}));
+  }
+  console.log(`\nagainst ${dir} (${commit}), s/epoch, median of ${rounds} child runs each, taking turns:`);
+  for (const key of Object.keys(ours)) {
+    if (!theirs.every((t) => key in t)) continue;
+    const a = median(mine.map((t) => t[key])), b = median(theirs.map((t) => t[key]));
+    console.log(`  ${key.padEnd(16)} this tree ${a.toFixed(2).padStart(6)}  that tree ${b.toFixed(2).padStart(6)}  ratio ${(a / b).toFixed(3)}`);
+  }
 }
 
 // The reference: NumPy (and PyTorch if installed) on the same machine, one thread, in this same run.
