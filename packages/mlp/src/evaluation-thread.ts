@@ -11,10 +11,10 @@ import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { Rng, type Data, type DType } from '@backprop/graph';
 import type { LossName } from './losses.ts';
 import { MLP, type MLPSpec } from './mlp.ts';
-import { Dataset } from './mnist.ts';
+import { Dataset, shared } from './mnist.ts';
 import { evaluate, type Evaluation } from './train.ts';
 
-/** A data set as it crosses to the worker: its bytes copied once, into memory both threads share. */
+/** A data set as it crosses to the worker: its bytes in memory both threads share (loadSplit puts them there). */
 interface SetData {
   images: Uint8Array;
   labels: Uint8Array;
@@ -32,12 +32,6 @@ interface WorkerInput {
 
 type Reply = { id: number; evaluations: Evaluation[]; seconds: number } | { id: number; error: string };
 
-const shareBytes = (bytes: Uint8Array): Uint8Array => {
-  const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
-  shared.set(bytes);
-  return shared;
-};
-
 export class EvaluationThread {
   readonly #worker: Worker;
   readonly #waiting = new Map<number, { resolve: (r: { evaluations: Evaluation[]; seconds: number }) => void; reject: (e: Error) => void }>();
@@ -50,7 +44,7 @@ export class EvaluationThread {
       spec: { sizes: net.sizes, activation: net.activation },
       dtype: net.dtype,
       loss,
-      sets: sets.map((d) => ({ images: shareBytes(d.images), labels: shareBytes(d.labels), rows: d.rows, cols: d.cols, classes: d.classes })),
+      sets: sets.map((d) => ({ images: shared(d.images), labels: shared(d.labels), rows: d.rows, cols: d.cols, classes: d.classes })),
     };
     // The bootstrap registers tsx in the worker (the sources are TypeScript), then calls `serve` below.
     this.#worker = new Worker(new URL('./evaluation-worker.mjs', import.meta.url), { workerData: input, env: { ...process.env } });
