@@ -203,7 +203,7 @@ async function trainEpochs(config: TrainSettings, fit: Dataset, sets: Dataset[],
   let failure: { error: unknown } | undefined;
   const finish = (stats: Omit<EpochStats, 'train' | 'test' | 'validation'>, evaluations: Evaluation[], after: TrainState) => {
     const [train, test, validation] = evaluations;
-    const full: EpochStats = { ...stats, train, test, validation };
+    const full: EpochStats = { epoch: stats.epoch, meanIterationLoss: stats.meanIterationLoss, train, test, validation, lr: stats.lr, seconds: stats.seconds };
     if (validation && validation.loss < (after.best?.loss ?? Infinity)) after.best = state.best = { epoch: full.epoch, loss: validation.loss };
     epochs.push(full);
     return hooks.onEpoch?.(full, after);
