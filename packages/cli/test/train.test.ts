@@ -112,6 +112,7 @@ describe('bad flags and configs get one line naming the problem, exit 2, and no 
     ['a first layer that is not the image size', ['--layers', '100,10'], /^backprop: --layers 100,10: MNIST images have 784 pixels \(28x28\), so the first layer must be 784$/],
     ['fewer outputs than classes', ['--layers', '784,16,5'], /^backprop: --layers 784,16,5: MNIST images have 10 classes, so the last layer must be at least 10$/],
     ['an empty training set', ['--data', empty], /^backprop: .*empty\/train-images-idx3-ubyte: holds no images \(its header says 0x28x28\); a data set needs at least one$/],
+    ['no threads', ['--threads', '0'], /^backprop: --threads 0: expected a positive integer \(1: everything in one thread\)$/],
     ['resume of nothing', ['--resume', join(dir, 'nothing')], /nothing: no run here \(no config.json\); start one with backprop train --out/],
   ];
   for (const [what, args, message] of cases) {

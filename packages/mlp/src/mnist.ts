@@ -129,7 +129,15 @@ export function loadSplit(dir: string, split: 'train' | 't10k'): Dataset {
   if (images.dims[1] * images.dims[2] === 0) throw new Error(`${imagesPath}: its images have ${images.dims[1]}x${images.dims[2]} pixels, none`);
   const bad = labels.data.findIndex((y) => y > 9);
   if (bad >= 0) throw new Error(`${labelsPath}: label ${labels.data[bad]} at index ${bad} is not a digit class 0-9`);
-  return new Dataset(images.data, labels.data, images.dims[1], images.dims[2]);
+  return new Dataset(shared(images.data), shared(labels.data), images.dims[1], images.dims[2]);
+}
+
+/** The bytes copied into shared memory, which an evaluation thread (evaluation-thread.ts) reads without a copy of its own. */
+export function shared(bytes: Uint8Array): Uint8Array {
+  if (bytes.buffer instanceof SharedArrayBuffer) return bytes;
+  const copy = new Uint8Array(new SharedArrayBuffer(bytes.length));
+  copy.set(bytes);
+  return copy;
 }
 
 export interface Mnist {

@@ -11,7 +11,7 @@ import { experimentTable, summarize } from '../experiments/results.ts';
 import { RunSources } from '../experiments/runs.ts';
 import type { RunConfig } from '../run/config.ts';
 import { prepareRunData } from '../run/data.ts';
-import { executeRun } from '../run/execute.ts';
+import { defaultThreads, executeRun } from '../run/execute.ts';
 import { lockRunDir } from '../run/lock.ts';
 import { makeDirs, RunDir } from '../run/rundir.ts';
 import { pct, table } from '../format.ts';
@@ -149,7 +149,7 @@ async function runHere(runs: PlannedRun[], out: string, mode: 'bar' | 'quiet', k
     const run = RunDir.open(join(out, r.key), keep);
     try {
       const data = prepareRunData(run.config, (line) => log(`${label} warning: ${line}`));
-      const result = await executeRun(run, { mode, label, data, onInterrupt: `rerun the same command to continue: ${sameCommand()}` });
+      const result = await executeRun(run, { mode, label, data, onInterrupt: `rerun the same command to continue: ${sameCommand()}`, train: { threads: defaultThreads() } });
       log(`${label} ${result.status === 'done' ? `train ${pct(result.trainAccuracy)}, test ${pct(result.testAccuracy)}` : result.message}`);
     } finally {
       run.release();
@@ -183,8 +183,10 @@ async function runInChildren(pending: PlannedRun[], out: string, jobs: number, k
       const i = next++, r = runs[i];
       const label = `[${i + 1}/${runs.length} ${runName(r)}]`;
       const keepFlag = keep === undefined ? [] : ['--keep-checkpoints', String(keep)];
+      // The cores are shared out among the runs: with --jobs 2 on two cores, one thread each.
+      const threadsFlag = ['--threads', String(defaultThreads(jobs))];
       const code = await new Promise<number>((resolve) => {
-        const child = spawn(process.execPath, [bin, 'train', '--resume', join(out, r.key), '--json', ...keepFlag], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+        const child = spawn(process.execPath, [bin, 'train', '--resume', join(out, r.key), '--json', ...keepFlag, ...threadsFlag], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
         children.add(child);
         let buffered = '';
         child.stdout!.on('data', (chunk: Buffer) => {

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { defaultRunConfig, describeOptions, readConfigFile, validateConfig, type MlpRunConfig, type RunConfig } from '../run/config.ts';
 import { prepareRunData, type RunData } from '../run/data.ts';
-import { executeRun, type RunResult } from '../run/execute.ts';
+import { defaultThreads, executeRun, type RunResult } from '../run/execute.ts';
 import { defaultKeepCheckpoints, RunDir } from '../run/rundir.ts';
 import type { ReportMode } from '../run/progress.ts';
 import { activationNames, hashModelFile, initNames, lossNames, optimizerNames, scheduleNames, type ModelFile } from '@backprop/mlp';
@@ -35,6 +35,7 @@ export const trainOptions = (y: Argv) =>
     .option('out', { type: 'string', describe: 'run directory', defaultDescription: 'runs/<date-time>' })
     .option('resume', { type: 'string', describe: 'continue the interrupted run in this directory (from its last valid checkpoint)' })
     .option('keep-checkpoints', { type: 'number', describe: 'keep the checkpoints of the last N epochs (the last one is always kept)', defaultDescription: String(defaultKeepCheckpoints) })
+    .option('threads', { type: 'number', describe: 'threads for this run: with 2, each epoch is evaluated in a second thread while the next trains (the same results)', defaultDescription: 'min(2, cores)' })
     .option('quiet', { type: 'boolean', describe: 'print only the final result' })
     .option('json', { type: 'boolean', describe: 'print JSON lines (one per epoch, then the result)' })
     .conflicts('resume', ['config', 'out', 'model', 'layers', 'activation', 'loss', 'lr', 'batch-size', 'epochs', 'init', 'optimizer', 'seed', 'data', 'subset', ...optionFlags.map(([flag]) => flag)])
@@ -92,6 +93,8 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   if (keep !== undefined && !(Number.isInteger(keep) && keep >= 1)) {
     throw new Error(`--keep-checkpoints ${keep}: expected a positive integer (the last checkpoint is always kept)`);
   }
+  const threads = args.threads ?? defaultThreads();
+  if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`--threads ${args.threads}: expected a positive integer (1: everything in one thread)`);
   let run: RunDir, data: RunData, model: ModelFile | undefined;
   if (args.resume) {
     run = RunDir.open(args.resume, keep);
@@ -125,7 +128,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   }
   let result: RunResult;
   try {
-    result = await executeRun(run, { mode, data, model, onInterrupt: supervised ? null : undefined });
+    result = await executeRun(run, { mode, data, model, onInterrupt: supervised ? null : undefined, train: { threads } });
   } catch (e) {
     // A start that failed before its first epoch leaves nothing that would block a rerun.
     const discarded = !args.resume && run.discardIfEmpty();

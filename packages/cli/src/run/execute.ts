@@ -1,5 +1,6 @@
 /** Runs (or resumes) one training run in a run directory. */
-import { holdOut, train, type ModelFile } from '@backprop/mlp';
+import { availableParallelism } from 'node:os';
+import { holdOut, train, type ModelFile, type TrainOptions } from '@backprop/mlp';
 import type { RunData } from './data.ts';
 import { createReporter, type ReportMode } from './progress.ts';
 import type { RunDir } from './rundir.ts';
@@ -27,13 +28,23 @@ export interface RunOptions {
    * which says it once for all its runs).
    */
   onInterrupt?: string | null;
+  /** How many threads, and whether evaluation runs beside training (`train`'s TrainOptions; one thread by default). */
+  train?: TrainOptions;
 }
 
-export async function executeRun(run: RunDir, { mode, label = '', data, model, onInterrupt }: RunOptions): Promise<RunResult> {
+/** The threads a run uses unless told: two where there are two cores (one trains, one evaluates). */
+export function defaultThreads(jobs = 1): number {
+  return Math.max(1, Math.min(2, Math.floor(availableParallelism() / jobs)));
+}
+
+export async function executeRun(run: RunDir, { mode, label = '', data, model, onInterrupt, train: options }: RunOptions): Promise<RunResult> {
   const { config } = run;
   const state = run.state(model);
   const reporter = createReporter(mode, Math.ceil(holdOut(data.train, config).fit.count / config.batchSize), config.epochs, label);
-  let losses: number[] = [];
+  // The iteration losses of each epoch not yet logged: with evaluation in a second thread, the next
+  // epoch's iterations come before the last epoch is logged.
+  const losses = new Map<number, number[]>();
+  const lossesOf = (epoch: number) => losses.get(epoch) ?? (losses.set(epoch, []), losses.get(epoch)!);
   // Ctrl-C: every file on disk is whole (atomic writes); restore the terminal and say how to go on.
   const interrupted = () => {
     reporter.stop();
@@ -46,15 +57,15 @@ export async function executeRun(run: RunDir, { mode, label = '', data, model, o
   try {
     outcome = await train(config, data, state, {
       onIteration: (i, epoch, loss) => {
-        losses.push(loss);
+        lossesOf(epoch).push(loss);
         reporter.iteration(i, epoch, loss);
       },
       onEpoch: (stats, s) => {
-        run.endEpoch(stats, losses, s);
-        losses = [];
+        run.endEpoch(stats, lossesOf(stats.epoch), s);
+        losses.delete(stats.epoch);
         reporter.epoch(stats, config.epochs);
       },
-    });
+    }, options);
   } finally {
     process.off('SIGINT', interrupted);
     reporter.stop();
@@ -69,6 +80,6 @@ export async function executeRun(run: RunDir, { mode, label = '', data, model, o
     ...(outcome.state.best && { bestEpoch: outcome.state.best.epoch }),
   };
   const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024); // of this process, in MiB
-  run.finish(outcome.state, { ...result, epochs: outcome.state.epoch, iterations: outcome.state.iteration, peakRssMB, finished: new Date().toISOString() }, losses);
+  run.finish(outcome.state, { ...result, epochs: outcome.state.epoch, iterations: outcome.state.iteration, peakRssMB, finished: new Date().toISOString() }, lossesOf(outcome.state.epoch + 1));
   return result;
 }
