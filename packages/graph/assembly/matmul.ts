@@ -132,11 +132,23 @@ function dot(u: usize, v: usize, k: i32): f32 {
  * memory once and then from cache. `scratch` holds group (4 + 8k) + 16 bytes: each row of the group,
  * compacted.
  *
- * `written` 0: every row of C is written (a row of A with no non-zero gives zeros). Otherwise such
- * rows of C are left unwritten (the caller knows they are zero) and the indices of the rows that
- * were written go to `written`, ascending (up to m int32s). Returns how many rows have a non-zero.
+ * A row of A with no non-zero gives a row of zeros.
  */
-export function combineRows(a: usize, as0: i32, as1: i32, b: usize, c: usize, m: i32, k: i32, n: i32, group: i32, scratch: usize, written: usize): i32 {
+export function combineRows(a: usize, as0: i32, as1: i32, b: usize, c: usize, m: i32, k: i32, n: i32, group: i32, scratch: usize): void {
+  combine(a, as0, as1, b, c, m, k, n, group, scratch, 0, false);
+}
+
+/**
+ * `combineRows`, but the rows of C where A's row has no non-zero are left unwritten (the caller
+ * knows they are zero), and the indices of the rows written go to `written`, ascending (up to m
+ * int32s). Returns how many there are.
+ */
+export function combineRowsWritten(a: usize, as0: i32, as1: i32, b: usize, c: usize, m: i32, k: i32, n: i32, group: i32, scratch: usize, written: usize): i32 {
+  return combine(a, as0, as1, b, c, m, k, n, group, scratch, written, true);
+}
+
+/** The body of both: inlined with `skip` a constant, so that `combineRows` is compiled without its tests. */
+@inline function combine(a: usize, as0: i32, as1: i32, b: usize, c: usize, m: i32, k: i32, n: i32, group: i32, scratch: usize, written: usize, skip: bool): i32 {
   let nonEmpty = 0;
   // per row of the group: its count, then up to k (row of B, coefficient) pairs
   const counts = scratch, lists = scratch + ((<usize>group * 4 + 15) & ~15);
@@ -164,17 +176,14 @@ export function combineRows(a: usize, as0: i32, as1: i32, b: usize, c: usize, m:
         }
       }
       store<i32>(counts + <usize>r * 4, q);
-      if (q != 0) {
-        if (written) store<i32>(written + <usize>nonEmpty * 4, i0 + r);
-        nonEmpty++;
-      }
+      if (skip && q != 0) store<i32>(written + <usize>(nonEmpty++) * 4, i0 + r);
     }
     const n32 = n & ~31, n4 = n & ~3;
     for (let j = 0; j < n32; j += 32) {
       const off = <usize>j * 4;
       for (let r = 0; r < rows; r++) {
         const list = lists + <usize>(r * k) * 8, q = load<i32>(counts + <usize>r * 4);
-        if (q == 0 && written) continue;
+        if (skip && q == 0) continue;
         let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
         let x4 = f32x4.splat(0), x5 = f32x4.splat(0), x6 = f32x4.splat(0), x7 = f32x4.splat(0);
         for (let t = 0; t < q; t++) {
@@ -196,7 +205,7 @@ export function combineRows(a: usize, as0: i32, as1: i32, b: usize, c: usize, m:
     }
     for (let r = 0; r < rows; r++) {
       const list = lists + <usize>(r * k) * 8, q = load<i32>(counts + <usize>r * 4), cr = c + <usize>((i0 + r) * n) * 4;
-      if (q == 0 && written) continue;
+      if (skip && q == 0) continue;
       for (let j = n32; j < n4; j += 4) {
         let x = f32x4.splat(0);
         const off = <usize>j * 4;

@@ -68,7 +68,8 @@ interface Exports {
   matmul(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulBT(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulAT(s: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
-  combineRows(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, group: number, scratch: Ptr, written: Ptr): number;
+  combineRows(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, group: number, scratch: Ptr): void;
+  combineRowsWritten(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, group: number, scratch: Ptr, written: Ptr): number;
   addScaled(w: Ptr, g: Ptr, n: number, alpha: number): void;
   addScaledRows(w: Ptr, g: Ptr, rows: Ptr, count: number, n: number, alpha: number): void;
   tanh(x: Ptr, y: Ptr, n: number): void;
@@ -100,9 +101,12 @@ export function loadKernels(path: URL, memory: Memory = defaultMemory()): WasmKe
     const lists = 4 * (group * (1 + 2 * k) + 4);
     const A = inMemory(a.data) ? a : copy(a), B = rowMajor(b), scratch = memory.scratch(lists + (skipEmpty ? 4 * m : 0));
     if (!A || !B || scratch === null) return null;
-    const written = skipEmpty ? scratch + lists : 0;
-    const count = x.combineRows(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, group, scratch, written);
-    return skipEmpty ? new Int32Array(memory.wasm!.buffer, written, count).slice() : new Int32Array(0);
+    if (!skipEmpty) {
+      x.combineRows(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, group, scratch);
+      return new Int32Array(0);
+    }
+    const count = x.combineRowsWritten(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, group, scratch, scratch + lists);
+    return new Int32Array(memory.wasm!.buffer, scratch + lists, count).slice();
   }
 
   return {
