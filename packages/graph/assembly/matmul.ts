@@ -131,8 +131,25 @@ function dot(u: usize, v: usize, k: i32): f32 {
  * at a time for the whole group, so that each block of the rows of B the group picks is read from
  * memory once and then from cache. `scratch` holds group (4 + 8k) + 16 bytes: each row of the group,
  * compacted.
+ *
+ * A row of A with no non-zero gives a row of zeros.
  */
 export function combineRows(a: usize, as0: i32, as1: i32, b: usize, c: usize, m: i32, k: i32, n: i32, group: i32, scratch: usize): void {
+  combine(a, as0, as1, b, c, m, k, n, group, scratch, 0, false);
+}
+
+/**
+ * `combineRows`, but the rows of C where A's row has no non-zero are left unwritten (the caller
+ * knows they are zero), and the indices of the rows written go to `written`, ascending (up to m
+ * int32s). Returns how many there are.
+ */
+export function combineRowsWritten(a: usize, as0: i32, as1: i32, b: usize, c: usize, m: i32, k: i32, n: i32, group: i32, scratch: usize, written: usize): i32 {
+  return combine(a, as0, as1, b, c, m, k, n, group, scratch, written, true);
+}
+
+/** The body of both: inlined with `skip` a constant, so that `combineRows` is compiled without its tests. */
+@inline function combine(a: usize, as0: i32, as1: i32, b: usize, c: usize, m: i32, k: i32, n: i32, group: i32, scratch: usize, written: usize, skip: bool): i32 {
+  let nonEmpty = 0;
   // per row of the group: its count, then up to k (row of B, coefficient) pairs
   const counts = scratch, lists = scratch + ((<usize>group * 4 + 15) & ~15);
   for (let i0 = 0; i0 < m; i0 += group) {
@@ -159,12 +176,14 @@ export function combineRows(a: usize, as0: i32, as1: i32, b: usize, c: usize, m:
         }
       }
       store<i32>(counts + <usize>r * 4, q);
+      if (skip && q != 0) store<i32>(written + <usize>(nonEmpty++) * 4, i0 + r);
     }
     const n32 = n & ~31, n4 = n & ~3;
     for (let j = 0; j < n32; j += 32) {
       const off = <usize>j * 4;
       for (let r = 0; r < rows; r++) {
         const list = lists + <usize>(r * k) * 8, q = load<i32>(counts + <usize>r * 4);
+        if (skip && q == 0) continue;
         let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
         let x4 = f32x4.splat(0), x5 = f32x4.splat(0), x6 = f32x4.splat(0), x7 = f32x4.splat(0);
         for (let t = 0; t < q; t++) {
@@ -186,6 +205,7 @@ export function combineRows(a: usize, as0: i32, as1: i32, b: usize, c: usize, m:
     }
     for (let r = 0; r < rows; r++) {
       const list = lists + <usize>(r * k) * 8, q = load<i32>(counts + <usize>r * 4), cr = c + <usize>((i0 + r) * n) * 4;
+      if (skip && q == 0) continue;
       for (let j = n32; j < n4; j += 4) {
         let x = f32x4.splat(0);
         const off = <usize>j * 4;
@@ -205,6 +225,7 @@ export function combineRows(a: usize, as0: i32, as1: i32, b: usize, c: usize, m:
       }
     }
   }
+  return nonEmpty;
 }
 
 /** w += alpha g over n float32s in place; blocks of 16 where g is all zero leave w untouched (exact). */
@@ -221,6 +242,18 @@ export function addScaled(w: usize, g: usize, n: i32, alpha: f32): void {
     v128.store(w + o, f32x4.add(v128.load(w + o, 48), f32x4.mul(s, g3)), 48);
   }
   for (let i = n16; i < n; i++) store<f32>(w + <usize>i * 4, load<f32>(w + <usize>i * 4) + alpha * load<f32>(g + <usize>i * 4));
+}
+
+/**
+ * `addScaled` on rows `rows[0..count)` of row-major w and g [_, n] (the others are not read): the same
+ * bits as `addScaled` over the whole arrays when g is zero outside those rows and n is a multiple of
+ * 16, since its blocks of 16 then never straddle two rows, and the all-zero rows are blocks it skips.
+ */
+export function addScaledRows(w: usize, g: usize, rows: usize, count: i32, n: i32, alpha: f32): void {
+  for (let r = 0; r < count; r++) {
+    const o = <usize>load<i32>(rows + <usize>r * 4) * <usize>n * 4;
+    addScaled(w + o, g + o, n, alpha);
+  }
 }
 
 const TANH = memory.data<f32>([

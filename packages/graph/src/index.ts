@@ -7,6 +7,7 @@
 export { Tensor, tensor, zeros, full, formatShape, allocate, dtypeOf } from './tensor.ts';
 export type { DType, Data, NdArray, Nested, Shape, TensorOptions } from './tensor.ts';
 export { Tape } from './tape.ts';
+export { RowSparseTensor, addScaledRows } from './rowsparse.ts';
 export { tidy, keep, Scope, Memory, defaultMemory } from './kernels/memory.ts';
 export type { TapeOptions, TapeRecord, BackwardOptions } from './tape.ts';
 export type { DrawOptions } from './draw.ts';

@@ -71,7 +71,9 @@ export class Tensor {
   }
   set grad(g: Tensor | null) {
     const old = this.#grad, memory = defaultMemory();
-    if (g && g.#storage) memory.pin(g.#storage, g.array.data);
+    // not g.array: a row-sparse gradient (rowsparse.ts) stays unwritten outside its rows until it is read
+    if (g && g.#storage?.released) throw g.usedAfterRelease();
+    if (g && g.#storage) memory.pin(g.#storage, g.#array.data);
     this.#grad = g;
     if (old && old.#storage) memory.unpin(old.#storage, old.#array.data);
   }

@@ -1,5 +1,5 @@
 /** Optimisers: each updates the parameters in place from their `.grad`. */
-import { allocate, kernels, type Data, type Tensor } from '@backprop/graph';
+import { addScaledRows, allocate, kernels, type Data, type Tensor } from '@backprop/graph';
 
 export type OptimizerName = 'sgd' | 'momentum' | 'adam';
 export const optimizerNames: OptimizerName[] = ['sgd', 'momentum', 'adam'];
@@ -33,6 +33,14 @@ export interface OptimizerOptions extends GradientOptions {
 export class SGD implements Optimizer {
   constructor(private readonly params: Tensor[], public lr: number, private readonly gradients: GradientOptions = {}) {}
   step(): void {
+    const { clipNorm, weightDecay } = this.gradients;
+    if (clipNorm === undefined && !weightDecay) {
+      // A row-sparse gradient (the first layer's, with sparse inputs) updates only its rows, with
+      // the bits of the dense update; clipping and decay touch every row, so they take the dense path.
+      const grads = this.params.map(gradientOf); // every gradient is there before any parameter moves
+      this.params.forEach((p, k) => addScaledRows(p, grads[k], -this.lr) || kernels.addScaled(p.array.data, kernels.flat(grads[k].array), -this.lr));
+      return;
+    }
     const g = stepGradients(this.params, this.gradients);
     this.params.forEach((p, k) => kernels.addScaled(p.array.data, g[k], -this.lr));
   }
@@ -110,6 +118,11 @@ function stepGradients(params: Tensor[], { clipNorm, weightDecay }: GradientOpti
 }
 
 function gradOf(p: Tensor): Data {
+  return kernels.flat(gradientOf(p).array); // the gradient in the parameter's (contiguous) layout, copied only if strided
+}
+
+/** `p.grad`, or an error saying how to get one. */
+function gradientOf(p: Tensor): Tensor {
   if (!p.grad) throw new Error(`optimizer: parameter ${p.name ?? ''} ${p.shape} has no gradient; run tape.backward(loss) first`);
-  return kernels.flat(p.grad.array); // the gradient in the parameter's (contiguous) layout, copied only if strided
+  return p.grad;
 }

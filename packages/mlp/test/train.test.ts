@@ -2,8 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng, Tape, tensor } from '@backprop/graph';
-import { Adam, argmaxRows, encodeSafetensors, evaluate, loadMnist, loadModel, MLP, Momentum, paperConfig, predict, saveModel, startState, train, weightSampler, type TrainConfig } from '../src/index.ts';
+import { Rng, RowSparseTensor, Tape, tensor, tidy, type Tensor } from '@backprop/graph';
+import { Adam, argmaxRows, lossOnTape, SGD, type Optimizer, encodeSafetensors, evaluate, loadMnist, loadModel, MLP, Momentum, paperConfig, predict, saveModel, startState, train, weightSampler, type TrainConfig } from '../src/index.ts';
 
 const mnist = loadMnist();
 const small = { train: mnist.train.take(3000), test: mnist.test.take(1000) };
@@ -141,6 +141,30 @@ describe('optimisers and initialisers, against closed forms', () => {
     opt.step();
     opt.step(); // v = 1.9 g
     w.toFlatArray().forEach((v, i) => expect(v).toBeCloseTo(1 - 0.1 * (1 + 1.9) * [1, -2, 0.5][i], 14));
+  });
+  it('sgd on MNIST batches updates only the rows of the first layer\'s gradient that a pixel reaches, with the bits of the dense update (momentum and decay read it densely)', () => {
+    const run = (dense: boolean, make: (params: Tensor[]) => Optimizer) => {
+      const net = MLP.init({ sizes: [784, 32, 10], activation: 'tanh' }, Rng.seeded(4));
+      const params = net.parameters(), opt = make(params);
+      let rowSparse = 0;
+      for (let s = 0; s < 20; s++) {
+        tidy(() => {
+          const { X, y } = small.train.batch(Int32Array.from({ length: 8 }, (_, i) => 8 * s + i));
+          const t = new Tape();
+          t.backward(lossOnTape(t, 'hinge', net.forward(t, X), y));
+          if (dense) params.forEach((p) => p.grad!.array);
+          opt.step();
+          const g = params[0].grad;
+          if (g instanceof RowSparseTensor && g.sparseRows()) rowSparse++; // the step read only its rows
+        });
+      }
+      return { rowSparse, bytes: params.map((p) => Buffer.from(p.bytes()).toString('base64')) };
+    };
+    for (const [name, make] of [['sgd', (p: Tensor[]) => new SGD(p, 0.01)], ['momentum', (p: Tensor[]) => new Momentum(p, 0.01)], ['sgd, decay', (p: Tensor[]) => new SGD(p, 0.01, { weightDecay: 1e-3 })]] as const) {
+      const sparse = run(false, make), dense = run(true, make);
+      expect([name, sparse.rowSparse, dense.rowSparse]).toEqual([name, name === 'sgd' ? 20 : 0, 0]);
+      expect(sparse.bytes).toEqual(dense.bytes);
+    }
   });
   it('adam: the first step moves every weight by lr against the sign of its gradient', () => {
     const w = setup([1e-3, -5, 0.5]);

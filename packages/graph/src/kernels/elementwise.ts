@@ -1,6 +1,6 @@
 /** Elementwise kernels: maps over one, two or three arrays, tanh and its gradient, the bias add, and the in-place update of SGD. */
 import ndarray from 'ndarray';
-import { allocate, dtypeOf, type Data } from './memory.ts';
+import { allocate, dtypeOf, inMemory, type Data } from './memory.ts';
 import type { NdArray, Shape } from './arrays.ts';
 import { broadcastView, flat, isContiguous, sameShape } from './arrays.ts';
 import { float32Kernels } from './wasm.ts';
@@ -69,8 +69,28 @@ export function zip3(a: NdArray, b: NdArray, c: NdArray, f: (x: number, y: numbe
  */
 export function addScaled(w: Data, g: Data, alpha: number): void {
   if (float32Kernels(w, g)?.addScaled(w as Float32Array, g as Float32Array, alpha)) return;
-  for (let start = 0; start < w.length; start += 32) {
-    const end = Math.min(start + 32, w.length);
+  addScaledRange(w, g, 0, w.length, alpha);
+}
+
+/**
+ * `addScaled` on rows `rows` (ascending) of row-major w and g with n columns, reading and writing
+ * nothing else: the same bits as `addScaled` over the whole arrays when g's other rows are zero,
+ * because the blocks that kernel skips or updates then fall within rows (n a multiple of 16 for
+ * the WebAssembly kernel, of 32 for the TypeScript loop), and it skips all-zero blocks. False, and
+ * nothing done, for another n: the caller runs `addScaled` on the whole (zeroed) gradient.
+ */
+export function addScaledRows(w: Data, g: Data, rows: Int32Array, n: number, alpha: number): boolean {
+  const wasm = float32Kernels(w, g);
+  if (wasm && inMemory(w) && inMemory(g) && w.length === g.length) return wasm.addScaledRows(w as Float32Array, g as Float32Array, rows, n, alpha);
+  if (n % 32 !== 0 || w.length !== g.length || (rows.length > 0 && (rows[rows.length - 1] + 1) * n > w.length)) return false;
+  for (let r = 0; r < rows.length; r++) addScaledRange(w, g, rows[r] * n, rows[r] * n + n, alpha);
+  return true;
+}
+
+/** w += alpha g over [from, to) in blocks of 32 from `from`, each block's leading zeros of g skipped (w untouched there). */
+function addScaledRange(w: Data, g: Data, from: number, to: number, alpha: number): void {
+  for (let start = from; start < to; start += 32) {
+    const end = Math.min(start + 32, to);
     let j = start;
     while (j < end && g[j] === 0) j++;
     for (; j < end; j++) w[j] += alpha * g[j];

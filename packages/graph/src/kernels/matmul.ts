@@ -23,6 +23,41 @@ export function matmul(a: NdArray, b: NdArray): NdArray {
   return C ? ndarray(C, [m, n]) : matmulTS(a, b);
 }
 
+/**
+ * `matmul`, but where it multiplies a sparse A row by row, the rows of C where A's row has no
+ * non-zero are zero by that kernel's rule (it skips A's zeros, so 0 x NaN in B adds nothing) and
+ * are left unwritten: `rows` lists the rows that were written, ascending, and the others hold
+ * whatever the memory held until `zeroOtherRows` fills them. `rows` is null when every row was
+ * written. For Aᵀ G with A an MNIST batch at batch 8, about half the rows are left unwritten.
+ * Either way the written rows have the bits `matmul` gives.
+ */
+export function matmulRowSparse(a: NdArray, b: NdArray): { array: NdArray; rows: Int32Array | null } {
+  const [m, k] = a.shape;
+  const n = b.shape[1];
+  const w = m * k * n < 4096 ? null : float32Kernels(a.data, b.data);
+  if (w) {
+    const sparse = isSparse(a);
+    const skipped = sparse ? w.matmulRows(a, b) : null;
+    if (skipped) return { array: ndarray(skipped.C, [m, n]), rows: skipped.rows.length < m ? skipped.rows : null };
+    const C = w.matmul(a, b, sparse);
+    if (C) return { array: ndarray(C, [m, n]), rows: null };
+  }
+  if (!(b.stride[1] === 1 && (k <= 16 || isSparse(a)))) return { array: matmulTS(a, b, false), rows: null };
+  const C = allocate(dtypeOf(a.data), m * n);
+  const rows = matmulSparseRows(a, b, C);
+  return { array: ndarray(C, [m, n]), rows: rows.length < m ? rows : null };
+}
+
+/** Writes zeros in the rows of a row-major [m, n] array that are not in `rows` (ascending). */
+export function zeroOtherRows(data: Data, rows: Int32Array, n: number): void {
+  let from = 0;
+  for (let r = 0; r < rows.length; r++) {
+    data.fill(0, from * n, rows[r] * n);
+    from = rows[r] + 1;
+  }
+  data.fill(0, from * n);
+}
+
 /** C = A B by the TypeScript kernels: the reference for the WebAssembly one, and the float64 path. */
 export function matmulTS(a: NdArray, b: NdArray, sparse = b.stride[1] === 1 && (a.shape[1] <= 16 || isSparse(a))): NdArray {
   const m = a.shape[0];
@@ -56,17 +91,20 @@ function isSparse(a: NdArray): boolean {
 /**
  * C = A B for a sparse A (an MNIST batch, or its transpose) and a B with contiguous rows: each row
  * of C is the sum of the rows of B picked by the non-zeros of A's row, four rows of B at a time.
- * The work is proportional to the non-zeros of A, exactly.
+ * The work is proportional to the non-zeros of A, exactly. A row of A with no non-zero leaves C's
+ * row as it was (C starts at zero); returns the rows of C written, ascending.
  */
-function matmulSparseRows(a: NdArray, b: NdArray, C: Data): void {
+function matmulSparseRows(a: NdArray, b: NdArray, C: Data): Int32Array {
   const [m, k] = a.shape, n = b.shape[1];
   const A = a.data, B = b.data, [as0, as1] = a.stride, bs0 = b.stride[0];
-  const rows = new Int32Array(k), coef = new Float64Array(k);
+  const rows = new Int32Array(k), coef = new Float64Array(k), written = new Int32Array(m);
+  let count = 0;
   for (let i = 0; i < m; i++) {
     let q = 0;
     for (let p = 0, at = a.offset + i * as0; p < k; p++, at += as1) {
       if (A[at] !== 0) { rows[q] = b.offset + p * bs0; coef[q++] = A[at]; }
     }
+    if (q > 0) written[count++] = i;
     const c = i * n;
     // The first pass writes C's row (it starts at zero); the later ones add, four rows of B each.
     const first = q % 4 === 0 ? Math.min(q, 4) : q % 4;
@@ -81,6 +119,7 @@ function matmulSparseRows(a: NdArray, b: NdArray, C: Data): void {
       for (let j = 0; j < n; j++) C[c + j] += b0 * B[s0 + j] + b1 * B[s1 + j] + b2 * B[s2 + j] + b3 * B[s3 + j];
     }
   }
+  return written.subarray(0, count);
 }
 
 /** C = A B, dense: 4x4 register tiles (see `matmul`). */

@@ -27,6 +27,13 @@ export interface WasmKernels {
    * dot-product kernel reads in place). Null when the memory is full.
    */
   matmul(a: NdArray, b: NdArray, sparse: boolean): Float32Array | null;
+  /**
+   * C = A B as the sparse `matmul` computes it, but with the rows of C where A's row has no non-zero
+   * left unwritten (they are zero; whatever the memory held is still there) and listed: `rows`, the
+   * rows that were written, ascending. Null where that kernel does not apply (B a transposed view)
+   * or the memory is full.
+   */
+  matmulRows(a: NdArray, b: NdArray): { C: Float32Array; rows: Int32Array } | null;
   /** tanh of a float32 array in the kernels' memory (SIMD, within 8 ulps), or null for one elsewhere. */
   tanh(x: Float32Array): Float32Array | null;
   /** A [m,n] + b [n] for row-major float32 arrays in the kernels' memory, or null. */
@@ -39,6 +46,11 @@ export interface WasmKernels {
   countNonzero(x: Float32Array): number | null;
   /** w += alpha g in place for float32 arrays of one length in the kernels' memory; false (and nothing done) otherwise. */
   addScaled(w: Float32Array, g: Float32Array, alpha: number): boolean;
+  /**
+   * `addScaled` on rows `rows` of row-major w and g with n columns, n a multiple of 16: the same bits
+   * as over the whole arrays when g's other rows are zero (they are not read). False (nothing done) otherwise.
+   */
+  addScaledRows(w: Float32Array, g: Float32Array, rows: Int32Array, n: number, alpha: number): boolean;
   /**
    * im2col of samples [n0, n1) of x into `cols` (every entry written, the padding's zeros too), or
    * with `add` its adjoint col2im, cols added onto x, for channels [c0, c1): float32 arrays in the
@@ -57,7 +69,9 @@ interface Exports {
   matmulBT(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulAT(s: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   combineRows(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, group: number, scratch: Ptr): void;
+  combineRowsWritten(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, group: number, scratch: Ptr, written: Ptr): number;
   addScaled(w: Ptr, g: Ptr, n: number, alpha: number): void;
+  addScaledRows(w: Ptr, g: Ptr, rows: Ptr, count: number, n: number, alpha: number): void;
   tanh(x: Ptr, y: Ptr, n: number): void;
   addRow(a: Ptr, b: Ptr, c: Ptr, m: number, n: number): void;
   sumRows(a: Ptr, c: Ptr, m: number, n: number): void;
@@ -75,6 +89,26 @@ export function loadKernels(path: URL, memory: Memory = defaultMemory()): WasmKe
     env: { memory: memory.wasm, abort: () => { throw new Error('wasm kernel aborted'); } },
   });
   const x = instance.exports as unknown as Exports;
+  /**
+   * C = A B by combineRows for a sparse A and a B that is not a transposed view: every row of C
+   * written (`skipEmpty` false), or only the rows where A has a non-zero, which it returns (null: the memory is full).
+   */
+  function combine(a: NdArray, b: NdArray, C: Float32Array, skipEmpty: boolean): Int32Array | null {
+    // A read in place with its strides (a transposed Xᵀ or Hᵀ too); B's rows contiguous.
+    // All rows in one group when k is long: each block of B then comes from memory once.
+    const [m, k] = a.shape, n = b.shape[1], group = k > 64 ? m : 1;
+    // the scratch block: the compacted rows of the group, then (skipEmpty) the list of rows written
+    const lists = 4 * (group * (1 + 2 * k) + 4);
+    const A = inMemory(a.data) ? a : copy(a), B = rowMajor(b), scratch = memory.scratch(lists + (skipEmpty ? 4 * m : 0));
+    if (!A || !B || scratch === null) return null;
+    if (!skipEmpty) {
+      x.combineRows(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, group, scratch);
+      return new Int32Array(0);
+    }
+    const count = x.combineRowsWritten(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, group, scratch, scratch + lists);
+    return new Int32Array(memory.wasm!.buffer, scratch + lists, count).slice();
+  }
+
   return {
     matmul(a, b, sparse) {
       // C and any copy of an operand belong to the enclosing tidy scope, like every other array.
@@ -82,12 +116,7 @@ export function loadKernels(path: URL, memory: Memory = defaultMemory()): WasmKe
       const C = allocateF32(m * n, false);
       if (!inMemory(C)) return null;
       if (sparse && !isTransposed(b)) {
-        // A read in place with its strides (a transposed Xᵀ or Hᵀ too); B's rows contiguous.
-        // All rows in one group when k is long: each block of B then comes from memory once.
-        const group = k > 64 ? m : 1;
-        const A = inMemory(a.data) ? a : copy(a), B = rowMajor(b), scratch = memory.scratch(4 * (group * (1 + 2 * k) + 4));
-        if (!A || !B || scratch === null) return null;
-        x.combineRows(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, group, scratch);
+        if (!combine(a, b, C, false)) return null;
       } else if (isTransposed(a) && inMemory(a.data)) {
         // A = Sᵀ read as S is stored (Hᵀ in a gradient Hᵀ G).
         const B = rowMajor(b);
@@ -104,6 +133,12 @@ export function loadKernels(path: URL, memory: Memory = defaultMemory()): WasmKe
         x.matmul(pointer(A), pointer(B), C.byteOffset, m, k, n);
       }
       return C;
+    },
+    matmulRows(a, b) {
+      if (isTransposed(b)) return null;
+      const [m, n] = [a.shape[0], b.shape[1]], C = allocateF32(m * n, false);
+      const written = inMemory(C) ? combine(a, b, C, true) : null;
+      return written === null ? null : { C, rows: written };
     },
     tanh(v) {
       const y = inMemory(v) ? allocateF32(v.length, false) : null;
@@ -135,6 +170,14 @@ export function loadKernels(path: URL, memory: Memory = defaultMemory()): WasmKe
     addScaled(w, g, alpha) {
       if (!inMemory(w) || !inMemory(g) || w.length !== g.length) return false;
       x.addScaled(w.byteOffset, g.byteOffset, w.length, alpha);
+      return true;
+    },
+    addScaledRows(w, g, rows, n, alpha) {
+      const fits = rows.length === 0 || (rows[0] >= 0 && (rows[rows.length - 1] + 1) * n <= w.length);
+      const scratch = fits && n % 16 === 0 && inMemory(w) && inMemory(g) && w.length === g.length ? memory.scratch(4 * rows.length) : null;
+      if (scratch === null) return false;
+      new Int32Array(memory.wasm!.buffer, scratch, rows.length).set(rows);
+      x.addScaledRows(w.byteOffset, g.byteOffset, scratch, rows.length, n, alpha);
       return true;
     },
     patches(v, cols, g, c0, c1, n0, n1, add) {

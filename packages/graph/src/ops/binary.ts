@@ -4,6 +4,7 @@ import { formatShape, type NdArray, type Tensor } from '../tensor.ts';
 import { broadcastOrThrow, defineOp, expectRank, expectSameDtype, operand, wrap, type Operand, type Gradients } from '../op.ts';
 import { sumTo } from './shape.ts';
 import type { Tape } from '../tape.ts';
+import { RowSparseTensor } from '../rowsparse.ts';
 
 /** A B for 2-D tensors; `tape.transpose(a)` (an O(1) view) gives the transposed products. */
 export const matmul = defineOp('matmul', (a: Tensor, b: Tensor) => {
@@ -13,8 +14,11 @@ export const matmul = defineOp('matmul', (a: Tensor, b: Tensor) => {
   if (a.shape[1] !== b.shape[0]) {
     throw new Error(`matmul: cannot multiply ${formatShape(a.shape)} by ${formatShape(b.shape)}: ${a.shape[1]} != ${b.shape[0]}`);
   }
+  // With a sparse a, the rows of the product where a's row is all zero are left to be zeroed when
+  // read (rowsparse.ts): in dB = Aᵀ G of a batch of MNIST images, the pixels no image has.
+  const { array, rows } = k.matmulRowSparse(a.array, b.array);
   return {
-    out: wrap(k.matmul(a.array, b.array)),
+    out: rows ? new RowSparseTensor(array, rows) : wrap(array),
     // saves a and b: dA = G B^T, dB = A^T G (transposes are views)
     backward(g, needs, t): Gradients {
       return [needs[0] ? t.matmul(g, t.transpose(b)) : null, needs[1] ? t.matmul(t.transpose(a), g) : null];
