@@ -17,7 +17,8 @@ function textbook(a: Float32Array, b: Float32Array, m: number, k: number, n: num
   return c;
 }
 
-export function benchMatmul(): void {
+export function benchMatmul(): Record<string, number> {
+  const record: Record<string, number> = {};
   const rng = Rng.seeded(1);
   // MNIST-like sparsity for the batch: about 81% zeros.
   const mnistLike = (shape: number[]) => rng.tensor(shape, (r) => (r.uniform() < 0.81 ? 0 : r.uniform()));
@@ -39,6 +40,9 @@ export function benchMatmul(): void {
     const ts = gflops(() => kernels.matmulTS(a.array, b.array));
     const A = a.clone().array.data as Float32Array, B = b.clone().array.data as Float32Array;
     const ref = gflops(() => textbook(A, B, m, k, n));
+    record[`matmul ${name.replace(/ +/g, ' ')} (GFLOP/s)`] = ours;
+    if (name.endsWith('X W1')) record['textbook triple loop, [8,784]x[784,800] (GFLOP/s)'] = ref;
     console.log(`${name.padEnd(30)} ${ours.toFixed(2).padStart(6)} ${ts.toFixed(2).padStart(11)} ${ref.toFixed(2).padStart(9)} ${(ours / ref).toFixed(1).padStart(13)}x`);
   }
+  return record;
 }

@@ -3,7 +3,7 @@
  * machine is shared and noisy: compare numbers within one run only.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { kernelsName, wasmKernels } from '../packages/graph/src/kernels/wasm.ts';
 import { benchMatmul } from './matmul.ts';
@@ -17,7 +17,7 @@ if (process.argv[2] === '--epoch-json') {
 }
 
 console.log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}, float32 kernels: ${kernelsName()}\n`);
-benchMatmul();
+const record: Record<string, number> = benchMatmul();
 
 const child = (extra: NodeJS.ProcessEnv, cwd = process.cwd()): EpochTimes => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--epoch-json'], { cwd, env: { ...process.env, ...extra }, encoding: 'utf8' });
@@ -28,6 +28,12 @@ const ours = child({});
 const wasm = wasmKernels();
 const plain = wasm ? child({ BACKPROP_KERNELS: 'simd' }) : null;
 const ts = wasm ? child({ BACKPROP_KERNELS: 'js' }) : null;
+for (const [k, v] of Object.entries(ours)) record[k] = v;
+for (const batch of [8, 128]) {
+  record[`tape / hand, batch ${batch}`] = ours[`tape batch ${batch}`] / ours[`hand batch ${batch}`];
+  if (plain) record[`tape, no fused mul-add, batch ${batch}`] = plain[`tape batch ${batch}`];
+  if (ts) record[`tape, TS kernels only, batch ${batch}`] = ts[`tape batch ${batch}`];
+}
 console.log("\nepoch of the paper's network (784-800-100-10, tanh, hinge, SGD lr 0.01, float32; 60,000 images, training only), s/epoch, median of 5");
 console.log('(dense inputs: the tape on random inputs with no zeros, so that nothing is skipped)');
 console.log('                     tape    hand  tape/hand  tape, dense inputs' + (ts ? '  tape, no fused mul-add  tape, TS kernels only' : ''));
@@ -57,6 +63,7 @@ if (at > 0) {
     if (!theirs.every((t) => key in t)) continue;
     const a = median(mine.map((t) => t[key])), b = median(theirs.map((t) => t[key]));
     console.log(`  ${key.padEnd(16)} this tree ${a.toFixed(2).padStart(6)}  that tree ${b.toFixed(2).padStart(6)}  ratio ${(a / b).toFixed(3)}`);
+    record[`${key}, this tree / ${commit.split(' ')[0]}`] = a / b;
   }
 }
 
@@ -67,6 +74,9 @@ const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_
 delete env.OPENBLAS_CORETYPE;
 delete env.OPENBLAS_L2_SIZE;
 const ref = existsSync(python) ? spawnSync(python, ['bench/reference.py'], { env, encoding: 'utf8' }) : null;
+// Both cores: NumPy with two OpenBLAS threads at batch 128, against our run as it trains (one thread
+// for the step; the second core evaluates during `backprop train`, which this epoch does not include).
+const ref2 = ref?.status === 0 ? spawnSync(python, ['bench/reference.py', '--batch', '128'], { env: { ...env, OPENBLAS_NUM_THREADS: '2', OMP_NUM_THREADS: '2' }, encoding: 'utf8' }) : null;
 if (!ref || ref.status !== 0) {
   console.log(`\nreference: skipped (needs ${python} with NumPy: apt-get install python3-numpy libopenblas0-pthread [python3-torch])`);
 } else {
@@ -78,6 +88,18 @@ if (!ref || ref.status !== 0) {
       if (theirs === undefined) continue;
       const ratio = (path: string) => (ours[`${path} batch ${batch}`] / theirs).toFixed(2);
       console.log(`  batch ${String(batch).padStart(3)}: ${lib} ${theirs.toFixed(2)} s/epoch; ours / ${lib}: tape ${ratio('tape')}, hand ${ratio('hand')}, tape on dense inputs ${ratio('dense')}`);
+      record[`${lib} batch ${batch}`] = theirs;
+      for (const path of ['tape', 'hand', 'dense']) record[`${path} / ${lib}, batch ${batch}`] = ours[`${path} batch ${batch}`] / theirs;
     }
   }
+  if (ref2?.status === 0) {
+    const two = JSON.parse(ref2.stdout)['numpy batch 128'];
+    console.log(`  batch 128: numpy, two OpenBLAS threads, ${two.toFixed(2)} s/epoch; ours (one thread) / numpy two threads: tape ${(ours['tape batch 128'] / two).toFixed(2)}`);
+    record['numpy two threads batch 128'] = two;
+    record['tape / numpy two threads, batch 128'] = ours['tape batch 128'] / two;
+  }
 }
+
+// --json FILE: every number of this run, for bench/table.ts (the README's table of several runs).
+const jsonAt = process.argv.indexOf('--json');
+if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], JSON.stringify(record, null, 1) + '\n');
