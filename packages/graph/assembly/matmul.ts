@@ -25,8 +25,8 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): vo
       for (let p = 0; p < k; p++, pb += <usize>n * 4) {
         const b0 = v128.load(pb), b1 = v128.load(pb, 16);
         const q = <usize>p * 4;
-        const x0 = f32x4.splat(load<f32>(a0 + q)), x1 = f32x4.splat(load<f32>(a1 + q));
-        const x2 = f32x4.splat(load<f32>(a2 + q)), x3 = f32x4.splat(load<f32>(a3 + q));
+        const x0 = v128.load32_splat(a0 + q), x1 = v128.load32_splat(a1 + q);
+        const x2 = v128.load32_splat(a2 + q), x3 = v128.load32_splat(a3 + q);
         c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
         c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
         c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
@@ -45,10 +45,10 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): vo
       let pb = b + <usize>j * 4;
       for (let p = 0; p < k; p++, pb += <usize>n * 4) {
         const b0 = v128.load(pb), q = <usize>p * 4;
-        c0 = madd(f32x4.splat(load<f32>(a0 + q)), b0, c0);
-        c1 = madd(f32x4.splat(load<f32>(a1 + q)), b0, c1);
-        c2 = madd(f32x4.splat(load<f32>(a2 + q)), b0, c2);
-        c3 = madd(f32x4.splat(load<f32>(a3 + q)), b0, c3);
+        c0 = madd(v128.load32_splat(a0 + q), b0, c0);
+        c1 = madd(v128.load32_splat(a1 + q), b0, c1);
+        c2 = madd(v128.load32_splat(a2 + q), b0, c2);
+        c3 = madd(v128.load32_splat(a3 + q), b0, c3);
       }
       const r = c + <usize>(i * n + j) * 4, s = <usize>n * 4;
       v128.store(r, c0); v128.store(r + s, c1); v128.store(r + 2 * s, c2); v128.store(r + 3 * s, c3);
