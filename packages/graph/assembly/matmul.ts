@@ -12,7 +12,13 @@
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
-/** C[m,n] = A[m,k] B[k,n]; a, b, c are byte offsets. Each 4x8 block of C lives in eight f32x4 registers. */
+/**
+ * C[m,n] = A[m,k] B[k,n]; a, b, c are byte offsets. Each 4x8 block of C lives in eight f32x4
+ * registers (XNNPACK's default block for WebAssembly on x86). A's entries are broadcast by
+ * v128.load32_splat, a single load, where f32x4.splat of a loaded float is a load and a shuffle on
+ * the pipes the multiply-adds need (15-19% slower). Larger blocks, or loops unrolled further, run
+ * out of the 16 registers V8 has for v128 values and spill (measured: bench/dense.ts).
+ */
 export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): void {
   const n8 = n & ~7;
   let i = 0;
