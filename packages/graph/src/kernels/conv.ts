@@ -9,7 +9,7 @@ import ndarray from 'ndarray';
 import { allocate, allocateF32, dtypeOf, Scope, type Data, type DType } from './memory.ts';
 import { flat, type NdArray } from './arrays.ts';
 import { matmul } from './matmul.ts';
-import { dispatch } from './wasm.ts';
+import { float32Kernels } from './wasm.ts';
 
 /** The sizes of a 2-D convolution: input [n, c, h, w], weights [f, c / groups, kh, kw], output [n, f, oh, ow]. */
 export interface ConvGeometry {
@@ -44,22 +44,18 @@ function validRange(out: number, stride: number, pad: number, offset: number, si
  * ox·sw - pw + j·dw] at column (n, oy, ox), 0 in the padding. `cols` need not be zeroed.
  */
 function im2col(X: Data, g: ConvGeometry, c0: number, c1: number, n0: number, n1: number, cols: Data, at: number): void {
-  dispatch([X, cols], (w) => w.patches(X as Float32Array, cols.subarray(at) as Float32Array, g, c0, c1, n0, n1, false) || null, () => {
-    cols.fill(0, at, at + (c1 - c0) * g.kh * g.kw * (n1 - n0) * g.oh * g.ow);
-    walkPatches(g, c0, c1, n0, n1, (src, dst, x0, x1, sw) => {
-      for (let ox = x0, from = src + x0 * sw; ox < x1; ox++, from += sw) cols[at + dst + ox] = X[from];
-    });
-    return true;
+  if (float32Kernels(X, cols)?.patches(X as Float32Array, cols.subarray(at) as Float32Array, g, c0, c1, n0, n1, false)) return;
+  cols.fill(0, at, at + (c1 - c0) * g.kh * g.kw * (n1 - n0) * g.oh * g.ow);
+  walkPatches(g, c0, c1, n0, n1, (src, dst, x0, x1, sw) => {
+    for (let ox = x0, from = src + x0 * sw; ox < x1; ox++, from += sw) cols[at + dst + ox] = X[from];
   });
 }
 
 /** The adjoint of im2col for channels [c0, c1), whose rows start at row 0 of `cols`: adds each entry back where it was read from. */
 function col2imAdd(cols: Data, g: ConvGeometry, c0: number, c1: number, n0: number, n1: number, dx: Data): void {
-  dispatch([cols, dx], (w) => w.patches(dx as Float32Array, cols as Float32Array, g, c0, c1, n0, n1, true) || null, () => {
-    walkPatches(g, c0, c1, n0, n1, (src, dst, x0, x1, sw) => {
-      for (let ox = x0, at = src + x0 * sw; ox < x1; ox++, at += sw) dx[at] += cols[dst + ox];
-    });
-    return true;
+  if (float32Kernels(cols, dx)?.patches(dx as Float32Array, cols as Float32Array, g, c0, c1, n0, n1, true)) return;
+  walkPatches(g, c0, c1, n0, n1, (src, dst, x0, x1, sw) => {
+    for (let ox = x0, at = src + x0 * sw; ox < x1; ox++, at += sw) dx[at] += cols[dst + ox];
   });
 }
 

@@ -8,7 +8,7 @@
 import ndarray from 'ndarray';
 import { allocate, dtypeOf, type Data } from './memory.ts';
 import { flat, type NdArray } from './arrays.ts';
-import { dispatch } from './wasm.ts';
+import { float32Kernels } from './wasm.ts';
 
 /** The sizes of a pooling: input [n, c, h, w], window kh x kw, output [n, c, oh, ow]. */
 export interface PoolGeometry {
@@ -21,7 +21,7 @@ export interface PoolGeometry {
 export function maxPool2d(x: NdArray, g: PoolGeometry): { values: NdArray; argmax: Int32Array } {
   const X = flat(x), size = g.n * g.c * g.oh * g.ow, shape = [g.n, g.c, g.oh, g.ow];
   const out = allocate(dtypeOf(X), size);
-  const argmax = dispatch([X, out], (w) => w.maxPool(X as Float32Array, out as Float32Array, g), () => maxWindows(X, out, g));
+  const argmax = float32Kernels(X, out)?.maxPool(X as Float32Array, out as Float32Array, g) ?? maxWindows(X, out, g);
   return { values: ndarray(out, shape), argmax };
 }
 
@@ -70,7 +70,7 @@ export function gatherAt(x: NdArray, index: Int32Array, shape: readonly number[]
  */
 function averageWindows(from: Data, to: Data, g: PoolGeometry, includePad: boolean, backward: boolean): void {
   const [x, out] = (backward ? [to, from] : [from, to]) as [Float32Array, Float32Array];
-  dispatch([from, to], (w) => w.avgPool(x, out, g, includePad, backward) || null, () => averageLoops(from, to, g, includePad, backward));
+  if (!float32Kernels(from, to)?.avgPool(x, out, g, includePad, backward)) averageLoops(from, to, g, includePad, backward);
 }
 
 /** The loops of averageWindows in TypeScript: the float64 path and the reference. */

@@ -250,23 +250,11 @@ export function wasmKernels(): WasmKernels | null {
 }
 
 /**
- * Runs a kernel: the WebAssembly one when the module is loaded, the operands are float32 and it
- * gives a result (it gives null where it does not apply: an operand layout it does not read, or no
- * room left in the memory), else the TypeScript one. Each kernel with a SIMD version decides here.
- */
-export function dispatch<T>(operands: readonly ArrayBufferView[], simd: (w: WasmKernels) => T | null, typescript: () => T): T {
-  const w = wasmKernels();
-  if (w && operands.every((d) => d instanceof Float32Array)) {
-    const out = simd(w);
-    if (out !== null) return out;
-  }
-  return typescript();
-}
-
-/**
- * `dispatch` without its closures and array, for the kernels a training step calls a dozen times:
- * the WebAssembly kernels when they are loaded and both operands are float32, else null (the caller
- * then runs its TypeScript kernel, as it does when the WebAssembly one gives null).
+ * The one choice between the WebAssembly and the TypeScript kernels, for every kernel with a SIMD
+ * version: the WebAssembly kernels when they are loaded and both operands are float32, else null.
+ * The caller runs its TypeScript kernel then, and also when the WebAssembly one gives null or false
+ * (an operand layout it does not read, an array outside the kernels' memory, no room left there):
+ * `float32Kernels(x, y)?.kernel(...) ?? typescript(...)`.
  */
 export function float32Kernels(a: ArrayBufferView, b: ArrayBufferView = a): WasmKernels | null {
   const w = (chosen ??= choose()).kernels;
