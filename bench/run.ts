@@ -82,6 +82,8 @@ if (!ref || ref.status !== 0) {
 } else {
   const r = JSON.parse(ref.stdout);
   console.log(`\nreference, one thread: NumPy ${r.numpy} (hand-derived backprop) on ${r.blas}${r.torch ? `; PyTorch ${r.torch} eager` : ''}`);
+  // Debian's netlib BLAS (libblas3, which python3-torch pulls in) is ~10x slower than OpenBLAS: a ratio against it means nothing.
+  if (!/openblas/i.test(r.blas)) console.log(`  warning: NumPy runs on ${r.blas}, not OpenBLAS; install libopenblas0-pthread (apt-get) for a meaningful reference`);
   for (const batch of [8, 128]) {
     for (const lib of ['numpy', 'torch']) {
       const theirs = r[`${lib} batch ${batch}`];
