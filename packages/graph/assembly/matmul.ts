@@ -76,57 +76,37 @@ function rowsTail(a: usize, b: usize, c: usize, i: i32, rows: i32, j: i32, k: i3
 
 /**
  * C[m,n] = A[m,k] Bᵀ for B stored [n,k] (a transposed view): dot products along k, four lanes at a
- * time, for blocks of two rows of A and four rows of B (eight f32x4 accumulators: each load feeds
- * two or four multiply-adds). Each row's four accumulators are summed across lanes together
- * (`sums`), into the four adjacent entries of C they make.
+ * time, for blocks of four rows of A and two rows of B (eight f32x4 accumulators: each load feeds
+ * two or four multiply-adds).
  */
 export function matmulBT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): void {
-  const k4 = k & ~3, n4 = n & ~3, row = <usize>k * 4;
+  const k4 = k & ~3;
   let i = 0;
-  for (; i + 2 <= m; i += 2) {
-    const a0 = a + <usize>i * row, a1 = a0 + row;
-    for (let j = 0; j < n4; j += 4) {
-      const b0 = b + <usize>j * row, b1 = b0 + row, b2 = b1 + row, b3 = b2 + row;
-      let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x02 = f32x4.splat(0), x03 = f32x4.splat(0);
-      let x10 = f32x4.splat(0), x11 = f32x4.splat(0), x12 = f32x4.splat(0), x13 = f32x4.splat(0);
+  for (; i + 4 <= m; i += 4) {
+    const a0 = a + <usize>(i * k) * 4, a1 = a0 + <usize>k * 4, a2 = a1 + <usize>k * 4, a3 = a2 + <usize>k * 4;
+    let j = 0;
+    for (; j + 2 <= n; j += 2) {
+      const b0 = b + <usize>(j * k) * 4, b1 = b0 + <usize>k * 4;
+      let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x10 = f32x4.splat(0), x11 = f32x4.splat(0);
+      let x20 = f32x4.splat(0), x21 = f32x4.splat(0), x30 = f32x4.splat(0), x31 = f32x4.splat(0);
       for (let p = 0; p < k4; p += 4) {
         const q = <usize>p * 4;
-        const u0 = v128.load(a0 + q), u1 = v128.load(a1 + q);
-        let v = v128.load(b0 + q);
-        x00 = madd(u0, v, x00); x10 = madd(u1, v, x10);
-        v = v128.load(b1 + q);
-        x01 = madd(u0, v, x01); x11 = madd(u1, v, x11);
-        v = v128.load(b2 + q);
-        x02 = madd(u0, v, x02); x12 = madd(u1, v, x12);
-        v = v128.load(b3 + q);
-        x03 = madd(u0, v, x03); x13 = madd(u1, v, x13);
+        const v0 = v128.load(b0 + q), v1 = v128.load(b1 + q);
+        const u0 = v128.load(a0 + q), u1 = v128.load(a1 + q), u2 = v128.load(a2 + q), u3 = v128.load(a3 + q);
+        x00 = madd(u0, v0, x00); x01 = madd(u0, v1, x01);
+        x10 = madd(u1, v0, x10); x11 = madd(u1, v1, x11);
+        x20 = madd(u2, v0, x20); x21 = madd(u2, v1, x21);
+        x30 = madd(u3, v0, x30); x31 = madd(u3, v1, x31);
       }
-      const r = c + (<usize>(i * n + j)) * 4;
-      v128.store(r, sums(x00, x01, x02, x03, a0, b0, row, k4, k));
-      v128.store(r + <usize>n * 4, sums(x10, x11, x12, x13, a1, b0, row, k4, k));
+      const r = c + <usize>(i * n + j) * 4, s = <usize>n * 4;
+      store<f32>(r, lanes(x00) + tailDot(a0, b0, k4, k)); store<f32>(r + 4, lanes(x01) + tailDot(a0, b1, k4, k));
+      store<f32>(r + s, lanes(x10) + tailDot(a1, b0, k4, k)); store<f32>(r + s + 4, lanes(x11) + tailDot(a1, b1, k4, k));
+      store<f32>(r + 2 * s, lanes(x20) + tailDot(a2, b0, k4, k)); store<f32>(r + 2 * s + 4, lanes(x21) + tailDot(a2, b1, k4, k));
+      store<f32>(r + 3 * s, lanes(x30) + tailDot(a3, b0, k4, k)); store<f32>(r + 3 * s + 4, lanes(x31) + tailDot(a3, b1, k4, k));
     }
-    for (let j = n4; j < n; j++) for (let r = i; r < i + 2; r++) store<f32>(c + <usize>(r * n + j) * 4, dot(a + <usize>r * row, b + <usize>j * row, k));
+    for (; j < n; j++) for (let r = i; r < i + 4; r++) store<f32>(c + <usize>(r * n + j) * 4, dot(a + <usize>(r * k) * 4, b + <usize>(j * k) * 4, k));
   }
-  for (; i < m; i++) for (let j = 0; j < n; j++) store<f32>(c + <usize>(i * n + j) * 4, dot(a + <usize>i * row, b + <usize>j * row, k));
-}
-
-/**
- * [Σ x0, Σ x1, Σ x2, Σ x3] (each over its four lanes) by two rounds of shuffles and adds, plus the
- * tails (steps k4..k) of the dot products of row u with rows v, v + row, v + 2 row, v + 3 row.
- */
-@inline function sums(x0: v128, x1: v128, x2: v128, x3: v128, u: usize, v: usize, row: usize, k4: i32, k: i32): v128 {
-  const s01 = f32x4.add(v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), v128.shuffle<f32>(x0, x1, 2, 6, 3, 7));
-  const s23 = f32x4.add(v128.shuffle<f32>(x2, x3, 0, 4, 1, 5), v128.shuffle<f32>(x2, x3, 2, 6, 3, 7));
-  let s = f32x4.add(v128.shuffle<f32>(s01, s23, 0, 1, 4, 5), v128.shuffle<f32>(s01, s23, 2, 3, 6, 7));
-  if (k4 < k) {
-    let t = f32x4.splat(0);
-    t = f32x4.replace_lane(t, 0, tailDot(u, v, k4, k));
-    t = f32x4.replace_lane(t, 1, tailDot(u, v + row, k4, k));
-    t = f32x4.replace_lane(t, 2, tailDot(u, v + 2 * row, k4, k));
-    t = f32x4.replace_lane(t, 3, tailDot(u, v + 3 * row, k4, k));
-    s = f32x4.add(s, t);
-  }
-  return s;
+  for (; i < m; i++) for (let j = 0; j < n; j++) store<f32>(c + <usize>(i * n + j) * 4, dot(a + <usize>(i * k) * 4, b + <usize>(j * k) * 4, k));
 }
 
 /** The sum of the four lanes. */
