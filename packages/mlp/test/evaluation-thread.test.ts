@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Rng } from '@backprop/graph';
 import { loadMnist, paperConfig, startState, train, evaluatesInBackground, type EpochStats, type TrainConfig, type TrainOptions, type TrainState } from '../src/index.ts';
 
 const mnist = loadMnist();
@@ -82,5 +83,23 @@ describe('evaluation in a second thread', () => {
     // The same events, the epochs' possibly later among the iterations of the next.
     expect([...there.events].sort()).toEqual([...here.events].sort());
   });
+  it('resumes from the state an epoch hands onEpoch with the thread on to the bits of the uninterrupted run', async () => {
+    // What `backprop train --resume` does with a checkpoint: a fresh state, then the checkpoint's
+    // tensors, optimiser buffers, generator and counters put into it (run/rundir.ts).
+    const config: TrainConfig = { ...quick, optimizer: 'adam', lr: 0.001 };
+    // The state after epoch 1, handed over while epoch 2 trains, used once the whole run is over.
+    let saved: TrainState | undefined;
+    const whole = await train(config, data, startState(config), { onEpoch: (e, s) => void (e.epoch === 1 && (saved = s)) }, { threads: 2, evaluateInBackground: true });
+    expect(saved!.epoch).toBe(1);
+    const state = startState(config);
+    const from = saved!.net.named();
+    for (const [name, t] of state.net.named()) t.array.data.set(from.get(name)!.toFlatArray());
+    state.optimizer.state().forEach((b, i) => b.set(saved!.optimizer.state()[i]));
+    const resumed = { ...state, rng: Rng.fromState(saved!.rng.state()), epoch: saved!.epoch, iteration: saved!.iteration };
+    const out = await train(config, data, resumed, {}, { threads: 2, evaluateInBackground: true });
+    expect(out.status).toBe('done');
+    expect(out.epochs.map((e) => e.epoch)).toEqual([2, 3]);
+    const bytes = (s: TrainState) => Buffer.concat([...[...s.net.named().values()].map((t) => t.bytes()), ...s.optimizer.state().map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength))]);
+    expect(Buffer.compare(bytes(out.state), bytes(whole.state))).toBe(0);
+  });
 });
-
