@@ -6,6 +6,13 @@ const mnist = loadMnist();
 const data = { train: mnist.train.take(1200), test: mnist.test.take(300) };
 const quick: TrainConfig = { ...paperConfig, layers: [784, 32, 10], init: 'xavier', epochs: 3 };
 
+/** A state's tensors and optimiser buffers, as bytes. */
+function weightsOf(s: TrainState): Buffer {
+  const tensors = [...s.net.named().values()].map((t) => t.bytes());
+  const buffers = s.optimizer.state().map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return Buffer.concat([...tensors, ...buffers]);
+}
+
 /** A run's log as its hooks see it: every epoch's stats (but the timing), the bytes of the state after it, and the order of events. */
 async function record(config: TrainConfig, options: TrainOptions, set = data) {
   const events: string[] = [];
@@ -13,10 +20,8 @@ async function record(config: TrainConfig, options: TrainOptions, set = data) {
   const states: Buffer[] = [];
   // What a checkpoint keeps: the tensors, the optimiser's buffers, the generator and the counters.
   const bytesOf = (s: TrainState) => {
-    const tensors = [...s.net.named().values()].map((t) => t.bytes());
-    const buffers = s.optimizer.state().map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength));
     const progress = JSON.stringify({ epoch: s.epoch, iteration: s.iteration, rng: s.rng.state(), best: s.best ?? null });
-    return Buffer.concat([...tensors, ...buffers, Buffer.from(progress)]);
+    return Buffer.concat([weightsOf(s), Buffer.from(progress)]);
   };
   const out = await train(config, set, startState(config), {
     onIteration: (i, epoch) => events.push(`iteration ${i} of epoch ${epoch}`),
@@ -99,7 +104,6 @@ describe('evaluation in a second thread', () => {
     const out = await train(config, data, resumed, {}, { threads: 2, evaluateInBackground: true });
     expect(out.status).toBe('done');
     expect(out.epochs.map((e) => e.epoch)).toEqual([2, 3]);
-    const bytes = (s: TrainState) => Buffer.concat([...[...s.net.named().values()].map((t) => t.bytes()), ...s.optimizer.state().map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength))]);
-    expect(Buffer.compare(bytes(out.state), bytes(whole.state))).toBe(0);
+    expect(Buffer.compare(weightsOf(out.state), weightsOf(whole.state))).toBe(0);
   });
 });
