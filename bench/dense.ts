@@ -8,7 +8,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import { Rng, tidy, type Tensor } from '@backprop/graph';
-import { wasmFmaPath, wasmPath } from '../packages/graph/src/kernels/memory.ts';
+import { readFileSync } from 'node:fs';
+import { binary } from '../packages/graph/src/kernels/builds.ts';
 import { loadKernels, type WasmKernels } from '../packages/graph/src/kernels/wasm.ts';
 import { median } from './timing.ts';
 
@@ -37,8 +38,8 @@ function gflops(w: WasmKernels, a: Tensor, b: Tensor): number {
   return (flop * reps) / ((c.user + c.system) * 1e-6) / 1e9;
 }
 
-for (const [build, path, file] of [['fused multiply-add', wasmFmaPath, 'kernels-fma.wasm'], ['plain SIMD', wasmPath, 'kernels.wasm']] as const) {
-  const ours = loadKernels(path)!, theirs = other && loadKernels(new URL(file, other));
+for (const [build, bytes, file] of [['fused multiply-add', binary('fused'), 'kernels-fma.wasm'], ['plain SIMD', binary('plain'), 'kernels.wasm']] as const) {
+  const ours = loadKernels(bytes)!, theirs = other && loadKernels(readFileSync(new URL(file, other)));
   console.log(`\n${build}: GFLOP/s, CPU time, median of 15 rounds${theirs ? `; against ${file} in ${process.argv[2]}` : ''}`);
   for (const [label, a, b] of shapes) {
     const mine: number[] = [], old: number[] = [];

@@ -11,7 +11,8 @@ import { setFlagsFromString } from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import { Rng, Tape, tidy, zeros } from '@backprop/graph';
 import { lossOnTape, MLP, SGD, loadMnist } from '@backprop/mlp';
-import { wasmFmaPath, wasmPath } from '../packages/graph/src/kernels/memory.ts';
+import { readFileSync } from 'node:fs';
+import { binary } from '../packages/graph/src/kernels/builds.ts';
 import { loadKernels, wasmKernels } from '../packages/graph/src/kernels/wasm.ts';
 import { median } from './timing.ts';
 
@@ -22,8 +23,8 @@ setFlagsFromString('--experimental-wasm-relaxed-simd');
 const plain = process.env.BACKPROP_KERNELS === 'simd', file = plain ? 'kernels.wasm' : 'kernels-fma.wasm';
 // The kernels object every op reaches through float32Kernels: its methods are swapped for each run.
 const active = wasmKernels()!;
-const ours = { ...loadKernels(plain ? wasmPath : wasmFmaPath)! };
-const theirs = { ...loadKernels(new URL(file, pathToFileURL(`${dir.replace(/\/$/, '')}/`)))! };
+const ours = { ...loadKernels(binary(plain ? 'plain' : 'fused'))! };
+const theirs = { ...loadKernels(readFileSync(new URL(file, pathToFileURL(`${dir.replace(/\/$/, '')}/`))))! };
 const { train } = loadMnist();
 
 /** CPU seconds per epoch of `steps` training steps from a fresh network (dense: random inputs with no zeros). */

@@ -10,13 +10,14 @@ import fc from 'fast-check';
 import { setFlagsFromString } from 'node:v8';
 import type { NdArray } from '../src/kernels/arrays.ts';
 import { kernels, Rng, tensor } from '../src/index.ts';
-import { defaultMemory, inMemory, wasmFmaPath, wasmPath } from '../src/kernels/memory.ts';
+import { binary } from '../src/kernels/builds.ts';
+import { defaultMemory, inMemory } from '../src/kernels/memory.ts';
 import { loadKernels } from '../src/kernels/wasm.ts';
 
 setFlagsFromString('--experimental-wasm-relaxed-simd'); // the fused build needs it on Node 20
 // Without the kernels' memory (BACKPROP_KERNELS=js) there is no WebAssembly product to test.
 const builds = defaultMemory().wasm
-  ? [{ name: 'plain SIMD', fused: false, w: loadKernels(wasmPath)! }, { name: 'fused multiply-add', fused: true, w: loadKernels(wasmFmaPath)! }]
+  ? [{ name: 'plain SIMD', fused: false, w: loadKernels(binary('plain'))! }, { name: 'fused multiply-add', fused: true, w: loadKernels(binary('fused'))! }]
   : [];
 
 const f = Math.fround;

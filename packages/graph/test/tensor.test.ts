@@ -2,10 +2,9 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { kernels, Rng, Tape, tensor, tidy, zeros } from '../src/index.ts';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { defaultMemory, inMemory, wasmFmaPath, wasmPath } from '../src/kernels/memory.ts';
+import { binary, type Build } from '../src/kernels/builds.ts';
+import { defaultMemory, inMemory } from '../src/kernels/memory.ts';
 import { kernelsName, loadKernels, wasmKernels } from '../src/kernels/wasm.ts';
 
 const wasm = wasmKernels();
@@ -83,17 +82,16 @@ describe('kernels.matmul', () => {
 // kernels: a build that is missing or does not compile fails the suite, rather than leaving the kernel
 // tests below with nothing to run.
 const inCI = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
-const builds = [['plain SIMD', wasmPath], ['fused multiply-add', wasmFmaPath]] as const;
+const builds = [['plain SIMD', 'plain'], ['fused multiply-add', 'fused']] as const;
 const rebuild = 'run npm run build:wasm (or set BACKPROP_KERNELS=js for the TypeScript kernels)';
 
-/** Compiles a build; throws, naming it, when it is missing or does not compile. */
-function compile(path: URL): WebAssembly.Module {
-  if (!existsSync(path)) throw new Error(`${fileURLToPath(path)} is missing: ${rebuild}`);
+/** Compiles an embedded build; throws, naming it, when it does not compile. */
+function compile(build: Build): WebAssembly.Module {
   setFlagsFromString('--experimental-wasm-relaxed-simd'); // the fused build needs it on Node 20, even with BACKPROP_KERNELS=simd
   try {
-    return new WebAssembly.Module(readFileSync(path));
+    return new WebAssembly.Module(binary(build));
   } catch (e) {
-    throw new Error(`${fileURLToPath(path)} does not compile (${(e as Error).message}): ${rebuild}`);
+    throw new Error(`the ${build} build (packages/graph/src/kernels/binaries.ts) does not compile (${(e as Error).message}): ${rebuild}`);
   }
 }
 
@@ -105,7 +103,7 @@ describe('the WebAssembly kernels', () => {
 
   it('both builds are there and compile (in CI even when BACKPROP_KERNELS=js)', () => {
     const required = inCI || process.env.BACKPROP_KERNELS !== 'js';
-    const compiled = required ? builds.map(([, path]) => compile(path)) : [];
+    const compiled = required ? builds.map(([, build]) => compile(build)) : [];
     expect(compiled.map((m) => WebAssembly.Module.exports(m).some((e) => e.name === 'matmul'))).toEqual(required ? [true, true] : []);
   });
 });
@@ -113,10 +111,7 @@ describe('the WebAssembly kernels', () => {
 // Both builds against the TypeScript loops, whenever the kernels' memory exists: one that fails to load
 // fails the file here (with the error above), not silently dropped.
 const variants = memory
-  ? builds.map(([name, path]) => {
-    compile(path);
-    return { name, kernels: loadKernels(path)! };
-  })
+  ? builds.map(([name, build]) => ({ name, kernels: loadKernels(compile(build))! }))
   : [];
 
 describe.each(variants)('the WebAssembly matmul, $name', ({ kernels: wasm }) => {

@@ -12,12 +12,21 @@
  * A released storage is marked, and a tensor over it throws when read (tensor.ts): memory that was
  * recycled is never read silently, in every build (the marks do not depend on where arrays live).
  *
- * Nothing happens on import: the memory (1 GiB of address space, reserved, not resident:
- * BACKPROP_WASM_MB changes it) is created by the first allocation, and the kernels (wasm.ts) by the
- * first kernel call. The default `Memory` is the one context of the process, shared by every user
- * of the library there, as a C library shares malloc: each scope frees only what it allocated.
+ * The WebAssembly memory is shared (`shared: true`, a SharedArrayBuffer): it starts at 1 MiB and
+ * grows on demand, doubling, up to a maximum (1 GiB by default, BACKPROP_WASM_MB changes it; then
+ * arrays go to the JavaScript heap). Growing a shared memory moves nothing and detaches nothing: an
+ * array made before a growth is a view of the same bytes after it (a plain memory's growth would
+ * detach every view the tensors hold). Where the runtime will not make a shared memory (Firefox and
+ * Safari outside a cross-origin-isolated page), there is no WebAssembly memory, and the TypeScript
+ * kernels run on arrays in the JavaScript heap.
+ *
+ * Nothing happens on import: the memory is created by the first allocation, and the kernels
+ * (wasm.ts) by the first kernel call. The default `Memory` is the one context of the process (or
+ * page, or worker), shared by every user of the library there, as a C library shares malloc: each
+ * scope frees only what it allocated.
  */
-import { existsSync } from 'node:fs';
+import { chosenBuild } from './builds.ts';
+import { setting } from './environment.ts';
 
 export type DType = 'float32' | 'float64';
 export type Data = Float32Array | Float64Array;
@@ -32,16 +41,25 @@ const ALIGN = 64;
 /** The first bytes are left to the module's own data. */
 const RESERVED = PAGE;
 
-export const wasmPath = new URL('../../build/kernels.wasm', import.meta.url);
-export const wasmFmaPath = new URL('../../build/kernels-fma.wasm', import.meta.url);
+/** The memory's size when it is made: 1 MiB (the module's own data, then tensors). */
+const INITIAL = 16 * PAGE;
 
-/** MiB of address space for tensors (BACKPROP_WASM_MB, default 1024). */
-function reservedBytes(): number {
-  const mb = Number(process.env.BACKPROP_WASM_MB ?? 1024);
+/** The most the memory may grow to, in MiB (BACKPROP_WASM_MB, default 1024). */
+function maximumMiB(): number {
+  const value = setting('BACKPROP_WASM_MB'), mb = Number(value ?? 1024);
   if (!Number.isInteger(mb) || mb < 1 || mb > 4095) {
-    throw new Error(`BACKPROP_WASM_MB must be a whole number of MiB in [1, 4095], got '${process.env.BACKPROP_WASM_MB}'`);
+    throw new Error(`BACKPROP_WASM_MB must be a whole number of MiB in [1, 4095], got '${value}'`);
   }
-  return mb * 1024 * 1024;
+  return mb;
+}
+
+/** A shared WebAssembly memory of `initial` bytes that can grow to `maximum`, or null where the runtime refuses one. */
+function sharedMemory(initial: number, maximum: number): WebAssembly.Memory | null {
+  try {
+    return new WebAssembly.Memory({ initial: Math.min(initial, maximum) / PAGE, maximum: maximum / PAGE, shared: true });
+  } catch {
+    return null; // no shared memory outside a cross-origin-isolated page (Firefox, Safari), or no room to reserve it
+  }
 }
 
 /**
@@ -113,11 +131,16 @@ export class Scope {
   }
 }
 
-/** The allocator: a fixed WebAssembly memory recycled by block size, the storages, and the open scopes. */
+/** The allocator: a growing WebAssembly memory recycled by block size, the storages, and the open scopes. */
 export class Memory {
-  /** The linear memory the WebAssembly kernels run on, or null when they are off (BACKPROP_KERNELS=js, no build). */
+  /** The linear memory the WebAssembly kernels run on, or null when they are off (BACKPROP_KERNELS=js, an engine without them). */
   readonly wasm: WebAssembly.Memory | null;
-  private readonly buffer: ArrayBuffer | null;
+  /** The bytes the memory may grow to. */
+  readonly maximum: number;
+  /** The memory's buffer as of its last growth: a view made now may cover all of it. */
+  private buffer: ArrayBufferLike | null;
+  /** Every buffer the memory has had (one per growth): all views of the same bytes. */
+  private readonly buffers = new Set<ArrayBufferLike>();
   private top = RESERVED;
   /** Free blocks by size: the shapes of a training step repeat, so exact sizes are reused. */
   private readonly free = new Map<number, number[]>();
@@ -126,11 +149,16 @@ export class Memory {
   private readonly collector = new FinalizationRegistry<Storage>((s) => this.release(s, 'dispose'));
   private scratchBlock: { at: number; bytes: number } | null = null;
 
-  constructor(options: { wasm?: boolean } = {}) {
-    const wanted = options.wasm ?? (process.env.BACKPROP_KERNELS !== 'js' && existsSync(wasmPath));
-    const bytes = wanted ? reservedBytes() : 0;
-    this.wasm = wanted ? new WebAssembly.Memory({ initial: bytes / PAGE, maximum: bytes / PAGE }) : null;
+  /**
+   * `wasm`: whether float32 arrays go to a WebAssembly memory (by default where the WebAssembly
+   * kernels run); `maximumMiB`: the most it grows to (by default BACKPROP_WASM_MB, else 1024).
+   */
+  constructor(options: { wasm?: boolean; maximumMiB?: number } = {}) {
+    const wanted = options.wasm ?? chosenBuild() !== null;
+    this.maximum = wanted ? (options.maximumMiB ?? maximumMiB()) * 1024 * 1024 : 0;
+    this.wasm = wanted ? sharedMemory(INITIAL, this.maximum) : null;
     this.buffer = this.wasm?.buffer ?? null;
+    if (this.buffer) this.buffers.add(this.buffer);
   }
 
   get innermost(): Scope | null {
@@ -179,7 +207,7 @@ export class Memory {
 
   /** True when `data` is part of the WebAssembly memory (a kernel can then read it in place). */
   holds(data: ArrayBufferView): boolean {
-    return this.buffer !== null && data.buffer === this.buffer;
+    return this.buffers.has(data.buffer);
   }
 
   /** @internal: hands a storage to the objects that reference `data` (freed after they are collected). */
@@ -232,9 +260,29 @@ export class Memory {
   private take(bytes: number): { at: number; reused: boolean } | null {
     const at = this.free.get(bytes)?.pop();
     if (at !== undefined) return { at, reused: true };
-    if (!this.buffer || this.top + bytes > this.buffer.byteLength) return null;
+    if (!this.buffer || (this.top + bytes > this.buffer.byteLength && !this.grow(this.top + bytes))) return null;
     this.top += bytes;
     return { at: this.top - bytes, reused: false };
+  }
+
+  /** Grows the memory to hold `end` bytes (at least doubling it, at most to the maximum); false when it cannot. */
+  private grow(end: number): boolean {
+    const size = this.buffer!.byteLength;
+    if (end > this.maximum) return false;
+    const target = Math.min(this.maximum, Math.max(2 * size, Math.ceil(end / PAGE) * PAGE));
+    try {
+      this.wasm!.grow((target - size) / PAGE);
+    } catch {
+      return false; // the system would not commit the pages: the JavaScript heap then
+    }
+    this.buffer = this.wasm!.buffer;
+    this.buffers.add(this.buffer);
+    return true;
+  }
+
+  /** The bytes the memory has now (it grows as arrays need). */
+  get size(): number {
+    return this.buffer?.byteLength ?? 0;
   }
 
   /**

@@ -1,21 +1,20 @@
 /**
  * The WebAssembly kernels (128-bit SIMD, from packages/graph/assembly/*.ts, compiled by AssemblyScript
- * in the install step), for float32. They run on the memory float32 tensors are allocated in
- * (memory.ts), so operands are read in place; an operand from elsewhere (a user's Float32Array, a
- * layout the kernels do not read) is copied into a temporary block first. When the compiled module
- * is missing, or BACKPROP_KERNELS=js, `wasm` is null and the TypeScript kernels do the work; they
- * stay the reference in tests.
+ * in the install step and embedded: builds.ts), for float32. They run on the memory float32 tensors
+ * are allocated in (memory.ts), so operands are read in place; an operand from elsewhere (a user's
+ * Float32Array, a layout the kernels do not read) is copied into a temporary block first. When the
+ * engine cannot run them, or BACKPROP_KERNELS=js, `wasm` is null and the TypeScript kernels do the
+ * work; they stay the reference in tests.
  *
  * The module is built twice from one source: kernels-fma.wasm, whose products use relaxed SIMD's
  * fused multiply-add (one rounding instead of two, and 7-8% faster training here), and kernels.wasm
- * without it. Node 20 compiles relaxed SIMD behind a V8 flag, which is set before compiling; where
- * that fails, or with BACKPROP_KERNELS=simd, the plain module is used. A fused multiply-add is
- * whatever the processor offers, so float32 bits may differ between machines, never between runs.
+ * without it. The fused one runs where the engine validates it (builds.ts); with BACKPROP_KERNELS=simd
+ * the plain one. A fused multiply-add is whatever the processor offers, so float32 bits may differ
+ * between machines, never between runs, nor between Node and a browser on one machine.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 import { contiguous, type NdArray } from './arrays.ts';
-import { allocateF32, defaultMemory, inMemory, wasmPath, wasmFmaPath, type Memory } from './memory.ts';
+import { binary, chosenBuild } from './builds.ts';
+import { allocateF32, defaultMemory, inMemory, type Memory } from './memory.ts';
 import type { ConvGeometry } from './conv.ts';
 import type { PoolGeometry } from './pool.ts';
 
@@ -82,10 +81,11 @@ interface Exports {
   avgPool(x: Ptr, out: Ptr, ...geometry: number[]): void;
 }
 
-/** The kernels of one compiled module (`path`) on the tensors' memory, or null without the memory. */
-export function loadKernels(path: URL, memory: Memory = defaultMemory()): WasmKernels | null {
+/** The kernels of one compiled module (its bytes, or the module) on the tensors' memory, or null without the memory. */
+export function loadKernels(module: BufferSource | WebAssembly.Module, memory: Memory = defaultMemory()): WasmKernels | null {
   if (!memory.wasm) return null;
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), {
+  const compiled = module instanceof WebAssembly.Module ? module : new WebAssembly.Module(module);
+  const instance = new WebAssembly.Instance(compiled, {
     env: { memory: memory.wasm, abort: () => { throw new Error('wasm kernel aborted'); } },
   });
   const x = instance.exports as unknown as Exports;
@@ -225,21 +225,11 @@ function copy(x: NdArray): NdArray | null {
   return inMemory(out.data) ? out : null;
 }
 
-/**
- * The fused kernels where this Node compiles them, else the plain ones (see above). Loaded on the
- * first kernel call, not on import: Node 20 compiles relaxed SIMD only behind a V8 flag, which is
- * set here, just before the fused module is compiled (on by default from Node 22).
- */
+/** The build `chosenBuild` names, on the default memory: loaded on the first kernel call, not on import. */
 function choose(): { kernels: WasmKernels | null; fused: boolean } {
-  if (process.env.BACKPROP_KERNELS !== 'simd' && existsSync(wasmFmaPath) && defaultMemory().wasm) {
-    try {
-      setFlagsFromString('--experimental-wasm-relaxed-simd');
-      return { kernels: loadKernels(wasmFmaPath), fused: true };
-    } catch {
-      // this V8 cannot compile relaxed SIMD: the plain module below
-    }
-  }
-  return { kernels: loadKernels(wasmPath), fused: false };
+  const build = chosenBuild();
+  const kernels = build && defaultMemory().wasm ? loadKernels(binary(build)) : null;
+  return { kernels, fused: kernels !== null && build === 'fused' };
 }
 
 let chosen: { kernels: WasmKernels | null; fused: boolean } | null = null;
