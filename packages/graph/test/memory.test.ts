@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { full, keep, Rng, Scope, Tape, tensor, tidy, type Tensor } from '../src/index.ts';
-import { defaultMemory } from '../src/kernels/memory.ts';
+import { full, keep, Memory, Rng, Scope, Tape, tensor, tidy, zeros, type Tensor } from '../src/index.ts';
+import { defaultMemory, inMemory } from '../src/kernels/memory.ts';
 
 const USED_AFTER = /Tensor used after its scope ended/;
 
@@ -155,6 +155,46 @@ describe('a step reuses the previous step\'s memory', () => {
     const top = memory.used;
     for (let i = 0; i < 20; i++) step();
     expect(memory.used).toBe(top);
+  });
+});
+
+describe('the memory grows on demand', () => {
+  const MiB = 1024 * 1024;
+
+  it('starts at 1 MiB, not at its maximum (1 GiB, or BACKPROP_WASM_MB)', () => {
+    const memory = new Memory({ wasm: true });
+    expect(memory.wasm!.buffer.byteLength).toBe(MiB);
+    expect(memory.size).toBe(MiB);
+    expect(memory.maximum).toBe(Number(process.env.BACKPROP_WASM_MB ?? 1024) * MiB);
+  });
+
+  it('an array made before a growth keeps its values, stays in place for the kernels, and computes the same bits', () => {
+    const memory = defaultMemory();
+    if (!memory.wasm) return expect(process.env.BACKPROP_KERNELS).toBe('js');
+    const rng = Rng.seeded(5);
+    const A = rng.randn([7, 9]), B = rng.randn([9, 5]);
+    const before = A.toFlatArray(), product = tidy(() => new Tape().matmul(A, B).toFlatArray());
+    const size = memory.size;
+    // more than the memory has left: it grows (doubling at least), and the old views stay valid
+    const big = zeros([Math.ceil((size - memory.used) / 4) + 1]);
+    expect(memory.size).toBeGreaterThanOrEqual(2 * size);
+    expect(inMemory(big.array.data) && inMemory(A.array.data)).toBe(true);
+    expect(A.toFlatArray()).toEqual(before);
+    const C = rng.randn([9, 5]); // made after the growth, read beside A, made before it
+    C.array.data.set(B.array.data);
+    expect(tidy(() => new Tape().matmul(A, C).toFlatArray())).toEqual(product);
+    big.dispose();
+  });
+
+  it('past its maximum, arrays go to the JavaScript heap with their values intact', () => {
+    const memory = new Memory({ wasm: true, maximumMiB: 2 });
+    const inside = memory.allocate('float32', 1000, 'owned');
+    const outside = memory.allocate('float32', 3 * 262144, 'owned'); // 3 MiB
+    expect([memory.holds(inside), memory.holds(outside), memory.size]).toEqual([true, false, MiB]);
+    outside.fill(2);
+    expect(outside.every((v) => v === 2)).toBe(true);
+    const grown = memory.allocate('float32', 262144 - 1000, 'owned'); // fits in 2 MiB: grows to the maximum
+    expect([memory.holds(grown), memory.holds(inside), memory.size]).toEqual([true, true, 2 * MiB]);
   });
 });
 
