@@ -60,7 +60,8 @@ export async function runInPage<T>(context: BrowserContext, script: string, befo
   try {
     const failed = new Promise<never>((_, reject) => page.on('pageerror', (e) => reject(new Error(`in the page: ${e.message}`))));
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    const result = page.waitForFunction(() => 'result' in globalThis).then(() => page.evaluate(() => (globalThis as unknown as { result: T }).result));
+    // no timeout of its own: the test's timeout bounds it
+    const result = page.waitForFunction(() => 'result' in globalThis, undefined, { timeout: 0, polling: 100 }).then(() => page.evaluate(() => (globalThis as unknown as { result: T }).result));
     return await Promise.race([result, failed]);
   } finally {
     await page.close();

@@ -51,7 +51,7 @@ describe('@backprop/graph in Chromium', () => {
     expect(chromium.losses).toEqual(node.losses);
     expect(chromium.grads).toEqual(node.grads);
     if (process.env.BACKPROP_KERNELS !== 'js') expect(chromium.memory).toBeGreaterThan(1024 * 1024); // it grew
-  });
+  }, 120_000);
 
   it('the op and gradcheck property tests pass in Chromium', async () => {
     if (!browser) return expect(inCI, missing).toBe(false);
