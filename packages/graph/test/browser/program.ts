@@ -8,10 +8,8 @@
  * NOTE: the weights are drawn uniform, not normal: Rng.normal calls Math.log and Math.cos, whose
  * last bit differs between V8 releases (Node 20's and Chromium's): see the README (@backprop/graph).
  */
-import { Rng, Tape, tidy, type Tensor } from '../../src/index.ts';
+import { defaultMemory, kernels, Rng, Tape, tidy, type Tensor } from '../../src/index.ts';
 import { kernelsName } from '../../src/kernels/wasm.ts';
-import { addScaled } from '../../src/kernels/elementwise.ts';
-import { defaultMemory } from '../../src/kernels/memory.ts';
 
 export interface Bits {
   kernels: string;
@@ -43,7 +41,7 @@ export function program(): Bits {
       const loss = t.hingeLoss(t.add(t.matmul(h, W2), b2), labels);
       t.backward(loss);
       losses.push(loss.item());
-      for (const p of params) addScaled(p.array.data, p.grad!.array.data, -0.05);
+      for (const p of params) kernels.addScaled(p.array.data, p.grad!.array.data, -0.05);
     });
   }
   return { kernels: kernelsName(), memory: defaultMemory().size, losses: hex(losses), grads: params.map((p: Tensor) => hex(p.grad!.toFlatArray())) };
