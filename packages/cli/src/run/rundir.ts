@@ -100,8 +100,9 @@ export class RunDir {
   }
 
   private static start(dir: string, config: RunConfig, keepCheckpoints: number, made: boolean): RunDir {
-    // A directory of the user's is refused before anything (the lock) is written into it.
-    refuseForeign(dir);
+    // A directory of the user's is refused before anything (the lock) is written into it; one
+    // with a run's config.json is a run's (whose lock says whether it is running).
+    if (!existsSync(join(dir, 'config.json'))) refuseForeign(dir);
     let lock: RunLock | undefined;
     try {
       lock = lockRunDir(dir);
