@@ -374,7 +374,7 @@ function lastValidCheckpoint(dir: string, config: RunConfig): Checkpoint {
   for (const epoch of checkpointEpochs(dir)) {
     try {
       const saved = readTensorFile(join(dir, checkpointName(epoch)));
-      if (saved.metadata.sha256 === undefined) throw new Error('x: no checksum of its header');
+      if (saved.metadata.header_and_data_sha256 === undefined) throw new Error('x: no checksum of its header');
       checkOfRun(dir, epoch, saved.metadata, config);
       const skipped = damaged.length ? `${damaged.join(', ')} ${damaged.length > 1 ? 'are' : 'is'} damaged (${reason}); resuming from epoch ${epoch}` : undefined;
       return { epoch, saved, skipped };
