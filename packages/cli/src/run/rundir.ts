@@ -250,8 +250,9 @@ export class RunDir {
   /** Ends the run; `partial` holds the losses of an epoch cut short (a diverging run), kept in the log. */
   finish(state: TrainState, summary: Record<string, unknown>, partial: number[] = []): void {
     if (partial.length) this.metrics.push({ type: 'iterations', epoch: state.epoch + 1, first: state.iteration - partial.length + 1, losses: partial, partial: true });
-    // Also when nothing new is logged: a run that diverged in its first epoch says its metrics are here.
-    if (partial.length || !existsSync(join(this.dir, 'metrics.jsonl'))) this.writeMetrics();
+    // Always: the log on disk is then the one whose lines summary.json checksums (a resume may have
+    // read lines past its checkpoint), and a run that diverged in its first epoch has one to point to.
+    this.writeMetrics();
     this.lock.verify();
     saveModel(join(this.dir, 'model.safetensors'), state.net, { config: this.config });
     this.written.add('model.safetensors');
