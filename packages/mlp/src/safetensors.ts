@@ -8,8 +8,10 @@
  * adds (training settings, a run's progress). A network of a model file (model.ts) is stored as its
  * parameters and state by their declared names, with `format` "backprop-model/1", `model_file` and
  * `model_sha256`. Extra tensors (optimiser state) use other names (`optimizer.{i}`).
- * Every file we write carries `data_sha256`, the SHA-256 of its data section, in its metadata, so
- * that a damaged file is refused rather than loaded with wrong weights.
+ * Every file we write carries `data_sha256`, the SHA-256 of its data section, and
+ * `header_and_data_sha256`, the SHA-256 of its header (as JSON, without this field) and data, in
+ * its metadata, so that a damaged file is refused rather than loaded with wrong weights, a wrong
+ * tensor name or a wrong generator state. Files of other writers (and of older versions) may lack either.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -35,6 +37,9 @@ export function encodeSafetensors(tensors: Record<string, { data: Data; shape: n
     header[name] = { dtype: t.data instanceof Float64Array ? 'F64' : 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }
+  const whole = createHash('sha256').update(JSON.stringify(header));
+  for (const t of Object.values(tensors)) whole.update(bytesOf(t.data));
+  (header.__metadata__ as Record<string, string>).header_and_data_sha256 = whole.digest('hex'); // the last key: removing it gives back what was hashed
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (json.length % 8)) % 8); // keep the data 8-byte aligned
   const head = Buffer.from(json);
@@ -94,6 +99,11 @@ export function decodeSafetensors(bytes: Uint8Array, where: string): { tensors: 
   if (checksum !== undefined) {
     const actual = createHash('sha256').update(bytes.subarray(dataStart)).digest('hex');
     if (actual !== checksum) fail('checksum mismatch: its data does not match the SHA-256 in its header');
+  }
+  const { header_and_data_sha256: sha256, ...rest } = metadata as Record<string, string>;
+  if (sha256 !== undefined) {
+    const actual = createHash('sha256').update(JSON.stringify({ ...header, __metadata__: rest })).update(bytes.subarray(dataStart)).digest('hex');
+    if (actual !== sha256) fail('checksum mismatch: its header does not match the SHA-256 in it');
   }
   return { tensors, metadata: metadata as Record<string, string> };
 }

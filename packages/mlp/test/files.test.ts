@@ -63,4 +63,16 @@ describe('checkpoint checksums', () => {
     writeFileSync(path, bytes);
     expect(() => loadModel(path)).toThrow(/flipped\.safetensors: not a valid model file: checksum mismatch: its data does not match the SHA-256 in its header$/);
   });
+
+  it('its checksum covers the header too: one changed bit in a metadata value or a tensor name makes it refuse to load', () => {
+    for (const [text, offset] of [['"epoch":"7"', 9], ['"layers.1.bias"', 10]] as const) {
+      const path = join(dir, 'header-flipped.safetensors');
+      saveModel(path, net, { epoch: 7 });
+      expect(loadModel(path).metadata.header_and_data_sha256).toMatch(/^[0-9a-f]{64}$/);
+      const bytes = readFileSync(path);
+      bytes[bytes.indexOf(text) + offset] ^= 0x01; // epoch 7 -> 6; layers.1.bias -> layers.1.cias: still a well-formed file
+      writeFileSync(path, bytes);
+      expect(() => loadModel(path)).toThrow(/header-flipped\.safetensors: not a valid model file: checksum mismatch: its header does not match the SHA-256 in it$/);
+    }
+  });
 });

@@ -102,6 +102,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
       if (run.isComplete) throw new Error(`${args.resume}: this run is already complete (see summary.json)`);
       model = run.config.model && (await loadRunModel(args.resume, run.config.model));
       data = prepareRunData(run.config, warn, model);
+      run.useData(data);
     } catch (e) {
       run.release();
       throw e;
@@ -117,7 +118,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
     try {
       run = args.out ? RunDir.create(args.out, config, keep) : RunDir.createNamed('runs', config, keep);
     } catch (e) {
-      throw withWayOut(e as Error, args.out ?? 'runs', true);
+      throw withWayOut(e as Error, args.out ?? 'runs', (e as { discarded?: 'directory' | 'files' }).discarded ?? true);
     }
     if (mode === 'bar') {
       const network = config.model === undefined ? `${config.layers.join('-')} (${config.activation}, ` : `${model!.path} (`;
@@ -154,11 +155,12 @@ function loadRunModel(dir: string, { file, sha256 }: { file: string; sha256: str
 }
 
 /** A file error, with the way out: once there is space again, or somewhere writable. */
-function withWayOut(e: Error, dir: string, discarded: boolean): Error {
+function withWayOut(e: Error, dir: string, discarded: 'directory' | 'files' | boolean): Error {
   const code = (e as NodeJS.ErrnoException).code ?? '';
   if (['EROFS', 'EACCES', 'EPERM'].includes(code)) return new Error(`${e.message}; choose another --out`);
   if (code !== 'ENOSPC' && code !== 'EDQUOT') return e;
-  const how = discarded ? 'nothing was trained and the run directory is removed: free some space and start again' : `free some space, then continue with: backprop train --resume ${dir}`;
+  const removed = discarded === 'files' ? `what the run wrote in ${dir} is removed` : 'the run directory is removed';
+  const how = discarded ? `nothing was trained and ${removed}: free some space and start again` : `free some space, then continue with: backprop train --resume ${dir}`;
   return new Error(`${e.message}; ${how}`);
 }
 

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateConfig, type RunConfig } from '../run/config.ts';
+import { lineChecksums, metricsLineProblem } from '../run/metrics.ts';
 import { canonical, type PlannedRun } from './plan.ts';
 
 export interface RunData {
@@ -81,18 +82,30 @@ export function readProgress(dir: string): Pick<RunData, 'status' | 'epochs' | '
   const data: Pick<RunData, 'status' | 'epochs' | 'losses'> = { status: 'pending', epochs: [], losses: [] };
   const metrics = join(dir, 'metrics.jsonl');
   if (!existsSync(metrics)) return data;
-  readFileSync(metrics, 'utf8').split('\n').forEach((line, i) => {
-    if (!line) return;
+  const summaryPath = join(dir, 'summary.json');
+  const summary = existsSync(summaryPath) ? (JSON.parse(readFileSync(summaryPath, 'utf8')) as { status: RunData['status']; metricsLines?: unknown }) : undefined;
+  const lines = readFileSync(metrics, 'utf8').split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  const damaged = (i: number, what: string) => new Error(`${metrics}:${i + 1}: ${what}; restore the file, or move the run away and run it again`);
+  // What the run wrote: a checksum of each line, in its summary.json (runs of older versions have none).
+  const written = summary?.metricsLines;
+  const checksums = Array.isArray(written) ? lineChecksums(lines) : [];
+  lines.forEach((line, i) => {
     let m;
     try {
       m = JSON.parse(line);
     } catch {
-      throw new Error(`${metrics}:${i + 1}: damaged, not a line of metrics; restore the file, or move the run away and run it again`);
+      throw damaged(i, 'damaged, not a line of metrics');
     }
+    const problem = typeof m === 'object' && m !== null ? metricsLineProblem(m) : 'not an object';
+    if (problem) throw damaged(i, `damaged, ${problem}`);
+    if (Array.isArray(written) && checksums[i] !== written[i]) throw damaged(i, 'changed since the run wrote it (summary.json records another checksum for this line)');
     if (m.type === 'iterations') data.losses.push(...m.losses);
     else data.epochs.push({ epoch: m.epoch, train: m.trainAccuracy, test: m.testAccuracy, trainLoss: m.trainLoss, testLoss: m.testLoss, seconds: m.seconds });
   });
-  const summary = join(dir, 'summary.json');
-  data.status = existsSync(summary) ? JSON.parse(readFileSync(summary, 'utf8')).status : 'partial';
+  if (Array.isArray(written) && written.length !== lines.length) {
+    throw damaged(Math.min(written.length, lines.length), `the run wrote ${written.length} lines here, the file has ${lines.length}`);
+  }
+  data.status = summary ? summary.status : 'partial';
   return data;
 }

@@ -39,6 +39,7 @@ export function defaultThreads(jobs = 1): number {
 
 export async function executeRun(run: RunDir, { mode, label = '', data, model, onInterrupt, train: options }: RunOptions): Promise<RunResult> {
   const { config } = run;
+  run.useData(data);
   const state = run.state(model);
   const reporter = createReporter(mode, Math.ceil(holdOut(data.train, config).fit.count / config.batchSize), config.epochs, label);
   // The iteration losses of each epoch not yet logged: with evaluation in a second thread, the next

