@@ -233,10 +233,21 @@ describe('the file format', () => {
     expect(r.stderr.trim()).toBe("backprop: --explain dl/dw9: the file defines no 'w9'");
   });
 
-  it('exits 2 for a file that cannot be read', () => {
-    const r = backprop(['check', join(dir, 'nope.txt')]);
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toMatch(/nope.txt: cannot read: ENOENT$/);
+  it('exits 2 for a file that cannot be read, saying why in words (no ENOENT, EISDIR, ENAMETOOLONG)', () => {
+    const long = join(dir, 'a'.repeat(300) + '.txt');
+    const cases: [string, RegExp][] = [
+      [join(dir, 'nope.txt'), /^backprop: no such file: .*nope\.txt$/],
+      [join(dir, 'nope', 'x.txt'), /^backprop: no such file: .*nope\/x\.txt$/],
+      [dir, /^backprop: .* is a directory; check reads a derivation file/],
+      [long, /^backprop: the file name is too long \(\d+ characters, or a part of it over 255\): .*\.\.\.$/],
+    ];
+    for (const [path, message] of cases) {
+      const r = backprop(['check', path]);
+      expect(r.code, path).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim(), path).toMatch(message);
+      expect(r.stderr).not.toMatch(/E[A-Z]{3,}|at .*\.ts/);
+    }
   });
 });
 

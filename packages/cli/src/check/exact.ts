@@ -28,15 +28,21 @@ const gcd = (a: bigint, b: bigint) => {
 };
 const bits = (x: bigint) => abs(x).toString(16).length * 4;
 
+/**
+ * A literal may be a little bigger: 17 significant digits of a number near float64's smallest normal
+ * (2.2250738585072014e-308) need 10^324, 1,077 bits.
+ */
+const LITERAL_BITS = 1100;
+
 /** n / d reduced, or null when it is too big to be worth carrying (or d is 0). */
-export function rational(n: bigint, d: bigint): Rational | null {
+export function rational(n: bigint, d: bigint, maxBits = MAX_BITS): Rational | null {
   if (d === 0n) return null;
   if (d < 0n) [n, d] = [-n, -d];
-  if (bits(n) > 4 * MAX_BITS || bits(d) > 4 * MAX_BITS) return null;
+  if (bits(n) > 4 * maxBits || bits(d) > 4 * maxBits) return null;
   const g = gcd(n, d) || 1n;
   n /= g;
   d /= g;
-  return bits(n) > MAX_BITS || bits(d) > MAX_BITS ? null : { n, d };
+  return bits(n) > maxBits || bits(d) > maxBits ? null : { n, d };
 }
 
 export const add = (a: Rational, b: Rational) => rational(a.n * b.d + b.n * a.d, a.d * b.d);
@@ -63,7 +69,7 @@ export function decimal(text: string): { value: Rational; last: number } | null 
   const last = Number(m[3] ?? 0) - frac.length;
   if (Math.abs(last) > MAX_EXPONENT) return null;
   const digits = BigInt((m[1] ?? '') + frac || '0');
-  const value = last >= 0 ? rational(digits * 10n ** BigInt(last), 1n) : rational(digits, 10n ** BigInt(-last));
+  const value = last >= 0 ? rational(digits * 10n ** BigInt(last), 1n, LITERAL_BITS) : rational(digits, 10n ** BigInt(-last), LITERAL_BITS);
   return value && { value, last };
 }
 

@@ -14,6 +14,20 @@ export const checkOptions = (y: Argv) =>
     .option('explain', { type: 'string', describe: 'print the backward pass step by step for a derivative, e.g. dl/dw5' })
     .option('graph', { type: 'string', describe: "draw the derivation's graph, each claim's verdict on its node, to this file (SVG; DOT for .dot or .gv)" });
 
+/** Why a derivation file cannot be read, in words (Node's ENOENT, EISDIR... are no message for a user). */
+export function readError(path: string, code: string | undefined): string {
+  const shown = truncate(path, 100);
+  switch (code) {
+    case 'ENOENT': return `no such file: ${shown}`;
+    case 'ENOTDIR': return `no such file: ${shown} (a part of the path is not a directory)`;
+    case 'EISDIR': return `${shown} is a directory; check reads a derivation file (a .txt, or a .md with derivation blocks)`;
+    case 'ENAMETOOLONG': return `the file name is too long (${path.length} characters, or a part of it over 255): ${shown}`;
+    case 'EACCES': case 'EPERM': return `permission denied reading ${shown}`;
+    case 'ELOOP': return `too many levels of symbolic links in ${shown}`;
+    default: return `cannot read ${shown}${code ? ` (error ${code})` : ''}`;
+  }
+}
+
 /** `12 claims: 8 ok (3 truncated), 4 rounding, 0 wrong; score 12/12`, and the blanks if any. */
 function summary(report: CheckReport): string {
   const { ok, rounding, wrong, blank } = report.counts;
@@ -29,7 +43,7 @@ export async function checkCommand(args: { file: string; json?: boolean; explain
   try {
     source = readFileSync(args.file, 'utf8');
   } catch (e) {
-    throw new Error(`${args.file}: cannot read: ${(e as NodeJS.ErrnoException).code}`);
+    throw new Error(readError(args.file, (e as NodeJS.ErrnoException).code));
   }
   if (/\.(md|markdown)$/i.test(args.file)) {
     // markdown-it is loaded for Markdown files only.
