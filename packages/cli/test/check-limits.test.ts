@@ -150,6 +150,6 @@ describe('names JavaScript objects already have', () => {
     expect(() => checkSource('x = -4.9e-324')).toThrow(/holds only 1 of its 53 significant bits/);
     // The smallest normal numbers are fine, with float64's 17 significant digits.
     expect(checkSource('x = 2.2250738585072014e-308\ny = x * 2 = 4.4501477170144028e-308').report.verdicts[0].verdict).toBe('ok');
-    expect(() => checkSource(`x = 1.${'0'.repeat(340)}3`)).toThrow(/^line 1: the number 1\.000000000000000\.\.\. has more digits than the checker holds exactly \(a fraction of up to 1,100 bits/);
+    expect(() => checkSource(`x = 1.${'0'.repeat(340)}3`)).toThrow(/^line 1: the number 1\.000000000000000\.\.\. has more digits than the checker holds exactly \(fractions of up to 1,100 bits/);
   });
 });
