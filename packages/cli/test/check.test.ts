@@ -135,6 +135,83 @@ describe('the verdicts', () => {
   });
 });
 
+describe('rounding is the line recomputed from the values as written, nothing looser', () => {
+  it('a slip where the written input is its true value is wrong: y = 1.5 exactly, z = y * y = 2.26 or 2.35', () => {
+    const v = verdictsOf(`
+      x = 0.5
+      y = 3 * x = 1.5
+      z = y * y = 2.26     # true and recomputed from y = 1.5: 2.25
+      w = y * y = 2.35
+      a = y * y = 2.25
+      b = y * y = 2.3      # 2.25 to one decimal: a tie, either way
+      c = y * y = 2.2
+      d = y * y = 2.4
+    `);
+    expect(v).toEqual({ y: 'ok', z: 'wrong', w: 'wrong', a: 'ok', b: 'ok', c: 'ok', d: 'wrong' });
+    const r = backprop(['check', file('slip-probe.txt', 'x = 0.5\ny = 3 * x = 1.5\nz = y * y = 2.26\n')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/3 +z = y \* y +2\.26 +2\.25 +wrong\n +! should be 2\.25\n/);
+    expect(r.stdout).toContain('2 claims: 1 ok, 0 rounding, 1 wrong; score 1/2');
+  });
+
+  it('a derivative one unit off the value its written inputs give is wrong: dl/df = -0.6637 where they give -0.6636', () => {
+    // g = tanh(-0.7992) = -0.66358929..., written -0.6636; dl/df = g: true -0.66358929, from the written g -0.6636.
+    const src = 'x = -0.7992\nf = 2\ng = tanh(x) = -0.6636\nl = f * g\ndl/df = -0.6637\nm = g * 1 = -0.6637\ndl/dg = 2\n';
+    const { report } = checkSource(src);
+    expect(report.verdicts.map((v) => [v.claim, v.verdict])).toEqual([['g', 'ok'], ['dl/df', 'wrong'], ['m', 'wrong'], ['dl/dg', 'ok']]);
+    expect(report.verdicts[1].note).toBe('should be -0.66358929 (from the values written: -0.6636)');
+    // The same line as the student would write it from the rounded g: rounding.
+    expect(verdictsOf(src.replace('dl/df = -0.6637', 'dl/df = -0.66360'))['dl/df']).toBe('rounding');
+  });
+
+  it('rounding when the written values give the claim exactly, in decimals: 0.286 * 7000 = 2002', () => {
+    const v = verdictsOf('x = 2\na = x / 7 = 0.286\nb = a * 7000 = 2002\nc = a * 7000 = 2001\nd = a * 7000 = 2003\n');
+    expect(v).toEqual({ a: 'ok', b: 'rounding', c: 'wrong', d: 'wrong' });
+  });
+});
+
+describe('the rounding rule against BigInt arithmetic (fast-check)', () => {
+  // y = p * q is claimed rounded or truncated to r decimals; z = y * s is then claimed as some
+  // decimal C with k decimals. The oracle, with BigInt decimals and no code of the checker's:
+  // ok iff C is the true z (p q s) rounded or truncated; else rounding iff C is (written y) * s
+  // rounded or truncated; else wrong. When the written y is the true y, rounding never happens.
+  const scaled = (n: bigint, from: number, to: number) => {
+    // n / 10^from to `to` decimals: [truncated toward zero, rounded (or both neighbours on a tie)].
+    if (to >= from) return [n * 10n ** BigInt(to - from)];
+    const f = 10n ** BigInt(from - to), sign = n < 0n ? -1n : 1n, m = sign * n;
+    const t = m / f, rest = m % f;
+    const ups = 2n * rest > f ? [t + 1n] : 2n * rest === f ? [t + 1n, t] : [t];
+    return [t, ...ups].map((x) => sign * x);
+  };
+  it('ok, rounding and wrong exactly as the rule says', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -9999, max: 9999 }), fc.integer({ min: 1, max: 9999 }), fc.integer({ min: -999, max: 999 }),
+        fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 6 }), fc.boolean(), fc.integer({ min: -2, max: 2 }),
+        (p, q, s, r, k, truncateY, offset) => {
+          const P = BigInt(p), Q = BigInt(q), S = BigInt(s);
+          // p, q and s are written with 2 decimals: y has 4, z 6.
+          const yTrue = P * Q;
+          const yOptions = scaled(yTrue, 4, r);
+          const yWritten = truncateY ? yOptions[0] : yOptions[yOptions.length - 1];
+          const zTrue = scaled(yTrue * S, 6, k), zWritten = scaled(yWritten * S, r + 2, k);
+          const candidates = [...zTrue, ...zWritten].flatMap((c) => [c + BigInt(offset), c]);
+          const src = [`p = ${decimalText(P, 2)}`, `q = ${decimalText(Q, 2)}`, `s = ${decimalText(S, 2)}`, `y = p * q = ${decimalText(yWritten, r)}`];
+          candidates.forEach((c, i) => src.push(`z${i} = y * s = ${decimalText(c, k)}`));
+          const got = verdictsOf(src.join('\n'));
+          const exactY = yWritten * 10n ** BigInt(4 - r) === yTrue;
+          return candidates.every((c, i) => {
+            const want = zTrue.includes(c) ? 'ok' : zWritten.includes(c) ? 'rounding' : 'wrong';
+            const verdict = (got[`z${i}`] ?? '').replace(' (truncated)', '');
+            return verdict === want && !(exactY && verdict === 'rounding');
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
 /** A decimal string of the integer v scaled by 10^-k: decimalText(-12345n, 3) = '-12.345'. */
 function decimalText(v: bigint, k: number): string {
   const digits = (v < 0n ? -v : v).toString().padStart(k + 1, '0');

@@ -73,6 +73,12 @@ export function decimal(text: string): { value: Rational; last: number } | null 
   return value && { value, last };
 }
 
+/** The double nearest a rational (to within a unit in the last place: for display only). */
+export const toNumber = (r: Rational) => {
+  const shift = Math.max(0, Math.max(bits(r.n), bits(r.d)) - 1000); // BigInt to Number overflows past 2^1024
+  return Number(r.n >> BigInt(shift)) / Number(r.d >> BigInt(shift));
+};
+
 /** A double's exact value (every finite double is a dyadic rational). */
 export function fromDouble(x: number): Rational {
   if (x === 0) return ZERO;
@@ -91,13 +97,15 @@ export function fromDouble(x: number): Rational {
 
 /**
  * The exact value of a scalar expression, or null when it is not exactly computable here
- * (a function other than abs/max/min/relu, a derivative, a matrix, a non-integer power, or too big).
+ * (a function other than abs/max/min/relu, a matrix, a non-integer power, or too big; a derivative
+ * only through `deriv`, which gives a claimed one as written).
  */
-export function exactValue(node: Node, name: (n: string) => Rational | null): Rational | null {
-  const ev = (n: Node) => exactValue(n, name);
+export function exactValue(node: Node, name: (n: string) => Rational | null, deriv?: (of: string, wrt: string, wrt2?: string) => Rational | null): Rational | null {
+  const ev = (n: Node) => exactValue(n, name, deriv);
   switch (node.kind) {
     case 'num': return decimal(node.text)?.value ?? null;
     case 'name': return name(node.name);
+    case 'deriv': return deriv?.(node.of, node.wrt, node.wrt2) ?? null;
     case 'neg': {
       const a = ev(node.arg);
       return a && neg(a);
@@ -167,21 +175,4 @@ export function fromComputed(x: number, last: number): Rational {
   const dist = { n: abs(r.n * grid.d - grid.n * r.d), d: r.d * grid.d };
   const t = fromDouble(tol);
   return dist.n * t.d <= t.n * dist.d ? rational(grid.n, grid.d) ?? r : r;
-}
-
-/**
- * Does some value within `slack` of `value` fit the claim (rounded or truncated to its digits)? The
- * values that fit a positive claim c with unit u are [c - u/2, c + u); a negative one mirrors that;
- * 0 is fitted by (-u, u).
- */
-export function fitWithin(value: Rational, slack: Rational, claim: Rational, last: number): boolean {
-  const u: Rational = last >= 0 ? { n: 10n ** BigInt(last), d: 1n } : { n: 1n, d: 10n ** BigInt(-last) };
-  // Plain (unreduced, uncapped) arithmetic: only compared, never carried on.
-  const plus = (a: Rational, b: Rational, sign = 1n): Rational => ({ n: a.n * b.d + sign * b.n * a.d, d: a.d * b.d });
-  const less = (a: Rational, b: Rational) => a.n * b.d < b.n * a.d;
-  const lo = plus(value, slack, -1n), hi = plus(value, slack);
-  const half: Rational = { n: u.n, d: 2n * u.d };
-  if (claim.n > 0n) return !less(hi, plus(claim, half, -1n)) && less(lo, plus(claim, u));
-  if (claim.n < 0n) return !less(plus(claim, half), lo) && less(plus(claim, u, -1n), hi);
-  return less(neg(u), hi) && less(lo, u);
 }
