@@ -40,7 +40,7 @@ describe('backprop check on the paper\'s worked example (Figures 3-4)', () => {
   it('prints the same as JSON', () => {
     const r = backprop(['check', example, '--json']);
     const json = JSON.parse(r.stdout);
-    expect(json.counts).toEqual({ ok: 10, rounding: 4, wrong: 0, blank: 0 });
+    expect(json.counts).toEqual({ ok: 10, rounding: 4, wrong: 0, blank: 0, undecided: 0 });
     expect(json.score).toEqual({ right: 14, of: 14 });
     expect(json.verdicts[0]).toMatchObject({ line: 21, claim: 'h1', claimed: '0.65', computed: '0.65', verdict: 'ok' });
     expect(json.verdicts[0].truncated).toBeUndefined();

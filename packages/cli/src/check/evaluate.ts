@@ -16,10 +16,12 @@ import { Tape, Tensor, tensor, formatShape } from '@backprop/graph';
 import { derivText, references, show, type Node, type Statement } from './parse.ts';
 import { atLine, derivKey, Derivation, evalNode, formatValue, literalDecimals, literalTensor, type Env } from './derivation.ts';
 import { exactValue, fit, fromComputed, toNumber, type Fit, type Rational } from './exact.ts';
+import { agrees, formatWide, fromNumber, toNumber as wideToNumber, toRational, wideValue, type Wide } from './wide.ts';
 
 export { Derivation, formatValue, unitOf } from './derivation.ts';
 
-export type VerdictName = 'ok' | 'rounding' | 'wrong' | 'blank';
+/** `undecided`: float64 cannot evaluate the line (it overflows, or underflows), and nothing else here can either. */
+export type VerdictName = 'ok' | 'rounding' | 'wrong' | 'blank' | 'undecided';
 
 export interface Verdict {
   line: number;
@@ -36,7 +38,7 @@ export interface Verdict {
 export interface CheckReport {
   verdicts: Verdict[];
   counts: Record<VerdictName, number>;
-  /** Lines right (ok or rounding: a rounded value carried forward is no slip) of all claims and blanks. */
+  /** Lines right (ok or rounding: a rounded value carried forward is no slip) of all claims and blanks but the undecided. */
   score: { right: number; of: number };
 }
 
@@ -57,9 +59,9 @@ export function checkSource(source: string): { derivation: Derivation; report: C
   const claims = d.statements.filter((s) => s.claim && (s.exprs.length > 0 || s.lhs.kind === 'deriv'));
   const judged = new Map(claims.map((s) => [s, judge(d, s, targetOf(d, s))]));
   const verdicts = d.statements.flatMap((s) => judged.get(s) ?? (s.blank ? [blankVerdict(d, s)] : []));
-  const counts = { ok: 0, rounding: 0, wrong: 0, blank: 0 };
+  const counts = { ok: 0, rounding: 0, wrong: 0, blank: 0, undecided: 0 };
   for (const v of verdicts) counts[v.verdict]++;
-  return { derivation: d, report: { verdicts, counts, score: { right: counts.ok + counts.rounding, of: verdicts.length } } };
+  return { derivation: d, report: { verdicts, counts, score: { right: counts.ok + counts.rounding, of: verdicts.length - counts.undecided } } };
 }
 
 /** The exact value (dX/dY or a name's) that a claim is about. */
@@ -97,7 +99,13 @@ function judge(d: Derivation, s: Statement, target: Tensor): Verdict {
   if (claim.value.shape.join() !== target.shape.join()) {
     return { ...base, verdict: 'wrong', note: `the claim has shape ${formatShape(claim.value.shape)} but the value has ${formatShape(target.shape)}` };
   }
+  const origin = d.outOfRange.get(s.lhs.kind === 'deriv' ? s.lhs.of : s.lhs.name);
+  if (s.lhs.kind === 'name' && origin) return judgeWide(d, s, base, origin);
   const exact = target.toFlatArray();
+  if (s.lhs.kind === 'deriv' && (origin || exact.some((x) => !Number.isFinite(x)))) {
+    const why = origin ? `float64 cannot hold ${origin.name === s.lhs.of ? `a step of ${origin.name}` : `${origin.name}`} (line ${origin.line})` : `float64 gives ${formatValue(target)}`;
+    return { ...base, verdict: 'undecided', note: `cannot decide: ${why}, and derivatives are computed in float64` };
+  }
   const unit = (i: number) => claim.units[i] ?? claim.units[0];
   // Steps written between the definition and the claim must agree with the value too.
   const steps = isDeriv ? s.exprs : s.exprs.slice(1);
@@ -109,7 +117,8 @@ function judge(d: Derivation, s: Statement, target: Tensor): Verdict {
   const how = claimFit(d, s, target);
   if (how) return { ...base, verdict: 'ok', ...(how === 'truncated' ? { truncated: true } : {}) };
   // The student's own line (for a derivative written bare, the chain rule one step downstream) at the values written.
-  const re = s.exprs.length > 0 ? recomputeLine(d, s) : recomputeDerivative(d, s);
+  const computed = s.exprs.length > 0 ? recomputeLine(d, s) : recomputeDerivative(d, s);
+  const re = computed && computed.values.every(Number.isFinite) ? computed : null; // from written values past float64's range: no recomputation
   const decimals = literalDecimals(s.claim!);
   const shown = re && formatValue(re.exact ? [toNumber(re.exact)] : re.values, target.shape);
   if (re && decimals.every((c, i) => fit(re.exact ?? fromComputed(re.values[i], c.last), c.value, c.last))) {
@@ -204,4 +213,51 @@ function recomputeDerivative(d: Derivation, s: Statement): { values: number[]; e
     return total!;
   });
   return values && { values, exact: null };
+}
+
+/** Where a recomputation or a step reads a derivative: in wide arithmetic, none of a value float64 cannot hold. */
+const wideDeriv = (d: Derivation, line: number) => (of: string, wrt: string, wrt2?: string) => {
+  if (d.outOfRange.has(of)) return null;
+  const g = d.exactDeriv(of, wrt, line, wrt2);
+  return g.size === 1 ? fromNumber(g.item()) : null;
+};
+
+/** A wide value as the fraction it stands for: within float64's range, its float noise snapped as fromComputed does. */
+function wideRational(w: Wide, last: number): Rational {
+  const x = wideToNumber(w);
+  return Number.isFinite(x) && (w.m === 0 || Math.abs(x) >= 2 ** -1022) ? fromComputed(x, last) : toRational(w);
+}
+
+/**
+ * A claimed line float64 cannot evaluate (one of its steps, or of the lines it uses, is out of its
+ * range): judged by the same rule on its value in wide arithmetic (wide.ts), or undecided.
+ */
+function judgeWide(d: Derivation, s: Statement, base: Omit<Verdict, 'verdict'>, origin: { line: number; name: string }): Verdict {
+  const name = (s.lhs as { name: string }).name;
+  const why = origin.name === name ? 'float64 cannot hold a step of this line' : `float64 cannot hold ${origin.name} (line ${origin.line})`;
+  const w = d.wide.get(name);
+  const [c, ...more] = literalDecimals(s.claim!);
+  if (!w || more.length > 0) return { ...base, verdict: 'undecided', note: `cannot decide: ${why}, and this line has no value past float64's range here (a matrix, or log of a negative number)` };
+  const exact = d.exact.get(name);
+  const computed = exact ? formatValue([toNumber(exact)]) : formatWide(w);
+  const unit = 10 ** c.last;
+  for (const step of s.exprs.slice(1)) {
+    const v = wideValue(step, (n) => d.wide.get(n) ?? null, wideDeriv(d, s.line)).value;
+    if (!v) return { ...base, computed, verdict: 'undecided', note: `cannot decide: ${why}, and the step ${show(step)} has no value past float64's range here` };
+    if (!agrees(v, w, unit, 1e-3)) return { ...base, computed, verdict: 'wrong', note: `the step ${show(step)} gives ${formatWide(v)}, not ${computed}` };
+  }
+  const how = fit(exact ?? wideRational(w, c.last), c.value, c.last);
+  if (how) return { ...base, computed, verdict: 'ok', ...(how === 'truncated' ? { truncated: true } : {}) };
+  // The line at the values written, in wide arithmetic too.
+  const inputs = writtenInputs(d, [s.exprs[0]], s.line);
+  const written = (key: string) => {
+    const input = inputs.get(key);
+    return input?.claimed && input.value.size === 1 ? fromNumber(input.value.item()) : null;
+  };
+  const re = [...inputs.values()].some((i) => i.claimed)
+    ? wideValue(s.exprs[0], (n) => written(`n:${n}`) ?? d.wide.get(n) ?? null, (of, wrt, wrt2) => written(`d:${of}|${wrt}|${wrt2 ?? ''}`) ?? wideDeriv(d, s.line)(of, wrt, wrt2)).value
+    : null;
+  if (re && fit(wideRational(re, c.last), c.value, c.last)) return { ...base, computed, verdict: 'rounding', note: `recomputed from the values written: ${formatWide(re)}` };
+  const also = re && formatWide(re) !== computed ? ` (from the values written: ${formatWide(re)})` : '';
+  return { ...base, computed, verdict: 'wrong', note: `should be ${computed}${also}` };
 }

@@ -30,12 +30,13 @@ export function readError(path: string, code: string | undefined): string {
 
 /** `12 claims: 8 ok (3 truncated), 4 rounding, 0 wrong; score 12/12`, and the blanks if any. */
 function summary(report: CheckReport): string {
-  const { ok, rounding, wrong, blank } = report.counts;
+  const { ok, rounding, wrong, blank, undecided } = report.counts;
   const claims = report.verdicts.length - blank;
   if (claims === 0 && blank > 0) return `${blank} blank${blank === 1 ? '' : 's'}: the computed column holds the value each should have`;
   const truncated = report.verdicts.filter((v) => v.truncated).length;
   const blanks = blank ? `, ${blank} blank` : '';
-  return `${claims} claim${claims === 1 ? '' : 's'}: ${ok} ok${truncated ? ` (${truncated} truncated)` : ''}, ${rounding} rounding, ${wrong} wrong${blanks}; score ${report.score.right}/${report.score.of}`;
+  const open = undecided ? `, ${undecided} cannot decide (not scored)` : '';
+  return `${claims} claim${claims === 1 ? '' : 's'}: ${ok} ok${truncated ? ` (${truncated} truncated)` : ''}, ${rounding} rounding, ${wrong} wrong${open}${blanks}; score ${report.score.right}/${report.score.of}`;
 }
 
 export async function checkCommand(args: { file: string; json?: boolean; explain?: string; graph?: string }): Promise<number> {
@@ -70,13 +71,14 @@ export async function checkCommand(args: { file: string; json?: boolean; explain
     return wrong ? 1 : 0;
   }
   const rows = report.verdicts.map((v) => [
-    String(v.line), truncate(v.expression ? `${v.claim} = ${v.expression}` : v.claim, 44), truncate(v.claimed, 24), truncate(v.computed, 24), v.truncated ? 'ok (truncated)' : v.verdict,
+    String(v.line), truncate(v.expression ? `${v.claim} = ${v.expression}` : v.claim, 44), truncate(v.claimed, 24), truncate(v.computed, 24),
+    v.truncated ? 'ok (truncated)' : v.verdict === 'undecided' ? 'cannot decide' : v.verdict,
   ]);
   const [head, rule, ...lines] = table(['line', 'claim', 'claimed', 'computed', 'verdict'], rows, ['r']).split('\n');
   // A note goes on its own line under its claim, so that it does not widen the table.
   const noted = lines.flatMap((line, i) => {
     const v = report.verdicts[i];
-    return v.note && v.verdict !== 'ok' ? [line, `      ${v.verdict === 'wrong' ? '!' : '~'} ${v.note}`] : [line];
+    return v.note && v.verdict !== 'ok' ? [line, `      ${v.verdict === 'wrong' ? '!' : v.verdict === 'undecided' ? '?' : '~'} ${v.note}`] : [line];
   });
   console.log([head, rule, ...noted].join('\n'));
   console.log(`\n${summary(report)}`);
