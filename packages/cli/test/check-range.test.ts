@@ -53,6 +53,13 @@ describe('lines float64 cannot evaluate', () => {
     expect(json.score).toEqual({ right: 2, of: 2 });
   });
 
+  it('a blank gets the value past float64 too, or says it cannot be computed', () => {
+    const { report } = checkSource('x = -800\ny = log(sigmoid(x)) = ?\ndy/dx = ?\nz = y * 3 = ?\n');
+    expect(report.verdicts.map((v) => [v.claim, v.computed, v.note])).toEqual([
+      ['y', '-800', undefined], ['dy/dx', '?', 'cannot compute it: float64 cannot hold y (line 2)'], ['z', '-2400', undefined],
+    ]);
+  });
+
   it('a value with no number past float64 either stays wrong: log(-1), sqrt(-4)', () => {
     expect(verdictsOf('x = -1\na = log(x) = 0\nb = sqrt(4 * x) = 2')).toEqual({ a: 'wrong', b: 'wrong' });
   });

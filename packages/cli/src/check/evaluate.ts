@@ -71,7 +71,12 @@ const targetOf = (d: Derivation, s: Statement) => (s.lhs.kind === 'deriv' ? d.ex
 function blankVerdict(d: Derivation, s: Statement): Verdict {
   const value = targetOf(d, s);
   const claim = s.lhs.kind === 'deriv' ? derivText(s.lhs) : s.lhs.name;
-  return { line: s.line, claim, expression: s.exprs.length ? show(s.exprs[0]) : '', claimed: '?', computed: formatValue(value), verdict: 'blank' };
+  const base = { line: s.line, claim, expression: s.exprs.length ? show(s.exprs[0]) : '', claimed: '?', computed: formatValue(value), verdict: 'blank' as const };
+  // Past float64's range: a name's wide value, or none (a derivative of such a value is float64's).
+  const origin = d.outOfRange.get(s.lhs.kind === 'deriv' ? s.lhs.of : s.lhs.name);
+  if (!origin) return base;
+  const w = s.lhs.kind === 'name' ? d.wide.get(s.lhs.name) : null;
+  return w ? { ...base, computed: formatWide(w) } : { ...base, computed: '?', note: `cannot compute it: float64 cannot hold ${origin.name} (line ${origin.line})` };
 }
 
 /** Is the claim the exact value rounded (or else truncated) to its digits, in every element? null if not, or shapes differ. */
@@ -118,7 +123,7 @@ function judge(d: Derivation, s: Statement, target: Tensor): Verdict {
   if (how) return { ...base, verdict: 'ok', ...(how === 'truncated' ? { truncated: true } : {}) };
   // The student's own line (for a derivative written bare, the chain rule one step downstream) at the values written.
   const computed = s.exprs.length > 0 ? recomputeLine(d, s) : recomputeDerivative(d, s);
-  const re = computed && computed.values.every(Number.isFinite) ? computed : null; // from written values past float64's range: no recomputation
+  const re = computed && (computed.exact || computed.values.every(Number.isFinite)) ? computed : null; // past float64's range from the values written: none
   const decimals = literalDecimals(s.claim!);
   const shown = re && formatValue(re.exact ? [toNumber(re.exact)] : re.values, target.shape);
   if (re && decimals.every((c, i) => fit(re.exact ?? fromComputed(re.values[i], c.last), c.value, c.last))) {
@@ -239,7 +244,7 @@ function judgeWide(d: Derivation, s: Statement, base: Omit<Verdict, 'verdict'>, 
   const [c, ...more] = literalDecimals(s.claim!);
   if (!w || more.length > 0) return { ...base, verdict: 'undecided', note: `cannot decide: ${why}, and this line has no value past float64's range here (a matrix, or log of a negative number)` };
   const exact = d.exact.get(name);
-  const computed = exact ? formatValue([toNumber(exact)]) : formatWide(w);
+  const computed = formatWide(w); // the exact fraction, where there is one, agrees to its digits
   const unit = 10 ** c.last;
   for (const step of s.exprs.slice(1)) {
     const v = wideValue(step, (n) => d.wide.get(n) ?? null, wideDeriv(d, s.line)).value;
