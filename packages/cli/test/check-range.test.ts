@@ -60,6 +60,18 @@ describe('lines float64 cannot evaluate', () => {
     ]);
   });
 
+  it('a derivative of a value that is not finite, or not finite from the values written, is judged, not a raw tape error', () => {
+    // Before: "backward: the output is Infinity; create the tape with { checkFinite: true }..." and exit 2.
+    const overflow = join(dir, 'inf.txt');
+    writeFileSync(overflow, 'x = 710\ny = exp(x) * exp(x)\ndy/dx = 1\n');
+    const r = backprop(['check', overflow]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/3 +dy\/dx +1 +NaN +cannot decide\n/);
+    // v0 is 1, written 0 (wrong): recomputed from it, log(g0 / tanh(0)) is not finite.
+    const v = verdictsOf('g0 = 710\nv0 = 1 + 0 = 0\nv2 = log(g0 / tanh(v0)) = 7.0\ndv2/dg0 = 0.0015\n');
+    expect(v).toEqual({ v0: 'wrong', v2: 'wrong', 'dv2/dg0': 'wrong' }); // true 6.8382 and 1/710 = 0.0014085
+  });
+
   it('a value with no number past float64 either stays wrong: log(-1), sqrt(-4)', () => {
     expect(verdictsOf('x = -1\na = log(x) = 0\nb = sqrt(4 * x) = 2')).toEqual({ a: 'wrong', b: 'wrong' });
   });

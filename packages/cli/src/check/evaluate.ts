@@ -211,6 +211,8 @@ function recomputeDerivative(d: Derivation, s: Statement): { values: number[]; e
       const y = new Tensor(get(`n:${Y}`).array, { requiresGrad: true });
       const env = envFrom((key) => (key === `n:${Y}` ? y : get(key)));
       const out = evalNode(c.exprs[0], t, env, c.line);
+      // At the values written a line may not be finite (tanh(0) as a divisor): no recomputation then.
+      if (!out.toFlatArray().every(Number.isFinite)) return tensor(new Float64Array(y.size).fill(NaN), { shape: y.shape });
       const g = C === X ? undefined : get(`g:${C}`);
       const local = t.gradients(out, [y], g ? { grad: g } : {})[0];
       total = total ? new Tape().add(total, local) : local;
