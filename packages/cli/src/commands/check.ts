@@ -64,7 +64,14 @@ export async function checkCommand(args: { file: string; json?: boolean; explain
   if (args.graph) {
     // Loaded here: the layout library (Graphviz) and the atomic writer are for --graph only.
     const [{ derivationGraph }, { writeFileAtomic }] = await Promise.all([import('../check/graph.ts'), import('@backprop/mlp')]);
-    writeFileAtomic(args.graph, await derivationGraph(derivation, report, `${basename(args.file)}: ${summary(report)}`, args.graph));
+    const picture = await derivationGraph(derivation, report, `${basename(args.file)}: ${summary(report)}`, args.graph);
+    try {
+      writeFileAtomic(args.graph, picture);
+    } catch (e) {
+      // The writer names most causes in words; a name too long it passes on in Node's own text.
+      if ((e as NodeJS.ErrnoException).code !== 'ENAMETOOLONG') throw e;
+      throw new Error(`--graph: ${readError(args.graph, 'ENAMETOOLONG')}`);
+    }
   }
   if (args.json) {
     console.log(JSON.stringify({ file: args.file, ...report }, null, 2));
