@@ -130,6 +130,13 @@ describe('the verdicts', () => {
     `);
     expect(v).toEqual({ a: 'wrong', b: 'ok', c: 'ok', d: 'ok', e: 'wrong', 'dl/dx': 'wrong', 'dm/dx': 'ok' });
   });
+  it('a float64 value a few units in its last place below a decimal is that decimal, for claims of 9 to 12 digits too', () => {
+    // -39.40 * 87.21 is -3436.074 exactly; dl/ds = y is -3436.0739999999996 in float64, whose truncation to
+    // 5 decimals would be -3436.07399 (found by the rounding rule's property test).
+    const src = (c: string) => `p = -39.40\nq = 87.21\ns = 0.00\ny = p * q = -3436.074\nl = y * s\ndl/ds = ${c}`;
+    expect(verdictsOf(src('-3436.07399'))['dl/ds']).toBe('wrong');
+    expect(verdictsOf(src('-3436.07400'))['dl/ds']).toBe('ok');
+  });
   it('counts the unit of the last written digit', () => {
     expect([unitOf('0.6570'), unitOf('2'), unitOf('1.5e-3'), unitOf('120')]).toEqual([1e-4, 1, 1e-4, 1]);
   });
@@ -190,7 +197,7 @@ describe("Mazur's example worked by hand (examples/mazur-by-hand.txt)", () => {
 
 describe('the rounding rule against BigInt arithmetic (fast-check)', () => {
   // y = p * q is claimed rounded or truncated to r decimals; z = y * s is then claimed as some
-  // decimal C with k decimals. The oracle, with BigInt decimals and no code of the checker's:
+  // decimal C with k decimals, and so is dl/ds (l = y * s, so dl/ds = y). The oracle, with BigInt decimals and no code of the checker's:
   // ok iff C is the true z (p q s) rounded or truncated; else rounding iff C is (written y) * s
   // rounded or truncated; else wrong. When the written y is the true y, rounding never happens.
   const scaled = (n: bigint, from: number, to: number) => {
@@ -218,11 +225,19 @@ describe('the rounding rule against BigInt arithmetic (fast-check)', () => {
           candidates.forEach((c, i) => src.push(`z${i} = y * s = ${decimalText(c, k)}`));
           const got = verdictsOf(src.join('\n'));
           const exactY = yWritten * 10n ** BigInt(4 - r) === yTrue;
-          return candidates.every((c, i) => {
+          const lines = candidates.every((c, i) => {
             const want = zTrue.includes(c) ? 'ok' : zWritten.includes(c) ? 'rounding' : 'wrong';
             const verdict = (got[`z${i}`] ?? '').replace(' (truncated)', '');
             return verdict === want && !(exactY && verdict === 'rounding');
           });
+          // A derivative written bare, in float64 on the tape: dl/ds = y, from one step downstream the written y.
+          const dTrue = scaled(yTrue, 4, k), dWritten = scaled(yWritten, r, k);
+          const derivatives = [...dTrue, ...dWritten].flatMap((c) => [c + BigInt(offset), c]).every((c) => {
+            const verdict = (verdictsOf([...src.slice(0, 4), 'l = y * s', `dl/ds = ${decimalText(c, k)}`].join('\n'))['dl/ds'] ?? '').replace(' (truncated)', '');
+            const want = dTrue.includes(c) ? 'ok' : dWritten.includes(c) ? 'rounding' : 'wrong';
+            return verdict === want && !(exactY && verdict === 'rounding');
+          });
+          return lines && derivatives;
         },
       ),
       { numRuns: 300 },

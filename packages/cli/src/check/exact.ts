@@ -160,13 +160,15 @@ export function fit(value: Rational, claim: Rational, last: number): Fit {
 /**
  * A float64 value as the rational it most likely stands for: within 2^-36 of its size from a
  * multiple of half the claim's unit, it is taken to be that multiple (the float error of the
- * computation, not a digit the claim could mean); otherwise its exact binary value.
+ * computation, not a digit the claim could mean); otherwise its exact binary value. For a claim of
+ * 9 to 12 significant digits, where 2^-36 would not be small beside its unit, within 2^-46 (64 units
+ * in float64's last place): -3436.0739999999996 stands for -3436.074, whose truncation is -3436.07400.
  */
 export function fromComputed(x: number, last: number): Rational {
   const r = fromDouble(x);
-  const tol = Math.abs(x) * 2 ** -36;
   const half = 10 ** last / 2;
-  if (!(tol * 100 < half) || !Number.isFinite(x)) return r; // the claim has digits near float64's own precision
+  const tol = [2 ** -36, 2 ** -46].map((t) => Math.abs(x) * t).find((t) => t * 100 < half);
+  if (tol === undefined || !Number.isFinite(x)) return r; // the claim has digits near float64's own precision
   const halfUnit = last >= 1 ? { n: 10n ** BigInt(last), d: 2n } : { n: 1n, d: 2n * 10n ** BigInt(-last) };
   // The nearest multiple of half a unit: round(r / halfUnit) * halfUnit.
   const q = r.n * halfUnit.d, s = r.d * halfUnit.n;
