@@ -72,6 +72,13 @@ describe('lines float64 cannot evaluate', () => {
     expect(v).toEqual({ v0: 'wrong', v2: 'wrong', 'dv2/dg0': 'wrong' }); // true 6.8382 and 1/710 = 0.0014085
   });
 
+  it('past even the wide range: e^-1e150 is 0 where it is added or multiplied, and undecided where it is divided by', () => {
+    const { report } = checkSource('x = -1e150\na = exp(x) = 0\nb = sigmoid(x) = 0\nc = sigmoid(-x) = 1\nd = 2 + exp(x) * 1e300 = 2\ne = exp(x) / exp(x) = 1\nf = log(sigmoid(x)) = -1e150\ng = exp(-x) = 1\n');
+    expect(report.verdicts.map((v) => [v.claim, v.verdict])).toEqual([
+      ['a', 'ok'], ['b', 'ok'], ['c', 'ok'], ['d', 'ok'], ['e', 'undecided'], ['f', 'undecided'], ['g', 'undecided'],
+    ]);
+  });
+
   it('a value with no number past float64 either stays wrong: log(-1), sqrt(-4)', () => {
     expect(verdictsOf('x = -1\na = log(x) = 0\nb = sqrt(4 * x) = 2')).toEqual({ a: 'wrong', b: 'wrong' });
   });

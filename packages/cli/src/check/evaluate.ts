@@ -98,8 +98,11 @@ function judge(d: Derivation, s: Statement, target: Tensor): Verdict {
   const claim = literalTensor(s.claim!);
   const isDeriv = s.lhs.kind === 'deriv';
   const lhsText = s.lhs.kind === 'deriv' ? derivText(s.lhs) : s.lhs.name;
+  // A line computed exactly shows its exact value (1e300 - 3.9 - 1e300 is -3.9, not float64's 0).
+  const exactOfLine = s.lhs.kind === 'name' ? d.exact.get(s.lhs.name) : null;
   const base = {
-    line: s.line, claim: lhsText, expression: s.exprs.length ? show(s.exprs[0]) : '', claimed: show(s.claim!), computed: formatValue(target),
+    line: s.line, claim: lhsText, expression: s.exprs.length ? show(s.exprs[0]) : '', claimed: show(s.claim!),
+    computed: formatValue(exactOfLine ? [toNumber(exactOfLine)] : target.toFlatArray(), target.shape),
   };
   if (claim.value.shape.join() !== target.shape.join()) {
     return { ...base, verdict: 'wrong', note: `the claim has shape ${formatShape(claim.value.shape)} but the value has ${formatShape(target.shape)}` };

@@ -19,6 +19,8 @@ export interface Wide {
 }
 
 const ZERO: Wide = { m: 0, e: 0 };
+/** e^x for x below -2^40: positive, but too small even for this exponent; 0 where it is only added or multiplied. */
+const UNDER: Wide = { m: 0, e: 0 };
 /** Exponents past this are not worth carrying (exp of more than ~1e15): the line is undecided. */
 const MAX_E = 2 ** 50;
 /** Outside [2^-LIMIT, 2^LIMIT] float64 is near or past its range. */
@@ -82,7 +84,8 @@ const LN2_HI = 6.93147180369123816490e-1, LN2_LO = 1.90821492927058770002e-10; /
 function exp(a: Wide): Wide | null {
   const x = toNumber(a);
   if (Math.abs(x) < 2 ** -60) return fromNumber(1 + x);
-  if (Math.abs(x) > 2 ** 40) return null; // 2^(1.4 * 2^40): not a number for a hand calculation
+  if (x < -(2 ** 40)) return UNDER;
+  if (x > 2 ** 40) return null; // 2^(1.4 * 2^40): not a number for a hand calculation
   // exp(x) = 2^k exp(r) with r = x - k ln 2 reduced carefully (k ln2_hi is exact for |k| < 2^21; past that a few digits go).
   const k = Math.round(x / Math.LN2);
   const r = x - k * LN2_HI - k * LN2_LO;
@@ -103,7 +106,12 @@ function sqrt(a: Wide): Wide | null {
 
 function sigmoid(a: Wide): Wide | null {
   // 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) for x < 0: no exp overflows.
-  const t = exp(sign(a) >= 0 ? neg(a) : a), one = fromNumber(1)!;
+  const one = fromNumber(1)!;
+  let t = exp(sign(a) >= 0 ? neg(a) : a);
+  if (t === UNDER) {
+    if (sign(a) < 0) return UNDER; // e^x / (1 + e^x) is e^x there
+    t = ZERO; // 1 / (1 + e^-x): e^-x is far below float64's last bit of 1
+  }
   const d = t && add(one, t);
   return d && (sign(a) >= 0 ? div(one, d) : div(t!, d));
 }
@@ -139,8 +147,14 @@ export interface WideResult {
 export function wideValue(node: Node, name: (n: string) => Wide | null, deriv: (of: string, wrt: string, wrt2?: string) => Wide | null): WideResult {
   let outOfRange = false;
   const check = (w: Wide | null) => {
-    if (w && w.m !== 0 && (w.e > LIMIT || w.e < -LIMIT)) outOfRange = true;
+    // UNDER is out of range too: a division by it, or its log, has no value here, and the line is undecided.
+    if (w === UNDER || (w && w.m !== 0 && (w.e > LIMIT || w.e < -LIMIT))) outOfRange = true;
     return w;
+  };
+  // A step that has no value here although its arguments have: past float64 (and this arithmetic's) range.
+  const range = (w: Wide | null, ...args: (Wide | null)[]) => {
+    if (!w && args.every(Boolean)) outOfRange = true;
+    return check(w);
   };
   const ev = (n: Node): Wide | null => {
     switch (n.kind) {
@@ -156,23 +170,26 @@ export function wideValue(node: Node, name: (n: string) => Wide | null, deriv: (
         for (const { op, arg } of n.rest) {
           const b = acc && op !== '@' ? ev(arg) : null;
           if (!acc || !b) return null;
-          acc = check(op === '+' ? add(acc, b) : op === '-' ? add(acc, neg(b)) : op === '*' ? mul(acc, b) : div(acc, b));
+          if (op === '/' && b.m === 0) return null; // division by zero: no number, in any range
+          acc = range(op === '+' ? add(acc, b) : op === '-' ? add(acc, neg(b)) : op === '*' ? mul(acc, b) : div(acc, b), acc, b);
         }
         return acc;
       }
       case 'power': {
         const a = ev(n.base), k = ev(n.exponent);
-        return a && k && check(power(a, toNumber(k)));
+        if (!a || !k) return null;
+        const p = power(a, toNumber(k));
+        return sign(a) > 0 ? range(p, a, k) : check(p); // a negative base may have no real power
       }
       case 'call': {
         const args = n.args.map(ev);
         if (args.some((a) => !a)) return null;
         const [x, y] = args as Wide[];
         switch (n.fn) {
-          case 'exp': return check(exp(x));
-          case 'log': return check(log(x));
+          case 'exp': return range(exp(x), x);
+          case 'log': return check(log(x)); // null only for x <= 0: no real logarithm
           case 'sqrt': return check(sqrt(x));
-          case 'sigmoid': return check(sigmoid(x));
+          case 'sigmoid': return range(sigmoid(x), x);
           case 'tanh': return check(tiny(x) ? x : fromNumber(Math.tanh(toNumber(x))));
           case 'elu': return check(sign(x) > 0 || tiny(x) ? x : fromNumber(Math.expm1(toNumber(x))));
           case 'relu': return sign(x) > 0 ? x : ZERO;
