@@ -67,6 +67,8 @@ describe('lines float64 cannot evaluate', () => {
     const r = backprop(['check', overflow]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/3 +dy\/dx +1 +NaN +cannot decide\n/);
+    // A second derivative whose first is not finite (sqrt at 0) likewise.
+    expect(verdictsOf('x = 0\ny = sqrt(x)\nd2y/dx^2 = 1\n')).toEqual({ 'd2y/dx^2': 'undecided' });
     // v0 is 1, written 0 (wrong): recomputed from it, log(g0 / tanh(0)) is not finite.
     const v = verdictsOf('g0 = 710\nv0 = 1 + 0 = 0\nv2 = log(g0 / tanh(v0)) = 7.0\ndv2/dg0 = 0.0015\n');
     expect(v).toEqual({ v0: 'wrong', v2: 'wrong', 'dv2/dg0': 'wrong' }); // true 6.8382 and 1/710 = 0.0014085

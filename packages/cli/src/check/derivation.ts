@@ -273,14 +273,15 @@ export class Derivation {
     const key = derivKey(of, wrt, wrt2);
     const known = this.derivs.get(key);
     if (known) return known;
-    let g: Tensor;
+    if (wrt2 !== undefined && y.size !== 1) throw new CheckError(line, `${text} needs d${of}/d${wrt} to be a single number, but ${wrt} has shape ${formatShape(y.shape)}`);
     // The tape refuses to differentiate a value that is not finite: the derivative is not a number then either.
-    if (!Number.isFinite(x.item())) g = tensor(new Float64Array(z.size).fill(NaN), { shape: z.shape });
+    const nan = () => tensor(new Float64Array(z.size).fill(NaN), { shape: z.shape });
+    let g: Tensor;
+    if (!Number.isFinite(x.item())) g = nan();
     else if (wrt2 === undefined) g = this.tape.gradients(x, [y])[0].detach();
     else {
-      if (y.size !== 1) throw new CheckError(line, `${text} needs d${of}/d${wrt} to be a single number, but ${wrt} has shape ${formatShape(y.shape)}`);
       const first = this.tape.gradients(x, [y], { createGraph: true })[0];
-      g = this.tape.gradients(first, [z])[0].detach();
+      g = Number.isFinite(first.item()) ? this.tape.gradients(first, [z])[0].detach() : nan();
     }
     this.derivs.set(key, g);
     return g;
