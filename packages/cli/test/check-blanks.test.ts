@@ -35,7 +35,7 @@ dl/dz = 2z = ?
     // By hand: y = 2, z = sigmoid(2), dl/dw = 2z · z(1 - z) · x.
     const z = sigmoid(2);
     expect(report.verdicts.map((v) => Number(v.computed))).toEqual([2, Number(z.toPrecision(8)), Number((2 * z * z * (1 - z) * 0.5).toPrecision(8)), Number((2 * z).toPrecision(8))]);
-    expect(report.counts).toEqual({ ok: 1, rounding: 0, wrong: 0, blank: 3 });
+    expect(report.counts).toEqual({ ok: 1, rounding: 0, wrong: 0, blank: 3, undecided: 0 });
     expect(report.score).toEqual({ right: 1, of: 4 });
   });
 

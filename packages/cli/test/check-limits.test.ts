@@ -144,4 +144,12 @@ describe('names JavaScript objects already have', () => {
     expect(() => checkSource('x = 1e999')).toThrow(/^line 1: the number 1e999 is too large for float64/);
     expect(() => checkSource('x = 1\ny = x * 1e-400 = 0')).toThrow(/^line 2: the number 1e-400 is too small for float64 \(it would be 0\)/);
   });
+  it('a subnormal number is refused for the precision it lacks, not for its exponent; too many digits for the fractions likewise', () => {
+    // 1e-310 * 2^1074 = 2.0e13: 45 significant bits are left of float64's 53.
+    expect(() => checkSource('x = 1e-310')).toThrow(/^line 1: the number 1e-310 is below float64's normal range \(about 2\.2e-308\), where it holds only 45 of its 53 significant bits/);
+    expect(() => checkSource('x = -4.9e-324')).toThrow(/holds only 1 of its 53 significant bits/);
+    // The smallest normal numbers are fine, with float64's 17 significant digits.
+    expect(checkSource('x = 2.2250738585072014e-308\ny = x * 2 = 4.4501477170144028e-308').report.verdicts[0].verdict).toBe('ok');
+    expect(() => checkSource(`x = 1.${'0'.repeat(340)}3`)).toThrow(/^line 1: the number 1\.000000000000000\.\.\. has more digits than the checker holds exactly \(fractions of up to 1,100 bits/);
+  });
 });

@@ -40,7 +40,7 @@ describe('backprop check on the paper\'s worked example (Figures 3-4)', () => {
   it('prints the same as JSON', () => {
     const r = backprop(['check', example, '--json']);
     const json = JSON.parse(r.stdout);
-    expect(json.counts).toEqual({ ok: 10, rounding: 4, wrong: 0, blank: 0 });
+    expect(json.counts).toEqual({ ok: 10, rounding: 4, wrong: 0, blank: 0, undecided: 0 });
     expect(json.score).toEqual({ right: 14, of: 14 });
     expect(json.verdicts[0]).toMatchObject({ line: 21, claim: 'h1', claimed: '0.65', computed: '0.65', verdict: 'ok' });
     expect(json.verdicts[0].truncated).toBeUndefined();
@@ -130,8 +130,118 @@ describe('the verdicts', () => {
     `);
     expect(v).toEqual({ a: 'wrong', b: 'ok', c: 'ok', d: 'ok', e: 'wrong', 'dl/dx': 'wrong', 'dm/dx': 'ok' });
   });
+  it('a float64 value a few units in its last place below a decimal is that decimal, for claims of 9 to 12 digits too', () => {
+    // -39.40 * 87.21 is -3436.074 exactly; dl/ds = y is -3436.0739999999996 in float64, whose truncation to
+    // 5 decimals would be -3436.07399 (found by the rounding rule's property test).
+    const src = (c: string) => `p = -39.40\nq = 87.21\ns = 0.00\ny = p * q = -3436.074\nl = y * s\ndl/ds = ${c}`;
+    expect(verdictsOf(src('-3436.07399'))['dl/ds']).toBe('wrong');
+    expect(verdictsOf(src('-3436.07400'))['dl/ds']).toBe('ok');
+  });
   it('counts the unit of the last written digit', () => {
     expect([unitOf('0.6570'), unitOf('2'), unitOf('1.5e-3'), unitOf('120')]).toEqual([1e-4, 1, 1e-4, 1]);
+  });
+});
+
+describe('rounding is the line recomputed from the values as written, nothing looser', () => {
+  it('a slip where the written input is its true value is wrong: y = 1.5 exactly, z = y * y = 2.26 or 2.35', () => {
+    const v = verdictsOf(`
+      x = 0.5
+      y = 3 * x = 1.5
+      z = y * y = 2.26     # true and recomputed from y = 1.5: 2.25
+      w = y * y = 2.35
+      a = y * y = 2.25
+      b = y * y = 2.3      # 2.25 to one decimal: a tie, either way
+      c = y * y = 2.2
+      d = y * y = 2.4
+    `);
+    expect(v).toEqual({ y: 'ok', z: 'wrong', w: 'wrong', a: 'ok', b: 'ok', c: 'ok', d: 'wrong' });
+    const r = backprop(['check', file('slip-probe.txt', 'x = 0.5\ny = 3 * x = 1.5\nz = y * y = 2.26\n')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/3 +z = y \* y +2\.26 +2\.25 +wrong\n +! should be 2\.25\n/);
+    expect(r.stdout).toContain('2 claims: 1 ok, 0 rounding, 1 wrong; score 1/2');
+  });
+
+  it('a derivative one unit off the value its written inputs give is wrong: dl/df = -0.6637 where they give -0.6636', () => {
+    // g = tanh(-0.7992) = -0.66358929..., written -0.6636; dl/df = g: true -0.66358929, from the written g -0.6636.
+    const src = 'x = -0.7992\nf = 2\ng = tanh(x) = -0.6636\nl = f * g\ndl/df = -0.6637\nm = g * 1 = -0.6637\ndl/dg = 2\n';
+    const { report } = checkSource(src);
+    expect(report.verdicts.map((v) => [v.claim, v.verdict])).toEqual([['g', 'ok'], ['dl/df', 'wrong'], ['m', 'wrong'], ['dl/dg', 'ok']]);
+    expect(report.verdicts[1].note).toBe('should be -0.66358929 (from the values written: -0.6636)');
+    // The same line as the student would write it from the rounded g: rounding.
+    expect(verdictsOf(src.replace('dl/df = -0.6637', 'dl/df = -0.66360'))['dl/df']).toBe('rounding');
+  });
+
+  it('rounding when the written values give the claim exactly, in decimals: 0.286 * 7000 = 2002', () => {
+    const v = verdictsOf('x = 2\na = x / 7 = 0.286\nb = a * 7000 = 2002\nc = a * 7000 = 2001\nd = a * 7000 = 2003\n');
+    expect(v).toEqual({ a: 'ok', b: 'rounding', c: 'wrong', d: 'wrong' });
+  });
+});
+
+describe("Mazur's example worked by hand (examples/mazur-by-hand.txt)", () => {
+  it('every line ok or rounding as a 50-digit decimal re-derivation found them (true values, and each line from the values written)', () => {
+    // The verdicts below come from Python's decimal module at 50 digits, not from this checker.
+    const v = verdictsOf(readFileSync(join(repoRoot, 'examples/mazur-by-hand.txt'), 'utf8'));
+    expect(v).toEqual({
+      h1: 'ok', H1: 'ok', h2: 'ok', H2: 'ok', "o1'": 'ok', o1: 'ok',
+      "o2'": 'ok', o2: 'ok', l: 'ok', 'dl/do1': 'ok', 'dl/do2': 'ok', "dl/do1'": 'ok',
+      "dl/do2'": 'rounding', 'dl/dw5': 'rounding', 'dl/dw6': 'rounding', 'dl/dw7': 'ok', 'dl/dw8': 'rounding', 'dl/db2': 'ok',
+      'dl/dH1': 'rounding', 'dl/dH2': 'rounding', 'dl/dh1': 'rounding', 'dl/dh2': 'rounding', 'dl/dw1': 'rounding', 'dl/dw2': 'rounding',
+      'dl/dw3': 'rounding', 'dl/dw4': 'rounding', 'dl/db1': 'rounding', new_w1: 'ok', new_w2: 'ok', new_w3: 'ok',
+      new_w4: 'ok', new_w5: 'ok', new_w6: 'ok', new_w7: 'ok', new_w8: 'ok', new_b1: 'ok',
+      new_b2: 'rounding',
+    });
+    // His published numbers: E_total = 0.298371109, w5+ = 0.35891648, w1+ = 0.149780716.
+    expect(readFileSync(join(repoRoot, 'examples/mazur-by-hand.txt'), 'utf8')).toMatch(/= 0\.298371109\n[^]*new_w1 = .* = 0\.149780716\n[^]*new_w5 = .* = 0\.358916480\n/);
+  });
+});
+
+describe('the rounding rule against BigInt arithmetic (fast-check)', () => {
+  // y = p * q is claimed rounded or truncated to r decimals; z = y * s is then claimed as some
+  // decimal C with k decimals, and so is dl/ds (l = y * s, so dl/ds = y). The oracle, with BigInt decimals and no code of the checker's:
+  // ok iff C is the true z (p q s) rounded or truncated; else rounding iff C is (written y) * s
+  // rounded or truncated; else wrong. When the written y is the true y, rounding never happens.
+  const scaled = (n: bigint, from: number, to: number) => {
+    // n / 10^from to `to` decimals: [truncated toward zero, rounded (or both neighbours on a tie)].
+    if (to >= from) return [n * 10n ** BigInt(to - from)];
+    const f = 10n ** BigInt(from - to), sign = n < 0n ? -1n : 1n, m = sign * n;
+    const t = m / f, rest = m % f;
+    const ups = 2n * rest > f ? [t + 1n] : 2n * rest === f ? [t + 1n, t] : [t];
+    return [t, ...ups].map((x) => sign * x);
+  };
+  it('ok, rounding and wrong exactly as the rule says', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -9999, max: 9999 }), fc.integer({ min: 1, max: 9999 }), fc.integer({ min: -999, max: 999 }),
+        fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 6 }), fc.boolean(), fc.integer({ min: -2, max: 2 }),
+        (p, q, s, r, k, truncateY, offset) => {
+          const P = BigInt(p), Q = BigInt(q), S = BigInt(s);
+          // p, q and s are written with 2 decimals: y has 4, z 6.
+          const yTrue = P * Q;
+          const yOptions = scaled(yTrue, 4, r);
+          const yWritten = truncateY ? yOptions[0] : yOptions[yOptions.length - 1];
+          const zTrue = scaled(yTrue * S, 6, k), zWritten = scaled(yWritten * S, r + 2, k);
+          const candidates = [...zTrue, ...zWritten].flatMap((c) => [c + BigInt(offset), c]);
+          const src = [`p = ${decimalText(P, 2)}`, `q = ${decimalText(Q, 2)}`, `s = ${decimalText(S, 2)}`, `y = p * q = ${decimalText(yWritten, r)}`];
+          candidates.forEach((c, i) => src.push(`z${i} = y * s = ${decimalText(c, k)}`));
+          const got = verdictsOf(src.join('\n'));
+          const exactY = yWritten * 10n ** BigInt(4 - r) === yTrue;
+          const lines = candidates.every((c, i) => {
+            const want = zTrue.includes(c) ? 'ok' : zWritten.includes(c) ? 'rounding' : 'wrong';
+            const verdict = (got[`z${i}`] ?? '').replace(' (truncated)', '');
+            return verdict === want && !(exactY && verdict === 'rounding');
+          });
+          // A derivative written bare, in float64 on the tape: dl/ds = y, from one step downstream the written y.
+          const dTrue = scaled(yTrue, 4, k), dWritten = scaled(yWritten, r, k);
+          const derivatives = [...dTrue, ...dWritten].flatMap((c) => [c + BigInt(offset), c]).every((c) => {
+            const verdict = (verdictsOf([...src.slice(0, 4), 'l = y * s', `dl/ds = ${decimalText(c, k)}`].join('\n'))['dl/ds'] ?? '').replace(' (truncated)', '');
+            const want = dTrue.includes(c) ? 'ok' : dWritten.includes(c) ? 'rounding' : 'wrong';
+            return verdict === want && !(exactY && verdict === 'rounding');
+          });
+          return lines && derivatives;
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -233,10 +343,21 @@ describe('the file format', () => {
     expect(r.stderr.trim()).toBe("backprop: --explain dl/dw9: the file defines no 'w9'");
   });
 
-  it('exits 2 for a file that cannot be read', () => {
-    const r = backprop(['check', join(dir, 'nope.txt')]);
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toMatch(/nope.txt: cannot read: ENOENT$/);
+  it('exits 2 for a file that cannot be read, saying why in words (no ENOENT, EISDIR, ENAMETOOLONG)', () => {
+    const long = join(dir, 'a'.repeat(300) + '.txt');
+    const cases: [string, RegExp][] = [
+      [join(dir, 'nope.txt'), /^backprop: no such file: .*nope\.txt$/],
+      [join(dir, 'nope', 'x.txt'), /^backprop: no such file: .*nope\/x\.txt$/],
+      [dir, /^backprop: .* is a directory; check reads a derivation file/],
+      [long, /^backprop: the file name is too long \(\d+ characters, or a part of it over 255\): .*\.\.\.$/],
+    ];
+    for (const [path, message] of cases) {
+      const r = backprop(['check', path]);
+      expect(r.code, path).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim(), path).toMatch(message);
+      expect(r.stderr).not.toMatch(/\bE(NOENT|NOTDIR|ISDIR|NAMETOOLONG|ACCES)\b|\n\s+at /);
+    }
   });
 });
 

@@ -70,6 +70,10 @@ describe('backprop check --graph', () => {
     const nowhere = backprop(['check', example, '--graph', join(dir, 'no-such-dir', 'x.svg')]);
     expect(nowhere.code).toBe(2);
     expect(nowhere.stderr).toMatch(/no-such-dir\/x\.svg/);
+    const long = backprop(['check', example, '--graph', join(dir, `${'b'.repeat(300)}.svg`)]);
+    expect(long.code).toBe(2);
+    expect(long.stderr.trim()).toMatch(/^backprop: --graph: the file name is too long \(\d+ characters, or a part of it over 255\): /);
+    expect(long.stderr).not.toMatch(/ENAMETOOLONG|lstat/);
     expect(readdirSync(dir).filter((f) => /\.(svg|dot)$/.test(f)).sort()).toEqual(['paper.dot', 'paper.svg', 'slip.svg']);
   });
 });

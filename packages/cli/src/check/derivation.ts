@@ -4,6 +4,7 @@
  */
 import { Tape, Tensor, tensor, formatShape } from '@backprop/graph';
 import { decimal, exactValue, type Rational } from './exact.ts';
+import { fromNumber, wideValue, type Wide } from './wide.ts';
 import { CheckError, derivText, isLiteral, paren, parseFile, references, show, type ChainOp, type Node, type Statement } from './parse.ts';
 
 /** How to look up names and derivatives while evaluating an expression. */
@@ -146,7 +147,16 @@ export class Derivation {
   readonly labels = new Map<Tensor, string>();
   /** Each scalar name's exact value where + - * / and friends of exact numbers give one (exact.ts), else null. */
   readonly exact = new Map<string, Rational | null>();
+  /** Each scalar name's value where float64's range is no limit (wide.ts), null where there is none. */
+  readonly wide = new Map<string, Wide | null>();
+  /**
+   * The names whose float64 value cannot be trusted: a step of their line, or of a line they use,
+   * is out of float64's range. Each with the line and name where it first happened.
+   */
+  readonly outOfRange = new Map<string, { line: number; name: string }>();
   private readonly deps = new Map<string, Set<string>>();
+  /** dX/dY once computed: later lines do not change it (nothing defined later feeds X). */
+  private readonly derivs = new Map<string, Tensor>();
 
   constructor(source: string) {
     this.statements = parseFile(source);
@@ -221,6 +231,30 @@ export class Derivation {
     const scalar = value.shape.length === 0;
     const expr = s.exprs.length === 0 ? s.claim! : s.exprs[0];
     this.exact.set(name, scalar ? exactValue(expr, (n) => this.exact.get(n) ?? null) : null);
+    this.checkRange(name, s, expr, value);
+  }
+
+  /** The line's wide value, and whether float64 can be trusted with it (wide.ts). */
+  private checkRange(name: string, s: Statement, expr: Node, value: Tensor): void {
+    const r = references(expr);
+    let origin = [...r.names].map((n) => this.outOfRange.get(n)).find(Boolean);
+    // A derivative of a value float64 cannot hold is no better.
+    for (const dv of r.derivs) origin ??= this.outOfRange.get(dv.of);
+    const floats = value.toFlatArray();
+    if (value.shape.length === 0 && s.exprs.length > 0) {
+      const wide = wideValue(expr, (n) => this.wide.get(n) ?? null, (of, wrt, wrt2) => {
+        if (this.outOfRange.has(of)) return null;
+        const g = this.exactDeriv(of, wrt, s.line, wrt2);
+        return g.size === 1 ? fromNumber(g.item()) : null;
+      });
+      this.wide.set(name, wide.value);
+      // Not finite in float64 but a number in wide arithmetic (log(0) of an underflow, Infinity / Infinity).
+      if (wide.outOfRange || (!Number.isFinite(floats[0]) && wide.value)) origin ??= { line: s.line, name };
+    } else {
+      this.wide.set(name, value.size === 1 ? fromNumber(floats[0]) : null);
+      if (s.exprs.length > 0 && floats.some((x) => !Number.isFinite(x) || (x !== 0 && Math.abs(x) < 2 ** -1000))) origin ??= { line: s.line, name };
+    }
+    if (origin) this.outOfRange.set(name, origin);
   }
 
   exactEnv(line: number): Env {
@@ -236,10 +270,21 @@ export class Derivation {
     const text = derivText({ of, wrt, wrt2 });
     if (!x || !y || !z) throw new CheckError(line, `${text} is used before ${!x ? of : !y ? wrt : wrt2} is computed`);
     if (x.size !== 1) throw new CheckError(line, `${text} needs ${of} to be a single number, but it has shape ${formatShape(x.shape)}`);
-    if (wrt2 === undefined) return this.tape.gradients(x, [y])[0].detach();
-    if (y.size !== 1) throw new CheckError(line, `${text} needs d${of}/d${wrt} to be a single number, but ${wrt} has shape ${formatShape(y.shape)}`);
-    const g = this.tape.gradients(x, [y], { createGraph: true })[0];
-    return this.tape.gradients(g, [z])[0].detach();
+    const key = derivKey(of, wrt, wrt2);
+    const known = this.derivs.get(key);
+    if (known) return known;
+    if (wrt2 !== undefined && y.size !== 1) throw new CheckError(line, `${text} needs d${of}/d${wrt} to be a single number, but ${wrt} has shape ${formatShape(y.shape)}`);
+    // The tape refuses to differentiate a value that is not finite: the derivative is not a number then either.
+    const nan = () => tensor(new Float64Array(z.size).fill(NaN), { shape: z.shape });
+    let g: Tensor;
+    if (!Number.isFinite(x.item())) g = nan();
+    else if (wrt2 === undefined) g = this.tape.gradients(x, [y])[0].detach();
+    else {
+      const first = this.tape.gradients(x, [y], { createGraph: true })[0];
+      g = Number.isFinite(first.item()) ? this.tape.gradients(first, [z])[0].detach() : nan();
+    }
+    this.derivs.set(key, g);
+    return g;
   }
 
   /** Does `of` depend on `on` (through the names its definition uses)? A walk with an explicit stack. */

@@ -28,15 +28,21 @@ const gcd = (a: bigint, b: bigint) => {
 };
 const bits = (x: bigint) => abs(x).toString(16).length * 4;
 
+/**
+ * A literal may be a little bigger: 17 significant digits of a number near float64's smallest normal
+ * (2.2250738585072014e-308) need 10^324, 1,077 bits.
+ */
+const LITERAL_BITS = 1100;
+
 /** n / d reduced, or null when it is too big to be worth carrying (or d is 0). */
-export function rational(n: bigint, d: bigint): Rational | null {
+export function rational(n: bigint, d: bigint, maxBits = MAX_BITS): Rational | null {
   if (d === 0n) return null;
   if (d < 0n) [n, d] = [-n, -d];
-  if (bits(n) > 4 * MAX_BITS || bits(d) > 4 * MAX_BITS) return null;
+  if (bits(n) > 4 * maxBits || bits(d) > 4 * maxBits) return null;
   const g = gcd(n, d) || 1n;
   n /= g;
   d /= g;
-  return bits(n) > MAX_BITS || bits(d) > MAX_BITS ? null : { n, d };
+  return bits(n) > maxBits || bits(d) > maxBits ? null : { n, d };
 }
 
 export const add = (a: Rational, b: Rational) => rational(a.n * b.d + b.n * a.d, a.d * b.d);
@@ -63,9 +69,15 @@ export function decimal(text: string): { value: Rational; last: number } | null 
   const last = Number(m[3] ?? 0) - frac.length;
   if (Math.abs(last) > MAX_EXPONENT) return null;
   const digits = BigInt((m[1] ?? '') + frac || '0');
-  const value = last >= 0 ? rational(digits * 10n ** BigInt(last), 1n) : rational(digits, 10n ** BigInt(-last));
+  const value = last >= 0 ? rational(digits * 10n ** BigInt(last), 1n, LITERAL_BITS) : rational(digits, 10n ** BigInt(-last), LITERAL_BITS);
   return value && { value, last };
 }
+
+/** The double nearest a rational (to within a unit in the last place: for display only). */
+export const toNumber = (r: Rational) => {
+  const shift = Math.max(0, Math.max(bits(r.n), bits(r.d)) - 1000); // BigInt to Number overflows past 2^1024
+  return Number(r.n >> BigInt(shift)) / Number(r.d >> BigInt(shift));
+};
 
 /** A double's exact value (every finite double is a dyadic rational). */
 export function fromDouble(x: number): Rational {
@@ -85,13 +97,15 @@ export function fromDouble(x: number): Rational {
 
 /**
  * The exact value of a scalar expression, or null when it is not exactly computable here
- * (a function other than abs/max/min/relu, a derivative, a matrix, a non-integer power, or too big).
+ * (a function other than abs/max/min/relu, a matrix, a non-integer power, or too big; a derivative
+ * only through `deriv`, which gives a claimed one as written).
  */
-export function exactValue(node: Node, name: (n: string) => Rational | null): Rational | null {
-  const ev = (n: Node) => exactValue(n, name);
+export function exactValue(node: Node, name: (n: string) => Rational | null, deriv?: (of: string, wrt: string, wrt2?: string) => Rational | null): Rational | null {
+  const ev = (n: Node) => exactValue(n, name, deriv);
   switch (node.kind) {
     case 'num': return decimal(node.text)?.value ?? null;
     case 'name': return name(node.name);
+    case 'deriv': return deriv?.(node.of, node.wrt, node.wrt2) ?? null;
     case 'neg': {
       const a = ev(node.arg);
       return a && neg(a);
@@ -146,13 +160,15 @@ export function fit(value: Rational, claim: Rational, last: number): Fit {
 /**
  * A float64 value as the rational it most likely stands for: within 2^-36 of its size from a
  * multiple of half the claim's unit, it is taken to be that multiple (the float error of the
- * computation, not a digit the claim could mean); otherwise its exact binary value.
+ * computation, not a digit the claim could mean); otherwise its exact binary value. For a claim of
+ * 9 to 12 significant digits, where 2^-36 would not be small beside its unit, within 2^-46 (64 units
+ * in float64's last place): -3436.0739999999996 stands for -3436.074, whose truncation is -3436.07400.
  */
 export function fromComputed(x: number, last: number): Rational {
   const r = fromDouble(x);
-  const tol = Math.abs(x) * 2 ** -36;
   const half = 10 ** last / 2;
-  if (!(tol * 100 < half) || !Number.isFinite(x)) return r; // the claim has digits near float64's own precision
+  const tol = [2 ** -36, 2 ** -46].map((t) => Math.abs(x) * t).find((t) => t * 100 < half);
+  if (tol === undefined || !Number.isFinite(x)) return r; // the claim has digits near float64's own precision
   const halfUnit = last >= 1 ? { n: 10n ** BigInt(last), d: 2n } : { n: 1n, d: 2n * 10n ** BigInt(-last) };
   // The nearest multiple of half a unit: round(r / halfUnit) * halfUnit.
   const q = r.n * halfUnit.d, s = r.d * halfUnit.n;
@@ -161,21 +177,4 @@ export function fromComputed(x: number, last: number): Rational {
   const dist = { n: abs(r.n * grid.d - grid.n * r.d), d: r.d * grid.d };
   const t = fromDouble(tol);
   return dist.n * t.d <= t.n * dist.d ? rational(grid.n, grid.d) ?? r : r;
-}
-
-/**
- * Does some value within `slack` of `value` fit the claim (rounded or truncated to its digits)? The
- * values that fit a positive claim c with unit u are [c - u/2, c + u); a negative one mirrors that;
- * 0 is fitted by (-u, u).
- */
-export function fitWithin(value: Rational, slack: Rational, claim: Rational, last: number): boolean {
-  const u: Rational = last >= 0 ? { n: 10n ** BigInt(last), d: 1n } : { n: 1n, d: 10n ** BigInt(-last) };
-  // Plain (unreduced, uncapped) arithmetic: only compared, never carried on.
-  const plus = (a: Rational, b: Rational, sign = 1n): Rational => ({ n: a.n * b.d + sign * b.n * a.d, d: a.d * b.d });
-  const less = (a: Rational, b: Rational) => a.n * b.d < b.n * a.d;
-  const lo = plus(value, slack, -1n), hi = plus(value, slack);
-  const half: Rational = { n: u.n, d: 2n * u.d };
-  if (claim.n > 0n) return !less(hi, plus(claim, half, -1n)) && less(lo, plus(claim, u));
-  if (claim.n < 0n) return !less(plus(claim, half), lo) && less(plus(claim, u, -1n), hi);
-  return less(neg(u), hi) && less(lo, u);
 }

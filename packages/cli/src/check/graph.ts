@@ -7,8 +7,8 @@ import type { CheckReport, VerdictName } from './evaluate.ts';
 /** Graphviz lays out a few hundred ops in seconds; thousands take minutes. */
 export const MAX_DRAWN_OPS = 500;
 
-const fills: Record<VerdictName, string> = { ok: '#d3f0da', rounding: '#fff1bf', wrong: '#f9d0cc', blank: '#e4e4f7' };
-const worst: VerdictName[] = ['wrong', 'rounding', 'blank', 'ok'];
+const fills: Record<VerdictName, string> = { ok: '#d3f0da', rounding: '#fff1bf', wrong: '#f9d0cc', blank: '#e4e4f7', undecided: '#e0e0e0' };
+const worst: VerdictName[] = ['wrong', 'undecided', 'rounding', 'blank', 'ok'];
 
 /**
  * The picture of a checked derivation (SVG, or DOT for a path ending in .dot): every value a node, each claim's verdict on the node of what it

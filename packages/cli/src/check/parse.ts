@@ -11,7 +11,7 @@
  * derivative token dl/dw5, @ for the matrix product, 2(o - y)), so this is a small Pratt parser.
  */
 
-import { decimal, MAX_EXPONENT } from './exact.ts';
+import { decimal } from './exact.ts';
 
 export type Node =
   | { kind: 'num'; value: number; text: string }
@@ -105,12 +105,24 @@ function tokenize(src: string, line: number): Token[] {
   return tokens;
 }
 
+const MIN_NORMAL = 2 ** -1022;
+/** The significant bits float64 keeps of a subnormal x: those at or above 2^-1074. */
+const subnormalBits = (x: number) => Math.floor(Math.log2(Math.abs(x))) + 1075;
+
 /** A number float64 cannot hold would silently become Infinity or 0. */
 function checkRange(text: string, line: number): string {
   const x = Number(text);
   if (!Number.isFinite(x)) throw new CheckError(line, `the number ${text} is too large for float64 (at most about 1.8e308)`);
   if (x === 0 && /[1-9]/.test(text.replace(/[eE].*$/, ''))) throw new CheckError(line, `the number ${text} is too small for float64 (it would be 0)`);
-  if (!decimal(text)) throw new CheckError(line, `the number ${text.length > 20 ? text.slice(0, 17) + '...' : text} has its last digit beyond 1e±${MAX_EXPONENT}, which float64 cannot tell apart`);
+  const shown = text.length > 20 ? text.slice(0, 17) + '...' : text;
+  // Below 2^-1022 float64 is subnormal: it keeps fewer than 53 significant bits (1e-310 has 45), so
+  // what is computed from such a number has lost digits the claims may rely on.
+  if (x !== 0 && Math.abs(x) < MIN_NORMAL) {
+    throw new CheckError(line, `the number ${shown} is below float64's normal range (about 2.2e-308), where it holds only ${subnormalBits(x)} of its 53 significant bits; scale the calculation (work in units of 1e-300, say)`);
+  }
+  if (!decimal(text)) {
+    throw new CheckError(line, `the number ${shown} has more digits than the checker holds exactly (fractions of up to 1,100 bits: about 330 significant digits, and a last digit at 1e-331 at the furthest)`);
+  }
   return text;
 }
 

@@ -14,14 +14,29 @@ export const checkOptions = (y: Argv) =>
     .option('explain', { type: 'string', describe: 'print the backward pass step by step for a derivative, e.g. dl/dw5' })
     .option('graph', { type: 'string', describe: "draw the derivation's graph, each claim's verdict on its node, to this file (SVG; DOT for .dot or .gv)" });
 
+/** Why a derivation file cannot be read, in words (Node's ENOENT, EISDIR... are no message for a user). */
+export function readError(path: string, code: string | undefined): string {
+  const shown = truncate(path, 100);
+  switch (code) {
+    case 'ENOENT': return `no such file: ${shown}`;
+    case 'ENOTDIR': return `no such file: ${shown} (a part of the path is not a directory)`;
+    case 'EISDIR': return `${shown} is a directory; check reads a derivation file (a .txt, or a .md with derivation blocks)`;
+    case 'ENAMETOOLONG': return `the file name is too long (${path.length} characters, or a part of it over 255): ${shown}`;
+    case 'EACCES': case 'EPERM': return `permission denied reading ${shown}`;
+    case 'ELOOP': return `too many levels of symbolic links in ${shown}`;
+    default: return `cannot read ${shown}${code ? ` (error ${code})` : ''}`;
+  }
+}
+
 /** `12 claims: 8 ok (3 truncated), 4 rounding, 0 wrong; score 12/12`, and the blanks if any. */
 function summary(report: CheckReport): string {
-  const { ok, rounding, wrong, blank } = report.counts;
+  const { ok, rounding, wrong, blank, undecided } = report.counts;
   const claims = report.verdicts.length - blank;
   if (claims === 0 && blank > 0) return `${blank} blank${blank === 1 ? '' : 's'}: the computed column holds the value each should have`;
   const truncated = report.verdicts.filter((v) => v.truncated).length;
   const blanks = blank ? `, ${blank} blank` : '';
-  return `${claims} claim${claims === 1 ? '' : 's'}: ${ok} ok${truncated ? ` (${truncated} truncated)` : ''}, ${rounding} rounding, ${wrong} wrong${blanks}; score ${report.score.right}/${report.score.of}`;
+  const open = undecided ? `, ${undecided} cannot decide (not scored)` : '';
+  return `${claims} claim${claims === 1 ? '' : 's'}: ${ok} ok${truncated ? ` (${truncated} truncated)` : ''}, ${rounding} rounding, ${wrong} wrong${open}${blanks}; score ${report.score.right}/${report.score.of}`;
 }
 
 export async function checkCommand(args: { file: string; json?: boolean; explain?: string; graph?: string }): Promise<number> {
@@ -29,7 +44,7 @@ export async function checkCommand(args: { file: string; json?: boolean; explain
   try {
     source = readFileSync(args.file, 'utf8');
   } catch (e) {
-    throw new Error(`${args.file}: cannot read: ${(e as NodeJS.ErrnoException).code}`);
+    throw new Error(readError(args.file, (e as NodeJS.ErrnoException).code));
   }
   if (/\.(md|markdown)$/i.test(args.file)) {
     // markdown-it is loaded for Markdown files only.
@@ -49,20 +64,28 @@ export async function checkCommand(args: { file: string; json?: boolean; explain
   if (args.graph) {
     // Loaded here: the layout library (Graphviz) and the atomic writer are for --graph only.
     const [{ derivationGraph }, { writeFileAtomic }] = await Promise.all([import('../check/graph.ts'), import('@backprop/mlp')]);
-    writeFileAtomic(args.graph, await derivationGraph(derivation, report, `${basename(args.file)}: ${summary(report)}`, args.graph));
+    const picture = await derivationGraph(derivation, report, `${basename(args.file)}: ${summary(report)}`, args.graph);
+    try {
+      writeFileAtomic(args.graph, picture);
+    } catch (e) {
+      // The writer names most causes in words; a name too long it passes on in Node's own text.
+      if ((e as NodeJS.ErrnoException).code !== 'ENAMETOOLONG') throw e;
+      throw new Error(`--graph: ${readError(args.graph, 'ENAMETOOLONG')}`);
+    }
   }
   if (args.json) {
     console.log(JSON.stringify({ file: args.file, ...report }, null, 2));
     return wrong ? 1 : 0;
   }
   const rows = report.verdicts.map((v) => [
-    String(v.line), truncate(v.expression ? `${v.claim} = ${v.expression}` : v.claim, 44), truncate(v.claimed, 24), truncate(v.computed, 24), v.truncated ? 'ok (truncated)' : v.verdict,
+    String(v.line), truncate(v.expression ? `${v.claim} = ${v.expression}` : v.claim, 44), truncate(v.claimed, 24), truncate(v.computed, 24),
+    v.truncated ? 'ok (truncated)' : v.verdict === 'undecided' ? 'cannot decide' : v.verdict,
   ]);
   const [head, rule, ...lines] = table(['line', 'claim', 'claimed', 'computed', 'verdict'], rows, ['r']).split('\n');
   // A note goes on its own line under its claim, so that it does not widen the table.
   const noted = lines.flatMap((line, i) => {
     const v = report.verdicts[i];
-    return v.note && v.verdict !== 'ok' ? [line, `      ${v.verdict === 'wrong' ? '!' : '~'} ${v.note}`] : [line];
+    return v.note && v.verdict !== 'ok' ? [line, `      ${v.verdict === 'wrong' ? '!' : v.verdict === 'undecided' ? '?' : '~'} ${v.note}`] : [line];
   });
   console.log([head, rule, ...noted].join('\n'));
   console.log(`\n${summary(report)}`);
