@@ -37,6 +37,17 @@ export function defaultThreads(jobs = 1): number {
   return Math.max(1, Math.min(2, Math.floor(availableParallelism() / jobs)));
 }
 
+/**
+ * BACKPROP_EVALUATION_THREAD=1 evaluates in the second thread whatever the run's size (with two
+ * threads or more), =0 never; unset, where it pays (`evaluatesInBackground`). For tests, and to compare.
+ */
+export function evaluationThreadSetting(env: NodeJS.ProcessEnv = process.env): boolean | undefined {
+  const v = env.BACKPROP_EVALUATION_THREAD;
+  if (v === undefined || v === '') return undefined;
+  if (v !== '0' && v !== '1') throw new Error(`BACKPROP_EVALUATION_THREAD=${v}: expected 1 (always, with --threads 2) or 0 (never)`);
+  return v === '1';
+}
+
 export async function executeRun(run: RunDir, { mode, label = '', data, model, onInterrupt, train: options }: RunOptions): Promise<RunResult> {
   const { config } = run;
   const state = run.state(model);
