@@ -108,7 +108,9 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
       throw e;
     }
     if (run.skippedCheckpoints) console.error(`${args.resume}: ${run.skippedCheckpoints}`);
-    if (mode !== 'json') console.error(`resuming ${args.resume} after epoch ${run.resumeEpoch} of ${run.config.epochs}`);
+    const unevaluated = run.unevaluatedEpochs;
+    const first = unevaluated.length ? ` (evaluating epoch ${unevaluated.join(' and ')} first: the run stopped before ${unevaluated.length > 1 ? 'their evaluations were' : 'its evaluation was'} logged)` : '';
+    if (mode !== 'json') console.error(`resuming ${args.resume} after epoch ${run.resumeEpoch} of ${run.config.epochs}${first}`);
   } else {
     // Everything that can be checked is checked before the run directory is made: the settings before
     // a model file runs, then the file (the one hashed), its forward pass and the data.
@@ -129,7 +131,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   }
   let result: RunResult;
   try {
-    result = await executeRun(run, { mode, data, model, onInterrupt: supervised ? null : undefined, train: { threads, evaluateInBackground } });
+    result = await executeRun(run, { mode, data, model, onInterrupt: supervised ? null : undefined, results: process.stdout, train: { threads, evaluateInBackground } });
   } catch (e) {
     // A start that failed before its first epoch leaves nothing that would block a rerun.
     const discarded = !args.resume && run.discardIfEmpty();
