@@ -141,6 +141,20 @@ export function createReporter(mode: ReportMode, itersPerEpoch: number, epochs: 
 }
 
 /**
+ * Seconds left in a run at iteration `within` of `epoch`: the training left at `perIteration`
+ * seconds an iteration, and the evaluations left at `evaluation` seconds each. In one thread, each
+ * epoch's evaluation follows its training; with the evaluation thread (`background`), it overlaps
+ * the next epoch's training, which waits for it only when it takes longer, and the last one is
+ * waited for at the end.
+ */
+export function timeLeft(t: { perIteration: number; itersPerEpoch: number; within: number; epoch: number; epochs: number; evaluation: number; background: boolean }): number {
+  const epochSeconds = t.perIteration * t.itersPerEpoch;
+  const after = t.epochs - t.epoch; // whole epochs after this one
+  const thisEpoch = (t.itersPerEpoch - t.within) * t.perIteration;
+  return t.background ? thisEpoch + after * Math.max(epochSeconds, t.evaluation) + t.evaluation : thisEpoch + after * epochSeconds + (after + 1) * t.evaluation;
+}
+
+/**
  * The running loss, the last accuracies and the time left in the run. The time left is that of the
  * training left (at the training's own rate, measured over the iterations) plus that of the
  * evaluations left (at the last evaluation's time): all of them in one thread; with the evaluation
@@ -163,11 +177,9 @@ function tracker(itersPerEpoch: number, epochs: number, { background = false, im
       }
       last = now;
       const perIteration = timedIterations ? trainingSeconds / timedIterations : 0;
-      const epochSeconds = perIteration * itersPerEpoch;
       // Before the first evaluation is in: a third of a training image's time for each image evaluated (forward only).
-      const evaluation = evaluationSeconds ?? (images ? (epochSeconds * images.evaluated) / images.train / 3 : 0);
-      const after = epochs - epoch; // whole epochs after this one
-      const left = (itersPerEpoch - within) * perIteration + (background ? after * Math.max(epochSeconds, evaluation) + evaluation : after * epochSeconds + (after + 1) * evaluation);
+      const evaluation = evaluationSeconds ?? (images ? (perIteration * itersPerEpoch * images.evaluated) / images.train / 3 : 0);
+      const left = timeLeft({ perIteration, itersPerEpoch, within, epoch, epochs, evaluation, background });
       return { within, loss: running.toFixed(4), accuracy, left: timedIterations ? clock(left) : '-' };
     },
     trained(t: TrainedEpoch) {
