@@ -73,5 +73,5 @@ describe('Ctrl-C during a run with the evaluation thread', () => {
       expect(r.code).toBe(0);
     }
     expect(contents(cut)).toEqual(contents(whole));
-  }, 120_000);
+  });
 });

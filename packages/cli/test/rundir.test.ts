@@ -32,7 +32,7 @@ beforeAll(async () => {
   const t0 = Date.now();
   expect((await run.finished).code).toBe(0);
   lockedMs = Date.now() - t0;
-}, 60_000);
+});
 
 describe('a full disk', () => {
   it('names the file, leaves only whole files, removes a run with no epoch, and --resume continues once there is space', () => {
@@ -70,7 +70,7 @@ describe('a full disk', () => {
     } finally {
       disk.unmount();
     }
-  }, 60_000);
+  });
 });
 
 describe('--resume', () => {
@@ -115,7 +115,7 @@ describe('--resume', () => {
     if (!existsSync(join(out, 'summary.json'))) expect(backprop(next()).code).toBe(0);
     expect(sameWeights(out, whole)).toBe(true);
     expect(epochsLogged(out)).toEqual([1, 2, 3]);
-  }, 120_000);
+  });
 });
 
 describe('one writer per run directory', () => {
@@ -129,7 +129,7 @@ describe('one writer per run directory', () => {
     expect(JSON.parse(readFileSync(join(p, 'config.json'), 'utf8')).seed).toBe(seed);
     expect(epochsLogged(p)).toEqual([1, 2, 3]);
     expect(listing(p)).toEqual(['checkpoint-epoch-001.safetensors', 'checkpoint-epoch-002.safetensors', 'checkpoint-epoch-003.safetensors', 'config.json', 'metrics.jsonl', 'model.safetensors', 'summary.json']);
-  }, 60_000);
+  });
 
   it('two --resume X at once: one goes on, the other exits naming its pid; the run ends with the weights of an uninterrupted run', async () => {
     const r = join(dir, 'resumed-twice');
@@ -142,7 +142,7 @@ describe('one writer per run directory', () => {
     expect(loser.stderr).toBe(`backprop: ${r}: in use by another backprop process (pid ${winner.pid}); wait for it to finish or stop it, then try again\n`);
     expect(sameWeights(r, whole)).toBe(true);
     expect(epochsLogged(r)).toEqual([1, 2, 3]);
-  }, 60_000);
+  });
 
   it('train without --out, twice at the same moment: two run directories of their own', async () => {
     const cwd = mkdtempSync(join(dir, 'cwd-'));
@@ -152,7 +152,7 @@ describe('one writer per run directory', () => {
     const names = listing(join(cwd, 'runs'));
     expect(names).toHaveLength(2);
     for (const n of names) expect(existsSync(join(cwd, 'runs', n, 'summary.json'))).toBe(true);
-  }, 60_000);
+  });
 });
 
 describe('a failed start', () => {
@@ -175,7 +175,7 @@ describe('a failed start', () => {
       expect(existsSync(out)).toBe(false);
     }
     expect(backprop(['train', ...tiny, '--epochs', '2', '--out', out]).code).toBe(0);
-  }, 60_000);
+  });
 });
 
 describe('--keep-checkpoints', () => {
@@ -186,7 +186,7 @@ describe('--keep-checkpoints', () => {
     const none = backprop(['train', ...tiny, '--keep-checkpoints', '0', '--out', join(dir, 'keep-0')]);
     expect([none.code, none.stderr]).toEqual([2, 'backprop: --keep-checkpoints 0: expected a positive integer (the last checkpoint is always kept)\n']);
     expect(existsSync(join(dir, 'keep-0'))).toBe(false);
-  }, 60_000);
+  });
 });
 
 describe('errors name the file', () => {
@@ -239,5 +239,5 @@ describe('progress when stderr is not a terminal', () => {
     // Without the setting: one line an epoch, whether the machine is quiet or busy.
     const quick = backprop(['train', '--layers', '784,64,10', '--init', 'xavier', '--subset', '6000', '--epochs', '2', '--out', join(dir, 'progress-default')], { env: { BACKPROP_PROGRESS_LINES: '' } });
     expect([quick.code, quick.stderr.trim().split('\n').length, quick.stdout.trim().split('\n').length]).toEqual([0, 1, 3]);
-  }, 60_000);
+  });
 });

@@ -71,7 +71,7 @@ describe('backprop train', () => {
     const again = backprop(['train', '--resume', killed]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/killed: this run is already complete \(see summary.json\)\n$/);
-  }, 120_000);
+  });
 
   it('on Ctrl-C (SIGINT) says how to resume, exits 130, and leaves only whole files', async () => {
     const out = join(dir, 'interrupted');
@@ -84,7 +84,7 @@ describe('backprop train', () => {
     const resumed = backprop(['train', '--resume', out, '--quiet']);
     expect(resumed.code).toBe(0);
     expect(resumed.stderr).toMatch(new RegExp(`^resuming .*interrupted after epoch ${from} of 4`));
-  }, 120_000);
+  });
 
   it('stops a diverging run with a clear message and a non-zero exit, keeping the metrics', () => {
     const out = join(dir, 'diverge');
