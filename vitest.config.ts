@@ -21,6 +21,7 @@ export default defineConfig({
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     // A limit for hangs only (test/limits.ts): the suite must pass on a busy machine.
     testTimeout: hangLimit,
+    hookTimeout: hangLimit,
     pool: 'forks',
     // Most of the suite's time is spent in the `backprop` processes the CLI tests start, while their
     // test file waits: two files at a time keep both cores of a 2-core machine busy (vitest's own

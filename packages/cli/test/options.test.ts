@@ -45,7 +45,7 @@ describe('backprop train with training options', () => {
     const args = ['--layers', '784,64,10', '--init', 'xavier', '--subset', '9000', '--epochs', '10', '--schedule', 'step', '--step-every', '1', '--step-gamma', '1e-30',
       '--validation', '1000', '--patience', '2', '--quiet'];
     const { whole, killed, resumed } = await wholeAndResumed('early', args);
-    expect(resumed.stdout).toMatch(/^done \(stopped early: the validation loss was lowest at epoch 1\): train accuracy/);
+    expect(resumed.stdout).toMatch(/\ndone \(stopped early: the validation loss was lowest at epoch 1\): train accuracy[^\n]*\n$/);
     expect(json(join(whole, 'summary.json'))).toMatchObject({ status: 'done', stoppedEarly: true, bestEpoch: 1, epochs: 3 });
     expect(json(join(killed, 'summary.json'))).toMatchObject({ status: 'done', stoppedEarly: true, bestEpoch: 1, epochs: 3 });
     expect(Buffer.compare(weightsOf(join(killed, 'model.safetensors')), weightsOf(join(whole, 'model.safetensors')))).toBe(0);
