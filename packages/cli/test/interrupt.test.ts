@@ -51,9 +51,15 @@ describe('Ctrl-C during a run with the evaluation thread', () => {
     const whole = join(dir, 'whole'), cut = join(dir, 'cut');
     const w = backprop(['train', ...args, '--quiet', '--out', whole], { env });
     expect([w.code, w.stderr]).toEqual([0, '']);
-    // During epoch 1 (nothing saved yet); early in epoch 2, while epoch 1 is being evaluated;
-    // in the middle of epoch 3; as the last epoch's checkpoint appears, while it is being evaluated.
-    const points = [{ line: /^epoch 1\/4: [1-4]\d\d\//m }, { line: /^epoch 2\/4: \d+\//m }, { line: /^epoch 3\/4: [3-5]\d\d\//m }, { file: 'checkpoint-epoch-004.safetensors' }];
+    // During epoch 1 (nothing saved yet); as epoch 1's checkpoint appears (written when its training
+    // ends: its evaluation, in the thread, is then under way or just done); early in epoch 2; in the
+    // middle of epoch 3; as the last epoch's checkpoint appears, before or after its evaluation is in.
+    // (A progress line of an epoch is printed only after the result of the one before: no line
+    // shows the moments an evaluation is still out.)
+    const points = [
+      { line: /^epoch 1\/4: [1-4]\d\d\//m }, { file: 'checkpoint-epoch-001.safetensors' }, { line: /^epoch 2\/4: \d+\//m },
+      { line: /^epoch 3\/4: [3-5]\d\d\//m }, { file: 'checkpoint-epoch-004.safetensors' },
+    ];
     let resumeFrom: number | undefined;
     for (const [i, at] of points.entries()) {
       const r = await interruptAt(i === 0 ? [...args, '--out', cut] : ['--resume', cut, '--keep-checkpoints', '1'], cut, at);
