@@ -82,7 +82,7 @@ export function run(command: string, exit = 0, collect?: string): string {
     // The default kernels, no colours, and none of the npm_* settings of a surrounding `npm test`
     // (npx would read them as its own configuration and may warn about them).
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|BACKPROP_KERNELS$|FORCE_COLOR$)/i.test(k)));
-    const r = spawnSync('sh', ['-c', `${command} 2>&1`], { cwd: scratch, env: { ...env, NO_COLOR: '1' }, encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync('sh', ['-c', `${command} 2>&1`], { cwd: scratch, env: { ...env, NO_COLOR: '1' }, encoding: 'utf8', timeout: 600_000 });
     if (r.error) throw r.error;
     if (r.status !== exit) throw new Error(`\`${command}\` exited with status ${r.status ?? r.signal}, not ${exit}; it printed:\n${r.stdout}`);
     return collect ? readFileSync(join(scratch, collect), 'utf8') : r.stdout;

@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { hangLimit } from './limits.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const run = (file: string) => spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+const run = (file: string) => spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: hangLimit });
 
 describe('the README examples', () => {
   it('two-layer.ts: the hinge loss falls with each SGD step by hand', () => {
@@ -49,7 +50,7 @@ describe('the README examples', () => {
     // A surrounding npm's npm_* settings would be read by npx as its own configuration.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
     const slurm = spawnSync('bash', ['examples/slurm-sweep.sh', '--list'], {
-      cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...env, SLURM_SUBMIT_DIR: root, SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_COUNT: '3' },
+      cwd: root, encoding: 'utf8', timeout: hangLimit, env: { ...env, SLURM_SUBMIT_DIR: root, SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_COUNT: '3' },
     });
     expect(slurm.stderr).toBe('');
     expect(slurm.stdout).toMatch(/\n4 runs in shard 2\/3 \(of 12\), in runs\/lr-width\/shard-2\n$/);
@@ -57,7 +58,7 @@ describe('the README examples', () => {
     expect(job).toMatch(/completionMode: Indexed\n\s+completions: 3\n/);
     expect(job).toMatch(/- name: BACKPROP_SHARD_COUNT\n\s+value: "3"\n/);
     const command = /args:\n\s+- (.+)\n/.exec(job)![1];
-    const pod = spawnSync('sh', ['-c', `${command} --list`], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...env, JOB_COMPLETION_INDEX: '1', BACKPROP_SHARD_COUNT: '3' } });
+    const pod = spawnSync('sh', ['-c', `${command} --list`], { cwd: root, encoding: 'utf8', timeout: hangLimit, env: { ...env, JOB_COMPLETION_INDEX: '1', BACKPROP_SHARD_COUNT: '3' } });
     expect(pod.stdout).toBe(slurm.stdout); // pod 1 (from 0) is task 2 (from 1): the same runs, the same directory
   });
 });

@@ -42,7 +42,7 @@ describe('backprop experiment and backprop report', () => {
     expect(list.stdout).toMatch(/depth\/1-layer +784-100-10 +tanh +hinge +0\.01 +2 +done/);
     expect(backprop(['experiment', 'nope']).stderr.trim()).toBe('backprop: no experiment \'nope\'; choose one of activations, losses, depth, width1, width2, final or all, or give a sweep file (FILE.json)');
     expect(backprop(['experiment', 'all', '--shard', '3/2']).stderr.trim()).toBe('backprop: --shard 3/2: expected K/N with 1 <= K <= N, e.g. 1/4, or auto (under SLURM or a Kubernetes Indexed Job)');
-  }, 120_000);
+  });
 
   it('writes a self-contained page whose figures and tables render in a browser', async (context) => {
     if (!hasChromium && inCI) throw new Error(`${missing}: in CI (CI=${process.env.CI}) the browser test must run, not be skipped`);
@@ -73,5 +73,5 @@ describe('backprop experiment and backprop report', () => {
     const graphBox = await graph.locator('svg').boundingBox();
     expect(graphBox!.height).toBeGreaterThan(graphBox!.width); // top to bottom
     await page.screenshot({ path: join(dir, 'report.png'), fullPage: true });
-  }, 60_000);
+  });
 });

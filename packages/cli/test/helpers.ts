@@ -4,13 +4,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hangLimit } from '../../../test/limits.ts';
+
+export { hangLimit };
 
 export const bin = fileURLToPath(new URL('../bin/backprop.mjs', import.meta.url));
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 export function backprop(args: string[], options: { cwd?: string; timeout?: number; env?: NodeJS.ProcessEnv } = {}) {
   const env = options.env ? { ...process.env, ...options.env } : process.env;
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: options.cwd ?? repoRoot, env, encoding: 'utf8', timeout: options.timeout ?? 120_000 });
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: options.cwd ?? repoRoot, env, encoding: 'utf8', timeout: options.timeout ?? hangLimit });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, signal: r.signal };
 }
 

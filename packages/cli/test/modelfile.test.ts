@@ -61,7 +61,8 @@ describe('backprop train --model', () => {
     expect(checkpoint.get('bn1.mean')!.some((b) => b !== 0)).toBe(true); // running statistics, updated and saved
     const resumed = backprop(['train', '--resume', killed]);
     expect(resumed.code).toBe(0);
-    expect(resumed.stderr).toMatch(/^resuming .*reg-killed after epoch [12] of 3\n/);
+    // Killed as its first checkpoint appeared: during epoch 1's evaluation (evaluated on resume), or later.
+    expect(resumed.stderr).toMatch(/^resuming .*reg-killed after epoch [12] of 3( \(evaluating epoch [12] first: the run stopped before its evaluation was logged\))?\n/);
     const [a, b] = [tensorsOf(join(whole, 'model.safetensors')), tensorsOf(join(killed, 'model.safetensors'))];
     expect([...b.keys()]).toEqual([...a.keys()]);
     for (const [name, bytes] of a) expect(Buffer.compare(b.get(name)!, bytes), name).toBe(0);
@@ -72,7 +73,7 @@ describe('backprop train --model', () => {
     const accuracy = evaluate();
     expect(accuracy).toBeGreaterThan(0.9);
     expect(evaluate()).toBe(accuracy);
-  }, 120_000);
+  });
 
   it('refuses to resume with a changed model file, unrun, in one line; evaluate refuses it too, and takes an identical copy from --model-file', async () => {
     const source = join(dir, 'residual.ts'); // a model file outside the repository, in no package: it loads as CommonJS
@@ -93,7 +94,7 @@ describe('backprop train --model', () => {
     const copy = join(dir, 'original.ts');
     copyFileSync(join(models, 'residual.ts'), copy);
     expect(backprop(['evaluate', checkpoint, '--model-file', copy]).stdout).toMatch(/on the test set \(10000 images\): accuracy \d+\.\d\d%/);
-  }, 120_000);
+  });
 
   it('trains LeNet-5 (conv2d, maxPool2d) on images of [1, 28, 28] with the training options, printing JSON lines with --json', () => {
     const out = join(dir, 'lenet');

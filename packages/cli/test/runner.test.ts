@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backprop, isRunning, start, waitFor } from './helpers.ts';
+import { backprop, hangLimit, isRunning, start, waitFor } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-runner-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,7 +43,7 @@ describe('backprop experiment --jobs 2', () => {
     // They let go of their run directories on the way out (the runner's own lock, on `out`, is
     // taken over by the next runner: its pid is gone).
     expect(holders(out)).toEqual([]);
-  }, 120_000);
+  });
 
   it('Ctrl-C prints no stack trace and one line saying to rerun the same command, which then finishes the experiment', async () => {
     const out = join(dir, 'interrupted');
@@ -51,7 +51,7 @@ describe('backprop experiment --jobs 2', () => {
     // Its own process group, as a terminal's foreground job; Ctrl-C sends SIGINT to the whole group.
     const runner = start(args, { detached: true });
     const checkpointed = () => existsSync(out) && readdirSync(out).some((d) => existsSync(join(out, d, 'checkpoint-epoch-001.safetensors')));
-    expect(await waitFor(checkpointed, 60_000)).toBe(true);
+    expect(await waitFor(checkpointed, hangLimit)).toBe(true);
     process.kill(-runner.pid, 'SIGINT');
     const end = await runner.finished;
     expect(end.code).toBe(130);
@@ -65,5 +65,5 @@ describe('backprop experiment --jobs 2', () => {
     expect(again.stderr).toMatch(/\n[0-2] of 3 runs already complete; [1-3] to run on 2 processes\n/);
     expect(again.code).toBe(0);
     expect(readdirSync(join(out, 'figures'))).toHaveLength(5);
-  }, 120_000);
+  });
 });

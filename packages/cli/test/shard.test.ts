@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseShard } from '../src/experiments/plan.ts';
-import { backprop, bin } from './helpers.ts';
+import { backprop, bin, hangLimit } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-shard-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,7 +32,7 @@ beforeAll(() => {
   }));
   const single = backprop(['experiment', sweep, '--out', join(dir, 'single'), '--quiet']);
   expect([single.code, single.stderr]).toEqual([0, '']);
-}, 120_000);
+});
 
 describe('shards under GNU parallel', () => {
   it('three shards run by parallel, merged with backprop report, give the report of a single process', (context) => {
@@ -40,7 +40,7 @@ describe('shards under GNU parallel', () => {
     if (!hasParallel) context.skip(missing);
     const shards = join(dir, 'shards');
     // The README's command, with node instead of npx.
-    const r = spawnSync('parallel', ['--will-cite', '--halt', 'now,fail=1', process.execPath, bin, 'experiment', sweep, '--shard', '{}/3', '--out', join(shards, 'shard-{}'), '--quiet', ':::', '1', '2', '3'], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync('parallel', ['--will-cite', '--halt', 'now,fail=1', process.execPath, bin, 'experiment', sweep, '--shard', '{}/3', '--out', join(shards, 'shard-{}'), '--quiet', ':::', '1', '2', '3'], { encoding: 'utf8', timeout: hangLimit });
     expect([r.status, r.stderr]).toEqual([0, '']);
     const dirs = [1, 2, 3].map((k) => join(shards, `shard-${k}`));
     expect(dirs.map((d) => runsOf(d).length)).toEqual([2, 2, 2]);
@@ -51,7 +51,7 @@ describe('shards under GNU parallel', () => {
     expect(tables(merged.stdout)).toBe(tables(backprop(['report', join(dir, 'single')]).stdout));
     expect(merged.stdout).toMatch(/\| lr 0\.05 \| \d+\.\d\d% ± \d\.\d\d \| \d+\.\d\d% ± \d\.\d\d \| [\d.]+ \|/);
     expect(readdirSync(join(dir, 'merged', 'figures')).sort()).toEqual(['loss.svg', 'test-accuracy.svg']);
-  }, 180_000);
+  });
 });
 
 describe('--shard auto', () => {

@@ -71,16 +71,20 @@ describe('backprop train', () => {
     const again = backprop(['train', '--resume', killed]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/killed: this run is already complete \(see summary.json\)\n$/);
-  }, 120_000);
+  });
 
   it('on Ctrl-C (SIGINT) says how to resume, exits 130, and leaves only whole files', async () => {
     const out = join(dir, 'interrupted');
     const { code, stderr } = await interruptAfterFirstEpoch(['--layers', '784,64,10', '--init', 'xavier', '--subset', '9000', '--epochs', '4'], out, 'SIGINT');
     expect(code).toBe(130);
-    expect(stderr).toMatch(/interrupted during epoch \d; continue with: backprop train --resume .*interrupted\n$/);
+    expect(stderr).toMatch(/interrupted during epoch (\d); the run resumes after epoch \d, the last one saved; continue with: backprop train --resume .*interrupted\n$/);
+    const [during, from] = /during epoch (\d); the run resumes after epoch (\d)/.exec(stderr)!.slice(1).map(Number);
+    expect(from).toBe(during - 1);
     expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
-    expect(backprop(['train', '--resume', out, '--quiet']).code).toBe(0);
-  }, 120_000);
+    const resumed = backprop(['train', '--resume', out, '--quiet']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toMatch(new RegExp(`^resuming .*interrupted after epoch ${from} of 4`));
+  });
 
   it('stops a diverging run with a clear message and a non-zero exit, keeping the metrics', () => {
     const out = join(dir, 'diverge');

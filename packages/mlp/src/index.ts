@@ -16,6 +16,6 @@ export { createOptimizer, globalGradNorm, optimizerNames, SGD, Momentum, Adam, t
 export { learningRate, scheduleNames, type ScheduleConfig, type ScheduleName } from './schedule.ts';
 export { Dataset, defaultMnistDir, loadMnist, loadSplit, readIdx, type Mnist, type Idx } from './mnist.ts';
 export { train, evaluatesInBackground, startState, evaluate, predict, scores, argmaxRows, paperConfig, holdOut, trainConfigProblem } from './train.ts';
-export type { TrainConfig, TrainSettings, TrainState, TrainHooks, TrainOptions, TrainOutcome, EpochStats, Evaluation } from './train.ts';
+export type { TrainConfig, TrainSettings, TrainState, TrainHooks, TrainedEpoch, TrainOptions, TrainOutcome, EpochStats, Evaluation } from './train.ts';
 export { saveModel, loadModel, readTensorFile, restoreNetwork, encodeSafetensors, decodeSafetensors, type LoadedModel } from './safetensors.ts';
 export { writeFileAtomic, fileError, type WriteFn } from './files.ts';

@@ -86,12 +86,28 @@ export interface TrainState<N extends Network = Network> {
   best?: { epoch: number; loss: number };
 }
 
+/** An epoch whose training is done, before its evaluation. */
+export interface TrainedEpoch {
+  epoch: number;
+  meanIterationLoss: number;
+  /** The learning rate of the epoch's last step. */
+  lr: number;
+  /** The training's seconds (the epoch's `seconds` adds its evaluation's). */
+  seconds: number;
+}
+
 export interface TrainHooks {
   onIteration?: (iteration: number, epoch: number, loss: number) => void;
   /**
-   * After every epoch (to log and to checkpoint `state`, the state after that epoch), in order.
-   * With evaluation in a second thread, it comes once the epoch's evaluation is in, while the next
-   * epoch trains (its iterations may already have been reported), with a copy of the state after it.
+   * After every epoch's training, before its evaluation starts, with the live state after it: the
+   * moment to checkpoint it, so that a finished epoch is on disk before the next one's work can be
+   * lost, whatever its evaluation is doing. Nothing trains until it returns. In order.
+   */
+  onTrained?: (trained: TrainedEpoch, state: TrainState) => void | Promise<void>;
+  /**
+   * After every epoch's evaluation (to log it), in order, with the state after that epoch. With
+   * evaluation in a second thread, it comes while the next epoch trains (its iterations may already
+   * have been reported), with a copy of the state after the epoch.
    */
   onEpoch?: (stats: EpochStats, state: TrainState) => void | Promise<void>;
 }
@@ -201,7 +217,7 @@ async function trainEpochs(config: TrainSettings, fit: Dataset, sets: Dataset[],
   // The last epoch's evaluation while it is out, then its onEpoch; one at a time, in order.
   let pending: Promise<void> | undefined;
   let failure: { error: unknown } | undefined;
-  const finish = (stats: Omit<EpochStats, 'train' | 'test' | 'validation'>, evaluations: Evaluation[], after: TrainState) => {
+  const finish = (stats: TrainedEpoch, evaluations: Evaluation[], after: TrainState) => {
     const [train, test, validation] = evaluations;
     const full: EpochStats = { epoch: stats.epoch, meanIterationLoss: stats.meanIterationLoss, train, test, validation, lr: stats.lr, seconds: stats.seconds };
     if (validation && validation.loss < (after.best?.loss ?? Infinity)) after.best = state.best = { epoch: full.epoch, loss: validation.loss };
@@ -250,16 +266,18 @@ async function trainEpochs(config: TrainSettings, fit: Dataset, sets: Dataset[],
       }
     }
     state.epoch++;
-    const trained = { epoch: state.epoch, meanIterationLoss: total / steps, lr: optimizer.lr };
+    const trained: TrainedEpoch = { epoch: state.epoch, meanIterationLoss: total / steps, lr: optimizer.lr, seconds: (performance.now() - started) / 1000 };
+    // Saved before anything waits on an evaluation (this epoch's, or the last one's still in the thread).
+    await hooks.onTrained?.(trained, state);
     if (!background) {
+      const evaluating = performance.now();
       const evaluations = sets.map((d) => evaluate(net, d, config.loss));
-      await finish({ ...trained, seconds: (performance.now() - started) / 1000 }, evaluations, state);
+      await finish({ ...trained, seconds: trained.seconds + (performance.now() - evaluating) / 1000 }, evaluations, state);
       continue;
     }
     await pending;
-    const seconds = (performance.now() - started) / 1000;
     const after = snapshot(state as TrainState<MLP>);
-    pending = background.evaluate(after.net).then((r) => finish({ ...trained, seconds: seconds + r.seconds }, r.evaluations, after));
+    pending = background.evaluate(after.net).then((r) => finish({ ...trained, seconds: trained.seconds + r.seconds }, r.evaluations, after));
     pending.catch((error) => (failure = { error })); // seen at the next yield, or where `pending` is awaited
   }
   await pending;
@@ -267,8 +285,8 @@ async function trainEpochs(config: TrainSettings, fit: Dataset, sets: Dataset[],
 }
 
 /**
- * A copy of the state after an epoch, in plain arrays (collected with it), for the checkpoint
- * written once the epoch's evaluation is in: the training goes on meanwhile.
+ * A copy of the state after an epoch, in plain arrays (collected with it), for onEpoch once the
+ * epoch's evaluation is in: the training goes on meanwhile (onTrained had the live state).
  */
 function snapshot(state: TrainState<MLP>): TrainState<MLP> {
   const copy = (t: Tensor) => tensor(t.array.data.slice(t.array.offset, t.array.offset + t.size), { shape: t.shape });

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { defaultRunConfig, describeOptions, readConfigFile, validateConfig, type MlpRunConfig, type RunConfig } from '../run/config.ts';
 import { prepareRunData, type RunData } from '../run/data.ts';
-import { defaultThreads, executeRun, type RunResult } from '../run/execute.ts';
+import { defaultThreads, evaluationThreadSetting, executeRun, type RunResult } from '../run/execute.ts';
 import { defaultKeepCheckpoints, RunDir } from '../run/rundir.ts';
 import type { ReportMode } from '../run/progress.ts';
 import { activationNames, hashModelFile, initNames, lossNames, optimizerNames, scheduleNames, type ModelFile } from '@backprop/mlp';
@@ -95,6 +95,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   }
   const threads = args.threads ?? defaultThreads();
   if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`--threads ${args.threads}: expected a positive integer (1: everything in one thread)`);
+  const evaluateInBackground = evaluationThreadSetting();
   let run: RunDir, data: RunData, model: ModelFile | undefined;
   if (args.resume) {
     run = RunDir.open(args.resume, keep);
@@ -108,7 +109,9 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
       throw e;
     }
     if (run.skippedCheckpoints) console.error(`${args.resume}: ${run.skippedCheckpoints}`);
-    if (mode !== 'json') console.error(`resuming ${args.resume} after epoch ${run.resumeEpoch} of ${run.config.epochs}`);
+    const unevaluated = run.unevaluatedEpochs;
+    const first = unevaluated.length ? ` (evaluating epoch ${unevaluated.join(' and ')} first: the run stopped before ${unevaluated.length > 1 ? 'their evaluations were' : 'its evaluation was'} logged)` : '';
+    if (mode !== 'json') console.error(`resuming ${args.resume} after epoch ${run.resumeEpoch} of ${run.config.epochs}${first}`);
   } else {
     // Everything that can be checked is checked before the run directory is made: the settings before
     // a model file runs, then the file (the one hashed), its forward pass and the data.
@@ -129,7 +132,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   }
   let result: RunResult;
   try {
-    result = await executeRun(run, { mode, data, model, onInterrupt: supervised ? null : undefined, train: { threads } });
+    result = await executeRun(run, { mode, data, model, onInterrupt: supervised ? null : undefined, results: process.stdout, train: { threads, evaluateInBackground } });
   } catch (e) {
     // A start that failed before its first epoch leaves nothing that would block a rerun.
     const discarded = !args.resume && run.discardIfEmpty();

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Rng } from '@backprop/graph';
-import { fileError, ModelNetwork, readTensorFile, restoreNetwork, saveModel, startState, writeFileAtomic, type EpochStats, type ModelFile, type TrainState } from '@backprop/mlp';
+import { fileError, ModelNetwork, readTensorFile, restoreNetwork, saveModel, startState, writeFileAtomic, type EpochStats, type ModelFile, type Network, type TrainedEpoch, type TrainState } from '@backprop/mlp';
 import { validateConfig, type RunConfig } from './config.ts';
 import type { RunData } from './data.ts';
 import { isRunning, lockRunDir, type RunLock } from './lock.ts';
@@ -140,12 +140,16 @@ export class RunDir {
       const run = new RunDir(dir, config, lock, false, keep, saved!);
       // A process killed while writing leaves only its temporary file: drop it.
       run.removeTemporaries();
-      run.resume = lastValidCheckpoint(dir, config);
       const metricsPath = join(dir, 'metrics.jsonl');
-      if (existsSync(metricsPath)) run.metrics = readMetrics(metricsPath).filter((l) => l.epoch <= run.resume.epoch);
-      else if (run.resume.epoch > 0) {
+      const metrics = existsSync(metricsPath) ? readMetrics(metricsPath) : [];
+      // An epoch trained but not yet evaluated when the run stopped is evaluated on resume, from its checkpoint.
+      const logged = new Set(metrics.filter((m) => m.type === 'epoch').map((m) => m.epoch));
+      const unevaluated = metrics.filter((m) => m.type === 'iterations' && !m.partial && !logged.has(m.epoch)).map((m) => m.epoch);
+      run.resume = lastValidCheckpoint(dir, config, unevaluated);
+      if (!existsSync(metricsPath) && run.resume.epoch > 0) {
         throw new Error(`${metricsPath}: missing, so the log of epochs 1-${run.resume.epoch} is lost (a checkpoint holds no losses); restore it, or start the run again in another --out`);
       }
+      run.metrics = metrics.filter((l) => l.epoch <= run.resume.epoch && !l.partial);
       return run;
     } catch (e) {
       lock.release();
@@ -186,8 +190,7 @@ export class RunDir {
       if (!kept || kept.length !== buffer.length) throw new Error(`${this.dir}: checkpoint of epoch ${epoch} lacks optimizer state ${i}`);
       buffer.set(kept);
     });
-    const best = metadata.best ? (JSON.parse(metadata.best) as TrainState['best']) : undefined;
-    return { ...state, rng: Rng.fromState(JSON.parse(metadata.rng)), epoch, iteration: Number(metadata.iteration), best };
+    return { ...state, rng: Rng.fromState(JSON.parse(metadata.rng)), epoch, iteration: Number(metadata.iteration) };
   }
 
   /**
@@ -219,32 +222,88 @@ export class RunDir {
     this.write('metrics.jsonl', this.metrics.map((m) => JSON.stringify(m) + '\n').join(''));
   }
 
-  /** Logs an epoch (its iteration losses and evaluation), checkpoints the state after it, and drops checkpoints past `keepCheckpoints`. */
-  endEpoch(stats: EpochStats, losses: number[], state: TrainState): void {
+  /** The network after `epoch`, from its checkpoint (for an epoch to evaluate on resume). */
+  networkAt(epoch: number, model?: ModelFile): Network {
+    if (epoch === this.resume.epoch) return this.state(model).net;
+    const config = this.config;
+    const net = config.model === undefined ? startState(config).net : startState(config, (rng) => new ModelNetwork(model!, rng, { init: config.init })).net;
+    const path = join(this.dir, checkpointName(epoch));
+    restoreNetwork(net, readTensorFile(path), path);
+    return net;
+  }
+
+  /** The epochs up to the resume point that were trained and checkpointed but whose evaluation was never logged. */
+  get unevaluatedEpochs(): number[] {
+    const logged = new Set(this.epochLines().map((m) => m.epoch));
+    return this.metrics.filter((m) => m.type === 'iterations' && !logged.has(m.epoch)).map((m) => m.epoch);
+  }
+
+  /** What the log holds of an epoch's training (its iterations line), for the evaluation of an epoch left unevaluated. */
+  trainedEpoch(epoch: number): TrainedEpoch {
+    const line = this.metrics.find((m) => m.type === 'iterations' && m.epoch === epoch);
+    const { meanIterationLoss, lr, seconds } = (line ?? {}) as Partial<TrainedEpoch>;
+    if (typeof meanIterationLoss !== 'number' || typeof lr !== 'number') throw new Error(`${this.dir}/metrics.jsonl: epoch ${epoch} was not evaluated and its iterations line lacks its mean loss and learning rate; start the run again in another --out`);
+    return { epoch, meanIterationLoss, lr, seconds: seconds ?? 0 };
+  }
+
+  /**
+   * The state after an epoch's training, saved before its evaluation (which may take a while, in a
+   * second thread): its iteration losses in the log, then its checkpoint. A crash between the two
+   * leaves the log ahead of the last checkpoint, which `open` drops, never a checkpoint whose
+   * iterations the log lacks; a crash before its evaluation is logged leaves it to `--resume`.
+   */
+  endTraining(trained: TrainedEpoch, losses: number[], state: TrainState): void {
     const first = state.iteration - losses.length + 1;
-    this.metrics.push({ type: 'iterations', epoch: stats.epoch, first, losses: losses.map((l) => Number(l.toPrecision(6))) });
     this.metrics.push({
-      type: 'epoch', epoch: stats.epoch, iteration: state.iteration, meanIterationLoss: stats.meanIterationLoss,
+      type: 'iterations', epoch: trained.epoch, first, losses: losses.map((l) => Number(l.toPrecision(6))),
+      meanIterationLoss: trained.meanIterationLoss, lr: trained.lr, seconds: trained.seconds,
+    });
+    this.writeMetrics();
+    const extra = Object.fromEntries(state.optimizer.state().map((b, i) => [`optimizer.${i}`, b]));
+    // The best validation loss so far (early stopping counts from it) is not in it: it is in the log (bestValidation).
+    const progress = { epoch: state.epoch, iteration: state.iteration, rng: state.rng.state() };
+    this.lock.verify();
+    saveModel(join(this.dir, checkpointName(trained.epoch)), state.net, { config: this.config, ...progress }, extra);
+    this.written.add(checkpointName(trained.epoch));
+    this.dropOldCheckpoints();
+  }
+
+  /** Logs an epoch's evaluation, after its iterations line; returns the line. */
+  logEpoch(stats: EpochStats): MetricsLine {
+    const at = this.metrics.findIndex((m) => m.type === 'iterations' && m.epoch === stats.epoch);
+    const iterations = this.metrics[at] as MetricsLine & { first: number; losses: number[] };
+    const line: MetricsLine = {
+      type: 'epoch', epoch: stats.epoch, iteration: iterations.first + iterations.losses.length - 1, meanIterationLoss: stats.meanIterationLoss,
       trainAccuracy: stats.train.accuracy, trainLoss: stats.train.loss, testAccuracy: stats.test.accuracy, testLoss: stats.test.loss,
       ...(stats.validation && { validationAccuracy: stats.validation.accuracy, validationLoss: stats.validation.loss }),
       lr: stats.lr, seconds: stats.seconds,
-    });
-    // Metrics first, then the checkpoint: a crash between the two leaves metrics ahead of the last
-    // checkpoint, which `open` drops, never a checkpoint whose epoch the metrics lack.
+    };
+    this.metrics.splice(at + 1, 0, line);
     this.writeMetrics();
-    const extra = Object.fromEntries(state.optimizer.state().map((b, i) => [`optimizer.${i}`, b]));
-    // The best validation loss so far is state too: early stopping counts the epochs since it.
-    const progress = { epoch: state.epoch, iteration: state.iteration, rng: state.rng.state(), ...(state.best && { best: state.best }) };
-    this.lock.verify();
-    saveModel(join(this.dir, checkpointName(stats.epoch)), state.net, { config: this.config, ...progress }, extra);
-    this.written.add(checkpointName(stats.epoch));
-    // Only once the new checkpoint is whole on disk.
-    this.lock.verify();
-    for (const epoch of checkpointEpochs(this.dir)) if (epoch <= stats.epoch - this.keepCheckpoints) rmSync(join(this.dir, checkpointName(epoch)), { force: true });
+    this.dropOldCheckpoints();
+    return line;
+  }
+
+  /** The epoch of the lowest validation loss logged so far (the first, on a tie), and that loss. */
+  bestValidation(): TrainState['best'] {
+    let best: TrainState['best'];
+    for (const m of this.epochLines()) if (typeof m.validationLoss === 'number' && m.validationLoss < (best?.loss ?? Infinity)) best = { epoch: m.epoch, loss: m.validationLoss };
+    return best;
   }
 
   epochLines(): MetricsLine[] {
     return this.metrics.filter((m) => m.type === 'epoch');
+  }
+
+  /**
+   * Drops the checkpoints past `keepCheckpoints`, once the newest is whole on disk; never one of an
+   * epoch whose evaluation is not yet logged (a resume would need it to evaluate that epoch).
+   */
+  private dropOldCheckpoints(): void {
+    const epochs = checkpointEpochs(this.dir);
+    const logged = new Set(this.epochLines().map((m) => m.epoch));
+    this.lock.verify();
+    for (const epoch of epochs) if (epoch <= epochs[0] - this.keepCheckpoints && logged.has(epoch)) rmSync(join(this.dir, checkpointName(epoch)), { force: true });
   }
 
   /** Ends the run; `partial` holds the losses of an epoch cut short (a diverging run), kept in the log. */
@@ -365,25 +424,40 @@ interface Checkpoint {
 }
 
 /**
- * The last checkpoint that reads and matches its checksums (of header and data); the damaged ones
+ * The last checkpoint that reads and matches its checksums (of header and data), and after which no
+ * unevaluated epoch lacks a valid checkpoint of its own (to be evaluated from); the damaged ones
  * after it are named. One that is whole but not of this run as config.json describes it (settings,
  * or the epoch of its name) is refused: the directory was edited or mixed.
  */
-function lastValidCheckpoint(dir: string, config: RunConfig): Checkpoint {
+function lastValidCheckpoint(dir: string, config: RunConfig, unevaluated: number[]): Checkpoint {
+  const epochs = checkpointEpochs(dir);
+  const read = new Map<number, ReturnType<typeof readTensorFile> | Error>();
+  const readCheckpoint = (epoch: number) => {
+    if (!read.has(epoch)) {
+      try {
+        const saved = readTensorFile(join(dir, checkpointName(epoch)));
+        if (saved.metadata.header_and_data_sha256 === undefined) throw new Error('x: no checksum of its header');
+        read.set(epoch, saved);
+      } catch (e) {
+        read.set(epoch, e as Error);
+      }
+      const saved = read.get(epoch)!;
+      if (!(saved instanceof Error)) checkOfRun(dir, epoch, saved.metadata, config);
+    }
+    return read.get(epoch)!;
+  };
   const damaged: string[] = [];
   let reason = '';
-  for (const epoch of checkpointEpochs(dir)) {
-    try {
-      const saved = readTensorFile(join(dir, checkpointName(epoch)));
-      if (saved.metadata.header_and_data_sha256 === undefined) throw new Error('x: no checksum of its header');
-      checkOfRun(dir, epoch, saved.metadata, config);
+  for (const epoch of epochs) {
+    const saved = readCheckpoint(epoch);
+    // An epoch before this one that was never evaluated is evaluated on resume from its own checkpoint.
+    const lost = unevaluated.find((e) => e < epoch && (!epochs.includes(e) || readCheckpoint(e) instanceof Error));
+    if (!(saved instanceof Error) && lost === undefined) {
       const skipped = damaged.length ? `${damaged.join(', ')} ${damaged.length > 1 ? 'are' : 'is'} damaged (${reason}); resuming from epoch ${epoch}` : undefined;
       return { epoch, saved, skipped };
-    } catch (e) {
-      if (e instanceof NotOfRun) throw e;
-      damaged.push(checkpointName(epoch));
-      reason ||= (e as Error).message.replace(/^.*?: (not a valid model file: )?/, '');
     }
+    damaged.push(checkpointName(epoch));
+    reason ||= saved instanceof Error ? saved.message.replace(/^.*?: (not a valid model file: )?/, '') : `epoch ${lost} was never evaluated and its checkpoint is unreadable`;
   }
   return { epoch: 0, skipped: damaged.length ? `${damaged.join(', ')} ${damaged.length > 1 ? 'are' : 'is'} damaged (${reason}); starting again from epoch 1` : undefined };
 }
