@@ -16,7 +16,7 @@ const args = ['--layers', '784,64,10', '--init', 'xavier', '--subset', '6000', '
 
 /** Every file of a run directory, the timings taken out. */
 function contents(out: string): Record<string, string> {
-  const timings = /"(seconds|finished|started|peakRssMB)": ?("[^"]*"|[\d.e+-]+)/g;
+  const timings = /"(seconds|finished|started|peakRssMB|metricsLines)": ?("[^"]*"|[\d.e+-]+|\[[^\]]*\])/g;
   return Object.fromEntries(readdirSync(out).filter((f) => !f.includes('lock')).sort().map((f) => {
     const bytes = readFileSync(join(out, f));
     return [f, /\.(json|jsonl)$/.test(f) ? bytes.toString('utf8').replace(timings, '"$1":0') : bytes.toString('base64')];
