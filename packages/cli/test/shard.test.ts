@@ -65,6 +65,14 @@ describe('--shard auto', () => {
     expect(() => parseShard('auto', { JOB_COMPLETION_INDEX: '3', BACKPROP_SHARD_COUNT: '3' })).toThrow('--shard auto: JOB_COMPLETION_INDEX=3, BACKPROP_SHARD_COUNT=3 do not make a shard K of N with 1 <= K <= N');
   });
 
+  it('--shard "" (an unset variable in a script) is an error naming the form, not every run', () => {
+    for (const args of [['--list'], ['--quiet']]) {
+      const r = backprop(['experiment', sweep, ...args, '--shard', '', '--out', join(dir, 'empty-shard')]);
+      expect([r.code, r.stdout, r.stderr]).toEqual([2, '', 'backprop: --shard "": expected K/N with 1 <= K <= N, e.g. 1/4, or auto (under SLURM or a Kubernetes Indexed Job)\n']);
+    }
+    expect(existsSync(join(dir, 'empty-shard'))).toBe(false);
+  });
+
   it('picks the same runs as the explicit shard', () => {
     const list = (args: string[], env?: Record<string, string>) => backprop(['experiment', sweep, '--list', '--out', join(dir, 'single'), ...args], { env }).stdout;
     const explicit = list(['--shard', '2/3']);

@@ -59,7 +59,9 @@ export async function experimentCommand(args: Args): Promise<number> {
   const plans = new Map(chosen.map((e) => [e.name, planRuns(e, overrides)]));
   // Identical runs (the 800-100 tanh network appears in four experiments) are trained once.
   const unique = [...new Map([...plans.values()].flat().map((r) => [r.key, r])).values()];
-  const shard = args.shard ? parseShard(args.shard) : { k: 1, n: 1 };
+  // An empty --shard "" (an unset variable in a script) is an error, not every run.
+  const sharded = args.shard !== undefined;
+  const shard = sharded ? parseShard(args.shard!) : { k: 1, n: 1 };
   const mine = unique.filter((_, i) => i % shard.n === shard.k - 1);
   const shardText = args.shard === 'auto' ? `${shard.k}/${shard.n}` : args.shard;
   const log = (s: string) => { if (!args.quiet) console.error(s); };
@@ -71,7 +73,7 @@ export async function experimentCommand(args: Args): Promise<number> {
   const sources = new RunSources([out]);
   if (args.list) {
     console.log(listRuns(mine, plans, sources));
-    console.log(`\n${mine.length} runs${args.shard ? ` in shard ${shardText} (of ${unique.length})` : ''}, in ${out}`);
+    console.log(`\n${mine.length} runs${sharded ? ` in shard ${shardText} (of ${unique.length})` : ''}, in ${out}`);
     return 0;
   }
   // One runner per directory of runs (and one writer per run directory: each run locks its own).
@@ -80,7 +82,7 @@ export async function experimentCommand(args: Args): Promise<number> {
   try {
     claimDirectory(out, sweep);
     const pending = mine.filter((r) => !existsSync(join(out, r.key, 'summary.json')));
-    log(`${mine.length - pending.length} of ${mine.length} runs already complete${args.shard ? ` in shard ${shardText}` : ''}; ${pending.length} to run${args.jobs > 1 ? ` on ${args.jobs} processes` : ''}`);
+    log(`${mine.length - pending.length} of ${mine.length} runs already complete${sharded ? ` in shard ${shardText}` : ''}; ${pending.length} to run${args.jobs > 1 ? ` on ${args.jobs} processes` : ''}`);
     const keep = args['keep-checkpoints'];
     for (const r of pending) if (!existsSync(join(out, r.key, 'config.json'))) RunDir.create(join(out, r.key), r.config, keep).release();
     // The report of this directory is of these settings (and of this sweep).
@@ -108,10 +110,13 @@ function listRuns(mine: PlannedRun[], plans: Map<string, PlannedRun[]>, sources:
   const all = [...plans.values()].flat();
   const varying = [...new Set(all.flatMap((r) => Object.keys(r.config)))].filter((k) => !usual.includes(k) && new Set(all.map((r) => JSON.stringify(r.config[k as keyof RunConfig]))).size > 1);
   const show = (v: unknown) => (v === undefined ? '-' : Array.isArray(v) ? v.join('-') : String(v));
+  // The runs of every experiment that share a run directory, found in one pass (not a search per row).
+  const usersOf = new Map<string, Set<string>>();
+  for (const p of all) usersOf.set(p.key, (usersOf.get(p.key) ?? new Set()).add(`${p.experiment}/${p.id}`));
   const rows = mine.map((r) => {
     const d = sources.read(r);
     const state = d.status === 'partial' ? `partial (${d.epochs.length}/${r.config.epochs} epochs)` : d.status;
-    const users = [...new Set(all.filter((p) => p.key === r.key).map((p) => `${p.experiment}/${p.id}`))].join(', ');
+    const users = [...usersOf.get(r.key)!].join(', ');
     return [users, ...usual.map((k) => show(r.config[k as keyof RunConfig])), ...varying.map((k) => show(r.config[k as keyof RunConfig])), state];
   });
   return table(['runs', ...usual, ...varying, 'state'], rows);

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { defaultRunConfig, validateConfig, type MlpRunConfig, type RunConfig } from '../run/config.ts';
-import type { Experiment } from './define.ts';
+import { MAX_RUNS, tooManyRuns, type Experiment } from './define.ts';
 
 /** One training run of an experiment: a run at a seed. */
 export interface PlannedRun {
@@ -61,7 +61,12 @@ export const seedsOf = (e: Experiment, o: Overrides) => (o.seeds ? Array.from({ 
 export function planRuns(e: Experiment, overrides: Overrides = {}): PlannedRun[] {
   const { epochs, subset } = overrides;
   const quick = Object.fromEntries(Object.entries({ epochs, subset }).filter(([, v]) => v !== undefined));
-  return e.runs.flatMap((r) => seedsOf(e, overrides).map((seed) => {
+  // --seeds is counted before its seeds are made.
+  if (overrides.seeds && e.runs.length * overrides.seeds > MAX_RUNS) {
+    throw new Error(`--seeds ${overrides.seeds}: ${e.where}: ${tooManyRuns(e.runs.length * overrides.seeds, `${e.runs.length.toLocaleString('en-US')} runs x ${overrides.seeds.toLocaleString('en-US')} seeds`, 'run fewer seeds')}`);
+  }
+  const seeds = seedsOf(e, overrides);
+  return e.runs.flatMap((r) => seeds.map((seed) => {
     // The runs of an experiment are MLPs: an experiment, being data, cannot name a model file (its schema has no such field).
     const config = validateConfig({ ...defaultRunConfig, epochs: 10, ...e.base, ...r.set, ...quick, seed }, `${e.where}: run '${r.id || 'base'}'`) as MlpRunConfig;
     return { experiment: e.name, id: r.id, label: r.label, seed, config, key: runKey(config) };
@@ -89,7 +94,7 @@ export function parseShard(text: string, env: NodeJS.ProcessEnv = process.env): 
   if (text === 'auto') return autoShard(env);
   const m = /^(\d+)\/(\d+)$/.exec(text);
   const k = Number(m?.[1]), n = Number(m?.[2]);
-  if (!m || n < 1 || k < 1 || k > n) throw new Error(`--shard ${text}: expected K/N with 1 <= K <= N, e.g. 1/4, or auto (under SLURM or a Kubernetes Indexed Job)`);
+  if (!m || n < 1 || k < 1 || k > n) throw new Error(`--shard ${text === '' ? '""' : text}: expected K/N with 1 <= K <= N, e.g. 1/4, or auto (under SLURM or a Kubernetes Indexed Job)`);
   return { k, n };
 }
 
