@@ -113,7 +113,7 @@ export function parseExperiment(value: unknown, where: string): Experiment {
   };
   if (!file.runs && !file.grid) fail('runs', 'an experiment needs runs, a grid, or both');
   // Counted before anything is expanded: a grid of 10^10 points is refused, not built.
-  const listed = file.runs?.length ?? 1, points = Object.values(file.grid ?? {}).reduce((a, v) => a * v.length, 1);
+  const listed = file.runs?.length ?? 1, points = Object.values(file.grid ?? {}).reduce((a, v) => a * (v?.length ?? 1), 1);
   const seeds = file.seeds?.length ?? 1;
   if (listed * points * seeds > MAX_RUNS) fail(file.grid ? 'grid' : 'runs', tooManyRuns(listed * points * seeds, describeCount(listed, points, seeds)));
   if (file.seeds) {
