@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { loadExperiments, readExperimentFile, type Experiment } from '../experiments/define.ts';
-import { describeOverrides, parseShard, planRuns, readOverrides, type Overrides, type PlannedRun } from '../experiments/plan.ts';
+import { describeOverrides, describeSubset, isQuickLook, parseShard, planRuns, readOverrides, type Overrides, type PlannedRun } from '../experiments/plan.ts';
 import { experimentTable, summarize } from '../experiments/results.ts';
 import { RunSources } from '../experiments/runs.ts';
 import type { RunConfig } from '../run/config.ts';
@@ -67,8 +67,10 @@ export async function experimentCommand(args: Args): Promise<number> {
   const log = (s: string) => { if (!args.quiet) console.error(s); };
   if (describeOverrides(overrides)) {
     const from = given ? '' : ` (from ${join(out, 'overrides.json')})`;
-    const quick = overrides.epochs || overrides.subset ? `: a quick look, not the ${sweep ? "sweep's own" : "paper's"} settings` : '';
-    log(`overrides${from}: ${describeOverrides(overrides)}${quick}`);
+    const quick = isQuickLook(overrides) ? `: a quick look, not the ${sweep ? "sweep's own" : "paper's"} settings` : '';
+    // --subset N also tests on N/6 images: said here, not only in --help.
+    const described = describeOverrides(overrides).replace(/subset \d+/, () => describeSubset(overrides.subset!));
+    log(`overrides${from}: ${described}${quick}`);
   }
   const sources = new RunSources([out]);
   if (args.list) {
@@ -94,7 +96,7 @@ export async function experimentCommand(args: Args): Promise<number> {
       console.error(`interrupted: the finished epochs of every run are kept; rerun the same command to continue: ${sameCommand()}`);
       return 130;
     }
-    const summaries = await summarize(sources, out, chosen, plans);
+    const summaries = await summarize(sources, out, chosen, plans, overrides);
     if (!args.quiet) for (const s of summaries) console.log(experimentTable(s, args['each-seed']) + '\n');
     writeReport(out, summaries, sweep, args['each-seed'], { final: await finalNetworkFigure(summaries) });
     log(`figures in ${join(out, 'figures')}, report in ${join(out, 'report.html')}`);

@@ -54,6 +54,15 @@ export function readOverrides(dir: string): Overrides {
 /** "epochs 2, subset 400" */
 export const describeOverrides = (o: Overrides) => [o.epochs && `epochs ${o.epochs}`, o.subset && `subset ${o.subset}`, o.seeds && `seeds 1-${o.seeds}`].filter(Boolean).join(', ');
 
+/**
+ * Runs with other epochs or other data than the experiment's (--epochs, --subset): a quick look, never
+ * presented as the experiment's result (--seeds alone runs the experiment's own settings at more seeds).
+ */
+export const isQuickLook = (o: Overrides) => o.epochs !== undefined || o.subset !== undefined;
+
+/** "subset 3000 (the first 3000 training images and the first 500 test images)": --subset tests on N/6 images. */
+export const describeSubset = (subset: number) => `subset ${subset} (the first ${subset} training images and the first ${Math.ceil(subset / 6)} test images)`;
+
 /** The seeds an experiment runs with these overrides. */
 export const seedsOf = (e: Experiment, o: Overrides) => (o.seeds ? Array.from({ length: o.seeds }, (_, i) => i + 1) : e.seeds);
 
