@@ -233,7 +233,7 @@ describe('progress when stderr is not a terminal', () => {
     const end = await run.finished;
     expect(end.code).toBe(0);
     const lines = end.stderr.trim().split('\n');
-    expect(lines[0]).toMatch(/^training 784-64-10 .* for 2 epochs -> /);
+    expect(lines[0]).toMatch(/^training 784-64-10 .* for 2 epochs on the first 24000 training images and the first 4000 test images -> /);
     const epochEnds = lines.map((l, i) => (/^epoch \d\/2: train/.test(l) ? i : -1)).filter((i) => i >= 0);
     expect(epochEnds).toEqual([epochEnds[0], lines.length - 1]);
     // Lines within each epoch, before its end.
