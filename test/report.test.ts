@@ -33,9 +33,9 @@ describe('backprop experiment and backprop report', () => {
     expect(first.code).toBe(0);
     expect(readdirSync(join(dir, 'figures')).sort()).toEqual(['figure-15.svg', 'figure-16.svg', 'figure-17.svg', 'figure-18.svg', 'figure-19.svg']);
     const again = backprop(args.filter((a) => a !== '--quiet'));
-    expect(again.stderr).toContain('overrides: epochs 2, subset 400: a quick look, not the paper\'s settings');
+    expect(again.stderr).toContain('overrides: epochs 2, subset 400 (the first 400 training images and the first 67 test images): a quick look, not the paper\'s settings');
     expect(again.stderr).toContain('3 of 3 runs already complete; 0 to run');
-    expect(again.stdout).toMatch(/\| 1 hidden layer \(100\) \| \d+\.\d\d% \| \d+\.\d\d% \| - \| \d+\.\d \|/);
+    expect(again.stdout).toMatch(/\| 1 hidden layer \(100\) \[epochs 2, subset 400\] \| \d+\.\d\d% \| \d+\.\d\d% \| \d+\.\d \|/);
     const list = backprop(['experiment', 'all', '--list', '--epochs', '2', '--subset', '400', '--out', dir, '--shard', '1/2']);
     // 14 distinct runs: with 2 epochs, the final network is the same run as the 800-100 tanh one.
     expect(list.stdout).toMatch(/\n7 runs in shard 1\/2 \(of 14\), in /);
@@ -61,8 +61,9 @@ describe('backprop experiment and backprop report', () => {
     expect(box!.width).toBeGreaterThan(400);
     expect(await depth.locator('figure#figure-18 svg path').count()).toBeGreaterThan(3); // lines drawn
     expect(await depth.locator('tbody tr').count()).toBe(3);
-    expect(await depth.locator('tbody tr').first().locator('td').first().textContent()).toBe('1 hidden layer (100) [subset 400]');
-    expect(await page.locator('section#width2 li').first().textContent()).toContain('not yet run');
+    expect(await depth.locator('tbody tr').first().locator('td').first().textContent()).toBe('1 hidden layer (100) [epochs 2, subset 400]');
+    expect(await depth.locator('p.overrides').textContent()).toBe("A quick look (epochs 2, subset 400): not the paper's settings, so not set beside the paper's numbers, and its findings are not judged.");
+    expect(await page.locator('section#width2 li').first().textContent()).toContain('not judged (quick look: epochs 2, subset 400)');
     // The final network's graph: with --epochs 2 --subset 400 it is the same run as depth's 800-100 one, trained above.
     const graph = page.locator('section#final figure#network-graph');
     expect(await graph.locator('figcaption').textContent()).toMatch(/with its trained weights \(800x100-tanh-hinge-lr0\.01-e2-n400-\w+\/model\.safetensors\)/);

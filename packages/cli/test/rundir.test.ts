@@ -233,7 +233,7 @@ describe('progress when stderr is not a terminal', () => {
     const end = await run.finished;
     expect(end.code).toBe(0);
     const progress = (e: number) => [750, 1500, 2250].map((i) => expect.stringMatching(new RegExp(`^epoch ${e}/2: ${i}/3000 it, loss \\d\\.\\d{4}, left (\\d+m)?\\d+s$`)));
-    expect(end.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^training 784-64-10 .* for 2 epochs -> /), ...progress(1), ...progress(2)]);
+    expect(end.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^training 784-64-10 .* for 2 epochs on the first 24000 training images and the first 4000 test images -> /), ...progress(1), ...progress(2)]);
     const result = (e: number) => expect.stringMatching(new RegExp(`^epoch ${e}/2: train \\d+\\.\\d\\d% \\(loss \\d\\.\\d{4}\\), test .*, \\d+\\.\\d s$`));
     expect(end.stdout.trim().split('\n')).toEqual([result(1), result(2), expect.stringMatching(/^done: /)]);
     // Without the setting: one line an epoch, whether the machine is quiet or busy.

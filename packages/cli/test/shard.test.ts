@@ -65,6 +65,14 @@ describe('--shard auto', () => {
     expect(() => parseShard('auto', { JOB_COMPLETION_INDEX: '3', BACKPROP_SHARD_COUNT: '3' })).toThrow('--shard auto: JOB_COMPLETION_INDEX=3, BACKPROP_SHARD_COUNT=3 do not make a shard K of N with 1 <= K <= N');
   });
 
+  it('--shard "" (an unset variable in a script) is an error naming the form, not every run', () => {
+    for (const args of [['--list'], ['--quiet']]) {
+      const r = backprop(['experiment', sweep, ...args, '--shard', '', '--out', join(dir, 'empty-shard')]);
+      expect([r.code, r.stdout, r.stderr]).toEqual([2, '', 'backprop: --shard "": expected K/N with 1 <= K <= N, e.g. 1/4, or auto (under SLURM or a Kubernetes Indexed Job)\n']);
+    }
+    expect(existsSync(join(dir, 'empty-shard'))).toBe(false);
+  });
+
   it('picks the same runs as the explicit shard', () => {
     const list = (args: string[], env?: Record<string, string>) => backprop(['experiment', sweep, '--list', '--out', join(dir, 'single'), ...args], { env }).stdout;
     const explicit = list(['--shard', '2/3']);
@@ -112,13 +120,36 @@ describe('backprop compare', () => {
     const finals = [a, b].map((d) => JSON.parse(readFileSync(join(d, 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!));
     const lr = [a, b].map((d) => JSON.parse(readFileSync(join(d, 'config.json'), 'utf8')).config.lr);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^run +lr +epochs +train accuracy +test accuracy +state$/);
-    [a, b].forEach((d, i) => expect(lines[2 + i]).toBe(`${d}  ${String(lr[i]).padEnd(4)}  1       ${(100 * finals[i].trainAccuracy).toFixed(2)}%          ${(100 * finals[i].testAccuracy).toFixed(2)}%         done`));
+    // The runs differ in lr; both are on a subset of the data, which is said too.
+    expect(lines[0]).toMatch(/^run +lr +subset +epochs +train accuracy +test accuracy +state$/);
+    [a, b].forEach((d, i) => expect(lines[2 + i]).toBe(`${d}  ${String(lr[i]).padEnd(4)}  400     1       ${(100 * finals[i].trainAccuracy).toFixed(2)}%          ${(100 * finals[i].testAccuracy).toFixed(2)}%         done`));
     expect(lines.at(-2)).toBe(`figure in ${figure}`);
     const svg = readFileSync(figure, 'utf8');
     expect(svg).toMatch(/^<svg/);
     expect(svg).toContain('test accuracy');
     expect((svg.match(/<path/g) ?? []).length).toBeGreaterThan(4);
     expect(backprop(['compare', a, join(dir, 'nothing')]).stderr).toBe(`backprop: ${join(dir, 'nothing')}: not a run directory (no config.json); give directories made by backprop train or backprop experiment\n`);
+  });
+
+  it('writes its figure beside the runs by default, or where --out says; never into the current directory unasked', () => {
+    // The current directory stands for a clone of the repository, where compare.svg was left untracked.
+    const cwd = join(dir, 'cwd');
+    cpSync(join(dir, 'single'), join(cwd, 'runs'), { recursive: true });
+    const [a, b] = runsOf(join(cwd, 'runs')).slice(0, 2).map((k) => `runs/${k}`);
+    const r = backprop(['compare', a, b], { cwd });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout.split('\n').at(-2)).toBe('figure in runs/compare.svg');
+    expect(readFileSync(join(cwd, 'runs', 'compare.svg'), 'utf8')).toMatch(/^<svg/);
+    expect(existsSync(join(cwd, 'compare.svg'))).toBe(false);
+    // --out: a file, or a directory to hold compare.svg.
+    expect(backprop(['compare', a, b, '--out', 'a.svg'], { cwd }).stdout.split('\n').at(-2)).toBe('figure in a.svg');
+    expect(readFileSync(join(cwd, 'a.svg'), 'utf8')).toMatch(/^<svg/);
+    expect(backprop(['compare', a, b, '--out', 'runs/' + runsOf(join(cwd, 'runs'))[2]], { cwd }).stdout).toMatch(/figure in runs\/[^/]+\/compare\.svg\n$/);
+    // Runs in two directories: no place beside them; the figure needs --out, and nothing is written.
+    cpSync(join(cwd, 'runs', runsOf(join(cwd, 'runs'))[3]), join(cwd, 'other', 'run'), { recursive: true });
+    rmSync(join(cwd, 'runs', 'compare.svg'));
+    const two = backprop(['compare', a, 'other/run'], { cwd });
+    expect([two.code, two.stdout, two.stderr]).toEqual([2, '', 'backprop: the runs are in 2 different directories, so there is no place beside them for the figure: name it with --out FILE.svg\n']);
+    expect(['compare.svg', 'runs/compare.svg', 'other/compare.svg'].filter((f) => existsSync(join(cwd, f)))).toEqual([]);
   });
 });

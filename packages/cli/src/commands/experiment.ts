@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { loadExperiments, readExperimentFile, type Experiment } from '../experiments/define.ts';
-import { describeOverrides, parseShard, planRuns, readOverrides, type Overrides, type PlannedRun } from '../experiments/plan.ts';
+import { describeOverrides, describeSubset, isQuickLook, parseShard, planRuns, readOverrides, type Overrides, type PlannedRun } from '../experiments/plan.ts';
 import { experimentTable, summarize } from '../experiments/results.ts';
 import { RunSources } from '../experiments/runs.ts';
 import type { RunConfig } from '../run/config.ts';
@@ -59,19 +59,23 @@ export async function experimentCommand(args: Args): Promise<number> {
   const plans = new Map(chosen.map((e) => [e.name, planRuns(e, overrides)]));
   // Identical runs (the 800-100 tanh network appears in four experiments) are trained once.
   const unique = [...new Map([...plans.values()].flat().map((r) => [r.key, r])).values()];
-  const shard = args.shard ? parseShard(args.shard) : { k: 1, n: 1 };
+  // An empty --shard "" (an unset variable in a script) is an error, not every run.
+  const sharded = args.shard !== undefined;
+  const shard = sharded ? parseShard(args.shard!) : { k: 1, n: 1 };
   const mine = unique.filter((_, i) => i % shard.n === shard.k - 1);
   const shardText = args.shard === 'auto' ? `${shard.k}/${shard.n}` : args.shard;
   const log = (s: string) => { if (!args.quiet) console.error(s); };
   if (describeOverrides(overrides)) {
     const from = given ? '' : ` (from ${join(out, 'overrides.json')})`;
-    const quick = overrides.epochs || overrides.subset ? `: a quick look, not the ${sweep ? "sweep's own" : "paper's"} settings` : '';
-    log(`overrides${from}: ${describeOverrides(overrides)}${quick}`);
+    const quick = isQuickLook(overrides) ? `: a quick look, not the ${sweep ? "sweep's own" : "paper's"} settings` : '';
+    // --subset N also tests on N/6 images: said here, not only in --help.
+    const described = describeOverrides(overrides).replace(/subset \d+/, () => describeSubset(overrides.subset!));
+    log(`overrides${from}: ${described}${quick}`);
   }
   const sources = new RunSources([out]);
   if (args.list) {
     console.log(listRuns(mine, plans, sources));
-    console.log(`\n${mine.length} runs${args.shard ? ` in shard ${shardText} (of ${unique.length})` : ''}, in ${out}`);
+    console.log(`\n${mine.length} runs${sharded ? ` in shard ${shardText} (of ${unique.length})` : ''}, in ${out}`);
     return 0;
   }
   // One runner per directory of runs (and one writer per run directory: each run locks its own).
@@ -80,7 +84,7 @@ export async function experimentCommand(args: Args): Promise<number> {
   try {
     claimDirectory(out, sweep);
     const pending = mine.filter((r) => !existsSync(join(out, r.key, 'summary.json')));
-    log(`${mine.length - pending.length} of ${mine.length} runs already complete${args.shard ? ` in shard ${shardText}` : ''}; ${pending.length} to run${args.jobs > 1 ? ` on ${args.jobs} processes` : ''}`);
+    log(`${mine.length - pending.length} of ${mine.length} runs already complete${sharded ? ` in shard ${shardText}` : ''}; ${pending.length} to run${args.jobs > 1 ? ` on ${args.jobs} processes` : ''}`);
     const keep = args['keep-checkpoints'];
     for (const r of pending) if (!existsSync(join(out, r.key, 'config.json'))) RunDir.create(join(out, r.key), r.config, keep).release();
     // The report of this directory is of these settings (and of this sweep).
@@ -92,7 +96,7 @@ export async function experimentCommand(args: Args): Promise<number> {
       console.error(`interrupted: the finished epochs of every run are kept; rerun the same command to continue: ${sameCommand()}`);
       return 130;
     }
-    const summaries = await summarize(sources, out, chosen, plans);
+    const summaries = await summarize(sources, out, chosen, plans, overrides);
     if (!args.quiet) for (const s of summaries) console.log(experimentTable(s, args['each-seed']) + '\n');
     writeReport(out, summaries, sweep, args['each-seed'], { final: await finalNetworkFigure(summaries) });
     log(`figures in ${join(out, 'figures')}, report in ${join(out, 'report.html')}`);
@@ -108,10 +112,13 @@ function listRuns(mine: PlannedRun[], plans: Map<string, PlannedRun[]>, sources:
   const all = [...plans.values()].flat();
   const varying = [...new Set(all.flatMap((r) => Object.keys(r.config)))].filter((k) => !usual.includes(k) && new Set(all.map((r) => JSON.stringify(r.config[k as keyof RunConfig]))).size > 1);
   const show = (v: unknown) => (v === undefined ? '-' : Array.isArray(v) ? v.join('-') : String(v));
+  // The runs of every experiment that share a run directory, found in one pass (not a search per row).
+  const usersOf = new Map<string, Set<string>>();
+  for (const p of all) usersOf.set(p.key, (usersOf.get(p.key) ?? new Set()).add(`${p.experiment}/${p.id}`));
   const rows = mine.map((r) => {
     const d = sources.read(r);
     const state = d.status === 'partial' ? `partial (${d.epochs.length}/${r.config.epochs} epochs)` : d.status;
-    const users = [...new Set(all.filter((p) => p.key === r.key).map((p) => `${p.experiment}/${p.id}`))].join(', ');
+    const users = [...usersOf.get(r.key)!].join(', ');
     return [users, ...usual.map((k) => show(r.config[k as keyof RunConfig])), ...varying.map((k) => show(r.config[k as keyof RunConfig])), state];
   });
   return table(['runs', ...usual, ...varying, 'state'], rows);

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { writeFileAtomic } from '@backprop/mlp';
 import { loadExperiments, parseExperiment, type Experiment } from '../experiments/define.ts';
-import { describeOverrides, planRuns, readOverrides, type Overrides } from '../experiments/plan.ts';
-import { columns, experimentTable, runRows, seedCount, summarize, type ExperimentSummary } from '../experiments/results.ts';
+import { describeOverrides, isQuickLook, planRuns, readOverrides, type Overrides } from '../experiments/plan.ts';
+import { columns, experimentTable, overridesNote, quickLookNote, runRows, seedCount, summarize, type ExperimentSummary } from '../experiments/results.ts';
 import { RunSources } from '../experiments/runs.ts';
 
 export const reportOptions = (y: Argv) =>
@@ -28,8 +28,9 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
  * finished) on a batch of the first 8 test images: the forward pass, the loss, the backward pass.
  */
 export async function finalNetworkFigure(summaries: ExperimentSummary[]): Promise<string> {
-  const run = summaries.find((s) => s.experiment.name === 'final')?.groups[0]?.runs[0];
-  if (!run) return '';
+  const final = summaries.find((s) => s.experiment.name === 'final');
+  const run = final?.groups[0]?.runs[0];
+  if (!final || !run) return '';
   const { Rng, Tape } = await import('@backprop/graph');
   const { defaultMnistDir, loadModel, loadSplit, lossOnTape, MLP } = await import('@backprop/mlp');
   const { networkSvg } = await import('../network-graph.ts');
@@ -46,34 +47,36 @@ export async function finalNetworkFigure(summaries: ExperimentSummary[]): Promis
   const { X, y } = loadSplit(config.data ?? defaultMnistDir(), 't10k').batch([0, 1, 2, 3, 4, 5, 6, 7]);
   const tape = new Tape();
   const loss = lossOnTape(tape, config.loss, net.forward(tape, X), y);
-  const title = `${config.layers.join('-')}, ${config.activation}, ${config.loss} loss, on the first 8 test images`;
+  const quick = isQuickLook(final.overrides) ? ` (${quickLookNote(final.overrides)})` : '';
+  const title = `${config.layers.join('-')}, ${config.activation}, ${config.loss} loss, on the first 8 test images${quick}`;
   const svg = await networkSvg(tape, X, net.parameters(), loss, title);
-  return `<figure id="network-graph"><figcaption>The network's graph, drawn from the tape of one forward pass with ${esc(weights)}: ops and tensors with their shapes, the data flowing down in black, the backward pass from the loss in red.</figcaption>${svg.slice(svg.indexOf('<svg'))}</figure>`;
+  return `<figure id="network-graph"><figcaption>The network's graph, drawn from the tape of one forward pass with ${esc(weights)}${esc(quick)}: ops and tensors with their shapes, the data flowing down in black, the backward pass from the loss in red.</figcaption>${svg.slice(svg.indexOf('<svg'))}</figure>`;
 }
 
 /** The page; `extra` holds more HTML for the end of an experiment's section, by its name (the final network's graph). */
 export function writeReport(dir: string, summaries: ExperimentSummary[], sweep?: Experiment, eachSeed = false, extra: Record<string, string> = {}): string {
   const sections = summaries.map((s) => {
-    const rows = s.groups.flatMap((g) => runRows(s, g, eachSeed).map(([run, ...rest], i) => {
-      const quick = i === 0 && g.runs[0].run.config.subset ? ` [subset ${g.runs[0].run.config.subset}]` : '';
-      return `<tr>${[run + quick, ...rest].map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
-    }));
+    // A quick look's rows, figures and findings say so themselves (runRows, summarize).
+    const rows = s.groups.flatMap((g) => runRows(s, g, eachSeed).map((cells) => `<tr>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`));
     const findings = s.findings.map((f) => `<li class="${f.verdict.replace(/ /g, '-')}">${esc(f.text)}: <b>${f.verdict}</b>${f.detail ? ` <span>(${esc(f.detail)})</span>` : ''}</li>`);
     const figures = s.figures.map((f) => `<figure id="${f.id}">${readFileSync(join(dir, f.file), 'utf8')}</figure>`);
-    return `<section id="${s.experiment.name}"><h2>${s.experiment.section ? `§${esc(s.experiment.section)} ` : ''}${esc(s.experiment.title)}</h2>
+    const note = overridesNote(s);
+    return `<section id="${s.experiment.name}"><h2>${s.experiment.section ? `§${esc(s.experiment.section)} ` : ''}${esc(s.experiment.title)}</h2>${note ? `\n<p class="overrides">${esc(note)}</p>` : ''}
 <table><thead><tr>${columns(s).map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
 <ul class="findings">${findings.join('')}</ul>${figures.join('\n')}${extra[s.experiment.name] ?? ''}</section>`;
   });
   const seeds = Math.max(...summaries.map(seedCount));
   const over = seeds > 1 ? `Over ${seeds} seeds: the mean ± one standard deviation (in points) of the seeds that finished; a finding is reproduced when the means show it and a one-sided paired t-test over the seeds supports it (p &lt; 0.05).` : '';
-  const title = sweep ? `${esc(sweep.title)}: a sweep` : "Backpropagation by hand: the experiments, reproduced";
+  // A quick look is never presented as the experiments' result, from the page's title down.
+  const quick = summaries.find((s) => isQuickLook(s.overrides))?.overrides;
+  const title = `${sweep ? `${esc(sweep.title)}: a sweep` : 'Backpropagation by hand: the experiments'}${quick ? `, a quick look (${esc(describeOverrides(quick))})` : sweep ? '' : ', reproduced'}`;
   const intro = sweep
     ? `Every run: the settings of its row over the sweep's base${sweep.base && Object.keys(sweep.base).length ? ` (${esc(JSON.stringify(sweep.base))})` : ''}, the paper's for the rest; on MNIST unless it says otherwise.`
     : `Every run: mini-batch SGD, batch 8, weights from N(0,1) x 1e-3, ${seeds > 1 ? `seeds 1 to ${seeds}` : 'seed 1'}, on MNIST (60,000 training and 10,000 test images), unless a row says otherwise.`;
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>backprop: ${title}</title>
 <style>body{font:15px/1.45 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}td:first-child,th:first-child{text-align:left;white-space:pre}
-.reproduced b{color:#1a7f37}.not-reproduced b{color:#b42318}.not-yet-run b{color:#777}li[class^="not-decided"] b{color:#9a6700}figure{margin:1em 0}</style></head>
+.reproduced b{color:#1a7f37}.not-reproduced b{color:#b42318}.not-yet-run b,.not-judged b{color:#777}.overrides{color:#9a6700}li[class^="not-decided"] b{color:#9a6700}figure{margin:1em 0}</style></head>
 <body><h1>${title}</h1>
 <p>${intro} Accuracies are after the last epoch. ${over} Generated ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.</p>
 ${sections.join('\n')}</body></html>
@@ -122,7 +125,7 @@ export async function reportCommand(args: Args): Promise<number> {
   // The runs of the report are those the directories hold: with or without --epochs/--subset/--seeds overrides.
   const { experiments, sweep, overrides } = readDefinition(dirs);
   const plans = new Map(experiments.map((e) => [e.name, planRuns(e, overrides)]));
-  const summaries = await summarize(new RunSources(dirs), out, experiments, plans);
+  const summaries = await summarize(new RunSources(dirs), out, experiments, plans, overrides);
   for (const s of summaries) console.log(experimentTable(s, args['each-seed']) + '\n');
   console.log(`report in ${writeReport(out, summaries, sweep, args['each-seed'], { final: await finalNetworkFigure(summaries) })}`);
   return 0;

@@ -127,7 +127,9 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
       const network = config.model === undefined ? `${config.layers.join('-')} (${config.activation}, ` : `${model!.path} (`;
       const init = config.init === undefined ? '' : `, init ${config.init}`;
       const options = describeOptions(config);
-      console.error(`training ${network}${config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${init}, seed ${config.seed}${options ? `; ${options}` : ''}) for ${config.epochs} epoch${config.epochs === 1 ? "" : "s"} -> ${run.dir}`);
+      // --subset N also tests on N/6 images: said here, not only in --help.
+      const subset = config.subset ? ` on the first ${data.train.count} training images and the first ${data.test.count} test images` : '';
+      console.error(`training ${network}${config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${init}, seed ${config.seed}${options ? `; ${options}` : ''}) for ${config.epochs} epoch${config.epochs === 1 ? "" : "s"}${subset} -> ${run.dir}`);
     }
   }
   let result: RunResult;

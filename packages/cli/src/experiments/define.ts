@@ -112,8 +112,12 @@ export function parseExperiment(value: unknown, where: string): Experiment {
     throw new Error(`${where}: ${field}: ${message}`);
   };
   if (!file.runs && !file.grid) fail('runs', 'an experiment needs runs, a grid, or both');
+  // Counted before anything is expanded: a grid of 10^10 points is refused, not built.
+  const listed = file.runs?.length ?? 1, points = Object.values(file.grid ?? {}).reduce((a, v) => a * (v?.length ?? 1), 1);
+  const seeds = file.seeds?.length ?? 1;
+  if (listed * points * seeds > MAX_RUNS) fail(file.grid ? 'grid' : 'runs', tooManyRuns(listed * points * seeds, describeCount(listed, points, seeds)));
   if (file.seeds) {
-    const dup = file.seeds.find((s, i) => file.seeds!.indexOf(s) !== i);
+    const dup = firstRepeat(file.seeds);
     if (dup !== undefined) fail('seeds', `seed ${dup} is listed twice`);
     if (file.base?.seed !== undefined) fail('base.seed', 'give the seeds in "seeds" only');
     file.runs?.forEach((r, i) => r.set?.seed !== undefined && fail(`runs.${i}.set.seed`, 'give the seeds in "seeds" only'));
@@ -121,18 +125,45 @@ export function parseExperiment(value: unknown, where: string): Experiment {
   if (file.grid?.seed) fail('grid.seed', 'to repeat every run over seeds, use "seeds": [1, 2, 3]');
   file.runs?.forEach((r, i) => Object.keys(r.set ?? {}).forEach((k) => k in (file.grid ?? {}) && fail(`runs.${i}.set.${k}`, 'is also a setting of the grid, which would override it; vary it in one place')));
   const runs = expandRuns(file);
-  runs.forEach((r, i) => runs.findIndex((o) => o.id === r.id) !== i && fail('runs', `run id '${r.id}' is used twice`));
+  const twice = firstRepeat(runs.map((r) => r.id));
+  if (twice !== undefined) fail('runs', `run id '${twice}' is used twice`);
   const ids = new Set(runs.map((r) => r.id));
   const figures = file.figures ?? defaultFigures([...ids]);
   for (const [list, items] of [['figures', figures], ['findings', file.findings ?? []]] as const) {
     items.forEach((x, i) => x.runs.forEach((ref, j) => {
-      if (!ids.has(ref)) fail(`${list}.${i}.runs.${j}`, `no run '${ref}'; the runs are ${[...ids].map((id) => `'${id}'`).join(', ')}`);
+      if (!ids.has(ref)) fail(`${list}.${i}.runs.${j}`, `no run '${ref}'; the runs are ${[...ids].slice(0, 10).map((id) => `'${id}'`).join(', ')}${ids.size > 10 ? `, ... (${ids.size} in all)` : ''}`);
     }));
   }
   return {
     name: file.name, section: file.section, title: file.title ?? file.name, base: file.base ?? {}, runs, seeds: file.seeds ?? [1],
     figures, findings: file.findings ?? [], paper: file.paper, source: file, where,
   };
+}
+
+/**
+ * The most runs an experiment may have (its runs, times its grid's points, times its seeds): a
+ * sweep of more could not be trained by one team, and its plan, list and report would fill memory.
+ */
+export const MAX_RUNS = 100_000;
+
+/** Why `count` runs (counted as `how` says) are refused, and the way out. */
+export const tooManyRuns = (count: number, how: string, wayOut = 'split it into several sweep files') =>
+  `${how} make ${count.toLocaleString('en-US')} runs, more than the ${MAX_RUNS.toLocaleString('en-US')} an experiment may have; ${wayOut}`;
+
+/** "3 listed runs x 1,000 grid points x 2 seeds" (the factors that are not 1) */
+export function describeCount(listed: number, points: number, seeds: number): string {
+  const n = (x: number, one: string, many: string) => `${x.toLocaleString('en-US')} ${x === 1 ? one : many}`;
+  return [listed > 1 && n(listed, 'listed run', 'listed runs'), points > 1 && n(points, 'grid point', 'grid points'), seeds > 1 && n(seeds, 'seed', 'seeds')].filter(Boolean).join(' x ');
+}
+
+/** The first value that appears a second time, in one pass. */
+function firstRepeat<T>(values: T[]): T | undefined {
+  const seen = new Set<T>();
+  for (const v of values) {
+    if (seen.has(v)) return v;
+    seen.add(v);
+  }
+  return undefined;
 }
 
 /** The runs of a file: its listed runs, each crossed with every point of its grid (the first setting varying slowest). */

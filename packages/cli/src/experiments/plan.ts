@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { defaultRunConfig, validateConfig, type MlpRunConfig, type RunConfig } from '../run/config.ts';
-import type { Experiment } from './define.ts';
+import { MAX_RUNS, tooManyRuns, type Experiment } from './define.ts';
 
 /** One training run of an experiment: a run at a seed. */
 export interface PlannedRun {
@@ -54,6 +54,15 @@ export function readOverrides(dir: string): Overrides {
 /** "epochs 2, subset 400" */
 export const describeOverrides = (o: Overrides) => [o.epochs && `epochs ${o.epochs}`, o.subset && `subset ${o.subset}`, o.seeds && `seeds 1-${o.seeds}`].filter(Boolean).join(', ');
 
+/**
+ * Runs with other epochs or other data than the experiment's (--epochs, --subset): a quick look, never
+ * presented as the experiment's result (--seeds alone runs the experiment's own settings at more seeds).
+ */
+export const isQuickLook = (o: Overrides) => o.epochs !== undefined || o.subset !== undefined;
+
+/** "subset 3000 (the first 3000 training images and the first 500 test images)": --subset tests on N/6 images. */
+export const describeSubset = (subset: number) => `subset ${subset} (the first ${subset} training images and the first ${Math.ceil(subset / 6)} test images)`;
+
 /** The seeds an experiment runs with these overrides. */
 export const seedsOf = (e: Experiment, o: Overrides) => (o.seeds ? Array.from({ length: o.seeds }, (_, i) => i + 1) : e.seeds);
 
@@ -61,7 +70,12 @@ export const seedsOf = (e: Experiment, o: Overrides) => (o.seeds ? Array.from({ 
 export function planRuns(e: Experiment, overrides: Overrides = {}): PlannedRun[] {
   const { epochs, subset } = overrides;
   const quick = Object.fromEntries(Object.entries({ epochs, subset }).filter(([, v]) => v !== undefined));
-  return e.runs.flatMap((r) => seedsOf(e, overrides).map((seed) => {
+  // --seeds is counted before its seeds are made.
+  if (overrides.seeds && e.runs.length * overrides.seeds > MAX_RUNS) {
+    throw new Error(`--seeds ${overrides.seeds}: ${e.where}: ${tooManyRuns(e.runs.length * overrides.seeds, `${e.runs.length.toLocaleString('en-US')} runs x ${overrides.seeds.toLocaleString('en-US')} seeds`, 'run fewer seeds')}`);
+  }
+  const seeds = seedsOf(e, overrides);
+  return e.runs.flatMap((r) => seeds.map((seed) => {
     // The runs of an experiment are MLPs: an experiment, being data, cannot name a model file (its schema has no such field).
     const config = validateConfig({ ...defaultRunConfig, epochs: 10, ...e.base, ...r.set, ...quick, seed }, `${e.where}: run '${r.id || 'base'}'`) as MlpRunConfig;
     return { experiment: e.name, id: r.id, label: r.label, seed, config, key: runKey(config) };
@@ -89,7 +103,7 @@ export function parseShard(text: string, env: NodeJS.ProcessEnv = process.env): 
   if (text === 'auto') return autoShard(env);
   const m = /^(\d+)\/(\d+)$/.exec(text);
   const k = Number(m?.[1]), n = Number(m?.[2]);
-  if (!m || n < 1 || k < 1 || k > n) throw new Error(`--shard ${text}: expected K/N with 1 <= K <= N, e.g. 1/4, or auto (under SLURM or a Kubernetes Indexed Job)`);
+  if (!m || n < 1 || k < 1 || k > n) throw new Error(`--shard ${text === '' ? '""' : text}: expected K/N with 1 <= K <= N, e.g. 1/4, or auto (under SLURM or a Kubernetes Indexed Job)`);
   return { k, n };
 }
 

@@ -6,7 +6,7 @@ import { makeDirs } from '../run/rundir.ts';
 import type { Experiment } from './define.ts';
 import { figureSvg } from './figures.ts';
 import { judgeFinding, type FindingResult } from './findings.ts';
-import type { PlannedRun } from './plan.ts';
+import { describeOverrides, isQuickLook, type Overrides, type PlannedRun } from './plan.ts';
 import { last, type RunData, type RunGroup, type RunSources } from './runs.ts';
 import { mean, sd } from './stats.ts';
 
@@ -15,10 +15,20 @@ export interface ExperimentSummary {
   groups: RunGroup[];
   findings: FindingResult[];
   figures: { id: string; title: string; file: string }[];
+  /** What the runs were made with instead of the experiment's settings (--epochs, --subset, --seeds). */
+  overrides: Overrides;
 }
 
-/** Writes every figure of the experiments (that has data) into `outDir`, and results.json; returns the summaries. */
-export async function summarize(sources: RunSources, outDir: string, experiments: Experiment[], plans: Map<string, PlannedRun[]>): Promise<ExperimentSummary[]> {
+/** "quick look: epochs 2, subset 3000": what every table, figure and finding of a quick look says. */
+export const quickLookNote = (o: Overrides) => `quick look: ${describeOverrides(o)}`;
+
+/**
+ * Writes every figure of the experiments (that has data) into `outDir`, and results.json; returns the
+ * summaries. Runs made with `overrides` say so in every figure and table; on a quick look (other
+ * epochs or data than the experiment's) the findings are not judged.
+ */
+export async function summarize(sources: RunSources, outDir: string, experiments: Experiment[], plans: Map<string, PlannedRun[]>, overrides: Overrides = {}): Promise<ExperimentSummary[]> {
+  const quick = isQuickLook(overrides);
   // Every run is read (and checked) before anything is written.
   const read = experiments.map((e) => ({ e, groups: sources.groups(plans.get(e.name)!) }));
   makeDirs(join(outDir, 'figures'));
@@ -30,15 +40,17 @@ export async function summarize(sources: RunSources, outDir: string, experiments
       const data = fig.runs.map((id) => byId.get(id)!).map((g) => ({ ...g, runs: g.runs.filter((d) => d.epochs.length > 0 || d.losses.length > 0) })).filter((g) => g.runs.length > 0);
       if (data.length === 0) continue;
       const file = join('figures', `${fig.id}.svg`);
-      writeFileAtomic(join(outDir, file), await figureSvg(fig, data));
-      figures.push({ id: fig.id, title: fig.title, file });
+      const title = quick ? `${fig.title} (${quickLookNote(overrides)})` : fig.title;
+      writeFileAtomic(join(outDir, file), await figureSvg({ ...fig, title }, data));
+      figures.push({ id: fig.id, title, file });
     }
-    summaries.push({ experiment: e, groups, findings: e.findings.map((f) => judgeFinding(f, byId, e.paper)), figures });
+    const findings = e.findings.map((f) => (quick ? { text: f.text, verdict: 'not judged', detail: quickLookNote(overrides) } : judgeFinding(f, byId, e.paper)));
+    summaries.push({ experiment: e, groups, findings, figures, overrides });
   }
   const json = summaries.map((s) => ({
-    experiment: s.experiment.name, section: s.experiment.section, title: s.experiment.title,
+    experiment: s.experiment.name, section: s.experiment.section, title: s.experiment.title, overrides: s.overrides,
     runs: s.groups.map((g) => ({
-      id: g.id, label: g.label, paper: s.experiment.paper?.[g.id] ?? null, ...spread(g),
+      id: g.id, label: g.label, paper: (!isQuickLook(s.overrides) && s.experiment.paper?.[g.id]) || null, ...spread(g),
       seeds: g.runs.map((d) => ({ seed: d.run.seed, dir: d.run.key, status: d.status, epochs: d.epochs.length, final: last(d) ?? null, seconds: d.epochs.reduce((a, e) => a + e.seconds, 0) })),
     })),
     findings: s.findings, figures: s.figures,
@@ -82,8 +94,20 @@ export const runColumns = ['run', 'train accuracy', 'test accuracy', 'paper (tra
 /** The seeds of an experiment's runs (1 for the paper's at one seed). */
 export const seedCount = (s: ExperimentSummary) => Math.max(...s.groups.map((g) => g.runs.length));
 
-/** The paper's experiments, and a sweep that gives the paper's numbers, have a column for them. */
-const hasPaper = (s: ExperimentSummary) => !s.experiment.source || !!s.experiment.paper;
+/** The paper's experiments, and a sweep that gives the paper's numbers, have a column for them; a quick look is not set beside them. */
+const hasPaper = (s: ExperimentSummary) => (!s.experiment.source || !!s.experiment.paper) && !isQuickLook(s.overrides);
+
+/**
+ * What the runs of a table were made with, when not the experiment's own settings: "A quick look
+ * (epochs 2, subset 3000): not the paper's settings; ...", or "Overrides: seeds 1-3." ('' for none).
+ */
+export function overridesNote(s: ExperimentSummary): string {
+  const o = describeOverrides(s.overrides);
+  if (!o) return '';
+  if (!isQuickLook(s.overrides)) return `Overrides: ${o}.`;
+  const own = s.experiment.source ? "the sweep's own settings" : "the paper's settings";
+  return `A quick look (${o}): not ${own}, so not set beside the paper's numbers, and its findings are not judged.`;
+}
 
 export function columns(s: ExperimentSummary): string[] {
   const n = seedCount(s);
@@ -103,11 +127,14 @@ export function runRows(s: ExperimentSummary, g: RunGroup, eachSeed = false): st
 function allRunRows(s: ExperimentSummary, g: RunGroup, eachSeed: boolean): string[][] {
   const paper = s.experiment.paper?.[g.id];
   const paperCell = paper ? `${pct(paper.train)} / ${pct(paper.test)}` : '-';
+  // A quick look's row says so itself, after its label (which may name the experiment's epochs): "[epochs 2, subset 3000]".
+  const { epochs, subset } = s.overrides;
+  const label = isQuickLook(s.overrides) ? `${g.label} [${describeOverrides({ epochs, subset })}]` : g.label;
   const one = (d: RunData, label: string) => [label + progress([d]), pct(last(d)?.train), pct(last(d)?.test), paperCell, minutes([d])];
-  if (g.runs.length === 1) return [one(g.runs[0], g.label)];
+  if (g.runs.length === 1) return [one(g.runs[0], label)];
   const done = g.runs.filter((d) => d.status === 'done' && last(d));
   const cell = (split: 'train' | 'test') => (done.length ? `${pct(mean(done.map((d) => last(d)![split])))} ± ${(100 * sd(done.map((d) => last(d)![split]))).toFixed(2)}` : '-');
-  const rows = [[g.label + progress(g.runs), cell('train'), cell('test'), paperCell, minutes(g.runs)]];
+  const rows = [[label + progress(g.runs), cell('train'), cell('test'), paperCell, minutes(g.runs)]];
   if (eachSeed) for (const d of g.runs) rows.push(one(d, `  seed ${d.run.seed}`));
   return rows;
 }
@@ -118,8 +145,9 @@ export function experimentTable(s: ExperimentSummary, eachSeed = false): string 
   const cols = columns(s);
   const findings = s.findings.map((f) => `- ${f.text}: **${f.verdict}**${f.detail ? ` (${f.detail})` : ''}`);
   const heading = `${s.experiment.section ? `§${s.experiment.section} ` : ''}${s.experiment.title} (\`${s.experiment.name}\`)`;
+  const note = overridesNote(s);
   return [
-    `### ${heading}`, '',
+    `### ${heading}`, '', ...(note ? [note, ''] : []),
     row(cols), `|${cols.map(() => '---').join('|')}|`, ...s.groups.flatMap((g) => runRows(s, g, eachSeed)).map(row), ...(findings.length ? ['', ...findings] : []),
   ].join('\n');
 }
