@@ -4,15 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nn, Rng, Tape, tidy, type Tensor } from '@backprop/graph';
-import { loadMnist, loadModelFile, modelFromLayers, ModelNetwork, paperConfig, startState, train, type TrainConfig } from '../src/index.ts';
+import { loadMnist, loadModelFile, modelFromLayers, ModelNetwork, paperConfig, startState, train, type ModelFile, type TrainConfig } from '../src/index.ts';
 
 const models = fileURLToPath(new URL('../../../examples/models/', import.meta.url));
 const bytes = (ts: Tensor[]) => Buffer.concat(ts.map((t) => t.bytes()));
 const mnist = loadMnist();
 
 /** Trains a model file for one epoch of a small subset; the per-step losses and the final tensors by name. */
-async function trainFile(path: string, config: TrainConfig) {
-  const model = await loadModelFile(path);
+async function trainFile(path: string | ModelFile, config: TrainConfig) {
+  const model = typeof path === 'string' ? await loadModelFile(path) : path;
   const state = startState(config, (rng) => new ModelNetwork(model, rng));
   const initial = bytes(state.net.parameters()), losses: number[] = [];
   const outcome = await train(config, { train: mnist.train.take(192), test: mnist.test.take(64) }, state, { onIteration: (_i, _e, loss) => losses.push(loss) });
@@ -35,6 +35,28 @@ describe('model files of layers give the bits of the hand-declared ones', () => 
       expect(b.test).toEqual(a.test);
     }, 120_000);
   }
+
+  it('regularised.ts (batchNorm, layerNorm, dropout) as layers: the same bits through training, running statistics included', async () => {
+    const { Sequential, Linear, BatchNorm, LayerNorm, Activation, Dropout } = nn;
+    const net = new Sequential({
+      fc1: new Linear(784, 256, { bias: false, init: 'he' }), bn1: new BatchNorm(256), relu: new Activation('relu'), drop1: new Dropout(0.2),
+      fc2: new Linear(256, 128, { init: 'he' }), ln2: new LayerNorm(128), gelu: new Activation('gelu'), drop2: new Dropout(0.2),
+      fc3: new Linear(128, 10),
+    });
+    const names: Record<string, string> = { 'fc1.weight': 'W1', 'fc2.weight': 'W2', 'fc2.bias': 'b2', 'fc3.weight': 'W3', 'fc3.bias': 'b3' };
+    const definition = modelFromLayers(net, { input: [784], outputs: 10, rename: (name) => names[name] ?? name });
+    const config = { ...paperConfig, epochs: 1, loss: 'ce', optimizer: 'adam', lr: 0.001, batchSize: 32 } as TrainConfig;
+    const a = await trainFile(join(models, 'regularised.ts'), config);
+    const b = await trainFile({ path: 'layers', file: 'layers', sha256: '', definition }, config);
+    expect([...b.named.keys()]).toEqual([...a.named.keys()]);
+    expect(b.losses).toEqual(a.losses);
+    for (const [name, t] of a.named) expect(Buffer.from(b.named.get(name)!.bytes()).equals(t.bytes()), name).toBe(true);
+    expect(b.test).toEqual(a.test);
+    const broken = modelFromLayers(net, { input: [784], outputs: 10, rename: (name) => name.replace('.mean', '.average') });
+    const X = mnist.train.batch(Int32Array.from([0, 1])).X;
+    expect(() => tidy(() => new ModelNetwork({ path: 'b.ts', file: 'b.ts', sha256: '', definition: broken }, Rng.seeded(1)).forward(new Tape(), X, { training: true, rng: Rng.seeded(1) })))
+      .toThrow(/^b\.ts: forward: BatchNorm\(256\) 'bn1': modelFromLayers: rename must keep a batchNorm's running statistics as NAME\.mean, but gives 'bn1\.average'$/);
+  });
 
   it('a model file of layers draws what Model.init draws from the same seed, and gives the same scores', () => {
     const net = new nn.Sequential({ fc1: new nn.Linear(784, 32, { init: 'he', activation: 'relu' }), bn: new nn.BatchNorm(32), drop: new nn.Dropout(0.3), fc2: new nn.Linear(32, 10) });
