@@ -56,8 +56,8 @@ export class Activation implements Layer {
   private readonly fn: ActivationName;
   constructor(name: ActivationName) {
     this.label = `Activation(${name})`;
-    this.fn = checkActivation(this.label, name)!;
     if (name === undefined) throw new Error('Activation: give the name of an activation');
+    this.fn = checkActivation(this.label, name)!;
   }
   forward(t: Tape, x: Tensor): Tensor {
     return activate(t, x, this.fn);
