@@ -23,3 +23,4 @@ export type { GradcheckOptions, GradcheckReport, InputReport, CheckedFunction } 
 export { Rng } from './random.ts';
 export { opCases, opOfCase, type OpCase } from './opcases.ts';
 export * as kernels from './kernels/index.ts';
+export * as nn from './nn/index.ts';

@@ -10,6 +10,7 @@ export { Dense, MLP, MLP_FORMAT, activate, type MLPSpec } from './mlp.ts';
 export type { Network, ForwardMode } from './network.ts';
 export { ModelNetwork, MODEL_FORMAT } from './model.ts';
 export type { ModelDefinition, ModelFile, ParameterSpec, ParameterInit, StateSpec, ForwardContext, HandBackwardInput, HandBackwardResult } from './model.ts';
+export { modelFromLayers, type ModelFromLayersOptions } from './layers.ts';
 export { loadModelFile, hashModelFile, checkDefinition } from './modelfile.ts';
 export { handBackward, lossAndGradient, type HandResult } from './hand.ts';
 export { createOptimizer, globalGradNorm, optimizerNames, SGD, Momentum, Adam, type GradientOptions, type Optimizer, type OptimizerName, type OptimizerOptions } from './optim.ts';
