@@ -1,10 +1,10 @@
 #!/usr/bin/env node
-// The `backprop` binary: runs the TypeScript sources through tsx (no build step, no stale dist/).
-// yargs is plain JavaScript that every command loads: it is loaded before tsx's hooks, which would
-// otherwise see each of its modules (60 ms of the start of every command).
-import 'yargs';
-import 'yargs/helpers';
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/main.ts');
+// The `backprop` binary: the command line compiled to JavaScript (dist/, which the install step
+// builds, and `npm run build` again). Only a model file is TypeScript compiled as it loads.
+try {
+  await import('../dist/cli.js');
+} catch (e) {
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !String(e.url ?? e.message).includes('/cli/dist/main.js')) throw e;
+  console.error('backprop: the command line is not built (packages/cli/dist/ is missing): run npm run build');
+  process.exit(2);
+}
