@@ -41,7 +41,7 @@ const project = mkdtempSync(join(tmpdir(), 'backprop-user-'));
 afterAll(() => {
   rmSync(packs, { recursive: true, force: true });
   rmSync(project, { recursive: true, force: true });
-});
+}, 60_000);
 
 beforeAll(() => {
   const pnpm = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager as string;
