@@ -32,14 +32,24 @@ export const resolve: ResolveHook = async (specifier, context, nextResolve) => {
   try {
     return await nextResolve(specifier, context);
   } catch (e) {
+    const parent = context.parentURL ?? '';
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !/^\.\.?\//.test(specifier) || !typescript.test(parent)) throw e;
     // TypeScript's own convention: `import './helper.js'` in a .ts file means helper.ts.
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && /^\.\.?\/.*\.m?js$/.test(specifier) && typescript.test(context.parentURL ?? '')) {
-      return nextResolve(specifier.replace(/js$/, 'ts'), context);
+    if (/\.m?js$/.test(specifier)) {
+      try {
+        return await nextResolve(specifier.replace(/js$/, 'ts'), context);
+      } catch {
+        // neither is there: named as the file writes it, below
+      }
     }
-    throw e;
+    return missing(specifier, parent);
   }
 };
+
+/** A model file's import that is not there, named as the file writes it. */
+function missing(specifier: string, parent: string): never {
+  throw Object.assign(new Error(`Cannot find module '${specifier}' imported from ${fileURLToPath(parent)}`), { code: 'ERR_MODULE_NOT_FOUND' });
+}
 
 export const load: LoadHook = async (url, context, nextLoad) => {
   if (!url.startsWith('file:') || !typescript.test(url)) return nextLoad(url, context);
