@@ -80,9 +80,10 @@ export function run(command: string, exit = 0, collect?: string): string {
     symlinkSync(join(root, 'examples'), join(scratch, 'examples'));
     if (collect) mkdirSync(dirname(join(scratch, collect)), { recursive: true });
     // The default kernels, no colours, and none of the npm_* settings of a surrounding `npm test`
-    // (npx would read them as its own configuration and may warn about them).
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|BACKPROP_KERNELS$|FORCE_COLOR$)/i.test(k)));
-    const r = spawnSync('sh', ['-c', `${command} 2>&1`], { cwd: scratch, env: { ...env, NO_COLOR: '1' }, encoding: 'utf8', timeout: 300_000 });
+    // (npx would read them as its own configuration and may warn about them). No progress lines: a
+    // log gets one every 2 s of a run, so how many there are is a matter of timing, as are durations.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_|BACKPROP_KERNELS$|FORCE_COLOR$|BACKPROP_PROGRESS_SECONDS$)/i.test(k)));
+    const r = spawnSync('sh', ['-c', `${command} 2>&1`], { cwd: scratch, env: { ...env, NO_COLOR: '1', BACKPROP_PROGRESS_SECONDS: '86400' }, encoding: 'utf8', timeout: 300_000 });
     if (r.error) throw r.error;
     if (r.status !== exit) throw new Error(`\`${command}\` exited with status ${r.status ?? r.signal}, not ${exit}; it printed:\n${r.stdout}`);
     return collect ? readFileSync(join(scratch, collect), 'utf8') : r.stdout;
