@@ -45,7 +45,7 @@ afterAll(() => {
 
 beforeAll(() => {
   const pnpm = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager as string;
-  for (const p of packages) run('npx', ['-y', pnpm, 'pack', '--pack-destination', packs], join(root, 'packages', p));
+  run('npx', ['-y', pnpm, '-r', 'pack', '--pack-destination', packs], root);
   const tarballs = readdirSync(packs).map((f) => join(packs, f));
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', private: true, type: 'module' }));
   run('npm', ['install', ...tarballs, '@types/node@20', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], project);
