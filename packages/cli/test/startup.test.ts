@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,17 @@ describe('startup: check loads Graphviz and markdown-it only when it needs them'
     expect(loads(['check', 'examples/paper-worked-example.txt'])).toEqual({ viz: false, markdown: false });
     expect(loads(['check', 'examples/paper-worked-example.txt', '--graph', join(dir, 'g.svg')])).toEqual({ viz: true, markdown: false });
     expect(loads(['check', 'examples/derivation.md'])).toEqual({ viz: false, markdown: true });
+  });
+});
+
+describe('backprop without its build', () => {
+  it('says in one line how to build it', () => {
+    const copy = join(dir, 'unbuilt', 'bin');
+    mkdirSync(copy, { recursive: true });
+    copyFileSync(bin, join(copy, 'backprop.mjs'));
+    const r = spawnSync(process.execPath, [join(copy, 'backprop.mjs'), '--help'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('backprop: the command line is not built (its dist/ is missing): run npm run build\n');
+    expect(r.status).toBe(2);
   });
 });
 
