@@ -16,8 +16,20 @@ class ReadmeFirst extends BaseSequencer {
   }
 }
 
+/**
+ * Tests import our packages' TypeScript sources (the "@backprop/source" condition of their exports
+ * maps, first), never a stale dist/; vitest also passes these conditions to its worker processes,
+ * whose threads (the evaluation thread) then load the sources too. The other conditions are Vite's
+ * defaults. The CLI runs as its users run it, compiled: globalSetup builds dist/ (incrementally)
+ * before any test starts.
+ */
+const conditions = (environment: string) => ['@backprop/source', 'module', environment, 'development|production'];
+
 export default defineConfig({
+  resolve: { conditions: conditions('browser') },
+  ssr: { resolve: { conditions: conditions('node') } },
   test: {
+    globalSetup: ['test/build.ts'],
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     // A limit for hangs only (test/limits.ts): the suite must pass on a busy machine.
     testTimeout: hangLimit,

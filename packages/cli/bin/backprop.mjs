@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The `backprop` binary: runs the TypeScript sources through tsx (no build step, no stale dist/).
-// yargs is plain JavaScript that every command loads: it is loaded before tsx's hooks, which would
-// otherwise see each of its modules (60 ms of the start of every command).
-import 'yargs';
-import 'yargs/helpers';
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/main.ts');
+// The `backprop` binary: the command line compiled to JavaScript (dist/, which the install step
+// builds, and `npm run build` again). Only a model file is TypeScript compiled as it loads.
+const entry = new URL('../dist/cli.js', import.meta.url);
+try {
+  await import(entry.href);
+} catch (e) {
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND' || e.url !== entry.href) throw e;
+  console.error('backprop: the command line is not built (its dist/ is missing): run npm run build');
+  process.exit(2);
+}

@@ -76,7 +76,7 @@ describe('backprop train --model', () => {
   });
 
   it('refuses to resume with a changed model file, unrun, in one line; evaluate refuses it too, and takes an identical copy from --model-file', async () => {
-    const source = join(dir, 'residual.ts'); // a model file outside the repository, in no package: it loads as CommonJS
+    const source = join(dir, 'residual.ts'); // a model file outside the repository, in no package (the CLI loads it as an ES module all the same)
     copyFileSync(join(models, 'residual.ts'), source);
     const out = join(dir, 'changed');
     await interruptAfterFirstEpoch(['--model', source, '--subset', '6000', '--epochs', '4', '--quiet'], out, 'SIGKILL');

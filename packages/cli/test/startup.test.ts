@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,12 +19,12 @@ function modulesOf(args: string[]): { code: number | null; modules: string[] } {
 }
 
 describe('startup: each command loads only what it uses', () => {
-  it('--help loads neither vega nor the graph and mlp packages', () => {
+  it('--help runs compiled JavaScript, with yargs inlined, and loads neither vega nor the graph and mlp packages', () => {
     const { code, modules } = modulesOf(['--help']);
     expect(code).toBe(0);
     // The recorder sees the CLI's own modules and the packages it loads.
-    expect(modules).toContain(new URL('../src/main.ts', import.meta.url).href);
-    expect(modules.some((m) => m.includes('/node_modules/yargs/'))).toBe(true);
+    expect(modules).toContain(new URL('../dist/cli.js', import.meta.url).href);
+    expect(modules.filter((m) => m.endsWith('.ts') || /\/node_modules\/(tsx|esbuild|yargs)\//.test(m))).toEqual([]);
     expect(modules.filter((m) => /\/vega|\/packages\/(graph|mlp)\//.test(m))).toEqual([]);
   });
 
@@ -33,6 +33,14 @@ describe('startup: each command loads only what it uses', () => {
     expect(vega(['check', 'examples/paper-worked-example.txt'])).toBe(false);
     expect(vega(['train', '--help'])).toBe(false);
     expect(vega(['evaluate', join(dir, 'no-such-model.safetensors')])).toBe(false);
+  });
+
+  it('only a model file is compiled: esbuild and the model hooks load with --model, and nothing is TypeScript without it', () => {
+    const compiler = (m: string) => /\/node_modules\/(tsx|esbuild)\/|\/dist\/run\/model-hooks\.js$/.test(m);
+    const train = modulesOf(['train', '--subset', '100', '--epochs', '1', '--quiet', '--out', join(dir, 'run')]).modules;
+    expect(train.filter((m) => m.endsWith('.ts') || compiler(m))).toEqual([]);
+    const model = modulesOf(['gradcheck', '--model', 'examples/models/residual.ts']).modules;
+    expect(model.filter(compiler).length).toBe(2);
   });
 });
 
@@ -45,6 +53,17 @@ describe('startup: check loads Graphviz and markdown-it only when it needs them'
     expect(loads(['check', 'examples/paper-worked-example.txt'])).toEqual({ viz: false, markdown: false });
     expect(loads(['check', 'examples/paper-worked-example.txt', '--graph', join(dir, 'g.svg')])).toEqual({ viz: true, markdown: false });
     expect(loads(['check', 'examples/derivation.md'])).toEqual({ viz: false, markdown: true });
+  });
+});
+
+describe('backprop without its build', () => {
+  it('says in one line how to build it', () => {
+    const copy = join(dir, 'unbuilt', 'bin');
+    mkdirSync(copy, { recursive: true });
+    copyFileSync(bin, join(copy, 'backprop.mjs'));
+    const r = spawnSync(process.execPath, [join(copy, 'backprop.mjs'), '--help'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('backprop: the command line is not built (its dist/ is missing): run npm run build\n');
+    expect(r.status).toBe(2);
   });
 });
 

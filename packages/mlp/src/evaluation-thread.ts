@@ -32,6 +32,12 @@ interface WorkerInput {
 
 type Reply = { id: number; evaluations: Evaluation[]; seconds: number } | { id: number; error: string };
 
+/**
+ * The worker's entry, beside this module: compiled (dist/evaluation-worker.js), or, when this module
+ * runs from its TypeScript source (the tests), a bootstrap that registers tsx in the worker first.
+ */
+const workerEntry = new URL(import.meta.url.endsWith('.ts') ? './evaluation-worker-source.mjs' : './evaluation-worker.js', import.meta.url);
+
 export class EvaluationThread {
   readonly #worker: Worker;
   readonly #waiting = new Map<number, { resolve: (r: { evaluations: Evaluation[]; seconds: number }) => void; reject: (e: Error) => void }>();
@@ -46,8 +52,7 @@ export class EvaluationThread {
       loss,
       sets: sets.map((d) => ({ images: shared(d.images), labels: shared(d.labels), rows: d.rows, cols: d.cols, classes: d.classes })),
     };
-    // The bootstrap registers tsx in the worker (the sources are TypeScript), then calls `serve` below.
-    this.#worker = new Worker(new URL('./evaluation-worker.mjs', import.meta.url), { workerData: input, env: { ...process.env } });
+    this.#worker = new Worker(workerEntry, { workerData: input, env: { ...process.env } });
     this.#worker.unref();
     this.#worker.on('message', (reply: Reply) => {
       const waiting = this.#waiting.get(reply.id);

@@ -1,8 +1,9 @@
 /**
  * Loading a model file. A model file is a program: loading it imports it, which runs its code with
- * the user's rights (TypeScript through tsx, as the CLI runs its own sources). Nothing else the
- * framework reads (configs, derivations, experiments, checkpoints) runs code. The file's SHA-256
- * is taken from the bytes before they run, so that a caller can refuse a changed file unrun.
+ * the user's rights (its TypeScript compiled by whatever loads it: the CLI's module hooks, vitest,
+ * tsx). Nothing else the framework reads (configs, derivations, experiments, checkpoints) runs
+ * code. The file's SHA-256 is taken from the bytes before they run, so that a caller can refuse a
+ * changed file unrun.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
