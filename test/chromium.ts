@@ -17,11 +17,15 @@ export const hasChromium = existsSync(executablePath);
 export const inCI = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
 export const missing = `${executablePath} is missing (apt-get install chromium, or set BACKPROP_CHROMIUM to a chromium binary)`;
 
-/** One ES module for the browser: `source` (an entry module's text, resolved from `dir`), everything it imports bundled in. */
+/**
+ * One ES module for the browser: `source` (an entry module's text, resolved from `dir`), everything it
+ * imports bundled in. Our packages come from their sources (the `@backprop/source` condition, as in
+ * vitest), so that a test and a module it imports (examples/custom-op.ts) share one copy of them.
+ */
 export async function bundle(source: string, dir: string, options: BuildOptions = {}): Promise<string> {
   const out = await build({
     stdin: { contents: source, resolveDir: dir, loader: 'ts', sourcefile: 'entry.ts' },
-    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent', ...options,
+    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent', conditions: ['@backprop/source'], ...options,
   });
   return out.outputFiles![0].text;
 }
