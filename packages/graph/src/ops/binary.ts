@@ -29,7 +29,7 @@ export const matmul = defineOp('matmul', (a: Tensor, b: Tensor) => {
 /** The transpose (axes reversed): an O(1) view forward, and a view of g backward. */
 export const transpose = defineOp('transpose', (x: Tensor) => {
   const axes = x.shape.map((_, i) => x.rank - 1 - i);
-  return { out: wrap(x.array.transpose(...axes)), backward(g, _needs, t): Gradients { return [t.transpose(g)]; } };
+  return { out: wrap(x.array.transpose(...axes)), saves: [], backward(g, _needs, t): Gradients { return [t.transpose(g)]; } };
 }, 'dx = gᵀ');
 
 /** A constant mask (1 where `test` holds, 0 elsewhere) of x and y broadcast to `shape`: where a gradient goes. */
@@ -46,16 +46,16 @@ type Local = (g: Tensor, x: Tensor, y: Tensor, t: Tape, shape: number[], input: 
  * An elementwise binary op with numpy broadcasting. Its backward gives dl/da and dl/db over the
  * broadcast shape with ops of the tape, each then summed back to its input's shape (a row-vector
  * bias gets the column sums). `kernel`, when given, computes the op over the arrays (faster than
- * zipping `f`, which stays the reference).
+ * zipping `f`, which stays the reference). `readsValues` false: its backward reads only shapes (add, sub).
  */
-function elementwise(name: string, f: (x: number, y: number) => number, local: Local, rule: string, kernel?: (a: NdArray, b: NdArray, shape: number[]) => NdArray) {
+function elementwise(name: string, f: (x: number, y: number) => number, local: Local, rule: string, kernel?: (a: NdArray, b: NdArray, shape: number[]) => NdArray, readsValues = true) {
   return defineOp(name, (a: Operand, b: Operand) => {
     const x = operand(a, b), y = operand(b, a);
     expectSameDtype(name, x, y);
     const shape = broadcastOrThrow(name, x, y);
     return {
       out: wrap(kernel ? kernel(x.array, y.array, shape) : k.zip(viewAs(x, shape), viewAs(y, shape), shape, f)),
-      // saves x and y
+      saves: readsValues ? [x, y] : [],
       backward(g, needs, t): Gradients {
         return [needs[0] ? sumTo(t, local(g, x, y, t, shape, 0), x.shape) : null, needs[1] ? sumTo(t, local(g, x, y, t, shape, 1), y.shape) : null];
       },
@@ -63,8 +63,8 @@ function elementwise(name: string, f: (x: number, y: number) => number, local: L
   }, rule);
 }
 
-export const add = elementwise('add', (x, y) => x + y, (g) => g, 'da = g, db = g (summed over broadcast axes)', k.add);
-export const sub = elementwise('sub', (x, y) => x - y, (g, _x, _y, t, _s, i) => (i === 0 ? g : t.neg(g)), 'da = g, db = -g');
+export const add = elementwise('add', (x, y) => x + y, (g) => g, 'da = g, db = g (summed over broadcast axes)', k.add, false);
+export const sub = elementwise('sub', (x, y) => x - y, (g, _x, _y, t, _s, i) => (i === 0 ? g : t.neg(g)), 'da = g, db = -g', undefined, false);
 export const mul = elementwise('mul', (x, y) => x * y, (g, x, y, t, _s, i) => t.mul(g, i === 0 ? y : x), 'da = g·b, db = g·a');
 export const div = elementwise(
   'div',
