@@ -17,11 +17,13 @@ export interface TensorOptions {
 export const formatShape = (shape: Shape): string => `[${shape.join(',')}]`;
 
 /**
- * The version counter of a tensor's values, kept on the array that holds them, so that every view
- * of the same memory (a transpose, a reshape, `detach()`) shares it, as PyTorch's views share theirs.
+ * The version counter of a tensor's values, kept on the storage of its memory (or, for a user's own
+ * typed array, on the array), so that every view of the same memory (a transpose, a reshape,
+ * `detach()`) shares it, as PyTorch's views share theirs. Not on kernels' arrays: a property added
+ * to a typed array changes its hidden class, and the kernels' loops would then see two.
  */
 const VERSION = Symbol('version');
-type Versioned = Data & { [VERSION]?: number };
+type Versioned = { [VERSION]?: number };
 
 /**
  * An n-dimensional array of float32 (the default, for training) or float64 (for checking),
@@ -111,7 +113,7 @@ export class Tensor {
    * versions of the tensors its backward reads, and backward refuses to run it on a changed one.
    */
   get version(): number {
-    return (this.#array.data as Versioned)[VERSION] ?? 0;
+    return ((this.#storage ?? this.#array.data) as Versioned)[VERSION] ?? 0;
   }
 
   /**
@@ -125,8 +127,8 @@ export class Tensor {
     try {
       fn(array);
     } finally {
-      const data = array.data as Versioned;
-      data[VERSION] = (data[VERSION] ?? 0) + 1;
+      const holder = (this.#storage ?? array.data) as Versioned;
+      holder[VERSION] = (holder[VERSION] ?? 0) + 1;
     }
     return this;
   }

@@ -70,6 +70,13 @@ describe('version counters: backward refuses a saved tensor changed in place', (
     expect([running.mean.version, running.var.version]).toEqual([1, 1]);
   });
 
+  it('a tensor over a user\'s own typed array shares its counter with its views too', () => {
+    const W = tensor(new Float64Array([1, 2, 3, 4]), { shape: [2, 2], requiresGrad: true });
+    const view = W.detach();
+    W.assign([[0, 0], [0, 0]]);
+    expect([W.version, view.version]).toEqual([1, 1]);
+  });
+
   it('a raw write into .array.data is not seen (documented): the version stays', () => {
     const W: Tensor = param([[1]]);
     W.array.data[0] = 2;
