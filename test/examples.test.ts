@@ -61,4 +61,17 @@ describe('the README examples', () => {
     const pod = spawnSync('sh', ['-c', `${command} --list`], { cwd: root, encoding: 'utf8', timeout: hangLimit, env: { ...env, JOB_COMPLETION_INDEX: '1', BACKPROP_SHARD_COUNT: '3' } });
     expect(pod.stdout).toBe(slurm.stdout); // pod 1 (from 0) is task 2 (from 1): the same runs, the same directory
   });
+  it('attention.ts: self-attention with batched matmul and einsum passes gradcheck and gradgradcheck', () => {
+    const r = run('examples/attention.ts');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^out \[2,5,4\], dl\/dWq \[4,4\], trace of dl\/dWq -?\d+\.\d{6}\n/);
+    expect(r.stdout.match(/^input \d( \(W[qkv]\))? \[[\d,]+\]: ok, /gm)).toHaveLength(4);
+    expect(r.stdout).toMatch(/second derivatives: ok\n$/);
+  });
+  it('in-place.ts: backward after an in-place write to a saved tensor is refused, naming it', () => {
+    const r = run('examples/in-place.ts');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^backward: mul saved 'W' \[2,2\] at version 0, but it was modified in place since \(now version 1\);/);
+    expect(r.stdout).toMatch(/W\.version 1, dl\/dW\[0,0\] 23\n$/);
+  });
 });

@@ -25,6 +25,13 @@ export interface Forward {
    * which is once per op call here.
    */
   backward: (grad: Tensor, needs: readonly boolean[], t: Tape) => Gradients;
+  /**
+   * The tensors whose values backward reads (PyTorch's save_for_backward), when not every tensor
+   * argument: the tape notes their versions and refuses to run backward once one was changed in
+   * place. An op that reads its output (exp's backward is g·y) lists it; one that reads only shapes
+   * (add, reshape) lists none.
+   */
+  saves?: readonly Tensor[];
 }
 
 /** A differentiable operation: a name (for errors and `--explain`) and a forward that returns its backward. */

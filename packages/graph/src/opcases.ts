@@ -40,7 +40,21 @@ export const opCases: Record<string, OpCase> = {
     const r = maker(s);
     return { inputs: [r.values([3, m]), r.values([n, 3])], fn: (t, a, b) => t.matmul(t.transpose(a), t.transpose(b)) };
   },
+  'matmul, batched with broadcast leading axes': (m, n, s) => {
+    const r = maker(s);
+    return { inputs: [r.values([2, 1, m, 3]), r.values([3, 3, n])], fn: (t, a, b) => t.matmul(a, b) };
+  },
   'transpose': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.transpose(a) }),
+  'transpose, given axes': (m, n, s) => ({ inputs: [maker(s).values([m, 2, n])], fn: (t, a) => t.transpose(a, [1, 2, 0]) }),
+  'einsum, matrix product': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, 3]), r.values([3, n])], fn: (t, a, b) => t.einsum('ij,jk->ik', a, b) }; },
+  'einsum, batched product': (m, n, s) => { const r = maker(s); return { inputs: [r.values([2, m, 3]), r.values([2, 3, n])], fn: (t, a, b) => t.einsum('bij,bjk->bik', a, b) }; },
+  'einsum, batched product with the right transposed': (m, n, s) => { const r = maker(s); return { inputs: [r.values([2, m, 3]), r.values([2, n, 3])], fn: (t, a, b) => t.einsum('bij,bkj->bik', a, b) }; },
+  'einsum, transpose': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.einsum('ij->ji', a) }),
+  'einsum, diagonal': (m, _n, s) => ({ inputs: [maker(s).values([m, m])], fn: (t, a) => t.einsum('ii->i', a) }),
+  'einsum, trace (implicit output)': (m, _n, s) => ({ inputs: [maker(s).values([m, m])], fn: (t, a) => t.einsum('ii', a) }),
+  'einsum, column sums': (m, n, s) => ({ inputs: [maker(s).values([m, n])], fn: (t, a) => t.einsum('ij->j', a) }),
+  'einsum, outer product': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m]), r.values([n])], fn: (t, a, b) => t.einsum('i,j->ij', a, b) }; },
+  'einsum, three operands': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, 2]), r.values([2, 3]), r.values([3, n])], fn: (t, a, b, c) => t.einsum('ij,jk,kl->il', a, b, c) }; },
   'add, same shape': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([m, n])], fn: (t, a, b) => t.add(a, b) }; },
   'add, row-vector bias': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([n])], fn: (t, a, b) => t.add(a, b) }; },
   'add, 0-D scalar': (m, n, s) => { const r = maker(s); return { inputs: [r.values([m, n]), r.values([])], fn: (t, a, b) => t.add(a, b) }; },

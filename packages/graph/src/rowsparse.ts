@@ -41,9 +41,12 @@ export class RowSparseTensor extends Tensor {
  * not yet read densely, only its rows are read and only those rows of w are written, with the bits
  * `kernels.addScaled` gives over the whole arrays; returns false (nothing done) where it cannot be
  * done that way (a dense g; a row length the update's blocks straddle), and the caller runs
- * `kernels.addScaled` on `g.array`.
+ * `kernels.addScaled` on `g.array`. A write bumps w's version (Tensor.update).
  */
 export function addScaledRows(w: Tensor, g: Tensor, alpha: number): boolean {
   const sparse = g instanceof RowSparseTensor ? g.sparseRows() : null;
-  return !!sparse && k.sameShape(w.shape, g.shape) && k.isContiguous(w.array) && k.addScaledRows(w.array.data, sparse.data, sparse.rows, sparse.cols, alpha);
+  if (!sparse || !k.sameShape(w.shape, g.shape) || !k.isContiguous(w.array)) return false;
+  let done = false;
+  w.update((a) => void (done = k.addScaledRows(a.data, sparse.data, sparse.rows, sparse.cols, alpha)));
+  return done;
 }

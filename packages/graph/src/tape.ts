@@ -14,6 +14,9 @@ export interface TapeRecord {
   readonly args: readonly unknown[];
   readonly out: Tensor;
   readonly backward: (grad: Tensor, needs: readonly boolean[], t: Tape) => Gradients;
+  /** The tensors backward reads, and their versions when the op ran: backward checks they are unchanged. */
+  readonly saved: readonly Tensor[];
+  readonly versions: readonly number[];
 }
 
 export interface TapeOptions {
@@ -41,6 +44,23 @@ const wantsGrad = (a: unknown): boolean => (a instanceof Tensor ? a.requiresGrad
 
 type Bound<O> = { [K in keyof O]: O[K] extends Op<infer A> ? (...args: A) => Tensor : never };
 type BuiltinOps = Bound<typeof ops>;
+
+/** The tensors among an op's arguments, and in its arguments that are arrays: what its backward may read, by default. */
+function tensorsIn(args: readonly unknown[]): Tensor[] {
+  const found: Tensor[] = [];
+  for (const a of args) {
+    if (a instanceof Tensor) found.push(a);
+    else if (Array.isArray(a)) for (const x of a) if (x instanceof Tensor) found.push(x);
+  }
+  return found;
+}
+
+/** The error for a saved tensor written in place after its op ran (PyTorch's "modified by an inplace operation"). */
+function modifiedInPlace(record: TapeRecord, i: number): Error {
+  const x = record.saved[i], name = record.op.name;
+  const what = x.name ? `'${x.name}' ${formatShape(x.shape)}` : `the ${formatShape(x.shape)} ${x.dtype} tensor made by ${x.madeBy}`;
+  return new Error(`backward: ${name} saved ${what} at version ${record.versions[i]}, but it was modified in place since (now version ${x.version}); call backward before changing it (an optimiser step, update, assign), or run the forward pass again`);
+}
 
 /** Argument i of an op, or element j of it (an array of tensors), in errors. */
 const inputName = (i: number, j: number): string => (j < 0 ? `${i}` : `${i}[${j}]`);
@@ -75,7 +95,7 @@ export class Tape {
   /** `apply` with the arguments as one array: the ops' methods (below) pass theirs on without a second copy. */
   /** @internal */
   run<A extends unknown[]>(op: Op<A>, args: A): Tensor {
-    const { out, backward } = op.forward(...args);
+    const { out, backward, saves } = op.forward(...args);
     this.applied++;
     out.madeBy = op.name;
     if (this.checkFinite) {
@@ -84,7 +104,10 @@ export class Tape {
     }
     if (this.recording && args.some(wantsGrad)) {
       out.requiresGrad = true;
-      this.records.push({ op: op as Op, args, out, backward });
+      const saved = saves ?? tensorsIn(args);
+      const versions = new Array<number>(saved.length);
+      for (let i = 0; i < saved.length; i++) versions[i] = saved[i].version;
+      this.records.push({ op: op as Op, args, out, backward, saved, versions });
     }
     return out;
   }
@@ -139,6 +162,7 @@ export class Tape {
       const g = grads.get(record.out);
       if (!g) continue;
       if (record.out.released) throw this.releasedTape(record);
+      for (let i = 0; i < record.saved.length; i++) if (record.saved[i].version !== record.versions[i]) throw modifiedInPlace(record, i);
       const before = t.applied;
       const needs = record.args.map(wantsGrad);
       const inputGrads = record.backward(g, needs, t);
@@ -182,6 +206,8 @@ export class Tape {
       op: { name: `${name} (once differentiable)`, forward: () => { throw new Error('not an op to run'); } },
       args: record.args,
       out,
+      saved: [],
+      versions: [],
       backward: () => {
         throw new Error(`${name}: its backward computes on raw arrays, so it can be differentiated only once; write the backward with the ops it is given (t.mul, t.matmul, ...) to take a second derivative through it`);
       },

@@ -1,5 +1,5 @@
 import ndarray from 'ndarray';
-import { contiguous, type NdArray, type Shape } from './kernels/arrays.ts';
+import { assignArray, contiguous, sameShape, type NdArray, type Shape } from './kernels/arrays.ts';
 import { allocate, defaultMemory, dtypeOf, Scope, type Data, type DType, type Storage } from './kernels/memory.ts';
 
 export type { Data, DType, NdArray, Shape };
@@ -15,6 +15,15 @@ export interface TensorOptions {
 }
 
 export const formatShape = (shape: Shape): string => `[${shape.join(',')}]`;
+
+/**
+ * The version counter of a tensor's values, kept on the storage of its memory (or, for a user's own
+ * typed array, on the array), so that every view of the same memory (a transpose, a reshape,
+ * `detach()`) shares it, as PyTorch's views share theirs. Not on kernels' arrays: a property added
+ * to a typed array changes its hidden class, and the kernels' loops would then see two.
+ */
+const VERSION = Symbol('version');
+type Versioned = { [VERSION]?: number };
 
 /**
  * An n-dimensional array of float32 (the default, for training) or float64 (for checking),
@@ -96,6 +105,41 @@ export class Tensor {
       return new Error(`Tensor used after its scope ended: the ${what} was a parameter's gradient, replaced by a later backward and freed with the scope it was replaced in; .clone() a gradient to keep it`);
     }
     return new Error(`Tensor used after its scope ended: the ${what} was freed with the tidy scope it was made in; return it from the scope, keep() it, or make it outside`);
+  }
+
+  /**
+   * How many times its values were written in place through the API (`update`, `assign`, an
+   * optimiser's step), counted on its memory, so shared by every view of it. A tape record saves the
+   * versions of the tensors its backward reads, and backward refuses to run it on a changed one.
+   */
+  get version(): number {
+    return ((this.#storage ?? this.#array.data) as Versioned)[VERSION] ?? 0;
+  }
+
+  /**
+   * Writes this tensor's values in place: runs `fn` on its ndarray (for a contiguous tensor,
+   * `array.data` holds the values in row-major order), then bumps its version, so that a tape that
+   * saved it for backward reports the change instead of using the new values. The safe way to edit
+   * a parameter in place: a raw write into `.array.data` is invisible to the version counter.
+   */
+  update(fn: (array: NdArray) => void): this {
+    const array = this.array;
+    try {
+      fn(array);
+    } finally {
+      const holder = (this.#storage ?? array.data) as Versioned;
+      holder[VERSION] = (holder[VERSION] ?? 0) + 1;
+    }
+    return this;
+  }
+
+  /** Copies `values` (a tensor or nested arrays of this shape) into this tensor in place, bumping its version (see `update`). */
+  assign(values: Tensor | Nested): this {
+    const from = values instanceof Tensor ? values : tensor(values, { dtype: this.dtype });
+    if (!sameShape(from.shape, this.shape)) {
+      throw new Error(`assign: the values have shape ${formatShape(from.shape)} but the tensor${this.name ? ` '${this.name}'` : ''} has shape ${formatShape(this.shape)}`);
+    }
+    return this.update((a) => assignArray(a, from.array));
   }
 
   get shape(): number[] {

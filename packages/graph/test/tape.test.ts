@@ -125,7 +125,7 @@ describe('errors name the op, the shapes and what disagrees', () => {
   it('matmul', () => {
     expect(() => t.matmul(tensor(new Float32Array(8 * 784), { shape: [8, 784] }), tensor(new Float32Array(800 * 100), { shape: [800, 100] })))
       .toThrow('matmul: cannot multiply [8,784] by [800,100]: 784 != 800');
-    expect(() => t.matmul(tensor([1, 2]), tensor([[1], [2]]))).toThrow('matmul: the left operand must be 2-D, got shape [2]');
+    expect(() => t.matmul(tensor([1, 2]), tensor([[1], [2]]))).toThrow('matmul: the left operand has shape [2], not [..., rows, columns]; reshape a vector to [1, n] or [n, 1]');
   });
   it('broadcasting', () => {
     expect(() => t.add(tensor([[1, 2, 3]]), tensor([1, 2]))).toThrow('add: cannot broadcast [1,3] with [2]: 3 != 2');

@@ -110,7 +110,7 @@ export function serve(): void {
   parentPort!.on('message', ({ id, weights }: { id: number; weights: Data[] }) => {
     let reply: Reply;
     try {
-      net.parameters().forEach((p, i) => p.array.data.set(weights[i]));
+      net.parameters().forEach((p, i) => p.update((a) => a.data.set(weights[i])));
       const started = performance.now();
       const evaluations = data.map((d) => evaluate(net, d, loss));
       reply = { id, evaluations, seconds: (performance.now() - started) / 1000 };

@@ -1,4 +1,4 @@
-/** Optimisers: each updates the parameters in place from their `.grad`. */
+/** Optimisers: each updates the parameters in place from their `.grad`, through `Tensor.update` (which bumps their versions). */
 import { addScaledRows, allocate, kernels, type Data, type Tensor } from '@backprop/graph';
 
 export type OptimizerName = 'sgd' | 'momentum' | 'adam';
@@ -38,11 +38,11 @@ export class SGD implements Optimizer {
       // A row-sparse gradient (the first layer's, with sparse inputs) updates only its rows, with
       // the bits of the dense update; clipping and decay touch every row, so they take the dense path.
       const grads = this.params.map(gradientOf); // every gradient is there before any parameter moves
-      this.params.forEach((p, k) => addScaledRows(p, grads[k], -this.lr) || kernels.addScaled(p.array.data, kernels.flat(grads[k].array), -this.lr));
+      this.params.forEach((p, k) => addScaledRows(p, grads[k], -this.lr) || p.update((w) => kernels.addScaled(w.data, kernels.flat(grads[k].array), -this.lr)));
       return;
     }
     const g = stepGradients(this.params, this.gradients);
-    this.params.forEach((p, k) => kernels.addScaled(p.array.data, g[k], -this.lr));
+    this.params.forEach((p, k) => p.update((w) => kernels.addScaled(w.data, g[k], -this.lr)));
   }
   state(): Data[] {
     return [];
@@ -57,7 +57,7 @@ export class Momentum implements Optimizer {
   }
   step(): void {
     const g = stepGradients(this.params, this.gradients);
-    this.params.forEach((p, k) => kernels.momentumStep(p.array.data, g[k], this.velocity[k], this.lr, this.mu));
+    this.params.forEach((p, k) => p.update((w) => kernels.momentumStep(w.data, g[k], this.velocity[k], this.lr, this.mu)));
   }
   state(): Data[] {
     return this.velocity;
@@ -78,7 +78,7 @@ export class Adam implements Optimizer {
     const t = ++this.t[0];
     const c1 = 1 - b1 ** t, c2 = 1 - b2 ** t;
     const g = stepGradients(this.params, this.gradients);
-    this.params.forEach((p, k) => kernels.adamStep(p.array.data, g[k], this.m[k], this.v[k], this.lr, this.betas, c1, c2, this.eps));
+    this.params.forEach((p, k) => p.update((w) => kernels.adamStep(w.data, g[k], this.m[k], this.v[k], this.lr, this.betas, c1, c2, this.eps)));
   }
   state(): Data[] {
     return [...this.m, ...this.v, this.t];
@@ -104,16 +104,16 @@ export function globalGradNorm(params: Tensor[]): number {
  * clipped by global norm (when it exceeds clipNorm, each is scaled by clipNorm / (norm + 1e-6), as
  * clip_grad_norm_ does, so the step keeps its direction), then wd * w added for weight matrices
  * (L2 regularisation; biases are exempt: decaying them does not limit what the network can fit).
- * Both change the step's gradients in place; with neither, they are the gradients as they are.
+ * Both change the step's gradients in place (bumping their versions); with neither, they are the gradients as they are.
  */
 function stepGradients(params: Tensor[], { clipNorm, weightDecay }: GradientOptions): Data[] {
   const grads = params.map(gradOf);
   if (clipNorm !== undefined) {
     const norm = Math.sqrt(grads.reduce((s, g) => s + kernels.sumOfSquares(g), 0));
     const scale = clipNorm / (norm + 1e-6);
-    if (scale < 1) for (const g of grads) kernels.scaleInPlace(g, scale);
+    if (scale < 1) params.forEach((p, k) => gradientOf(p).update(() => kernels.scaleInPlace(grads[k], scale)));
   }
-  if (weightDecay) params.forEach((p, k) => p.shape.length > 1 && kernels.addScaled(grads[k], p.array.data, weightDecay));
+  if (weightDecay) params.forEach((p, k) => p.shape.length > 1 && gradientOf(p).update(() => kernels.addScaled(grads[k], p.array.data, weightDecay)));
   return grads;
 }
 

@@ -147,7 +147,7 @@ export function restoreNetwork(net: Network, saved: ReturnType<typeof readTensor
     const s = tensors.get(name);
     if (!s) throw new Error(`${where}: holds no tensor ${name}`);
     if (s.shape.join() !== t.shape.join()) throw new Error(`${where}: ${name} is [${s.shape}] in the file but [${t.shape}] in the network`);
-    t.array.data.set(s.data);
+    t.update((a) => a.data.set(s.data)); // bumps its version: a tape that saved it refuses to backpropagate
   }
   return new Map([...tensors].filter(([name]) => !mine.has(name)).map(([name, s]) => [name, s.data]));
 }

@@ -51,6 +51,12 @@ export function contiguous(a: NdArray, dtype: DType, lifetime: 'scope' | 'owned'
   return out;
 }
 
+/** Copies `from` into `to` (one shape, any strides): contiguous arrays of one dtype with one `set`. */
+export function assignArray(to: NdArray, from: NdArray): void {
+  if (isContiguous(to) && isContiguous(from) && dtypeOf(to.data) === dtypeOf(from.data)) to.data.set(from.data);
+  else if (to.size > 0) ops.assign(to, from);
+}
+
 // ---------------------------------------------------------------- broadcasting
 
 /** The shape two operands broadcast to (numpy rules), or null when they do not. */

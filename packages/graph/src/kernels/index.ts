@@ -17,3 +17,4 @@ export * from './norm.ts';
 export * from './special.ts';
 export * from './conv.ts';
 export * from './pool.ts';
+export * from './einsum.ts';

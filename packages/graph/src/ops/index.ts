@@ -8,3 +8,4 @@ export { dropout, layerNorm, batchNorm, standardize, standardizeBackward } from 
 export { hingeLoss, crossEntropy, squaredError, mseLoss } from './loss.ts';
 export { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.ts';
 export { maxPool2d, maxPool2dBackward, maxPool2dPick, avgPool2d, avgPool2dBackward } from './pool.ts';
+export { einsum } from './einsum.ts';

@@ -62,6 +62,7 @@ export const standardizeBackward = defineOp('standardizeBackward', (u: Tensor, x
   const y = wrap(k.normalizeGroupsGrad(u.array, x.array, layout, eps));
   return {
     out: y,
+    saves: [u, x, y],
     backward: (h, needs, t): Gradients => {
       const Fh = t.standardizeBackward(h, x, statShape, eps);
       if (!needs[1]) return [Fh, null, null, null];
@@ -191,6 +192,7 @@ export function updateRunningStats(running: RunningStats, stats: BatchStats, mom
   for (const [what, r, b] of [['mean', running.mean, stats.mean], ['variance', running.var, stats.var]] as const) {
     if (!k.sameShape(r.shape, b.shape)) throw new Error(`updateRunningStats: the running ${what} has shape ${formatShape(r.shape)} but the batch's has ${formatShape(b.shape)}`);
   }
-  k.blendInPlace(running.mean.array, stats.mean.array, 1 - momentum, momentum);
-  k.blendInPlace(running.var.array, stats.var.array, 1 - momentum, (momentum * stats.count) / (stats.count - 1));
+  const count = stats.count, mean = stats.mean, variance = stats.var;
+  running.mean.update((a) => k.blendInPlace(a, mean.array, 1 - momentum, momentum));
+  running.var.update((a) => k.blendInPlace(a, variance.array, 1 - momentum, (momentum * count) / (count - 1)));
 }

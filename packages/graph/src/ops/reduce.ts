@@ -14,7 +14,7 @@ function spread(t: Tape, g: Tensor, x: Tensor, axis: number | undefined): Tensor
 export const sum = defineOp('sum', (x: Tensor, axis?: number) => {
   const a = axis === undefined ? undefined : axisOf('sum', x, axis);
   const out = a === undefined ? tensor(k.sumAll(x.array), { dtype: x.dtype }) : wrap(k.sumAxis(x.array, a));
-  return { out, backward: (g, _needs, t): Gradients => [spread(t, g, x, a), null] };
+  return { out, saves: [], backward: (g, _needs, t): Gradients => [spread(t, g, x, a), null] };
 }, 'dx = g, repeated along the summed axes');
 
 /** The mean of all elements, or along one axis. */
@@ -22,7 +22,7 @@ export const mean = defineOp('mean', (x: Tensor, axis?: number) => {
   const a = axis === undefined ? undefined : axisOf('mean', x, axis);
   const n = a === undefined ? x.size : x.shape[a];
   const out = a === undefined ? tensor(k.sumAll(x.array) / n, { dtype: x.dtype }) : wrap(k.map(k.sumAxis(x.array, a), (v) => v / n));
-  return { out, backward: (g, _needs, t): Gradients => [spread(t, t.scale(g, 1 / n), x, a), null] };
+  return { out, saves: [], backward: (g, _needs, t): Gradients => [spread(t, t.scale(g, 1 / n), x, a), null] };
 }, 'dx = g / n, repeated along the averaged axes');
 
 /** The max along an axis. The gradient goes to the first maximum of each row (a tie is a kink). */
@@ -48,7 +48,7 @@ export const logSumExp = defineOp('logSumExp', (x: Tensor, axis: number = -1) =>
   const a = axisOf('logSumExp', x, axis);
   const y = wrap(k.logSumExpAxis(x.array, a));
   // dx = g softmax(x) along the axis, as exp(x - y): never above 1, and differentiable again
-  return { out: y, backward: (g, _needs, t): Gradients => [t.mul(spread(t, g, x, a), t.exp(t.sub(x, spread(t, y, x, a)))), null] };
+  return { out: y, saves: [x, y], backward: (g, _needs, t): Gradients => [t.mul(spread(t, g, x, a), t.exp(t.sub(x, spread(t, y, x, a)))), null] };
 }, 'dx = g · exp(x - y) (the softmax along the axis)');
 
 function lastAxis(op: string, x: Tensor, axis: number): number {
@@ -60,14 +60,14 @@ function lastAxis(op: string, x: Tensor, axis: number): number {
 export const softmax = defineOp('softmax', (x: Tensor, axis: number = -1) => {
   const len = lastAxis('softmax', x, axis);
   const y = wrap(k.softmaxRows(x.array, len, false));
-  return { out: y, backward: (g, _needs, t): Gradients => [t.softmaxBackward(g, y), null] };
+  return { out: y, saves: [y], backward: (g, _needs, t): Gradients => [t.softmaxBackward(g, y), null] };
 }, 'dx = y ⊙ (g - Σ g·y)');
 
 /** log(softmax(x)) along the last axis, computed as x - max - log(sum(exp(x - max))). */
 export const logSoftmax = defineOp('logSoftmax', (x: Tensor, axis: number = -1) => {
   const len = lastAxis('logSoftmax', x, axis);
   const y = wrap(k.softmaxRows(x.array, len, true));
-  return { out: y, backward: (g, _needs, t): Gradients => [t.logSoftmaxBackward(g, y), null] };
+  return { out: y, saves: [y], backward: (g, _needs, t): Gradients => [t.logSoftmaxBackward(g, y), null] };
 }, 'dx = g - softmax(x) Σ g');
 
 /** Row sums of x [..., len] kept as [..., 1], to broadcast against x. */

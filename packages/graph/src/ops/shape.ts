@@ -12,7 +12,7 @@ export const reshape = defineOp('reshape', (x: Tensor, shape: Shape) => {
   if (k.sizeOf(shape) !== x.size || shape.some((d) => !Number.isInteger(d) || d < 0)) {
     throw new Error(`reshape: cannot reshape ${formatShape(x.shape)} (${x.size} values) to ${formatShape(shape)} (${k.sizeOf(shape)})`);
   }
-  return { out: wrap(k.reshape(x.array, shape)), backward: (g, _needs, t): Gradients => [t.reshape(g, x.shape), null] };
+  return { out: wrap(k.reshape(x.array, shape)), saves: [], backward: (g, _needs, t): Gradients => [t.reshape(g, x.shape), null] };
 }, 'dx = g reshaped back');
 
 /** x repeated along new leading axes and axes of length 1 (numpy's broadcast_to): a view, no copy. */
@@ -20,12 +20,12 @@ export const broadcastTo = defineOp('broadcastTo', (x: Tensor, shape: Shape) => 
   if (!k.broadcastShape(x.shape, shape) || !k.sameShape(k.broadcastShape(x.shape, shape)!, shape)) {
     throw new Error(`broadcastTo: cannot broadcast ${formatShape(x.shape)} to ${formatShape(shape)}`);
   }
-  return { out: wrap(k.broadcastView(x.array, shape)), backward(g, _needs, t): Gradients { return [sumTo(t, g, x.shape), null]; } };
+  return { out: wrap(k.broadcastView(x.array, shape)), saves: [], backward(g, _needs, t): Gradients { return [sumTo(t, g, x.shape), null]; } };
 }, 'dx = g summed over the broadcast axes');
 
 /** x summed down to `shape` (over leading axes and axes where `shape` has 1): the adjoint of broadcasting. */
 export const sumToShape = defineOp('sumToShape', (x: Tensor, shape: Shape) => {
-  return { out: wrap(k.sumToShape(x.array, shape)), backward(g, _needs, t): Gradients { return [t.broadcastTo(g, x.shape), null]; } };
+  return { out: wrap(k.sumToShape(x.array, shape)), saves: [], backward(g, _needs, t): Gradients { return [t.broadcastTo(g, x.shape), null]; } };
 }, 'dx = g broadcast back');
 
 /** `g` summed down to `shape` on the tape, or `g` itself when it has that shape already. */
@@ -35,7 +35,7 @@ export const sumTo = (t: Tape, g: Tensor, shape: Shape): Tensor => (k.sameShape(
 export const flatten = defineOp('flatten', (x: Tensor, axis: number = 1) => {
   const a = axisOf('flatten', x, axis);
   const shape = [...x.shape.slice(0, a), k.sizeOf(x.shape.slice(a))];
-  return { out: wrap(k.reshape(x.array, shape)), backward: (g, _needs, t): Gradients => [t.reshape(g, x.shape), null] };
+  return { out: wrap(k.reshape(x.array, shape)), saves: [], backward: (g, _needs, t): Gradients => [t.reshape(g, x.shape), null] };
 }, 'dx = g reshaped back');
 
 /** The tensors joined along `axis` (every other size equal): concat([a, b], 1) of [2,3] and [2,4] is [2,7]. */
@@ -54,6 +54,7 @@ export const concat = defineOp('concat', (xs: readonly Tensor[], axis: number = 
   });
   return {
     out: wrap(k.concat(xs.map((x) => x.array), a, xs[0].dtype)),
+    saves: [],
     // each input gets its own stretch of g along the axis
     backward: (g, _needs, t): Gradients => {
       let start = 0;
@@ -76,6 +77,7 @@ export const stack = defineOp('stack', (xs: readonly Tensor[], axis: number = 0)
   const one = [...xs[0].shape.slice(0, a), 1, ...xs[0].shape.slice(a)];
   return {
     out: wrap(k.concat(xs.map((x) => k.reshape(x.array, one)), a, xs[0].dtype)),
+    saves: [],
     backward: (g, _needs, t): Gradients => [xs.map((x, i) => t.reshape(t.narrow(g, a, i, 1), x.shape)), null],
   };
 }, 'dx_i = g at index i of the new axis');
@@ -87,7 +89,7 @@ export const narrow = defineOp('narrow', (x: Tensor, axis: number, start: number
     throw new Error(`narrow: start ${start} and length ${length} do not fit axis ${a} of ${formatShape(x.shape)}, which has ${x.shape[a]} elements`);
   }
   const widths = x.shape.map((d, i): [number, number] => (i === a ? [start, d - start - length] : [0, 0]));
-  return { out: wrap(k.narrow(x.array, a, start, length)), backward: (g, _needs, t): Gradients => [t.pad(g, widths), null, null, null] };
+  return { out: wrap(k.narrow(x.array, a, start, length)), saves: [], backward: (g, _needs, t): Gradients => [t.pad(g, widths), null, null, null] };
 }, 'dx = g padded with zeros back to x\'s shape');
 
 /** x surrounded by a constant: widths[d] = [before, after] for each axis d (numpy's pad, mode 'constant'). */
@@ -102,6 +104,7 @@ export const pad = defineOp('pad', (x: Tensor, widths: readonly (readonly [numbe
   });
   return {
     out: wrap(k.pad(x.array, widths, value)),
+    saves: [],
     // the value is a constant: dx is g without the border, cut axis by axis
     backward: (g, _needs, t): Gradients => [widths.reduce((h, [before], d) => (h.shape[d] === x.shape[d] ? h : t.narrow(h, d, before, x.shape[d])), g), null, null],
   };

@@ -13,7 +13,7 @@ import type { Tape } from '../tape.ts';
 function unary(name: string, f: (x: number) => number, backward: (g: Tensor, x: Tensor, y: Tensor, t: Tape) => Tensor, rule: string, kernel?: (x: k.NdArray) => k.NdArray) {
   return defineOp(name, (x: Tensor) => {
     const y = wrap(kernel ? kernel(x.array) : k.map(x.array, f));
-    return { out: y, backward(g, _needs, t): Gradients { return [backward(g, x, y, t)]; } };
+    return { out: y, saves: [x, y], backward(g, _needs, t): Gradients { return [backward(g, x, y, t)]; } };
   }, rule);
 }
 
@@ -63,7 +63,7 @@ export const sigmoidBackward = defineOp('sigmoidBackward', (g: Tensor, y: Tensor
 
 /** c x for a constant c (not differentiated). */
 export const scale = defineOp('scale', (x: Tensor, c: number) => {
-  return { out: wrap(k.map(x.array, (v) => c * v)), backward: (g, _needs, t): Gradients => [t.scale(g, c), null] };
+  return { out: wrap(k.map(x.array, (v) => c * v)), saves: [], backward: (g, _needs, t): Gradients => [t.scale(g, c), null] };
 }, "scale'(x) = c");
 
 /** x^p for a constant exponent p. */
@@ -76,6 +76,7 @@ export const elu = defineOp('elu', (x: Tensor, alpha: number = 1) => {
   const y = wrap(k.map(x.array, (v) => (v > 0 ? v : alpha * Math.expm1(v))));
   return {
     out: y,
+    saves: [x, y],
     // elu'(x) = y·[x <= 0] + ([x > 0] + alpha·[x <= 0]): differentiable again through y
     backward: (g, _needs, t): Gradients => [t.mul(g, t.add(t.mul(y, where(x, (v) => v <= 0)), wrap(k.map(x.array, (v) => (v > 0 ? 1 : alpha))))), null],
   };
