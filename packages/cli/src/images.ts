@@ -1,6 +1,6 @@
 /** Reading a digit image (PNG or PGM) as 28x28 pixels in [0, 1], white on black like MNIST. */
-import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
+import { readUserFile } from '@backprop/mlp/files';
 
 export interface Gray {
   width: number;
@@ -89,7 +89,7 @@ function resize(img: Gray, size: number): Float64Array {
 
 /** The image as MNIST sees digits: `size` x `size`, light strokes on a dark background. */
 export function readDigit(path: string, size = 28): { pixels: Float64Array; inverted: boolean; resized: boolean } {
-  const bytes = readFileSync(path);
+  const bytes = readUserFile(path, { limit: 256 * 2 ** 20, what: 'an image of a digit' });
   const img = bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) ? parsePng(bytes, path) : parsePgm(bytes, path);
   const pixels = resize(img, size);
   // MNIST digits are white on black; a dark digit on light paper is inverted.

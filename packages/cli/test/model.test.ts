@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -200,6 +201,33 @@ describe('models and inputs that yield NaN are refused with one line, never a nu
     refused(['evaluate', overflow], /^backprop: .*overflow.safetensors: its scores on the test images are NaN \(its activations overflow\); this model cannot be evaluated$/);
     refused(['predict', overflow, pgm], /^backprop: .*nan-digit.pgm: the scores of .*overflow.safetensors for this image are NaN \(its activations overflow\)$/);
     refused(['predict', overflow, idx], /^backprop: .*t10k-images-idx3-ubyte: the scores of .*overflow.safetensors for image 0 are NaN \(its activations overflow\)$/);
+  });
+});
+
+describe('a device, a pipe or a directory where a file is expected is refused in one line, unread (evaluate /dev/zero read until 8 GB)', () => {
+  it('models, images, IDX files, configs, sweep files, model files and derivations', () => {
+    const fifo = join(dir, 'digit.pgm');
+    execFileSync('mkfifo', [fifo]);
+    const data = join(dir, 'fifo-data');
+    mkdirSync(data);
+    execFileSync('mkfifo', [join(data, 't10k-images-idx3-ubyte')]);
+    symlinkSync(join(defaultMnistDir(), 't10k-labels-idx1-ubyte'), join(data, 't10k-labels-idx1-ubyte'));
+    const cases: [string[], string][] = [
+      [['evaluate', '/dev/zero'], '/dev/zero: is a device, not a file; name a file'],
+      [['predict', model, '/dev/zero'], '/dev/zero: is a device, not a file; name a file'],
+      [['predict', model, fifo], `${fifo}: is a pipe, not a file; name a file`],
+      [['evaluate', model, '--data', data], `${join(data, 't10k-images-idx3-ubyte')}: is a pipe, not a file; name a file`],
+      [['evaluate', dir], `${dir}: is a directory, not a file; name a file`],
+      [['train', '--config', '/dev/zero', '--out', join(dir, 'zero-config')], '/dev/zero: is a device, not a file; name a file'],
+      [['train', '--model', fifo, '--out', join(dir, 'fifo-model')], `${fifo}: is a pipe, not a file; name a file`],
+      [['experiment', join(dir, 'sweep.json')], `${join(dir, 'sweep.json')}: no such file; a sweep file is JSON as described in the README (backprop experiment FILE.json)`],
+      [['check', '/dev/zero'], '/dev/zero: is a device, not a file; name a file'],
+    ];
+    for (const [args, message] of cases) {
+      const r = backprop(args, { timeout: 60_000 }); // before the fix, /dev/zero was read until Node gave up (8 GB) and a pipe blocked
+      expect(r.stderr, args.join(' ')).toBe(`backprop: ${message}\n`);
+      expect(r.code, args.join(' ')).toBe(2);
+    }
   });
 });
 

@@ -18,4 +18,4 @@ export { Dataset, defaultMnistDir, loadMnist, loadSplit, readIdx, type Mnist, ty
 export { train, evaluatesInBackground, startState, evaluate, predict, scores, argmaxRows, paperConfig, holdOut, trainConfigProblem } from './train.ts';
 export type { TrainConfig, TrainSettings, TrainState, TrainHooks, TrainOptions, TrainOutcome, EpochStats, Evaluation } from './train.ts';
 export { saveModel, loadModel, readTensorFile, restoreNetwork, encodeSafetensors, decodeSafetensors, type LoadedModel } from './safetensors.ts';
-export { writeFileAtomic, fileError, type WriteFn } from './files.ts';
+export { writeFileAtomic, fileError, readUserFile, MAX_FILE_BYTES, type WriteFn } from './files.ts';

@@ -5,9 +5,9 @@
  * is taken from the bytes before they run, so that a caller can refuse a changed file unrun.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { readUserFile } from './files.ts';
 import { initNames } from './init.ts';
 import type { ModelDefinition, ModelFile } from './model.ts';
 
@@ -22,10 +22,9 @@ export function hashModelFile(path: string): { file: string; sha256: string } {
   const file = resolve(path);
   let bytes: Buffer;
   try {
-    bytes = readFileSync(file);
+    bytes = readUserFile(file, { limit: 16 * 2 ** 20, what: 'a model file' });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`${path}: cannot read the model file: ${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message}`);
+    throw new Error(`${path}: ${(e as Error).message.slice(file.length + 2).replace(/^cannot read: /, 'cannot read the model file: ')}`);
   }
   return { file, sha256: createHash('sha256').update(bytes).digest('hex') };
 }

@@ -1,5 +1,5 @@
 /** `backprop check FILE`: a hand calculation, checked line by line. */
-import { readFileSync } from 'node:fs';
+import { readUserFile } from '@backprop/mlp/files';
 import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import { checkSource, type CheckReport } from '../check/evaluate.ts';
@@ -27,9 +27,9 @@ function summary(report: CheckReport): string {
 export async function checkCommand(args: { file: string; json?: boolean; explain?: string; graph?: string }): Promise<number> {
   let source: string;
   try {
-    source = readFileSync(args.file, 'utf8');
+    source = readUserFile(args.file, { limit: 16 * 2 ** 20, what: 'a derivation' }).toString('utf8');
   } catch (e) {
-    throw new Error(`${args.file}: cannot read: ${(e as NodeJS.ErrnoException).code}`);
+    throw new Error(`${(e as Error).message.replace(/: cannot read: no such file or directory$/, ': no such file')}`);
   }
   if (/\.(md|markdown)$/i.test(args.file)) {
     // markdown-it is loaded for Markdown files only.

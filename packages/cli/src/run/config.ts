@@ -3,8 +3,8 @@
  * A run trains the built-in MLP (layers, activation, init) or the network of a model file, named
  * by its path and SHA-256; only `--model` names one, never a config file (loading one runs its code).
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { readUserFile } from '@backprop/mlp/files';
 import { activationNames, initNames, lossNames, optimizerNames, paperConfig, scheduleNames, trainConfigProblem, type InitName, type TrainConfig } from '@backprop/mlp';
 
 /**
@@ -84,12 +84,7 @@ export function validateConfig(value: unknown, where: string): RunConfig {
 
 /** Reads a JSON config file (any subset of the fields; the rest default to the paper's). */
 export function readConfigFile(path: string): Partial<MlpRunConfig> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code}`);
-  }
+  const text = readUserFile(path, { limit: 16 * 2 ** 20, what: 'a config' }).toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);
