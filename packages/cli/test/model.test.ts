@@ -198,9 +198,31 @@ describe('models and inputs that yield NaN are refused with one line, never a nu
     net.layers[0].W.array.data.fill(1e38);
     const overflow = join(dir, 'overflow.safetensors');
     saveModel(overflow, net, { config: { loss: 'ce' } });
-    refused(['evaluate', overflow], /^backprop: .*overflow.safetensors: its scores on the test images are NaN \(its activations overflow\); this model cannot be evaluated$/);
-    refused(['predict', overflow, pgm], /^backprop: .*nan-digit.pgm: the scores of .*overflow.safetensors for this image are NaN \(its activations overflow\)$/);
-    refused(['predict', overflow, idx], /^backprop: .*t10k-images-idx3-ubyte: the scores of .*overflow.safetensors for image 0 are NaN \(its activations overflow\)$/);
+    refused(['evaluate', overflow], /^backprop: .*overflow.safetensors: its scores on the test images are not finite \(its activations overflow\); this model cannot be evaluated$/);
+    refused(['predict', overflow, pgm], /^backprop: .*nan-digit.pgm: the scores of .*overflow.safetensors for this image hold NaN \(its activations overflow\)$/);
+    refused(['predict', overflow, idx], /^backprop: .*t10k-images-idx3-ubyte: the scores of .*overflow.safetensors for image 0 hold NaN \(its activations overflow\)$/);
+  });
+
+  it('a model whose finite weights overflow to +Infinity scores (evaluate printed accuracy 9.80%, hinge loss NaN; predict 0 0 0 0 0)', () => {
+    const net = MLP.init({ sizes: [784, 8, 10], activation: 'relu' }, Rng.seeded(1), { init: 'xavier' });
+    net.layers[0].W.array.data.fill(1);
+    net.layers[1].W.array.data.fill(1e38); // every score 8 x (sum of the pixels) x 1e38 = +Infinity in float32
+    const infinite = join(dir, 'infinite.safetensors');
+    saveModel(infinite, net);
+    refused(['evaluate', infinite], /^backprop: .*infinite.safetensors: its scores on the test images are not finite \(its activations overflow\); this model cannot be evaluated$/);
+    refused(['evaluate', infinite, '--json'], /^backprop: .*infinite.safetensors: its scores on the test images are not finite/);
+    refused(['predict', infinite, pgm], /^backprop: .*nan-digit.pgm: the scores of .*infinite.safetensors for this image hold Infinity \(its activations overflow\)$/);
+    refused(['predict', infinite, idx], /^backprop: .*t10k-images-idx3-ubyte: the scores of .*infinite.safetensors for image 0 hold Infinity \(its activations overflow\)$/);
+  });
+
+  it("a model file whose forward returns NaN or Infinity only in evaluation: train stops at the first epoch's evaluation naming the file (it ended 'done' with NaN%)", () => {
+    const file = join(dir, 'eval-overflow.ts'), out = join(dir, 'eval-overflow');
+    // Finite on the two images the start checks, in training always; infinite on the evaluation's batches.
+    writeFileSync(file, "export default { input: [784], outputs: 10, parameters: { W: { shape: [784, 10], init: 'xavier' } }, forward: (t, p, X, ctx) => { const S = t.matmul(X, p.W); return ctx.training || X.shape[0] <= 2 ? S : t.div(t.abs(S), 0); } };\n");
+    const r = backprop(['train', '--model', file, '--subset', '600', '--epochs', '2', '--quiet', '--out', out]);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^backprop: .*eval-overflow\.ts: forward returned the score (Infinity|NaN) for example \d+, class \d+, in evaluation \(ctx\.training false\); scores must be finite \(an overflow, a division by zero, weights grown too large\?\)\n$/);
+    expect(r.code).toBe(2);
   });
 });
 

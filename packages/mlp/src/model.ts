@@ -6,7 +6,7 @@
  * `evaluate` and `saveModel` take as they take the MLP. modelfile.ts loads and checks the file.
  */
 import ndarray from 'ndarray';
-import { allocate, full, Rng, Tensor, updateRunningStats, type BatchStats, type DType, type RunningStats, type Tape } from '@backprop/graph';
+import { allocate, full, kernels, Rng, Tensor, updateRunningStats, type BatchStats, type DType, type RunningStats, type Tape } from '@backprop/graph';
 import { initNames, weightSampler, type InitName } from './init.ts';
 import type { LossName } from './losses.ts';
 import type { ForwardMode, Network } from './network.ts';
@@ -208,6 +208,11 @@ export class ModelNetwork implements Network {
       throw new Error(`${this.model.path}: forward returned ${got}, but a batch of ${n} needs scores [${n},${def.outputs}] (outputs: ${def.outputs})`);
     }
     if (mode.training && mode.updateState !== false) for (const u of updates) updateRunningStats(u.running, u.stats, u.momentum);
+    // In training a non-finite score makes the loss non-finite, which stops the run (divergence); in evaluation nothing else would see it.
+    const bad = mode.training ? null : kernels.firstNonFinite(S.array);
+    if (bad) {
+      throw new Error(`${this.model.path}: forward returned the score ${S.array.get(bad[0], bad[1])} for example ${bad[0]}, class ${bad[1]}, in evaluation (ctx.training false); scores must be finite (an overflow, a division by zero, weights grown too large?)`);
+    }
     return S;
   }
 

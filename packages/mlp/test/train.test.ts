@@ -221,6 +221,29 @@ describe('NaN scores are never a prediction', () => {
       const e = evaluate(net, data, loss);
       expect([e.accuracy, e.loss]).toEqual([NaN, NaN]);
     }
-    expect(() => predict(net, X)).toThrow(/^predict: the scores of example \d+ are NaN \(the network's weights or the input hold NaN or infinity\)$/);
+    expect(() => predict(net, X)).toThrow(/^predict: the scores of example 0 hold NaN \(the network's weights or the input hold NaN or infinity, or its activations overflow\)$/);
+  });
+  it('finite weights whose scores overflow to +Infinity: evaluate gives NaN accuracy and loss, predict refuses (they gave 9.80% and class 0)', () => {
+    const net = MLP.init({ sizes: [784, 8, 10], activation: 'relu' }, Rng.seeded(1), { init: 'xavier' });
+    net.layers[0].W.array.data.fill(1); // every hidden unit the sum of the pixels, about 100
+    net.layers[1].W.array.data.fill(1e38); // 8 x 100 x 1e38 overflows float32: every score is +Infinity
+    const data = small.test.take(20);
+    for (const loss of ['hinge', 'ce', 'mse'] as const) {
+      const e = evaluate(net, data, loss);
+      expect([e.accuracy, e.loss], loss).toEqual([NaN, NaN]);
+    }
+    const { X } = data.batch(Int32Array.from({ length: 20 }, (_, i) => i));
+    expect(() => predict(net, X)).toThrow(/^predict: the scores of example 0 hold Infinity \(/);
+  });
+  it("an epoch whose evaluation is not finite stops train() with an error, and is not handed to onEpoch (it ended 'done' with NaN%)", async () => {
+    // A network whose forward in evaluation divides by zero: training is fine, evaluation is not.
+    const base = startState(quick);
+    const broken = Object.assign(Object.create(Object.getPrototypeOf(base.net)), base.net) as MLP;
+    const forward = base.net.forward.bind(base.net);
+    broken.forward = (t, X, mode) => (mode?.training ? forward(t, X, mode) : t.div(forward(t, X, mode), 0));
+    const logged: number[] = [];
+    await expect(train(quick, { train: small.train.take(200), test: small.test.take(100) }, { ...base, net: broken }, { onEpoch: (s) => void logged.push(s.epoch) }))
+      .rejects.toThrow("train: the network's scores on the training images are not finite after epoch 1 (its activations overflow in evaluation); the epoch is not logged");
+    expect(logged).toEqual([]);
   });
 });

@@ -63,7 +63,7 @@ export async function evaluateCommand(args: { model: string; 'model-file'?: stri
   }
   const loss = args.loss ?? (modelLoss(metadata, args.model) ?? 'hinge');
   const e = evaluate(net, data, loss);
-  if (Number.isNaN(e.accuracy)) throw new Error(`${args.model}: its scores on the ${args.split} images are NaN ${overflow}; this model cannot be evaluated`);
+  if (!(Number.isFinite(e.accuracy) && Number.isFinite(e.loss))) throw new Error(`${args.model}: its scores on the ${args.split} images are not finite ${overflow}; this model cannot be evaluated`);
   if (args.json) {
     console.log(JSON.stringify({ model: args.model, split: args.split, count: data.count, accuracy: e.accuracy, loss: e.loss, lossName: loss, confusion: e.confusion }));
     return 0;
@@ -92,7 +92,8 @@ export async function predictCommand(args: { model: string; 'model-file'?: strin
     const X = new Tensor(ndarray(Float32Array.from(pixels), [1, net.inputSize]));
     const S = scores(net, X);
     const digit = argmaxRows(S)[0], s = S.toFlatArray();
-    if (Number.isNaN(s[digit])) throw new Error(`${args.input}: the scores of ${args.model} for this image are NaN ${overflow}`);
+    const bad = s.find((v) => !Number.isFinite(v));
+    if (bad !== undefined) throw new Error(`${args.input}: the scores of ${args.model} for this image hold ${bad} ${overflow}`);
     if (args.json) console.log(JSON.stringify({ input: args.input, prediction: digit, scores: s, inverted, resized }));
     else {
       const notes = [resized ? `resized to ${side}x${side}` : '', inverted ? 'inverted to light-on-dark' : ''].filter(Boolean);
@@ -112,11 +113,10 @@ export async function predictCommand(args: { model: string; 'model-file'?: strin
   const predictions: number[] = [];
   for (let start = 0; start < images.count; start += 1000) {
     const indices = Int32Array.from({ length: Math.min(1000, images.count - start) }, (_, i) => start + i);
-    const S = scores(net, images.batch(indices).X), c = S.shape[1], s = S.array.data;
-    const predicted = argmaxRows(S);
-    const bad = predicted.findIndex((j, i) => Number.isNaN(s[i * c + j]));
-    if (bad >= 0) throw new Error(`${args.input}: the scores of ${args.model} for image ${start + bad} are NaN ${overflow}`);
-    predictions.push(...predicted);
+    const S = scores(net, images.batch(indices).X);
+    const bad = kernels.firstNonFinite(S.array);
+    if (bad) throw new Error(`${args.input}: the scores of ${args.model} for image ${start + bad[0]} hold ${S.array.get(bad[0], bad[1])} ${overflow}`);
+    predictions.push(...argmaxRows(S));
   }
   if (args.json) console.log(JSON.stringify({ input: args.input, predictions }));
   else {
