@@ -39,15 +39,22 @@ export function parsePgm(bytes: Buffer, where: string): Gray {
   if (max < 1 || max > 65535) throw new Error(`${where}: PGM maximum value ${max} is not in 1-65535`);
   const n = width * height;
   const pixels = new Float64Array(n);
+  // A sample above the maximum its header declares is a damaged file, not a brighter pixel.
+  const sample = (k: number, v: number) => {
+    if (!(Number.isInteger(v) && v >= 0 && v <= max)) {
+      throw new Error(`${where}: pixel ${k} (row ${Math.floor(k / width)}, column ${k % width}) is ${v}, outside 0-${max}, the range its header declares; the file is damaged (write it again)`);
+    }
+    pixels[k] = v / max;
+  };
   if (magic === 'P5') {
     const data = bytes.subarray(i + 1);
     const wide = max > 255;
     if (data.length < n * (wide ? 2 : 1)) throw new Error(`${where}: truncated PGM: ${width}x${height} needs ${n * (wide ? 2 : 1)} bytes of pixels, found ${data.length}`);
-    for (let k = 0; k < n; k++) pixels[k] = (wide ? data.readUInt16BE(2 * k) : data[k]) / max;
+    for (let k = 0; k < n; k++) sample(k, wide ? data.readUInt16BE(2 * k) : data[k]);
   } else {
     const values = bytes.subarray(i).toString('latin1').trim().split(/\s+/).map(Number);
     if (values.length < n || values.some((v) => !Number.isFinite(v))) throw new Error(`${where}: truncated or malformed PGM: ${width}x${height} needs ${n} values`);
-    for (let k = 0; k < n; k++) pixels[k] = values[k] / max;
+    for (let k = 0; k < n; k++) sample(k, values[k]);
   }
   return { width, height, pixels };
 }

@@ -15,7 +15,7 @@ const { test } = loadMnist();
 beforeAll(() => {
   const r = backprop(['train', '--layers', '784,32,10', '--init', 'xavier', '--subset', '3000', '--epochs', '1', '--quiet', '--out', join(dir, 'run')]);
   expect(r.code).toBe(0);
-});
+}, 300_000); // a training run: on a loaded machine, longer than the 10 s a hook gets by default
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('backprop evaluate', () => {
@@ -91,6 +91,23 @@ describe('backprop predict', () => {
     const r = backprop(['predict', model, bad]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toMatch(/bad.pgm: truncated PGM: 28x28 needs 784 bytes of pixels, found 10$/);
+  });
+
+  it('refuses a PGM whose samples are above the maximum value its header declares (it was read as a pixel brighter than white)', () => {
+    const above = join(dir, 'above.pgm'), plain = join(dir, 'above-plain.pgm');
+    writeFileSync(above, Buffer.concat([Buffer.from('P5\n28 28\n100\n'), Buffer.alloc(30), Buffer.from([200]), Buffer.alloc(753)]));
+    writeFileSync(plain, `P2\n2 2\n255\n0 0\n300 0\n`);
+    for (const [file, message] of [[above, 'pixel 30 (row 1, column 2) is 200, outside 0-100'], [plain, 'pixel 2 (row 1, column 0) is 300, outside 0-255']]) {
+      const r = backprop(['predict', model, file]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`backprop: ${file}: ${message}, the range its header declares; the file is damaged (write it again)\n`);
+    }
+  });
+
+  it('names an over-long path in words (it said ENAMETOOLONG)', () => {
+    const long = join(dir, `${'x'.repeat(300)}.safetensors`);
+    expect(backprop(['evaluate', long]).stderr).toBe(`backprop: ${long}: cannot read: file name too long (a path is at most 4096 bytes, a name 255)\n`);
   });
 
   it('refuses a huge image before allocating it, and one of no pixels or a maximum value of 0, naming the file', () => {

@@ -117,8 +117,8 @@ function fans(spec: ParameterSpec): [number, number] {
 }
 
 /** A parameter drawn (or filled) as its spec says; a random one with `override` instead when given. */
-function makeParameter(spec: ParameterSpec, rng: Rng, override: InitName | undefined, dtype: DType): Tensor {
-  const options = { dtype, requiresGrad: true };
+function makeParameter(name: string, spec: ParameterSpec, rng: Rng, override: InitName | undefined, dtype: DType): Tensor {
+  const options = { dtype, requiresGrad: true, name };
   const init = override && initNames.includes(spec.init as InitName) ? override : spec.init;
   if (typeof init === 'function') return rng.tensor(spec.shape, init, options);
   if (typeof init === 'number') return full(spec.shape, init, options);
@@ -136,7 +136,7 @@ export class ModelNetwork implements Network {
   /** Parameters drawn from `rng` in their declared order (`init` replaces the random initialisers), state filled. */
   constructor(readonly model: ModelFile, rng: Rng, options: { init?: InitName; dtype?: DType } = {}) {
     const def = model.definition, dtype = options.dtype ?? 'float32';
-    for (const [name, spec] of Object.entries(def.parameters)) this.params.set(name, makeParameter(spec, rng, options.init, dtype));
+    for (const [name, spec] of Object.entries(def.parameters)) this.params.set(name, makeParameter(name, spec, rng, options.init, dtype));
     for (const [name, spec] of Object.entries(def.state ?? {})) {
       const value = spec.init === 'ones' ? 1 : spec.init === 'zeros' ? 0 : spec.init;
       this.state.set(name, new Tensor(ndarray(allocate(dtype, size(spec.shape), 'owned').fill(value), [...spec.shape])));

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readUserFile } from './files.ts';
 import { initNames } from './init.ts';
+import { MAX_TENSOR_SIZE } from './mlp.ts';
 import type { ModelDefinition, ModelFile } from './model.ts';
 
 const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
@@ -77,6 +78,8 @@ export function checkDefinition(value: unknown, where: string): ModelDefinition 
       const keys = group === 'state' ? ['shape', 'init'] : ['shape', 'init', 'fanIn', 'fanOut'];
       for (const key of Object.keys(spec)) if (!keys.includes(key)) fail(`${at}: unknown field "${key}" (it has ${keys.join(', ')})`);
       if (!isShape(spec.shape)) fail(`${at}.shape must be a list of positive integers, got ${show(spec.shape)}`);
+      const entries = (spec.shape as number[]).reduce((a, b) => a * b, 1);
+      if (entries > MAX_TENSOR_SIZE) fail(`${at}.shape [${spec.shape}] has ${entries.toLocaleString('en-US')} entries, more than one array can hold (${MAX_TENSOR_SIZE.toLocaleString('en-US')}); make it smaller`);
       const init = spec.init, constant = init === 'zeros' || init === 'ones' || (typeof init === 'number' && Number.isFinite(init));
       const ok = group === 'state' ? constant : constant || typeof init === 'function' || initNames.includes(init as never);
       if (!ok) fail(`${at}.init must be ${group === 'state' ? '' : `${initNames.join(', ')}, `}zeros, ones${group === 'state' ? ' or a number' : ', a number or a function (rng) => number'}, got ${show(init)}`);
