@@ -245,7 +245,7 @@ describe('models and inputs that yield NaN are refused with one line, never a nu
 
 describe('a device, a pipe or a directory where a file is expected is refused in one line, unread (evaluate /dev/zero read until 8 GB)', () => {
   it('models, images, IDX files, configs, sweep files, model files and derivations', () => {
-    const fifo = join(dir, 'digit.pgm');
+    const fifo = join(dir, 'fifo-digit.pgm');
     execFileSync('mkfifo', [fifo]);
     const data = join(dir, 'fifo-data');
     mkdirSync(data);
