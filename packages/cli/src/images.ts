@@ -1,6 +1,6 @@
 /** Reading a digit image (PNG or PGM) as 28x28 pixels in [0, 1], white on black like MNIST. */
-import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
+import { readUserFile } from '@backprop/mlp/files';
 
 export interface Gray {
   width: number;
@@ -39,15 +39,22 @@ export function parsePgm(bytes: Buffer, where: string): Gray {
   if (max < 1 || max > 65535) throw new Error(`${where}: PGM maximum value ${max} is not in 1-65535`);
   const n = width * height;
   const pixels = new Float64Array(n);
+  // A sample above the maximum its header declares is a damaged file, not a brighter pixel.
+  const sample = (k: number, v: number) => {
+    if (!(Number.isInteger(v) && v >= 0 && v <= max)) {
+      throw new Error(`${where}: pixel ${k} (row ${Math.floor(k / width)}, column ${k % width}) is ${v}, outside 0-${max}, the range its header declares; the file is damaged (write it again)`);
+    }
+    pixels[k] = v / max;
+  };
   if (magic === 'P5') {
     const data = bytes.subarray(i + 1);
     const wide = max > 255;
     if (data.length < n * (wide ? 2 : 1)) throw new Error(`${where}: truncated PGM: ${width}x${height} needs ${n * (wide ? 2 : 1)} bytes of pixels, found ${data.length}`);
-    for (let k = 0; k < n; k++) pixels[k] = (wide ? data.readUInt16BE(2 * k) : data[k]) / max;
+    for (let k = 0; k < n; k++) sample(k, wide ? data.readUInt16BE(2 * k) : data[k]);
   } else {
     const values = bytes.subarray(i).toString('latin1').trim().split(/\s+/).map(Number);
     if (values.length < n || values.some((v) => !Number.isFinite(v))) throw new Error(`${where}: truncated or malformed PGM: ${width}x${height} needs ${n} values`);
-    for (let k = 0; k < n; k++) pixels[k] = values[k] / max;
+    for (let k = 0; k < n; k++) sample(k, values[k]);
   }
   return { width, height, pixels };
 }
@@ -89,7 +96,7 @@ function resize(img: Gray, size: number): Float64Array {
 
 /** The image as MNIST sees digits: `size` x `size`, light strokes on a dark background. */
 export function readDigit(path: string, size = 28): { pixels: Float64Array; inverted: boolean; resized: boolean } {
-  const bytes = readFileSync(path);
+  const bytes = readUserFile(path, { limit: 256 * 2 ** 20, what: 'an image of a digit' });
   const img = bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) ? parsePng(bytes, path) : parsePgm(bytes, path);
   const pixels = resize(img, size);
   // MNIST digits are white on black; a dark digit on light paper is inverted.

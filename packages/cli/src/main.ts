@@ -5,7 +5,7 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { exitQuietlyOnClosedPipe, runFromUserDirectory } from './process.ts';
+import { exitQuietlyOnClosedPipe, runFromUserDirectory, withDefaultSignals } from './process.ts';
 import { version } from './version.ts';
 
 exitQuietlyOnClosedPipe();
@@ -26,10 +26,10 @@ function command(name: string, describe: string, load: () => Promise<CommandModu
   return [
     name,
     describe,
-    async (y: Argv) => (await load()).options(y),
+    async (y: Argv) => (await withDefaultSignals(load)).options(y),
     async (args: unknown) => {
       try {
-        process.exitCode = await (await load()).run(args as never);
+        process.exitCode = await (await withDefaultSignals(load)).run(args as never);
       } catch (e) {
         console.error(`backprop: ${(e as Error).message}`);
         process.exitCode = 2;

@@ -203,7 +203,7 @@ describe('bad flags and values: one line naming the problem', () => {
     ['values: a matrix of the wrong shape', { values: values('shape.json', { inputs: [1, 2], weights: [[[1, 2]]], targets: [0, 1] }) }, /field "weights.0": expected a 2x2 matrix/],
     ['values: so large that float64 overflows', { values: values('huge.json', { layers: [1, 1], inputs: [1e200], weights: [1e200], targets: [1] }) }, /^o' comes out Infinity in float64: the inputs or weights are too large for this network; choose smaller ones$/],
     ['values: not JSON', { values: join(repoRoot, 'README.md') }, /not valid JSON/],
-    ['values: no file', { values: join(dir, 'none.json') }, /cannot read: ENOENT$/],
+    ['values: no file', { values: join(dir, 'none.json') }, /cannot read: no such file or directory$/],
   ];
   for (const [what, args, message] of cases) {
     it(what, () => {

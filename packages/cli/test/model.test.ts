@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ const { test } = loadMnist();
 beforeAll(() => {
   const r = backprop(['train', '--layers', '784,32,10', '--init', 'xavier', '--subset', '3000', '--epochs', '1', '--quiet', '--out', join(dir, 'run')]);
   expect(r.code).toBe(0);
-});
+}, 300_000); // a training run: on a loaded machine, longer than the 10 s a hook gets by default
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('backprop evaluate', () => {
@@ -90,6 +91,23 @@ describe('backprop predict', () => {
     const r = backprop(['predict', model, bad]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toMatch(/bad.pgm: truncated PGM: 28x28 needs 784 bytes of pixels, found 10$/);
+  });
+
+  it('refuses a PGM whose samples are above the maximum value its header declares (it was read as a pixel brighter than white)', () => {
+    const above = join(dir, 'above.pgm'), plain = join(dir, 'above-plain.pgm');
+    writeFileSync(above, Buffer.concat([Buffer.from('P5\n28 28\n100\n'), Buffer.alloc(30), Buffer.from([200]), Buffer.alloc(753)]));
+    writeFileSync(plain, `P2\n2 2\n255\n0 0\n300 0\n`);
+    for (const [file, message] of [[above, 'pixel 30 (row 1, column 2) is 200, outside 0-100'], [plain, 'pixel 2 (row 1, column 0) is 300, outside 0-255']]) {
+      const r = backprop(['predict', model, file]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`backprop: ${file}: ${message}, the range its header declares; the file is damaged (write it again)\n`);
+    }
+  });
+
+  it('names an over-long path in words (it said ENAMETOOLONG)', () => {
+    const long = join(dir, `${'x'.repeat(300)}.safetensors`);
+    expect(backprop(['evaluate', long]).stderr).toBe(`backprop: ${long}: cannot read: file name too long (a path is at most 4096 bytes, a name 255)\n`);
   });
 
   it('refuses a huge image before allocating it, and one of no pixels or a maximum value of 0, naming the file', () => {
@@ -197,9 +215,58 @@ describe('models and inputs that yield NaN are refused with one line, never a nu
     net.layers[0].W.array.data.fill(1e38);
     const overflow = join(dir, 'overflow.safetensors');
     saveModel(overflow, net, { config: { loss: 'ce' } });
-    refused(['evaluate', overflow], /^backprop: .*overflow.safetensors: its scores on the test images are NaN \(its activations overflow\); this model cannot be evaluated$/);
-    refused(['predict', overflow, pgm], /^backprop: .*nan-digit.pgm: the scores of .*overflow.safetensors for this image are NaN \(its activations overflow\)$/);
-    refused(['predict', overflow, idx], /^backprop: .*t10k-images-idx3-ubyte: the scores of .*overflow.safetensors for image 0 are NaN \(its activations overflow\)$/);
+    refused(['evaluate', overflow], /^backprop: .*overflow.safetensors: its scores on the test images are not finite \(its activations overflow\); this model cannot be evaluated$/);
+    refused(['predict', overflow, pgm], /^backprop: .*nan-digit.pgm: the scores of .*overflow.safetensors for this image hold NaN \(its activations overflow\)$/);
+    refused(['predict', overflow, idx], /^backprop: .*t10k-images-idx3-ubyte: the scores of .*overflow.safetensors for image 0 hold NaN \(its activations overflow\)$/);
+  });
+
+  it('a model whose finite weights overflow to +Infinity scores (evaluate printed accuracy 9.80%, hinge loss NaN; predict 0 0 0 0 0)', () => {
+    const net = MLP.init({ sizes: [784, 8, 10], activation: 'relu' }, Rng.seeded(1), { init: 'xavier' });
+    net.layers[0].W.array.data.fill(1);
+    net.layers[1].W.array.data.fill(1e38); // every score 8 x (sum of the pixels) x 1e38 = +Infinity in float32
+    const infinite = join(dir, 'infinite.safetensors');
+    saveModel(infinite, net);
+    refused(['evaluate', infinite], /^backprop: .*infinite.safetensors: its scores on the test images are not finite \(its activations overflow\); this model cannot be evaluated$/);
+    refused(['evaluate', infinite, '--json'], /^backprop: .*infinite.safetensors: its scores on the test images are not finite/);
+    refused(['predict', infinite, pgm], /^backprop: .*nan-digit.pgm: the scores of .*infinite.safetensors for this image hold Infinity \(its activations overflow\)$/);
+    refused(['predict', infinite, idx], /^backprop: .*t10k-images-idx3-ubyte: the scores of .*infinite.safetensors for image 0 hold Infinity \(its activations overflow\)$/);
+  });
+
+  it("a model file whose forward returns NaN or Infinity only in evaluation: train stops at the first epoch's evaluation naming the file (it ended 'done' with NaN%)", () => {
+    const file = join(dir, 'eval-overflow.ts'), out = join(dir, 'eval-overflow');
+    // Finite on the two images the start checks, in training always; infinite on the evaluation's batches.
+    writeFileSync(file, "export default { input: [784], outputs: 10, parameters: { W: { shape: [784, 10], init: 'xavier' } }, forward: (t, p, X, ctx) => { const S = t.matmul(X, p.W); return ctx.training || X.shape[0] <= 2 ? S : t.div(t.abs(S), 0); } };\n");
+    const r = backprop(['train', '--model', file, '--subset', '600', '--epochs', '2', '--quiet', '--out', out]);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^backprop: .*eval-overflow\.ts: forward returned the score (Infinity|NaN) for example \d+, class \d+, in evaluation \(ctx\.training false\); scores must be finite \(an overflow, a division by zero, weights grown too large\?\)\n$/);
+    expect(r.code).toBe(2);
+  });
+});
+
+describe('a device, a pipe or a directory where a file is expected is refused in one line, unread (evaluate /dev/zero read until 8 GB)', () => {
+  it('models, images, IDX files, configs, sweep files, model files and derivations', () => {
+    const fifo = join(dir, 'fifo-digit.pgm');
+    execFileSync('mkfifo', [fifo]);
+    const data = join(dir, 'fifo-data');
+    mkdirSync(data);
+    execFileSync('mkfifo', [join(data, 't10k-images-idx3-ubyte')]);
+    symlinkSync(join(defaultMnistDir(), 't10k-labels-idx1-ubyte'), join(data, 't10k-labels-idx1-ubyte'));
+    const cases: [string[], string][] = [
+      [['evaluate', '/dev/zero'], '/dev/zero: is a device, not a file; name a file'],
+      [['predict', model, '/dev/zero'], '/dev/zero: is a device, not a file; name a file'],
+      [['predict', model, fifo], `${fifo}: is a pipe, not a file; name a file`],
+      [['evaluate', model, '--data', data], `${join(data, 't10k-images-idx3-ubyte')}: is a pipe, not a file; name a file`],
+      [['evaluate', dir], `${dir}: is a directory, not a file; name a file`],
+      [['train', '--config', '/dev/zero', '--out', join(dir, 'zero-config')], '/dev/zero: is a device, not a file; name a file'],
+      [['train', '--model', fifo, '--out', join(dir, 'fifo-model')], `${fifo}: is a pipe, not a file; name a file`],
+      [['experiment', join(dir, 'sweep.json')], `${join(dir, 'sweep.json')}: no such file; a sweep file is JSON as described in the README (backprop experiment FILE.json)`],
+      [['check', '/dev/zero'], '/dev/zero: is a device, not a file; name a file'],
+    ];
+    for (const [args, message] of cases) {
+      const r = backprop(args, { timeout: 60_000 }); // before the fix, /dev/zero was read until Node gave up (8 GB) and a pipe blocked
+      expect(r.stderr, args.join(' ')).toBe(`backprop: ${message}\n`);
+      expect(r.code, args.join(' ')).toBe(2);
+    }
   });
 });
 

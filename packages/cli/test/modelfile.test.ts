@@ -40,10 +40,11 @@ describe('backprop train --model', () => {
   });
 
   it('evaluate and predict read its checkpoint through the model file, with the numbers of the same MLP', () => {
-    const evaluate = (d: string) => JSON.parse(backprop(['evaluate', join(d, 'model.safetensors'), '--json']).stdout);
+    const named = (d: string) => (d === file ? ['--model-file', 'examples/models/mlp.ts'] : []);
+    const evaluate = (d: string) => JSON.parse(backprop(['evaluate', join(d, 'model.safetensors'), '--json', ...named(d)]).stdout);
     expect({ ...evaluate(file), model: '' }).toEqual({ ...evaluate(mlp), model: '' });
     const images = join(defaultMnistDir(), 't10k-images-idx3-ubyte');
-    const predict = (d: string) => backprop(['predict', join(d, 'model.safetensors'), images, '--json']);
+    const predict = (d: string) => backprop(['predict', join(d, 'model.safetensors'), images, '--json', ...named(d)]);
     const [a, b] = [predict(mlp), predict(file)];
     expect(b.code).toBe(0);
     expect(JSON.parse(b.stdout).predictions).toHaveLength(10000);
@@ -59,7 +60,7 @@ describe('backprop train --model', () => {
     const checkpoint = tensorsOf(join(killed, 'checkpoint-epoch-001.safetensors'));
     expect([...checkpoint.keys()].filter((k) => k.startsWith('bn1.'))).toEqual(['bn1.gain', 'bn1.bias', 'bn1.mean', 'bn1.var']);
     expect(checkpoint.get('bn1.mean')!.some((b) => b !== 0)).toBe(true); // running statistics, updated and saved
-    const resumed = backprop(['train', '--resume', killed]);
+    const resumed = backprop(['train', '--resume', killed, '--model', 'examples/models/regularised.ts']);
     expect(resumed.code).toBe(0);
     // Killed as its first checkpoint appeared: during epoch 1's evaluation (evaluated on resume), or later.
     expect(resumed.stderr).toMatch(/^resuming .*reg-killed after epoch [12] of 3( \(evaluating epoch [12] first: the run stopped before its evaluation was logged\))?\n/);
@@ -69,7 +70,7 @@ describe('backprop train --model', () => {
     const test = (d: string) => jsonLines(join(d, 'metrics.jsonl')).filter((m) => m.type === 'epoch').map((m) => m.testAccuracy);
     expect(test(killed)).toEqual(test(whole));
     // In evaluation, dropout is the identity and batchNorm reads the running statistics: the same numbers every time.
-    const evaluate = () => JSON.parse(backprop(['evaluate', join(killed, 'model.safetensors'), '--json']).stdout).accuracy;
+    const evaluate = () => JSON.parse(backprop(['evaluate', join(killed, 'model.safetensors'), '--json', '--model-file', 'examples/models/regularised.ts']).stdout).accuracy;
     const accuracy = evaluate();
     expect(accuracy).toBeGreaterThan(0.9);
     expect(evaluate()).toBe(accuracy);
@@ -82,13 +83,13 @@ describe('backprop train --model', () => {
     await interruptAfterFirstEpoch(['--model', source, '--subset', '6000', '--epochs', '4', '--quiet'], out, 'SIGKILL');
     writeFileSync(source, readFileSync(source, 'utf8').replace('const width = 64', 'const width = 65'));
     const before = readFileSync(join(out, 'metrics.jsonl'), 'utf8');
-    const r = backprop(['train', '--resume', out]);
+    const r = backprop(['train', '--resume', out, '--model', source]);
     expect(r.code).toBe(2);
     expect(lines(r.stderr)).toHaveLength(1);
-    expect(r.stderr).toMatch(new RegExp(`^backprop: ${out}: the model file ${source} has changed since this run started \\(SHA-256 [0-9a-f]{12}\\.\\.\\., now [0-9a-f]{12}\\.\\.\\.\\); restore it to resume, or start a new run\\n$`));
+    expect(r.stderr).toMatch(new RegExp(`^backprop: ${out}: the model file ${source} is not the one this run started with \\(SHA-256 [0-9a-f]{12}\\.\\.\\., this file [0-9a-f]{12}\\.\\.\\.\\); restore it to resume, or start a new run\\n$`));
     expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8')).toBe(before);
     const checkpoint = join(out, 'checkpoint-epoch-001.safetensors');
-    const e = backprop(['evaluate', checkpoint]);
+    const e = backprop(['evaluate', checkpoint, '--model-file', source]);
     expect(e.code).toBe(2);
     expect(e.stderr).toMatch(/^backprop: .*residual\.ts: not the model file .*checkpoint-epoch-001\.safetensors was trained with \(SHA-256 [0-9a-f]{12}\.\.\., this file [0-9a-f]{12}\.\.\.\); pass that one with --model-file FILE\n$/);
     const copy = join(dir, 'original.ts');
@@ -119,6 +120,8 @@ describe('backprop train --model', () => {
       ['an input that is not the images', "export default { input: [1, 20, 20], outputs: 10, parameters: { W: { shape: [400, 10], init: 'he' } }, forward: (t, p, X) => t.matmul(t.flatten(X), p.W) };", /an-input-that-is-not-the-images\.ts: the model's input \[1,20,20\] has 400 values, but MNIST images have 784 pixels \(28x28\)$/],
       ['a forward that throws', "export default { input: [784], outputs: 10, parameters: { W: { shape: [784, 10], init: 'he' } }, forward: (t, p, X) => t.matmul(p.W, X) };", /a-forward-that-throws\.ts: forward: matmul: cannot multiply \[784,10\] by \[2,784\]: 10 != 2$/],
       ['scores of the wrong shape', "export default { input: [784], outputs: 10, parameters: { W: { shape: [784, 12], init: 'he' } }, forward: (t, p, X) => t.matmul(X, p.W) };", /scores-of-the-wrong-shape\.ts: forward returned scores of shape \[2,12\], but a batch of 2 needs scores \[2,10\] \(outputs: 10\)$/],
+      ['a parameter the forward never uses', "export default { input: [784], outputs: 10, parameters: { W: { shape: [784, 10], init: 'he' }, unused: { shape: [3], init: 'zeros' } }, forward: (t, p, X) => t.matmul(X, p.W) };", /a-parameter-the-forward-never-uses\.ts: parameters\["unused"\] \[3\] gets no gradient: the forward pass does not use it on the way to the scores; use it, or remove it from parameters$/],
+      ['a parameter larger than an array can be', "export default { input: [784], outputs: 10, parameters: { W: { shape: [784, 100000000], init: 'he' } }, forward: (t, p, X) => t.matmul(X, p.W) };", /a-parameter-larger-than-an-array-can-be\.ts: parameters\["W"\]\.shape \[784,100000000\] has 78,400,000,000 entries, more than one array can hold \(4,294,967,296\); make it smaller$/],
       ['dropout in evaluation only', "export default { input: [784], outputs: 10, parameters: { W: { shape: [784, 10], init: 'he' } }, forward: (t, p, X, ctx) => t.matmul(ctx.training ? X : t.dropout(X, 0.5, null, true), p.W) };", /dropout-in-evaluation-only\.ts: forward: dropout: training needs the run's Rng to draw the mask, got none$/],
     ];
     for (const [what, text, message] of cases) {
@@ -153,6 +156,39 @@ describe('backprop train --model', () => {
       }
     });
   });
+});
+
+describe('a run directory or a saved model never runs the model file it names: only --model / --model-file do', () => {
+  it('train --resume, evaluate and predict refuse to load it unnamed, in one line saying which flag to pass, and run it when named', async () => {
+    const marker = join(dir, 'marks-ran'), file = join(dir, 'marking.ts'), out = join(dir, 'marking-run');
+    writeFileSync(file, [
+      "import { appendFileSync } from 'node:fs';",
+      `appendFileSync(${JSON.stringify(marker)}, 'ran\\n');`,
+      "export default { input: [784], outputs: 10, parameters: { W: { shape: [784, 10], init: 'xavier' }, b: { shape: [10], init: 'zeros' } }, forward: (t, p, X) => t.add(t.matmul(X, p.W), p.b) };",
+    ].join('\n'));
+    await interruptAfterFirstEpoch(['--model', file, '--subset', '600', '--epochs', '200', '--quiet'], out, 'SIGKILL');
+    rmSync(marker);
+    const checkpoint = join(out, 'checkpoint-epoch-001.safetensors');
+    const pgm = join(dir, 'marking.pgm');
+    writeFileSync(pgm, Buffer.concat([Buffer.from('P5\n28 28\n255\n'), Buffer.alloc(784)]));
+    const refusals: [string[], string][] = [
+      [['train', '--resume', out], `${out}: this run trains the model file ${file}, and loading one runs its code: name it to resume, with backprop train --resume ${out} --model ${file}`],
+      [['evaluate', checkpoint], `${checkpoint}: was trained with the model file ${file}, and loading one runs its code: name it, with backprop evaluate ${checkpoint} --model-file ${file}`],
+      [['predict', checkpoint, pgm], `${checkpoint}: was trained with the model file ${file}, and loading one runs its code: name it, with backprop predict ${checkpoint} ${pgm} --model-file ${file}`],
+    ];
+    for (const [args, message] of refusals) {
+      const r = backprop(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toBe(`backprop: ${message}\n`);
+      expect(existsSync(marker), args.join(' ')).toBe(false);
+    }
+    const mlpRun = join(dir, 'marking-mlp'); // an MLP's run takes no model file
+    await interruptAfterFirstEpoch(['--layers', '784,10', '--subset', '600', '--epochs', '200', '--quiet'], mlpRun, 'SIGKILL');
+    expect(backprop(['train', '--resume', mlpRun, '--model', file]).stderr).toBe(`backprop: ${mlpRun}: this run trains an MLP, not a model file; resume it without --model\n`);
+    expect(existsSync(marker)).toBe(false);
+    expect(backprop(['evaluate', checkpoint, '--model-file', file]).code).toBe(0);
+    expect(existsSync(marker)).toBe(true); // named, it runs (the resume with --model: the test of a killed run above)
+  }, 120_000);
 });
 
 describe('backprop gradcheck --model', () => {

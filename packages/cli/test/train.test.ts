@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { loadMnist, loadModel } from '@backprop/mlp';
 import { backprop, interruptAfterFirstEpoch } from './helpers.ts';
@@ -118,6 +118,16 @@ describe('bad flags and configs get one line naming the problem, exit 2, and no 
     ['an empty training set', ['--data', empty], /^backprop: .*empty\/train-images-idx3-ubyte: holds no images \(its header says 0x28x28\); a data set needs at least one$/],
     ['no threads', ['--threads', '0'], /^backprop: --threads 0: expected a positive integer \(1: everything in one thread\)$/],
     ['resume of nothing', ['--resume', join(dir, 'nothing')], /nothing: no run here \(no config.json\); start one with backprop train --out/],
+    // Raw Node texts no more: `Invalid typed array length: 784000000000`, ENAMETOOLONG.
+    ['a layer larger than an array can be', ['--layers', '784,1000000000,10'], /^backprop: settings: field "layers": layer 1 \(784 x 1000000000\) would hold 784,000,000,000 weights, more than one array can hold \(4,294,967,296\); use smaller layers$/],
+    [
+      'layers whose weights need more memory than the machine has',
+      // a width whose weights and gradients (8 bytes each) exceed the machine's memory, each matrix within an array's limit
+      ['--layers', `784,${Math.ceil(totalmem() / 8 / 785) + 1000},10`],
+      totalmem() / 8 / 785 + 1000 < 2 ** 32 / 784
+        ? /^backprop: settings: field "layers": its [\d,]+ weights need at least [\d.]+ GB of memory \(float32 weights and their gradients\), more than this machine's [\d.]+ GB; use smaller layers$/
+        : /^backprop: settings: field "layers": layer 1 .* more than one array can hold/,
+    ],
   ];
   for (const [what, args, message] of cases) {
     it(what, () => {
@@ -129,6 +139,15 @@ describe('bad flags and configs get one line naming the problem, exit 2, and no 
       expect(existsSync(out)).toBe(false);
     });
   }
+});
+
+describe('an --out too long for the file system is named in words (it said ENAMETOOLONG)', () => {
+  it('one line, exit 2', () => {
+    const out = join(dir, 'x'.repeat(300));
+    const r = backprop(['train', '--layers', '784,10', '--subset', '100', '--out', out]);
+    expect(r.stderr).toBe(`backprop: file name too long (a path is at most 4096 bytes, a name 255) creating ${out}\n`);
+    expect(r.code).toBe(2);
+  });
 });
 
 describe('settings the data cannot honour as given get a warning line, and the run is not changed', () => {

@@ -1,5 +1,5 @@
-/** Writing files so that a crash or a full disk never leaves a half-written one. */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+/** Writing files so that a crash or a full disk never leaves a half-written one, and reading a user's files within bounds. */
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** The low-level write: like `fs.writeSync`, it may write fewer bytes than asked and returns how many. */
@@ -49,6 +49,65 @@ function syncDirectory(dir: string): void {
   }
 }
 
+/** The largest file read into memory whole: Node's limit for one read (2 GiB - 1 bytes). */
+export const MAX_FILE_BYTES = 2 ** 31 - 1;
+
+const kindOf = (s: Stats) =>
+  s.isDirectory() ? 'a directory' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : s.isFIFO() ? 'a pipe' : s.isSocket() ? 'a socket' : 'not a plain file';
+
+const sizeOf = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${bytes} bytes`);
+
+/**
+ * The bytes of a file a user names, read only if it is a regular file of at most `limit` bytes:
+ * a device (/dev/zero), a pipe or a directory would be read forever, block, or fail with an error
+ * code. `what` names the kind of file in the error (`a model`). Opened without blocking (a pipe
+ * would wait for a writer), then checked, then read to the size it had when checked. Errors are
+ * one line naming the file: `runs/x.json: cannot read: no such file or directory`.
+ */
+export function readUserFile(path: string, { limit = MAX_FILE_BYTES, what = 'a file' }: { limit?: number; what?: string } = {}): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw readError(e, path);
+  }
+  let stat: Stats;
+  try {
+    stat = fstatSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    throw readError(e, path);
+  }
+  // (the code says what it is to a caller that words it its own way: check's 'is a directory')
+  const refuse = (message: string, code?: string) => {
+    closeSync(fd);
+    return Object.assign(new Error(message), { code });
+  };
+  if (!stat.isFile()) throw refuse(`${path}: is ${kindOf(stat)}, not a file; name a file`, stat.isDirectory() ? 'EISDIR' : undefined);
+  if (stat.size > limit) throw refuse(`${path}: is ${sizeOf(stat.size)}, more than ${what} can be (${sizeOf(limit)}); is it the right file?`);
+  try {
+    const bytes = Buffer.allocUnsafe(stat.size);
+    let done = 0;
+    for (let n; done < bytes.length && (n = readSync(fd, bytes, done, bytes.length - done, null)) > 0; ) done += n;
+    return done === bytes.length ? bytes : bytes.subarray(0, done); // shorter if it shrank meanwhile
+  } catch (e) {
+    throw readError(e, path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readError(e: unknown, path: string): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  return Object.assign(new Error(`${path}: cannot read: ${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : reasonOf(e)}`), { code });
+}
+
+/** The cause of a failed file operation in words (`no such file or directory`), or its message. */
+function reasonOf(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  return reasons[code] ?? (e as Error).message;
+}
+
 const reasons: Record<string, string> = {
   ENOSPC: 'no space left on device',
   EDQUOT: 'disk quota exceeded',
@@ -60,6 +119,8 @@ const reasons: Record<string, string> = {
   ENOENT: 'no such file or directory',
   ENOTDIR: 'not a directory',
   EISDIR: 'is a directory',
+  ENAMETOOLONG: 'file name too long (a path is at most 4096 bytes, a name 255)',
+  ELOOP: 'too many symbolic links',
 };
 
 /**
@@ -68,6 +129,5 @@ const reasons: Record<string, string> = {
  */
 export function fileError(e: unknown, path: string, doing = 'writing'): Error {
   const code = (e as NodeJS.ErrnoException).code ?? '';
-  const reason = reasons[code] ?? (e as Error).message;
-  return Object.assign(new Error(`${reason} ${doing} ${path}`), { code });
+  return Object.assign(new Error(`${reasonOf(e)} ${doing} ${path}`), { code });
 }

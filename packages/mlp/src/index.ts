@@ -6,7 +6,7 @@
 export { activations, activationNames, type Activation, type ActivationName } from './activations.ts';
 export { lossOnTape, lossNames, oneHot, type LossName } from './losses.ts';
 export { initNames, weightSampler, type InitName } from './init.ts';
-export { Dense, MLP, MLP_FORMAT, activate, type MLPSpec } from './mlp.ts';
+export { Dense, MLP, MLP_FORMAT, MAX_TENSOR_SIZE, activate, layersProblem, type MLPSpec } from './mlp.ts';
 export type { Network, ForwardMode } from './network.ts';
 export { ModelNetwork, MODEL_FORMAT } from './model.ts';
 export type { ModelDefinition, ModelFile, ParameterSpec, ParameterInit, StateSpec, ForwardContext, HandBackwardInput, HandBackwardResult } from './model.ts';
@@ -19,4 +19,4 @@ export { Dataset, defaultMnistDir, loadMnist, loadSplit, readIdx, type Mnist, ty
 export { train, evaluatesInBackground, startState, evaluate, predict, scores, argmaxRows, paperConfig, holdOut, trainConfigProblem } from './train.ts';
 export type { TrainConfig, TrainSettings, TrainState, TrainHooks, TrainedEpoch, TrainOptions, TrainOutcome, EpochStats, Evaluation } from './train.ts';
 export { saveModel, loadModel, readTensorFile, restoreNetwork, encodeSafetensors, decodeSafetensors, type LoadedModel } from './safetensors.ts';
-export { writeFileAtomic, fileError, type WriteFn } from './files.ts';
+export { writeFileAtomic, fileError, readUserFile, MAX_FILE_BYTES, type WriteFn } from './files.ts';

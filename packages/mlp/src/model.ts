@@ -6,7 +6,7 @@
  * `evaluate` and `saveModel` take as they take the MLP. modelfile.ts loads and checks the file.
  */
 import ndarray from 'ndarray';
-import { allocate, full, Rng, Tensor, updateRunningStats, type BatchStats, type DType, type RunningStats, type Tape } from '@backprop/graph';
+import { allocate, full, kernels, Rng, Tensor, updateRunningStats, type BatchStats, type DType, type RunningStats, type Tape } from '@backprop/graph';
 import { initNames, weightSampler, type InitName } from './init.ts';
 import type { LossName } from './losses.ts';
 import type { ForwardMode, Network } from './network.ts';
@@ -117,8 +117,8 @@ function fans(spec: ParameterSpec): [number, number] {
 }
 
 /** A parameter drawn (or filled) as its spec says; a random one with `override` instead when given. */
-function makeParameter(spec: ParameterSpec, rng: Rng, override: InitName | undefined, dtype: DType): Tensor {
-  const options = { dtype, requiresGrad: true };
+function makeParameter(name: string, spec: ParameterSpec, rng: Rng, override: InitName | undefined, dtype: DType): Tensor {
+  const options = { dtype, requiresGrad: true, name };
   const init = override && initNames.includes(spec.init as InitName) ? override : spec.init;
   if (typeof init === 'function') return rng.tensor(spec.shape, init, options);
   if (typeof init === 'number') return full(spec.shape, init, options);
@@ -136,7 +136,7 @@ export class ModelNetwork implements Network {
   /** Parameters drawn from `rng` in their declared order (`init` replaces the random initialisers), state filled. */
   constructor(readonly model: ModelFile, rng: Rng, options: { init?: InitName; dtype?: DType } = {}) {
     const def = model.definition, dtype = options.dtype ?? 'float32';
-    for (const [name, spec] of Object.entries(def.parameters)) this.params.set(name, makeParameter(spec, rng, options.init, dtype));
+    for (const [name, spec] of Object.entries(def.parameters)) this.params.set(name, makeParameter(name, spec, rng, options.init, dtype));
     for (const [name, spec] of Object.entries(def.state ?? {})) {
       const value = spec.init === 'ones' ? 1 : spec.init === 'zeros' ? 0 : spec.init;
       this.state.set(name, new Tensor(ndarray(allocate(dtype, size(spec.shape), 'owned').fill(value), [...spec.shape])));
@@ -208,6 +208,11 @@ export class ModelNetwork implements Network {
       throw new Error(`${this.model.path}: forward returned ${got}, but a batch of ${n} needs scores [${n},${def.outputs}] (outputs: ${def.outputs})`);
     }
     if (mode.training && mode.updateState !== false) for (const u of updates) updateRunningStats(u.running, u.stats, u.momentum);
+    // In training a non-finite score makes the loss non-finite, which stops the run (divergence); in evaluation nothing else would see it.
+    const bad = mode.training ? null : kernels.firstNonFinite(S.array);
+    if (bad) {
+      throw new Error(`${this.model.path}: forward returned the score ${S.array.get(bad[0], bad[1])} for example ${bad[0]}, class ${bad[1]}, in evaluation (ctx.training false); scores must be finite (an overflow, a division by zero, weights grown too large?)`);
+    }
     return S;
   }
 

@@ -6,10 +6,11 @@
  * changed file unrun.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { readUserFile } from './files.ts';
 import { initNames } from './init.ts';
+import { MAX_TENSOR_SIZE } from './mlp.ts';
 import type { ModelDefinition, ModelFile } from './model.ts';
 
 const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
@@ -23,10 +24,9 @@ export function hashModelFile(path: string): { file: string; sha256: string } {
   const file = resolve(path);
   let bytes: Buffer;
   try {
-    bytes = readFileSync(file);
+    bytes = readUserFile(file, { limit: 16 * 2 ** 20, what: 'a model file' });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`${path}: cannot read the model file: ${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message}`);
+    throw new Error(`${path}: ${(e as Error).message.slice(file.length + 2).replace(/^cannot read: /, 'cannot read the model file: ')}`);
   }
   return { file, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
@@ -79,6 +79,8 @@ export function checkDefinition(value: unknown, where: string): ModelDefinition 
       const keys = group === 'state' ? ['shape', 'init'] : ['shape', 'init', 'fanIn', 'fanOut'];
       for (const key of Object.keys(spec)) if (!keys.includes(key)) fail(`${at}: unknown field "${key}" (it has ${keys.join(', ')})`);
       if (!isShape(spec.shape)) fail(`${at}.shape must be a list of positive integers, got ${show(spec.shape)}`);
+      const entries = (spec.shape as number[]).reduce((a, b) => a * b, 1);
+      if (entries > MAX_TENSOR_SIZE) fail(`${at}.shape [${spec.shape}] has ${entries.toLocaleString('en-US')} entries, more than one array can hold (${MAX_TENSOR_SIZE.toLocaleString('en-US')}); make it smaller`);
       const init = spec.init, constant = init === 'zeros' || init === 'ones' || (typeof init === 'number' && Number.isFinite(init));
       const ok = group === 'state' ? constant : constant || typeof init === 'function' || initNames.includes(init as never);
       if (!ok) fail(`${at}.init must be ${group === 'state' ? '' : `${initNames.join(', ')}, `}zeros, ones${group === 'state' ? ' or a number' : ', a number or a function (rng) => number'}, got ${show(init)}`);

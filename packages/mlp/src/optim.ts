@@ -123,6 +123,9 @@ function gradOf(p: Tensor): Data {
 
 /** `p.grad`, or an error saying how to get one. */
 function gradientOf(p: Tensor): Tensor {
-  if (!p.grad) throw new Error(`optimizer: parameter ${p.name ?? ''} ${p.shape} has no gradient; run tape.backward(loss) first`);
+  if (!p.grad) {
+    const which = p.name ? `'${p.name}' [${p.shape}]` : `[${p.shape}]`;
+    throw new Error(`optimizer: parameter ${which} has no gradient: the loss does not depend on it, or tape.backward(loss) was not run`);
+  }
   return p.grad;
 }

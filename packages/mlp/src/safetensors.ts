@@ -14,12 +14,11 @@
  * tensor name or a wrong generator state. Files of other writers (and of older versions) may lack either.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import ndarray from 'ndarray';
 import { allocate, Tensor, type Data } from '@backprop/graph';
 import type { ActivationName } from './activations.ts';
 import { activationNames } from './activations.ts';
-import { writeFileAtomic } from './files.ts';
+import { readUserFile, writeFileAtomic } from './files.ts';
 import { Dense, MLP, MLP_FORMAT as FORMAT } from './mlp.ts';
 import type { Network } from './network.ts';
 
@@ -123,13 +122,7 @@ export function saveModel(path: string, net: Network, metadata: Record<string, u
 
 /** The tensors and metadata of a safetensors file, checked (offsets, checksum); errors name the file. */
 export function readTensorFile(path: string): { tensors: Map<string, { data: Data; shape: number[] }>; metadata: Record<string, string> } {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new Error(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  return decodeSafetensors(bytes, path);
+  return decodeSafetensors(readUserFile(path, { what: 'a model' }), path);
 }
 
 /**

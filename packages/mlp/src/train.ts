@@ -218,6 +218,11 @@ async function trainEpochs(config: TrainSettings, fit: Dataset, sets: Dataset[],
   let pending: Promise<void> | undefined;
   let failure: { error: unknown } | undefined;
   const finish = (stats: TrainedEpoch, evaluations: Evaluation[], after: TrainState) => {
+    // Non-finite scores (an evaluation that overflows) are never logged as an epoch's result.
+    const bad = evaluations.findIndex((e) => !(Number.isFinite(e.accuracy) && Number.isFinite(e.loss)));
+    if (bad >= 0) {
+      throw new Error(`train: the network's scores on the ${['training', 'test', 'validation'][bad]} images are not finite after epoch ${stats.epoch} (its activations overflow in evaluation); the epoch is not logged`);
+    }
     const [train, test, validation] = evaluations;
     const full: EpochStats = { epoch: stats.epoch, meanIterationLoss: stats.meanIterationLoss, train, test, validation, lr: stats.lr, seconds: stats.seconds };
     if (validation && validation.loss < (after.best?.loss ?? Infinity)) after.best = state.best = { epoch: full.epoch, loss: validation.loss };
@@ -311,8 +316,9 @@ export function scores(net: Network, X: Tensor): Tensor {
 }
 
 /**
- * Accuracy, mean loss and confusion matrix of `net` on `data`. NaN scores (a network whose
- * weights hold NaN) make the accuracy NaN, as they make the loss NaN: never a number that looks right.
+ * Accuracy, mean loss and confusion matrix of `net` on `data`. Scores that are not finite (NaN from
+ * a network whose weights hold NaN, infinities from one whose activations overflow) make the
+ * accuracy and the loss NaN: never a number that looks right.
  */
 export function evaluate(net: Network, data: Dataset, loss: LossName, batchSize = 1000): Evaluation {
   const classes = net.outputSize;
@@ -327,7 +333,7 @@ export function evaluate(net: Network, data: Dataset, loss: LossName, batchSize 
       const tape = new Tape();
       totalLoss += tape.noRecord(() => lossOnTape(tape, loss, S, y)).item() * n;
       const predicted = argmaxRows(S);
-      if (firstNaNRow(S, predicted) >= 0) correct = NaN;
+      if (kernels.firstNonFinite(S.array)) correct = totalLoss = NaN;
       for (let i = 0; i < n; i++) {
         confusion[y[i]][predicted[i]]++;
         if (predicted[i] === y[i]) correct++;
@@ -345,17 +351,10 @@ export function argmaxRows(S: Tensor): Int32Array {
   return kernels.argmaxRows(S.array);
 }
 
-/** The first row of S whose scores hold NaN (its argmax is a NaN), or -1. */
-function firstNaNRow(S: Tensor, argmax: Int32Array): number {
-  const c = S.shape[1], s = S.array.data;
-  return argmax.findIndex((j, i) => Number.isNaN(s[i * c + j]));
-}
-
-/** Predicted classes for images X [n, features] in [0, 1]; scores holding NaN are refused, not predicted. */
+/** Predicted classes for images X [n, features] in [0, 1]; scores that are not finite are refused, not predicted. */
 export function predict(net: Network, X: Tensor): Int32Array {
   const S = scores(net, X);
-  const predicted = argmaxRows(S);
-  const bad = firstNaNRow(S, predicted);
-  if (bad >= 0) throw new Error(`predict: the scores of example ${bad} are NaN (the network's weights or the input hold NaN or infinity)`);
-  return predicted;
+  const bad = kernels.firstNonFinite(S.array);
+  if (bad) throw new Error(`predict: the scores of example ${bad[0]} hold ${S.array.get(bad[0], bad[1])} (the network's weights or the input hold NaN or infinity, or its activations overflow)`);
+  return argmaxRows(S);
 }

@@ -1,10 +1,12 @@
 // Atomic writes that survive a full disk, and checkpoints that say when they are damaged.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '@backprop/graph';
-import { loadModel, MLP, saveModel, writeFileAtomic, type WriteFn } from '../src/index.ts';
+import { loadModel, MLP, readIdx, readTensorFile, readUserFile, saveModel, writeFileAtomic, type WriteFn } from '../src/index.ts';
+import { gzipSync } from 'node:zlib';
 
 const dir = mkdtempSync(join(tmpdir(), 'files-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,6 +50,38 @@ describe('writeFileAtomic', () => {
 
   it('names the file and the cause when the directory cannot be written', () => {
     expect(() => writeFileAtomic(join(dir, 'missing', 'x.json'), '{}')).toThrow(/^no such file or directory writing .*missing\/x\.json$/);
+  });
+});
+
+describe('readUserFile: only regular files, within a bound, never an unbounded read', () => {
+  it('reads a file whole, and refuses a device, a pipe, a directory and a file over its bound in one line naming it', () => {
+    const path = join(dir, 'some.bin');
+    writeFileSync(path, Buffer.from('0123456789'));
+    expect(readUserFile(path).toString()).toBe('0123456789');
+    expect(() => readUserFile(path, { limit: 9, what: 'a config' })).toThrow(`${path}: is 10 bytes, more than a config can be (9 bytes); is it the right file?`);
+    // Unread: /dev/zero has no end, and a pipe with no writer would block an open that waited for one.
+    expect(() => readTensorFile('/dev/zero')).toThrow(/^\/dev\/zero: is a device, not a file; name a file$/);
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => readIdx(fifo)).toThrow(`${fifo}: is a pipe, not a file; name a file`);
+    expect(() => readUserFile(dir)).toThrow(`${dir}: is a directory, not a file; name a file`);
+    expect(() => readUserFile(join(dir, 'none'))).toThrow(`${join(dir, 'none')}: cannot read: no such file or directory`);
+    expect(() => readUserFile(join(dir, 'x'.repeat(300)))).toThrow(/: cannot read: file name too long \(a path is at most 4096 bytes, a name 255\)$/);
+  });
+  it('a file larger than Node reads at once (2 GiB) is refused before it is read: a sparse file of 3 GiB', () => {
+    const big = join(dir, 'big.safetensors');
+    writeFileSync(big, '');
+    truncateSync(big, 3 * 2 ** 30); // sparse: no disk used
+    expect(() => readTensorFile(big)).toThrow(`${big}: is 3.0 GiB, more than a model can be (2.0 GiB); is it the right file?`);
+    rmSync(big);
+  });
+  it('a gzip file that inflates past the bound (2 GiB unless given) is refused, not inflated without end', () => {
+    const bomb = join(dir, 'bomb-idx3-ubyte.gz');
+    // An IDX header claiming 2^24 bytes, then as many zeros: 16 MiB inflated, 16 KiB compressed.
+    const header = Buffer.from([0, 0, 8, 3, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0]);
+    writeFileSync(bomb, gzipSync(Buffer.concat([header, Buffer.alloc(2 ** 24)])));
+    expect(readIdx(bomb).dims).toEqual([256, 256, 256]);
+    expect(() => readIdx(bomb, { limit: 2 ** 20 })).toThrow(`${bomb}: decompresses to more than 1048576 bytes, more than an IDX file can be; is it the right file?`);
   });
 });
 

@@ -94,7 +94,7 @@ describe('loading a model file', () => {
   });
 
   const bad: [string, string, RegExp][] = [
-    ['missing.ts', '', /missing\.ts: cannot read the model file: no such file$/],
+    ['missing.ts', '', /missing\.ts: cannot read the model file: no such file or directory$/],
     ['throws.ts', `throw new Error('no GPU here');\nexport default {};`, /throws\.ts: cannot load the model file: no GPU here$/],
     ['syntax.ts', `export default { input: [784], outputs: 10,, };`, /syntax\.ts: cannot load the model file: .*Transform failed/],
     ['nodefault.ts', `export const model = {};`, /nodefault\.ts: exports no model; write export default \{ input, outputs, parameters, forward \}$/],

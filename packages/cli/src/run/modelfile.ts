@@ -2,6 +2,7 @@
 import { register } from 'node:module';
 import { loadModelFile, type ModelFile } from '@backprop/mlp';
 import type { ModelHooksData } from './model-hooks.ts';
+import { interruptible } from '../process.ts';
 
 let registered = false;
 
@@ -16,5 +17,14 @@ export async function openModelFile(path: string, options?: Parameters<typeof lo
     register(new URL(import.meta.url.endsWith('.ts') ? './model-hooks.ts' : './model-hooks.js', import.meta.url), { data });
     registered = true;
   }
-  return loadModelFile(path, options);
+  const model = await loadModelFile(path, options);
+  // Ctrl-C stops a forward pass that never returns: at the start (the check on two images), in
+  // evaluation (long batches, no yield) and in gradcheck. A training step is left as it is where the
+  // command listens for SIGINT (the training loop, which yields between steps); SIGTERM ends any.
+  const forward = model.definition.forward;
+  model.definition.forward = function (t, p, X, ctx) {
+    if (ctx.training && process.listenerCount('SIGINT') > 0) return forward.call(this, t, p, X, ctx);
+    return interruptible(() => forward.call(this, t, p, X, ctx));
+  };
+  return model;
 }
