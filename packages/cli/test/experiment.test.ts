@@ -80,7 +80,7 @@ function finishedDir(name: string, overrides: Overrides, train: number, test: nu
       mkdirSync(runDir, { recursive: true });
       writeFileSync(join(runDir, 'config.json'), JSON.stringify({ config: run.config }));
       const losses = { type: 'iterations', epoch: 1, first: 1, losses: [9, 4, 2, 1.5, 1.2, 1] };
-      const epochs = Array.from({ length: run.config.epochs }, (_, i) => ({ epoch: i + 1, trainAccuracy: train, testAccuracy: test, trainLoss: 1, testLoss: 1, seconds: 1 }));
+      const epochs = Array.from({ length: run.config.epochs }, (_, i) => ({ type: 'epoch', epoch: i + 1, iteration: 6, trainAccuracy: train, testAccuracy: test, trainLoss: 1, testLoss: 1, seconds: 1 }));
       writeFileSync(join(runDir, 'metrics.jsonl'), [losses, ...epochs].map((m) => JSON.stringify(m)).join('\n') + '\n');
       writeFileSync(join(runDir, 'summary.json'), '{"status": "done"}\n');
     }

@@ -73,7 +73,7 @@ describe('SIGINT and SIGTERM end long synchronous work', () => {
     const e = await signalDuringLoop(['train', '--model', endless('evaluation-int', 'evaluation'), '--subset', '600', '--epochs', '2', '--quiet', '--out', out], 'SIGINT');
     expect(e.killed).toBe(false);
     expect(e.code).toBe(130);
-    expect(e.stderr).toMatch(new RegExp(`evaluation never returns\\n\\ninterrupted during epoch \\d; continue with: backprop train --resume ${out}\\n$`));
+    expect(e.stderr).toMatch(new RegExp(`evaluation never returns\\n\\ninterrupted during epoch \\d; the run resumes after epoch \\d, the last one saved; continue with: backprop train --resume ${out}\\n$`));
   }, 400_000);
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

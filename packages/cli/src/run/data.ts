@@ -64,8 +64,10 @@ export function checkModelFitsData(model: ModelFile, config: RunConfig, data: Da
     tidy(() => {
       const { X, y } = data.batch(Int32Array.from({ length: Math.min(2, data.count) }, (_, i) => i));
       const tape = new Tape();
-      tape.backward(lossOnTape(tape, config.loss, net.forward(tape, X, { training: true, rng: Rng.seeded(0), updateState: false }), y));
-      const unused = [...net.params].find(([, p]) => !p.grad);
+      const loss = lossOnTape(tape, config.loss, net.forward(tape, X, { training: true, rng: Rng.seeded(0), updateState: false }), y);
+      // A loss that is not finite is the training loop's to report (it says where the run diverged).
+      if (Number.isFinite(loss.item())) tape.backward(loss);
+      const unused = Number.isFinite(loss.item()) && [...net.params].find(([, p]) => !p.grad);
       if (unused) {
         const [name, p] = unused;
         throw new Error(`${model.path}: parameters["${name}"] [${p.shape}] gets no gradient: the forward pass does not use it on the way to the scores; use it, or remove it from parameters`);
