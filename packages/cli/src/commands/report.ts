@@ -31,7 +31,7 @@ export async function finalNetworkFigure(summaries: ExperimentSummary[]): Promis
   const run = summaries.find((s) => s.experiment.name === 'final')?.groups[0]?.runs[0];
   if (!run) return '';
   const { Rng, Tape } = await import('@backprop/graph');
-  const { defaultMnistDir, loadModel, loadSplit, lossOnTape, MLP } = await import('@backprop/mlp');
+  const { defaultMnistDir, loadModel, loadSplit, batchLoss, MLP } = await import('@backprop/mlp');
   const { networkSvg } = await import('../network-graph.ts');
   const config = run.run.config;
   const model = run.dir && join(run.dir, 'model.safetensors');
@@ -45,7 +45,7 @@ export async function finalNetworkFigure(summaries: ExperimentSummary[]): Promis
   net ??= MLP.init({ sizes: config.layers, activation: config.activation }, Rng.seeded(config.seed), { init: config.init });
   const { X, y } = loadSplit(config.data ?? defaultMnistDir(), 't10k').batch([0, 1, 2, 3, 4, 5, 6, 7]);
   const tape = new Tape();
-  const loss = lossOnTape(tape, config.loss, net.forward(tape, X), y);
+  const loss = batchLoss(tape, config.loss, net.forward(tape, X), { y });
   const title = `${config.layers.join('-')}, ${config.activation}, ${config.loss} loss, on the first 8 test images`;
   const svg = await networkSvg(tape, X, net.parameters(), loss, title);
   return `<figure id="network-graph"><figcaption>The network's graph, drawn from the tape of one forward pass with ${esc(weights)}: ops and tensors with their shapes, the data flowing down in black, the backward pass from the loss in red.</figcaption>${svg.slice(svg.indexOf('<svg'))}</figure>`;

@@ -1,7 +1,8 @@
 /** How a training run reports: a progress bar for people, JSON lines for scripts, or nothing. */
 import cliProgress from 'cli-progress';
 import type { EpochStats } from '@backprop/mlp';
-import { pct } from '../format.ts';
+import { metricText } from '../format.ts';
+import { metricFields } from './metrics.ts';
 
 export type ReportMode = 'bar' | 'json' | 'quiet';
 
@@ -23,14 +24,14 @@ function progressLineSeconds(): number {
 const clock = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
 
 const epochLine = (s: EpochStats, epochs: number) =>
-  `epoch ${s.epoch}/${epochs}: train ${pct(s.train.accuracy)} (loss ${s.train.loss.toFixed(4)}), test ${pct(s.test.accuracy)} (loss ${s.test.loss.toFixed(4)})` +
-  `${s.validation ? `, validation ${pct(s.validation.accuracy)} (loss ${s.validation.loss.toFixed(4)})` : ''}, ${s.seconds.toFixed(1)} s`;
+  `epoch ${s.epoch}/${epochs}: train ${metricText(s.train)} (loss ${s.train.loss.toFixed(4)}), test ${metricText(s.test)} (loss ${s.test.loss.toFixed(4)})` +
+  `${s.validation ? `, validation ${metricText(s.validation)} (loss ${s.validation.loss.toFixed(4)})` : ''}, ${s.seconds.toFixed(1)} s`;
 
 export function createReporter(mode: ReportMode, itersPerEpoch: number, epochs: number, label = '', stream: NodeJS.WriteStream = process.stderr): Reporter {
   if (mode === 'json') {
     return {
       iteration: () => {},
-      epoch: (s) => console.log(JSON.stringify({ event: 'epoch', run: label || undefined, epoch: s.epoch, trainAccuracy: s.train.accuracy, testAccuracy: s.test.accuracy, trainLoss: s.train.loss, testLoss: s.test.loss, ...(s.validation && { validationAccuracy: s.validation.accuracy, validationLoss: s.validation.loss }), lr: s.lr, seconds: s.seconds })),
+      epoch: (s) => console.log(JSON.stringify({ event: 'epoch', run: label || undefined, epoch: s.epoch, ...metricFields('train', s.train), ...metricFields('test', s.test), trainLoss: s.train.loss, testLoss: s.test.loss, ...(s.validation && { ...metricFields('validation', s.validation), validationLoss: s.validation.loss }), lr: s.lr, seconds: s.seconds })),
       stop: () => {},
     };
   }
@@ -101,7 +102,7 @@ function tracker(itersPerEpoch: number, epochs: number) {
       epochSeconds = s.seconds;
       t0 = performance.now();
       itersSeen = 0;
-      accuracy = `${pct(s.train.accuracy)} / ${pct(s.test.accuracy)}`;
+      accuracy = `${metricText(s.train)} / ${metricText(s.test)}`;
     },
   };
 }
