@@ -1,0 +1,69 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isArrayData, loadArrays, loadData } from '../src/arrays.ts';
+import { npy, npz } from './npy-writer.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'arrays-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const fixtures = join(import.meta.dirname, 'fixtures', 'npy');
+const range = (n: number, f: (i: number) => number = (i) => i) => Array.from({ length: n }, (_, i) => f(i));
+
+/** Writes an .npz data set from .npy files, the four arrays by default; `extra` replaces or adds arrays. */
+function write(name: string, arrays: Record<string, Uint8Array>): string {
+  const path = join(dir, name);
+  writeFileSync(path, npz(arrays));
+  return path;
+}
+const four = {
+  x_train: npy('<f4', [4, 1, 2, 3], range(24, (i) => i / 8)), y_train: npy('<i8', [4], [0, 1, 2, 1]),
+  x_test: npy('<f4', [2, 1, 2, 3], range(12, (i) => -i)), y_test: npy('|u1', [2], [2, 0]),
+};
+
+describe('array data sets (.npz, .npy)', () => {
+  it("reads Keras' mnist.npz layout as written by NumPy: uint8 pixels as b / 255, labels as classes", () => {
+    const { train, test } = loadData(join(fixtures, 'mnist_like.npz'));
+    expect([train.count, test.count, train.features, train.shape, train.classes, train.regression]).toEqual([6, 3, 16, [4, 4], 3, false]);
+    const { X, y } = train.batch([0, 5]);
+    expect(X.shape).toEqual([2, 16]);
+    expect(X.array.data[0]).toBe(Math.fround(95 / 255));
+    expect(Array.from(y)).toEqual([0, 2]);
+    // the same data saved as big-endian float32 / 255 and int64 labels, deflated: the same batches
+    const other = loadData(join(fixtures, 'compressed.npz'));
+    expect(Array.from(other.train.batch([0, 5]).X.array.data)).toEqual(Array.from(X.array.data));
+    expect(Array.from(other.test.batch([0, 1, 2]).y)).toEqual(Array.from(test.batch([0, 1, 2]).y));
+  });
+
+  it('takes images [n, c, h, w] and float values as they are; float targets of any shape make a regression set', () => {
+    const { train } = loadArrays(write('cls.npz', four));
+    expect([train.shape, train.features, train.classes]).toEqual([[1, 2, 3], 6, 3]);
+    expect(Array.from(train.batch([1], 'float64').X.array.data)).toEqual(range(6, (i) => (6 + i) / 8));
+    const reg = loadArrays(write('reg.npz', { ...four, y_train: npy('>f8', [4, 2], range(8, (i) => i / 2)), y_test: npy('<f4', [2, 2], [1, 2, 3, 4]) }));
+    expect([reg.train.regression, reg.train.targetSize, reg.train.classes, reg.train.count]).toEqual([true, 2, 0, 4]);
+    const b = reg.train.batch([3, 0], 'float64');
+    expect([b.Y!.shape, Array.from(b.Y!.array.data), b.y.length]).toEqual([[2, 2], [3, 3.5, 0, 0.5], 0]);
+    expect(Array.from(reg.test.slice(1, 2).batch([0]).Y!.array.data)).toEqual([3, 4]);
+  });
+
+  it('reads a directory of x_train.npy, y_train.npy, x_test.npy, y_test.npy', () => {
+    const d = join(dir, 'npys');
+    mkdirSync(d);
+    for (const [name, bytes] of Object.entries(four)) writeFileSync(join(d, `${name}.npy`), bytes);
+    expect([isArrayData(d), isArrayData(fixtures), isArrayData('x.npz')]).toEqual([true, false, true]);
+    expect(loadData(d).test.count).toBe(2);
+  });
+
+  it('refuses bad data in one line naming the file and the array', () => {
+    const bad = (name: string, arrays: Record<string, Uint8Array>) => () => loadArrays(write(name, { ...four, ...arrays }));
+    expect(bad('len.npz', { y_train: npy('<i8', [3], [0, 1, 2]) })).toThrow(/len\.npz: y_train: 3 labels \(shape \(3\)\) for 4 examples in x_train$/);
+    expect(bad('nan.npz', { x_test: npy('<f4', [2, 1, 2, 3], range(12, (i) => (i === 7 ? NaN : i))) })).toThrow(/nan\.npz: x_test: value NaN at flat index 7 \(example 1\); features must be finite numbers$/);
+    expect(bad('shape.npz', { x_test: npy('<f4', [2, 6], range(12)) })).toThrow(/shape\.npz: x_test: examples of shape \(6\), but x_train's are \(1, 2, 3\)$/);
+    expect(bad('neg.npz', { y_train: npy('<i8', [4], [0, -1, 2, 1]) })).toThrow(/neg\.npz: y_train: label -1 at index 1 is not a class/);
+    expect(bad('mixed.npz', { y_test: npy('<f4', [2], [0, 1]) })).toThrow(/mixed\.npz: y_test: dtype <f4, but y_train's is <i8; both are integer labels/);
+    expect(bad('nant.npz', { y_train: npy('<f8', [4], [0, 1, NaN, 1]), y_test: npy('<f8', [2], [0, 1]) })).toThrow(/nant\.npz: y_train: target NaN at flat index 2/);
+    const { x_test: _, ...three } = four;
+    expect(() => loadArrays(write('three.npz', three))).toThrow(/three\.npz: has no array x_test; an \.npz data set holds x_train, y_train, x_test, y_test/);
+    expect(() => loadArrays(join(dir, 'none.npz'))).toThrow(/none\.npz: cannot read the data file: no such file$/);
+  });
+});
