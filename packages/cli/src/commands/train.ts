@@ -126,7 +126,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
       const network = config.model === undefined ? `${config.layers.join('-')} (${config.activation}, ` : `${model!.path} (`;
       const init = config.init === undefined ? '' : `, init ${config.init}`;
       const options = describeOptions(config);
-      console.error(`training ${network}${config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${init}, seed ${config.seed}${options ? `; ${options}` : ''}) for ${config.epochs} epoch${config.epochs === 1 ? "" : "s"} -> ${run.dir}`);
+      console.error(`training ${network}${config.loss === 'model' ? 'its own loss' : config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${init}, seed ${config.seed}${options ? `; ${options}` : ''}) for ${config.epochs} epoch${config.epochs === 1 ? "" : "s"} -> ${run.dir}`);
     }
   }
   let result: RunResult;
