@@ -70,6 +70,14 @@ describe('backprop train and evaluate on NumPy arrays', () => {
     const m = backprop(['train', '--data', regression, '--layers', '4,1', '--loss', 'mae', '--lr', '0.05', '--epochs', '2', '--json', '--out', mae]);
     expect(JSON.parse(m.stdout.trim().split('\n')[0])).toMatchObject({ event: 'epoch', trainMae: expect.any(Number), testMae: expect.any(Number) });
     expect(backprop(['evaluate', join(mae, 'model.safetensors'), '--data', regression]).stdout).toMatch(/ on the test set \(100 examples\): MAE \d\.\d{4}, mae loss \d\.\d{4}\n$/);
+    // compare: each run's metric; a regression run beside a classification run is refused
+    const c = backprop(['compare', out, mae, '--figure', join(dir, 'compare.svg')]);
+    expect(c.stdout).toMatch(/epochs\s+train\s+test\s+state\n/);
+    expect(c.stdout).toMatch(/ 6 +MSE \d\.\d{4} +MSE \d\.\d{4} +done\n.* 2 +MAE \d\.\d{4} +MAE \d\.\d{4} +done\n/);
+    expect(readFileSync(join(dir, 'compare.svg'), 'utf8')).toContain('test MSE');
+    const cls = join(dir, 'cls-one');
+    expect(backprop(['train', '--data', classes, '--layers', '6,3', '--loss', 'ce', '--epochs', '1', '--quiet', '--out', cls]).code).toBe(0);
+    expect(backprop(['compare', out, cls, '--figure', join(dir, 'mixed.svg')]).stderr).toBe(`backprop: ${out} is a regression run (its metric is MSE) and ${cls} a classification run (accuracy); compare runs of one kind\n`);
   });
 
   it("trains with a model file's own loss: the same bits as the built-in loss it restates", () => {

@@ -11,10 +11,10 @@ import { experimentTable, summarize } from '../experiments/results.ts';
 import { RunSources } from '../experiments/runs.ts';
 import type { RunConfig } from '../run/config.ts';
 import { prepareRunData } from '../run/data.ts';
-import { defaultThreads, executeRun } from '../run/execute.ts';
+import { defaultThreads, executeRun, type RunResult } from '../run/execute.ts';
 import { lockRunDir } from '../run/lock.ts';
 import { makeDirs, RunDir } from '../run/rundir.ts';
-import { pct, table } from '../format.ts';
+import { metricText, pct, table } from '../format.ts';
 import { finalNetworkFigure, writeReport } from './report.ts';
 
 export const experimentOptions = (y: Argv) =>
@@ -150,7 +150,7 @@ async function runHere(runs: PlannedRun[], out: string, mode: 'bar' | 'quiet', k
     try {
       const data = prepareRunData(run.config, (line) => log(`${label} warning: ${line}`));
       const result = await executeRun(run, { mode, label, data, onInterrupt: `rerun the same command to continue: ${sameCommand()}`, train: { threads: defaultThreads() } });
-      log(`${label} ${result.status === 'done' ? `train ${pct(result.trainAccuracy)}, test ${pct(result.testAccuracy)}` : result.message}`);
+      log(`${label} ${result.status === 'done' ? resultText(result) : result.message}`);
     } finally {
       run.release();
     }
@@ -223,4 +223,10 @@ async function runInChildren(pending: PlannedRun[], out: string, jobs: number, k
     process.off('SIGINT', interrupt);
   }
   return interrupted ? 'interrupted' : failures;
+}
+
+/** A finished run's result: its accuracies, or a regression run's MSE or MAE. */
+function resultText(r: RunResult): string {
+  if (r.trainAccuracy !== undefined) return `train ${pct(r.trainAccuracy)}, test ${pct(r.testAccuracy)}`;
+  return `train ${metricText({ mse: r.trainMse, mae: r.trainMae })}, test ${metricText({ mse: r.testMse, mae: r.testMae })}`;
 }

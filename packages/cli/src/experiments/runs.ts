@@ -15,8 +15,8 @@ export interface RunData {
   /** The run directory read (undefined: found nowhere). */
   dir?: string;
   status: 'done' | 'diverged' | 'partial' | 'pending';
-  /** Per epoch: train and test accuracy and loss. */
-  epochs: { epoch: number; train: number; test: number; trainLoss: number; testLoss: number; seconds: number }[];
+  /** Per epoch: train and test accuracy (a regression run's MSE or MAE, as `metric` says) and loss. */
+  epochs: { epoch: number; train: number; test: number; trainLoss: number; testLoss: number; seconds: number; metric?: 'mse' | 'mae' }[];
   /** The loss of every iteration logged. */
   losses: number[];
 }
@@ -101,7 +101,11 @@ export function readProgress(dir: string): Pick<RunData, 'status' | 'epochs' | '
     if (problem) throw damaged(i, `damaged, ${problem}`);
     if (Array.isArray(written) && checksums[i] !== written[i]) throw damaged(i, 'changed since the run wrote it (summary.json records another checksum for this line)');
     if (m.type === 'iterations') data.losses.push(...m.losses);
-    else data.epochs.push({ epoch: m.epoch, train: m.trainAccuracy, test: m.testAccuracy, trainLoss: m.trainLoss, testLoss: m.testLoss, seconds: m.seconds });
+    else if ('trainAccuracy' in m) data.epochs.push({ epoch: m.epoch, train: m.trainAccuracy, test: m.testAccuracy, trainLoss: m.trainLoss, testLoss: m.testLoss, seconds: m.seconds });
+    else {
+      const metric = 'trainMae' in m ? 'mae' : 'mse', name = metric === 'mae' ? 'Mae' : 'Mse';
+      data.epochs.push({ epoch: m.epoch, train: m[`train${name}`], test: m[`test${name}`], trainLoss: m.trainLoss, testLoss: m.testLoss, seconds: m.seconds, metric });
+    }
   });
   if (Array.isArray(written) && written.length !== lines.length) {
     throw damaged(Math.min(written.length, lines.length), `the run wrote ${written.length} lines here, the file has ${lines.length}`);
