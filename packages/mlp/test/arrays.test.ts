@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isArrayData, loadArrays, loadData } from '../src/arrays.ts';
+import { paperConfig, startState, train, type EpochStats, type TrainOptions } from '../src/train.ts';
 import { npy, npz } from './npy-writer.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'arrays-'));
@@ -65,5 +66,21 @@ describe('array data sets (.npz, .npy)', () => {
     const { x_test: _, ...three } = four;
     expect(() => loadArrays(write('three.npz', three))).toThrow(/three\.npz: has no array x_test; an \.npz data set holds x_train, y_train, x_test, y_test/);
     expect(() => loadArrays(join(dir, 'none.npz'))).toThrow(/none\.npz: cannot read the data file: no such file$/);
+  });
+
+  it('evaluates array data in the evaluation thread to the same bits as in the training thread (float64 features, int32 labels in shared memory)', async () => {
+    const data = loadArrays(write('thread.npz', {
+      x_train: npy('<f8', [40, 3], range(120, (i) => Math.sin(i))), y_train: npy('<i4', [40], range(40, (i) => i % 3)),
+      x_test: npy('<f8', [10, 3], range(30, (i) => Math.cos(i))), y_test: npy('<i4', [10], range(10, (i) => i % 3)),
+    }));
+    const config = { ...paperConfig, layers: [3, 8, 3], init: 'xavier' as const, loss: 'ce' as const, lr: 0.1, epochs: 3 };
+    const record = async (options: TrainOptions) => {
+      const epochs: EpochStats[] = [];
+      await train(config, data, startState(config), { onEpoch: (e) => void epochs.push({ ...e, seconds: 0 }) }, options);
+      return epochs;
+    };
+    const here = await record({ threads: 1 }), there = await record({ threads: 2, evaluateInBackground: true });
+    expect(there).toEqual(here);
+    expect(here[2].test.accuracy).toBeGreaterThan(0);
   });
 });
