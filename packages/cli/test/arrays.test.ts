@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -115,6 +115,21 @@ describe('backprop train and evaluate on NumPy arrays', () => {
     expect(backprop(['train', '--resume', killed]).code).toBe(0);
     expect(Buffer.compare(weightsOf(join(killed, 'model.safetensors')), weightsOf(join(whole, 'model.safetensors')))).toBe(0);
   }, 120_000);
+
+  it('trains and evaluates from train.csv and test.csv with a label column', () => {
+    const d = join(dir, 'csv'), rng = Rng.seeded(3);
+    mkdirSync(d);
+    const table = (n: number) => ['a,b,label', ...Array.from({ length: n }, () => {
+      const c = rng.int(2);
+      return `${(c * 2 + rng.normal() * 0.3).toFixed(3)},${(rng.normal() * 0.3).toFixed(3)},${c}`;
+    })].join('\n') + '\n';
+    writeFileSync(join(d, 'train.csv'), table(200));
+    writeFileSync(join(d, 'test.csv'), table(50));
+    const out = join(dir, 'csv-run');
+    const r = backprop(['train', '--data', d, '--layers', '2,8,2', '--init', 'xavier', '--loss', 'ce', '--lr', '0.1', '--epochs', '4', '--quiet', '--out', out]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(JSON.parse(backprop(['evaluate', join(out, 'model.safetensors'), '--data', d, '--json']).stdout).accuracy).toBeGreaterThan(0.9);
+  });
 
   it('refuses bad files in one line naming the file and the array, exit 2, no run directory', () => {
     const cases: [string, Uint8Array, RegExp][] = [

@@ -1,12 +1,13 @@
 /**
  * Array data sets: NumPy's x_train, y_train, x_test, y_test (the layout of Keras' mnist.npz), from
- * one .npz archive or a directory of four .npy files. Features of any shape and number dtype
+ * one .npz archive or a directory of four .npy files, or train.csv and test.csv (csv.ts). Features of any shape and number dtype
  * (uint8 as pixels, b / 255, as MNIST's; every other dtype as its values); integer labels make a
  * classification set, float targets of any shape a regression set.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Dataset, loadMnist, shared, type DataSets } from './mnist.ts';
+import { parseCsv } from './csv.ts';
 import { parseNpy, parseNpz, type NpyArray } from './npy.ts';
 
 const NAMES = ['x_train', 'y_train', 'x_test', 'y_test'];
@@ -23,11 +24,11 @@ function readDataFile(path: string): Uint8Array {
   }
 }
 
-/** Whether `path` names array data (an .npz file, or a directory with x_train.npy) rather than IDX files. */
+/** Whether `path` names array data (an .npz file, or a directory with x_train.npy or train.csv) rather than IDX files. */
 export function isArrayData(path: string): boolean {
   if (/\.npz$/i.test(path)) return true;
   try {
-    return statSync(path).isDirectory() && existsSync(join(path, 'x_train.npy'));
+    return statSync(path).isDirectory() && (existsSync(join(path, 'x_train.npy')) || existsSync(join(path, 'train.csv')));
   } catch {
     return false;
   }
@@ -41,6 +42,14 @@ function readArrays(path: string, names: string[]): Map<string, NpyArray> {
     if (missing.length) throw new Error(`${path}: has no array ${missing.join(', ')}; an .npz data set holds x_train, y_train, x_test, y_test (np.savez(path, x_train=..., y_train=..., ...))`);
     return arrays;
   }
+  if (existsSync(join(path, 'train.csv'))) {
+    const tables = ['train', 'test'].map((split) => {
+      const file = join(path, `${split}.csv`);
+      if (!existsSync(file)) throw new Error(`${file}: no such file; a directory of CSV data holds train.csv and test.csv`);
+      return parseCsv(new TextDecoder().decode(readDataFile(file)), file);
+    });
+    return new Map([['x_train', tables[0].x], ['y_train', tables[0].y], ['x_test', tables[1].x], ['y_test', tables[1].y]]);
+  }
   return new Map(names.map((n) => {
     const file = join(path, `${n}.npy`);
     if (!existsSync(file)) throw new Error(`${file}: no such file; a directory of arrays holds x_train.npy, y_train.npy, x_test.npy, y_test.npy`);
@@ -48,8 +57,9 @@ function readArrays(path: string, names: string[]): Map<string, NpyArray> {
   }));
 }
 
-/** Where an array is, for messages: "data.npz: x_train" or "dir/x_train.npy". */
-const at = (path: string, name: string) => (/\.npz$/i.test(path) ? `${path}: ${name}` : join(path, `${name}.npy`));
+/** Where an array is, for messages: "data.npz: x_train", "dir/x_train.npy" or "dir/train.csv". */
+const at = (path: string, name: string) =>
+  /\.npz$/i.test(path) ? `${path}: ${name}` : existsSync(join(path, 'train.csv')) ? join(path, `${name.slice(2)}.csv`) : join(path, `${name}.npy`);
 
 /** One split's examples and labels or targets, checked against each other. */
 function split(path: string, x: NpyArray, y: NpyArray, names: [string, string], classes: number): Dataset {

@@ -55,6 +55,27 @@ describe('array data sets (.npz, .npy)', () => {
     expect(loadData(d).test.count).toBe(2);
   });
 
+  it('reads train.csv and test.csv: a label column makes classes, target columns make a regression set', () => {
+    const csv = (name: string, train: string, test: string) => {
+      const d = join(dir, name);
+      mkdirSync(d);
+      writeFileSync(join(d, 'train.csv'), train);
+      writeFileSync(join(d, 'test.csv'), test);
+      return d;
+    };
+    const cls = loadData(csv('csv-cls', 'a,label,b\n0.5,1,2\n-1,0,3e-1\r\n1,2,0\n', 'a,label,b\n1,1,1\n'));
+    expect([cls.train.count, cls.train.features, cls.train.classes, cls.test.count]).toEqual([3, 2, 3, 1]);
+    expect(Array.from(cls.train.batch([1], 'float64').X.array.data)).toEqual([-1, 0.3]);
+    expect(Array.from(cls.train.batch([0, 1, 2]).y)).toEqual([1, 0, 2]);
+    const reg = loadData(csv('csv-reg', 'x,target.0,target.1\n1,2,3\n4,5,6\n', 'x,target.0,target.1\n7,8,9\n'));
+    expect([reg.train.regression, reg.train.targetSize, Array.from(reg.train.batch([1], 'float64').Y!.array.data)]).toEqual([true, 2, [5, 6]]);
+    const bad = (name: string, train: string) => () => loadData(csv(name, train, 'x,label\n1,0\n'));
+    expect(bad('csv-none', 'x,y\n1,2\n')).toThrow(/csv-none\/train\.csv: no column named label \(class labels\) or target \(regression targets\); its columns are x, y$/);
+    expect(bad('csv-cell', 'x,label\n1,0\nabc,1\n')).toThrow(/csv-cell\/train\.csv: line 3, column x: "abc" is not a finite number$/);
+    expect(bad('csv-count', 'x,label\n1,0,5\n')).toThrow(/csv-count\/train\.csv: line 2 has 3 values, the header names 2 columns$/);
+    expect(bad('csv-class', 'x,label\n1,0.5\n')).toThrow(/csv-class\/train\.csv: line 2, column label: 0\.5 is not a class \(0, 1, \.\.\.\); name the column target for regression$/);
+  });
+
   it('refuses bad data in one line naming the file and the array', () => {
     const bad = (name: string, arrays: Record<string, Uint8Array>) => () => loadArrays(write(name, { ...four, ...arrays }));
     expect(bad('len.npz', { y_train: npy('<i8', [3], [0, 1, 2]) })).toThrow(/len\.npz: y_train: 3 labels \(shape \(3\)\) for 4 examples in x_train$/);
