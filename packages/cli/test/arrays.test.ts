@@ -131,6 +131,15 @@ describe('backprop train and evaluate on NumPy arrays', () => {
     expect(JSON.parse(backprop(['evaluate', join(out, 'model.safetensors'), '--data', d, '--json']).stdout).accuracy).toBeGreaterThan(0.9);
   });
 
+  it('a sweep over a regression set runs, and its accuracy report refuses the runs rather than show their MSE as a percentage', () => {
+    const sweep = join(dir, 'sweep.json');
+    writeFileSync(sweep, JSON.stringify({ name: 'reg', title: 'regression', base: { data: regression, layers: [4, 1], loss: 'mse', lr: 0.05, epochs: 1, batchSize: 16 }, grid: { lr: [0.05] } }));
+    const r = backprop(['experiment', sweep, '--out', join(dir, 'sweep-out')]);
+    expect(r.stdout + r.stderr).toMatch(/\] train MSE \d\.\d{4}, test MSE \d\.\d{4}\n/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/: a regression run \(its metric is MSE, not accuracy\); experiments and their reports judge accuracy: see it with backprop compare\n$/);
+  });
+
   it('refuses bad files in one line naming the file and the array, exit 2, no run directory', () => {
     const cases: [string, Uint8Array, RegExp][] = [
       ['object.npz', npz({ x_train: npy('<f4', [1, 4], [0, 0, 0, 0]), y_train: readFileSync(join(import.meta.dirname, '../../mlp/test/fixtures/npy/object.npy')), x_test: npy('<f4', [1, 4], [0, 0, 0, 0]), y_test: npy('<f4', [1], [0]) }), /object\.npz: y_train: an object array \(dtype \|O\) is a Python pickle, which is never unpickled/],
