@@ -349,7 +349,7 @@ function evaluateRegression(net: Network, data: Dataset, loss: TrainLoss, batchS
       const S = scores(net, batch.X);
       const tape = new Tape();
       totalLoss += tape.noRecord(() => batchLoss(tape, loss, S, batch, ownLoss(net))).item() * n;
-      const s = S.array.data, t = batch.Y!.array.data;
+      const s = S.toFlatArray(), t = batch.Y!.toFlatArray(); // in row-major order, whatever view the forward returned
       for (let i = 0; i < s.length; i++) totalError += absolute ? Math.abs(s[i] - t[i]) : (s[i] - t[i]) ** 2;
     });
   }
