@@ -131,13 +131,12 @@ describe('backprop train and evaluate on NumPy arrays', () => {
     expect(JSON.parse(backprop(['evaluate', join(out, 'model.safetensors'), '--data', d, '--json']).stdout).accuracy).toBeGreaterThan(0.9);
   });
 
-  it('a sweep over a regression set runs, and its accuracy report refuses the runs rather than show their MSE as a percentage', () => {
-    const sweep = join(dir, 'sweep.json');
+  it('a sweep over a regression set is refused before it runs (its tables and findings judge accuracy), never shown as a percentage', () => {
+    const sweep = join(dir, 'sweep.json'), out = join(dir, 'sweep-out');
     writeFileSync(sweep, JSON.stringify({ name: 'reg', title: 'regression', base: { data: regression, layers: [4, 1], loss: 'mse', lr: 0.05, epochs: 1, batchSize: 16 }, grid: { lr: [0.05] } }));
-    const r = backprop(['experiment', sweep, '--out', join(dir, 'sweep-out')]);
-    expect(r.stdout + r.stderr).toMatch(/\] train MSE \d\.\d{4}, test MSE \d\.\d{4}\n/);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/: a regression run \(its metric is MSE, not accuracy\); experiments and their reports judge accuracy: see it with backprop compare\n$/);
+    const r = backprop(['experiment', sweep, '--out', out]);
+    expect([r.code, r.stderr]).toEqual([2, `backprop: ${regression}: a regression set (float targets); an experiment's tables and findings judge accuracy: train its runs with backprop train and see them side by side with backprop compare\n`]);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('refuses bad files in one line naming the file and the array, exit 2, no run directory', () => {

@@ -1,7 +1,7 @@
 /** `backprop experiment NAME|all|FILE.json`: the paper's experiments or a sweep file's, their figures and tables. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '@backprop/mlp';
+import { isArrayData, loadArrays, writeFileAtomic } from '@backprop/mlp';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
@@ -73,6 +73,12 @@ export async function experimentCommand(args: Args): Promise<number> {
     console.log(listRuns(mine, plans, sources));
     console.log(`\n${mine.length} runs${args.shard ? ` in shard ${shardText} (of ${unique.length})` : ''}, in ${out}`);
     return 0;
+  }
+  // An experiment's tables and findings judge accuracy: a sweep over a regression set is refused before anything runs.
+  for (const data of new Set(mine.flatMap((r) => (r.config.data !== undefined && isArrayData(r.config.data) ? [r.config.data] : [])))) {
+    if (loadArrays(data).train.regression) {
+      throw new Error(`${data}: a regression set (float targets); an experiment's tables and findings judge accuracy: train its runs with backprop train and see them side by side with backprop compare`);
+    }
   }
   // One runner per directory of runs (and one writer per run directory: each run locks its own).
   makeDirs(out);
