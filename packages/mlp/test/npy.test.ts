@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseNpy, parseNpz } from '../src/npy.ts';
 import { npy as buildNpy } from './npy-writer.ts';
@@ -48,6 +49,39 @@ describe('NumPy .npy files', () => {
     // [[1, 2, 3], [4, 5, 6]] in Fortran order is 1 4 2 5 3 6
     const f = parseNpy(buildNpy('|i1', [2, 3], [1, 4, 2, 5, 3, 6], true), 'f');
     expect(Array.from(f.data)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});
+
+describe('NumPy .npy files built here (property)', () => {
+  it('reads back any shape of any dtype in either byte order, C or Fortran order', () => {
+    const dtypes = ['<f4', '>f4', '<f8', '>f8', '|i1', '|u1', '<i2', '>i2', '<i4', '>i4', '<i8', '>i8'];
+    const arbitrary = fc.record({
+      descr: fc.constantFrom(...dtypes),
+      shape: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }),
+      fortran: fc.boolean(),
+      seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+    });
+    fc.assert(fc.property(arbitrary, ({ descr, shape, fortran, seed }) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      // values each dtype holds exactly: small integers, or halves for floats
+      const signed = descr[1] !== 'u', float = descr[1] === 'f';
+      const values = Array.from({ length: n }, (_, i) => ((seed + 7919 * i) % 200) - (signed ? 100 : 0)).map((v) => (float ? v / 2 : v));
+      // Fortran order stores the element at (i0, ..., ik) at i0 + s0 (i1 + s1 (...)): the first axis fastest.
+      const stored = new Array<number>(n);
+      for (let c = 0; c < n; c++) {
+        let rest = c, f = 0, stride = 1;
+        const index = shape.map((_, k) => shape.slice(k + 1).reduce((a, b) => a * b, 1)).map((cStride) => {
+          const i = Math.floor(rest / cStride);
+          rest %= cStride;
+          return i;
+        });
+        index.forEach((i, k) => ((f += i * stride), (stride *= shape[k])));
+        stored[fortran ? f : c] = values[c];
+      }
+      const a = parseNpy(buildNpy(descr, shape, stored, fortran), 'p.npy');
+      expect(a.shape).toEqual(shape);
+      expect(Array.from(a.data)).toEqual(values);
+    }));
   });
 });
 
