@@ -12,3 +12,11 @@ export const truncate = (s: string, n: number) => (s.length <= n ? s : s.slice(0
 
 /** A fraction as a percentage with two decimals; '-' when there is none. */
 export const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
+
+/** An evaluation's metric as shown: the accuracy as a percentage, or "MSE 0.0123" / "MAE 0.0123" for regression. */
+export function metricText(e: { accuracy?: number; mse?: number | null; mae?: number | null }): string {
+  if (e.accuracy !== undefined) return pct(e.accuracy);
+  // null: a NaN or infinite error, as JSON keeps it
+  const show = (x: number | null | undefined) => (x === undefined ? '-' : x === null ? 'NaN' : x.toFixed(4));
+  return e.mae !== undefined ? `MAE ${show(e.mae)}` : `MSE ${show(e.mse)}`;
+}

@@ -16,11 +16,12 @@ import { evaluate, type Evaluation } from './train.ts';
 
 /** A data set as it crosses to the worker: its bytes in memory both threads share (loadSplit puts them there). */
 interface SetData {
-  images: Uint8Array;
-  labels: Uint8Array;
+  images: Uint8Array | Float64Array;
+  labels: Uint8Array | Int32Array;
   rows: number;
   cols: number;
   classes: number;
+  shape: number[];
 }
 
 interface WorkerInput {
@@ -50,7 +51,7 @@ export class EvaluationThread {
       spec: { sizes: net.sizes, activation: net.activation },
       dtype: net.dtype,
       loss,
-      sets: sets.map((d) => ({ images: shared(d.images), labels: shared(d.labels), rows: d.rows, cols: d.cols, classes: d.classes })),
+      sets: sets.map((d) => ({ images: shared(d.images), labels: shared(d.labels), rows: d.rows, cols: d.cols, classes: d.classes, shape: d.shape })),
     };
     this.#worker = new Worker(workerEntry, { workerData: input, env: { ...process.env } });
     this.#worker.unref();
@@ -106,7 +107,7 @@ export class EvaluationThread {
 export function serve(): void {
   const { spec, dtype, loss, sets } = workerData as WorkerInput;
   const net = MLP.init(spec, Rng.seeded(0), { dtype }); // its weights are replaced before every evaluation
-  const data = sets.map((s) => new Dataset(s.images, s.labels, s.rows, s.cols, s.classes));
+  const data = sets.map((s) => new Dataset(s.images, s.labels, s.rows, s.cols, s.classes, { shape: s.shape }));
   parentPort!.on('message', ({ id, weights }: { id: number; weights: Data[] }) => {
     let reply: Reply;
     try {

@@ -4,7 +4,7 @@
  * check of the tape.
  */
 export { activations, activationNames, type Activation, type ActivationName } from './activations.ts';
-export { lossOnTape, lossNames, oneHot, type LossName } from './losses.ts';
+export { batchLoss, lossOnTape, lossNames, oneHot, trainLossNames, type BatchTargets, type LossFunction, type LossName, type TrainLoss } from './losses.ts';
 export { initNames, weightSampler, type InitName } from './init.ts';
 export { Dense, MLP, MLP_FORMAT, MAX_TENSOR_SIZE, activate, layersProblem, type MLPSpec } from './mlp.ts';
 export type { Network, ForwardMode } from './network.ts';
@@ -15,8 +15,10 @@ export { loadModelFile, hashModelFile, checkDefinition } from './modelfile.ts';
 export { handBackward, lossAndGradient, type HandResult } from './hand.ts';
 export { createOptimizer, globalGradNorm, optimizerNames, SGD, Momentum, Adam, type GradientOptions, type Optimizer, type OptimizerName, type OptimizerOptions } from './optim.ts';
 export { learningRate, scheduleNames, type ScheduleConfig, type ScheduleName } from './schedule.ts';
-export { Dataset, defaultMnistDir, loadMnist, loadSplit, readIdx, type Mnist, type Idx } from './mnist.ts';
-export { train, evaluatesInBackground, startState, evaluate, predict, scores, argmaxRows, paperConfig, holdOut, trainConfigProblem } from './train.ts';
+export { Dataset, defaultMnistDir, loadMnist, loadSplit, readIdx, type DatasetShape, type DataSets, type Mnist, type Idx, type Targets } from './mnist.ts';
+export { isArrayData, loadArrays, loadData } from './arrays.ts';
+export { parseNpy, parseNpz, type NpyArray } from './npy.ts';
+export { train, evaluatesInBackground, startState, evaluate, metricOf, predict, scores, argmaxRows, paperConfig, holdOut, trainConfigProblem } from './train.ts';
 export type { TrainConfig, TrainSettings, TrainState, TrainHooks, TrainedEpoch, TrainOptions, TrainOutcome, EpochStats, Evaluation } from './train.ts';
 export { saveModel, loadModel, readTensorFile, restoreNetwork, encodeSafetensors, decodeSafetensors, type LoadedModel } from './safetensors.ts';
 export { writeFileAtomic, fileError, readUserFile, MAX_FILE_BYTES, type WriteFn } from './files.ts';

@@ -59,50 +59,94 @@ export function readIdx(path: string, { limit = MAX_FILE_BYTES }: { limit?: numb
 const SCALE64 = Float64Array.from({ length: 256 }, (_, b) => b / 255);
 const SCALE32 = Float32Array.from(SCALE64);
 
-/** X[i] = the image at indices[i], each byte b as b / 255 (looked up); generic so each dtype gets its own loop. */
-function scalePixels<T extends Float32Array | Float64Array>(X: T, scale: T, images: Uint8Array, indices: ArrayLike<number>, f: number): void {
+/** X[i] = the example at indices[i]: each byte b as b / 255 (looked up), or the value itself; generic so each dtype gets its own loop. */
+function gatherFeatures<T extends Float32Array | Float64Array>(X: T, scale: T, images: Uint8Array | Float64Array, indices: ArrayLike<number>, f: number): void {
+  const bytes = images instanceof Uint8Array;
   for (let i = 0; i < indices.length; i++) {
     const src = indices[i] * f, dst = i * f;
-    for (let j = 0; j < f; j++) X[dst + j] = scale[images[src + j]];
+    if (bytes) for (let j = 0; j < f; j++) X[dst + j] = scale[images[src + j]];
+    else for (let j = 0; j < f; j++) X[dst + j] = images[src + j];
   }
 }
 
-/** Images (bytes, row-major) with their labels. */
-export class Dataset {
+/** Regression targets: `shape` (one example's) values per example, in a row. */
+export interface Targets {
+  values: Float64Array;
+  shape: number[];
+}
+
+/** What an array data set (arrays.ts) has beyond MNIST's images: the shape of one example, and targets for regression. */
+export interface DatasetShape {
+  /** One example's shape, [h, w], [c, h, w] or [d]; [rows, cols] by default. */
+  shape?: number[];
+  /** Regression: the targets (the labels are then empty and `classes` is 0). */
+  targets?: Targets;
+}
+
+const product = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Examples (row-major) with their integer labels (classification) or float targets (regression).
+ * Features are bytes b taken as b / 255 (MNIST's pixels, and uint8 arrays), or values as they are.
+ */
+export class Dataset<I extends Uint8Array | Float64Array = Uint8Array | Float64Array, L extends Uint8Array | Int32Array = Uint8Array | Int32Array> {
   constructor(
-    readonly images: Uint8Array,
-    readonly labels: Uint8Array,
+    readonly images: I,
+    readonly labels: L,
     readonly rows: number,
     readonly cols: number,
     readonly classes = 10,
+    readonly more: DatasetShape = {},
   ) {}
 
   get count(): number {
-    return this.labels.length;
+    return this.more.targets ? this.more.targets.values.length / this.targetSize : this.labels.length;
   }
   get features(): number {
     return this.rows * this.cols;
   }
+  /** One example's shape. */
+  get shape(): number[] {
+    return this.more.shape ?? [this.rows, this.cols];
+  }
+  /** Whether the examples have float targets (regression) rather than class labels. */
+  get regression(): boolean {
+    return this.more.targets !== undefined;
+  }
+  /** Values of each example's target: 0 for class labels. */
+  get targetSize(): number {
+    return this.more.targets ? product(this.more.targets.shape) : 0;
+  }
 
   /** The first `n` examples (a view, no copy). */
-  take(n: number): Dataset {
-    const k = Math.min(n, this.count);
-    return new Dataset(this.images.subarray(0, k * this.features), this.labels.subarray(0, k), this.rows, this.cols, this.classes);
+  take(n: number): Dataset<I, L> {
+    return this.slice(0, Math.min(n, this.count));
   }
 
   /** Examples `start` to `end` (exclusive): a view, no copy. */
-  slice(start: number, end: number): Dataset {
-    const f = this.features;
-    return new Dataset(this.images.subarray(start * f, end * f), this.labels.subarray(start, end), this.rows, this.cols, this.classes);
+  slice(start: number, end: number): Dataset<I, L> {
+    const f = this.features, t = this.more.targets, k = this.targetSize;
+    const targets = t && { values: t.values.subarray(start * k, end * k), shape: t.shape };
+    const labels = (t ? this.labels : this.labels.subarray(start, end)) as L;
+    return new Dataset(this.images.subarray(start * f, end * f) as I, labels, this.rows, this.cols, this.classes, { ...this.more, targets });
   }
 
-  /** The examples at `indices` as X [n, features] in [0, 1] and their labels. */
-  batch(indices: ArrayLike<number>, dtype: DType = 'float32'): { X: Tensor; y: Uint8Array } {
+  /**
+   * The examples at `indices` as X [n, features] and their labels y, or for regression their
+   * targets Y [n, targetSize] (y is then empty).
+   */
+  batch(indices: ArrayLike<number>, dtype: DType = 'float32'): { X: Tensor; y: Uint8Array | Int32Array; Y?: Tensor } {
     const f = this.features, n = indices.length;
     const X = allocate(dtype, n * f);
-    const y = new Uint8Array(n);
-    if (X instanceof Float32Array) scalePixels(X, SCALE32, this.images, indices, f);
-    else scalePixels(X, SCALE64, this.images, indices, f);
+    if (X instanceof Float32Array) gatherFeatures(X, SCALE32, this.images, indices, f);
+    else gatherFeatures(X, SCALE64, this.images, indices, f);
+    const t = this.more.targets;
+    if (t) {
+      const k = this.targetSize, Y = allocate(dtype, n * k);
+      for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) Y[i * k + j] = t.values[indices[i] * k + j];
+      return { X: new Tensor(ndarray(X, [n, f])), y: new Int32Array(0), Y: new Tensor(ndarray(Y, [n, k])) };
+    }
+    const y = new (this.labels instanceof Uint8Array ? Uint8Array : Int32Array)(n);
     for (let i = 0; i < n; i++) y[i] = this.labels[indices[i]];
     return { X: new Tensor(ndarray(X, [n, f])), y };
   }
@@ -115,7 +159,7 @@ function findFile(dir: string, name: string): string {
 }
 
 /** Loads one split ('train' or 't10k') from a directory of IDX files, checking that images and labels agree. */
-export function loadSplit(dir: string, split: 'train' | 't10k'): Dataset {
+export function loadSplit(dir: string, split: 'train' | 't10k'): Dataset<Uint8Array, Uint8Array> {
   const imagesPath = findFile(dir, `${split}-images-idx3-ubyte`);
   const labelsPath = findFile(dir, `${split}-labels-idx1-ubyte`);
   const images = readIdx(imagesPath);
@@ -134,14 +178,20 @@ export function loadSplit(dir: string, split: 'train' | 't10k'): Dataset {
 }
 
 /** The bytes copied into shared memory, which an evaluation thread (evaluation-thread.ts) reads without a copy of its own. */
-export function shared(bytes: Uint8Array): Uint8Array {
+export function shared<T extends Uint8Array | Int32Array | Float64Array>(bytes: T): T {
   if (bytes.buffer instanceof SharedArrayBuffer) return bytes;
-  const copy = new Uint8Array(new SharedArrayBuffer(bytes.length));
+  const copy = new (bytes.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(bytes.byteLength));
   copy.set(bytes);
   return copy;
 }
 
 export interface Mnist {
+  train: Dataset<Uint8Array, Uint8Array>;
+  test: Dataset<Uint8Array, Uint8Array>;
+}
+
+/** A training and a test set (of any data). */
+export interface DataSets {
   train: Dataset;
   test: Dataset;
 }

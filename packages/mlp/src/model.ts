@@ -8,7 +8,7 @@
 import ndarray from 'ndarray';
 import { allocate, full, kernels, Rng, Tensor, updateRunningStats, type BatchStats, type DType, type RunningStats, type Tape } from '@backprop/graph';
 import { initNames, weightSampler, type InitName } from './init.ts';
-import type { LossName } from './losses.ts';
+import type { LossFunction, LossName } from './losses.ts';
 import type { ForwardMode, Network } from './network.ts';
 
 /** The `format` in the metadata of a saved network of a model file. */
@@ -95,6 +95,12 @@ export interface ModelDefinition {
   state?: Record<string, StateSpec>;
   /** Scores S [n, outputs] of a batch X [n, ...input]. */
   forward(t: Tape, p: Record<string, Tensor>, X: Tensor, ctx: ForwardContext): Tensor;
+  /**
+   * The network's own loss (trained with --loss model, the default when the file has one): the
+   * batch's mean loss, a scalar on the tape, of the outputs against the integer labels
+   * (classification) or the targets Y [n, outputs] (regression).
+   */
+  loss?: LossFunction;
   /** The user's own backward pass, without the tape. */
   backward?(h: HandBackwardInput): HandBackwardResult;
 }

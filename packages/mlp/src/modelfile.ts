@@ -52,7 +52,7 @@ export async function loadModelFile(path: string, options: { expect?: string; ch
   return { path, file, sha256, definition: checkDefinition(exported.default, path) };
 }
 
-const fields = ['description', 'input', 'outputs', 'parameters', 'state', 'forward', 'backward'];
+const fields = ['description', 'input', 'outputs', 'parameters', 'state', 'forward', 'loss', 'backward'];
 
 /** The export of a model file, checked field by field; the first problem is named in one line. */
 export function checkDefinition(value: unknown, where: string): ModelDefinition {
@@ -65,6 +65,7 @@ export function checkDefinition(value: unknown, where: string): ModelDefinition 
   if (!isShape(value.input)) fail(`input must be the shape of one example, positive integers such as [784] or [1, 28, 28], got ${show(value.input)}`);
   if (!(Number.isSafeInteger(value.outputs) && (value.outputs as number) > 0)) fail(`outputs must be the number of scores per example, a positive integer, got ${show(value.outputs)}`);
   if (typeof value.forward !== 'function') fail(`forward must be a function (t, p, X, ctx) => scores, got ${show(value.forward)}`);
+  if (value.loss !== undefined && typeof value.loss !== 'function') fail(`loss must be a function (t, outputs, targets) => the batch's mean loss, got ${show(value.loss)}`);
   if (value.backward !== undefined && typeof value.backward !== 'function') fail(`backward must be a function ({ t, p, X, ... }) => { grads }, got ${show(value.backward)}`);
   if (!isObject(value.parameters) || Object.keys(value.parameters).length === 0) fail(`parameters must be an object of at least one { shape, init }, got ${show(value.parameters)}`);
   if (value.state !== undefined && !isObject(value.state)) fail(`state must be an object of { shape, init }, got ${show(value.state)}`);

@@ -3,7 +3,8 @@ import { kernels, Rng, Tape, tensor, tidy, type Tensor } from '@backprop/graph';
 import type { ActivationName } from './activations.ts';
 import { EvaluationThread } from './evaluation-thread.ts';
 import type { InitName } from './init.ts';
-import { lossOnTape, type LossName } from './losses.ts';
+import { batchLoss, lossNames, type LossFunction, type LossName, type TrainLoss } from './losses.ts';
+import { ModelNetwork } from './model.ts';
 import { Dense, MLP } from './mlp.ts';
 import type { Dataset } from './mnist.ts';
 import type { Network } from './network.ts';
@@ -13,7 +14,8 @@ import { learningRate, type ScheduleName } from './schedule.ts';
 export interface TrainConfig {
   layers: number[];
   activation: ActivationName;
-  loss: LossName;
+  /** A built-in loss, or `model`: the model file's own. */
+  loss: TrainLoss;
   lr: number;
   batchSize: number;
   epochs: number;
@@ -54,11 +56,25 @@ export const paperConfig: TrainConfig = {
 };
 
 export interface Evaluation {
-  accuracy: number;
+  /** Classification: the fraction of examples whose largest score is their label. */
+  accuracy?: number;
+  /** Regression: the mean squared error over every target value (with every loss but mae). */
+  mse?: number;
+  /** Regression with the mae loss: the mean absolute error over every target value. */
+  mae?: number;
   loss: number;
-  /** confusion[true][predicted] counts. */
+  /** confusion[true][predicted] counts (classification; empty for regression). */
   confusion: number[][];
 }
+
+/** The number an evaluation is judged by: accuracy for classification, MSE or MAE for regression. */
+export function metricOf(e: Evaluation): { name: 'accuracy' | 'mse' | 'mae'; value: number } {
+  if (e.accuracy !== undefined) return { name: 'accuracy', value: e.accuracy };
+  return e.mae !== undefined ? { name: 'mae', value: e.mae } : { name: 'mse', value: e.mse ?? NaN };
+}
+
+/** The loss function of a model file's network (for the `model` loss). */
+const ownLoss = (net: Network): LossFunction | undefined => (net instanceof ModelNetwork ? net.model.definition.loss : undefined);
 
 export interface EpochStats {
   epoch: number;
@@ -185,7 +201,7 @@ export async function train(config: TrainSettings, data: { train: Dataset; test:
   const { fit, validation } = holdOut(data.train, config);
   const sets = [fit, data.test, ...(validation ? [validation] : [])];
   const net = state.net;
-  const background = evaluatesInBackground(config, state, sets, options) ? new EvaluationThread(net as MLP, sets, config.loss) : undefined;
+  const background = evaluatesInBackground(config, state, sets, options) ? new EvaluationThread(net as MLP, sets, config.loss as LossName) : undefined;
   try {
     return await trainEpochs(config, fit, sets, state, hooks, background);
   } finally {
@@ -202,7 +218,7 @@ export async function train(config: TrainSettings, data: { train: Dataset; test:
  */
 export function evaluatesInBackground(config: TrainSettings, state: TrainState, sets: Dataset[], { threads = 1, evaluateInBackground }: TrainOptions): boolean {
   const net = state.net;
-  if (threads < 2 || !(net instanceof MLP) || config.patience !== undefined || evaluateInBackground === false) return false;
+  if (threads < 2 || !(net instanceof MLP) || sets[0].regression || !lossNames.includes(config.loss as LossName) || config.patience !== undefined || evaluateInBackground === false) return false;
   if (evaluateInBackground) return true;
   const weights = net.sizes.slice(1).reduce((a, n, i) => a + n * net.sizes[i], 0);
   return (config.epochs - state.epoch - 1) * sets.reduce((a, d) => a + d.count, 0) * weights >= 2e10;
@@ -219,7 +235,7 @@ async function trainEpochs(config: TrainSettings, fit: Dataset, sets: Dataset[],
   let failure: { error: unknown } | undefined;
   const finish = (stats: TrainedEpoch, evaluations: Evaluation[], after: TrainState) => {
     // Non-finite scores (an evaluation that overflows) are never logged as an epoch's result.
-    const bad = evaluations.findIndex((e) => !(Number.isFinite(e.accuracy) && Number.isFinite(e.loss)));
+    const bad = evaluations.findIndex((e) => !(Number.isFinite(metricOf(e).value) && Number.isFinite(e.loss)));
     if (bad >= 0) {
       throw new Error(`train: the network's scores on the ${['training', 'test', 'validation'][bad]} images are not finite after epoch ${stats.epoch} (its activations overflow in evaluation); the epoch is not logged`);
     }
@@ -241,9 +257,9 @@ async function trainEpochs(config: TrainSettings, fit: Dataset, sets: Dataset[],
       // One step in a tidy scope: its batch, activations and the gradients the parameters let go of are freed for the next step.
       optimizer.lr = learningRate(config, state.iteration, stepsPerEpoch);
       const value = tidy(() => {
-        const { X, y } = fit.batch(order.subarray(start, start + config.batchSize), net.dtype);
+        const batch = fit.batch(order.subarray(start, start + config.batchSize), net.dtype);
         const tape = new Tape();
-        const loss = lossOnTape(tape, config.loss, net.forward(tape, X, { training: true, rng }), y);
+        const loss = batchLoss(tape, config.loss, net.forward(tape, batch.X, { training: true, rng }), batch, ownLoss(net));
         const value = loss.item();
         if (Number.isFinite(value)) {
           tape.backward(loss);
@@ -316,11 +332,13 @@ export function scores(net: Network, X: Tensor): Tensor {
 }
 
 /**
- * Accuracy, mean loss and confusion matrix of `net` on `data`. Scores that are not finite (NaN from
- * a network whose weights hold NaN, infinities from one whose activations overflow) make the
- * accuracy and the loss NaN: never a number that looks right.
+ * Accuracy, mean loss and confusion matrix of `net` on `data` (for regression targets: the mean
+ * loss and the MSE, or the MAE with the mae loss). Scores that are not finite (NaN from a network
+ * whose weights hold NaN, infinities from one whose activations overflow) make the accuracy or
+ * error NaN, as they make the loss NaN: never a number that looks right.
  */
-export function evaluate(net: Network, data: Dataset, loss: LossName, batchSize = 1000): Evaluation {
+export function evaluate(net: Network, data: Dataset, loss: TrainLoss, batchSize = 1000): Evaluation {
+  if (data.regression) return evaluateRegression(net, data, loss, batchSize);
   const classes = net.outputSize;
   if (classes < data.classes) throw new Error(`evaluate: the network has ${classes} outputs but the data has ${data.classes} classes`);
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
@@ -328,10 +346,10 @@ export function evaluate(net: Network, data: Dataset, loss: LossName, batchSize 
   for (let start = 0; start < data.count; start += batchSize) {
     const n = Math.min(batchSize, data.count - start);
     tidy(() => {
-      const { X, y } = data.batch(Int32Array.from({ length: n }, (_, i) => start + i), net.dtype);
-      const S = scores(net, X);
+      const batch = data.batch(Int32Array.from({ length: n }, (_, i) => start + i), net.dtype), y = batch.y;
+      const S = scores(net, batch.X);
       const tape = new Tape();
-      totalLoss += tape.noRecord(() => lossOnTape(tape, loss, S, y)).item() * n;
+      totalLoss += tape.noRecord(() => batchLoss(tape, loss, S, batch, ownLoss(net))).item() * n;
       const predicted = argmaxRows(S);
       if (kernels.firstNonFinite(S.array)) correct = totalLoss = NaN;
       for (let i = 0; i < n; i++) {
@@ -341,6 +359,26 @@ export function evaluate(net: Network, data: Dataset, loss: LossName, batchSize 
     });
   }
   return { accuracy: correct / data.count, loss: totalLoss / data.count, confusion };
+}
+
+/** The mean loss and the MSE (or MAE) of `net` on regression targets, summed in float64. */
+function evaluateRegression(net: Network, data: Dataset, loss: TrainLoss, batchSize: number): Evaluation {
+  if (net.outputSize !== data.targetSize) throw new Error(`evaluate: the network has ${net.outputSize} outputs but the data has ${data.targetSize} target values per example`);
+  let totalLoss = 0, totalError = 0;
+  const absolute = loss === 'mae';
+  for (let start = 0; start < data.count; start += batchSize) {
+    const n = Math.min(batchSize, data.count - start);
+    tidy(() => {
+      const batch = data.batch(Int32Array.from({ length: n }, (_, i) => start + i), net.dtype);
+      const S = scores(net, batch.X);
+      const tape = new Tape();
+      totalLoss += tape.noRecord(() => batchLoss(tape, loss, S, batch, ownLoss(net))).item() * n;
+      const s = S.toFlatArray(), t = batch.Y!.toFlatArray(); // in row-major order, whatever view the forward returned
+      for (let i = 0; i < s.length; i++) totalError += absolute ? Math.abs(s[i] - t[i]) : (s[i] - t[i]) ** 2;
+    });
+  }
+  const error = totalError / (data.count * data.targetSize);
+  return { ...(absolute ? { mae: error } : { mse: error }), loss: totalLoss / data.count, confusion: [] };
 }
 
 /**

@@ -114,10 +114,11 @@ describe('the export of a model file is checked field by field', () => {
   const good: ModelDefinition = { input: [784], outputs: 10, parameters: { W: { shape: [784, 10], init: 'he' } }, forward };
   const cases: [string, unknown, RegExp][] = [
     ['not an object', 42, /its default export is 42, not a model \{ input, outputs, parameters, forward \}$/],
-    ['an unknown field', { ...good, backwards: forward }, /unknown field "backwards" \(a model has description, input, outputs, parameters, state, forward, backward\)$/],
+    ['an unknown field', { ...good, backwards: forward }, /unknown field "backwards" \(a model has description, input, outputs, parameters, state, forward, loss, backward\)$/],
     ['input', { ...good, input: [28, 0] }, /input must be the shape of one example, positive integers such as \[784\] or \[1, 28, 28\], got \[28,0\]$/],
     ['outputs', { ...good, outputs: 2.5 }, /outputs must be the number of scores per example, a positive integer, got 2.5$/],
     ['forward', { ...good, forward: 'x W' }, /forward must be a function \(t, p, X, ctx\) => scores, got "x W"$/],
+    ['loss', { ...good, loss: 'mse' }, /loss must be a function \(t, outputs, targets\) => the batch's mean loss, got "mse"$/],
     ['no parameters', { ...good, parameters: {} }, /parameters must be an object of at least one \{ shape, init \}, got \{\}$/],
     ['a shape', { ...good, parameters: { W: { shape: [784, -1], init: 'he' } } }, /parameters\["W"\]\.shape must be a list of positive integers, got \[784,-1\]$/],
     ['an init', { ...good, parameters: { W: { shape: [784, 10], init: 'glorot' } } }, /parameters\["W"\]\.init must be paper, xavier, he, zeros, ones, a number or a function \(rng\) => number, got "glorot"$/],

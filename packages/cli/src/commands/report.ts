@@ -32,7 +32,7 @@ export async function finalNetworkFigure(summaries: ExperimentSummary[]): Promis
   const run = final?.groups[0]?.runs[0];
   if (!final || !run) return '';
   const { Rng, Tape } = await import('@backprop/graph');
-  const { defaultMnistDir, loadModel, loadSplit, lossOnTape, MLP } = await import('@backprop/mlp');
+  const { defaultMnistDir, loadModel, loadSplit, batchLoss, MLP } = await import('@backprop/mlp');
   const { networkSvg } = await import('../network-graph.ts');
   const config = run.run.config;
   const model = run.dir && join(run.dir, 'model.safetensors');
@@ -46,7 +46,7 @@ export async function finalNetworkFigure(summaries: ExperimentSummary[]): Promis
   net ??= MLP.init({ sizes: config.layers, activation: config.activation }, Rng.seeded(config.seed), { init: config.init });
   const { X, y } = loadSplit(config.data ?? defaultMnistDir(), 't10k').batch([0, 1, 2, 3, 4, 5, 6, 7]);
   const tape = new Tape();
-  const loss = lossOnTape(tape, config.loss, net.forward(tape, X), y);
+  const loss = batchLoss(tape, config.loss, net.forward(tape, X), { y });
   const quick = isQuickLook(final.overrides) ? ` (${quickLookNote(final.overrides)})` : '';
   const title = `${config.layers.join('-')}, ${config.activation}, ${config.loss} loss, on the first 8 test images${quick}`;
   const svg = await networkSvg(tape, X, net.parameters(), loss, title);

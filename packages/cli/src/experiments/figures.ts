@@ -66,15 +66,17 @@ export function figureSpec(figure: Figure, groups: RunGroup[]): TopLevelSpec {
 }
 
 /** Runs side by side (`backprop compare`): test accuracy against epochs above, the smoothed training loss below. */
-export function compareSpec(runs: { name: string; epochs: { epoch: number; test: number }[]; losses: number[] }[]): TopLevelSpec {
+export function compareSpec(runs: { name: string; epochs: { epoch: number; test: number; metric?: 'mse' | 'mae' }[]; losses: number[] }[]): TopLevelSpec {
   const accuracy = runs.flatMap((r) => r.epochs.map((e) => ({ epoch: e.epoch, accuracy: e.test, run: r.name })));
+  // Regression runs (compare refuses a mix): their test MSE or MAE in accuracy's place.
+  const metric = runs.flatMap((r) => r.epochs).find((e) => e.metric)?.metric;
   const loss = runs.flatMap((r) => lossPoints(r.losses).map((p) => ({ iteration: p.iteration, loss: p.smoothed, run: r.name })));
   const color = { field: 'run', type: 'nominal' as const, title: null, legend: { labelLimit: 400 } };
   return {
     $schema: schema,
     vconcat: [
-      { title: 'test accuracy', width: 560, height: 240, data: { values: accuracy }, mark: { type: 'line', point: true },
-        encoding: { x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 } }, y: { field: 'accuracy', type: 'quantitative', scale: { zero: false }, axis: { format: '.1%' } }, color } },
+      { title: metric ? `test ${metric.toUpperCase()}` : 'test accuracy', width: 560, height: 240, data: { values: accuracy }, mark: { type: 'line', point: true },
+        encoding: { x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 } }, y: { field: 'accuracy', type: 'quantitative', title: metric ? `test ${metric.toUpperCase()}` : 'accuracy', scale: { zero: false }, axis: metric ? {} : { format: '.1%' } }, color } },
       { title: 'training loss (moving average over 1% of the run)', width: 560, height: 240, data: { values: loss }, mark: { type: 'line', strokeWidth: 1.5 },
         encoding: { x: { field: 'iteration', type: 'quantitative' }, y: { field: 'loss', type: 'quantitative' }, color } },
     ],

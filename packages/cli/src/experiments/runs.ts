@@ -15,8 +15,8 @@ export interface RunData {
   /** The run directory read (undefined: found nowhere). */
   dir?: string;
   status: 'done' | 'diverged' | 'partial' | 'pending';
-  /** Per epoch: train and test accuracy and loss. */
-  epochs: { epoch: number; train: number; test: number; trainLoss: number; testLoss: number; seconds: number }[];
+  /** Per epoch: train and test accuracy (a regression run's MSE or MAE, as `metric` says) and loss. */
+  epochs: { epoch: number; train: number; test: number; trainLoss: number; testLoss: number; seconds: number; metric?: 'mse' | 'mae' }[];
   /** The loss of every iteration logged. */
   losses: number[];
 }
@@ -74,11 +74,11 @@ const differing = (a: RunConfig, b: RunConfig) =>
 const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
 
 function readRunDir(dir: string, run: PlannedRun): RunData {
-  return { run, dir, ...readProgress(dir) };
+  return { run, dir, ...readProgress(dir, { regression: false }) };
 }
 
-/** What a run directory's metrics.jsonl and summary.json say: its status, its epochs and the loss of every iteration. */
-export function readProgress(dir: string): Pick<RunData, 'status' | 'epochs' | 'losses'> {
+/** What a run directory's metrics.jsonl and summary.json say: its status, its epochs and the loss of every iteration; with `regression: false` (an experiment's runs, judged on accuracy), a regression run is refused. */
+export function readProgress(dir: string, { regression = true } = {}): Pick<RunData, 'status' | 'epochs' | 'losses'> {
   const data: Pick<RunData, 'status' | 'epochs' | 'losses'> = { status: 'pending', epochs: [], losses: [] };
   const metrics = join(dir, 'metrics.jsonl');
   if (!existsSync(metrics)) return data;
@@ -101,7 +101,13 @@ export function readProgress(dir: string): Pick<RunData, 'status' | 'epochs' | '
     if (problem) throw damaged(i, `damaged, ${problem}`);
     if (Array.isArray(written) && checksums[i] !== written[i]) throw damaged(i, 'changed since the run wrote it (summary.json records another checksum for this line)');
     if (m.type === 'iterations') data.losses.push(...m.losses);
-    else data.epochs.push({ epoch: m.epoch, train: m.trainAccuracy, test: m.testAccuracy, trainLoss: m.trainLoss, testLoss: m.testLoss, seconds: m.seconds });
+    else if ('trainAccuracy' in m) data.epochs.push({ epoch: m.epoch, train: m.trainAccuracy, test: m.testAccuracy, trainLoss: m.trainLoss, testLoss: m.testLoss, seconds: m.seconds });
+    else {
+      const metric = 'trainMae' in m ? 'mae' : 'mse', name = metric === 'mae' ? 'Mae' : 'Mse';
+      // An experiment's tables, findings and figures are of accuracies: a regression run is not read as one.
+      if (!regression) throw new Error(`${dir}: a regression run (its metric is ${metric.toUpperCase()}, not accuracy); experiments and their reports judge accuracy: see it with backprop compare`);
+      data.epochs.push({ epoch: m.epoch, train: m[`train${name}`], test: m[`test${name}`], trainLoss: m.trainLoss, testLoss: m.testLoss, seconds: m.seconds, metric });
+    }
   });
   if (Array.isArray(written) && written.length !== lines.length) {
     throw damaged(Math.min(written.length, lines.length), `the run wrote ${written.length} lines here, the file has ${lines.length}`);

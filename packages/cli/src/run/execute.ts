@@ -10,6 +10,11 @@ export interface RunResult {
   message?: string;
   trainAccuracy?: number;
   testAccuracy?: number;
+  /** A regression run's metric on the last epoch, MSE (or MAE with the mae loss), in accuracy's place. */
+  trainMse?: number;
+  testMse?: number;
+  trainMae?: number;
+  testMae?: number;
   /** Early stopping ended the run before its last epoch; the best validation loss was at bestEpoch. */
   stoppedEarly?: boolean;
   bestEpoch?: number;
@@ -119,8 +124,7 @@ export async function executeRun(run: RunDir, { mode, label = '', data, model, o
   const result: RunResult = {
     status: outcome.status,
     message: outcome.status === 'diverged' ? outcome.message : undefined,
-    trainAccuracy: last?.trainAccuracy as number | undefined,
-    testAccuracy: last?.testAccuracy as number | undefined,
+    ...Object.fromEntries(['trainAccuracy', 'testAccuracy', 'trainMse', 'testMse', 'trainMae', 'testMae'].filter((k) => last && k in last).map((k) => [k, last![k] as number])),
     ...(outcome.status === 'done' && outcome.stoppedEarly && { stoppedEarly: true }),
     ...(outcome.state.best && { bestEpoch: outcome.state.best.epoch }),
   };

@@ -14,10 +14,22 @@ export function lineChecksums(lines: string[]): string[] {
 const numbers: Record<string, { fields: string[]; nullable?: string[] }> = {
   iterations: { fields: ['first'] },
   epoch: {
-    fields: ['iteration', 'trainAccuracy', 'testAccuracy', 'seconds'],
-    nullable: ['meanIterationLoss', 'trainLoss', 'testLoss', 'validationAccuracy', 'validationLoss', 'lr'],
+    fields: ['iteration', 'seconds'],
+    nullable: ['meanIterationLoss', 'trainLoss', 'testLoss', 'validationAccuracy', 'validationLoss', 'lr', 'validationMse', 'validationMae'],
   },
 };
+
+/** An epoch line's metric: accuracy (classification), or the MSE or MAE of a regression run. */
+const METRICS = ['Accuracy', 'Mse', 'Mae'];
+
+/**
+ * The fields of an evaluation's metric in a line of metrics, named after the set:
+ * { trainAccuracy } for classification, { trainMse } or { trainMae } for regression.
+ */
+export function metricFields(set: string, e: { accuracy?: number; mse?: number; mae?: number }): Record<string, number> {
+  if (e.accuracy !== undefined) return { [`${set}Accuracy`]: e.accuracy };
+  return e.mae !== undefined ? { [`${set}Mae`]: e.mae } : { [`${set}Mse`]: e.mse ?? NaN };
+}
 
 /** What is wrong with a parsed line of metrics (its numbers), or undefined. */
 export function metricsLineProblem(m: Record<string, unknown>): string | undefined {
@@ -26,6 +38,13 @@ export function metricsLineProblem(m: Record<string, unknown>): string | undefin
   if (!Number.isInteger(m.epoch)) return `"epoch" is ${JSON.stringify(m.epoch)}, not a whole number`;
   const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
   for (const f of kind.fields) if (!isNumber(m[f])) return `"${f}" is ${JSON.stringify(m[f]) ?? 'missing'}, not a number`;
+  if (m.type === 'epoch') {
+    const metric = METRICS.find((name) => `train${name}` in m) ?? 'Accuracy';
+    // MSE and MAE may be infinite or NaN (null) when a regression network's outputs overflow; an accuracy is always a fraction.
+    for (const f of [`train${metric}`, `test${metric}`]) {
+      if (!isNumber(m[f]) && !(metric !== 'Accuracy' && m[f] === null)) return `"${f}" is ${JSON.stringify(m[f]) ?? 'missing'}, not a number`;
+    }
+  }
   for (const f of kind.nullable ?? []) if (f in m && m[f] !== null && !isNumber(m[f])) return `"${f}" is ${JSON.stringify(m[f])}, not a number`;
   for (const f of ['trainAccuracy', 'testAccuracy', 'validationAccuracy']) {
     if (typeof m[f] === 'number' && !((m[f] as number) >= 0 && (m[f] as number) <= 1)) return `"${f}" is ${m[f]}, not a fraction between 0 and 1`;

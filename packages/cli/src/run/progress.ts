@@ -9,7 +9,8 @@
  */
 import cliProgress from 'cli-progress';
 import type { EpochStats, TrainedEpoch } from '@backprop/mlp';
-import { pct } from '../format.ts';
+import { metricText } from '../format.ts';
+import { metricFields } from './metrics.ts';
 
 export type ReportMode = 'bar' | 'json' | 'quiet';
 
@@ -67,8 +68,8 @@ export function progressPoints(itersPerEpoch: number, lines: number): Set<number
 const clock = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
 
 const epochLine = (s: EpochStats, epochs: number) =>
-  `epoch ${s.epoch}/${epochs}: train ${pct(s.train.accuracy)} (loss ${s.train.loss.toFixed(4)}), test ${pct(s.test.accuracy)} (loss ${s.test.loss.toFixed(4)})` +
-  `${s.validation ? `, validation ${pct(s.validation.accuracy)} (loss ${s.validation.loss.toFixed(4)})` : ''}, ${s.seconds.toFixed(1)} s`;
+  `epoch ${s.epoch}/${epochs}: train ${metricText(s.train)} (loss ${s.train.loss.toFixed(4)}), test ${metricText(s.test)} (loss ${s.test.loss.toFixed(4)})` +
+  `${s.validation ? `, validation ${metricText(s.validation)} (loss ${s.validation.loss.toFixed(4)})` : ''}, ${s.seconds.toFixed(1)} s`;
 
 export function createReporter(mode: ReportMode, itersPerEpoch: number, epochs: number, options: ReporterOptions = {}): Reporter {
   const { label = '', progress: stream = process.stderr, results = process.stderr } = options;
@@ -76,7 +77,7 @@ export function createReporter(mode: ReportMode, itersPerEpoch: number, epochs: 
     return {
       iteration: () => {},
       trained: () => {},
-      epoch: (s) => console.log(JSON.stringify({ event: 'epoch', run: label || undefined, epoch: s.epoch, trainAccuracy: s.train.accuracy, testAccuracy: s.test.accuracy, trainLoss: s.train.loss, testLoss: s.test.loss, ...(s.validation && { validationAccuracy: s.validation.accuracy, validationLoss: s.validation.loss }), lr: s.lr, seconds: s.seconds })),
+      epoch: (s) => console.log(JSON.stringify({ event: 'epoch', run: label || undefined, epoch: s.epoch, ...metricFields('train', s.train), ...metricFields('test', s.test), trainLoss: s.train.loss, testLoss: s.test.loss, ...(s.validation && { ...metricFields('validation', s.validation), validationLoss: s.validation.loss }), lr: s.lr, seconds: s.seconds })),
       stop: () => {},
     };
   }
@@ -190,7 +191,7 @@ function tracker(itersPerEpoch: number, epochs: number, { background = false, im
       const trained = trainedSeconds.get(s.epoch);
       if (trained !== undefined) evaluationSeconds = Math.max(0, s.seconds - trained);
       trainedSeconds.delete(s.epoch);
-      accuracy = `${pct(s.train.accuracy)} / ${pct(s.test.accuracy)}`;
+      accuracy = `${metricText(s.train)} / ${metricText(s.test)}`;
     },
   };
 }

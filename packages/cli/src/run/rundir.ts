@@ -25,7 +25,7 @@ import { fileError, ModelNetwork, readTensorFile, restoreNetwork, saveModel, sta
 import { validateConfig, type RunConfig } from './config.ts';
 import type { RunData } from './data.ts';
 import { isRunning, lockRunDir, type RunLock } from './lock.ts';
-import { lineChecksums, metricsLineProblem } from './metrics.ts';
+import { lineChecksums, metricFields, metricsLineProblem } from './metrics.ts';
 import { version } from '../version.ts';
 
 export interface MetricsLine {
@@ -274,8 +274,8 @@ export class RunDir {
     const iterations = this.metrics[at] as MetricsLine & { first: number; losses: number[] };
     const line: MetricsLine = {
       type: 'epoch', epoch: stats.epoch, iteration: iterations.first + iterations.losses.length - 1, meanIterationLoss: stats.meanIterationLoss,
-      trainAccuracy: stats.train.accuracy, trainLoss: stats.train.loss, testAccuracy: stats.test.accuracy, testLoss: stats.test.loss,
-      ...(stats.validation && { validationAccuracy: stats.validation.accuracy, validationLoss: stats.validation.loss }),
+      ...metricFields('train', stats.train), trainLoss: stats.train.loss, ...metricFields('test', stats.test), testLoss: stats.test.loss,
+      ...(stats.validation && { ...metricFields('validation', stats.validation), validationLoss: stats.validation.loss }),
       lr: stats.lr, seconds: stats.seconds,
     };
     this.metrics.splice(at + 1, 0, line);
@@ -383,12 +383,18 @@ function refuseForeign(dir: string): void {
   }
 }
 
-/** The SHA-256 of a run's data: the training and test images and labels, in order. */
+/**
+ * The SHA-256 of a run's data: the training and test images and labels, in order; for array
+ * data, also the features' type and shape and the regression targets (MNIST's hash is as before).
+ */
 function hashRunData({ train, test }: RunData): string {
   const hash = createHash('sha256');
+  const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   for (const set of [train, test]) {
-    hash.update(JSON.stringify([set.count, set.rows, set.cols, set.classes]));
-    hash.update(set.images).update(set.labels);
+    const array = set.more.shape !== undefined || set.images instanceof Float64Array;
+    hash.update(JSON.stringify([set.count, set.rows, set.cols, set.classes, ...(array ? [set.shape, set.images.constructor.name, set.labels.constructor.name, set.more.targets?.shape ?? null] : [])]));
+    hash.update(bytes(set.images)).update(bytes(set.labels));
+    if (set.more.targets) hash.update(bytes(set.more.targets.values));
   }
   return hash.digest('hex');
 }
