@@ -38,7 +38,7 @@ describe('backprop train and evaluate on NumPy arrays', () => {
     const out = join(dir, 'cls');
     const r = backprop(['train', '--data', classes, '--layers', '6,16,3', '--loss', 'ce', '--lr', '0.1', '--batch-size', '16', '--epochs', '4', '--subset', '500', '--validation', '100', '--out', out]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/epoch 4\/4: train \d+\.\d\d% \(loss \d\.\d{4}\), test \d+\.\d\d% \(loss \d\.\d{4}\), validation \d+\.\d\d%/);
+    expect(r.stdout).toMatch(/epoch 4\/4: train \d+\.\d\d% \(loss \d\.\d{4}\), test \d+\.\d\d% \(loss \d\.\d{4}\), validation \d+\.\d\d%/);
     const epoch = lines(out).filter((m) => m.type === 'epoch').at(-1);
     expect(epoch.testAccuracy).toBeGreaterThan(0.9);
     expect(epoch.iteration).toBe(4 * Math.ceil(400 / 16)); // 500 of the subset, less 100 held out
@@ -57,8 +57,8 @@ describe('backprop train and evaluate on NumPy arrays', () => {
     const out = join(dir, 'reg');
     const r = backprop(['train', '--data', regression, '--layers', '4,1', '--loss', 'mse', '--lr', '0.05', '--batch-size', '16', '--epochs', '6', '--out', out]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/epoch 6\/6: train MSE \d\.\d{4} \(loss \d\.\d{4}\), test MSE \d\.\d{4} \(loss/);
-    expect(r.stdout).toMatch(/^done: train MSE \d\.\d{4}, test MSE \d\.\d{4}; model in /);
+    expect(r.stdout).toMatch(/epoch 6\/6: train MSE \d\.\d{4} \(loss \d\.\d{4}\), test MSE \d\.\d{4} \(loss/);
+    expect(r.stdout).toMatch(/^done: train MSE \d\.\d{4}, test MSE \d\.\d{4}; model in /m);
     const epochs = lines(out).filter((m) => m.type === 'epoch');
     expect(epochs.at(-1).testMse).toBeLessThan(0.01);
     expect(epochs.at(-1).testMse).toBeLessThan(epochs[0].testMse);

@@ -86,7 +86,7 @@ describe('array data sets (.npz, .npy)', () => {
     expect(bad('nant.npz', { y_train: npy('<f8', [4], [0, 1, NaN, 1]), y_test: npy('<f8', [2], [0, 1]) })).toThrow(/nant\.npz: y_train: target NaN at flat index 2/);
     const { x_test: _, ...three } = four;
     expect(() => loadArrays(write('three.npz', three))).toThrow(/three\.npz: has no array x_test; an \.npz data set holds x_train, y_train, x_test, y_test/);
-    expect(() => loadArrays(join(dir, 'none.npz'))).toThrow(/none\.npz: cannot read the data file: no such file$/);
+    expect(() => loadArrays(join(dir, 'none.npz'))).toThrow(/none\.npz: cannot read: no such file or directory$/);
   });
 
   it('evaluates array data in the evaluation thread to the same bits as in the training thread (float64 features, int32 labels in shared memory)', async () => {
