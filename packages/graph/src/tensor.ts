@@ -75,7 +75,7 @@ export class Tensor {
     if (g && g.#storage?.released) throw g.usedAfterRelease();
     if (g && g.#storage) memory.pin(g.#storage, g.#array.data);
     this.#grad = g;
-    if (old && old.#storage) memory.unpin(old.#storage, old.#array.data);
+    if (old && old.#storage) memory.unpin(old.#storage);
   }
 
   /** @internal: used by `tidy` and `keep` to move this tensor's memory out of `scope`. */
