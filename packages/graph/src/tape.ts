@@ -52,6 +52,7 @@ export interface Tape extends BuiltinOps {}
  * Records ops as they run, then backpropagates through them. Create one per forward pass,
  * call `backward`, and drop it; tapes share nothing, so several can live side by side.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the loop at the end of this file defines BuiltinOps' methods on the prototype
 export class Tape {
   readonly records: TapeRecord[] = [];
   private recording = true;
