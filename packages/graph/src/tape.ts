@@ -10,17 +10,23 @@ import { toDot, toSvg, type DrawOptions } from './draw.ts';
 
 /** One executed op: enough to apply its chain rule later. */
 export interface TapeRecord {
+  /** The op that ran. */
   readonly op: Op;
+  /** Its arguments, tensors and others, as passed. */
   readonly args: readonly unknown[];
+  /** Its output. */
   readonly out: Tensor;
+  /** Its chain rule: the gradients of the arguments from the output's gradient (null where `needs` is false). */
   readonly backward: (grad: Tensor, needs: readonly boolean[], t: Tape) => Gradients;
 }
 
+/** Options of `new Tape(options)`. */
 export interface TapeOptions {
   /** Check every op's output for NaN and infinities, and name the op and index where one appears. */
   checkFinite?: boolean;
 }
 
+/** Options of `tape.backward` and `tape.gradients`. */
 export interface BackwardOptions {
   /** dl/dout for a non-scalar output; defaults to 1 for a one-element output. */
   grad?: Tensor;
@@ -54,6 +60,7 @@ export interface Tape extends BuiltinOps {}
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the loop at the end of this file defines BuiltinOps' methods on the prototype
 export class Tape {
+  /** What ran, in execution order. */
   readonly records: TapeRecord[] = [];
   private recording = true;
   private readonly checkFinite: boolean;
