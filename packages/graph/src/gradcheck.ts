@@ -11,10 +11,13 @@ import { Tape } from './tape.ts';
 import { contiguous, formatShape, Tensor } from './tensor.ts';
 import * as k from './kernels/index.ts';
 
+/** How `gradcheck` compares; every field has a default. */
 export interface GradcheckOptions {
   /** Step of the finite differences (default 1e-6). */
   eps?: number;
+  /** Absolute tolerance: an entry passes when |analytic - numeric| <= atol + rtol |numeric| (default 1e-5). */
   atol?: number;
+  /** Relative tolerance (default 1e-3). */
   rtol?: number;
   /** 'full' checks every entry; 'fast' checks random directional derivatives v^T J u; 'auto' picks by size. */
   mode?: 'full' | 'fast' | 'auto';
@@ -36,15 +39,22 @@ export interface GradcheckOptions {
   record?: boolean;
 }
 
+/** What `gradcheck` found for one input. */
 export interface InputReport {
+  /** The input's position in `inputs`. */
   input: number;
+  /** The input's name, if it has one. */
   name: string | undefined;
   shape: number[];
+  /** Every entry compared ('full'), or random directional derivatives ('fast'). */
   mode: 'full' | 'fast';
   /** Entries (full) or directions (fast) compared. */
   checked: number;
+  /** Every entry or direction within tolerance. */
   ok: boolean;
+  /** The largest |analytic - numeric|. */
   maxAbsError: number;
+  /** The largest |analytic - numeric| / |numeric|. */
   maxRelError: number;
   /** Where the error is largest relative to its tolerance: an index (full) or a direction number (fast). */
   worst: { at: number[]; analytic: number; numeric: number };
@@ -52,8 +62,11 @@ export interface InputReport {
   kinks: number;
 }
 
+/** `gradcheck`'s verdict: overall, per input, and as printable lines. */
 export interface GradcheckReport {
+  /** Every input passed. */
   ok: boolean;
+  /** One report per input, in order. */
   inputs: InputReport[];
   /** One line per input, for printing. */
   summary: string;
@@ -62,6 +75,11 @@ export interface GradcheckReport {
 /** A function of the inputs, recorded on the given tape; non-tensor arguments (labels, ...) are closed over. */
 export type CheckedFunction = (tape: Tape, ...inputs: Tensor[]) => Tensor;
 
+/**
+ * Checks the tape's gradients of `fn` at `inputs` (float64 tensors) against central finite differences
+ * in float64, and reports per input: `expect(gradcheck(f, [x, w]).ok).toBe(true)`.
+ * A non-scalar output is checked through a random upstream gradient.
+ */
 export function gradcheck(fn: CheckedFunction, inputs: readonly Tensor[], options: GradcheckOptions = {}): GradcheckReport {
   const { eps = 1e-6, atol = 1e-5, rtol = 1e-3, mode = 'auto', fullLimit = 512, directions = 4, seed = 1 } = options;
   inputs.forEach((x, i) => {

@@ -3,6 +3,8 @@
  *
  * Tensors live on `ndarray`; a `Tape` records ops as they run and backpropagates through them;
  * `gradcheck` compares its gradients with finite differences.
+ *
+ * @module @backprop/graph
  */
 export { Tensor, tensor, zeros, full, formatShape, allocate, dtypeOf } from './tensor.ts';
 export type { DType, Data, NdArray, Nested, Shape, TensorOptions } from './tensor.ts';

@@ -35,7 +35,7 @@ export interface Forward {
 }
 
 /** A differentiable operation: a name (for errors and `--explain`) and a forward that returns its backward. */
-export interface Op<A extends unknown[] = any[]> {
+export interface Op<A extends unknown[] = unknown[]> {
   readonly name: string;
   forward(...args: A): Forward;
   /** The local rule in words, for printing a backward pass step by step. */

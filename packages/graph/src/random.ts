@@ -7,9 +7,11 @@ import { allocate, lifetimeOf, Tensor, type DType, type Shape, type TensorOption
 
 type Generator = ReturnType<typeof xoroshiro128plus>;
 
+/** A seeded generator: tensors of random draws (`randn`, `rand`), and the numbers and shuffles a run needs. */
 export class Rng {
   private constructor(private readonly gen: Generator) {}
 
+  /** A generator from a seed: the same seed gives the same sequence on every machine. */
   static seeded(seed: number): Rng {
     return new Rng(xoroshiro128plus(seed));
   }
@@ -17,6 +19,7 @@ export class Rng {
   static fromState(state: readonly number[]): Rng {
     return new Rng(xoroshiro128plusFromState(state));
   }
+  /** The generator's state, to save in a checkpoint and restore with `fromState`. */
   state(): number[] {
     return [...this.gen.getState()];
   }
@@ -51,9 +54,11 @@ export class Rng {
     for (let i = 0; i < size; i++) data[i] = draw(this);
     return new Tensor(ndarray(data, [...shape]), { madeBy: 'Rng.tensor', ...options });
   }
+  /** A tensor of standard normal draws. */
   randn(shape: Shape, options: TensorOptions = {}): Tensor {
     return this.tensor(shape, (r) => r.normal(), options);
   }
+  /** A tensor of uniform draws in [0, 1). */
   rand(shape: Shape, options: TensorOptions = {}): Tensor {
     return this.tensor(shape, (r) => r.uniform(), options);
   }

@@ -10,20 +10,26 @@ import { toDot, toSvg, type DrawOptions } from './draw.ts';
 
 /** One executed op: enough to apply its chain rule later. */
 export interface TapeRecord {
+  /** The op that ran. */
   readonly op: Op;
+  /** Its arguments, tensors and others, as passed. */
   readonly args: readonly unknown[];
+  /** Its output. */
   readonly out: Tensor;
+  /** Its chain rule: the gradients of the arguments from the output's gradient (null where `needs` is false). */
   readonly backward: (grad: Tensor, needs: readonly boolean[], t: Tape) => Gradients;
   /** The tensors backward reads, and their versions when the op ran: backward checks they are unchanged. */
   readonly saved: readonly Tensor[];
   readonly versions: readonly number[];
 }
 
+/** Options of `new Tape(options)`. */
 export interface TapeOptions {
   /** Check every op's output for NaN and infinities, and name the op and index where one appears. */
   checkFinite?: boolean;
 }
 
+/** Options of `tape.backward` and `tape.gradients`. */
 export interface BackwardOptions {
   /** dl/dout for a non-scalar output; defaults to 1 for a one-element output. */
   grad?: Tensor;
@@ -72,7 +78,9 @@ export interface Tape extends BuiltinOps {}
  * Records ops as they run, then backpropagates through them. Create one per forward pass,
  * call `backward`, and drop it; tapes share nothing, so several can live side by side.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the loop at the end of this file defines BuiltinOps' methods on the prototype
 export class Tape {
+  /** What ran, in execution order. */
   readonly records: TapeRecord[] = [];
   private recording = true;
   private readonly checkFinite: boolean;

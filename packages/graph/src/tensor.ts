@@ -8,12 +8,17 @@ export { allocate, contiguous, dtypeOf };
 /** A nested array of numbers: a scalar, a vector, a matrix, ... */
 export type Nested = number | Nested[];
 
+/** How `tensor`, `zeros` and `full` make a tensor. */
 export interface TensorOptions {
+  /** 'float32' (the default, for training) or 'float64' (for checking). */
   dtype?: DType;
+  /** A leaf whose gradient a tape computes (a parameter): owned by whoever holds it, never freed by a scope. */
   requiresGrad?: boolean;
+  /** Shown in errors, `toString` and the tape's pictures. */
   name?: string;
 }
 
+/** A shape as the errors print it: `[8,784]`. */
 export const formatShape = (shape: Shape): string => `[${shape.join(',')}]`;
 
 /**
@@ -37,7 +42,9 @@ export class Tensor {
   /** Its memory's owner and state; undefined for a user's own typed array (the user owns it). */
   readonly #storage: Storage | undefined;
   #grad: Tensor | null = null;
+  /** Whether a tape computes this tensor's gradient: set on leaves (parameters), and by a tape on what it records from them. */
   requiresGrad: boolean;
+  /** Shown in errors, `toString` and the tape's pictures. */
   name: string | undefined;
   /** What made it (an op's name, `tensor`, `zeros`, ...), for the error a use after release throws. */
   madeBy: string;
@@ -84,7 +91,7 @@ export class Tensor {
     if (g && g.#storage?.released) throw g.usedAfterRelease();
     if (g && g.#storage) memory.pin(g.#storage, g.#array.data);
     this.#grad = g;
-    if (old && old.#storage) memory.unpin(old.#storage, old.#array.data);
+    if (old && old.#storage) memory.unpin(old.#storage);
   }
 
   /** @internal: used by `tidy` and `keep` to move this tensor's memory out of `scope`. */
@@ -142,15 +149,19 @@ export class Tensor {
     return this.update((a) => assignArray(a, from.array));
   }
 
+  /** The length along each axis. */
   get shape(): number[] {
     return this.#array.shape;
   }
+  /** The number of axes (0 for a scalar). */
   get rank(): number {
     return this.#array.shape.length;
   }
+  /** The number of elements. */
   get size(): number {
     return this.#array.size;
   }
+  /** 'float32' or 'float64'. */
   get dtype(): DType {
     return dtypeOf(this.#array.data);
   }
@@ -213,6 +224,7 @@ export class Tensor {
     return build(0, 0);
   }
 
+  /** `Tensor([2] float32, requiresGrad) [1.0, 2.5]`: shape, dtype and values (of an axis longer than 8, the first and last 3). */
   toString(): string {
     const body = formatNested(this.toArray(), 0);
     const grad = this.requiresGrad ? ', requiresGrad' : '';
@@ -280,11 +292,13 @@ export function tensor(values: Nested | Data, options: TensorOptions & { shape?:
 /** Parameters (tensors that require a gradient) are owned by whoever holds them, never by a scope. */
 export const lifetimeOf = (options: TensorOptions): 'scope' | 'owned' => (options.requiresGrad ? 'owned' : 'scope');
 
+/** A tensor of zeros of the given shape. */
 export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
   return new Tensor(ndarray(allocate(options.dtype ?? 'float32', size, lifetimeOf(options)), [...shape]), { madeBy: 'zeros', ...options });
 }
 
+/** A tensor of the given shape with every element `value`. */
 export function full(shape: Shape, value: number, options: TensorOptions = {}): Tensor {
   const t = zeros(shape, options);
   t.array.data.fill(value);

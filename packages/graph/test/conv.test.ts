@@ -129,7 +129,6 @@ describe('pooling kernels equal direct loops over each window', () => {
       const x = Array.from({ length: size(shape) }, () => (nan && rng.uniform() < 0.05 ? NaN : rng.int(4))); // many ties
       const want = directPool(p, x, p.includePad);
       const g = { ...p, oh: want.shape[2], ow: want.shape[3] };
-      const X = arrayOf(x, shape, 'float64');
       for (const dtype of ['float64', 'float32'] as const) {
         // float32 runs in WebAssembly where it is built; small integers are exact in both
         const { values, argmax } = k.maxPool2d(arrayOf(x, shape, dtype), g);

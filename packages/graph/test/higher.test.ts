@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { defineOp, grad, gradgradcheck, hessian, hvp, jacobian, jvp, kernels, opCases, opOfCase, Rng, Tape, tensor, vjp, wrap, type Tensor } from '../src/index.ts';
+import { defineOp, grad, gradgradcheck, hessian, hvp, jacobian, jvp, kernels, opCases, Rng, Tape, tensor, vjp, wrap, type Tensor } from '../src/index.ts';
 
 const f64 = { dtype: 'float64' } as const;
 const close = (got: number[], want: number[], tol = 1e-10) => {

@@ -2,6 +2,8 @@
  * @backprop/mlp: the paper's multilayer perceptrons on @backprop/graph, networks defined in model
  * files, MNIST, training any of them, and the hand-derived backward pass of §2.1 as an independent
  * check of the tape.
+ *
+ * @module @backprop/mlp
  */
 export { activations, activationNames, type Activation, type ActivationName } from './activations.ts';
 export { batchLoss, lossOnTape, lossNames, oneHot, trainLossNames, type BatchTargets, type LossFunction, type LossName, type TrainLoss } from './losses.ts';

@@ -227,7 +227,7 @@ export class Memory {
   }
 
   /** A parameter let go of its gradient: once no parameter holds it, it is a temporary of the innermost scope. */
-  unpin(storage: Storage, data: Data): void {
+  unpin(storage: Storage): void {
     if (storage.owner !== 'grad' || --storage.pins > 0) return;
     const scope = this.innermost;
     if (!scope) return void (storage.owner = 'owned'); // stays registered with the collector
