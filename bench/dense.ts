@@ -31,19 +31,28 @@ const shapes: [string, Tensor, Tensor][] = [
 
 /** GFLOP/s of one timed repetition of a dense product (the memory it takes is reused, as in a training step). */
 function gflops(w: WasmKernels, a: Tensor, b: Tensor): number {
-  const [m, k] = a.shape, n = b.shape[1], flop = 2 * m * k * n, reps = Math.max(3, Math.round(2e8 / flop));
+  const [m, k] = a.shape,
+    n = b.shape[1],
+    flop = 2 * m * k * n,
+    reps = Math.max(3, Math.round(2e8 / flop));
   const c0 = process.cpuUsage();
   for (let r = 0; r < reps; r++) tidy(() => void w.matmul(a.array, b.array, false));
   const c = process.cpuUsage(c0);
   return (flop * reps) / ((c.user + c.system) * 1e-6) / 1e9;
 }
 
-for (const [build, bytes, file] of [['fused multiply-add', binary('fused'), 'kernels-fma.wasm'], ['plain SIMD', binary('plain'), 'kernels.wasm']] as const) {
-  const ours = loadKernels(bytes)!, theirs = other && loadKernels(readFileSync(new URL(file, other)));
+for (const [build, bytes, file] of [
+  ['fused multiply-add', binary('fused'), 'kernels-fma.wasm'],
+  ['plain SIMD', binary('plain'), 'kernels.wasm'],
+] as const) {
+  const ours = loadKernels(bytes)!,
+    theirs = other && loadKernels(readFileSync(new URL(file, other)));
   console.log(`\n${build}: GFLOP/s, CPU time, median of 15 rounds${theirs ? `; against ${file} in ${process.argv[2]}` : ''}`);
   for (const [label, a, b] of shapes) {
-    const mine: number[] = [], old: number[] = [];
-    gflops(ours, a, b); if (theirs) gflops(theirs, a, b); // warm up: the optimising tier
+    const mine: number[] = [],
+      old: number[] = [];
+    gflops(ours, a, b);
+    if (theirs) gflops(theirs, a, b); // warm up: the optimising tier
     for (let r = 0; r < 15; r++) {
       mine.push(gflops(ours, a, b));
       if (theirs) old.push(gflops(theirs, a, b));

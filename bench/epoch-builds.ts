@@ -18,9 +18,12 @@ import { median } from './timing.ts';
 
 const [dir, batchArg, inputs = 'mnist', stepsArg, roundsArg] = process.argv.slice(2);
 if (!dir || !batchArg) throw new Error('usage: npx tsx bench/epoch-builds.ts DIR BATCH [mnist|dense] [steps] [rounds]');
-const batch = Number(batchArg), steps = stepsArg ? Number(stepsArg) : batch <= 8 ? 1500 : 150, rounds = roundsArg ? Number(roundsArg) : 7;
+const batch = Number(batchArg),
+  steps = stepsArg ? Number(stepsArg) : batch <= 8 ? 1500 : 150,
+  rounds = roundsArg ? Number(roundsArg) : 7;
 setFlagsFromString('--experimental-wasm-relaxed-simd');
-const plain = process.env.BACKPROP_KERNELS === 'simd', file = plain ? 'kernels.wasm' : 'kernels-fma.wasm';
+const plain = process.env.BACKPROP_KERNELS === 'simd',
+  file = plain ? 'kernels.wasm' : 'kernels-fma.wasm';
 // The kernels object every op reaches through float32Kernels: its methods are swapped for each run.
 const active = wasmKernels()!;
 const ours = { ...loadKernels(binary(plain ? 'plain' : 'fused'))! };
@@ -55,7 +58,10 @@ function epoch(): number {
 const times = { ours: [] as number[], theirs: [] as number[] };
 for (let r = -1; r < rounds; r++) {
   // round -1 warms up both (the optimising tiers of V8 and of the WebAssembly)
-  for (const [name, kernels] of [['theirs', theirs], ['ours', ours]] as const) {
+  for (const [name, kernels] of [
+    ['theirs', theirs],
+    ['ours', ours],
+  ] as const) {
     Object.assign(active, kernels);
     const t = epoch();
     if (r >= 0) times[name].push(t);
@@ -63,4 +69,6 @@ for (let r = -1; r < rounds; r++) {
 }
 Object.assign(active, ours);
 const [a, b] = [median(times.ours), median(times.theirs)];
-console.log(`${file}, batch ${batch}, ${inputs} inputs, ${steps} steps a run: ours ${a.toFixed(2)} s/epoch, ${dir} ${b.toFixed(2)} s/epoch (CPU, medians of ${rounds}), ours/theirs ${(a / b).toFixed(3)}`);
+console.log(
+  `${file}, batch ${batch}, ${inputs} inputs, ${steps} steps a run: ours ${a.toFixed(2)} s/epoch, ${dir} ${b.toFixed(2)} s/epoch (CPU, medians of ${rounds}), ours/theirs ${(a / b).toFixed(3)}`,
+);

@@ -59,7 +59,11 @@ export function benchEpoch(print = true, runs = 5, scale = 1): EpochTimes {
   log(`\nepoch of the paper's network (60,000 images, training only), seconds (median of ${runs})`);
   for (const batch of [8, 128]) {
     const count = Math.ceil((batch === 8 ? 1500 : 150) * scale); // 12,000 or 19,200 images a run
-    const paths = [['tape', 'tape', false], ['hand', 'hand', false], ['dense', 'tape', true]] as const;
+    const paths = [
+      ['tape', 'tape', false],
+      ['hand', 'hand', false],
+      ['dense', 'tape', true],
+    ] as const;
     // warm up: let V8 optimise the JavaScript and move the WebAssembly to its optimising tier
     for (const [, path, dense] of paths) steps(train, batch, count, path, dense);
     const times: Record<string, number[]> = { tape: [], hand: [], dense: [] };

@@ -9,11 +9,12 @@ import { secondsPerCall } from './timing.ts';
 /** The reference: C[i][j] = sum_p A[i][p] B[p][j], three nested loops over row-major arrays. */
 function textbook(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array {
   const c = new Float32Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
-    c[i * n + j] = s;
-  }
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
+      c[i * n + j] = s;
+    }
   return c;
 }
 
@@ -34,15 +35,19 @@ export function benchMatmul(): Record<string, number> {
   console.log('matmul, float32, GFLOP/s (2mkn / time, median of 5 runs), all in this run');
   console.log('shape                            ours  TS kernels  textbook  ours/textbook');
   for (const { name, a, b } of shapes) {
-    const [m, k] = a.shape, n = b.shape[1];
+    const [m, k] = a.shape,
+      n = b.shape[1];
     const gflops = (fn: () => unknown) => (2 * m * k * n) / secondsPerCall(fn) / 1e9;
     const ours = gflops(() => kernels.matmul(a.array, b.array));
     const ts = gflops(() => kernels.matmulTS(a.array, b.array));
-    const A = a.clone().array.data as Float32Array, B = b.clone().array.data as Float32Array;
+    const A = a.clone().array.data as Float32Array,
+      B = b.clone().array.data as Float32Array;
     const ref = gflops(() => textbook(A, B, m, k, n));
     record[`matmul ${name.replace(/ +/g, ' ')} (GFLOP/s)`] = ours;
     if (name.endsWith('X W1')) record['textbook triple loop, [8,784]x[784,800] (GFLOP/s)'] = ref;
-    console.log(`${name.padEnd(30)} ${ours.toFixed(2).padStart(6)} ${ts.toFixed(2).padStart(11)} ${ref.toFixed(2).padStart(9)} ${(ours / ref).toFixed(1).padStart(13)}x`);
+    console.log(
+      `${name.padEnd(30)} ${ours.toFixed(2).padStart(6)} ${ts.toFixed(2).padStart(11)} ${ref.toFixed(2).padStart(9)} ${(ours / ref).toFixed(1).padStart(13)}x`,
+    );
   }
   return record;
 }

@@ -39,11 +39,13 @@ function steps(train: Dataset, count: number, path: Path): { seconds: number; we
   return { seconds: ((used.user + used.system) / 1e6 / (count * 8)) * 60000, weights: Buffer.concat(params.map((p) => p.bytes())).toString('base64') };
 }
 
-const rounds = Number(process.argv[2] ?? 9), count = Number(process.argv[3] ?? 1000);
+const rounds = Number(process.argv[2] ?? 9),
+  count = Number(process.argv[3] ?? 1000);
 const { train } = loadMnist();
 const paths: Path[] = ['row-sparse', 'dense', 'hand'];
 for (const p of paths) steps(train, count, p); // warm up
-const times: Record<Path, number[]> = { 'row-sparse': [], dense: [], hand: [] }, ratios: number[] = [];
+const times: Record<Path, number[]> = { 'row-sparse': [], dense: [], hand: [] },
+  ratios: number[] = [];
 const weights = new Map<Path, string>();
 for (let r = 0; r < rounds; r++) {
   for (let i = 0; i < paths.length; i++) {

@@ -38,7 +38,8 @@ console.log("\nepoch of the paper's network (784-800-100-10, tanh, hinge, SGD lr
 console.log('(dense inputs: the tape on random inputs with no zeros, so that nothing is skipped)');
 console.log('                     tape    hand  tape/hand  tape, dense inputs' + (ts ? '  tape, no fused mul-add  tape, TS kernels only' : ''));
 for (const batch of [8, 128]) {
-  const t = ours[`tape batch ${batch}`], h = ours[`hand batch ${batch}`];
+  const t = ours[`tape batch ${batch}`],
+    h = ours[`hand batch ${batch}`];
   console.log(
     `  batch ${String(batch).padStart(3)}        ${t.toFixed(2).padStart(7)} ${h.toFixed(2).padStart(7)} ${(t / h).toFixed(3).padStart(10)}` +
       `${ours[`dense batch ${batch}`].toFixed(2).padStart(20)}` +
@@ -53,7 +54,9 @@ if (at > 0) {
   const dir = resolve(process.argv[at + 1] ?? '');
   if (!existsSync(join(dir, 'bench/run.ts'))) throw new Error(`--against ${dir}: no bench/run.ts there; give the root of an installed checkout`);
   const commit = spawnSync('git', ['-C', dir, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).stdout.trim();
-  const rounds = 3, mine: EpochTimes[] = [ours], theirs: EpochTimes[] = [];
+  const rounds = 3,
+    mine: EpochTimes[] = [ours],
+    theirs: EpochTimes[] = [];
   for (let r = 0; r < rounds; r++) {
     theirs.push(child({}, dir));
     if (r < rounds - 1) mine.push(child({}));
@@ -61,7 +64,8 @@ if (at > 0) {
   console.log(`\nagainst ${dir} (${commit}), s/epoch, median of ${rounds} child runs each, taking turns:`);
   for (const key of Object.keys(ours)) {
     if (!theirs.every((t) => key in t)) continue;
-    const a = median(mine.map((t) => t[key])), b = median(theirs.map((t) => t[key]));
+    const a = median(mine.map((t) => t[key])),
+      b = median(theirs.map((t) => t[key]));
     console.log(`  ${key.padEnd(16)} this tree ${a.toFixed(2).padStart(6)}  that tree ${b.toFixed(2).padStart(6)}  ratio ${(a / b).toFixed(3)}`);
     record[`${key}, this tree / ${commit.split(' ')[0]}`] = a / b;
   }
@@ -76,27 +80,35 @@ delete env.OPENBLAS_L2_SIZE;
 const ref = existsSync(python) ? spawnSync(python, ['bench/reference.py'], { env, encoding: 'utf8' }) : null;
 // Both cores: NumPy with two OpenBLAS threads at batch 128, against our run as it trains (one thread
 // for the step; the second core evaluates during `backprop train`, which this epoch does not include).
-const ref2 = ref?.status === 0 ? spawnSync(python, ['bench/reference.py', '--batch', '128'], { env: { ...env, OPENBLAS_NUM_THREADS: '2', OMP_NUM_THREADS: '2' }, encoding: 'utf8' }) : null;
+const ref2 =
+  ref?.status === 0
+    ? spawnSync(python, ['bench/reference.py', '--batch', '128'], { env: { ...env, OPENBLAS_NUM_THREADS: '2', OMP_NUM_THREADS: '2' }, encoding: 'utf8' })
+    : null;
 if (!ref || ref.status !== 0) {
   console.log(`\nreference: skipped (needs ${python} with NumPy: apt-get install python3-numpy libopenblas0-pthread [python3-torch])`);
 } else {
   const r = JSON.parse(ref.stdout);
   console.log(`\nreference, one thread: NumPy ${r.numpy} (hand-derived backprop) on ${r.blas}${r.torch ? `; PyTorch ${r.torch} eager` : ''}`);
   // Debian's netlib BLAS (libblas3, which python3-torch pulls in) is ~10x slower than OpenBLAS: a ratio against it means nothing.
-  if (!/openblas/i.test(r.blas)) console.log(`  warning: NumPy runs on ${r.blas}, not OpenBLAS; install libopenblas0-pthread (apt-get) for a meaningful reference`);
+  if (!/openblas/i.test(r.blas))
+    console.log(`  warning: NumPy runs on ${r.blas}, not OpenBLAS; install libopenblas0-pthread (apt-get) for a meaningful reference`);
   for (const batch of [8, 128]) {
     for (const lib of ['numpy', 'torch']) {
       const theirs = r[`${lib} batch ${batch}`];
       if (theirs === undefined) continue;
       const ratio = (path: string) => (ours[`${path} batch ${batch}`] / theirs).toFixed(2);
-      console.log(`  batch ${String(batch).padStart(3)}: ${lib} ${theirs.toFixed(2)} s/epoch; ours / ${lib}: tape ${ratio('tape')}, hand ${ratio('hand')}, tape on dense inputs ${ratio('dense')}`);
+      console.log(
+        `  batch ${String(batch).padStart(3)}: ${lib} ${theirs.toFixed(2)} s/epoch; ours / ${lib}: tape ${ratio('tape')}, hand ${ratio('hand')}, tape on dense inputs ${ratio('dense')}`,
+      );
       record[`${lib} batch ${batch}`] = theirs;
       for (const path of ['tape', 'hand', 'dense']) record[`${path} / ${lib}, batch ${batch}`] = ours[`${path} batch ${batch}`] / theirs;
     }
   }
   if (ref2?.status === 0) {
     const two = JSON.parse(ref2.stdout)['numpy batch 128'];
-    console.log(`  batch 128: numpy, two OpenBLAS threads, ${two.toFixed(2)} s/epoch; ours (one thread) / numpy two threads: tape ${(ours['tape batch 128'] / two).toFixed(2)}`);
+    console.log(
+      `  batch 128: numpy, two OpenBLAS threads, ${two.toFixed(2)} s/epoch; ours (one thread) / numpy two threads: tape ${(ours['tape batch 128'] / two).toFixed(2)}`,
+    );
     record['numpy two threads batch 128'] = two;
     record['tape / numpy two threads, batch 128'] = ours['tape batch 128'] / two;
   }

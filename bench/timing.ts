@@ -15,7 +15,7 @@ export function secondsPerCall(body: () => unknown, runs = 5, seconds = 0.2): nu
   const fn = () => void tidy(body);
   for (const t0 = performance.now(); performance.now() - t0 < 100; ) fn(); // warm up: let the JIT optimise
   let reps = 1;
-  for (let t0 = performance.now(); performance.now() - t0 < seconds * 1000 / runs; reps++) fn();
+  for (let t0 = performance.now(); performance.now() - t0 < (seconds * 1000) / runs; reps++) fn();
   const samples: number[] = [];
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();

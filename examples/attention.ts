@@ -8,7 +8,9 @@ const [Wq, Wk, Wv] = ['Wq', 'Wk', 'Wv'].map((name) => rng.randn([4, 4], { ...f64
 
 /** softmax(Q Kᵀ / √d) V per sequence, with Q = X Wq, K = X Wk, V = X Wv. */
 function attention(t: Tape, x: Tensor, wq: Tensor, wk: Tensor, wv: Tensor): Tensor {
-  const q = t.matmul(x, wq), k = t.matmul(x, wk), v = t.matmul(x, wv); // [2,5,4] by [4,4]: the weights broadcast
+  const q = t.matmul(x, wq),
+    k = t.matmul(x, wk),
+    v = t.matmul(x, wv); // [2,5,4] by [4,4]: the weights broadcast
   const scores = t.scale(t.einsum('bqd,bkd->bqk', q, k), 1 / Math.sqrt(4)); // Q Kᵀ of each sequence: [2,5,5]
   return t.matmul(t.softmax(scores), v); // [2,5,5] by [2,5,4]
 }

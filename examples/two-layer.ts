@@ -16,7 +16,8 @@ for (let step = 0; step < 5; step++) {
   const loss = t.hingeLoss(S, y);
   t.backward(loss); // sets W1.grad, b1.grad, W2.grad, b2.grad
   for (const p of [W1, b1, W2, b2]) {
-    const w = p.array.data, g = p.grad!.array.data;
+    const w = p.array.data,
+      g = p.grad!.array.data;
     for (let i = 0; i < w.length; i++) w[i] -= 0.1 * g[i]; // SGD, learning rate 0.1
   }
   console.log(`step ${step}: hinge loss ${loss.item().toFixed(4)}`);

@@ -34,7 +34,8 @@ export const digitSamples: DigitSample[] = [
 export function samplePixels(sample: DigitSample, dir = defaultMnistDir()): { width: number; height: number; pixels: Uint8Array } {
   const test = loadSplit(dir, 't10k');
   if (test.labels[sample.index] !== sample.label) throw new Error(`MNIST test image ${sample.index} is a ${test.labels[sample.index]}, not a ${sample.label}`);
-  const { rows, cols } = test, s = sample.scale;
+  const { rows, cols } = test,
+    s = sample.scale;
   const image = test.images.subarray(sample.index * rows * cols, (sample.index + 1) * rows * cols);
   const pixels = new Uint8Array(rows * s * cols * s);
   for (let y = 0; y < rows * s; y++) {

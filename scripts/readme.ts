@@ -45,7 +45,10 @@ export function blocks(readme: string): Block[] {
   const lines = readme.split('\n');
   const out: Block[] = [];
   lines.forEach((line, i) => {
-    const output = OUTPUT.exec(line), file = FILE.exec(line), measured = MEASURED.exec(line), image = IMAGE.exec(line);
+    const output = OUTPUT.exec(line),
+      file = FILE.exec(line),
+      measured = MEASURED.exec(line),
+      image = IMAGE.exec(line);
     if (image) {
       const picture = /^!\[[^\]]*\]\(([^)\s]+)\)$/.exec(lines[i + 1] ?? '');
       if (!picture) throw new Error(`README.md:${i + 1}: an image marker must be followed by a picture, ![what](PATH)`);
@@ -107,13 +110,15 @@ export function expected(block: Block): string {
 
 /** Text with its timings replaced by `<time>` and trailing spaces dropped, for comparing. */
 export function normalise(text: string): string {
-  return text
-    .replace(/\b\d+(\.\d+)? ?(ms|s|seconds?|minutes?)\b/g, '<time>')
-    // a table's last column of plain numbers is its minutes (a sweep's table): a timing too
-    .replace(/^(\|.*\| )\d+(\.\d+)? \|$/gm, '$1<time> |')
-    .split('\n')
-    .map((l) => l.trimEnd())
-    .join('\n');
+  return (
+    text
+      .replace(/\b\d+(\.\d+)? ?(ms|s|seconds?|minutes?)\b/g, '<time>')
+      // a table's last column of plain numbers is its minutes (a sweep's table): a timing too
+      .replace(/^(\|.*\| )\d+(\.\d+)? \|$/gm, '$1<time> |')
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .join('\n')
+  );
 }
 
 /**
@@ -125,7 +130,8 @@ export function regenerate(readme: string, onBlock: (b: Block, changed: boolean)
   const changes = blocks(readme).flatMap((b) => {
     if (b.kind === 'measured') return [];
     if (b.kind === 'image') {
-      const picture = expected(b), path = join(root, b.path);
+      const picture = expected(b),
+        path = join(root, b.path);
       const changed = !existsSync(path) || readFileSync(path, 'utf8') !== picture;
       onBlock(b, changed);
       if (changed && writeImages) {
@@ -153,10 +159,14 @@ if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.me
   const check = process.argv.includes('--check');
   const readme = readFileSync(readmePath, 'utf8');
   const drifted: string[] = [];
-  const updated = regenerate(readme, (b, changed) => {
-    console.log(`${changed ? (check ? 'DRIFTED' : 'updated') : 'same   '}  ${label(b)}`);
-    if (changed) drifted.push(label(b));
-  }, { writeImages: !check });
+  const updated = regenerate(
+    readme,
+    (b, changed) => {
+      console.log(`${changed ? (check ? 'DRIFTED' : 'updated') : 'same   '}  ${label(b)}`);
+      if (changed) drifted.push(label(b));
+    },
+    { writeImages: !check },
+  );
   if (check) {
     if (drifted.length) console.log(`\n${drifted.length} block(s) of README.md no longer match; run npm run readme to regenerate them`);
     process.exit(drifted.length ? 1 : 0);

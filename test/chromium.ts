@@ -25,7 +25,14 @@ export const missing = `${executablePath} is missing (apt-get install chromium, 
 export async function bundle(source: string, dir: string, options: BuildOptions = {}): Promise<string> {
   const out = await build({
     stdin: { contents: source, resolveDir: dir, loader: 'ts', sourcefile: 'entry.ts' },
-    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent', conditions: ['@backprop/source'], ...options,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+    conditions: ['@backprop/source'],
+    ...options,
   });
   return out.outputFiles![0].text;
 }
@@ -36,7 +43,16 @@ export async function launch(): Promise<{ context: BrowserContext; close(): Prom
   const context = await playwright.launchPersistentContext(profile, {
     executablePath,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   return {
     context,
@@ -65,7 +81,9 @@ export async function runInPage<T>(context: BrowserContext, script: string, befo
     const failed = new Promise<never>((_, reject) => page.on('pageerror', (e) => reject(new Error(`in the page: ${e.message}`))));
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
     // no timeout of its own: the test's timeout bounds it
-    const result = page.waitForFunction(() => 'result' in globalThis, undefined, { timeout: 0, polling: 100 }).then(() => page.evaluate(() => (globalThis as unknown as { result: T }).result));
+    const result = page
+      .waitForFunction(() => 'result' in globalThis, undefined, { timeout: 0, polling: 100 })
+      .then(() => page.evaluate(() => (globalThis as unknown as { result: T }).result));
     return await Promise.race([result, failed]);
   } finally {
     await page.close();

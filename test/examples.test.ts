@@ -30,7 +30,7 @@ describe('the README examples', () => {
     expect(Number(/evaluation \(running statistics, no dropout\): loss (\d+\.\d+)/.exec(r.stdout)![1])).toBeLessThan(losses[0][0]);
     expect(r.stdout.match(/^input \d \[[\d,]+\]: ok, /gm)).toHaveLength(4);
   });
-  it('newton.ts: Newton steps with hvp converge quadratically, and H v equals the hand-derived Hessian\'s', () => {
+  it("newton.ts: Newton steps with hvp converge quadratically, and H v equals the hand-derived Hessian's", () => {
     const r = run('examples/newton.ts');
     expect(r.status).toBe(0);
     const norms = [...r.stdout.matchAll(/\|gradient\| (\S+),/g)].map((m) => Number(m[1]));
@@ -46,11 +46,14 @@ describe('the README examples', () => {
     expect(Number(m![2])).toBeGreaterThan(85);
     expect(r.stdout).toMatch(/done\n$/);
   });
-  it('slurm-sweep.sh and kubernetes-job.yaml run the README\'s sweep, each task its own shard into its own directory', () => {
+  it("slurm-sweep.sh and kubernetes-job.yaml run the README's sweep, each task its own shard into its own directory", () => {
     // A surrounding npm's npm_* settings would be read by npx as its own configuration.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
     const slurm = spawnSync('bash', ['examples/slurm-sweep.sh', '--list'], {
-      cwd: root, encoding: 'utf8', timeout: hangLimit, env: { ...env, SLURM_SUBMIT_DIR: root, SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_COUNT: '3' },
+      cwd: root,
+      encoding: 'utf8',
+      timeout: hangLimit,
+      env: { ...env, SLURM_SUBMIT_DIR: root, SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_COUNT: '3' },
     });
     expect(slurm.stderr).toBe('');
     expect(slurm.stdout).toMatch(/\n4 runs in shard 2\/3 \(of 12\), in runs\/lr-width\/shard-2\n$/);
@@ -58,7 +61,12 @@ describe('the README examples', () => {
     expect(job).toMatch(/completionMode: Indexed\n\s+completions: 3\n/);
     expect(job).toMatch(/- name: BACKPROP_SHARD_COUNT\n\s+value: "3"\n/);
     const command = /args:\n\s+- (.+)\n/.exec(job)![1];
-    const pod = spawnSync('sh', ['-c', `${command} --list`], { cwd: root, encoding: 'utf8', timeout: hangLimit, env: { ...env, JOB_COMPLETION_INDEX: '1', BACKPROP_SHARD_COUNT: '3' } });
+    const pod = spawnSync('sh', ['-c', `${command} --list`], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: hangLimit,
+      env: { ...env, JOB_COMPLETION_INDEX: '1', BACKPROP_SHARD_COUNT: '3' },
+    });
     expect(pod.stdout).toBe(slurm.stdout); // pod 1 (from 0) is task 2 (from 1): the same runs, the same directory
   });
   it('attention.ts: self-attention with batched matmul and einsum passes gradcheck and gradgradcheck', () => {

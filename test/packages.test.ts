@@ -72,7 +72,7 @@ describe('the packed packages, installed with npm in a project outside the repos
     expect(out).toBe(node(['examples/installed/train.mjs'], root));
   });
 
-  it('(a) each package README\'s example runs as written', () => {
+  it("(a) each package README's example runs as written", () => {
     for (const p of ['graph', 'mlp']) {
       const readme = readFileSync(join(project, 'node_modules/@backprop', p, 'README.md'), 'utf8');
       const example = /```js\n([\s\S]*?)```/.exec(readme)?.[1];
@@ -82,7 +82,7 @@ describe('the packed packages, installed with npm in a project outside the repos
     }
   });
 
-  it('(a) give a working backprop binary: MNIST and the kernels found in the installed packages, the weights of the repository\'s CLI', () => {
+  it("(a) give a working backprop binary: MNIST and the kernels found in the installed packages, the weights of the repository's CLI", () => {
     const bin = join(project, 'node_modules/.bin/backprop');
     expect(run(bin, ['--help'], project)).toMatch(/^backprop <command> \[options\]/);
     const args = ['train', '--layers', '784,32,10', '--subset', '600', '--epochs', '1', '--quiet'];
@@ -96,9 +96,11 @@ describe('the packed packages, installed with npm in a project outside the repos
     }
   });
 
-  it('(b) typecheck a user\'s TypeScript file against the installed .d.ts (strict, no skipLibCheck), and catch its type errors', () => {
+  it("(b) typecheck a user's TypeScript file against the installed .d.ts (strict, no skipLibCheck), and catch its type errors", () => {
     const options = { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', types: ['node'], noEmit: true };
-    writeFileSync(join(project, 'user.ts'), `import { Rng, Tape, gradcheck, type Tensor } from '@backprop/graph';
+    writeFileSync(
+      join(project, 'user.ts'),
+      `import { Rng, Tape, gradcheck, type Tensor } from '@backprop/graph';
 import { MLP, SGD, type MLPSpec } from '@backprop/mlp';
 
 const spec: MLPSpec = { sizes: [4, 8, 3], activation: 'tanh' };
@@ -110,13 +112,17 @@ new SGD(net.parameters(), 0.1).step();
 const report = gradcheck((tape, x) => tape.sum(tape.tanh(x)), [Rng.seeded(3).rand([3], { dtype: 'float64' })]);
 const ok: boolean = report.ok;
 console.log(ok, S.shape.join('x'));
-`);
-    writeFileSync(join(project, 'wrong.ts'), `import { Rng, tensor } from '@backprop/graph';
+`,
+    );
+    writeFileSync(
+      join(project, 'wrong.ts'),
+      `import { Rng, tensor } from '@backprop/graph';
 import { MLP } from '@backprop/mlp';
 
 const shape: string = tensor([1, 2]).shape;
 MLP.init({ sizes: [4, 3], activation: 'softsign' }, Rng.seeded(1));
-`);
+`,
+    );
     // One run over both: no error in the user's file, and exactly the two of the wrong one.
     writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: options, files: ['user.ts', 'wrong.ts'] }));
     const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: project, encoding: 'utf8' });
@@ -128,13 +134,15 @@ MLP.init({ sizes: [4, 3], activation: 'softsign' }, Rng.seeded(1));
     ]);
   }, 120_000);
 
-  it('(c) bundle a page of the installed @backprop/graph with esbuild, no plugins and no configuration, and get Node\'s bits in Chromium', async (context) => {
+  it("(c) bundle a page of the installed @backprop/graph with esbuild, no plugins and no configuration, and get Node's bits in Chromium", async (context) => {
     if (!hasChromium && inCI) throw new Error(`${missing}: in CI (CI=${process.env.CI}) the browser test must run, not be skipped`);
     if (!hasChromium) context.skip(missing);
     // A float32 network through the WebAssembly kernels (products, tanh, bias, sums) and a float64
     // one through the TypeScript kernels: the loss and every gradient, as bit patterns. Uniform draws
     // only (Rng.normal calls Math.log and Math.cos, whose last bit may differ between V8 releases).
-    writeFileSync(join(project, 'bits.mjs'), `import { Rng, Tape } from '@backprop/graph';
+    writeFileSync(
+      join(project, 'bits.mjs'),
+      `import { Rng, Tape } from '@backprop/graph';
 
 const hex = (values, type) => [...new Uint32Array(type.from(values).buffer)].map((u) => u.toString(16).padStart(8, '0')).join('');
 
@@ -153,7 +161,8 @@ export function bits(dtype) {
 }
 
 export const result = { float32: bits('float32'), float64: bits('float64') };
-`);
+`,
+    );
     writeFileSync(join(project, 'page.mjs'), "import { result } from './bits.mjs';\nglobalThis.result = result;\n");
     run(join(root, 'node_modules/.bin/esbuild'), ['page.mjs', '--bundle', '--outfile=page.js', '--log-level=error'], project);
     const inNode = JSON.parse(node(['--input-type=module', '-e', "import { result } from './bits.mjs'; console.log(JSON.stringify(result));"], project));
@@ -164,7 +173,10 @@ export const result = { float32: bits('float32'), float64: bits('float64') };
       res.end(js ? script : req.url === '/' ? '<!doctype html><meta charset="utf-8"><script src="/page.js"></script>' : '');
     });
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-    const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+    const browser = await chromium.launch({
+      executablePath,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
     try {
       const page = await browser.newPage();
       const errors: string[] = [];

@@ -35,7 +35,11 @@ function commands(): { line: number; text: string }[] {
 
 describe('the README', () => {
   it('runs no bare pnpm, which the set-up does not install (only npx -y pnpm@VERSION)', () => {
-    expect(code().filter(({ text }) => /(?<![@\w-])pnpm(\s|$)/.test(text)).map(({ line, text }) => `README.md:${line}: ${text}`)).toEqual([]);
+    expect(
+      code()
+        .filter(({ text }) => /(?<![@\w-])pnpm(\s|$)/.test(text))
+        .map(({ line, text }) => `README.md:${line}: ${text}`),
+    ).toEqual([]);
   });
 
   it('gives every command in a form that works after the set-up: npx backprop, npx tsx, npm test, npm run SCRIPT', () => {

@@ -18,7 +18,11 @@ if (!hasChromium && !inCI) console.warn(`report.test.ts: ${missing}; the browser
 const dir = mkdtempSync(join(tmpdir(), 'report-'));
 let browser: Browser | undefined;
 beforeAll(async () => {
-  if (hasChromium) browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  if (hasChromium)
+    browser = await chromium.launch({
+      executablePath,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
 });
 afterAll(async () => {
   await browser?.close();
@@ -33,15 +37,21 @@ describe('backprop experiment and backprop report', () => {
     expect(first.code).toBe(0);
     expect(readdirSync(join(dir, 'figures')).sort()).toEqual(['figure-15.svg', 'figure-16.svg', 'figure-17.svg', 'figure-18.svg', 'figure-19.svg']);
     const again = backprop(args.filter((a) => a !== '--quiet'));
-    expect(again.stderr).toContain('overrides: epochs 2, subset 400 (the first 400 training images and the first 67 test images): a quick look, not the paper\'s settings');
+    expect(again.stderr).toContain(
+      "overrides: epochs 2, subset 400 (the first 400 training images and the first 67 test images): a quick look, not the paper's settings",
+    );
     expect(again.stderr).toContain('3 of 3 runs already complete; 0 to run');
     expect(again.stdout).toMatch(/\| 1 hidden layer \(100\) \[epochs 2, subset 400\] \| \d+\.\d\d% \| \d+\.\d\d% \| \d+\.\d \|/);
     const list = backprop(['experiment', 'all', '--list', '--epochs', '2', '--subset', '400', '--out', dir, '--shard', '1/2']);
     // 14 distinct runs: with 2 epochs, the final network is the same run as the 800-100 tanh one.
     expect(list.stdout).toMatch(/\n7 runs in shard 1\/2 \(of 14\), in /);
     expect(list.stdout).toMatch(/depth\/1-layer +784-100-10 +tanh +hinge +0\.01 +2 +done/);
-    expect(backprop(['experiment', 'nope']).stderr.trim()).toBe('backprop: no experiment \'nope\'; choose one of activations, losses, depth, width1, width2, final or all, or give a sweep file (FILE.json)');
-    expect(backprop(['experiment', 'all', '--shard', '3/2']).stderr.trim()).toBe('backprop: --shard 3/2: expected K/N with 1 <= K <= N, e.g. 1/4, or auto (under SLURM or a Kubernetes Indexed Job)');
+    expect(backprop(['experiment', 'nope']).stderr.trim()).toBe(
+      "backprop: no experiment 'nope'; choose one of activations, losses, depth, width1, width2, final or all, or give a sweep file (FILE.json)",
+    );
+    expect(backprop(['experiment', 'all', '--shard', '3/2']).stderr.trim()).toBe(
+      'backprop: --shard 3/2: expected K/N with 1 <= K <= N, e.g. 1/4, or auto (under SLURM or a Kubernetes Indexed Job)',
+    );
   });
 
   it('writes a self-contained page whose figures and tables render in a browser', async (context) => {
@@ -62,7 +72,9 @@ describe('backprop experiment and backprop report', () => {
     expect(await depth.locator('figure#figure-18 svg path').count()).toBeGreaterThan(3); // lines drawn
     expect(await depth.locator('tbody tr').count()).toBe(3);
     expect(await depth.locator('tbody tr').first().locator('td').first().textContent()).toBe('1 hidden layer (100) [epochs 2, subset 400]');
-    expect(await depth.locator('p.overrides').textContent()).toBe("A quick look (epochs 2, subset 400): not the paper's settings, so not set beside the paper's numbers, and its findings are not judged.");
+    expect(await depth.locator('p.overrides').textContent()).toBe(
+      "A quick look (epochs 2, subset 400): not the paper's settings, so not set beside the paper's numbers, and its findings are not judged.",
+    );
     expect(await page.locator('section#width2 li').first().textContent()).toContain('not judged (quick look: epochs 2, subset 400)');
     // The final network's graph: with --epochs 2 --subset 400 it is the same run as depth's 800-100 one, trained above.
     const graph = page.locator('section#final figure#network-graph');

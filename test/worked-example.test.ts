@@ -13,16 +13,18 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 /** The oracle: Figure 3's forward pass and chain rule, written out with numbers only (no tape, no parser). */
 function byHand() {
   const { I1, I2, w1, w2, w3, w4, w5, w6, b1, b2, y, eta } = given;
-  const H1 = sigmoid(I1 * w1 + b1 + I2 * w3), H2 = sigmoid(I1 * w2 + I2 * w4);
+  const H1 = sigmoid(I1 * w1 + b1 + I2 * w3),
+    H2 = sigmoid(I1 * w2 + I2 * w4);
   const o = sigmoid(b2 + H1 * w5 + H2 * w6);
   const dlDoPre = 2 * (o - y) * o * (1 - o); // dl/do · sigmoid'(o') = dl/do · o (1 - o)
-  const d5 = dlDoPre * H1, d6 = dlDoPre * H2;
+  const d5 = dlDoPre * H1,
+    d6 = dlDoPre * H2;
   return { d5, d6, w5: w5 - eta * d5, w6: w6 - eta * d6 };
 }
 const hand = byHand();
 
-describe('the paper\'s two gradient updates', () => {
-  it('by hand: dl/dw5 and dl/dw6 are Figure 3\'s, the updates Figure 4\'s, to the figures\' precision', () => {
+describe("the paper's two gradient updates", () => {
+  it("by hand: dl/dw5 and dl/dw6 are Figure 3's, the updates Figure 4's, to the figures' precision", () => {
     // Figure 3 rounds as it goes (0.6570, 0.5293, 0.79501, ...), so the last digits may differ.
     expect(hand.d5).toBeCloseTo(0.168103, 5);
     expect(hand.d6).toBeCloseTo(0.13543, 4);

@@ -5,7 +5,8 @@ import { MLP, SGD, loadMnist } from '@backprop/mlp';
 
 // The tape's gradient of a hinge loss against central differences (float64)
 const rng = Rng.seeded(1);
-const X = rng.rand([5, 4], { dtype: 'float64' }), labels = [0, 2, 1, 1, 0];
+const X = rng.rand([5, 4], { dtype: 'float64' }),
+  labels = [0, 2, 1, 1, 0];
 const W = rng.rand([4, 3], { dtype: 'float64' });
 const check = gradcheck((t, W) => t.hingeLoss(t.matmul(X, W), labels), [W]);
 console.log(check.summary);

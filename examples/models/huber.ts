@@ -18,7 +18,8 @@ export default {
   forward: (t, p, X) => t.add(t.matmul(t.tanh(t.add(t.matmul(X, p['hidden.weight']), p['hidden.bias'])), p['out.weight']), p['out.bias']),
   // targets: the batch's targets Y [n, 1] (regression); class labels would come as integers
   loss(t, outputs, targets) {
-    const a = t.abs(t.sub(outputs, targets as Tensor)), q = t.minimum(a, 1); // q = min(|d|, 1)
+    const a = t.abs(t.sub(outputs, targets as Tensor)),
+      q = t.minimum(a, 1); // q = min(|d|, 1)
     return t.mean(t.add(t.scale(t.square(q), 0.5), t.sub(a, q)));
   },
 } satisfies ModelDefinition;

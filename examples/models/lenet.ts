@@ -12,11 +12,16 @@ export default {
   input: [1, 28, 28],
   outputs: 10,
   parameters: {
-    'conv1.weight': he(6, 1, 5, 5), 'conv1.bias': zeros(6),
-    'conv2.weight': he(16, 6, 5, 5), 'conv2.bias': zeros(16),
-    'fc1.weight': he(400, 120), 'fc1.bias': zeros(120),
-    'fc2.weight': he(120, 84), 'fc2.bias': zeros(84),
-    'fc3.weight': { shape: [84, 10], init: 'xavier' }, 'fc3.bias': zeros(10),
+    'conv1.weight': he(6, 1, 5, 5),
+    'conv1.bias': zeros(6),
+    'conv2.weight': he(16, 6, 5, 5),
+    'conv2.bias': zeros(16),
+    'fc1.weight': he(400, 120),
+    'fc1.bias': zeros(120),
+    'fc2.weight': he(120, 84),
+    'fc2.bias': zeros(84),
+    'fc3.weight': { shape: [84, 10], init: 'xavier' },
+    'fc3.bias': zeros(10),
   },
   forward(t, p, X) {
     let h = t.maxPool2d(t.relu(t.conv2d(X, p['conv1.weight'], { padding: 2 }, p['conv1.bias'])), 2);

@@ -28,7 +28,8 @@ export default {
   },
   // M = dl/dS; dl/dW = Hᵀ M, dl/db = column sums of M, dl/dH = M Wᵀ, then M = dl/dH ⊙ (1 - H²) one layer down.
   backward({ t, p, X, values, dS }) {
-    const grads: Record<string, Tensor> = {}, valueGrads: Record<string, Tensor> = {};
+    const grads: Record<string, Tensor> = {},
+      valueGrads: Record<string, Tensor> = {};
     let M = dS;
     for (let l = L - 1; l >= 0; l--) {
       const H = l === 0 ? X : values[`H${l}`];

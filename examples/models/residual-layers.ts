@@ -13,6 +13,8 @@ const net = new Sequential([
 ]);
 
 export default modelFromLayers(net, {
-  input: [784], outputs: 10, description: `a residual MLP of layers, 784-${width}, 2 blocks H + tanh(H W + b), ${width}-10`,
+  input: [784],
+  outputs: 10,
+  description: `a residual MLP of layers, 784-${width}, 2 blocks H + tanh(H W + b), ${width}-10`,
   rename: (name) => `${name.endsWith('weight') ? 'W' : 'b'}${Number(name.split('.')[0]) + 1}`, // 0.weight -> W1
 });

@@ -14,7 +14,8 @@ export default {
   ...residual,
   description: 'the residual MLP, with a slip in its hand-derived backward pass',
   backward({ t, p, X, values, dS }) {
-    const grads: Record<string, Tensor> = {}, valueGrads: Record<string, Tensor> = { S: dS };
+    const grads: Record<string, Tensor> = {},
+      valueGrads: Record<string, Tensor> = { S: dS };
     grads[`W${last}`] = t.matmul(values[`H${last - 1}`].T, dS);
     grads[`b${last}`] = t.sum(dS, 0);
     let dH = (valueGrads[`H${last - 1}`] = t.matmul(dS, p[`W${last}`].T));

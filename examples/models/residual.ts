@@ -4,14 +4,17 @@
 import type { ModelDefinition } from '@backprop/mlp';
 import type { Tensor } from '@backprop/graph';
 
-const width = 64, blocks = 2;
+const width = 64,
+  blocks = 2;
 const layer = (fanIn: number, fanOut: number) => ({
   weight: { shape: [fanIn, fanOut], init: 'xavier' as const },
   bias: { shape: [fanOut], init: 'zeros' as const },
 });
 const parameters = Object.fromEntries(
-  [layer(784, width), ...Array.from({ length: blocks }, () => layer(width, width)), layer(width, 10)]
-    .flatMap(({ weight, bias }, i) => [[`W${i + 1}`, weight], [`b${i + 1}`, bias]]),
+  [layer(784, width), ...Array.from({ length: blocks }, () => layer(width, width)), layer(width, 10)].flatMap(({ weight, bias }, i) => [
+    [`W${i + 1}`, weight],
+    [`b${i + 1}`, bias],
+  ]),
 );
 
 export default {
@@ -31,7 +34,8 @@ export default {
   //   dl/dW = (input of the layer)ᵀ dl/dP, dl/db = column sums of dl/dP, for every layer.
   backward({ t, p, X, values, dS }) {
     const last = blocks + 2;
-    const grads: Record<string, Tensor> = {}, valueGrads: Record<string, Tensor> = { S: dS };
+    const grads: Record<string, Tensor> = {},
+      valueGrads: Record<string, Tensor> = { S: dS };
     grads[`W${last}`] = t.matmul(values[`H${last - 1}`].T, dS);
     grads[`b${last}`] = t.sum(dS, 0);
     let dH = (valueGrads[`H${last - 1}`] = t.matmul(dS, p[`W${last}`].T));

@@ -24,7 +24,10 @@ const path: string[] = [];
 function title(template: string, c: unknown): string {
   const values = Array.isArray(c) ? [...c] : [c];
   return template
-    .replace(/%[sdijo]/g, () => { const v = values.shift(); return typeof v === 'string' ? v : JSON.stringify(v); })
+    .replace(/%[sdijo]/g, () => {
+      const v = values.shift();
+      return typeof v === 'string' ? v : JSON.stringify(v);
+    })
     .replace(/\$([\w.]+)/g, (whole, key: string) => (c !== null && typeof c === 'object' && key in c ? String((c as Record<string, unknown>)[key]) : whole));
 }
 

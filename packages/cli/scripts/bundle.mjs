@@ -4,7 +4,10 @@
 // relative imports are left as they are, so each command's module still loads only when chosen.
 import { build } from 'esbuild';
 
-const own = { name: 'own-modules', setup: (b) => b.onResolve({ filter: /^\.\.?\// }, (a) => (a.importer.includes('/node_modules/') ? undefined : { path: a.path, external: true })) };
+const own = {
+  name: 'own-modules',
+  setup: (b) => b.onResolve({ filter: /^\.\.?\// }, (a) => (a.importer.includes('/node_modules/') ? undefined : { path: a.path, external: true })),
+};
 await build({
   entryPoints: [new URL('../dist/main.js', import.meta.url).pathname],
   outfile: new URL('../dist/cli.js', import.meta.url).pathname,

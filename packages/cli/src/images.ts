@@ -28,7 +28,10 @@ export function parsePgm(bytes: Buffer, where: string): Gray {
   let i = 2;
   while (fields.length < 3) {
     while (i < bytes.length && /\s/.test(String.fromCharCode(bytes[i]))) i++;
-    if (bytes[i] === 0x23) { while (i < bytes.length && bytes[i] !== 0x0a) i++; continue; } // # comment
+    if (bytes[i] === 0x23) {
+      while (i < bytes.length && bytes[i] !== 0x0a) i++;
+      continue;
+    } // # comment
     const start = i;
     while (i < bytes.length && /\d/.test(String.fromCharCode(bytes[i]))) i++;
     if (start === i) throw new Error(`${where}: malformed PGM header`);
@@ -42,18 +45,22 @@ export function parsePgm(bytes: Buffer, where: string): Gray {
   // A sample above the maximum its header declares is a damaged file, not a brighter pixel.
   const sample = (k: number, v: number) => {
     if (!(Number.isInteger(v) && v >= 0 && v <= max)) {
-      throw new Error(`${where}: pixel ${k} (row ${Math.floor(k / width)}, column ${k % width}) is ${v}, outside 0-${max}, the range its header declares; the file is damaged (write it again)`);
+      throw new Error(
+        `${where}: pixel ${k} (row ${Math.floor(k / width)}, column ${k % width}) is ${v}, outside 0-${max}, the range its header declares; the file is damaged (write it again)`,
+      );
     }
     pixels[k] = v / max;
   };
   if (magic === 'P5') {
     const data = bytes.subarray(i + 1);
     const wide = max > 255;
-    if (data.length < n * (wide ? 2 : 1)) throw new Error(`${where}: truncated PGM: ${width}x${height} needs ${n * (wide ? 2 : 1)} bytes of pixels, found ${data.length}`);
+    if (data.length < n * (wide ? 2 : 1))
+      throw new Error(`${where}: truncated PGM: ${width}x${height} needs ${n * (wide ? 2 : 1)} bytes of pixels, found ${data.length}`);
     for (let k = 0; k < n; k++) sample(k, wide ? data.readUInt16BE(2 * k) : data[k]);
   } else {
     const values = bytes.subarray(i).toString('latin1').trim().split(/\s+/).map(Number);
-    if (values.length < n || values.some((v) => !Number.isFinite(v))) throw new Error(`${where}: truncated or malformed PGM: ${width}x${height} needs ${n} values`);
+    if (values.length < n || values.some((v) => !Number.isFinite(v)))
+      throw new Error(`${where}: truncated or malformed PGM: ${width}x${height} needs ${n} values`);
     for (let k = 0; k < n; k++) sample(k, values[k]);
   }
   return { width, height, pixels };
@@ -84,8 +91,10 @@ function resize(img: Gray, size: number): Float64Array {
   const out = new Float64Array(size * size);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
-      const x0 = Math.floor((x * img.width) / size), x1 = Math.max(x0 + 1, Math.floor(((x + 1) * img.width) / size));
-      const y0 = Math.floor((y * img.height) / size), y1 = Math.max(y0 + 1, Math.floor(((y + 1) * img.height) / size));
+      const x0 = Math.floor((x * img.width) / size),
+        x1 = Math.max(x0 + 1, Math.floor(((x + 1) * img.width) / size));
+      const y0 = Math.floor((y * img.height) / size),
+        y1 = Math.max(y0 + 1, Math.floor(((y + 1) * img.height) / size));
       let s = 0;
       for (let v = y0; v < y1; v++) for (let u = x0; u < x1; u++) s += img.pixels[v * img.width + u];
       out[y * size + x] = s / ((x1 - x0) * (y1 - y0));
@@ -100,8 +109,13 @@ export function readDigit(path: string, size = 28): { pixels: Float64Array; inve
   const img = bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) ? parsePng(bytes, path) : parsePgm(bytes, path);
   const pixels = resize(img, size);
   // MNIST digits are white on black; a dark digit on light paper is inverted.
-  let border = 0, count = 0;
-  for (let k = 0; k < size; k++) for (const p of [k, (size - 1) * size + k, k * size, k * size + size - 1]) { border += pixels[p]; count++; }
+  let border = 0,
+    count = 0;
+  for (let k = 0; k < size; k++)
+    for (const p of [k, (size - 1) * size + k, k * size, k * size + size - 1]) {
+      border += pixels[p];
+      count++;
+    }
   const inverted = border / count > 0.5;
   if (inverted) for (let k = 0; k < pixels.length; k++) pixels[k] = 1 - pixels[k];
   return { pixels, inverted, resized: img.width !== size || img.height !== size };

@@ -67,7 +67,7 @@ const commands = [
     const m = await import('./commands/check.ts');
     return { options: m.checkOptions, run: m.checkCommand };
   }),
-  command('example', 'write a worked example (or an exercise) of one gradient step on a small network, in check\'s format', async () => {
+  command('example', "write a worked example (or an exercise) of one gradient step on a small network, in check's format", async () => {
     const m = await import('./commands/example.ts');
     return { options: m.exampleOptions, run: m.exampleCommand };
   }),

@@ -7,7 +7,10 @@ import { Tensor, type DrawOptions, type Tape } from '@backprop/graph';
  */
 export function paperNames(tape: Tape, X: Tensor, params: Tensor[], loss: Tensor): Map<Tensor, string> {
   const layers = params.length / 2;
-  const names = new Map<Tensor, string>([[X, 'X'], [loss, 'loss']]);
+  const names = new Map<Tensor, string>([
+    [X, 'X'],
+    [loss, 'loss'],
+  ]);
   params.forEach((p, i) => names.set(p, `${i % 2 ? 'b' : 'W'}${Math.floor(i / 2) + 1}`));
   const pre = new Map<Tensor, number>(); // H_pre -> its layer
   for (const r of tape.records) {

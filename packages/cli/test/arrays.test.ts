@@ -10,8 +10,17 @@ import { backprop, interruptAfterFirstEpoch } from './helpers.ts';
 // Data sets built here as NumPy would save them: the suite needs no Python.
 const dir = mkdtempSync(join(tmpdir(), 'cli-arrays-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const lines = (out: string) => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-const weightsOf = (path: string) => Buffer.concat(loadModel(path).net.parameters().map((p) => p.bytes()));
+const lines = (out: string) =>
+  readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+const weightsOf = (path: string) =>
+  Buffer.concat(
+    loadModel(path)
+      .net.parameters()
+      .map((p) => p.bytes()),
+  );
 
 /** Three classes of points [n, 2, 3] around three centres (float32), labels int64. */
 function blobs(n: number, rng: Rng) {
@@ -26,7 +35,10 @@ function line(n: number, rng: Rng) {
   return { x: npy('>f8', [n, 4], x), y: npy('<f4', [n, 1], y) };
 }
 function save(name: string, make: (n: number, rng: Rng) => { x: Uint8Array; y: Uint8Array }, nTrain: number, nTest: number): string {
-  const rng = Rng.seeded(7), train = make(nTrain, rng), test = make(nTest, rng), path = join(dir, name);
+  const rng = Rng.seeded(7),
+    train = make(nTrain, rng),
+    test = make(nTest, rng),
+    path = join(dir, name);
   writeFileSync(path, npz({ x_train: train.x, y_train: train.y, x_test: test.x, y_test: test.y }, true));
   return path;
 }
@@ -36,10 +48,32 @@ const regression = save('line.npz', line, 400, 100);
 describe('backprop train and evaluate on NumPy arrays', () => {
   it('trains and evaluates a classification set from an .npz file, with a validation split and a subset', () => {
     const out = join(dir, 'cls');
-    const r = backprop(['train', '--data', classes, '--layers', '6,16,3', '--loss', 'ce', '--lr', '0.1', '--batch-size', '16', '--epochs', '4', '--subset', '500', '--validation', '100', '--out', out]);
+    const r = backprop([
+      'train',
+      '--data',
+      classes,
+      '--layers',
+      '6,16,3',
+      '--loss',
+      'ce',
+      '--lr',
+      '0.1',
+      '--batch-size',
+      '16',
+      '--epochs',
+      '4',
+      '--subset',
+      '500',
+      '--validation',
+      '100',
+      '--out',
+      out,
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/epoch 4\/4: train \d+\.\d\d% \(loss \d\.\d{4}\), test \d+\.\d\d% \(loss \d\.\d{4}\), validation \d+\.\d\d%/);
-    const epoch = lines(out).filter((m) => m.type === 'epoch').at(-1);
+    const epoch = lines(out)
+      .filter((m) => m.type === 'epoch')
+      .at(-1);
     expect(epoch.testAccuracy).toBeGreaterThan(0.9);
     expect(epoch.iteration).toBe(4 * Math.ceil(400 / 16)); // 500 of the subset, less 100 held out
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
@@ -50,12 +84,30 @@ describe('backprop train and evaluate on NumPy arrays', () => {
     // the whole test set (150), where the run tested on the subset's 84
     expect(JSON.parse(e.stdout)).toMatchObject({ split: 'test', count: 150, lossName: 'ce' });
     const text = backprop(['evaluate', join(out, 'model.safetensors'), '--data', classes]).stdout;
-    expect(text).toMatch(/ on the test set \(150 examples\): accuracy \d+\.\d\d%, ce loss \d\.\d{4}\n\nconfusion matrix \(rows: true class, columns: predicted\)\n/);
+    expect(text).toMatch(
+      / on the test set \(150 examples\): accuracy \d+\.\d\d%, ce loss \d\.\d{4}\n\nconfusion matrix \(rows: true class, columns: predicted\)\n/,
+    );
   });
 
   it('trains and evaluates a regression set, reporting the MSE (or MAE) where accuracy would be', () => {
     const out = join(dir, 'reg');
-    const r = backprop(['train', '--data', regression, '--layers', '4,1', '--loss', 'mse', '--lr', '0.05', '--batch-size', '16', '--epochs', '6', '--out', out]);
+    const r = backprop([
+      'train',
+      '--data',
+      regression,
+      '--layers',
+      '4,1',
+      '--loss',
+      'mse',
+      '--lr',
+      '0.05',
+      '--batch-size',
+      '16',
+      '--epochs',
+      '6',
+      '--out',
+      out,
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/epoch 6\/6: train MSE \d\.\d{4} \(loss \d\.\d{4}\), test MSE \d\.\d{4} \(loss/);
     expect(r.stdout).toMatch(/^done: train MSE \d\.\d{4}, test MSE \d\.\d{4}; model in /m);
@@ -69,7 +121,9 @@ describe('backprop train and evaluate on NumPy arrays', () => {
     const mae = join(dir, 'mae');
     const m = backprop(['train', '--data', regression, '--layers', '4,1', '--loss', 'mae', '--lr', '0.05', '--epochs', '2', '--json', '--out', mae]);
     expect(JSON.parse(m.stdout.trim().split('\n')[0])).toMatchObject({ event: 'epoch', trainMae: expect.any(Number), testMae: expect.any(Number) });
-    expect(backprop(['evaluate', join(mae, 'model.safetensors'), '--data', regression]).stdout).toMatch(/ on the test set \(100 examples\): MAE \d\.\d{4}, mae loss \d\.\d{4}\n$/);
+    expect(backprop(['evaluate', join(mae, 'model.safetensors'), '--data', regression]).stdout).toMatch(
+      / on the test set \(100 examples\): MAE \d\.\d{4}, mae loss \d\.\d{4}\n$/,
+    );
     // compare: each run's metric; a regression run beside a classification run is refused
     const c = backprop(['compare', out, mae, '--figure', join(dir, 'compare.svg')]);
     expect(c.stdout).toMatch(/epochs\s+train\s+test\s+state\n/);
@@ -77,22 +131,28 @@ describe('backprop train and evaluate on NumPy arrays', () => {
     expect(readFileSync(join(dir, 'compare.svg'), 'utf8')).toContain('test MSE');
     const cls = join(dir, 'cls-one');
     expect(backprop(['train', '--data', classes, '--layers', '6,3', '--loss', 'ce', '--epochs', '1', '--quiet', '--out', cls]).code).toBe(0);
-    expect(backprop(['compare', out, cls, '--figure', join(dir, 'mixed.svg')]).stderr).toBe(`backprop: ${out} is a regression run (its metric is MSE) and ${cls} a classification run (accuracy); compare runs of one kind\n`);
+    expect(backprop(['compare', out, cls, '--figure', join(dir, 'mixed.svg')]).stderr).toBe(
+      `backprop: ${out} is a regression run (its metric is MSE) and ${cls} a classification run (accuracy); compare runs of one kind\n`,
+    );
   });
 
   it("trains with a model file's own loss: the same bits as the built-in loss it restates", () => {
     const file = (name: string, loss: string) => {
       const path = join(dir, name);
-      writeFileSync(path, `export default {
+      writeFileSync(
+        path,
+        `export default {
   input: [4], outputs: 1,
   parameters: { W: { shape: [4, 1], init: 'xavier' }, b: { shape: [1], init: 'zeros' } },
   forward: (t, p, X) => t.add(t.matmul(X, p.W), p.b),
   ${loss}
-};\n`);
+};\n`,
+      );
       return path;
     };
     const args = ['--data', regression, '--lr', '0.05', '--epochs', '2', '--quiet'];
-    const own = join(dir, 'own'), builtin = join(dir, 'builtin');
+    const own = join(dir, 'own'),
+      builtin = join(dir, 'builtin');
     expect(backprop(['train', '--model', file('own.ts', 'loss: (t, S, Y) => t.mseLoss(S, Y),'), ...args, '--out', own]).code).toBe(0);
     expect(backprop(['train', '--model', file('plain.ts', ''), '--loss', 'mse', ...args, '--out', builtin]).code).toBe(0);
     expect(JSON.parse(readFileSync(join(own, 'config.json'), 'utf8')).config.loss).toBe('model');
@@ -101,14 +161,18 @@ describe('backprop train and evaluate on NumPy arrays', () => {
     expect(lines(own).at(-1).testMse).toBe(lines(builtin).at(-1).testMse);
     // A loss that returns no scalar is named before a run directory is made.
     const bad = backprop(['train', '--model', file('bad.ts', 'loss: (t, S, Y) => t.sub(S, Y),'), ...args, '--out', join(dir, 'badloss')]);
-    expect([bad.code, bad.stderr]).toEqual([2, expect.stringMatching(/bad\.ts: loss: the model file's loss returned a tensor of shape \[2,1\], not a scalar tensor \(the batch's mean loss\)\n$/)]);
+    expect([bad.code, bad.stderr]).toEqual([
+      2,
+      expect.stringMatching(/bad\.ts: loss: the model file's loss returned a tensor of shape \[2,1\], not a scalar tensor \(the batch's mean loss\)\n$/),
+    ]);
     expect(existsSync(join(dir, 'badloss'))).toBe(false);
   });
 
   it('resumes an interrupted run on array data with the bits of an uninterrupted one', async () => {
     const big = save('big.npz', blobs, 20000, 200);
     const args = ['--data', big, '--layers', '6,32,3', '--loss', 'ce', '--lr', '0.05', '--epochs', '3', '--quiet'];
-    const whole = join(dir, 'whole'), killed = join(dir, 'killed');
+    const whole = join(dir, 'whole'),
+      killed = join(dir, 'killed');
     expect(backprop(['train', ...args, '--out', whole]).code).toBe(0);
     await interruptAfterFirstEpoch(args, killed, 'SIGKILL');
     expect(existsSync(join(killed, 'summary.json'))).toBe(false);
@@ -117,31 +181,74 @@ describe('backprop train and evaluate on NumPy arrays', () => {
   }, 120_000);
 
   it('trains and evaluates from train.csv and test.csv with a label column', () => {
-    const d = join(dir, 'csv'), rng = Rng.seeded(3);
+    const d = join(dir, 'csv'),
+      rng = Rng.seeded(3);
     mkdirSync(d);
-    const table = (n: number) => ['a,b,label', ...Array.from({ length: n }, () => {
-      const c = rng.int(2);
-      return `${(c * 2 + rng.normal() * 0.3).toFixed(3)},${(rng.normal() * 0.3).toFixed(3)},${c}`;
-    })].join('\n') + '\n';
+    const table = (n: number) =>
+      [
+        'a,b,label',
+        ...Array.from({ length: n }, () => {
+          const c = rng.int(2);
+          return `${(c * 2 + rng.normal() * 0.3).toFixed(3)},${(rng.normal() * 0.3).toFixed(3)},${c}`;
+        }),
+      ].join('\n') + '\n';
     writeFileSync(join(d, 'train.csv'), table(200));
     writeFileSync(join(d, 'test.csv'), table(50));
     const out = join(dir, 'csv-run');
-    const r = backprop(['train', '--data', d, '--layers', '2,8,2', '--init', 'xavier', '--loss', 'ce', '--lr', '0.1', '--epochs', '4', '--quiet', '--out', out]);
+    const r = backprop([
+      'train',
+      '--data',
+      d,
+      '--layers',
+      '2,8,2',
+      '--init',
+      'xavier',
+      '--loss',
+      'ce',
+      '--lr',
+      '0.1',
+      '--epochs',
+      '4',
+      '--quiet',
+      '--out',
+      out,
+    ]);
     expect([r.code, r.stderr]).toEqual([0, '']);
     expect(JSON.parse(backprop(['evaluate', join(out, 'model.safetensors'), '--data', d, '--json']).stdout).accuracy).toBeGreaterThan(0.9);
   });
 
   it('a sweep over a regression set is refused before it runs (its tables and findings judge accuracy), never shown as a percentage', () => {
-    const sweep = join(dir, 'sweep.json'), out = join(dir, 'sweep-out');
-    writeFileSync(sweep, JSON.stringify({ name: 'reg', title: 'regression', base: { data: regression, layers: [4, 1], loss: 'mse', lr: 0.05, epochs: 1, batchSize: 16 }, grid: { lr: [0.05] } }));
+    const sweep = join(dir, 'sweep.json'),
+      out = join(dir, 'sweep-out');
+    writeFileSync(
+      sweep,
+      JSON.stringify({
+        name: 'reg',
+        title: 'regression',
+        base: { data: regression, layers: [4, 1], loss: 'mse', lr: 0.05, epochs: 1, batchSize: 16 },
+        grid: { lr: [0.05] },
+      }),
+    );
     const r = backprop(['experiment', sweep, '--out', out]);
-    expect([r.code, r.stderr]).toEqual([2, `backprop: ${regression}: a regression set (float targets); an experiment's tables and findings judge accuracy: train its runs with backprop train and see them side by side with backprop compare\n`]);
+    expect([r.code, r.stderr]).toEqual([
+      2,
+      `backprop: ${regression}: a regression set (float targets); an experiment's tables and findings judge accuracy: train its runs with backprop train and see them side by side with backprop compare\n`,
+    ]);
     expect(existsSync(out)).toBe(false);
   });
 
   it('refuses bad files in one line naming the file and the array, exit 2, no run directory', () => {
     const cases: [string, Uint8Array, RegExp][] = [
-      ['object.npz', npz({ x_train: npy('<f4', [1, 4], [0, 0, 0, 0]), y_train: readFileSync(join(import.meta.dirname, '../../mlp/test/fixtures/npy/object.npy')), x_test: npy('<f4', [1, 4], [0, 0, 0, 0]), y_test: npy('<f4', [1], [0]) }), /object\.npz: y_train: an object array \(dtype \|O\) is a Python pickle, which is never unpickled/],
+      [
+        'object.npz',
+        npz({
+          x_train: npy('<f4', [1, 4], [0, 0, 0, 0]),
+          y_train: readFileSync(join(import.meta.dirname, '../../mlp/test/fixtures/npy/object.npy')),
+          x_test: npy('<f4', [1, 4], [0, 0, 0, 0]),
+          y_test: npy('<f4', [1], [0]),
+        }),
+        /object\.npz: y_train: an object array \(dtype \|O\) is a Python pickle, which is never unpickled/,
+      ],
       ['cut.npz', readFileSync(regression).subarray(0, 500), /cut\.npz: not a readable \.npz archive/],
       ['magic.npz', Buffer.from('x,y\n1,2\n'), /magic\.npz: not a NumPy \.npz archive/],
     ];
@@ -154,6 +261,8 @@ describe('backprop train and evaluate on NumPy arrays', () => {
       expect(existsSync(out)).toBe(false);
     }
     const hinge = backprop(['train', '--data', regression, '--layers', '4,1', '--epochs', '1', '--out', join(dir, 'hinge')]);
-    expect(hinge.stderr).toBe(`backprop: --loss hinge needs class labels, but ${regression} has float targets (y_train: a regression set): use --loss mse or --loss mae\n`);
+    expect(hinge.stderr).toBe(
+      `backprop: --loss hinge needs class labels, but ${regression} has float targets (y_train: a regression set): use --loss mse or --loss mae\n`,
+    );
   });
 });

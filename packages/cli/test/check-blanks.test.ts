@@ -30,18 +30,27 @@ dl/dz = 2z = ?
   it('each gets the value it should hold, in line order among the claims; the claims are judged as before', () => {
     const { report } = checkSource(text);
     expect(report.verdicts.map((v) => [v.line, v.claim, v.claimed, v.verdict])).toEqual([
-      [3, 'y', '?', 'blank'], [4, 'z', '0.8808', 'ok'], [6, 'dl/dw', '?', 'blank'], [7, 'dl/dz', '?', 'blank'],
+      [3, 'y', '?', 'blank'],
+      [4, 'z', '0.8808', 'ok'],
+      [6, 'dl/dw', '?', 'blank'],
+      [7, 'dl/dz', '?', 'blank'],
     ]);
     // By hand: y = 2, z = sigmoid(2), dl/dw = 2z · z(1 - z) · x.
     const z = sigmoid(2);
-    expect(report.verdicts.map((v) => Number(v.computed))).toEqual([2, Number(z.toPrecision(8)), Number((2 * z * z * (1 - z) * 0.5).toPrecision(8)), Number((2 * z).toPrecision(8))]);
+    expect(report.verdicts.map((v) => Number(v.computed))).toEqual([
+      2,
+      Number(z.toPrecision(8)),
+      Number((2 * z * z * (1 - z) * 0.5).toPrecision(8)),
+      Number((2 * z).toPrecision(8)),
+    ]);
     expect(report.counts).toEqual({ ok: 1, rounding: 0, wrong: 0, blank: 3, undecided: 0 });
     expect(report.score).toEqual({ right: 1, of: 4 });
   });
 
   it('a derivative claim checked against a blank derivative downstream uses its exact value', () => {
     // dl/dy's recomputation needs dl/dz, which is blank: the exact 2z is taken.
-    const z = sigmoid(2), dy = 2 * z * z * (1 - z);
+    const z = sigmoid(2),
+      dy = 2 * z * z * (1 - z);
     const { report } = checkSource(`${text}dl/dy = 0.19\n`);
     expect(report.verdicts.at(-1)).toMatchObject({ claim: 'dl/dy', verdict: 'wrong', note: `should be ${Number(dy.toPrecision(8))}` });
   });
@@ -113,11 +122,15 @@ dz/dw = 0.05250
     const lines = source.split('\n');
     expect(lines.length).toBe(markdown.split('\n').length);
     expect(Object.fromEntries(lines.map((l, i) => [i + 1, l]).filter(([, l]) => l))).toEqual({
-      6: 'x = 0.5', 7: 'w = 2', 15: 'y = x*w + 1 = 2', 20: 'z = sigmoid(y) = 0.7', 28: 'dz/dw = 0.05250',
+      6: 'x = 0.5',
+      7: 'w = 2',
+      15: 'y = x*w + 1 = 2',
+      20: 'z = sigmoid(y) = 0.7',
+      28: 'dz/dw = 0.05250',
     });
   });
 
-  it('backprop check FILE.md reports with the Markdown file\'s line numbers', () => {
+  it("backprop check FILE.md reports with the Markdown file's line numbers", () => {
     const r = backprop(['check', file('derivation.md', markdown)]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/\n {2}15 {2}y = x \* w \+ 1 +2 +2 +ok\n/);

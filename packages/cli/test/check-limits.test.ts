@@ -27,7 +27,8 @@ const link = fc.tuple(fc.constantFrom<Op>('+', '-', '*'), constant);
  */
 function chain(links: [Op, number][]) {
   const lines = ['x0 = 0.5'];
-  let value = 0.5, grad = 1;
+  let value = 0.5,
+    grad = 1;
   links.forEach(([op, c], i) => {
     lines.push(`x${i + 1} = x${i} ${op} ${c}`);
     value = step(value, op, c);
@@ -77,7 +78,8 @@ describe('long chains, long lines and deep expressions (fast-check)', () => {
   it(`expressions nested up to ${MAX_NESTING} levels: the value as computed independently`, () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: wrappers.length - 1 }), constant), { maxLength: MAX_NESTING / 2 - 1, size: 'max' }), (wraps) => {
-        let text = 'x', value = 0.5;
+        let text = 'x',
+          value = 0.5;
         for (const [w, c] of wraps) {
           text = wrappers[w][0](text, c);
           value = wrappers[w][1](value, c);
@@ -110,7 +112,11 @@ describe('backprop check on large and adversarial files', () => {
     expect(r.stderr).toBe(`backprop: ${path}:2: the expression nests too deep: more than ${MAX_NESTING} levels of parentheses, calls, signs or powers\n`);
     // At the limit it is evaluated.
     const nested = (n: number, open: string, close: string) => `x = -0.5\ny = ${open.repeat(n)}x${close.repeat(n)}`;
-    expect(checkSource(nested(MAX_NESTING - 1, 'abs(', ')')).derivation.values.get('y')!.item()).toBe(0.5);
+    expect(
+      checkSource(nested(MAX_NESTING - 1, 'abs(', ')'))
+        .derivation.values.get('y')!
+        .item(),
+    ).toBe(0.5);
     expect(() => checkSource(nested(MAX_NESTING, 'abs(', ')'))).toThrow(/line 2: the expression nests too deep/);
     expect(() => checkSource(`x = ${'['.repeat(3)}1${']'.repeat(3)}`)).toThrow(/line 1: matrix literals hold numbers only, in at most two levels of brackets/);
   });
@@ -127,9 +133,20 @@ describe('backprop check on large and adversarial files', () => {
 describe('names JavaScript objects already have', () => {
   it('constructor, toString, __proto__, hasOwnProperty and valueOf are ordinary names', () => {
     const { report, derivation: d } = checkSource(
-      ['constructor = 1', 'toString = 2', '__proto__ = 3', 'hasOwnProperty = 4', 'valueOf = 5', 'z = constructor + toString + __proto__ + hasOwnProperty * valueOf = 26', 'dz/d__proto__ = 1'].join('\n'),
+      [
+        'constructor = 1',
+        'toString = 2',
+        '__proto__ = 3',
+        'hasOwnProperty = 4',
+        'valueOf = 5',
+        'z = constructor + toString + __proto__ + hasOwnProperty * valueOf = 26',
+        'dz/d__proto__ = 1',
+      ].join('\n'),
     );
-    expect(report.verdicts.map((v) => [v.claim, v.verdict])).toEqual([['z', 'ok'], ['dz/d__proto__', 'ok']]);
+    expect(report.verdicts.map((v) => [v.claim, v.verdict])).toEqual([
+      ['z', 'ok'],
+      ['dz/d__proto__', 'ok'],
+    ]);
     expect(d.values.get('__proto__')!.item()).toBe(3);
   });
 
@@ -146,10 +163,14 @@ describe('names JavaScript objects already have', () => {
   });
   it('a subnormal number is refused for the precision it lacks, not for its exponent; too many digits for the fractions likewise', () => {
     // 1e-310 * 2^1074 = 2.0e13: 45 significant bits are left of float64's 53.
-    expect(() => checkSource('x = 1e-310')).toThrow(/^line 1: the number 1e-310 is below float64's normal range \(about 2\.2e-308\), where it holds only 45 of its 53 significant bits/);
+    expect(() => checkSource('x = 1e-310')).toThrow(
+      /^line 1: the number 1e-310 is below float64's normal range \(about 2\.2e-308\), where it holds only 45 of its 53 significant bits/,
+    );
     expect(() => checkSource('x = -4.9e-324')).toThrow(/holds only 1 of its 53 significant bits/);
     // The smallest normal numbers are fine, with float64's 17 significant digits.
     expect(checkSource('x = 2.2250738585072014e-308\ny = x * 2 = 4.4501477170144028e-308').report.verdicts[0].verdict).toBe('ok');
-    expect(() => checkSource(`x = 1.${'0'.repeat(340)}3`)).toThrow(/^line 1: the number 1\.000000000000000\.\.\. has more digits than the checker holds exactly \(fractions of up to 1,100 bits/);
+    expect(() => checkSource(`x = 1.${'0'.repeat(340)}3`)).toThrow(
+      /^line 1: the number 1\.000000000000000\.\.\. has more digits than the checker holds exactly \(fractions of up to 1,100 bits/,
+    );
   });
 });

@@ -34,8 +34,18 @@ describe('lines float64 cannot evaluate', () => {
       f2 = log(sigmoid(g1) / log(g0)) = -2788
     `);
     expect(v).toEqual({
-      y: 'ok', z: 'ok', w: 'ok', u: 'ok', v: 'ok', f: 'ok',
-      y2: 'wrong', z2: 'wrong', w2: 'wrong', u2: 'wrong', v2: 'wrong', f2: 'wrong',
+      y: 'ok',
+      z: 'ok',
+      w: 'ok',
+      u: 'ok',
+      v: 'ok',
+      f: 'ok',
+      y2: 'wrong',
+      z2: 'wrong',
+      w2: 'wrong',
+      u2: 'wrong',
+      v2: 'wrong',
+      f2: 'wrong',
     });
   });
 
@@ -45,7 +55,9 @@ describe('lines float64 cannot evaluate', () => {
     const r = backprop(['check', path]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/4 +dy\/dx +1 +NaN +cannot decide\n +\? cannot decide: float64 cannot hold a step of y \(line 2\), and derivatives are computed in float64\n/);
+    expect(r.stdout).toMatch(
+      /4 +dy\/dx +1 +NaN +cannot decide\n +\? cannot decide: float64 cannot hold a step of y \(line 2\), and derivatives are computed in float64\n/,
+    );
     expect(r.stdout).toMatch(/5 +dv\/dx +2 +NaN +cannot decide\n +\? cannot decide: float64 cannot hold y \(line 2\)/);
     expect(r.stdout).toContain('4 claims: 2 ok, 0 rounding, 0 wrong, 2 cannot decide (not scored); score 2/2');
     const json = JSON.parse(backprop(['check', path, '--json']).stdout);
@@ -56,7 +68,9 @@ describe('lines float64 cannot evaluate', () => {
   it('a blank gets the value past float64 too, or says it cannot be computed', () => {
     const { report } = checkSource('x = -800\ny = log(sigmoid(x)) = ?\ndy/dx = ?\nz = y * 3 = ?\n');
     expect(report.verdicts.map((v) => [v.claim, v.computed, v.note])).toEqual([
-      ['y', '-800', undefined], ['dy/dx', '?', 'cannot compute it: float64 cannot hold y (line 2)'], ['z', '-2400', undefined],
+      ['y', '-800', undefined],
+      ['dy/dx', '?', 'cannot compute it: float64 cannot hold y (line 2)'],
+      ['z', '-2400', undefined],
     ]);
   });
 
@@ -75,9 +89,17 @@ describe('lines float64 cannot evaluate', () => {
   });
 
   it('past even the wide range: e^-1e150 is 0 where it is added or multiplied, and undecided where it is divided by', () => {
-    const { report } = checkSource('x = -1e150\na = exp(x) = 0\nb = sigmoid(x) = 0\nc = sigmoid(-x) = 1\nd = 2 + exp(x) * 1e300 = 2\ne = exp(x) / exp(x) = 1\nf = log(sigmoid(x)) = -1e150\ng = exp(-x) = 1\n');
+    const { report } = checkSource(
+      'x = -1e150\na = exp(x) = 0\nb = sigmoid(x) = 0\nc = sigmoid(-x) = 1\nd = 2 + exp(x) * 1e300 = 2\ne = exp(x) / exp(x) = 1\nf = log(sigmoid(x)) = -1e150\ng = exp(-x) = 1\n',
+    );
     expect(report.verdicts.map((v) => [v.claim, v.verdict])).toEqual([
-      ['a', 'ok'], ['b', 'ok'], ['c', 'ok'], ['d', 'ok'], ['e', 'undecided'], ['f', 'undecided'], ['g', 'undecided'],
+      ['a', 'ok'],
+      ['b', 'ok'],
+      ['c', 'ok'],
+      ['d', 'ok'],
+      ['e', 'undecided'],
+      ['f', 'undecided'],
+      ['g', 'undecided'],
     ]);
   });
 
@@ -85,30 +107,40 @@ describe('lines float64 cannot evaluate', () => {
     expect(verdictsOf('x = -1\na = log(x) = 0\nb = sqrt(4 * x) = 2')).toEqual({ a: 'wrong', b: 'wrong' });
   });
 
-  it('identities past float64 hold as written, to the claim\'s last digit (fast-check)', () => {
+  it("identities past float64 hold as written, to the claim's last digit (fast-check)", () => {
     // For |x| past 710, e^x overflows or underflows float64. The true values: log(exp(x)) = x,
     // exp(x) exp(-x) = 1, log(sqrt(exp(x))) = x / 2, log(sigmoid(-|x|)) = -|x| - log(1 + e^-|x|),
     // within 1e-300 of -|x|. A claim of the value to its digits is ok, one unit off is wrong.
     fc.assert(
-      fc.property(fc.integer({ min: 710_000, max: 50_000_000 }), fc.boolean(), fc.integer({ min: 0, max: 3 }), fc.constantFrom(-1, 1), (milli, negative, decimals, off) => {
-        const x = (negative ? -milli : milli) / 1000;
-        const written = (v: number, k = decimals) => v.toFixed(k);
-        const claims: [string, string, number][] = [
-          ['a', 'log(exp(x))', x], ['b', 'exp(x) * exp(-x)', 1], ['c', 'log(sqrt(exp(x)))', x / 2], ['e', 'log(sigmoid(-abs(x)))', -Math.abs(x)],
-        ];
-        const src = [`x = ${written(x, 3)}`];
-        const want: Record<string, string> = {};
-        for (const [name, expr, value] of claims) {
-          // x / 2 has up to 4 decimals: claimed to at most 4, rounded half away (a tie is ok either way).
-          const k = name === 'c' ? Math.min(decimals + 1, 4) : decimals;
-          const exact = Number(written(value, 4));
-          const right = written(exact, k), unit = 10 ** -k;
-          src.push(`${name} = ${expr} = ${right}`, `${name}2 = ${expr} = ${written(Number(right) + off * 2 * unit, k)}`);
-          want[name] = 'ok';
-          want[`${name}2`] = 'wrong';
-        }
-        expect(verdictsOf(src.join('\n'))).toEqual(want);
-      }),
+      fc.property(
+        fc.integer({ min: 710_000, max: 50_000_000 }),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 3 }),
+        fc.constantFrom(-1, 1),
+        (milli, negative, decimals, off) => {
+          const x = (negative ? -milli : milli) / 1000;
+          const written = (v: number, k = decimals) => v.toFixed(k);
+          const claims: [string, string, number][] = [
+            ['a', 'log(exp(x))', x],
+            ['b', 'exp(x) * exp(-x)', 1],
+            ['c', 'log(sqrt(exp(x)))', x / 2],
+            ['e', 'log(sigmoid(-abs(x)))', -Math.abs(x)],
+          ];
+          const src = [`x = ${written(x, 3)}`];
+          const want: Record<string, string> = {};
+          for (const [name, expr, value] of claims) {
+            // x / 2 has up to 4 decimals: claimed to at most 4, rounded half away (a tie is ok either way).
+            const k = name === 'c' ? Math.min(decimals + 1, 4) : decimals;
+            const exact = Number(written(value, 4));
+            const right = written(exact, k),
+              unit = 10 ** -k;
+            src.push(`${name} = ${expr} = ${right}`, `${name}2 = ${expr} = ${written(Number(right) + off * 2 * unit, k)}`);
+            want[name] = 'ok';
+            want[`${name}2`] = 'wrong';
+          }
+          expect(verdictsOf(src.join('\n'))).toEqual(want);
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -17,7 +17,7 @@ const example = join(repoRoot, 'examples/paper-worked-example.txt');
 const verdictsOf = (src: string) =>
   Object.fromEntries(checkSource(src).report.verdicts.map((v) => [v.claim, v.truncated ? `${v.verdict} (truncated)` : v.verdict]));
 
-describe('backprop check on the paper\'s worked example (Figures 3-4)', () => {
+describe("backprop check on the paper's worked example (Figures 3-4)", () => {
   it('finds every claim ok or rounding, none wrong, and exits 0', () => {
     const r = backprop(['check', example]);
     expect(r.stderr).toBe('');
@@ -30,7 +30,7 @@ describe('backprop check on the paper\'s worked example (Figures 3-4)', () => {
     expect(r.stdout).toMatch(/31 +dl\/do' +0\.25586 +0\.25586141 +ok\n/);
   });
 
-  it('shows the paper\'s slip (h1 with I2 = 0.05) as wrong, with what the line should be, and exits 1', () => {
+  it("shows the paper's slip (h1 with I2 = 0.05) as wrong, with what the line should be, and exits 1", () => {
     const slip = file('slip.txt', readFileSync(example, 'utf8').replace(/^I2 = 0.25$/m, 'I2 = 0.05'));
     const r = backprop(['check', slip]);
     expect(r.code).toBe(1);
@@ -50,7 +50,9 @@ describe('backprop check on the paper\'s worked example (Figures 3-4)', () => {
   it('explains a backward pass step by step', () => {
     const r = backprop(['check', example, '--explain', 'dl/dw6']);
     expect(r.stdout).toContain('backward pass for dl/dw6, from l back to w6');
-    expect(r.stdout).toMatch(/3\. o = sigmoid\(o'\)\n   upstream dl\/d\(o\) = 1\.5700311\n   local rule: sigmoid'\(x\) = y\(1 - y\)\n   -> contributes 0\.25586141 to dl\/d\(o'\)/);
+    expect(r.stdout).toMatch(
+      /3\. o = sigmoid\(o'\)\n   upstream dl\/d\(o\) = 1\.5700311\n   local rule: sigmoid'\(x\) = y\(1 - y\)\n   -> contributes 0\.25586141 to dl\/d\(o'\)/,
+    );
     expect(r.stdout).toMatch(/dl\/dw6 = 0\.135438\d*\n?$/);
   });
 });
@@ -109,8 +111,22 @@ describe('the verdicts', () => {
       z2 = x - 2.00003 = 0.0000    # -0.00003 truncated toward zero
     `);
     expect(v).toEqual({
-      r1: 'ok', r2: 'ok (truncated)', r3: 'wrong', r4: 'ok', n1: 'ok', n2: 'ok (truncated)', n3: 'wrong',
-      e1: 'ok', e2: 'wrong', e3: 'ok', e4: 'wrong', i1: 'ok', i2: 'ok', i3: 'wrong', z1: 'ok', z2: 'ok',
+      r1: 'ok',
+      r2: 'ok (truncated)',
+      r3: 'wrong',
+      r4: 'ok',
+      n1: 'ok',
+      n2: 'ok (truncated)',
+      n3: 'wrong',
+      e1: 'ok',
+      e2: 'wrong',
+      e3: 'ok',
+      e4: 'wrong',
+      i1: 'ok',
+      i2: 'ok',
+      i3: 'wrong',
+      z1: 'ok',
+      z2: 'ok',
     });
   });
   it('decides on the exact decimal value, not on its float64 neighbour', () => {
@@ -165,7 +181,12 @@ describe('rounding is the line recomputed from the values as written, nothing lo
     // g = tanh(-0.7992) = -0.66358929..., written -0.6636; dl/df = g: true -0.66358929, from the written g -0.6636.
     const src = 'x = -0.7992\nf = 2\ng = tanh(x) = -0.6636\nl = f * g\ndl/df = -0.6637\nm = g * 1 = -0.6637\ndl/dg = 2\n';
     const { report } = checkSource(src);
-    expect(report.verdicts.map((v) => [v.claim, v.verdict])).toEqual([['g', 'ok'], ['dl/df', 'wrong'], ['m', 'wrong'], ['dl/dg', 'ok']]);
+    expect(report.verdicts.map((v) => [v.claim, v.verdict])).toEqual([
+      ['g', 'ok'],
+      ['dl/df', 'wrong'],
+      ['m', 'wrong'],
+      ['dl/dg', 'ok'],
+    ]);
     expect(report.verdicts[1].note).toBe('should be -0.66358929 (from the values written: -0.6636)');
     // The same line as the student would write it from the rounded g: rounding.
     expect(verdictsOf(src.replace('dl/df = -0.6637', 'dl/df = -0.66360'))['dl/df']).toBe('rounding');
@@ -182,16 +203,48 @@ describe("Mazur's example worked by hand (examples/mazur-by-hand.txt)", () => {
     // The verdicts below come from Python's decimal module at 50 digits, not from this checker.
     const v = verdictsOf(readFileSync(join(repoRoot, 'examples/mazur-by-hand.txt'), 'utf8'));
     expect(v).toEqual({
-      h1: 'ok', H1: 'ok', h2: 'ok', H2: 'ok', "o1'": 'ok', o1: 'ok',
-      "o2'": 'ok', o2: 'ok', l: 'ok', 'dl/do1': 'ok', 'dl/do2': 'ok', "dl/do1'": 'ok',
-      "dl/do2'": 'rounding', 'dl/dw5': 'rounding', 'dl/dw6': 'rounding', 'dl/dw7': 'ok', 'dl/dw8': 'rounding', 'dl/db2': 'ok',
-      'dl/dH1': 'rounding', 'dl/dH2': 'rounding', 'dl/dh1': 'rounding', 'dl/dh2': 'rounding', 'dl/dw1': 'rounding', 'dl/dw2': 'rounding',
-      'dl/dw3': 'rounding', 'dl/dw4': 'rounding', 'dl/db1': 'rounding', new_w1: 'ok', new_w2: 'ok', new_w3: 'ok',
-      new_w4: 'ok', new_w5: 'ok', new_w6: 'ok', new_w7: 'ok', new_w8: 'ok', new_b1: 'ok',
+      h1: 'ok',
+      H1: 'ok',
+      h2: 'ok',
+      H2: 'ok',
+      "o1'": 'ok',
+      o1: 'ok',
+      "o2'": 'ok',
+      o2: 'ok',
+      l: 'ok',
+      'dl/do1': 'ok',
+      'dl/do2': 'ok',
+      "dl/do1'": 'ok',
+      "dl/do2'": 'rounding',
+      'dl/dw5': 'rounding',
+      'dl/dw6': 'rounding',
+      'dl/dw7': 'ok',
+      'dl/dw8': 'rounding',
+      'dl/db2': 'ok',
+      'dl/dH1': 'rounding',
+      'dl/dH2': 'rounding',
+      'dl/dh1': 'rounding',
+      'dl/dh2': 'rounding',
+      'dl/dw1': 'rounding',
+      'dl/dw2': 'rounding',
+      'dl/dw3': 'rounding',
+      'dl/dw4': 'rounding',
+      'dl/db1': 'rounding',
+      new_w1: 'ok',
+      new_w2: 'ok',
+      new_w3: 'ok',
+      new_w4: 'ok',
+      new_w5: 'ok',
+      new_w6: 'ok',
+      new_w7: 'ok',
+      new_w8: 'ok',
+      new_b1: 'ok',
       new_b2: 'rounding',
     });
     // His published numbers: E_total = 0.298371109, w5+ = 0.35891648, w1+ = 0.149780716.
-    expect(readFileSync(join(repoRoot, 'examples/mazur-by-hand.txt'), 'utf8')).toMatch(/= 0\.298371109\n[^]*new_w1 = .* = 0\.149780716\n[^]*new_w5 = .* = 0\.358916480\n/);
+    expect(readFileSync(join(repoRoot, 'examples/mazur-by-hand.txt'), 'utf8')).toMatch(
+      /= 0\.298371109\n[\s\S]*new_w1 = .* = 0\.149780716\n[\s\S]*new_w5 = .* = 0\.358916480\n/,
+    );
   });
 });
 
@@ -203,23 +256,34 @@ describe('the rounding rule against BigInt arithmetic (fast-check)', () => {
   const scaled = (n: bigint, from: number, to: number) => {
     // n / 10^from to `to` decimals: [truncated toward zero, rounded (or both neighbours on a tie)].
     if (to >= from) return [n * 10n ** BigInt(to - from)];
-    const f = 10n ** BigInt(from - to), sign = n < 0n ? -1n : 1n, m = sign * n;
-    const t = m / f, rest = m % f;
+    const f = 10n ** BigInt(from - to),
+      sign = n < 0n ? -1n : 1n,
+      m = sign * n;
+    const t = m / f,
+      rest = m % f;
     const ups = 2n * rest > f ? [t + 1n] : 2n * rest === f ? [t + 1n, t] : [t];
     return [t, ...ups].map((x) => sign * x);
   };
   it('ok, rounding and wrong exactly as the rule says', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: -9999, max: 9999 }), fc.integer({ min: 1, max: 9999 }), fc.integer({ min: -999, max: 999 }),
-        fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 6 }), fc.boolean(), fc.integer({ min: -2, max: 2 }),
+        fc.integer({ min: -9999, max: 9999 }),
+        fc.integer({ min: 1, max: 9999 }),
+        fc.integer({ min: -999, max: 999 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 6 }),
+        fc.boolean(),
+        fc.integer({ min: -2, max: 2 }),
         (p, q, s, r, k, truncateY, offset) => {
-          const P = BigInt(p), Q = BigInt(q), S = BigInt(s);
+          const P = BigInt(p),
+            Q = BigInt(q),
+            S = BigInt(s);
           // p, q and s are written with 2 decimals: y has 4, z 6.
           const yTrue = P * Q;
           const yOptions = scaled(yTrue, 4, r);
           const yWritten = truncateY ? yOptions[0] : yOptions[yOptions.length - 1];
-          const zTrue = scaled(yTrue * S, 6, k), zWritten = scaled(yWritten * S, r + 2, k);
+          const zTrue = scaled(yTrue * S, 6, k),
+            zWritten = scaled(yWritten * S, r + 2, k);
           const candidates = [...zTrue, ...zWritten].flatMap((c) => [c + BigInt(offset), c]);
           const src = [`p = ${decimalText(P, 2)}`, `q = ${decimalText(Q, 2)}`, `s = ${decimalText(S, 2)}`, `y = p * q = ${decimalText(yWritten, r)}`];
           candidates.forEach((c, i) => src.push(`z${i} = y * s = ${decimalText(c, k)}`));
@@ -231,12 +295,18 @@ describe('the rounding rule against BigInt arithmetic (fast-check)', () => {
             return verdict === want && !(exactY && verdict === 'rounding');
           });
           // A derivative written bare, in float64 on the tape: dl/ds = y, from one step downstream the written y.
-          const dTrue = scaled(yTrue, 4, k), dWritten = scaled(yWritten, r, k);
-          const derivatives = [...dTrue, ...dWritten].flatMap((c) => [c + BigInt(offset), c]).every((c) => {
-            const verdict = (verdictsOf([...src.slice(0, 4), 'l = y * s', `dl/ds = ${decimalText(c, k)}`].join('\n'))['dl/ds'] ?? '').replace(' (truncated)', '');
-            const want = dTrue.includes(c) ? 'ok' : dWritten.includes(c) ? 'rounding' : 'wrong';
-            return verdict === want && !(exactY && verdict === 'rounding');
-          });
+          const dTrue = scaled(yTrue, 4, k),
+            dWritten = scaled(yWritten, r, k);
+          const derivatives = [...dTrue, ...dWritten]
+            .flatMap((c) => [c + BigInt(offset), c])
+            .every((c) => {
+              const verdict = (verdictsOf([...src.slice(0, 4), 'l = y * s', `dl/ds = ${decimalText(c, k)}`].join('\n'))['dl/ds'] ?? '').replace(
+                ' (truncated)',
+                '',
+              );
+              const want = dTrue.includes(c) ? 'ok' : dWritten.includes(c) ? 'rounding' : 'wrong';
+              return verdict === want && !(exactY && verdict === 'rounding');
+            });
           return lines && derivatives;
         },
       ),
@@ -269,8 +339,10 @@ describe('the claim rule against string arithmetic (fast-check)', () => {
         const scale = 10n ** BigInt(k - q);
         const sign = v < 0n ? -1n : 1n;
         const mag = sign * v;
-        const truncated = sign * (mag / scale), rest = mag % scale;
-        const tie = 2n * rest === scale, up = 2n * rest > scale;
+        const truncated = sign * (mag / scale),
+          rest = mag % scale;
+        const tie = 2n * rest === scale,
+          up = 2n * rest > scale;
         const rounded = up ? truncated + sign : truncated;
         const written = (w: bigint) => (exponentForm ? `${w}e-${q}` : decimalText(w, q));
         // Each claim twice: about a line's exact value, and about a derivative computed in float64.
@@ -324,7 +396,11 @@ describe('the file format', () => {
     ['a name defined twice', 'a = 1\nb = 2\na = 3\n', /twice.txt:3: 'a' is defined twice \(first on line 1\)$/],
     ['a shape mismatch', 'A = [[1, 2]]\nB = [[1, 2]]\nC = A @ B\n', /shape.txt:3: matmul: cannot multiply \[1,2\] by \[1,2\]: 2 != 1$/],
     ['a cycle', 'a = b + 1\nb = c * 2\nc = a\n', /cycle.txt:1: cycle: a -> b -> c -> a$/],
-    ['a derivative of a non-scalar', 'A = [[1, 2]]\nB = A * 2\ndB/dA = 2\n', /nonscalar.txt:3: dB\/dA needs B to be a single number, but it has shape \[1,2\]$/],
+    [
+      'a derivative of a non-scalar',
+      'A = [[1, 2]]\nB = A * 2\ndB/dA = 2\n',
+      /nonscalar.txt:3: dB\/dA needs B to be a single number, but it has shape \[1,2\]$/,
+    ],
   ];
   for (const [what, text, message] of errors) {
     it(`exits 2 with the line number and the problem: ${what}`, () => {
@@ -365,14 +441,20 @@ describe('second derivatives in derivation files', () => {
   // The paper's network in closed form: l = (o - y)², o = σ(o'), o' = b2 + H1 w5 + H2 w6, so
   // d²l/dw5 dwj = H1 Hj (2 σ'(o')² + 2 (o - y) σ''(o')), with σ' = o(1 - o) and σ'' = σ'(1 - 2o).
   const sigma = (x: number) => 1 / (1 + Math.exp(-x));
-  const H1 = sigma(0.05 * 0.25 + 0.45 + 0.25 * 0.75), H2 = sigma(0.05 * 0.6 + 0.25 * 0.35);
-  const o = sigma(0.65 + H1 * 0.55 + H2 * 0.65), s1 = o * (1 - o), s2 = s1 * (1 - 2 * o);
+  const H1 = sigma(0.05 * 0.25 + 0.45 + 0.25 * 0.75),
+    H2 = sigma(0.05 * 0.6 + 0.25 * 0.35);
+  const o = sigma(0.65 + H1 * 0.55 + H2 * 0.65),
+    s1 = o * (1 - o),
+    s2 = s1 * (1 - 2 * o);
   const curvature = 2 * s1 * s1 + 2 * (o - 0.01) * s2;
 
   it('checks d2l/dw5^2 and d(dl/dw5)/dw6 against the closed form, and names a wrong one', () => {
     const verdicts = checkSource(readFileSync(example, 'utf8')).report.verdicts;
     const second = verdicts.filter((v) => /^d2l|^d\(dl/.test(v.claim));
-    expect(second.map((v) => [v.claim, v.verdict])).toEqual([['d2l/dw5^2', 'ok'], ['d(dl/dw5)/dw6', 'ok']]);
+    expect(second.map((v) => [v.claim, v.verdict])).toEqual([
+      ['d2l/dw5^2', 'ok'],
+      ['d(dl/dw5)/dw6', 'ok'],
+    ]);
     expect(Number(second[0].computed)).toBeCloseTo(H1 * H1 * curvature, 8);
     expect(Number(second[1].computed)).toBeCloseTo(H1 * H2 * curvature, 8);
     const slip = file('second.txt', readFileSync(example, 'utf8').replace('d(dl/dw5)/dw6 = -0.03403', 'd(dl/dw5)/dw6 = -0.04224'));

@@ -22,7 +22,11 @@ const read = (path: string) => {
 
 describe('the sample digits for predict (examples/digits)', () => {
   it('ship a PNG, a PGM and a dark-on-light image', () => {
-    expect(digitSamples.map((s) => [s.file, s.inverted])).toEqual([['seven.png', false], ['two.pgm', false], ['four-dark-on-light.png', true]]);
+    expect(digitSamples.map((s) => [s.file, s.inverted])).toEqual([
+      ['seven.png', false],
+      ['two.pgm', false],
+      ['four-dark-on-light.png', true],
+    ]);
     for (const s of digitSamples) expect(existsSync(join(digitsDir, s.file)), s.file).toBe(true);
   });
 

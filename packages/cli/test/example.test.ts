@@ -16,10 +16,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const example = (args: Partial<ExampleArgs>) => exampleText({ seed: 1, digits: 6, ...args });
 /** The claimed value of each line after the givens, by its left side (`h1`, `dl/dw5`). */
-const claims = (text: string) => Object.fromEntries(text.slice(Math.max(0, text.indexOf('# forward pass'))).split('\n').flatMap((l) => {
-  const m = /^(\S+) = (?:.* = )?(-?[\d.e-]+|\[.*\]|\?)$/.exec(l.replace(/\s+#.*$/, ''));
-  return m ? [[m[1], m[2]]] : [];
-}));
+const claims = (text: string) =>
+  Object.fromEntries(
+    text
+      .slice(Math.max(0, text.indexOf('# forward pass')))
+      .split('\n')
+      .flatMap((l) => {
+        const m = /^(\S+) = (?:.* = )?(-?[\d.e-]+|\[.*\]|\?)$/.exec(l.replace(/\s+#.*$/, ''));
+        return m ? [[m[1], m[2]]] : [];
+      }),
+  );
 
 describe('generated examples check ok, line by line', () => {
   for (const activation of activationNames) {
@@ -30,7 +36,10 @@ describe('generated examples check ok, line by line', () => {
             const text = example({ layers, activation, loss, matrix, seed: 7 });
             const { report } = checkSource(text);
             expect(report.verdicts.length).toBeGreaterThan(matrix ? 8 : 20);
-            expect(report.verdicts.filter((v) => v.verdict !== 'ok'), `${layers} ${matrix ? 'matrix' : ''}`).toEqual([]);
+            expect(
+              report.verdicts.filter((v) => v.verdict !== 'ok'),
+              `${layers} ${matrix ? 'matrix' : ''}`,
+            ).toEqual([]);
             expect(report.counts.wrong).toBe(0);
           }
         }
@@ -38,11 +47,16 @@ describe('generated examples check ok, line by line', () => {
     }
   }
 
-  it('for random architectures, activations (the output\'s too), losses, seeds and digits (fast-check)', () => {
+  it("for random architectures, activations (the output's too), losses, seeds and digits (fast-check)", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 2, maxLength: 5 }), fc.constantFrom(...activationNames), fc.constantFrom(...exampleLosses),
-        fc.option(fc.constantFrom('linear' as const, ...activationNames), { nil: undefined }), fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 12 }), fc.boolean(),
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 2, maxLength: 5 }),
+        fc.constantFrom(...activationNames),
+        fc.constantFrom(...exampleLosses),
+        fc.option(fc.constantFrom('linear' as const, ...activationNames), { nil: undefined }),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.boolean(),
         (sizes, activation, loss, output, seed, digits, matrix) => {
           if ((loss === 'hinge' || loss === 'ce') && sizes[sizes.length - 1] < 2) sizes.push(2);
           const { report } = checkSource(example({ layers: sizes.join(','), activation, loss, output, seed, digits, matrix }));
@@ -57,8 +71,37 @@ describe('generated examples check ok, line by line', () => {
     const text = example({ layers: '2,2,1' });
     const order = Object.keys(claims(text));
     expect(order).toEqual([
-      'h1', 'H1', 'h2', 'H2', "o'", 'o', 'l', 'dl/do', "dl/do'", 'dl/dw5', 'dl/dw6', 'dl/db3', 'dl/dH1', 'dl/dH2', 'dl/dh1', 'dl/dh2',
-      'dl/dw1', 'dl/dw2', 'dl/dw3', 'dl/dw4', 'dl/db1', 'dl/db2', 'new_w1', 'new_w2', 'new_w3', 'new_w4', 'new_w5', 'new_w6', 'new_b1', 'new_b2', 'new_b3',
+      'h1',
+      'H1',
+      'h2',
+      'H2',
+      "o'",
+      'o',
+      'l',
+      'dl/do',
+      "dl/do'",
+      'dl/dw5',
+      'dl/dw6',
+      'dl/db3',
+      'dl/dH1',
+      'dl/dH2',
+      'dl/dh1',
+      'dl/dh2',
+      'dl/dw1',
+      'dl/dw2',
+      'dl/dw3',
+      'dl/dw4',
+      'dl/db1',
+      'dl/db2',
+      'new_w1',
+      'new_w2',
+      'new_w3',
+      'new_w4',
+      'new_w5',
+      'new_w6',
+      'new_b1',
+      'new_b2',
+      'new_b3',
     ]);
     expect(text).toContain('\nh1 = I1*w1 + I2*w3 + b1 = ');
     expect(text).toContain("\ndl/dw5 = dl/do' * H1 = ");
@@ -67,7 +110,7 @@ describe('generated examples check ok, line by line', () => {
     expect(example({ layers: '2,2,1' })).toBe(text); // the same seed, the same file
   });
 
-  it('the matrix form holds the same numbers as the unit-by-unit one (W1[i][j] is w(2i + j + 1) in the paper\'s numbering)', () => {
+  it("the matrix form holds the same numbers as the unit-by-unit one (W1[i][j] is w(2i + j + 1) in the paper's numbering)", () => {
     const units = claims(example({ layers: '2,2,1', activation: 'tanh' }));
     const matrices = claims(example({ layers: '2,2,1', activation: 'tanh', matrix: true }));
     expect(matrices['H1']).toBe(`[[${units['H1']}, ${units['H2']}]]`);
@@ -137,14 +180,17 @@ describe('exercises', () => {
     // A student: 4 digits; one slip: dl/dw6 with H1 for H2, and new_w6 right from it.
     const w6 = Number(/\nw6 = (\S+)\n/.exec(worked)![1]);
     const slip = Number(c["dl/do'"]) * Number(c['H1']);
-    const filled = exercise.split('\n').map((line) => {
-      const m = /^(\S+) = (.* = )?\?(.*)$/.exec(line);
-      if (!m) return line;
-      let value = Number(c[m[1]]).toPrecision(4);
-      if (m[1] === 'dl/dw6') value = slip.toPrecision(4);
-      if (m[1] === 'new_w6') value = (w6 - 0.5 * Number(slip.toPrecision(4))).toPrecision(4);
-      return `${m[1]} = ${m[2] ?? ''}${value}${m[3]}`;
-    }).join('\n');
+    const filled = exercise
+      .split('\n')
+      .map((line) => {
+        const m = /^(\S+) = (.* = )?\?(.*)$/.exec(line);
+        if (!m) return line;
+        let value = Number(c[m[1]]).toPrecision(4);
+        if (m[1] === 'dl/dw6') value = slip.toPrecision(4);
+        if (m[1] === 'new_w6') value = (w6 - 0.5 * Number(slip.toPrecision(4))).toPrecision(4);
+        return `${m[1]} = ${m[2] ?? ''}${value}${m[3]}`;
+      })
+      .join('\n');
     const path = join(dir, 'attempt.txt');
     writeFileSync(path, filled);
     const r = backprop(['check', path, '--json']);
@@ -196,12 +242,28 @@ describe('bad flags and values: one line naming the problem', () => {
     ['a network too big to work by hand', { layers: '784,10' }, /^--layers 784,10: 7840 weights are too many to work by hand/],
     ['the paper with another loss', { 'from-paper': true, loss: 'hinge' }, /^--from-paper: the paper's example has --loss mse, not hinge/],
     ['the paper in matrix form (h2 has no bias)', { 'from-paper': true, matrix: true }, /^--matrix: layer 1 has a bias on some of its units only/],
-    ['values: too few weights', { values: values('few.json', { ...mazur, weights: [0.1, 0.2] }) }, /field "weights": 2 weights for a 2-2-2 network, which has 8$/],
+    [
+      'values: too few weights',
+      { values: values('few.json', { ...mazur, weights: [0.1, 0.2] }) },
+      /field "weights": 2 weights for a 2-2-2 network, which has 8$/,
+    ],
     ['values: a field of the wrong type', { values: values('field.json', { ...mazur, inputs: 'x' }) }, /field "inputs": /],
-    ['values: a field it does not know', { values: values('extra.json', { ...mazur, weight: [] }) }, /: Unrecognized key: "weight" \(the fields are layers, inputs, weights, biases, targets, class and numbering\)$/],
+    [
+      'values: a field it does not know',
+      { values: values('extra.json', { ...mazur, weight: [] }) },
+      /: Unrecognized key: "weight" \(the fields are layers, inputs, weights, biases, targets, class and numbering\)$/,
+    ],
     ['values: no class for hinge', { values: values('class.json', mazur), loss: 'hinge' }, /field "class": the hinge loss needs the target class, 1 to 2$/],
-    ['values: a matrix of the wrong shape', { values: values('shape.json', { inputs: [1, 2], weights: [[[1, 2]]], targets: [0, 1] }) }, /field "weights.0": expected a 2x2 matrix/],
-    ['values: so large that float64 overflows', { values: values('huge.json', { layers: [1, 1], inputs: [1e200], weights: [1e200], targets: [1] }) }, /^o' comes out Infinity in float64: the inputs or weights are too large for this network; choose smaller ones$/],
+    [
+      'values: a matrix of the wrong shape',
+      { values: values('shape.json', { inputs: [1, 2], weights: [[[1, 2]]], targets: [0, 1] }) },
+      /field "weights.0": expected a 2x2 matrix/,
+    ],
+    [
+      'values: so large that float64 overflows',
+      { values: values('huge.json', { layers: [1, 1], inputs: [1e200], weights: [1e200], targets: [1] }) },
+      /^o' comes out Infinity in float64: the inputs or weights are too large for this network; choose smaller ones$/,
+    ],
     ['values: not JSON', { values: join(repoRoot, 'README.md') }, /not valid JSON/],
     ['values: no file', { values: join(dir, 'none.json') }, /cannot read: no such file or directory$/],
   ];
@@ -215,7 +277,9 @@ describe('bad flags and values: one line naming the problem', () => {
     const out = join(dir, 'never.txt');
     const r = backprop(['example', '--values', values('few2.json', { ...mazur, weights: [0.1] }), '--out', out]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^backprop: --values .*few2\.json: field "weights": 1 weights for a 2-2-2 network, which has 8$/)]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^backprop: --values .*few2\.json: field "weights": 1 weights for a 2-2-2 network, which has 8$/),
+    ]);
     expect(existsSync(out)).toBe(false);
   });
 });

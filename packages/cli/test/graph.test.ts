@@ -9,7 +9,9 @@ import { backprop, repoRoot } from './helpers.ts';
 const dir = mkdtempSync(join(tmpdir(), 'graph-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const example = join(repoRoot, 'examples/paper-worked-example.txt');
-const GREEN = '#d3f0da', YELLOW = '#fff1bf', RED = '#f9d0cc';
+const GREEN = '#d3f0da',
+  YELLOW = '#fff1bf',
+  RED = '#f9d0cc';
 
 describe('backprop check --graph', () => {
   it("draws the paper's derivation: a node per value and op, each claim's verdict on its node, the backward pass from l", () => {
@@ -23,9 +25,16 @@ describe('backprop check --graph', () => {
     expect(ops.length).toBe(nodes.size - ops.length - 12 - 2); // every op makes one tensor; 12 givens and 2 constants (the derivatives) make the rest
     expect(ops.map((n) => n.lines[0]).filter((l) => l === 'sigmoid').length).toBe(3);
     expect(nodeNamed(nodes, 'h1')).toEqual({ lines: ['h1 scalar', 'value 0.65', 'grad 0.031712', 'line 21: 0.65 ok'], fill: GREEN });
-    expect(nodeNamed(nodes, "o'")).toEqual({ lines: ["o' scalar", 'value 1.3554', 'grad 0.25586', 'line 25: 1.355395 rounding', "line 31: dl/do' = 0.25586 ok"], fill: YELLOW });
+    expect(nodeNamed(nodes, "o'")).toEqual({
+      lines: ["o' scalar", 'value 1.3554', 'grad 0.25586', 'line 25: 1.355395 rounding', "line 31: dl/do' = 0.25586 ok"],
+      fill: YELLOW,
+    });
     // Derivatives stand on the node of what they are taken with respect to (the first, for d(dl/dw5)/dw6).
-    expect(nodeNamed(nodes, 'w5')!.lines.slice(-3)).toEqual(['line 32: dl/dw5 = 0.168103 ok (truncated)', 'line 41: d2l/dw5^2 = -0.04224 ok', 'line 42: d(dl/dw5)/dw6 = -0.03403 ok']);
+    expect(nodeNamed(nodes, 'w5')!.lines.slice(-3)).toEqual([
+      'line 32: dl/dw5 = 0.168103 ok (truncated)',
+      'line 41: d2l/dw5^2 = -0.04224 ok',
+      'line 42: d(dl/dw5)/dw6 = -0.03403 ok',
+    ]);
     expect(nodeNamed(nodes, 'dl/dw5')!.lines).toEqual(['dl/dw5 scalar', 'value 0.1681']); // a constant inside new_w5's line
     // Edges join tensors and ops: each op has one edge out (its output) and one in per tensor it reads.
     const ends = edges.map((e) => e.title.split('->'));
@@ -34,16 +43,20 @@ describe('backprop check --graph', () => {
     expect(ops.length).toBe(20);
     expect(ends.filter(([, b]) => b.startsWith('op')).length).toBe(2 * 16 + 3 + 1); // 16 binary ops, 3 sigmoids and (o - y)^2's pow
     // The backward pass from l runs along every edge but those of the two updates and their constants.
-    const data = edges.filter((e) => e.strokes.join() === 'black'), both = edges.filter((e) => e.strokes.join() === 'black,#c0392b');
+    const data = edges.filter((e) => e.strokes.join() === 'black'),
+      both = edges.filter((e) => e.strokes.join() === 'black,#c0392b');
     expect(data.length + both.length).toBe(edges.length);
     expect(data.length).toBe(2 * 6); // new_w5 = w5 - eta * dl/dw5: mul (2 in, 1 out), sub (2 in, 1 out); and new_w6
     const w5 = [...nodes].find(([, n]) => n.lines[0] === 'w5 scalar')![0];
     const fromW5 = edges.filter((e) => e.title.startsWith(`${w5}->`));
-    expect(fromW5.map((e) => [nodes.get(e.title.split('->')[1])!.lines[0], e.strokes.length, e.labels])).toEqual([['mul', 2, ['0.1681']], ['sub', 1, []]]);
+    expect(fromW5.map((e) => [nodes.get(e.title.split('->')[1])!.lines[0], e.strokes.length, e.labels])).toEqual([
+      ['mul', 2, ['0.1681']],
+      ['sub', 1, []],
+    ]);
     expect(texts(svg)[0]).toBe('paper-worked-example.txt: 14 claims: 10 ok (3 truncated), 4 rounding, 0 wrong; score 14/14');
   });
 
-  it('writes Graphviz\'s DOT text instead for a .dot file, the same graph', () => {
+  it("writes Graphviz's DOT text instead for a .dot file, the same graph", () => {
     const out = join(dir, 'paper.dot');
     expect(backprop(['check', example, '--graph', out]).code).toBe(0);
     const dot = readFileSync(out, 'utf8');
@@ -58,7 +71,10 @@ describe('backprop check --graph', () => {
     writeFileSync(slip, readFileSync(example, 'utf8').replace(/^I2 = 0.25$/m, 'I2 = 0.05'));
     const out = join(dir, 'slip.svg');
     expect(backprop(['check', slip, '--graph', out]).code).toBe(1);
-    expect(nodeNamed(parseSvg(readFileSync(out, 'utf8')).nodes, 'h1')).toMatchObject({ fill: RED, lines: expect.arrayContaining(['line 21: 0.65 wrong (0.5)']) });
+    expect(nodeNamed(parseSvg(readFileSync(out, 'utf8')).nodes, 'h1')).toMatchObject({
+      fill: RED,
+      lines: expect.arrayContaining(['line 21: 0.65 wrong (0.5)']),
+    });
   });
 
   it('refuses a derivation too large to draw, and a path it cannot write, leaving no file', () => {
@@ -66,7 +82,9 @@ describe('backprop check --graph', () => {
     writeFileSync(chain, ['x0 = 0.5', ...Array.from({ length: 600 }, (_, i) => `x${i + 1} = x${i} * 0.9`)].join('\n'));
     const big = backprop(['check', chain, '--graph', join(dir, 'big.svg')]);
     expect(big.code).toBe(2);
-    expect(big.stderr.trim()).toBe('backprop: --graph: the derivation has 600 operations; a picture of more than 500 is not readable (and Graphviz takes minutes to lay it out)');
+    expect(big.stderr.trim()).toBe(
+      'backprop: --graph: the derivation has 600 operations; a picture of more than 500 is not readable (and Graphviz takes minutes to lay it out)',
+    );
     const nowhere = backprop(['check', example, '--graph', join(dir, 'no-such-dir', 'x.svg')]);
     expect(nowhere.code).toBe(2);
     expect(nowhere.stderr).toMatch(/no-such-dir\/x\.svg/);
@@ -74,7 +92,11 @@ describe('backprop check --graph', () => {
     expect(long.code).toBe(2);
     expect(long.stderr.trim()).toMatch(/^backprop: --graph: the file name is too long \(\d+ characters, or a part of it over 255\): /);
     expect(long.stderr).not.toMatch(/ENAMETOOLONG|lstat/);
-    expect(readdirSync(dir).filter((f) => /\.(svg|dot)$/.test(f)).sort()).toEqual(['paper.dot', 'paper.svg', 'slip.svg']);
+    expect(
+      readdirSync(dir)
+        .filter((f) => /\.(svg|dot)$/.test(f))
+        .sort(),
+    ).toEqual(['paper.dot', 'paper.svg', 'slip.svg']);
   });
 });
 
@@ -101,12 +123,17 @@ describe('backprop gradcheck --graph', () => {
     expect(r.code).toBe(0);
     const { nodes } = parseSvg(readFileSync(out, 'utf8'));
     const W1 = nodeNamed(nodes, 'W1')!;
-    expect(W1.lines.map((l) => l.replace(/[\d.]+e[-+]\d+/, 'E'))).toEqual(['W1 [784,64]', 'hand vs tape: E ok', 'tape vs numeric: E ok', 'hand vs numeric: E ok']);
+    expect(W1.lines.map((l) => l.replace(/[\d.]+e[-+]\d+/, 'E'))).toEqual([
+      'W1 [784,64]',
+      'hand vs tape: E ok',
+      'tape vs numeric: E ok',
+      'hand vs numeric: E ok',
+    ]);
     expect(W1.fill).toBe(GREEN);
     for (const name of ['X', 'H1', 'W4', 'b4', 'loss']) expect(nodeNamed(nodes, name), name).toBeDefined();
   });
 
-  it('with --order 2, the Hessian-vector products\' agreement; with --op, a clear refusal', () => {
+  it("with --order 2, the Hessian-vector products' agreement; with --op, a clear refusal", () => {
     const out = join(dir, 'hessian.svg');
     expect(backprop(['gradcheck', '--order', '2', '--layers', '4,3,2', '--random', '--graph', out]).code).toBe(0);
     expect(nodeNamed(parseSvg(readFileSync(out, 'utf8')).nodes, 'W2 (layers.1.weight)')!.lines[1]).toMatch(/^H v: max rel [\d.]+e[-+]\d+ ok$/);

@@ -55,7 +55,8 @@ export interface Finished {
 /** Starts `backprop ARGS` without waiting: the process, and a promise of how it ended. */
 export function start(args: string[], options: { cwd?: string; detached?: boolean; env?: Record<string, string> } = {}) {
   const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? repoRoot, detached: options.detached, env: { ...process.env, ...options.env } });
-  let stdout = '', stderr = '';
+  let stdout = '',
+    stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const finished = new Promise<Finished>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));

@@ -19,7 +19,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
  * see a SIGTERM (spawnSync's default) until it ends. Its stdout may be large (a 100,000-run list).
  */
 function backprop(args: string[], seconds: number) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: seconds * 1000, killSignal: 'SIGKILL', maxBuffer: 1 << 30 });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: seconds * 1000,
+    killSignal: 'SIGKILL',
+    maxBuffer: 1 << 30,
+  });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -72,7 +78,9 @@ describe('a grid above MAX_RUNS', () => {
     for (const args of [['--list'], ['--quiet']]) {
       const r = backprop(['experiment', path, ...args, '--out', out], 60);
       expect([r.code, r.stdout]).toEqual([2, '']);
-      expect(r.stderr).toBe(`backprop: ${path}: grid: 10,000,000,000 grid points make 10,000,000,000 runs, more than the 100,000 an experiment may have; split it into several sweep files\n`);
+      expect(r.stderr).toBe(
+        `backprop: ${path}: grid: 10,000,000,000 grid points make 10,000,000,000 runs, more than the 100,000 an experiment may have; split it into several sweep files\n`,
+      );
     }
     expect(existsSync(out)).toBe(false);
   }, 150_000);
@@ -80,8 +88,13 @@ describe('a grid above MAX_RUNS', () => {
   it('made by --seeds is refused before the seeds are made', () => {
     const depth = parseExperiment({ name: 'three', runs: [{ id: 'a' }, { id: 'b' }, { id: 'c' }] }, 'three.json');
     expect(planRuns(depth, { seeds: 33_333 })).toHaveLength(99_999);
-    expect(() => planRuns(depth, { seeds: 1e9 })).toThrow('--seeds 1000000000: three.json: 3 runs x 1,000,000,000 seeds make 3,000,000,000 runs, more than the 100,000 an experiment may have; run fewer seeds');
+    expect(() => planRuns(depth, { seeds: 1e9 })).toThrow(
+      '--seeds 1000000000: three.json: 3 runs x 1,000,000,000 seeds make 3,000,000,000 runs, more than the 100,000 an experiment may have; run fewer seeds',
+    );
     const r = backprop(['experiment', 'depth', '--list', '--seeds', '1000000000'], 60);
-    expect([r.code, r.stderr]).toEqual([2, 'backprop: --seeds 1000000000: experiment depth: 3 runs x 1,000,000,000 seeds make 3,000,000,000 runs, more than the 100,000 an experiment may have; run fewer seeds\n']);
+    expect([r.code, r.stderr]).toEqual([
+      2,
+      'backprop: --seeds 1000000000: experiment depth: 3 runs x 1,000,000,000 seeds make 3,000,000,000 runs, more than the 100,000 an experiment may have; run fewer seeds\n',
+    ]);
   }, 120_000);
 });

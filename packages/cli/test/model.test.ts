@@ -28,7 +28,9 @@ describe('backprop evaluate', () => {
     const predicted = predict(loadModel(model).net, test.batch(Int32Array.from({ length: 10000 }, (_, i) => i)).X);
     expect(e.accuracy).toBe(predicted.filter((p, i) => p === test.labels[i]).length / 10000);
     // The text says the same numbers as the JSON.
-    expect(backprop(['evaluate', model]).stdout).toContain(`on the test set (10000 images): accuracy ${(100 * e.accuracy).toFixed(2)}%, hinge loss ${e.loss.toFixed(4)}\n\nconfusion matrix`);
+    expect(backprop(['evaluate', model]).stdout).toContain(
+      `on the test set (10000 images): accuracy ${(100 * e.accuracy).toFixed(2)}%, hinge loss ${e.loss.toFixed(4)}\n\nconfusion matrix`,
+    );
   });
   it('refuses a file that is not a model', () => {
     const r = backprop(['evaluate', join(defaultMnistDir(), 't10k-labels-idx1-ubyte')]);
@@ -57,10 +59,11 @@ describe('backprop predict', () => {
     writeFileSync(p2, `P2\n28 28\n255\n${Array.from(pixels(i)).join(' ')}\n`);
     // The same digit drawn dark on white, at twice the size.
     const png = new PNG({ width: 56, height: 56 });
-    for (let y = 0; y < 56; y++) for (let x = 0; x < 56; x++) {
-      const v = 255 - pixels(i)[(y >> 1) * 28 + (x >> 1)];
-      png.data.set([v, v, v, 255], 4 * (y * 56 + x));
-    }
+    for (let y = 0; y < 56; y++)
+      for (let x = 0; x < 56; x++) {
+        const v = 255 - pixels(i)[(y >> 1) * 28 + (x >> 1)];
+        png.data.set([v, v, v, 255], 4 * (y * 56 + x));
+      }
     const pngPath = join(dir, 'digit.png');
     writeFileSync(pngPath, PNG.sync.write(png));
     for (const path of [p5, p2]) {
@@ -94,10 +97,14 @@ describe('backprop predict', () => {
   });
 
   it('refuses a PGM whose samples are above the maximum value its header declares (it was read as a pixel brighter than white)', () => {
-    const above = join(dir, 'above.pgm'), plain = join(dir, 'above-plain.pgm');
+    const above = join(dir, 'above.pgm'),
+      plain = join(dir, 'above-plain.pgm');
     writeFileSync(above, Buffer.concat([Buffer.from('P5\n28 28\n100\n'), Buffer.alloc(30), Buffer.from([200]), Buffer.alloc(753)]));
     writeFileSync(plain, `P2\n2 2\n255\n0 0\n300 0\n`);
-    for (const [file, message] of [[above, 'pixel 30 (row 1, column 2) is 200, outside 0-100'], [plain, 'pixel 2 (row 1, column 0) is 300, outside 0-255']]) {
+    for (const [file, message] of [
+      [above, 'pixel 30 (row 1, column 2) is 200, outside 0-100'],
+      [plain, 'pixel 2 (row 1, column 0) is 300, outside 0-255'],
+    ]) {
       const r = backprop(['predict', model, file]);
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
@@ -117,7 +124,11 @@ describe('backprop predict', () => {
     png.writeUInt32BE(99999, 20);
     png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
     const images: [string, string | Buffer, RegExp][] = [
-      ['huge.pgm', 'P5\n99999 99999\n255\n' + 'x'.repeat(100), /huge.pgm: the image is 99999x99999, too large \(more than 16777216 pixels\); scale it down to about 28x28$/],
+      [
+        'huge.pgm',
+        'P5\n99999 99999\n255\n' + 'x'.repeat(100),
+        /huge.pgm: the image is 99999x99999, too large \(more than 16777216 pixels\); scale it down to about 28x28$/,
+      ],
       ['huge-plain.pgm', 'P2\n99999 99999\n255\n0 0 0\n', /huge-plain.pgm: the image is 99999x99999, too large/],
       ['huge.png', png, /huge.png: the image is 99999x99999, too large \(more than 16777216 pixels\); scale it down to about 28x28$/],
       ['empty.pgm', 'P5\n0 28\n255\n', /empty.pgm: the image is 0x28: it has no pixels$/],
@@ -140,11 +151,17 @@ describe('backprop gradcheck', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^784-20-10 tanh, hinge loss, batch of 4 MNIST images, seed 1: loss \d/);
     expect(r.stdout).toMatch(/layers.0.weight \[784,20\], 4 random directions v\^T J u: ok/);
-    expect(r.stdout).toMatch(/layers.1.weight \[20,10\], every entry: ok\n.*\n.*\n  hand vs tape +\S+ +\S+ +\[\d+,\d+\] +ok\n  tape vs numeric .* ok\n  hand vs numeric .* ok/);
+    expect(r.stdout).toMatch(
+      /layers.1.weight \[20,10\], every entry: ok\n.*\n.*\n  hand vs tape +\S+ +\S+ +\[\d+,\d+\] +ok\n  tape vs numeric .* ok\n  hand vs numeric .* ok/,
+    );
     expect(r.stdout).toMatch(/all 4 parameters agree: hand-derived = tape = finite differences\n$/);
   });
   it('handles random inputs, every activation and loss, as JSON', () => {
-    for (const [activation, loss] of [['relu', 'ce'], ['elu', 'mse'], ['sigmoid', 'hinge']]) {
+    for (const [activation, loss] of [
+      ['relu', 'ce'],
+      ['elu', 'mse'],
+      ['sigmoid', 'hinge'],
+    ]) {
       const r = backprop(['gradcheck', '--random', '--layers', '6,5,4,3', '--activation', activation, '--loss', loss, '--json']);
       const json = JSON.parse(r.stdout);
       expect(r.code).toBe(0);
@@ -167,7 +184,9 @@ describe('backprop gradcheck', () => {
     expect(r.stdout).toMatch(/Hessian-vector products H v along one random direction v over all parameters/);
     expect(r.stdout).toMatch(/layers.0.weight \[784,20\] +\S+ +\S+ +\[\d+,\d+\] +-?\d\.\d+(e-\d+)? +-?\d\.\d+(e-\d+)? +ok/);
     expect(r.stdout).toMatch(/all 4 parameters agree: H v from the tape = finite differences of the gradient\n$/);
-    const json = JSON.parse(backprop(['gradcheck', '--order', '2', '--random', '--layers', '6,5,4,3', '--activation', 'sigmoid', '--loss', 'ce', '--json']).stdout);
+    const json = JSON.parse(
+      backprop(['gradcheck', '--order', '2', '--random', '--layers', '6,5,4,3', '--activation', 'sigmoid', '--loss', 'ce', '--json']).stdout,
+    );
     expect(json.ok).toBe(true);
     // sigmoid and cross-entropy are curved: the Hessian-vector products are not zero
     for (const p of json.parameters) expect(Math.abs(p.tape)).toBeGreaterThan(0);
@@ -204,7 +223,8 @@ describe('models and inputs that yield NaN are refused with one line, never a nu
     net.layers[1].b.array.data[3] = NaN;
     const bad = join(dir, 'nan.safetensors');
     saveModel(bad, net, { config: JSON.parse(metadata.config) });
-    const message = /^backprop: .*nan.safetensors: layers.1.bias holds NaN at \[3\]; a model with non-finite weights cannot be used \(was it trained with too high a learning rate\?\)$/;
+    const message =
+      /^backprop: .*nan.safetensors: layers.1.bias holds NaN at \[3\]; a model with non-finite weights cannot be used \(was it trained with too high a learning rate\?\)$/;
     refused(['evaluate', bad], message);
     refused(['predict', bad, pgm], message);
     refused(['predict', bad, idx], message);
@@ -215,9 +235,18 @@ describe('models and inputs that yield NaN are refused with one line, never a nu
     net.layers[0].W.array.data.fill(1e38);
     const overflow = join(dir, 'overflow.safetensors');
     saveModel(overflow, net, { config: { loss: 'ce' } });
-    refused(['evaluate', overflow], /^backprop: .*overflow.safetensors: its scores on the test images are not finite \(its activations overflow\); this model cannot be evaluated$/);
-    refused(['predict', overflow, pgm], /^backprop: .*nan-digit.pgm: the scores of .*overflow.safetensors for this image hold NaN \(its activations overflow\)$/);
-    refused(['predict', overflow, idx], /^backprop: .*t10k-images-idx3-ubyte: the scores of .*overflow.safetensors for image 0 hold NaN \(its activations overflow\)$/);
+    refused(
+      ['evaluate', overflow],
+      /^backprop: .*overflow.safetensors: its scores on the test images are not finite \(its activations overflow\); this model cannot be evaluated$/,
+    );
+    refused(
+      ['predict', overflow, pgm],
+      /^backprop: .*nan-digit.pgm: the scores of .*overflow.safetensors for this image hold NaN \(its activations overflow\)$/,
+    );
+    refused(
+      ['predict', overflow, idx],
+      /^backprop: .*t10k-images-idx3-ubyte: the scores of .*overflow.safetensors for image 0 hold NaN \(its activations overflow\)$/,
+    );
   });
 
   it('a model whose finite weights overflow to +Infinity scores (evaluate printed accuracy 9.80%, hinge loss NaN; predict 0 0 0 0 0)', () => {
@@ -226,19 +255,34 @@ describe('models and inputs that yield NaN are refused with one line, never a nu
     net.layers[1].W.array.data.fill(1e38); // every score 8 x (sum of the pixels) x 1e38 = +Infinity in float32
     const infinite = join(dir, 'infinite.safetensors');
     saveModel(infinite, net);
-    refused(['evaluate', infinite], /^backprop: .*infinite.safetensors: its scores on the test images are not finite \(its activations overflow\); this model cannot be evaluated$/);
+    refused(
+      ['evaluate', infinite],
+      /^backprop: .*infinite.safetensors: its scores on the test images are not finite \(its activations overflow\); this model cannot be evaluated$/,
+    );
     refused(['evaluate', infinite, '--json'], /^backprop: .*infinite.safetensors: its scores on the test images are not finite/);
-    refused(['predict', infinite, pgm], /^backprop: .*nan-digit.pgm: the scores of .*infinite.safetensors for this image hold Infinity \(its activations overflow\)$/);
-    refused(['predict', infinite, idx], /^backprop: .*t10k-images-idx3-ubyte: the scores of .*infinite.safetensors for image 0 hold Infinity \(its activations overflow\)$/);
+    refused(
+      ['predict', infinite, pgm],
+      /^backprop: .*nan-digit.pgm: the scores of .*infinite.safetensors for this image hold Infinity \(its activations overflow\)$/,
+    );
+    refused(
+      ['predict', infinite, idx],
+      /^backprop: .*t10k-images-idx3-ubyte: the scores of .*infinite.safetensors for image 0 hold Infinity \(its activations overflow\)$/,
+    );
   });
 
   it("a model file whose forward returns NaN or Infinity only in evaluation: train stops at the first epoch's evaluation naming the file (it ended 'done' with NaN%)", () => {
-    const file = join(dir, 'eval-overflow.ts'), out = join(dir, 'eval-overflow');
+    const file = join(dir, 'eval-overflow.ts'),
+      out = join(dir, 'eval-overflow');
     // Finite on the two images the start checks, in training always; infinite on the evaluation's batches.
-    writeFileSync(file, "export default { input: [784], outputs: 10, parameters: { W: { shape: [784, 10], init: 'xavier' } }, forward: (t, p, X, ctx) => { const S = t.matmul(X, p.W); return ctx.training || X.shape[0] <= 2 ? S : t.div(t.abs(S), 0); } };\n");
+    writeFileSync(
+      file,
+      "export default { input: [784], outputs: 10, parameters: { W: { shape: [784, 10], init: 'xavier' } }, forward: (t, p, X, ctx) => { const S = t.matmul(X, p.W); return ctx.training || X.shape[0] <= 2 ? S : t.div(t.abs(S), 0); } };\n",
+    );
     const r = backprop(['train', '--model', file, '--subset', '600', '--epochs', '2', '--quiet', '--out', out]);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^backprop: .*eval-overflow\.ts: forward returned the score (Infinity|NaN) for example \d+, class \d+, in evaluation \(ctx\.training false\); scores must be finite \(an overflow, a division by zero, weights grown too large\?\)\n$/);
+    expect(r.stderr).toMatch(
+      /^backprop: .*eval-overflow\.ts: forward returned the score (Infinity|NaN) for example \d+, class \d+, in evaluation \(ctx\.training false\); scores must be finite \(an overflow, a division by zero, weights grown too large\?\)\n$/,
+    );
     expect(r.code).toBe(2);
   });
 });
@@ -259,7 +303,10 @@ describe('a device, a pipe or a directory where a file is expected is refused in
       [['evaluate', dir], `${dir}: is a directory, not a file; name a file`],
       [['train', '--config', '/dev/zero', '--out', join(dir, 'zero-config')], '/dev/zero: is a device, not a file; name a file'],
       [['train', '--model', fifo, '--out', join(dir, 'fifo-model')], `${fifo}: is a pipe, not a file; name a file`],
-      [['experiment', join(dir, 'sweep.json')], `${join(dir, 'sweep.json')}: no such file; a sweep file is JSON as described in the README (backprop experiment FILE.json)`],
+      [
+        ['experiment', join(dir, 'sweep.json')],
+        `${join(dir, 'sweep.json')}: no such file; a sweep file is JSON as described in the README (backprop experiment FILE.json)`,
+      ],
       [['check', '/dev/zero'], '/dev/zero: is a device, not a file; name a file'],
     ];
     for (const [args, message] of cases) {
@@ -276,7 +323,9 @@ describe('backprop evaluate checks the model against the data, and reads only th
     saveModel(three, MLP.init({ sizes: [784, 8, 3], activation: 'tanh' }, Rng.seeded(1), { init: 'xavier' }));
     const r = backprop(['evaluate', three]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toMatch(/^backprop: .*three.safetensors: the model has 3 outputs but the images have 10 classes; evaluate a model whose last layer has at least 10 units$/);
+    expect(r.stderr.trim()).toMatch(
+      /^backprop: .*three.safetensors: the model has 3 outputs but the images have 10 classes; evaluate a model whose last layer has at least 10 units$/,
+    );
   });
   it('evaluates the test split of a directory that holds only the test files', () => {
     const only = join(dir, 'test-only');

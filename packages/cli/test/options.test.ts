@@ -9,13 +9,24 @@ import { backprop, interruptAfterFirstEpoch } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-options-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const weightsOf = (path: string) => Buffer.concat(loadModel(path).net.parameters().map((p) => p.bytes()));
-const epochLines = (d: string) => readFileSync(join(d, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'epoch');
+const weightsOf = (path: string) =>
+  Buffer.concat(
+    loadModel(path)
+      .net.parameters()
+      .map((p) => p.bytes()),
+  );
+const epochLines = (d: string) =>
+  readFileSync(join(d, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((m) => m.type === 'epoch');
 const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 
 /** Trains `args` whole, and again killed (SIGKILL) after its first checkpoint and resumed; returns both directories. */
 async function wholeAndResumed(name: string, args: string[]) {
-  const whole = join(dir, `${name}-whole`), killed = join(dir, `${name}-killed`);
+  const whole = join(dir, `${name}-whole`),
+    killed = join(dir, `${name}-killed`);
   const r = backprop(['train', ...args, '--out', whole]);
   expect(r.stderr).toBe('');
   await interruptAfterFirstEpoch(args, killed, 'SIGKILL');
@@ -27,8 +38,27 @@ async function wholeAndResumed(name: string, args: string[]) {
 
 describe('backprop train with training options', () => {
   it('records a cosine schedule with warm-up, weight decay, clipping and a validation set, and resumes them bit for bit', async () => {
-    const args = ['--layers', '784,64,10', '--init', 'xavier', '--subset', '9000', '--epochs', '4', '--schedule', 'cosine', '--warmup', '0.5',
-      '--weight-decay', '0.001', '--clip-norm', '0.5', '--validation', '1000', '--quiet'];
+    const args = [
+      '--layers',
+      '784,64,10',
+      '--init',
+      'xavier',
+      '--subset',
+      '9000',
+      '--epochs',
+      '4',
+      '--schedule',
+      'cosine',
+      '--warmup',
+      '0.5',
+      '--weight-decay',
+      '0.001',
+      '--clip-norm',
+      '0.5',
+      '--validation',
+      '1000',
+      '--quiet',
+    ];
     const { whole, killed } = await wholeAndResumed('cosine', args);
     expect(json(join(whole, 'config.json')).config).toMatchObject({ schedule: 'cosine', warmup: 0.5, weightDecay: 0.001, clipNorm: 0.5, validation: 1000 });
     expect(Buffer.compare(weightsOf(join(killed, 'model.safetensors')), weightsOf(join(whole, 'model.safetensors')))).toBe(0);
@@ -42,8 +72,27 @@ describe('backprop train with training options', () => {
 
   it('stops early on the validation loss, and a run killed on the way stops at the same epoch with the same weights', async () => {
     // From epoch 2 the rate is 1e-30 of itself: the weights stop moving, the validation loss stops improving.
-    const args = ['--layers', '784,64,10', '--init', 'xavier', '--subset', '9000', '--epochs', '10', '--schedule', 'step', '--step-every', '1', '--step-gamma', '1e-30',
-      '--validation', '1000', '--patience', '2', '--quiet'];
+    const args = [
+      '--layers',
+      '784,64,10',
+      '--init',
+      'xavier',
+      '--subset',
+      '9000',
+      '--epochs',
+      '10',
+      '--schedule',
+      'step',
+      '--step-every',
+      '1',
+      '--step-gamma',
+      '1e-30',
+      '--validation',
+      '1000',
+      '--patience',
+      '2',
+      '--quiet',
+    ];
     const { whole, killed, resumed } = await wholeAndResumed('early', args);
     expect(resumed.stdout).toMatch(/\ndone \(stopped early: the validation loss was lowest at epoch 1\): train accuracy[^\n]*\n$/);
     expect(json(join(whole, 'summary.json'))).toMatchObject({ status: 'done', stoppedEarly: true, bestEpoch: 1, epochs: 3 });
@@ -54,11 +103,17 @@ describe('backprop train with training options', () => {
 
   it('refuses options that do not go together, and a validation set as large as the training set, before making the run directory', () => {
     const cases: [string[], string][] = [
-      [['--patience', '2'], 'backprop: settings: field "patience": early stopping needs a validation set (validation: the number of training images to hold out)'],
+      [
+        ['--patience', '2'],
+        'backprop: settings: field "patience": early stopping needs a validation set (validation: the number of training images to hold out)',
+      ],
       [['--schedule', 'step'], 'backprop: settings: field "stepEvery": the step schedule needs it (the epochs between two steps)'],
       [['--warmup', '3'], 'backprop: settings: field "warmup": 3 epochs of warm-up leave none of the 2 epochs at the full rate'],
       [['--clip-norm', '0'], 'backprop: settings: field "clipNorm": Too small: expected number to be >0'],
-      [['--validation', '1200'], 'backprop: --validation 1200: the training set has 1200 images (with --subset 1200), so none would be left to train on; hold out fewer'],
+      [
+        ['--validation', '1200'],
+        'backprop: --validation 1200: the training set has 1200 images (with --subset 1200), so none would be left to train on; hold out fewer',
+      ],
     ];
     for (const [flags, message] of cases) {
       const out = join(dir, 'refused');

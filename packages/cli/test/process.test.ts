@@ -20,7 +20,10 @@ describe('a closed pipe on stdout (backprop check ... | head -1)', () => {
 
 describe('relative paths from a subdirectory', () => {
   it('`pnpm backprop check FILE` in examples/ reads examples/FILE (pnpm runs the script from the root)', () => {
-    const r = spawnSync('npx', ['-y', 'pnpm@12.4.2', '--silent', 'backprop', 'check', 'paper-worked-example.txt'], { cwd: join(repoRoot, 'examples'), encoding: 'utf8' });
+    const r = spawnSync('npx', ['-y', 'pnpm@12.4.2', '--silent', 'backprop', 'check', 'paper-worked-example.txt'], {
+      cwd: join(repoRoot, 'examples'),
+      encoding: 'utf8',
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('14 claims: 10 ok (3 truncated), 4 rounding, 0 wrong');

@@ -3,13 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { linesPerEpoch, progressPoints, timeLeft, workPerProgressLine } from '../src/run/progress.ts';
 
 describe('progress off a terminal', () => {
-  it('gives an epoch a line for every minute or so of its work, from its size alone: none for the paper\'s network on MNIST, at most 59', () => {
+  it("gives an epoch a line for every minute or so of its work, from its size alone: none for the paper's network on MNIST, at most 59", () => {
     // 784-800-100-10 has 709,110 parameters: an epoch of 60,000 images is 1.3e11 multiply-adds, 5 s here.
     expect(linesPerEpoch(3 * 709_110 * 60_000, {})).toBe(0);
     expect(linesPerEpoch(3 * workPerProgressLine - 1, {})).toBe(2);
     expect(linesPerEpoch(1e20, {})).toBe(59);
     expect(linesPerEpoch(1e20, { BACKPROP_PROGRESS_LINES: '4' })).toBe(4);
-    expect(() => linesPerEpoch(0, { BACKPROP_PROGRESS_LINES: 'many' })).toThrow('BACKPROP_PROGRESS_LINES=many: expected a whole number of progress lines an epoch (0: none)');
+    expect(() => linesPerEpoch(0, { BACKPROP_PROGRESS_LINES: 'many' })).toThrow(
+      'BACKPROP_PROGRESS_LINES=many: expected a whole number of progress lines an epoch (0: none)',
+    );
   });
 
   it('puts them at even fractions of the epoch', () => {
@@ -25,7 +27,7 @@ describe('the time left', () => {
   it('in one thread: the training left, then every evaluation left, each at its own rate', () => {
     expect(timeLeft({ ...at, background: false })).toBeCloseTo(5 + 10 + 2 * 4);
   });
-  it('with the evaluation thread: evaluations overlap the next epoch\'s training; the last one is waited for', () => {
+  it("with the evaluation thread: evaluations overlap the next epoch's training; the last one is waited for", () => {
     expect(timeLeft({ ...at, background: true })).toBeCloseTo(5 + 10 + 4);
     // An evaluation longer than an epoch's training holds the next epoch back.
     expect(timeLeft({ ...at, evaluation: 15, background: true })).toBeCloseTo(5 + 15 + 15);

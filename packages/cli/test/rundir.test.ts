@@ -11,10 +11,21 @@ import { backprop, interruptAfterFirstEpoch, mountTmpfs, start, waitFor } from '
 const dir = mkdtempSync(join(tmpdir(), 'cli-rundir-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const weightsOf = (path: string) => Buffer.concat(loadModel(path).net.parameters().map((p) => p.bytes()));
+const weightsOf = (path: string) =>
+  Buffer.concat(
+    loadModel(path)
+      .net.parameters()
+      .map((p) => p.bytes()),
+  );
 const sameWeights = (a: string, b: string) => Buffer.compare(weightsOf(join(a, 'model.safetensors')), weightsOf(join(b, 'model.safetensors'))) === 0;
 const listing = (d: string) => readdirSync(d).sort();
-const epochsLogged = (d: string) => readFileSync(join(d, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'epoch').map((m) => m.epoch);
+const epochsLogged = (d: string) =>
+  readFileSync(join(d, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((m) => m.type === 'epoch')
+    .map((m) => m.epoch);
 const flipOneBit = (path: string) => {
   const bytes = readFileSync(path);
   bytes[bytes.length - 1000] ^= 0x01; // one bit of one weight: still a well-formed file
@@ -51,15 +62,25 @@ describe('a full disk', () => {
       const x = join(disk.dir, 'x');
       const full = backprop(['train', ...big, '--out', x]);
       expect(full.code).toBe(2);
-      expect(full.stderr).toBe(`backprop: no space left on device writing ${x}/checkpoint-epoch-004.safetensors; free some space, then continue with: backprop train --resume ${x}\n`);
+      expect(full.stderr).toBe(
+        `backprop: no space left on device writing ${x}/checkpoint-epoch-004.safetensors; free some space, then continue with: backprop train --resume ${x}\n`,
+      );
       // Whole files only, under their final names: each checkpoint loads and matches its checksum.
-      expect(listing(x)).toEqual(['checkpoint-epoch-001.safetensors', 'checkpoint-epoch-002.safetensors', 'checkpoint-epoch-003.safetensors', 'config.json', 'metrics.jsonl']);
+      expect(listing(x)).toEqual([
+        'checkpoint-epoch-001.safetensors',
+        'checkpoint-epoch-002.safetensors',
+        'checkpoint-epoch-003.safetensors',
+        'config.json',
+        'metrics.jsonl',
+      ]);
       for (const epoch of [1, 2, 3]) expect(loadModel(join(x, `checkpoint-epoch-00${epoch}.safetensors`)).metadata.epoch).toBe(String(epoch));
       // A run started on the full disk fails before its first epoch: nothing of it is left to block a rerun.
       const y = join(disk.dir, 'y');
       const none = backprop(['train', ...big, '--out', y]);
       expect(none.code).toBe(2);
-      expect(none.stderr).toBe(`backprop: no space left on device writing ${y}/checkpoint-epoch-001.safetensors; nothing was trained and the run directory is removed: free some space and start again\n`);
+      expect(none.stderr).toBe(
+        `backprop: no space left on device writing ${y}/checkpoint-epoch-001.safetensors; nothing was trained and the run directory is removed: free some space and start again\n`,
+      );
       expect(existsSync(y)).toBe(false);
       // With space again: exactly the weights of the uninterrupted run.
       disk.remount('8m');
@@ -79,13 +100,19 @@ describe('--resume', () => {
     expect(backprop(['train', ...tiny, '--epochs', '5', '--out', d]).code).toBe(0);
     const finished = weightsOf(join(d, 'model.safetensors'));
     // The checkpoints of the last 3 epochs are kept (--keep-checkpoints' default).
-    expect(listing(d).filter((f) => f.startsWith('checkpoint-'))).toEqual(['checkpoint-epoch-003.safetensors', 'checkpoint-epoch-004.safetensors', 'checkpoint-epoch-005.safetensors']);
+    expect(listing(d).filter((f) => f.startsWith('checkpoint-'))).toEqual([
+      'checkpoint-epoch-003.safetensors',
+      'checkpoint-epoch-004.safetensors',
+      'checkpoint-epoch-005.safetensors',
+    ]);
     // As if killed after epoch 5's checkpoint, which then got damaged.
     rmSync(join(d, 'summary.json'));
     rmSync(join(d, 'model.safetensors'));
     flipOneBit(join(d, 'checkpoint-epoch-005.safetensors'));
     const r = backprop(['train', '--resume', d, '--quiet']);
-    expect(r.stderr).toBe(`${d}: checkpoint-epoch-005.safetensors is damaged (checksum mismatch: its data does not match the SHA-256 in its header); resuming from epoch 4\nresuming ${d} after epoch 4 of 5\n`);
+    expect(r.stderr).toBe(
+      `${d}: checkpoint-epoch-005.safetensors is damaged (checksum mismatch: its data does not match the SHA-256 in its header); resuming from epoch 4\nresuming ${d} after epoch 4 of 5\n`,
+    );
     expect(r.code).toBe(0);
     expect(Buffer.compare(weightsOf(join(d, 'model.safetensors')), finished)).toBe(0);
   });
@@ -108,7 +135,9 @@ describe('--resume', () => {
       const timer = setTimeout(() => run.child.kill('SIGKILL'), delay);
       const end = await run.finished;
       clearTimeout(timer);
-      seen.push(`${args[1]} killed ${delay} ms after it locked (of ${lockedMs}): ${end.signal ?? `exit ${end.code}`}, ${existsSync(join(out, 'metrics.jsonl')) ? `epochs ${epochsLogged(out).join(',')} logged` : existsSync(join(out, 'config.json')) ? 'no epoch' : 'no config.json'}`);
+      seen.push(
+        `${args[1]} killed ${delay} ms after it locked (of ${lockedMs}): ${end.signal ?? `exit ${end.code}`}, ${existsSync(join(out, 'metrics.jsonl')) ? `epochs ${epochsLogged(out).join(',')} logged` : existsSync(join(out, 'config.json')) ? 'no epoch' : 'no config.json'}`,
+      );
       if (end.signal === null) expect([end.code, end.stderr]).toEqual([0, expect.not.stringContaining('backprop:')]);
     }
     console.log(seen.join('\n'));
@@ -121,21 +150,31 @@ describe('--resume', () => {
 describe('one writer per run directory', () => {
   it('two train --out X at once: one trains, the other exits naming its pid, and X holds one run', async () => {
     const p = join(dir, 'parallel');
-    const a = start(['train', ...longer, '--seed', '1', '--out', p]), b = start(['train', ...longer, '--seed', '2', '--out', p]);
+    const a = start(['train', ...longer, '--seed', '1', '--out', p]),
+      b = start(['train', ...longer, '--seed', '2', '--out', p]);
     const [ra, rb] = await Promise.all([a.finished, b.finished]);
     expect([ra.code, rb.code].sort()).toEqual([0, 2]);
     const [winner, loser, seed] = ra.code === 0 ? [a, rb, 1] : [b, ra, 2];
     expect(loser.stderr).toBe(`backprop: ${p}: in use by another backprop process (pid ${winner.pid}); wait for it to finish or stop it, then try again\n`);
     expect(JSON.parse(readFileSync(join(p, 'config.json'), 'utf8')).seed).toBe(seed);
     expect(epochsLogged(p)).toEqual([1, 2, 3]);
-    expect(listing(p)).toEqual(['checkpoint-epoch-001.safetensors', 'checkpoint-epoch-002.safetensors', 'checkpoint-epoch-003.safetensors', 'config.json', 'metrics.jsonl', 'model.safetensors', 'summary.json']);
+    expect(listing(p)).toEqual([
+      'checkpoint-epoch-001.safetensors',
+      'checkpoint-epoch-002.safetensors',
+      'checkpoint-epoch-003.safetensors',
+      'config.json',
+      'metrics.jsonl',
+      'model.safetensors',
+      'summary.json',
+    ]);
   });
 
   it('two --resume X at once: one goes on, the other exits naming its pid; the run ends with the weights of an uninterrupted run', async () => {
     const r = join(dir, 'resumed-twice');
     await interruptAfterFirstEpoch(longer, r, 'SIGKILL');
     expect(existsSync(join(r, 'summary.json'))).toBe(false);
-    const a = start(['train', '--resume', r, '--quiet']), b = start(['train', '--resume', r, '--quiet']);
+    const a = start(['train', '--resume', r, '--quiet']),
+      b = start(['train', '--resume', r, '--quiet']);
     const [ra, rb] = await Promise.all([a.finished, b.finished]);
     expect([ra.code, rb.code].sort()).toEqual([0, 2]);
     const [winner, loser] = ra.code === 0 ? [a, rb] : [b, ra];
@@ -146,7 +185,8 @@ describe('one writer per run directory', () => {
 
   it('train without --out, twice at the same moment: two run directories of their own', async () => {
     const cwd = mkdtempSync(join(dir, 'cwd-'));
-    const a = start(['train', ...tiny, '--epochs', '1'], { cwd }), b = start(['train', ...tiny, '--epochs', '1'], { cwd });
+    const a = start(['train', ...tiny, '--epochs', '1'], { cwd }),
+      b = start(['train', ...tiny, '--epochs', '1'], { cwd });
     const [ra, rb] = await Promise.all([a.finished, b.finished]);
     expect([ra.code, ra.stderr, rb.code, rb.stderr]).toEqual([0, '', 0, '']);
     const names = listing(join(cwd, 'runs'));
@@ -198,12 +238,17 @@ describe('errors name the file', () => {
     writeFileSync(join(d, 'config.json'), config.subarray(0, 40));
     const r1 = backprop(['train', '--resume', d]);
     expect(r1.code).toBe(2);
-    expect(r1.stderr).toMatch(new RegExp(`^backprop: ${d}/config\\.json: damaged, not valid JSON \\(.+\\); restore it, or start the run again in another --out\\n$`));
+    expect(r1.stderr).toMatch(
+      new RegExp(`^backprop: ${d}/config\\.json: damaged, not valid JSON \\(.+\\); restore it, or start the run again in another --out\\n$`),
+    );
     writeFileSync(join(d, 'config.json'), config);
     const metrics = readFileSync(join(d, 'metrics.jsonl'), 'utf8').split('\n');
     writeFileSync(join(d, 'metrics.jsonl'), [metrics[0], metrics[1].slice(0, 30), ...metrics.slice(2)].join('\n'));
     const r2 = backprop(['train', '--resume', d]);
-    expect([r2.code, r2.stderr]).toEqual([2, `backprop: ${d}/metrics.jsonl:2: damaged, not a line of metrics; restore the file, or start the run again in another --out\n`]);
+    expect([r2.code, r2.stderr]).toEqual([
+      2,
+      `backprop: ${d}/metrics.jsonl:2: damaged, not a line of metrics; restore the file, or start the run again in another --out\n`,
+    ]);
   });
 
   it('a read-only --out says read-only, not ENOENT', () => {
@@ -216,9 +261,11 @@ describe('errors name the file', () => {
     try {
       const r = backprop(['train', ...tiny, '--epochs', '1', '--out', join(ro, 'runs', 'x')]);
       expect(r.code).toBe(2);
-      expect(r.stderr).toBe(asRoot
-        ? `backprop: read-only file system creating ${ro}/runs; choose another --out\n`
-        : `backprop: permission denied (read-only for this user?) creating ${ro}/runs; choose another --out\n`);
+      expect(r.stderr).toBe(
+        asRoot
+          ? `backprop: read-only file system creating ${ro}/runs; choose another --out\n`
+          : `backprop: permission denied (read-only for this user?) creating ${ro}/runs; choose another --out\n`,
+      );
     } finally {
       if (asRoot) spawnSync('umount', [ro]);
       else chmodSync(ro, 0o755);
@@ -227,17 +274,27 @@ describe('errors name the file', () => {
 });
 
 describe('progress when stderr is not a terminal', () => {
-  it('prints its lines at fixed points of each epoch, whatever the speed, each epoch\'s result on stdout after them', async () => {
+  it("prints its lines at fixed points of each epoch, whatever the speed, each epoch's result on stdout after them", async () => {
     // Three an epoch here (BACKPROP_PROGRESS_LINES); a run this small gets none by default.
-    const run = start(['train', '--layers', '784,64,10', '--init', 'xavier', '--subset', '24000', '--epochs', '2', '--out', join(dir, 'progress')], { env: { BACKPROP_PROGRESS_LINES: '3' } });
+    const run = start(['train', '--layers', '784,64,10', '--init', 'xavier', '--subset', '24000', '--epochs', '2', '--out', join(dir, 'progress')], {
+      env: { BACKPROP_PROGRESS_LINES: '3' },
+    });
     const end = await run.finished;
     expect(end.code).toBe(0);
-    const progress = (e: number) => [750, 1500, 2250].map((i) => expect.stringMatching(new RegExp(`^epoch ${e}/2: ${i}/3000 it, loss \\d\\.\\d{4}, left (\\d+m)?\\d+s$`)));
-    expect(end.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^training 784-64-10 .* for 2 epochs on the first 24000 training images and the first 4000 test images -> /), ...progress(1), ...progress(2)]);
+    const progress = (e: number) =>
+      [750, 1500, 2250].map((i) => expect.stringMatching(new RegExp(`^epoch ${e}/2: ${i}/3000 it, loss \\d\\.\\d{4}, left (\\d+m)?\\d+s$`)));
+    expect(end.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^training 784-64-10 .* for 2 epochs on the first 24000 training images and the first 4000 test images -> /),
+      ...progress(1),
+      ...progress(2),
+    ]);
     const result = (e: number) => expect.stringMatching(new RegExp(`^epoch ${e}/2: train \\d+\\.\\d\\d% \\(loss \\d\\.\\d{4}\\), test .*, \\d+\\.\\d s$`));
     expect(end.stdout.trim().split('\n')).toEqual([result(1), result(2), expect.stringMatching(/^done: /)]);
     // Without the setting: one line an epoch, whether the machine is quiet or busy.
-    const quick = backprop(['train', '--layers', '784,64,10', '--init', 'xavier', '--subset', '6000', '--epochs', '2', '--out', join(dir, 'progress-default')], { env: { BACKPROP_PROGRESS_LINES: '' } });
+    const quick = backprop(
+      ['train', '--layers', '784,64,10', '--init', 'xavier', '--subset', '6000', '--epochs', '2', '--out', join(dir, 'progress-default')],
+      { env: { BACKPROP_PROGRESS_LINES: '' } },
+    );
     expect([quick.code, quick.stderr.trim().split('\n').length, quick.stdout.trim().split('\n').length]).toEqual([0, 1, 3]);
   });
 });

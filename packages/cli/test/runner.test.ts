@@ -34,7 +34,10 @@ describe('backprop experiment --jobs 2', () => {
     expect(await waitFor(() => childrenOf(runner.pid).length === 2, 60_000)).toBe(true);
     const children = childrenOf(runner.pid);
     const second = backprop(args);
-    expect([second.code, second.stderr]).toEqual([2, `backprop: ${out}: in use by another backprop process (pid ${runner.pid}); wait for it to finish or stop it, then try again\n`]);
+    expect([second.code, second.stderr]).toEqual([
+      2,
+      `backprop: ${out}: in use by another backprop process (pid ${runner.pid}); wait for it to finish or stop it, then try again\n`,
+    ]);
     expect(children.every(isRunning)).toBe(true);
     runner.child.kill('SIGKILL');
     const t0 = Date.now();

@@ -70,10 +70,17 @@ describe('SIGINT and SIGTERM end long synchronous work', () => {
     expect(g.killed).toBe(false);
     expect([g.code, g.stderr]).toEqual([130, 'forward never returns\n\nbackprop: interrupted\n']);
     const out = join(dir, 'evaluation-int');
-    const e = await signalDuringLoop(['train', '--model', endless('evaluation-int', 'evaluation'), '--subset', '600', '--epochs', '2', '--quiet', '--out', out], 'SIGINT');
+    const e = await signalDuringLoop(
+      ['train', '--model', endless('evaluation-int', 'evaluation'), '--subset', '600', '--epochs', '2', '--quiet', '--out', out],
+      'SIGINT',
+    );
     expect(e.killed).toBe(false);
     expect(e.code).toBe(130);
-    expect(e.stderr).toMatch(new RegExp(`evaluation never returns\\n\\ninterrupted during epoch \\d; the run resumes after epoch \\d, the last one saved; continue with: backprop train --resume ${out}\\n$`));
+    expect(e.stderr).toMatch(
+      new RegExp(
+        `evaluation never returns\\n\\ninterrupted during epoch \\d; the run resumes after epoch \\d, the last one saved; continue with: backprop train --resume ${out}\\n$`,
+      ),
+    );
   }, 400_000);
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -90,12 +97,19 @@ describe('no library listens for signals once a command has loaded', () => {
   /** The SIGINT and SIGTERM listeners left as `backprop args` exits. */
   const listenersAtExit = (args: string[]) => {
     const file = join(dir, `signals-${args.join('-').replace(/\W+/g, '_')}.json`);
-    const r = spawnSync(process.execPath, ['--import', recorder, bin, ...args], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, RECORD_SIGNALS: file } });
+    const r = spawnSync(process.execPath, ['--import', recorder, bin, ...args], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env: { ...process.env, RECORD_SIGNALS: file },
+    });
     expect(r.status, r.stderr).toBe(0);
     return JSON.parse(readFileSync(file, 'utf8'));
   };
   it('experiment --list (a large grid listed for minutes could not be stopped) and train', () => {
     expect(listenersAtExit(['experiment', 'depth', '--list', '--out', join(dir, 'list')])).toEqual({ SIGINT: 0, SIGTERM: 0 });
-    expect(listenersAtExit(['train', '--layers', '784,10', '--subset', '100', '--epochs', '1', '--quiet', '--out', join(dir, 'train')])).toEqual({ SIGINT: 0, SIGTERM: 0 });
+    expect(listenersAtExit(['train', '--layers', '784,10', '--subset', '100', '--epochs', '1', '--quiet', '--out', join(dir, 'train')])).toEqual({
+      SIGINT: 0,
+      SIGTERM: 0,
+    });
   }, 300_000);
 });

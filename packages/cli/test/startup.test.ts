@@ -14,7 +14,11 @@ const recorder = fileURLToPath(new URL('./fixtures/record-modules.mjs', import.m
 /** The URLs of every module `backprop ...args` loads (its module graph), and its exit code. */
 function modulesOf(args: string[]): { code: number | null; modules: string[] } {
   const file = join(dir, `modules-${args.join('-').replace(/\W+/g, '_')}.txt`);
-  const r = spawnSync(process.execPath, ['--import', recorder, bin, ...args], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, RECORD_MODULES: file } });
+  const r = spawnSync(process.execPath, ['--import', recorder, bin, ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...process.env, RECORD_MODULES: file },
+  });
   return { code: r.status, modules: readFileSync(file, 'utf8').trim().split('\n') };
 }
 

@@ -51,7 +51,9 @@ describe('statistics over seeds', () => {
 
 /** A run at a seed that ended with `test` accuracy (train 1 point higher). */
 const run = (id: string, seed: number, test: number, status: RunData['status'] = 'done', losses: number[] = [9, 8]): RunData => ({
-  run: { experiment: 'x', id, label: id, seed } as PlannedRun, status, losses,
+  run: { experiment: 'x', id, label: id, seed } as PlannedRun,
+  status,
+  losses,
   epochs: status === 'pending' ? [] : [{ epoch: 1, train: test + 0.01, test, trainLoss: 0, testLoss: 0, seconds: 1 }],
 });
 const group = (id: string, tests: number[], status?: RunData['status']): RunGroup => ({ id, label: id, runs: tests.map((t, i) => run(id, i + 1, t, status)) });
@@ -59,7 +61,8 @@ const judge = (f: Omit<Finding, 'text'>, groups: RunGroup[], paper?: Record<stri
   judgeFinding({ text: 'the claim', ...f }, new Map(groups.map((g) => [g.id, g])), paper);
 
 describe('findings judged over seeds (one-sided paired t-test, p < 0.05)', () => {
-  const a = group('a', [0.975, 0.973, 0.976]), b = group('b', [0.968, 0.969, 0.967]);
+  const a = group('a', [0.975, 0.973, 0.976]),
+    b = group('b', [0.968, 0.969, 0.967]);
   const aWeak = group('a', [0.975, 0.966, 0.976]);
 
   it('reproduced when the means show it and the test supports it; not decided when the test does not; not reproduced when the means contradict it', () => {
@@ -93,11 +96,41 @@ describe('findings judged over seeds (one-sided paired t-test, p < 0.05)', () =>
   });
 
   it('an explosion is an event: reproduced when every seed shows it, not decided when some do', () => {
-    const seeds = (losses: number[][], statuses: RunData['status'][] = []) => ({ id: 'r', label: 'r', runs: losses.map((l, i) => run('r', i + 1, 0.9, statuses[i] ?? 'done', l)) });
-    expect(judge({ type: 'explodes', runs: ['r'] }, [seeds([[9, 95], [9, 8], [9, 9]], ['done', 'diverged'])]).verdict).toBe('not decided at 3 seeds');
-    const all = judge({ type: 'explodes', runs: ['r'] }, [seeds([[9, 95], [9, 8]], ['done', 'diverged'])]);
+    const seeds = (losses: number[][], statuses: RunData['status'][] = []) => ({
+      id: 'r',
+      label: 'r',
+      runs: losses.map((l, i) => run('r', i + 1, 0.9, statuses[i] ?? 'done', l)),
+    });
+    expect(
+      judge({ type: 'explodes', runs: ['r'] }, [
+        seeds(
+          [
+            [9, 95],
+            [9, 8],
+            [9, 9],
+          ],
+          ['done', 'diverged'],
+        ),
+      ]).verdict,
+    ).toBe('not decided at 3 seeds');
+    const all = judge({ type: 'explodes', runs: ['r'] }, [
+      seeds(
+        [
+          [9, 95],
+          [9, 8],
+        ],
+        ['done', 'diverged'],
+      ),
+    ]);
     expect(all).toEqual({ text: 'the claim', verdict: 'reproduced', detail: 'at 2 of 2 seeds: seed 1 peak iteration loss 95.0, first 9.0; seed 2 diverged' });
-    expect(judge({ type: 'explodes', runs: ['r'] }, [seeds([[9, 12], [9, 8]])]).verdict).toBe('not reproduced');
+    expect(
+      judge({ type: 'explodes', runs: ['r'] }, [
+        seeds([
+          [9, 12],
+          [9, 8],
+        ]),
+      ]).verdict,
+    ).toBe('not reproduced');
   });
 
   it("close to the paper's numbers over seeds: the means within the tolerance and both TOSTs below 0.05", () => {

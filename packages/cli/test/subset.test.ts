@@ -14,12 +14,16 @@ describe('--subset N says what it tests on', () => {
     const out = join(dir, 'train');
     const r = backprop(['train', '--layers', '784,16,10', '--subset', '600', '--epochs', '1', '--out', out]);
     expect(r.code).toBe(0);
-    expect(r.stderr.split('\n')[0]).toBe(`training 784-16-10 (tanh, hinge, sgd lr 0.01, batch 8, init paper, seed 1) for 1 epoch on the first 600 training images and the first 100 test images -> ${out}`);
+    expect(r.stderr.split('\n')[0]).toBe(
+      `training 784-16-10 (tanh, hinge, sgd lr 0.01, batch 8, init paper, seed 1) for 1 epoch on the first 600 training images and the first 100 test images -> ${out}`,
+    );
   });
 
   it('in the overrides line of experiment', () => {
     const r = backprop(['experiment', 'depth', '--list', '--epochs', '1', '--subset', '1000', '--out', join(dir, 'depth')]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe("overrides: epochs 1, subset 1000 (the first 1000 training images and the first 167 test images): a quick look, not the paper's settings\n");
+    expect(r.stderr).toBe(
+      "overrides: epochs 1, subset 1000 (the first 1000 training images and the first 167 test images): a quick look, not the paper's settings\n",
+    );
   });
 });

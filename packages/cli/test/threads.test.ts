@@ -13,10 +13,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Every file of a run directory, the timings (`seconds`, `finished`, `started`, peakRssMB, and the checksums of the log's lines, which hold seconds) taken out. */
 function contents(out: string): Record<string, string> {
   const timings = /"(seconds|finished|started|peakRssMB|metricsLines)": ?("[^"]*"|[\d.e+-]+|\[[^\]]*\])/g;
-  return Object.fromEntries(readdirSync(out).filter((f) => f !== '.lock' && !f.endsWith('.lock')).sort().map((f) => {
-    const bytes = readFileSync(join(out, f));
-    return [f, /\.(json|jsonl)$/.test(f) ? bytes.toString('utf8').replace(timings, '"$1":0') : bytes.toString('base64')];
-  }));
+  return Object.fromEntries(
+    readdirSync(out)
+      .filter((f) => f !== '.lock' && !f.endsWith('.lock'))
+      .sort()
+      .map((f) => {
+        const bytes = readFileSync(join(out, f));
+        return [f, /\.(json|jsonl)$/.test(f) ? bytes.toString('utf8').replace(timings, '"$1":0') : bytes.toString('base64')];
+      }),
+  );
 }
 
 describe('a run with evaluation in a second thread', () => {
@@ -24,7 +29,8 @@ describe('a run with evaluation in a second thread', () => {
     const config = validateConfig({ ...defaultRunConfig, layers: [784, 24, 10], init: 'xavier', subset: 1200, epochs: 3 }, 'test');
     const data = prepareRunData(config, () => {});
     const run = async (name: string, threads: number) => {
-      const out = join(dir, name), rd = RunDir.create(out, config);
+      const out = join(dir, name),
+        rd = RunDir.create(out, config);
       try {
         await executeRun(rd, { mode: 'quiet', data, train: { threads, evaluateInBackground: true } });
       } finally {
@@ -32,12 +38,31 @@ describe('a run with evaluation in a second thread', () => {
       }
       return contents(out);
     };
-    const one = await run('one', 1), two = await run('two', 2);
-    expect(Object.keys(two)).toEqual(['checkpoint-epoch-001.safetensors', 'checkpoint-epoch-002.safetensors', 'checkpoint-epoch-003.safetensors', 'config.json', 'metrics.jsonl', 'model.safetensors', 'summary.json']);
+    const one = await run('one', 1),
+      two = await run('two', 2);
+    expect(Object.keys(two)).toEqual([
+      'checkpoint-epoch-001.safetensors',
+      'checkpoint-epoch-002.safetensors',
+      'checkpoint-epoch-003.safetensors',
+      'config.json',
+      'metrics.jsonl',
+      'model.safetensors',
+      'summary.json',
+    ]);
     expect(two).toEqual(one);
     // Each epoch's line has its own iterations (150 a epoch), though the next epoch's began before it was logged.
-    const lines = two['metrics.jsonl'].trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((m) => `${m.type} ${m.epoch} ${m.first ?? m.iteration}`)).toEqual(['iterations 1 1', 'epoch 1 150', 'iterations 2 151', 'epoch 2 300', 'iterations 3 301', 'epoch 3 450']);
+    const lines = two['metrics.jsonl']
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((m) => `${m.type} ${m.epoch} ${m.first ?? m.iteration}`)).toEqual([
+      'iterations 1 1',
+      'epoch 1 150',
+      'iterations 2 151',
+      'epoch 2 300',
+      'iterations 3 301',
+      'epoch 3 450',
+    ]);
     expect(lines.filter((m) => m.type === 'iterations').map((m) => m.losses.length)).toEqual([150, 150, 150]);
   });
 });

@@ -32,7 +32,8 @@ export interface DrawOptions {
   direction?: 'LR' | 'TB';
 }
 
-const FORWARD = 'black', BACKWARD = '#c0392b';
+const FORWARD = 'black',
+  BACKWARD = '#c0392b';
 const FILL = { parameter: '#dbe9f6', constant: '#eeeeee', computed: 'white' };
 
 /** A DOT string literal: quotes and backslashes escaped, lines joined with \n (centred). */
@@ -94,7 +95,8 @@ export function toDot(tape: Tape, options: DrawOptions = {}): string {
         record.args.forEach((a, i) => {
           const gi = inputGrads[i];
           if (a instanceof Tensor && gi instanceof Tensor && a.requiresGrad) given.push([a, gi]);
-          if (Array.isArray(a) && Array.isArray(gi)) a.forEach((x, j) => x instanceof Tensor && gi[j] instanceof Tensor && x.requiresGrad && given.push([x, gi[j] as Tensor]));
+          if (Array.isArray(a) && Array.isArray(gi))
+            a.forEach((x, j) => x instanceof Tensor && gi[j] instanceof Tensor && x.requiresGrad && given.push([x, gi[j] as Tensor]));
         });
         for (const [t] of given) reached.add(t);
         passed.set(record, given);
@@ -143,13 +145,18 @@ export function toDot(tape: Tape, options: DrawOptions = {}): string {
       }
       used.add(k);
       const value = formatValues(given[k][1], options);
-      lines.push(`  ${tensorNode(a)} -> ${op} [color="${FORWARD}:${BACKWARD}", penwidth=1.5, fontcolor="${BACKWARD}"${value ? `, ${labelKind}=${quote([value])}` : ''}];`);
+      lines.push(
+        `  ${tensorNode(a)} -> ${op} [color="${FORWARD}:${BACKWARD}", penwidth=1.5, fontcolor="${BACKWARD}"${value ? `, ${labelKind}=${quote([value])}` : ''}];`,
+      );
     }
     const backward = passed.has(r) ? `${FORWARD}:${BACKWARD}` : FORWARD;
     lines.push(`  ${op} -> ${tensorNode(r.out)} [color="${backward}"${passed.has(r) ? ', penwidth=1.5' : ''}];`);
   });
 
-  const caption = [...(options.title ? [options.title] : []), ...(from ? [`red beside black: the backward pass, labelled with the gradient it carries back`] : [])];
+  const caption = [
+    ...(options.title ? [options.title] : []),
+    ...(from ? [`red beside black: the backward pass, labelled with the gradient it carries back`] : []),
+  ];
   const title = caption.length ? `  label=${quote(caption)}; labelloc=t; fontsize=13;\n` : '';
   // NOTE: dot's network simplex (ranking, then x positions) is what takes minutes on a large tape
   // (a parameter used by hundreds of ops has edges across every rank); bounding its iterations keeps

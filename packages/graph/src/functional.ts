@@ -19,7 +19,8 @@ export type Fn = (t: Tape, ...xs: Tensor[]) => Tensor;
 const tracked = (x: Tensor) => (x.requiresGrad ? x : new Tensor(x.array, { requiresGrad: true, name: x.name, madeBy: x.madeBy }));
 
 function scalar(what: string, out: Tensor): Tensor {
-  if (out.size !== 1) throw new Error(`${what}: the function must return one value, got shape ${formatShape(out.shape)}; use vjp or jacobian for other outputs`);
+  if (out.size !== 1)
+    throw new Error(`${what}: the function must return one value, got shape ${formatShape(out.shape)}; use vjp or jacobian for other outputs`);
   return out;
 }
 
@@ -30,7 +31,9 @@ function dot(t: Tape, a: readonly Tensor[], b: readonly Tensor[]): Tensor {
 
 function sameShapes(what: string, xs: readonly Tensor[], vs: readonly Tensor[], of: string): void {
   if (vs.length !== xs.length || vs.some((v, i) => !k.sameShape(v.shape, xs[i].shape))) {
-    throw new Error(`${what}: need one ${of} per input, of its shape: got ${vs.map((v) => formatShape(v.shape)).join(', ')} for ${xs.map((x) => formatShape(x.shape)).join(', ')}`);
+    throw new Error(
+      `${what}: need one ${of} per input, of its shape: got ${vs.map((v) => formatShape(v.shape)).join(', ')} for ${xs.map((x) => formatShape(x.shape)).join(', ')}`,
+    );
   }
 }
 

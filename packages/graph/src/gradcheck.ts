@@ -98,7 +98,7 @@ export function gradcheck(fn: CheckedFunction, inputs: readonly Tensor[], option
   // Its entries are bounded away from 0 (|v| in [0.5, 1.5)), so no entry of the output goes unchecked.
   const v = out.size === 1 ? null : rng.tensor(out.shape, (r) => (r.uniform() < 0.5 ? -1 : 1) * (0.5 + r.uniform()), { dtype: 'float64' });
   if (options.against && (v || options.against.some((g, i) => g.shape.join() !== xs[i].shape.join()))) {
-    throw new Error('gradcheck: `against` needs a one-element output and one gradient of each input\'s shape');
+    throw new Error("gradcheck: `against` needs a one-element output and one gradient of each input's shape");
   }
   const analytic = options.against ?? tape.gradients(out, xs, v ? { grad: v } : {});
   const vFlat = v ? k.flat(v.array) : null;
@@ -118,8 +118,16 @@ export function gradcheck(fn: CheckedFunction, inputs: readonly Tensor[], option
     const grad = k.flat(analytic[i].array);
     const full = mode === 'full' || (mode === 'auto' && x.size <= fullLimit);
     const report: InputReport = {
-      input: i, name: x.name, shape: x.shape, mode: full ? 'full' : 'fast', checked: 0, ok: true,
-      maxAbsError: 0, maxRelError: 0, worst: { at: [], analytic: 0, numeric: 0 }, kinks: 0,
+      input: i,
+      name: x.name,
+      shape: x.shape,
+      mode: full ? 'full' : 'fast',
+      checked: 0,
+      ok: true,
+      maxAbsError: 0,
+      maxRelError: 0,
+      worst: { at: [], analytic: 0, numeric: 0 },
+      kinks: 0,
     };
     let worstRank = -1;
     const compare = (at: number[], a: number, plus: number, minus: number) => {
@@ -131,8 +139,10 @@ export function gradcheck(fn: CheckedFunction, inputs: readonly Tensor[], option
       report.maxRelError = Math.max(report.maxRelError, scale === 0 ? 0 : err / scale);
       let ok = err <= tolerance(numeric);
       if (!ok) {
-        const right = (plus - base) / eps, left = (base - minus) / eps;
-        const lo = Math.min(left, right) - tolerance(left), hi = Math.max(left, right) + tolerance(right);
+        const right = (plus - base) / eps,
+          left = (base - minus) / eps;
+        const lo = Math.min(left, right) - tolerance(left),
+          hi = Math.max(left, right) + tolerance(right);
         if (a >= lo && a <= hi) {
           report.kinks++;
           ok = true;

@@ -81,7 +81,8 @@ export function broadcastOrThrow(op: string, a: Tensor, b: Tensor): number[] {
   if (shape) return shape;
   const n = Math.max(a.rank, b.rank);
   for (let i = 0; i < n; i++) {
-    const da = a.shape[a.rank - n + i] ?? 1, db = b.shape[b.rank - n + i] ?? 1;
+    const da = a.shape[a.rank - n + i] ?? 1,
+      db = b.shape[b.rank - n + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
       throw new Error(`${op}: cannot broadcast ${formatShape(a.shape)} with ${formatShape(b.shape)}: ${da} != ${db}`);
     }

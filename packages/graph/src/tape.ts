@@ -63,9 +63,12 @@ function tensorsIn(args: readonly unknown[]): Tensor[] {
 
 /** The error for a saved tensor written in place after its op ran (PyTorch's "modified by an inplace operation"). */
 function modifiedInPlace(record: TapeRecord, i: number): Error {
-  const x = record.saved[i], name = record.op.name;
+  const x = record.saved[i],
+    name = record.op.name;
   const what = x.name ? `'${x.name}' ${formatShape(x.shape)}` : `the ${formatShape(x.shape)} ${x.dtype} tensor made by ${x.madeBy}`;
-  return new Error(`backward: ${name} saved ${what} at version ${record.versions[i]}, but it was modified in place since (now version ${x.version}); call backward before changing it (an optimiser step, update, assign), or run the forward pass again`);
+  return new Error(
+    `backward: ${name} saved ${what} at version ${record.versions[i]}, but it was modified in place since (now version ${x.version}); call backward before changing it (an optimiser step, update, assign), or run the forward pass again`,
+  );
 }
 
 /** Argument i of an op, or element j of it (an array of tensors), in errors. */
@@ -142,7 +145,12 @@ export class Tape {
     for (const [t, g] of grads) {
       if (produced.has(t) || !t.requiresGrad) continue;
       const prev = options.accumulate ? t.grad : null;
-      t.grad = prev ? new Tensor(k.zip(prev.array, g.array, t.shape, (a, b) => a + b), { madeBy: 'backward (accumulated)' }) : g;
+      t.grad = prev
+        ? new Tensor(
+            k.zip(prev.array, g.array, t.shape, (a, b) => a + b),
+            { madeBy: 'backward (accumulated)' },
+          )
+        : g;
     }
   }
 
@@ -179,7 +187,8 @@ export class Tape {
       // Plain loops and a method, not closures: this runs once per record of every training step.
       for (let i = 0; i < record.args.length; i++) {
         if (!needs[i]) continue;
-        const arg = record.args[i], gi = inputGrads[i];
+        const arg = record.args[i],
+          gi = inputGrads[i];
         if (!Array.isArray(arg)) this.addGrad(grads, t, record, g, withOps, options, arg, gi, i, -1);
         else for (let j = 0; j < arg.length; j++) this.addGrad(grads, t, record, g, withOps, options, arg[j], Array.isArray(gi) ? gi[j] : undefined, i, j);
       }
@@ -188,12 +197,25 @@ export class Tape {
   }
 
   /** Adds one input's gradient `given` (argument i, or element j of argument i) into `grads`, after checking it. */
-  private addGrad(grads: Map<Tensor, Tensor>, t: Tape, record: TapeRecord, g: Tensor, withOps: boolean, options: BackwardOptions, arg: unknown, given: unknown, i: number, j: number): void {
+  private addGrad(
+    grads: Map<Tensor, Tensor>,
+    t: Tape,
+    record: TapeRecord,
+    g: Tensor,
+    withOps: boolean,
+    options: BackwardOptions,
+    arg: unknown,
+    given: unknown,
+    i: number,
+    j: number,
+  ): void {
     if (!(arg instanceof Tensor) || !arg.requiresGrad) return;
     if (!(given instanceof Tensor)) throw new Error(`${record.op.name}: backward returned no gradient for input ${inputName(i, j)}, which requires one`);
     let gi = given;
     if (!k.sameShape(gi.shape, arg.shape)) {
-      throw new Error(`${record.op.name}: gradient for input ${inputName(i, j)} has shape ${formatShape(gi.shape)} but the input has shape ${formatShape(arg.shape)}`);
+      throw new Error(
+        `${record.op.name}: gradient for input ${inputName(i, j)} has shape ${formatShape(gi.shape)} but the input has shape ${formatShape(arg.shape)}`,
+      );
     }
     if (options.createGraph && !withOps && gi !== g) gi = this.onceDifferentiable(record, gi);
     const prev = grads.get(arg);
@@ -211,13 +233,20 @@ export class Tape {
     out.requiresGrad = true;
     const name = record.op.name;
     this.records.push({
-      op: { name: `${name} (once differentiable)`, forward: () => { throw new Error('not an op to run'); } },
+      op: {
+        name: `${name} (once differentiable)`,
+        forward: () => {
+          throw new Error('not an op to run');
+        },
+      },
       args: record.args,
       out,
       saved: [],
       versions: [],
       backward: () => {
-        throw new Error(`${name}: its backward computes on raw arrays, so it can be differentiated only once; write the backward with the ops it is given (t.mul, t.matmul, ...) to take a second derivative through it`);
+        throw new Error(
+          `${name}: its backward computes on raw arrays, so it can be differentiated only once; write the backward with the ops it is given (t.mul, t.matmul, ...) to take a second derivative through it`,
+        );
       },
     });
     return out;
@@ -235,7 +264,9 @@ export class Tape {
 
   /** The error for a tape whose tensors were freed: its forward pass ran in a scope that has ended. */
   private releasedTape(record: TapeRecord): Error {
-    return new Error(`backward: the output of ${record.op.name} ${formatShape(record.out.shape)} on this tape was freed when the scope of the forward pass ended; run backward inside that scope (a tape's tensors belong to the scope they were made in)`);
+    return new Error(
+      `backward: the output of ${record.op.name} ${formatShape(record.out.shape)} on this tape was freed when the scope of the forward pass ended; run backward inside that scope (a tape's tensors belong to the scope they were made in)`,
+    );
   }
 
   private unitGrad(output: Tensor): Tensor {

@@ -54,7 +54,9 @@ export class Tensor {
     const memory = defaultMemory();
     this.#storage = memory.storageOf(array.data);
     if (!this.#storage && memory.holds(array.data)) {
-      throw new Error('Tensor: the array is part of a block of the kernels\' memory (a subarray of a tensor\'s data?), whose owner could free it; pass the whole array, or copy the part with .slice()');
+      throw new Error(
+        "Tensor: the array is part of a block of the kernels' memory (a subarray of a tensor's data?), whose owner could free it; pass the whole array, or copy the part with .slice()",
+      );
     }
     // A parameter is its holder's, wherever it was made (a network built inside a scope lives on).
     if (options.requiresGrad && this.#storage && this.#storage.owner instanceof Scope) memory.own(this.#storage, array.data);
@@ -86,7 +88,8 @@ export class Tensor {
     return this.#grad;
   }
   set grad(g: Tensor | null) {
-    const old = this.#grad, memory = defaultMemory();
+    const old = this.#grad,
+      memory = defaultMemory();
     // not g.array: a row-sparse gradient (rowsparse.ts) stays unwritten outside its rows until it is read
     if (g && g.#storage?.released) throw g.usedAfterRelease();
     if (g && g.#storage) memory.pin(g.#storage, g.#array.data);
@@ -109,9 +112,13 @@ export class Tensor {
     const storage = this.#storage!;
     if (storage.released === 'dispose') return new Error(`Tensor used after its memory was released: the ${what} was disposed`);
     if (storage.wasGrad) {
-      return new Error(`Tensor used after its scope ended: the ${what} was a parameter's gradient, replaced by a later backward and freed with the scope it was replaced in; .clone() a gradient to keep it`);
+      return new Error(
+        `Tensor used after its scope ended: the ${what} was a parameter's gradient, replaced by a later backward and freed with the scope it was replaced in; .clone() a gradient to keep it`,
+      );
     }
-    return new Error(`Tensor used after its scope ended: the ${what} was freed with the tidy scope it was made in; return it from the scope, keep() it, or make it outside`);
+    return new Error(
+      `Tensor used after its scope ended: the ${what} was freed with the tidy scope it was made in; return it from the scope, keep() it, or make it outside`,
+    );
   }
 
   /**
@@ -144,7 +151,9 @@ export class Tensor {
   assign(values: Tensor | Nested): this {
     const from = values instanceof Tensor ? values : tensor(values, { dtype: this.dtype });
     if (!sameShape(from.shape, this.shape)) {
-      throw new Error(`assign: the values have shape ${formatShape(from.shape)} but the tensor${this.name ? ` '${this.name}'` : ''} has shape ${formatShape(this.shape)}`);
+      throw new Error(
+        `assign: the values have shape ${formatShape(from.shape)} but the tensor${this.name ? ` '${this.name}'` : ''} has shape ${formatShape(this.shape)}`,
+      );
     }
     return this.update((a) => assignArray(a, from.array));
   }

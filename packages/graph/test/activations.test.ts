@@ -33,7 +33,8 @@ const geluTable: [number, number, number, number][] = [
   [2.2, 2.1694124154703031, 1.0641406567482105, -0.10074784368329727],
   [4, 3.9998733150326675, 1.0005036496612264, -0.0018736231607083949],
 ];
-const relClose = (got: number, want: number, tol: number) => expect(Math.abs(got - want), `${got} vs ${want}`).toBeLessThanOrEqual(tol * Math.abs(want) + 1e-300);
+const relClose = (got: number, want: number, tol: number) =>
+  expect(Math.abs(got - want), `${got} vs ${want}`).toBeLessThanOrEqual(tol * Math.abs(want) + 1e-300);
 
 describe('erf (kernels/special.ts)', () => {
   it('is within 1.1e-15 of the reference values, and erfc within 5e-15 relative', () => {
@@ -45,17 +46,22 @@ describe('erf (kernels/special.ts)', () => {
   });
 
   it('has the derivative 2/√π e^(-x²) everywhere, across the switch between series and fraction', () => {
-    fc.assert(fc.property(fc.double({ min: -6, max: 6, noNaN: true }), (x) => {
-      const h = 1e-5, numeric = (kernels.erf(x + h) - kernels.erf(x - h)) / (2 * h);
-      expect(Math.abs(numeric - (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x))).toBeLessThan(1e-9);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.double({ min: -6, max: 6, noNaN: true }), (x) => {
+        const h = 1e-5,
+          numeric = (kernels.erf(x + h) - kernels.erf(x - h)) / (2 * h);
+        expect(Math.abs(numeric - (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x))).toBeLessThan(1e-9);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
 describe('activations: reference values and hand-computed gradients', () => {
   it('gelu is the exact x Φ(x): values, first and second derivatives against mpmath', () => {
     const xs = geluTable.map((r) => r[0]);
-    const x = tensor(xs, { ...f64, requiresGrad: true }), t = new Tape();
+    const x = tensor(xs, { ...f64, requiresGrad: true }),
+      t = new Tape();
     const y = t.gelu(x);
     const [d1] = t.gradients(t.sum(y), [x], { createGraph: true });
     const [d2] = t.gradients(t.sum(d1), [x]);
@@ -67,7 +73,8 @@ describe('activations: reference values and hand-computed gradients', () => {
   });
 
   it('softplus neither overflows nor loses small values; its gradient is sigmoid', () => {
-    const x = tensor([1000, -1000, -40, 0], { ...f64, requiresGrad: true }), t = new Tape();
+    const x = tensor([1000, -1000, -40, 0], { ...f64, requiresGrad: true }),
+      t = new Tape();
     const y = t.softplus(x);
     expect(y.toFlatArray().slice(0, 2)).toEqual([1000, 0]);
     relClose(y.toFlatArray()[2], Math.exp(-40), 1e-15);
@@ -77,7 +84,8 @@ describe('activations: reference values and hand-computed gradients', () => {
   });
 
   it('leakyRelu: slope·x at and below 0 (the kink takes the slope), x above', () => {
-    const x = tensor([-2, 0, 3], { ...f64, requiresGrad: true }), t = new Tape();
+    const x = tensor([-2, 0, 3], { ...f64, requiresGrad: true }),
+      t = new Tape();
     const y = t.leakyRelu(x, 0.1);
     expect(y.toFlatArray()).toEqual([-0.2, 0, 3]);
     expect(t.gradients(y, [x], { grad: tensor([1, 2, 3], f64) })[0].toFlatArray()).toEqual([0.1, 0.2, 3]);
@@ -86,18 +94,55 @@ describe('activations: reference values and hand-computed gradients', () => {
 
   it('logSumExp is stable for large values, handles infinite rows, and its gradient is the softmax', () => {
     const t = new Tape();
-    expect(t.logSumExp(tensor([[1000, 1000], [-1000, -1000]], f64)).toFlatArray()).toEqual([1000 + Math.LN2, -1000 + Math.LN2]);
-    expect(t.logSumExp(tensor([[-Infinity, -Infinity], [Infinity, 0]], f64)).toFlatArray()).toEqual([-Infinity, Infinity]);
-    const x = tensor([[0, Math.log(3)], [Math.log(2), Math.log(2)]], { ...f64, requiresGrad: true });
+    expect(
+      t
+        .logSumExp(
+          tensor(
+            [
+              [1000, 1000],
+              [-1000, -1000],
+            ],
+            f64,
+          ),
+        )
+        .toFlatArray(),
+    ).toEqual([1000 + Math.LN2, -1000 + Math.LN2]);
+    expect(
+      t
+        .logSumExp(
+          tensor(
+            [
+              [-Infinity, -Infinity],
+              [Infinity, 0],
+            ],
+            f64,
+          ),
+        )
+        .toFlatArray(),
+    ).toEqual([-Infinity, Infinity]);
+    const x = tensor(
+      [
+        [0, Math.log(3)],
+        [Math.log(2), Math.log(2)],
+      ],
+      { ...f64, requiresGrad: true },
+    );
     const y = t.logSumExp(x, 0); // columns: log(1 + 2), log(3 + 2)
     relClose(y.toFlatArray()[0], Math.log(3), 1e-15);
     relClose(y.toFlatArray()[1], Math.log(5), 1e-15);
     const [dx] = t.gradients(y, [x], { grad: tensor([3, 10], f64) });
-    [[1, 6], [2, 4]].flat().forEach((want, i) => relClose(dx.toFlatArray()[i], want, 1e-15)); // 3·[1/3, 2/3], 10·[3/5, 2/5]
+    [
+      [1, 6],
+      [2, 4],
+    ]
+      .flat()
+      .forEach((want, i) => relClose(dx.toFlatArray()[i], want, 1e-15)); // 3·[1/3, 2/3], 10·[3/5, 2/5]
   });
 
   it('mseLoss averages over every element of any shape', () => {
-    const p = tensor([[[1, 2]], [[3, 4]]], { ...f64, requiresGrad: true }), q = tensor([[[0, 2]], [[5, 4]]], { ...f64, requiresGrad: true }), t = new Tape();
+    const p = tensor([[[1, 2]], [[3, 4]]], { ...f64, requiresGrad: true }),
+      q = tensor([[[0, 2]], [[5, 4]]], { ...f64, requiresGrad: true }),
+      t = new Tape();
     const l = t.mseLoss(p, q);
     expect(l.item()).toBe(1.25); // (1 + 0 + 4 + 0) / 4
     const [dp, dq] = t.gradients(l, [p, q], { grad: tensor(2, f64) }); // 2 · 2 (p - q) / 4
@@ -106,9 +151,12 @@ describe('activations: reference values and hand-computed gradients', () => {
   });
 
   it('float32 works', () => {
-    const t = new Tape(), x = tensor([-1, 0.5, 2]);
+    const t = new Tape(),
+      x = tensor([-1, 0.5, 2]);
     expect(t.gelu(x).dtype).toBe('float32');
-    t.gelu(x).toFlatArray().forEach((v, i) => relClose(v, [geluTable[2][1], geluTable[5][1], 2 * 0.9772498680518208][i], 1e-7));
+    t.gelu(x)
+      .toFlatArray()
+      .forEach((v, i) => relClose(v, [geluTable[2][1], geluTable[5][1], 2 * 0.9772498680518208][i], 1e-7));
   });
 });
 
@@ -117,7 +165,9 @@ describe('errors name the op, the shapes and what disagrees', () => {
   it('mseLoss, logSumExp and geluBackward', () => {
     expect(() => t.mseLoss(tensor([[1, 2]], f64), tensor([1, 2], f64))).toThrow('mseLoss: prediction [1,2] and target [2] differ in shape');
     expect(() => t.mseLoss(tensor([1]), tensor([1], f64))).toThrow("mseLoss: cannot mix float32 and float64; convert one with .clone('float32')");
-    expect(() => t.mseLoss(tensor(new Float64Array(0), { shape: [0, 3] }), tensor(new Float64Array(0), { shape: [0, 3] }))).toThrow('mseLoss: the prediction [0,3] has no elements to average');
+    expect(() => t.mseLoss(tensor(new Float64Array(0), { shape: [0, 3] }), tensor(new Float64Array(0), { shape: [0, 3] }))).toThrow(
+      'mseLoss: the prediction [0,3] has no elements to average',
+    );
     expect(() => t.logSumExp(tensor([1, 2], f64), 1)).toThrow('logSumExp: axis 1 is out of range for shape [2]');
     expect(() => t.geluBackward(tensor([1, 2], f64), tensor([1], f64))).toThrow('geluBackward: g [2] and x [1] differ in shape');
   });

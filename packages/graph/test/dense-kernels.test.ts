@@ -17,7 +17,10 @@ import { loadKernels } from '../src/kernels/wasm.ts';
 setFlagsFromString('--experimental-wasm-relaxed-simd'); // the fused build needs it on Node 20
 // Without the kernels' memory (BACKPROP_KERNELS=js) there is no WebAssembly product to test.
 const builds = defaultMemory().wasm
-  ? [{ name: 'plain SIMD', fused: false, w: loadKernels(binary('plain'))! }, { name: 'fused multiply-add', fused: true, w: loadKernels(binary('fused'))! }]
+  ? [
+      { name: 'plain SIMD', fused: false, w: loadKernels(binary('plain'))! },
+      { name: 'fused multiply-add', fused: true, w: loadKernels(binary('fused'))! },
+    ]
   : [];
 
 const f = Math.fround;
@@ -35,13 +38,20 @@ function chain(a: NdArray, b: NdArray, i: number, j: number, from: number, to: n
  * ((l0 + l1) + l2) + l3, then the tail p in [k4, k) in order.
  */
 function inKernelOrder(a: NdArray, b: NdArray, transposedB: boolean): number[] {
-  const [m, k] = a.shape, n = b.shape[1], k4 = k & ~3, out: number[] = [];
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-    if (!transposedB) { out.push(chain(a, b, i, j, 0, k)); continue; }
-    const [l0, l1, l2, l3] = [0, 1, 2, 3].map((l) => chain(a, b, i, j, l, k4, 4));
-    const lanes = f(f(f(l0 + l1) + l2) + l3);
-    out.push(f(lanes + chain(a, b, i, j, k4, k)));
-  }
+  const [m, k] = a.shape,
+    n = b.shape[1],
+    k4 = k & ~3,
+    out: number[] = [];
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      if (!transposedB) {
+        out.push(chain(a, b, i, j, 0, k));
+        continue;
+      }
+      const [l0, l1, l2, l3] = [0, 1, 2, 3].map((l) => chain(a, b, i, j, l, k4, 4));
+      const lanes = f(f(f(l0 + l1) + l2) + l3);
+      out.push(f(lanes + chain(a, b, i, j, k4, k)));
+    }
   return out;
 }
 
@@ -56,11 +66,20 @@ function operand(rng: Rng, r: number, c: number, layout: Layout, jsHeap: boolean
   };
   const skip = 1 + rng.int(3);
   switch (layout) {
-    case 'rows': return make([r, c]);
-    case 'transposed': return make([c, r]).transpose(1, 0);
-    case 'rows at an offset': return make([r + skip, c]).lo(skip, 0);
-    case 'transposed at an offset': return make([c + skip, r]).lo(skip, 0).transpose(1, 0);
-    case 'a block of a wider array': return make([r, c + skip]).lo(0, skip).hi(r, c);
+    case 'rows':
+      return make([r, c]);
+    case 'transposed':
+      return make([c, r]).transpose(1, 0);
+    case 'rows at an offset':
+      return make([r + skip, c]).lo(skip, 0);
+    case 'transposed at an offset':
+      return make([c + skip, r])
+        .lo(skip, 0)
+        .transpose(1, 0);
+    case 'a block of a wider array':
+      return make([r, c + skip])
+        .lo(0, skip)
+        .hi(r, c);
   }
 }
 
@@ -72,8 +91,13 @@ function readsTransposedB(a: NdArray, b: NdArray): boolean {
 
 const shapes = fc.record({
   // around the blocks (4x8 rows x columns, 4x2 for Bᵀ, 4 steps of k) and past them
-  m: fc.integer({ min: 1, max: 13 }), k: fc.integer({ min: 1, max: 21 }), n: fc.integer({ min: 1, max: 21 }),
-  la: fc.constantFrom(...layouts), lb: fc.constantFrom(...layouts), jsHeap: fc.boolean(), seed: fc.integer(),
+  m: fc.integer({ min: 1, max: 13 }),
+  k: fc.integer({ min: 1, max: 21 }),
+  n: fc.integer({ min: 1, max: 21 }),
+  la: fc.constantFrom(...layouts),
+  lb: fc.constantFrom(...layouts),
+  jsHeap: fc.boolean(),
+  seed: fc.integer(),
 });
 
 it('run in both builds unless BACKPROP_KERNELS=js asked for the TypeScript kernels (no memory for them then)', () => {
@@ -83,25 +107,35 @@ it('run in both builds unless BACKPROP_KERNELS=js asked for the TypeScript kerne
 describe.each(builds)('the dense WebAssembly products, $name', ({ fused, w }) => {
   const product = (a: NdArray, b: NdArray) => Array.from(w.matmul(a, b, false)!);
 
-  it(fused ? 'equal the TypeScript reference within the error bound of float32 sums' : 'add in their documented order, bit for bit, and equal the TypeScript reference within the float32 bound', () => {
-    fc.assert(fc.property(shapes, ({ m, k, n, la, lb, jsHeap, seed }) => {
-      const rng = Rng.seeded(seed);
-      const a = operand(rng, m, k, la, jsHeap), b = operand(rng, k, n, lb, jsHeap);
-      const got = product(a, b);
-      if (!fused) expect(got).toEqual(inKernelOrder(a, b, readsTransposedB(a, b)));
-      // A float32 sum of k products in any order, fused or not, is within γ_k Σ|a b| of the exact
-      // sum (γ_k = k u / (1 - k u), u = 2^-24); the reference adds in float64 and rounds once
-      // (within u |s|). So the two differ by at most (k + 2) u Σ|a b| for these k.
-      const want = kernels.matmulTS(a, b).data;
-      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-        let scale = 0;
-        for (let p = 0; p < k; p++) scale += Math.abs(a.get(i, p) * b.get(p, j));
-        expect(Math.abs(got[i * n + j] - want[i * n + j])).toBeLessThanOrEqual((k + 2) * 2 ** -24 * scale);
-      }
-    }), { numRuns: 200 });
-  });
+  it(
+    fused
+      ? 'equal the TypeScript reference within the error bound of float32 sums'
+      : 'add in their documented order, bit for bit, and equal the TypeScript reference within the float32 bound',
+    () => {
+      fc.assert(
+        fc.property(shapes, ({ m, k, n, la, lb, jsHeap, seed }) => {
+          const rng = Rng.seeded(seed);
+          const a = operand(rng, m, k, la, jsHeap),
+            b = operand(rng, k, n, lb, jsHeap);
+          const got = product(a, b);
+          if (!fused) expect(got).toEqual(inKernelOrder(a, b, readsTransposedB(a, b)));
+          // A float32 sum of k products in any order, fused or not, is within γ_k Σ|a b| of the exact
+          // sum (γ_k = k u / (1 - k u), u = 2^-24); the reference adds in float64 and rounds once
+          // (within u |s|). So the two differ by at most (k + 2) u Σ|a b| for these k.
+          const want = kernels.matmulTS(a, b).data;
+          for (let i = 0; i < m; i++)
+            for (let j = 0; j < n; j++) {
+              let scale = 0;
+              for (let p = 0; p < k; p++) scale += Math.abs(a.get(i, p) * b.get(p, j));
+              expect(Math.abs(got[i * n + j] - want[i * n + j])).toBeLessThanOrEqual((k + 2) * 2 ** -24 * scale);
+            }
+        }),
+        { numRuns: 200 },
+      );
+    },
+  );
 
-  it('give the same bits run to run, on the shapes of the paper\'s network at batch 8', () => {
+  it("give the same bits run to run, on the shapes of the paper's network at batch 8", () => {
     const rng = Rng.seeded(16);
     const cases: [NdArray, NdArray][] = [
       [rng.randn([8, 784]).array, rng.randn([784, 800]).array], // X W1
@@ -110,7 +144,8 @@ describe.each(builds)('the dense WebAssembly products, $name', ({ fused, w }) =>
     ];
     const bytes = (c: Float32Array) => Buffer.from(c.buffer, c.byteOffset, c.byteLength);
     for (const [a, b] of cases) {
-      const first = w.matmul(a, b, false)!.slice(), again = w.matmul(a, b, false)!;
+      const first = w.matmul(a, b, false)!.slice(),
+        again = w.matmul(a, b, false)!;
       expect(bytes(again).equals(bytes(first))).toBe(true);
       expect(first.every(Number.isFinite)).toBe(true);
     }

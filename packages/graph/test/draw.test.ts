@@ -8,11 +8,19 @@ const param = { dtype: 'float64', requiresGrad: true } as const;
 
 /** l = tanh(x w + b)^2 at x = 0.5, w = 2, b = -0.3: four ops, seven tensors. */
 function small() {
-  const x = tensor(0.5, param), w = tensor(2, param), b = tensor(-0.3, param);
+  const x = tensor(0.5, param),
+    w = tensor(2, param),
+    b = tensor(-0.3, param);
   const t = new Tape();
   const y = t.tanh(t.add(t.mul(x, w), b));
   const l = t.square(y);
-  const names = new Map<Tensor, string>([[x, 'x'], [w, 'w'], [b, 'b'], [y, 'y'], [l, 'l']]);
+  const names = new Map<Tensor, string>([
+    [x, 'x'],
+    [w, 'w'],
+    [b, 'b'],
+    [y, 'y'],
+    [l, 'l'],
+  ]);
   return { t, x, w, b, y, l, names };
 }
 
@@ -25,7 +33,8 @@ describe('tape.toDot and tape.toSvg', () => {
     expect(nodes.size).toBe(4 + 7);
     expect([...nodes.keys()].filter((k) => k.startsWith('op')).map((k) => nodes.get(k)!.lines[0])).toEqual(['mul', 'add', 'tanh', 'square']);
     // By hand: y = tanh(0.7), dl/dy = 2y, dl/d(xw + b) = 2y(1 - y^2), dl/dw = that times x, dl/dx times w.
-    const y = Math.tanh(0.7), dPre = 2 * y * (1 - y * y);
+    const y = Math.tanh(0.7),
+      dPre = 2 * y * (1 - y * y);
     const five = (v: number) => v.toPrecision(5).replace(/0+$/, '');
     const byName = (name: string) => [...nodes.values()].find((n) => n.lines[0].startsWith(`${name} `))!.lines;
     expect(byName('w')).toEqual(['w scalar', 'value 2', `grad ${five(dPre * 0.5)}`]);
@@ -43,7 +52,8 @@ describe('tape.toDot and tape.toSvg', () => {
   });
 
   it('without backwardFrom draws no gradients and no backward edges; large tensors show their shape only', () => {
-    const X = zeros([8, 784], { dtype: 'float64' }), W = zeros([784, 10], param);
+    const X = zeros([8, 784], { dtype: 'float64' }),
+      W = zeros([784, 10], param);
     const t = new Tape();
     const S = t.matmul(X, W);
     t.sum(S);
@@ -57,11 +67,19 @@ describe('tape.toDot and tape.toSvg', () => {
   });
 
   it('draws each tensor of an array argument, extra arguments beside the op, notes from annotate, and only the records asked for', () => {
-    const a = tensor([1, 2], param), b = tensor([3], param);
+    const a = tensor([1, 2], param),
+      b = tensor([3], param);
     const t = new Tape();
     const c = t.concat([a, b], 0);
     const p = t.pow(c, 2);
-    const dot = t.toDot({ names: new Map([[a, 'a"1'], [b, 'b']]), annotate: (x) => (x === b ? { lines: ['checked: ok'], fill: '#d1f2d9' } : undefined), records: t.records.slice(0, 1) });
+    const dot = t.toDot({
+      names: new Map([
+        [a, 'a"1'],
+        [b, 'b'],
+      ]),
+      annotate: (x) => (x === b ? { lines: ['checked: ok'], fill: '#d1f2d9' } : undefined),
+      records: t.records.slice(0, 1),
+    });
     expect(dot).toContain('label="concat (0)"');
     expect(dot).not.toContain('pow');
     expect(dot).toContain('label="a\\"1 [2]\\nvalue [1, 2]"');
@@ -84,7 +102,8 @@ describe('tape.toDot and tape.toSvg', () => {
   });
 
   it('draws only the edges the backward pass runs along in two colours, and bounds the layout of large tapes', async () => {
-    const x = tensor(0.5, param), c = tensor(2, { dtype: 'float64' });
+    const x = tensor(0.5, param),
+      c = tensor(2, { dtype: 'float64' });
     const t = new Tape();
     const y = t.mul(x, c);
     const other = t.exp(x); // not on the path to y

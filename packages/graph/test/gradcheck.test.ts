@@ -28,7 +28,8 @@ describe('gradcheck', () => {
     expect(r.worst.numeric / r.worst.analytic).toBeCloseTo(sigmoid(x.get(...worst)), 6);
     // Through a sum (no random weighting) the error 1 - sigmoid(x) is largest at the smallest entry.
     const summed = gradcheck((t, a) => t.sum(t.apply(wrongSoftplus, a)), [x]).inputs[0];
-    const flat = x.toFlatArray(), smallest = flat.indexOf(Math.min(...flat));
+    const flat = x.toFlatArray(),
+      smallest = flat.indexOf(Math.min(...flat));
     expect(summed.worst).toEqual({ at: [Math.floor(smallest / 3), smallest % 3], analytic: 1, numeric: expect.closeTo(sigmoid(flat[smallest]), 8) });
   });
 
@@ -47,7 +48,18 @@ describe('gradcheck', () => {
   });
 
   it('accepts the convention at a kink and says so: relu at 0, a hinge margin at 0, a tie in max', () => {
-    const relu = gradcheck((t, a) => t.relu(a), [tensor([[0, 1], [-1, 0]], f64)]);
+    const relu = gradcheck(
+      (t, a) => t.relu(a),
+      [
+        tensor(
+          [
+            [0, 1],
+            [-1, 0],
+          ],
+          f64,
+        ),
+      ],
+    );
     expect(relu.ok).toBe(true);
     expect(relu.inputs[0].kinks).toBe(2);
     expect(relu.summary).toContain('2 at a kink, accepted between the one-sided differences');

@@ -27,14 +27,17 @@ describe('ownership: the two programs of the issue', () => {
     expect(layer.W.toFlatArray()).toEqual(want);
     const x = tensor([[1, 2, 3]]);
     const t = new Tape();
-    expect(layer.forward(t, x).toFlatArray()).toEqual([
-      want[0] + 2 * want[2] + 3 * want[4],
-      want[1] + 2 * want[3] + 3 * want[5],
-    ].map(Math.fround));
+    expect(layer.forward(t, x).toFlatArray()).toEqual([want[0] + 2 * want[2] + 3 * want[4], want[1] + 2 * want[3] + 3 * want[5]].map(Math.fround));
   });
 
   it('a gradient computed inside tidy is held by its parameter after the scope', () => {
-    const W = tensor([[1, 2], [3, 4]], { requiresGrad: true });
+    const W = tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { requiresGrad: true },
+    );
     const x = tensor([[5, 6]]);
     tidy(() => {
       const t = new Tape();
@@ -63,7 +66,10 @@ describe('misuse is an error that names what made the tensor', () => {
 
   it('a user object holding a temporary: the temporary throws, the parameter lives', () => {
     class Holder {
-      constructor(readonly mask: Tensor, readonly W: Tensor) {}
+      constructor(
+        readonly mask: Tensor,
+        readonly W: Tensor,
+      ) {}
     }
     const h = tidy(() => new Holder(full([2], 1), tensor([1, 2], { requiresGrad: true })));
     churn();
@@ -84,12 +90,14 @@ describe('misuse is an error that names what made the tensor', () => {
 
   it('an old gradient kept across steps throws once a later backward replaced it; a clone lives on', () => {
     const W = tensor([1, 2], { requiresGrad: true });
-    const step = (c: number) => tidy(() => {
-      const t = new Tape();
-      t.backward(t.sum(t.mul(W, c)));
-    });
+    const step = (c: number) =>
+      tidy(() => {
+        const t = new Tape();
+        t.backward(t.sum(t.mul(W, c)));
+      });
     step(3);
-    const first = W.grad!, copy = first.clone();
+    const first = W.grad!,
+      copy = first.clone();
     expect(first.toFlatArray()).toEqual([3, 3]);
     step(4);
     churn();
@@ -98,19 +106,30 @@ describe('misuse is an error that names what made the tensor', () => {
     expect(copy.toFlatArray()).toEqual([3, 3]);
   });
 
-  it('accumulates into a parameter\'s gradient when asked', () => {
+  it("accumulates into a parameter's gradient when asked", () => {
     const W = tensor([1, 2], { requiresGrad: true });
-    for (const c of [3, 4]) tidy(() => {
-      const t = new Tape();
-      t.backward(t.sum(t.mul(W, c)), { accumulate: true });
-    });
+    for (const c of [3, 4])
+      tidy(() => {
+        const t = new Tape();
+        t.backward(t.sum(t.mul(W, c)), { accumulate: true });
+      });
     expect(W.grad!.toFlatArray()).toEqual([7, 7]);
   });
 
   it('views keep their base: a transpose returned from tidy lives; a subarray of a block is refused', () => {
-    const m = tidy(() => tensor([[1, 2, 3], [4, 5, 6]]).T);
+    const m = tidy(
+      () =>
+        tensor([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]).T,
+    );
     churn();
-    expect(m.toArray()).toEqual([[1, 4], [2, 5], [3, 6]]);
+    expect(m.toArray()).toEqual([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
     const base = tensor([1, 2, 3, 4]);
     const part = base.array.data.subarray(1, 3);
     if (defaultMemory().wasm) {
@@ -128,7 +147,8 @@ describe('misuse is an error that names what made the tensor', () => {
   });
 
   it('an explicit Scope owns what is allocated while it is open, whatever the order scopes close in', () => {
-    const outer = new Scope(), inner = new Scope();
+    const outer = new Scope(),
+      inner = new Scope();
     const a = tensor([1]);
     outer.dispose(); // closed before the inner one: a belongs to inner, which is still open
     expect(a.toFlatArray()).toEqual([1]);
@@ -140,16 +160,17 @@ describe('misuse is an error that names what made the tensor', () => {
   });
 });
 
-describe('a step reuses the previous step\'s memory', () => {
+describe("a step reuses the previous step's memory", () => {
   it('the high-water mark stays put over training steps, with no ritual', () => {
     const memory = defaultMemory();
     const rng = Rng.seeded(3);
     const W = rng.randn([50, 20], { requiresGrad: true });
-    const step = () => tidy(() => {
-      const t = new Tape();
-      t.backward(t.sum(t.tanh(t.matmul(rng.randn([4, 50]), W))));
-      W.array.data.forEach((w, i, d) => (d[i] = w - 0.01 * W.grad!.array.data[i]));
-    });
+    const step = () =>
+      tidy(() => {
+        const t = new Tape();
+        t.backward(t.sum(t.tanh(t.matmul(rng.randn([4, 50]), W))));
+        W.array.data.forEach((w, i, d) => (d[i] = w - 0.01 * W.grad!.array.data[i]));
+      });
     step();
     step();
     const top = memory.used;
@@ -172,8 +193,10 @@ describe('the memory grows on demand', () => {
     const memory = defaultMemory();
     if (!memory.wasm) return expect(process.env.BACKPROP_KERNELS).toBe('js');
     const rng = Rng.seeded(5);
-    const A = rng.randn([7, 9]), B = rng.randn([9, 5]);
-    const before = A.toFlatArray(), product = tidy(() => new Tape().matmul(A, B).toFlatArray());
+    const A = rng.randn([7, 9]),
+      B = rng.randn([9, 5]);
+    const before = A.toFlatArray(),
+      product = tidy(() => new Tape().matmul(A, B).toFlatArray());
     const size = memory.size;
     // more than the memory has left: it grows (doubling at least), and the old views stay valid
     const big = zeros([Math.ceil((size - memory.used) / 4) + 1]);
@@ -269,10 +292,16 @@ function run(program: Step[]): void {
         handles.push({ tensor: tensor(s.values, { requiresGrad: true }), values: s.values, scope: null, alive: true, param: true });
         break;
       case 'op': {
-        const a = at(s.a), b = at(s.b);
+        const a = at(s.a),
+          b = at(s.b);
         if (!a || !b || !a.alive || !b.alive) break;
         const t = new Tape();
-        const f = { add: (x: number, y: number) => x + y, mul: (x: number, y: number) => Math.fround(x) * Math.fround(y), tanh: (x: number) => Math.tanh(x), transpose: (x: number) => x }[s.op];
+        const f = {
+          add: (x: number, y: number) => x + y,
+          mul: (x: number, y: number) => Math.fround(x) * Math.fround(y),
+          tanh: (x: number) => Math.tanh(x),
+          transpose: (x: number) => x,
+        }[s.op];
         const out = s.op === 'tanh' ? t.tanh(a.tensor) : s.op === 'transpose' ? t.transpose(a.tensor) : t[s.op](a.tensor, b.tensor);
         if (s.op === 'transpose') {
           // a view: it shares a's memory, and so a's owner and fate
@@ -314,7 +343,8 @@ function run(program: Step[]): void {
         break;
       }
       case 'backward': {
-        const p = at(s.p), a = at(s.a);
+        const p = at(s.p),
+          a = at(s.a);
         if (!p || !a || !p.alive || !a.alive || !p.param || a.tensor.requiresGrad) break;
         const t = new Tape();
         t.backward(t.sum(t.mul(p.tensor, a.tensor)));
@@ -341,6 +371,9 @@ const baseOf = (h: Handle): Handle => h.base ?? h;
 
 describe('random programs', () => {
   it('every value read equals the plain-array program, or the read throws because the rules say the tensor is dead', () => {
-    fc.assert(fc.property(fc.array(step, { maxLength: 60 }), (program) => run(program)), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), (program) => run(program)),
+      { numRuns: 200 },
+    );
   });
 });

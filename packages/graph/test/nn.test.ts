@@ -49,13 +49,23 @@ describe('layers: output shapes and gradients (float64, central differences)', (
     });
   }
 
-  it('Embedding: rows of its table for indices of any shape, and the table\'s gradient', () => {
-    const layer = new nn.Embedding(5, 3), idx = tensor([[0, 4, 4], [2, 1, 0]], f64);
+  it("Embedding: rows of its table for indices of any shape, and the table's gradient", () => {
+    const layer = new nn.Embedding(5, 3),
+      idx = tensor(
+        [
+          [0, 4, 4],
+          [2, 1, 0],
+        ],
+        f64,
+      );
     const model = nn.Model.init(layer, Rng.seeded(1), f64);
     const y = tidy(() => model.forward(new Tape(), idx));
     expect(y.shape).toEqual([2, 3, 3]);
     const table = model.params.get('weight')!.toArray() as number[][];
-    expect(y.toArray()).toEqual([[table[0], table[4], table[4]], [table[2], table[1], table[0]]]);
+    expect(y.toArray()).toEqual([
+      [table[0], table[4], table[4]],
+      [table[2], table[1], table[0]],
+    ]);
     const report = check(layer, idx, true);
     expect(report.ok, report.summary).toBe(true);
   });
@@ -63,21 +73,49 @@ describe('layers: output shapes and gradients (float64, central differences)', (
 
 describe('names, initialisation and state', () => {
   it("names tensors as torch's state_dict does: by position or by name, a Residual adding no name, state after every parameter", () => {
-    const net = new nn.Sequential([new nn.Conv2d(1, 2, 3), new nn.BatchNorm(2), new nn.Flatten(), new nn.Residual(new nn.Linear(8, 8)), new nn.Sequential({ head: new nn.Linear(8, 2) })]);
+    const net = new nn.Sequential([
+      new nn.Conv2d(1, 2, 3),
+      new nn.BatchNorm(2),
+      new nn.Flatten(),
+      new nn.Residual(new nn.Linear(8, 8)),
+      new nn.Sequential({ head: new nn.Linear(8, 2) }),
+    ]);
     const model = nn.Model.init(net, Rng.seeded(1));
-    expect([...model.stateDict().keys()]).toEqual(['0.weight', '0.bias', '1.gain', '1.bias', '3.weight', '3.bias', '4.head.weight', '4.head.bias', '1.mean', '1.var']);
+    expect([...model.stateDict().keys()]).toEqual([
+      '0.weight',
+      '0.bias',
+      '1.gain',
+      '1.bias',
+      '3.weight',
+      '3.bias',
+      '4.head.weight',
+      '4.head.bias',
+      '1.mean',
+      '1.var',
+    ]);
     expect(model.parameters().every((p) => p.requiresGrad)).toBe(true);
-    expect([...model.state.values()].map((s) => s.toFlatArray())).toEqual([[0, 0], [1, 1]]);
+    expect([...model.state.values()].map((s) => s.toFlatArray())).toEqual([
+      [0, 0],
+      [1, 1],
+    ]);
     expect(() => new nn.Sequential([new nn.Linear(1, 1), 'relu' as never])).toThrow(/^Sequential: '1' is not a layer/);
   });
 
   it('draws xavier within ±sqrt(6 / (in + out)), he with variance 2 / fan-in (filters: in·kh·kw), biases zero, the same bits from the same seed', () => {
     const linear = nn.Model.init(new nn.Linear(300, 200), Rng.seeded(1));
-    const w = linear.params.get('weight')!.toFlatArray(), bound = Math.sqrt(6 / 500);
+    const w = linear.params.get('weight')!.toFlatArray(),
+      bound = Math.sqrt(6 / 500);
     expect(Math.max(...w.map(Math.abs))).toBeLessThanOrEqual(bound);
     expect(Math.max(...w.map(Math.abs))).toBeGreaterThan(0.99 * bound);
-    expect(linear.params.get('bias')!.toFlatArray().every((b) => b === 0)).toBe(true);
-    const conv = nn.Model.init(new nn.Conv2d(8, 64, 5, { init: 'he' }), Rng.seeded(1)).params.get('weight')!.toFlatArray();
+    expect(
+      linear.params
+        .get('bias')!
+        .toFlatArray()
+        .every((b) => b === 0),
+    ).toBe(true);
+    const conv = nn.Model.init(new nn.Conv2d(8, 64, 5, { init: 'he' }), Rng.seeded(1))
+      .params.get('weight')!
+      .toFlatArray();
     const variance = conv.reduce((a, v) => a + v * v, 0) / conv.length;
     expect(variance).toBeGreaterThan(0.95 * (2 / 200));
     expect(variance).toBeLessThan(1.05 * (2 / 200));
@@ -86,20 +124,41 @@ describe('names, initialisation and state', () => {
   });
 
   it('BatchNorm: running statistics after two training passes equal their closed form, and evaluation normalises with them', () => {
-    const layer = new nn.BatchNorm(2, { momentum: 0.25 }), model = nn.Model.init(layer, Rng.seeded(1), f64);
-    const batches = [[[1, 10], [3, 14], [8, 9]], [[2, -1], [0, 5], [4, 2], [6, 6]]];
-    let mean = [0, 0], variance = [1, 1];
+    const layer = new nn.BatchNorm(2, { momentum: 0.25 }),
+      model = nn.Model.init(layer, Rng.seeded(1), f64);
+    const batches = [
+      [
+        [1, 10],
+        [3, 14],
+        [8, 9],
+      ],
+      [
+        [2, -1],
+        [0, 5],
+        [4, 2],
+        [6, 6],
+      ],
+    ];
+    const mean = [0, 0],
+      variance = [1, 1];
     for (const b of batches) {
       tidy(() => model.forward(new Tape(), tensor(b, f64), { training: true }));
       for (let c = 0; c < 2; c++) {
-        const col = b.map((r) => r[c]), m = col.reduce((a, v) => a + v, 0) / col.length;
+        const col = b.map((r) => r[c]),
+          m = col.reduce((a, v) => a + v, 0) / col.length;
         const unbiased = col.reduce((a, v) => a + (v - m) ** 2, 0) / (col.length - 1);
         mean[c] = 0.75 * mean[c] + 0.25 * m;
         variance[c] = 0.75 * variance[c] + 0.25 * unbiased;
       }
     }
-    model.state.get('mean')!.toFlatArray().forEach((v, c) => expect(v).toBeCloseTo(mean[c], 14));
-    model.state.get('var')!.toFlatArray().forEach((v, c) => expect(v).toBeCloseTo(variance[c], 14));
+    model.state
+      .get('mean')!
+      .toFlatArray()
+      .forEach((v, c) => expect(v).toBeCloseTo(mean[c], 14));
+    model.state
+      .get('var')!
+      .toFlatArray()
+      .forEach((v, c) => expect(v).toBeCloseTo(variance[c], 14));
     model.params.get('gain')!.array.data.set([2, 0.5]);
     model.params.get('bias')!.array.data.set([1, -1]);
     const y = tidy(() => model.forward(new Tape(), tensor([[5, 7]], f64))).toFlatArray();
@@ -111,7 +170,11 @@ describe('names, initialisation and state', () => {
   });
 
   it('Dropout: the identity in evaluation; in training, masks fixed by the seed, the rate dropped, the rest scaled by 1 / (1 - rate)', () => {
-    const layer = new nn.Dropout(0.25), x = tensor(Array.from({ length: 4000 }, (_, i) => 1 + (i % 7)), { ...f64, shape: [40, 100] });
+    const layer = new nn.Dropout(0.25),
+      x = tensor(
+        Array.from({ length: 4000 }, (_, i) => 1 + (i % 7)),
+        { ...f64, shape: [40, 100] },
+      );
     expect(run(layer, x).toFlatArray()).toEqual(x.toFlatArray());
     const a = run(layer, x, { training: true, rng: Rng.seeded(5) }).toFlatArray();
     expect(run(layer, x, { training: true, rng: Rng.seeded(5) }).toFlatArray()).toEqual(a);
@@ -131,7 +194,10 @@ describe('a layer of your own', () => {
     readonly layers: ReadonlyMap<string, nn.Layer>;
     constructor(inFeatures: number, outFeatures: number) {
       this.label = `GLU(${inFeatures}, ${outFeatures})`;
-      this.layers = new Map([['value', new nn.Linear(inFeatures, outFeatures)], ['gate', new nn.Linear(inFeatures, outFeatures, { activation: 'sigmoid' })]]);
+      this.layers = new Map([
+        ['value', new nn.Linear(inFeatures, outFeatures)],
+        ['gate', new nn.Linear(inFeatures, outFeatures, { activation: 'sigmoid' })],
+      ]);
     }
     forward(t: Tape, x: Tensor, ctx: nn.LayerContext): Tensor {
       return t.mul(ctx.apply('value', t, x), ctx.apply('gate', t, x));
@@ -157,7 +223,8 @@ describe('a layer of your own', () => {
 });
 
 describe('a wrong input gets one line naming the layer', () => {
-  const x2 = tensor([[1, 2, 3]], f64), x4 = Rng.seeded(1).randn([1, 3, 4, 4], f64);
+  const x2 = tensor([[1, 2, 3]], f64),
+    x4 = Rng.seeded(1).randn([1, 3, 4, 4], f64);
   const cases: [nn.Layer, Tensor, RegExp][] = [
     [new nn.Linear(4, 2), x2, /^Linear\(4, 2\): expects input \[n, 4\], got \[1,3\]$/],
     [new nn.Conv2d(1, 2, 3), x4, /^Conv2d\(1, 2, 3\): expects input \[N, 1, H, W\], got \[1,3,4,4\]$/],
@@ -168,13 +235,19 @@ describe('a wrong input gets one line naming the layer', () => {
     [new nn.BatchNorm(4), x4, /^BatchNorm\(4\): expects input \[N, 4, \.\.\.\] \(channels on axis 1\), got \[1,3,4,4\]$/],
     [new nn.Embedding(3, 2), x2, /^Embedding\(3, 2\): the input \[1,3\] holds 3 at flat index 2: indices must be whole numbers in \[0, 3\)$/],
     [new nn.Residual(new nn.Linear(3, 2)), x2, /^Residual\(Linear\(3, 2\)\): the inner layer maps \[1,3\] to \[1,2\]; x \+ f\(x\) needs the same shape$/],
-    [new nn.Sequential({ a: new nn.Linear(3, 3), b: new nn.Sequential([new nn.Linear(2, 2)]) }), x2, /^Linear\(2, 2\) 'b\.0': expects input \[n, 2\], got \[1,3\]$/],
+    [
+      new nn.Sequential({ a: new nn.Linear(3, 3), b: new nn.Sequential([new nn.Linear(2, 2)]) }),
+      x2,
+      /^Linear\(2, 2\) 'b\.0': expects input \[n, 2\], got \[1,3\]$/,
+    ],
   ];
   for (const [layer, x, message] of cases) it(layer.label, () => expect(() => run(layer, x)).toThrow(message));
 
   it('bad constructor arguments are refused when the layer is made', () => {
     expect(() => new nn.Linear(0, 3)).toThrow(/^Linear\(0, 3\): inFeatures must be a positive integer, got 0$/);
-    expect(() => new nn.Linear(3, 3, { activation: 'swish' as never })).toThrow(/^Linear\(3, 3\): activation must be one of relu, tanh, sigmoid, gelu, elu, softplus, leakyRelu, got "swish"$/);
+    expect(() => new nn.Linear(3, 3, { activation: 'swish' as never })).toThrow(
+      /^Linear\(3, 3\): activation must be one of relu, tanh, sigmoid, gelu, elu, softplus, leakyRelu, got "swish"$/,
+    );
     expect(() => new nn.Conv2d(3, 4, 3, { groups: 2 })).toThrow(/^Conv2d\(3, 4, 3\): groups 2 must divide both channel counts$/);
     expect(() => new nn.Dropout(1)).toThrow(/^Dropout\(1\): the rate must be in \[0, 1\)$/);
   });

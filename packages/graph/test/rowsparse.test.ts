@@ -15,7 +15,10 @@ import { wasmKernels } from '../src/kernels/wasm.ts';
  * NaN's sign and payload unspecified, and V8's two compilers of a kernel (before and after it tiers
  * up) may pick different ones when two NaNs meet, so the same kernel can give two NaNs on two calls.
  */
-const bits = (d: Float32Array | Float64Array) => Array.from(d, (v, i) => (Number.isNaN(v) ? 'NaN' : Array.from(new Uint8Array(d.buffer, d.byteOffset + i * d.BYTES_PER_ELEMENT, d.BYTES_PER_ELEMENT)).join('.')));
+const bits = (d: Float32Array | Float64Array) =>
+  Array.from(d, (v, i) =>
+    Number.isNaN(v) ? 'NaN' : Array.from(new Uint8Array(d.buffer, d.byteOffset + i * d.BYTES_PER_ELEMENT, d.BYTES_PER_ELEMENT)).join('.'),
+  );
 
 /** A value of a sparse matrix: mostly exact zeros (of both signs), else a normal draw or a special value. */
 function entry(r: Rng, zeros: number, specials: boolean): number {
@@ -26,7 +29,16 @@ function entry(r: Rng, zeros: number, specials: boolean): number {
 }
 
 /** A [rows, cols] tensor of `dtype`, some of whose rows are all zero, in the kernels' memory or (jsHeap) not. */
-function sparseMatrix(r: Rng, rows: number, cols: number, zeros: number, emptyRows: number, specials: boolean, dtype: 'float32' | 'float64', jsHeap: boolean): Tensor {
+function sparseMatrix(
+  r: Rng,
+  rows: number,
+  cols: number,
+  zeros: number,
+  emptyRows: number,
+  specials: boolean,
+  dtype: 'float32' | 'float64',
+  jsHeap: boolean,
+): Tensor {
   const t = r.tensor([rows, cols], (q) => entry(q, zeros, specials), { dtype });
   for (let i = 0; i < rows; i++) if (r.uniform() < emptyRows) t.array.data.fill(0, i * cols, (i + 1) * cols);
   return jsHeap ? tensor(t.array.data.slice(), { shape: [rows, cols] }) : t;
@@ -34,26 +46,38 @@ function sparseMatrix(r: Rng, rows: number, cols: number, zeros: number, emptyRo
 
 describe('kernels.matmulRowSparse', () => {
   it('gives the bits of kernels.matmul once the unwritten rows are zeroed, and lists exactly the rows of A with a non-zero (random shapes, all-zero rows and batches, NaN, Inf and -0 in A and B)', () => {
-    fc.assert(fc.property(
-      fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 24 }), fc.constantFrom(1, 7, 16, 33, 64, 100),
-      fc.constantFrom(0.5, 0.9, 1), fc.constantFrom(0, 0.5, 1), fc.boolean(), fc.boolean(), fc.constantFrom('float32', 'float64'), fc.boolean(), fc.integer(),
-      (m, k, n, zeros, emptyRows, transA, specials, dtype, jsHeap, seed) => tidy(() => {
-        const r = Rng.seeded(seed);
-        // A = Xᵀ (a transposed view, as in the weights' gradient) or a row-major A
-        const a = transA ? sparseMatrix(r, k, m, zeros, 0, specials, dtype, jsHeap).T : sparseMatrix(r, m, k, zeros, emptyRows, specials, dtype, jsHeap);
-        const b = r.tensor([k, n], (q) => entry(q, 0.2, specials), { dtype });
-        // Stale values where the product is about to be allocated: unwritten rows must not show through.
-        tidy(() => r.tensor([m, n], () => NaN, { dtype }));
-        const want = kernels.matmul(a.array, b.array);
-        const { array, rows } = kernels.matmulRowSparse(a.array, b.array);
-        const nonEmpty = Array.from({ length: m }, (_, i) => i).filter((i) => Array.from({ length: k }, (_, p) => a.get(i, p)).some((v) => v !== 0));
-        if (rows) {
-          expect(Array.from(rows)).toEqual(nonEmpty);
-          kernels.zeroOtherRows(array.data, rows, n);
-        }
-        expect(bits(array.data)).toEqual(bits(want.data));
-      }),
-    ), { numRuns: 200 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 24 }),
+        fc.constantFrom(1, 7, 16, 33, 64, 100),
+        fc.constantFrom(0.5, 0.9, 1),
+        fc.constantFrom(0, 0.5, 1),
+        fc.boolean(),
+        fc.boolean(),
+        fc.constantFrom('float32', 'float64'),
+        fc.boolean(),
+        fc.integer(),
+        (m, k, n, zeros, emptyRows, transA, specials, dtype, jsHeap, seed) =>
+          tidy(() => {
+            const r = Rng.seeded(seed);
+            // A = Xᵀ (a transposed view, as in the weights' gradient) or a row-major A
+            const a = transA ? sparseMatrix(r, k, m, zeros, 0, specials, dtype, jsHeap).T : sparseMatrix(r, m, k, zeros, emptyRows, specials, dtype, jsHeap);
+            const b = r.tensor([k, n], (q) => entry(q, 0.2, specials), { dtype });
+            // Stale values where the product is about to be allocated: unwritten rows must not show through.
+            tidy(() => r.tensor([m, n], () => NaN, { dtype }));
+            const want = kernels.matmul(a.array, b.array);
+            const { array, rows } = kernels.matmulRowSparse(a.array, b.array);
+            const nonEmpty = Array.from({ length: m }, (_, i) => i).filter((i) => Array.from({ length: k }, (_, p) => a.get(i, p)).some((v) => v !== 0));
+            if (rows) {
+              expect(Array.from(rows)).toEqual(nonEmpty);
+              kernels.zeroOtherRows(array.data, rows, n);
+            }
+            expect(bits(array.data)).toEqual(bits(want.data));
+          }),
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('leaves rows unwritten for an MNIST-like Xᵀ G with the WebAssembly kernels, and the TypeScript ones for float64', () => {
@@ -73,43 +97,57 @@ describe('kernels.matmulRowSparse', () => {
 
 describe('kernels.addScaledRows', () => {
   it('gives the bits of kernels.addScaled over the whole zeroed gradient, reading none of its other rows (both kernels, -0, NaN, Inf, any alpha)', () => {
-    fc.assert(fc.property(
-      fc.integer({ min: 1, max: 30 }), fc.constantFrom(16, 32, 48, 64, 800, 100, 7), fc.constantFrom(0, 0.5, 0.95), fc.constantFrom(-0.01, 0.5, -1e30, NaN, -Infinity),
-      fc.constantFrom('float32', 'float64'), fc.boolean(), fc.integer(),
-      (m, n, zeroShare, alpha, dtype, jsHeap, seed) => tidy(() => {
-        const r = Rng.seeded(seed);
-        // copies in the kernels' memory (float32: the WebAssembly kernel) or in the JavaScript heap (the TypeScript loop)
-        const copy = (x: Float32Array | Float64Array) => {
-          if (jsHeap) return x.slice();
-          const out = zeros([x.length], { dtype }).array.data;
-          out.set(x);
-          return out;
-        };
-        const w = r.tensor([m, n], (q) => entry(q, 0.1, true), { dtype }).array.data;
-        const rows = Int32Array.from(Array.from({ length: m }, (_, i) => i).filter(() => r.uniform() < 0.5));
-        const g = r.tensor([m, n], (q) => entry(q, zeroShare, true), { dtype }).array.data;
-        let from = 0;
-        for (const row of rows) { g.fill(0, from * n, row * n); from = row + 1; }
-        g.fill(0, from * n);
-        const dense = copy(w);
-        kernels.addScaled(dense, copy(g), alpha);
-        const unread = copy(g); // the rows addScaledRows must not read hold NaN
-        for (let i = 0; i < m; i++) if (!rows.includes(i)) unread.fill(NaN, i * n, (i + 1) * n);
-        const sparse = copy(w);
-        const done = kernels.addScaledRows(sparse, unread, rows, n, alpha);
-        const wasm = wasmKernels() !== null && !jsHeap && dtype === 'float32';
-        expect(inMemory(sparse)).toBe(!jsHeap && dtype === 'float32' && wasmKernels() !== null);
-        expect(done).toBe(n % (wasm ? 16 : 32) === 0);
-        if (done) expect(bits(sparse)).toEqual(bits(dense));
-      }),
-    ), { numRuns: 100 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.constantFrom(16, 32, 48, 64, 800, 100, 7),
+        fc.constantFrom(0, 0.5, 0.95),
+        fc.constantFrom(-0.01, 0.5, -1e30, NaN, -Infinity),
+        fc.constantFrom('float32', 'float64'),
+        fc.boolean(),
+        fc.integer(),
+        (m, n, zeroShare, alpha, dtype, jsHeap, seed) =>
+          tidy(() => {
+            const r = Rng.seeded(seed);
+            // copies in the kernels' memory (float32: the WebAssembly kernel) or in the JavaScript heap (the TypeScript loop)
+            const copy = (x: Float32Array | Float64Array) => {
+              if (jsHeap) return x.slice();
+              const out = zeros([x.length], { dtype }).array.data;
+              out.set(x);
+              return out;
+            };
+            const w = r.tensor([m, n], (q) => entry(q, 0.1, true), { dtype }).array.data;
+            const rows = Int32Array.from(Array.from({ length: m }, (_, i) => i).filter(() => r.uniform() < 0.5));
+            const g = r.tensor([m, n], (q) => entry(q, zeroShare, true), { dtype }).array.data;
+            let from = 0;
+            for (const row of rows) {
+              g.fill(0, from * n, row * n);
+              from = row + 1;
+            }
+            g.fill(0, from * n);
+            const dense = copy(w);
+            kernels.addScaled(dense, copy(g), alpha);
+            const unread = copy(g); // the rows addScaledRows must not read hold NaN
+            for (let i = 0; i < m; i++) if (!rows.includes(i)) unread.fill(NaN, i * n, (i + 1) * n);
+            const sparse = copy(w);
+            const done = kernels.addScaledRows(sparse, unread, rows, n, alpha);
+            const wasm = wasmKernels() !== null && !jsHeap && dtype === 'float32';
+            expect(inMemory(sparse)).toBe(!jsHeap && dtype === 'float32' && wasmKernels() !== null);
+            expect(done).toBe(n % (wasm ? 16 : 32) === 0);
+            if (done) expect(bits(sparse)).toEqual(bits(dense));
+          }),
+      ),
+      { numRuns: 100 },
+    );
   });
 });
 
 /** A two-layer network on sparse inputs, trained by plain SGD on the tape; `dense` reads every gradient before the step. */
 function train(dense: boolean, dtype: 'float32' | 'float64', steps: number, seed: number): { params: Tensor[]; sparseSteps: number } {
   const r = Rng.seeded(seed);
-  const W1 = r.randn([48, 32], { dtype }), b1 = zeros([32], { dtype }), W2 = r.randn([32, 5], { dtype });
+  const W1 = r.randn([48, 32], { dtype }),
+    b1 = zeros([32], { dtype }),
+    W2 = r.randn([32, 5], { dtype });
   const params = [W1, b1, W2];
   params.forEach((p) => (p.requiresGrad = true));
   let sparseSteps = 0;
@@ -129,11 +167,12 @@ function train(dense: boolean, dtype: 'float32' | 'float64', steps: number, seed
   return { params, sparseSteps };
 }
 
-describe('the first layer\'s gradient on sparse inputs', () => {
+describe("the first layer's gradient on sparse inputs", () => {
   it('is row-sparse through the tape, SGD updates it without reading it densely, and the weights have the bits of the dense update', () => {
     for (const dtype of ['float32', 'float64'] as const) {
       for (const seed of [1, 2, 3]) {
-        const rowSparse = train(false, dtype, 12, seed), dense = train(true, dtype, 12, seed);
+        const rowSparse = train(false, dtype, 12, seed),
+          dense = train(true, dtype, 12, seed);
         expect(rowSparse.sparseSteps).toBeGreaterThanOrEqual(10);
         expect(dense.sparseSteps).toBe(0);
         rowSparse.params.forEach((p, i) => expect(bits(p.array.data)).toEqual(bits(dense.params[i].array.data)));

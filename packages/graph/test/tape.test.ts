@@ -43,7 +43,8 @@ describe('Tape', () => {
 
   it('keeps two tapes independent', () => {
     const x = tensor([1.5], { ...f64, requiresGrad: true });
-    const a = new Tape(), b = new Tape();
+    const a = new Tape(),
+      b = new Tape();
     const la = a.sum(a.square(x));
     const lb = b.sum(b.scale(x, 7));
     expect(a.records.map((r) => r.op.name)).toEqual(['square', 'sum']);
@@ -53,13 +54,30 @@ describe('Tape', () => {
   });
 
   it('takes an explicit upstream gradient for a non-scalar output, and demands one', () => {
-    const x = tensor([[1, 2], [3, 4]], { ...f64, requiresGrad: true });
+    const x = tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { ...f64, requiresGrad: true },
+    );
     const t = new Tape();
     const y = t.scale(x, 2);
     expect(() => t.backward(y)).toThrow('backward: the output has shape [2,2], not one element: pass the upstream gradient as { grad }');
     expect(() => t.backward(y, { grad: tensor([1, 2], f64) })).toThrow('backward: the upstream gradient has shape [2] but the output has [2,2]');
-    t.backward(y, { grad: tensor([[1, 0], [0, -1]], f64) });
-    expect(x.grad!.toArray()).toEqual([[2, 0], [0, -2]]);
+    t.backward(y, {
+      grad: tensor(
+        [
+          [1, 0],
+          [0, -1],
+        ],
+        f64,
+      ),
+    });
+    expect(x.grad!.toArray()).toEqual([
+      [2, 0],
+      [0, -2],
+    ]);
   });
 
   it('gives gradients of intermediates, and zeros where the output does not depend', () => {
@@ -83,7 +101,9 @@ describe('an argument that is an array of tensors', () => {
   });
 
   it('is tracked element by element: each gets its gradient, a tensor listed twice gets both', () => {
-    const a = tensor([1, 2], { ...f64, requiresGrad: true }), b = tensor([3, 4], { ...f64, requiresGrad: true }), k = tensor([5, 6], f64);
+    const a = tensor([1, 2], { ...f64, requiresGrad: true }),
+      b = tensor([3, 4], { ...f64, requiresGrad: true }),
+      k = tensor([5, 6], f64);
     const t = new Tape();
     const y = t.apply(weighted, [a, k, b, a], [2, 3, 5, 7]);
     expect(y.requiresGrad).toBe(true);
@@ -123,9 +143,12 @@ describe('an argument that is an array of tensors', () => {
 describe('errors name the op, the shapes and what disagrees', () => {
   const t = new Tape();
   it('matmul', () => {
-    expect(() => t.matmul(tensor(new Float32Array(8 * 784), { shape: [8, 784] }), tensor(new Float32Array(800 * 100), { shape: [800, 100] })))
-      .toThrow('matmul: cannot multiply [8,784] by [800,100]: 784 != 800');
-    expect(() => t.matmul(tensor([1, 2]), tensor([[1], [2]]))).toThrow('matmul: the left operand has shape [2], not [..., rows, columns]; reshape a vector to [1, n] or [n, 1]');
+    expect(() => t.matmul(tensor(new Float32Array(8 * 784), { shape: [8, 784] }), tensor(new Float32Array(800 * 100), { shape: [800, 100] }))).toThrow(
+      'matmul: cannot multiply [8,784] by [800,100]: 784 != 800',
+    );
+    expect(() => t.matmul(tensor([1, 2]), tensor([[1], [2]]))).toThrow(
+      'matmul: the left operand has shape [2], not [..., rows, columns]; reshape a vector to [1, n] or [n, 1]',
+    );
   });
   it('broadcasting', () => {
     expect(() => t.add(tensor([[1, 2, 3]]), tensor([1, 2]))).toThrow('add: cannot broadcast [1,3] with [2]: 3 != 2');
@@ -149,7 +172,14 @@ describe('errors name the op, the shapes and what disagrees', () => {
   });
   it('a non-finite value says where', () => {
     const checked = new Tape({ checkFinite: true });
-    expect(() => checked.log(tensor([[1, 2], [0, 3]]))).toThrow('log: output has a non-finite value (-Infinity) at [1,0]');
+    expect(() =>
+      checked.log(
+        tensor([
+          [1, 2],
+          [0, 3],
+        ]),
+      ),
+    ).toThrow('log: output has a non-finite value (-Infinity) at [1,0]');
     const plain = new Tape();
     const l = plain.sum(plain.log(tensor([-1], { requiresGrad: true })));
     expect(() => plain.backward(l)).toThrow('backward: the output is NaN; create the tape with { checkFinite: true } to find the op that made it');

@@ -15,7 +15,13 @@ describe('Tensor', () => {
     expect(tensor(3).shape).toEqual([]);
     expect(tensor(3).item()).toBe(3);
     expect(tensor([1, 2]).shape).toEqual([2]);
-    const m = tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'float64' });
+    const m = tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { dtype: 'float64' },
+    );
     expect(m.shape).toEqual([2, 3]);
     expect(m.dtype).toBe('float64');
     expect(m.get(1, 2)).toBe(6);
@@ -23,7 +29,10 @@ describe('Tensor', () => {
     const shared = tensor(data, { shape: [3, 2] });
     data[5] = 60;
     expect(shared.get(2, 1)).toBe(60);
-    expect(zeros([2, 2]).toArray()).toEqual([[0, 0], [0, 0]]);
+    expect(zeros([2, 2]).toArray()).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
   });
 
   it('rejects ragged arrays and shapes the data does not fill', () => {
@@ -32,16 +41,35 @@ describe('Tensor', () => {
   });
 
   it('transposes in O(1): a view that shares memory', () => {
-    const m = tensor([[1, 2, 3], [4, 5, 6]]);
+    const m = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     const t = m.T;
     expect(t.array.data).toBe(m.array.data);
-    expect(t.toArray()).toEqual([[1, 4], [2, 5], [3, 6]]);
-    expect(t.clone().toArray()).toEqual([[1, 4], [2, 5], [3, 6]]);
+    expect(t.toArray()).toEqual([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
+    expect(t.clone().toArray()).toEqual([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
     expect(() => tensor([1], { requiresGrad: true }).T).toThrow('use tape.transpose(x)');
   });
 
   it('prints readably', () => {
-    expect(tensor([[1, 0.5], [2, -3.25]], { dtype: 'float64' }).toString()).toBe('Tensor([2,2] float64) [[1.0, 0.5],\n [2.0, -3.25]]');
+    expect(
+      tensor(
+        [
+          [1, 0.5],
+          [2, -3.25],
+        ],
+        { dtype: 'float64' },
+      ).toString(),
+    ).toBe('Tensor([2,2] float64) [[1.0, 0.5],\n [2.0, -3.25]]');
     expect(tensor(0.125).toString()).toBe('Tensor([] float32) 0.125');
     expect(zeros([20]).toString()).toBe('Tensor([20] float32) [0.0, 0.0, 0.0, ..., 0.0, 0.0, 0.0]');
   });
@@ -49,32 +77,41 @@ describe('Tensor', () => {
 
 /** The textbook triple loop, through get/set: the reference for the matmul kernel. */
 function naiveMatmul(a: ndarray.NdArray, b: ndarray.NdArray): number[] {
-  const [m, k] = a.shape, n = b.shape[1];
+  const [m, k] = a.shape,
+    n = b.shape[1];
   const out: number[] = [];
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let p = 0; p < k; p++) s += a.get(i, p) * b.get(p, j);
-    out.push(s);
-  }
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a.get(i, p) * b.get(p, j);
+      out.push(s);
+    }
   return out;
 }
 
 describe('kernels.matmul', () => {
   it('equals the textbook loops for random shapes, sparsity and transposed views', () => {
-    fc.assert(fc.property(
-      fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }),
-      fc.boolean(), fc.boolean(), fc.constantFrom(0, 0.5, 0.9), fc.integer(),
-      (m, k, n, transA, transB, zeros, seed) => {
-        const rng = Rng.seeded(seed);
-        // Dense, half zeros, or MNIST-like (90% zeros): the tiled and the sparse-row paths.
-        const draw = () => (rng.uniform() < zeros ? 0 : rng.normal());
-        const a = transA ? rng.tensor([k, m], draw, { dtype: 'float64' }).T : rng.tensor([m, k], draw, { dtype: 'float64' });
-        const b = transB ? rng.tensor([n, k], draw, { dtype: 'float64' }).T : rng.tensor([k, n], draw, { dtype: 'float64' });
-        const got = Array.from(kernels.matmul(a.array, b.array).data);
-        const want = naiveMatmul(a.array, b.array);
-        got.forEach((g, i) => expect(g).toBeCloseTo(want[i], 12));
-      },
-    ));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.constantFrom(0, 0.5, 0.9),
+        fc.integer(),
+        (m, k, n, transA, transB, zeros, seed) => {
+          const rng = Rng.seeded(seed);
+          // Dense, half zeros, or MNIST-like (90% zeros): the tiled and the sparse-row paths.
+          const draw = () => (rng.uniform() < zeros ? 0 : rng.normal());
+          const a = transA ? rng.tensor([k, m], draw, { dtype: 'float64' }).T : rng.tensor([m, k], draw, { dtype: 'float64' });
+          const b = transB ? rng.tensor([n, k], draw, { dtype: 'float64' }).T : rng.tensor([k, n], draw, { dtype: 'float64' });
+          const got = Array.from(kernels.matmul(a.array, b.array).data);
+          const want = naiveMatmul(a.array, b.array);
+          got.forEach((g, i) => expect(g).toBeCloseTo(want[i], 12));
+        },
+      ),
+    );
   });
 });
 
@@ -82,7 +119,10 @@ describe('kernels.matmul', () => {
 // kernels: a build that is missing or does not compile fails the suite, rather than leaving the kernel
 // tests below with nothing to run.
 const inCI = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
-const builds = [['plain SIMD', 'plain'], ['fused multiply-add', 'fused']] as const;
+const builds = [
+  ['plain SIMD', 'plain'],
+  ['fused multiply-add', 'fused'],
+] as const;
 const rebuild = 'run npm run build:wasm (or set BACKPROP_KERNELS=js for the TypeScript kernels)';
 
 /** Compiles an embedded build; throws, naming it, when it does not compile. */
@@ -110,51 +150,64 @@ describe('the WebAssembly kernels', () => {
 
 // Both builds against the TypeScript loops, whenever the kernels' memory exists: one that fails to load
 // fails the file here (with the error above), not silently dropped.
-const variants = memory
-  ? builds.map(([name, build]) => ({ name, kernels: loadKernels(compile(build))! }))
-  : [];
+const variants = memory ? builds.map(([name, build]) => ({ name, kernels: loadKernels(compile(build))! })) : [];
 
 describe.each(variants)('the WebAssembly matmul, $name', ({ kernels: wasm }) => {
   it('equals the TypeScript reference kernel on random float32 shapes, strides, sparsity, both kernels and operands from either heap', () => {
-    fc.assert(fc.property(
-      fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 70 }),
-      fc.boolean(), fc.boolean(), fc.constantFrom(0, 0.8), fc.boolean(), fc.boolean(), fc.integer(),
-      (m, k, n, transA, transB, zeros, sparse, jsHeap, seed) => {
-        const rng = Rng.seeded(seed);
-        const draw = () => (rng.uniform() < zeros ? 0 : rng.normal());
-        // an ordinary Float32Array (copied in by the kernel) or one in the kernels' memory (read in place)
-        const make = (shape: number[]) => {
-          const t = rng.tensor(shape, draw);
-          return jsHeap ? tensor(Float32Array.from(t.array.data), { shape }) : t;
-        };
-        const a = transA ? make([k, m]).T : make([m, k]);
-        const b = transB ? make([n, k]).T : make([k, n]);
-        expect(inMemory(a.array.data)).toBe(!jsHeap);
-        const got = wasm!.matmul(a.array, b.array, sparse)!;
-        expect(inMemory(got)).toBe(true);
-        const want = kernels.matmulTS(a.array, b.array).data;
-        // float32 sums in another order: within a few ulps of the sum of |a b|.
-        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-          let scale = 0;
-          for (let p = 0; p < k; p++) scale += Math.abs(a.get(i, p) * b.get(p, j));
-          expect(Math.abs(got[i * n + j] - want[i * n + j])).toBeLessThanOrEqual(1e-6 * k * scale + 1e-30);
-        }
-      },
-    ), { numRuns: 100 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 1, max: 70 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.constantFrom(0, 0.8),
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer(),
+        (m, k, n, transA, transB, zeros, sparse, jsHeap, seed) => {
+          const rng = Rng.seeded(seed);
+          const draw = () => (rng.uniform() < zeros ? 0 : rng.normal());
+          // an ordinary Float32Array (copied in by the kernel) or one in the kernels' memory (read in place)
+          const make = (shape: number[]) => {
+            const t = rng.tensor(shape, draw);
+            return jsHeap ? tensor(Float32Array.from(t.array.data), { shape }) : t;
+          };
+          const a = transA ? make([k, m]).T : make([m, k]);
+          const b = transB ? make([n, k]).T : make([k, n]);
+          expect(inMemory(a.array.data)).toBe(!jsHeap);
+          const got = wasm!.matmul(a.array, b.array, sparse)!;
+          expect(inMemory(got)).toBe(true);
+          const want = kernels.matmulTS(a.array, b.array).data;
+          // float32 sums in another order: within a few ulps of the sum of |a b|.
+          for (let i = 0; i < m; i++)
+            for (let j = 0; j < n; j++) {
+              let scale = 0;
+              for (let p = 0; p < k; p++) scale += Math.abs(a.get(i, p) * b.get(p, j));
+              expect(Math.abs(got[i * n + j] - want[i * n + j])).toBeLessThanOrEqual(1e-6 * k * scale + 1e-30);
+            }
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 
   it('updates w += alpha g like the TypeScript loop, skipping zero blocks exactly', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 300 }), fc.constantFrom(0, 0.9), fc.integer(), (n, zeros, seed) => {
-      const rng = Rng.seeded(seed);
-      const w = rng.randn([n]).array.data as Float32Array, g = rng.tensor([n], (r) => (r.uniform() < zeros ? 0 : r.normal())).array.data as Float32Array;
-      const want = Float32Array.from(w, (v, i) => v + -0.01 * g[i]);
-      const before = Float32Array.from(w);
-      expect(wasm!.addScaled(w, g, -0.01)).toBe(true);
-      for (let i = 0; i < n; i++) {
-        if (g[i] === 0) expect(w[i]).toBe(before[i]);
-        else expect(Math.abs(w[i] - want[i])).toBeLessThanOrEqual(2 ** -22 * (Math.abs(before[i]) + Math.abs(0.01 * g[i])));
-      }
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.constantFrom(0, 0.9), fc.integer(), (n, zeros, seed) => {
+        const rng = Rng.seeded(seed);
+        const w = rng.randn([n]).array.data as Float32Array,
+          g = rng.tensor([n], (r) => (r.uniform() < zeros ? 0 : r.normal())).array.data as Float32Array;
+        const want = Float32Array.from(w, (v, i) => v + -0.01 * g[i]);
+        const before = Float32Array.from(w);
+        expect(wasm!.addScaled(w, g, -0.01)).toBe(true);
+        for (let i = 0; i < n; i++) {
+          if (g[i] === 0) expect(w[i]).toBe(before[i]);
+          else expect(Math.abs(w[i] - want[i])).toBeLessThanOrEqual(2 ** -22 * (Math.abs(before[i]) + Math.abs(0.01 * g[i])));
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 });
 
@@ -174,7 +227,10 @@ describe.each(variants)('the WebAssembly elementwise kernels, $name', ({ kernels
     const y = wasm!.tanh(data as Float32Array)!;
     let worst = 0;
     for (let i = 0; i < n; i++) {
-      if (Number.isNaN(data[i])) { expect(y[i]).toBeNaN(); continue; }
+      if (Number.isNaN(data[i])) {
+        expect(y[i]).toBeNaN();
+        continue;
+      }
       worst = Math.max(worst, ulps(y[i], f32(Math.tanh(data[i]))));
     }
     expect(worst).toBeLessThanOrEqual(8);
@@ -183,24 +239,31 @@ describe.each(variants)('the WebAssembly elementwise kernels, $name', ({ kernels
   });
 
   it('bias add, column sums, the tanh gradient and the non-zero count equal the TypeScript loops', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 40 }), fc.integer(), (m, n, seed) => {
-      const r = Rng.seeded(seed);
-      const a = r.randn([m, n]), b = r.randn([n]), g = r.randn([m, n]), y = r.tensor([m, n], (q) => Math.tanh(q.normal()));
-      const sum = wasm!.addRow(a.array, b.array)!;
-      const cols = wasm!.sumRows(a.array)!;
-      const grad = wasm!.tanhGrad(g.array.data as Float32Array, y.array.data as Float32Array)!;
-      const sparse = r.tensor([m, n], (q) => (q.uniform() < 0.7 ? 0 : q.normal())).array.data as Float32Array;
-      expect(wasm!.countNonzero(sparse)).toBe(sparse.filter((v) => v !== 0).length);
-      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-        expect(sum[i * n + j]).toBe(f32(a.get(i, j) + b.get(j))); // one rounding, as in TypeScript
-        const want = f32(g.get(i, j) * (1 - y.get(i, j) ** 2));
-        expect(Math.abs(grad[i * n + j] - want)).toBeLessThanOrEqual(4 * 2 ** -23 * Math.abs(g.get(i, j)));
-      }
-      // the sums in row order, rounded to float32 at each step, as the TypeScript loop does
-      const want = new Float32Array(n);
-      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) want[j] += a.get(i, j);
-      expect(Array.from(cols)).toEqual(Array.from(want));
-    }), { numRuns: 50 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 40 }), fc.integer(), (m, n, seed) => {
+        const r = Rng.seeded(seed);
+        const a = r.randn([m, n]),
+          b = r.randn([n]),
+          g = r.randn([m, n]),
+          y = r.tensor([m, n], (q) => Math.tanh(q.normal()));
+        const sum = wasm!.addRow(a.array, b.array)!;
+        const cols = wasm!.sumRows(a.array)!;
+        const grad = wasm!.tanhGrad(g.array.data as Float32Array, y.array.data as Float32Array)!;
+        const sparse = r.tensor([m, n], (q) => (q.uniform() < 0.7 ? 0 : q.normal())).array.data as Float32Array;
+        expect(wasm!.countNonzero(sparse)).toBe(sparse.filter((v) => v !== 0).length);
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            expect(sum[i * n + j]).toBe(f32(a.get(i, j) + b.get(j))); // one rounding, as in TypeScript
+            const want = f32(g.get(i, j) * (1 - y.get(i, j) ** 2));
+            expect(Math.abs(grad[i * n + j] - want)).toBeLessThanOrEqual(4 * 2 ** -23 * Math.abs(g.get(i, j)));
+          }
+        // the sums in row order, rounded to float32 at each step, as the TypeScript loop does
+        const want = new Float32Array(n);
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) want[j] += a.get(i, j);
+        expect(Array.from(cols)).toEqual(Array.from(want));
+      }),
+      { numRuns: 50 },
+    );
   });
 });
 
@@ -211,15 +274,16 @@ describe('tidy', () => {
     const arena = defaultMemory();
     const rng = Rng.seeded(3);
     const W = rng.randn([50, 20], { requiresGrad: true });
-    const step = (keepGrad: boolean) => tidy(() => {
-      const t = new Tape();
-      const x = rng.randn([4, 50]);
-      const loss = t.sum(t.tanh(t.matmul(x, W)));
-      t.backward(loss);
-      const kept = keepGrad ? W.grad! : null;
-      W.grad = null;
-      return { kept, value: loss.item() };
-    });
+    const step = (keepGrad: boolean) =>
+      tidy(() => {
+        const t = new Tape();
+        const x = rng.randn([4, 50]);
+        const loss = t.sum(t.tanh(t.matmul(x, W)));
+        t.backward(loss);
+        const kept = keepGrad ? W.grad! : null;
+        W.grad = null;
+        return { kept, value: loss.item() };
+      });
     step(false);
     const top = arena.used;
     for (let i = 0; i < 20; i++) step(false);

@@ -36,7 +36,10 @@ function readArrays(path: string, names: string[]): Map<string, NpyArray> {
   if (/\.npz$/i.test(path)) {
     const arrays = parseNpz(readDataFile(path), path, names);
     const missing = names.filter((n) => !arrays.has(n));
-    if (missing.length) throw new Error(`${path}: has no array ${missing.join(', ')}; an .npz data set holds x_train, y_train, x_test, y_test (np.savez(path, x_train=..., y_train=..., ...))`);
+    if (missing.length)
+      throw new Error(
+        `${path}: has no array ${missing.join(', ')}; an .npz data set holds x_train, y_train, x_test, y_test (np.savez(path, x_train=..., y_train=..., ...))`,
+      );
     return arrays;
   }
   if (existsSync(join(path, 'train.csv'))) {
@@ -45,13 +48,20 @@ function readArrays(path: string, names: string[]): Map<string, NpyArray> {
       if (!existsSync(file)) throw new Error(`${file}: no such file; a directory of CSV data holds train.csv and test.csv`);
       return parseCsv(new TextDecoder().decode(readDataFile(file)), file);
     });
-    return new Map([['x_train', tables[0].x], ['y_train', tables[0].y], ['x_test', tables[1].x], ['y_test', tables[1].y]]);
+    return new Map([
+      ['x_train', tables[0].x],
+      ['y_train', tables[0].y],
+      ['x_test', tables[1].x],
+      ['y_test', tables[1].y],
+    ]);
   }
-  return new Map(names.map((n) => {
-    const file = join(path, `${n}.npy`);
-    if (!existsSync(file)) throw new Error(`${file}: no such file; a directory of arrays holds x_train.npy, y_train.npy, x_test.npy, y_test.npy`);
-    return [n, parseNpy(readDataFile(file), file)];
-  }));
+  return new Map(
+    names.map((n) => {
+      const file = join(path, `${n}.npy`);
+      if (!existsSync(file)) throw new Error(`${file}: no such file; a directory of arrays holds x_train.npy, y_train.npy, x_test.npy, y_test.npy`);
+      return [n, parseNpy(readDataFile(file), file)];
+    }),
+  );
 }
 
 /** Where an array is, for messages: "data.npz: x_train", "dir/x_train.npy" or "dir/train.csv". */
@@ -62,13 +72,18 @@ const at = (path: string, name: string) =>
 function split(path: string, x: NpyArray, y: NpyArray, names: [string, string], classes: number): Dataset {
   const [xn, yn] = names;
   if (x.shape.length === 0) throw new Error(`${at(path, xn)}: a single value (shape ()); the features are [examples, ...] (e.g. [n, 28, 28] or [n, d])`);
-  const n = x.shape[0], shape = x.shape.length === 1 ? [1] : x.shape.slice(1);
+  const n = x.shape[0],
+    shape = x.shape.length === 1 ? [1] : x.shape.slice(1);
   if (n === 0) throw new Error(`${at(path, xn)}: holds no examples (shape (${x.shape.join(', ')})); a data set needs at least one`);
   const features = shape.reduce((a, b) => a * b, 1);
   if (features === 0) throw new Error(`${at(path, xn)}: its examples have shape (${shape.join(', ')}): no values`);
-  if (y.shape[0] !== n) throw new Error(`${at(path, yn)}: ${y.shape[0] ?? 'no'} ${y.kind === 'f' ? 'targets' : 'labels'} (shape (${y.shape.join(', ')})) for ${n} examples in ${xn}`);
+  if (y.shape[0] !== n)
+    throw new Error(
+      `${at(path, yn)}: ${y.shape[0] ?? 'no'} ${y.kind === 'f' ? 'targets' : 'labels'} (shape (${y.shape.join(', ')})) for ${n} examples in ${xn}`,
+    );
   const bad = x.data instanceof Uint8Array ? -1 : x.data.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw new Error(`${at(path, xn)}: value ${x.data[bad]} at flat index ${bad} (example ${Math.floor(bad / features)}); features must be finite numbers`);
+  if (bad >= 0)
+    throw new Error(`${at(path, xn)}: value ${x.data[bad]} at flat index ${bad} (example ${Math.floor(bad / features)}); features must be finite numbers`);
   const images = shared(x.data instanceof Uint8Array ? x.data : Float64Array.from(x.data));
   if (y.kind === 'f') {
     const wrong = y.data.findIndex((v) => !Number.isFinite(v));
@@ -76,7 +91,10 @@ function split(path: string, x: NpyArray, y: NpyArray, names: [string, string], 
     const targets = { values: Float64Array.from(y.data), shape: y.shape.length === 1 ? [1] : y.shape.slice(1) };
     return new Dataset(images, new Int32Array(0), 1, features, 0, { shape, targets });
   }
-  if (y.shape.length !== 1) throw new Error(`${at(path, yn)}: integer labels of shape (${y.shape.join(', ')}); class labels are one per example, shape (${n},) (float targets make a regression set)`);
+  if (y.shape.length !== 1)
+    throw new Error(
+      `${at(path, yn)}: integer labels of shape (${y.shape.join(', ')}); class labels are one per example, shape (${n},) (float targets make a regression set)`,
+    );
   return new Dataset(images, shared(Int32Array.from(y.data)), 1, features, classes, { shape });
 }
 
@@ -91,13 +109,21 @@ export function loadArrays(path: string): DataSets {
     throw new Error(`${at(path, 'x_test')}: examples of shape (${xTest.shape.slice(1).join(', ')}), but x_train's are (${xTrain.shape.slice(1).join(', ')})`);
   }
   if ((yTrain.kind === 'f') !== (yTest.kind === 'f')) {
-    throw new Error(`${at(path, 'y_test')}: dtype ${yTest.descr}, but y_train's is ${yTrain.descr}; both are integer labels (classification) or both float targets (regression)`);
+    throw new Error(
+      `${at(path, 'y_test')}: dtype ${yTest.descr}, but y_train's is ${yTrain.descr}; both are integer labels (classification) or both float targets (regression)`,
+    );
   }
   let classes = 0;
   if (yTrain.kind !== 'f') {
-    for (const [name, y] of [['y_train', yTrain], ['y_test', yTest]] as const) {
+    for (const [name, y] of [
+      ['y_train', yTrain],
+      ['y_test', yTest],
+    ] as const) {
       const bad = y.data.findIndex((v) => v < 0 || v >= MAX_CLASSES);
-      if (bad >= 0) throw new Error(`${at(path, name)}: label ${y.data[bad]} at index ${bad} is not a class 0-${MAX_CLASSES - 1}; class labels count from 0 (float targets make a regression set)`);
+      if (bad >= 0)
+        throw new Error(
+          `${at(path, name)}: label ${y.data[bad]} at index ${bad} is not a class 0-${MAX_CLASSES - 1}; class labels count from 0 (float targets make a regression set)`,
+        );
       for (const v of y.data) classes = Math.max(classes, v + 1);
     }
   } else if (yTrain.shape.slice(1).join() !== yTest.shape.slice(1).join()) {

@@ -79,7 +79,10 @@ export class EvaluationThread {
     });
     const answer = new Promise<{ evaluations: Evaluation[]; seconds: number }>((resolve, reject) => this.#waiting.set(id, { resolve, reject }));
     if (this.#waiting.size === 1) this.#worker.ref(); // a pending answer keeps the process alive
-    this.#worker.postMessage({ id, weights }, weights.map((w) => w.buffer as ArrayBuffer));
+    this.#worker.postMessage(
+      { id, weights },
+      weights.map((w) => w.buffer as ArrayBuffer),
+    );
     return answer;
   }
 

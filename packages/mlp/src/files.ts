@@ -53,9 +53,18 @@ function syncDirectory(dir: string): void {
 export const MAX_FILE_BYTES = 2 ** 31 - 1;
 
 const kindOf = (s: Stats) =>
-  s.isDirectory() ? 'a directory' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : s.isFIFO() ? 'a pipe' : s.isSocket() ? 'a socket' : 'not a plain file';
+  s.isDirectory()
+    ? 'a directory'
+    : s.isCharacterDevice() || s.isBlockDevice()
+      ? 'a device'
+      : s.isFIFO()
+        ? 'a pipe'
+        : s.isSocket()
+          ? 'a socket'
+          : 'not a plain file';
 
-const sizeOf = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${bytes} bytes`);
+const sizeOf = (bytes: number) =>
+  bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${bytes} bytes`;
 
 /**
  * The bytes of a file a user names, read only if it is a regular file of at most `limit` bytes:

@@ -49,7 +49,10 @@ export function handBackward(net: MLP, X: Tensor, labels: ArrayLike<number>, los
     if (l > 0) {
       const dH = kernels.matmul(M, net.layers[l].W.array.transpose(1, 0)); // M Wᵀ
       // ⊙ g'(H_pre), in place: dH, the pre-activations and the outputs are fresh row-major arrays.
-      const pre = P[l - 1].data, out = H[l].data, d = dH.data, df = g.df;
+      const pre = P[l - 1].data,
+        out = H[l].data,
+        d = dH.data,
+        df = g.df;
       for (let i = 0; i < d.length; i++) d[i] *= df(pre[i], out[i]);
       M = dH;
     }
@@ -68,7 +71,8 @@ export function lossAndGradient(loss: LossName, S: NdArray, labels: ArrayLike<nu
   const M = allocate(dtypeOf(s), n * c);
   let value = 0;
   for (let i = 0; i < n; i++) {
-    const row = i * c, y = labels[i];
+    const row = i * c,
+      y = labels[i];
     if (loss === 'hinge') {
       for (let j = 0; j < c; j++) {
         const margin = s[row + j] - s[row + y] + 1;
@@ -101,7 +105,8 @@ export function lossAndGradient(loss: LossName, S: NdArray, labels: ArrayLike<nu
 }
 
 function mapArray(a: NdArray, f: (x: number) => number): NdArray {
-  const out = allocate(dtypeOf(a.data), a.size), x = a.data;
+  const out = allocate(dtypeOf(a.data), a.size),
+    x = a.data;
   for (let i = 0; i < out.length; i++) out[i] = f(x[i]);
   return ndarray(out, a.shape.slice());
 }

@@ -15,12 +15,35 @@ export type { ModelDefinition, ModelFile, ParameterSpec, ParameterInit, StateSpe
 export { modelFromLayers, type ModelFromLayersOptions } from './layers.ts';
 export { loadModelFile, hashModelFile, checkDefinition } from './modelfile.ts';
 export { handBackward, lossAndGradient, type HandResult } from './hand.ts';
-export { createOptimizer, globalGradNorm, optimizerNames, SGD, Momentum, Adam, type GradientOptions, type Optimizer, type OptimizerName, type OptimizerOptions } from './optim.ts';
+export {
+  createOptimizer,
+  globalGradNorm,
+  optimizerNames,
+  SGD,
+  Momentum,
+  Adam,
+  type GradientOptions,
+  type Optimizer,
+  type OptimizerName,
+  type OptimizerOptions,
+} from './optim.ts';
 export { learningRate, scheduleNames, type ScheduleConfig, type ScheduleName } from './schedule.ts';
 export { Dataset, defaultMnistDir, loadMnist, loadSplit, readIdx, type DatasetShape, type DataSets, type Mnist, type Idx, type Targets } from './mnist.ts';
 export { isArrayData, loadArrays, loadData } from './arrays.ts';
 export { parseNpy, parseNpz, type NpyArray } from './npy.ts';
-export { train, evaluatesInBackground, startState, evaluate, metricOf, predict, scores, argmaxRows, paperConfig, holdOut, trainConfigProblem } from './train.ts';
+export {
+  train,
+  evaluatesInBackground,
+  startState,
+  evaluate,
+  metricOf,
+  predict,
+  scores,
+  argmaxRows,
+  paperConfig,
+  holdOut,
+  trainConfigProblem,
+} from './train.ts';
 export type { TrainConfig, TrainSettings, TrainState, TrainHooks, TrainedEpoch, TrainOptions, TrainOutcome, EpochStats, Evaluation } from './train.ts';
 export { saveModel, loadModel, readTensorFile, restoreNetwork, encodeSafetensors, decodeSafetensors, type LoadedModel } from './safetensors.ts';
 export { writeFileAtomic, fileError, readUserFile, MAX_FILE_BYTES, type WriteFn } from './files.ts';

@@ -36,7 +36,10 @@ export function modelFromLayers(layer: nn.Layer, options: ModelFromLayersOptions
     return to.slice(0, -what.length - 1);
   };
   const bad = [...names.values()].find((n) => !/^[A-Za-z_]/.test(n));
-  if (bad) throw new Error(`modelFromLayers: the tensor '${bad}' starts with a digit, which a model file's names may not: name the layers (new Sequential({ fc1: ... })) or pass rename`);
+  if (bad)
+    throw new Error(
+      `modelFromLayers: the tensor '${bad}' starts with a digit, which a model file's names may not: name the layers (new Sequential({ fc1: ... })) or pass rename`,
+    );
   return {
     ...(options.description === undefined ? {} : { description: options.description }),
     input: options.input,
@@ -51,7 +54,8 @@ export function modelFromLayers(layer: nn.Layer, options: ModelFromLayersOptions
         training: ctx.training,
         dropout: (x, rate) => ctx.dropout(x, rate),
         batchNorm: (x, gain, bias, path, opts) => {
-          const a = stem(path, 'mean'), b = stem(path, 'var');
+          const a = stem(path, 'mean'),
+            b = stem(path, 'var');
           if (a !== b) throw new Error(`modelFromLayers: rename must name a batchNorm's statistics alike, got '${a}.mean' and '${b}.var'`);
           return ctx.batchNorm(x, gain, bias, a, opts);
         },

@@ -53,7 +53,10 @@ export function batchLoss(tape: Tape, name: TrainLoss, S: Tensor, batch: BatchTa
   if (name === 'model') {
     if (!own) throw new Error('--loss model: the network is not of a model file that exports loss(t, outputs, targets)');
     const l = own(tape, S, batch.Y ?? batch.y);
-    if (!(l instanceof Tensor) || l.size !== 1) throw new Error(`the model file's loss returned ${l instanceof Tensor ? `a tensor of shape [${l.shape}]` : String(l)}, not a scalar tensor (the batch's mean loss)`);
+    if (!(l instanceof Tensor) || l.size !== 1)
+      throw new Error(
+        `the model file's loss returned ${l instanceof Tensor ? `a tensor of shape [${l.shape}]` : String(l)}, not a scalar tensor (the batch's mean loss)`,
+      );
     return l;
   }
   if (batch.Y) {

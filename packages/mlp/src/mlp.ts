@@ -35,7 +35,10 @@ export class MLP implements Network {
   readonly sizes: number[];
   readonly activation: ActivationName;
 
-  constructor(spec: MLPSpec, readonly layers: Dense[]) {
+  constructor(
+    spec: MLPSpec,
+    readonly layers: Dense[],
+  ) {
     this.sizes = [...spec.sizes];
     this.activation = spec.activation;
     validateSpec(spec);
@@ -71,7 +74,12 @@ export class MLP implements Network {
 
   /** `layers.{i}.weight` [in, out] and `layers.{i}.bias` [out], as a saved file names them. */
   named(): Map<string, Tensor> {
-    return new Map(this.layers.flatMap((l, i) => [[`layers.${i}.weight`, l.W], [`layers.${i}.bias`, l.b]]));
+    return new Map(
+      this.layers.flatMap((l, i) => [
+        [`layers.${i}.weight`, l.W],
+        [`layers.${i}.bias`, l.b],
+      ]),
+    );
   }
 
   describe(): Record<string, string> {
@@ -91,10 +99,14 @@ export class MLP implements Network {
 
 export function activate(t: Tape, name: ActivationName, h: Tensor): Tensor {
   switch (name) {
-    case 'relu': return t.relu(h);
-    case 'elu': return t.elu(h, 1);
-    case 'tanh': return t.tanh(h);
-    case 'sigmoid': return t.sigmoid(h);
+    case 'relu':
+      return t.relu(h);
+    case 'elu':
+      return t.elu(h, 1);
+    case 'tanh':
+      return t.tanh(h);
+    case 'sigmoid':
+      return t.sigmoid(h);
   }
 }
 

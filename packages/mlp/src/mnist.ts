@@ -32,7 +32,8 @@ export function readIdx(path: string, { limit = MAX_FILE_BYTES }: { limit?: numb
     try {
       bytes = gunzipSync(bytes, { maxOutputLength: limit });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`${path}: decompresses to more than ${limit} bytes, more than an IDX file can be; is it the right file?`);
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+        throw new Error(`${path}: decompresses to more than ${limit} bytes, more than an IDX file can be; is it the right file?`);
       throw new Error(`${path}: corrupt gzip data; download the file again`);
     }
   }
@@ -63,7 +64,8 @@ const SCALE32 = Float32Array.from(SCALE64);
 function gatherFeatures<T extends Float32Array | Float64Array>(X: T, scale: T, images: Uint8Array | Float64Array, indices: ArrayLike<number>, f: number): void {
   const bytes = images instanceof Uint8Array;
   for (let i = 0; i < indices.length; i++) {
-    const src = indices[i] * f, dst = i * f;
+    const src = indices[i] * f,
+      dst = i * f;
     if (bytes) for (let j = 0; j < f; j++) X[dst + j] = scale[images[src + j]];
     else for (let j = 0; j < f; j++) X[dst + j] = images[src + j];
   }
@@ -125,7 +127,9 @@ export class Dataset<I extends Uint8Array | Float64Array = Uint8Array | Float64A
 
   /** Examples `start` to `end` (exclusive): a view, no copy. */
   slice(start: number, end: number): Dataset<I, L> {
-    const f = this.features, t = this.more.targets, k = this.targetSize;
+    const f = this.features,
+      t = this.more.targets,
+      k = this.targetSize;
     const targets = t && { values: t.values.subarray(start * k, end * k), shape: t.shape };
     const labels = (t ? this.labels : this.labels.subarray(start, end)) as L;
     return new Dataset(this.images.subarray(start * f, end * f) as I, labels, this.rows, this.cols, this.classes, { ...this.more, targets });
@@ -136,13 +140,15 @@ export class Dataset<I extends Uint8Array | Float64Array = Uint8Array | Float64A
    * targets Y [n, targetSize] (y is then empty).
    */
   batch(indices: ArrayLike<number>, dtype: DType = 'float32'): { X: Tensor; y: Uint8Array | Int32Array; Y?: Tensor } {
-    const f = this.features, n = indices.length;
+    const f = this.features,
+      n = indices.length;
     const X = allocate(dtype, n * f);
     if (X instanceof Float32Array) gatherFeatures(X, SCALE32, this.images, indices, f);
     else gatherFeatures(X, SCALE64, this.images, indices, f);
     const t = this.more.targets;
     if (t) {
-      const k = this.targetSize, Y = allocate(dtype, n * k);
+      const k = this.targetSize,
+        Y = allocate(dtype, n * k);
       for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) Y[i * k + j] = t.values[indices[i] * k + j];
       return { X: new Tensor(ndarray(X, [n, f])), y: new Int32Array(0), Y: new Tensor(ndarray(Y, [n, k])) };
     }

@@ -140,8 +140,13 @@ export class ModelNetwork implements Network {
   readonly outputSize: number;
 
   /** Parameters drawn from `rng` in their declared order (`init` replaces the random initialisers), state filled. */
-  constructor(readonly model: ModelFile, rng: Rng, options: { init?: InitName; dtype?: DType } = {}) {
-    const def = model.definition, dtype = options.dtype ?? 'float32';
+  constructor(
+    readonly model: ModelFile,
+    rng: Rng,
+    options: { init?: InitName; dtype?: DType } = {},
+  ) {
+    const def = model.definition,
+      dtype = options.dtype ?? 'float32';
     for (const [name, spec] of Object.entries(def.parameters)) this.params.set(name, makeParameter(name, spec, rng, options.init, dtype));
     for (const [name, spec] of Object.entries(def.state ?? {})) {
       const value = spec.init === 'ones' ? 1 : spec.init === 'zeros' ? 0 : spec.init;
@@ -176,9 +181,12 @@ export class ModelNetwork implements Network {
    * gradcheck differentiates. X is [n, inputSize] (reshaped to the model's input) or [n, ...input].
    */
   forwardWith(t: Tape, params: Tensor[], X: Tensor, mode: ForwardMode = { training: false }): Tensor {
-    const def = this.model.definition, n = X.shape[0];
+    const def = this.model.definition,
+      n = X.shape[0];
     if (X.size !== n * this.inputSize) {
-      throw new Error(`${this.model.path}: the batch has ${X.size / Math.max(n, 1)} values per example, but the model's input [${def.input}] has ${this.inputSize}`);
+      throw new Error(
+        `${this.model.path}: the batch has ${X.size / Math.max(n, 1)} values per example, but the model's input [${def.input}] has ${this.inputSize}`,
+      );
     }
     const x = X.shape.join() === [n, ...def.input].join() ? X : t.reshape(X, [n, ...def.input]);
     const updates: { running: RunningStats; stats: BatchStats; momentum: number }[] = [];
@@ -217,16 +225,21 @@ export class ModelNetwork implements Network {
     // In training a non-finite score makes the loss non-finite, which stops the run (divergence); in evaluation nothing else would see it.
     const bad = mode.training ? null : kernels.firstNonFinite(S.array);
     if (bad) {
-      throw new Error(`${this.model.path}: forward returned the score ${S.array.get(bad[0], bad[1])} for example ${bad[0]}, class ${bad[1]}, in evaluation (ctx.training false); scores must be finite (an overflow, a division by zero, weights grown too large?)`);
+      throw new Error(
+        `${this.model.path}: forward returned the score ${S.array.get(bad[0], bad[1])} for example ${bad[0]}, class ${bad[1]}, in evaluation (ctx.training false); scores must be finite (an overflow, a division by zero, weights grown too large?)`,
+      );
     }
     return S;
   }
 
   /** The running statistics `${name}.mean` and `${name}.var`, or an error saying how to declare them. */
   private running(name: string): RunningStats {
-    const mean = this.state.get(`${name}.mean`), variance = this.state.get(`${name}.var`);
+    const mean = this.state.get(`${name}.mean`),
+      variance = this.state.get(`${name}.var`);
     if (!mean || !variance) {
-      throw new Error(`batchNorm '${name}': the model declares no state '${name}.mean' and '${name}.var'; add state: { '${name}.mean': { shape: [C], init: 'zeros' }, '${name}.var': { shape: [C], init: 'ones' } }`);
+      throw new Error(
+        `batchNorm '${name}': the model declares no state '${name}.mean' and '${name}.var'; add state: { '${name}.mean': { shape: [C], init: 'zeros' }, '${name}.var': { shape: [C], init: 'ones' } }`,
+      );
     }
     return { mean, var: variance };
   }

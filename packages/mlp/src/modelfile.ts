@@ -38,7 +38,9 @@ export function hashModelFile(path: string): { file: string; sha256: string } {
 export async function loadModelFile(path: string, options: { expect?: string; changed?: (sha256: string) => string } = {}): Promise<ModelFile> {
   const { file, sha256 } = hashModelFile(path);
   if (options.expect !== undefined && options.expect !== sha256) {
-    throw new Error(options.changed?.(sha256) ?? `${path}: the model file has changed (its SHA-256 was ${options.expect.slice(0, 12)}..., is now ${sha256.slice(0, 12)}...)`);
+    throw new Error(
+      options.changed?.(sha256) ?? `${path}: the model file has changed (its SHA-256 was ${options.expect.slice(0, 12)}..., is now ${sha256.slice(0, 12)}...)`,
+    );
   }
   let module: Record<string, unknown>;
   try {
@@ -63,14 +65,21 @@ export function checkDefinition(value: unknown, where: string): ModelDefinition 
   for (const key of Object.keys(value)) if (!fields.includes(key)) fail(`unknown field "${key}" (a model has ${fields.join(', ')})`);
   if (value.description !== undefined && typeof value.description !== 'string') fail(`description must be a string, got ${show(value.description)}`);
   if (!isShape(value.input)) fail(`input must be the shape of one example, positive integers such as [784] or [1, 28, 28], got ${show(value.input)}`);
-  if (!(Number.isSafeInteger(value.outputs) && (value.outputs as number) > 0)) fail(`outputs must be the number of scores per example, a positive integer, got ${show(value.outputs)}`);
+  if (!(Number.isSafeInteger(value.outputs) && (value.outputs as number) > 0))
+    fail(`outputs must be the number of scores per example, a positive integer, got ${show(value.outputs)}`);
   if (typeof value.forward !== 'function') fail(`forward must be a function (t, p, X, ctx) => scores, got ${show(value.forward)}`);
-  if (value.loss !== undefined && typeof value.loss !== 'function') fail(`loss must be a function (t, outputs, targets) => the batch's mean loss, got ${show(value.loss)}`);
-  if (value.backward !== undefined && typeof value.backward !== 'function') fail(`backward must be a function ({ t, p, X, ... }) => { grads }, got ${show(value.backward)}`);
-  if (!isObject(value.parameters) || Object.keys(value.parameters).length === 0) fail(`parameters must be an object of at least one { shape, init }, got ${show(value.parameters)}`);
+  if (value.loss !== undefined && typeof value.loss !== 'function')
+    fail(`loss must be a function (t, outputs, targets) => the batch's mean loss, got ${show(value.loss)}`);
+  if (value.backward !== undefined && typeof value.backward !== 'function')
+    fail(`backward must be a function ({ t, p, X, ... }) => { grads }, got ${show(value.backward)}`);
+  if (!isObject(value.parameters) || Object.keys(value.parameters).length === 0)
+    fail(`parameters must be an object of at least one { shape, init }, got ${show(value.parameters)}`);
   if (value.state !== undefined && !isObject(value.state)) fail(`state must be an object of { shape, init }, got ${show(value.state)}`);
   const seen = new Set<string>();
-  for (const [group, specs] of [['parameters', value.parameters], ['state', value.state ?? {}]] as const) {
+  for (const [group, specs] of [
+    ['parameters', value.parameters],
+    ['state', value.state ?? {}],
+  ] as const) {
     for (const [name, spec] of Object.entries(specs as Record<string, unknown>)) {
       const at = `${group}["${name}"]`;
       if (!NAME.test(name) || name.startsWith('optimizer.')) fail(`${at}: a name is letters, digits, _ . - (not starting with a digit, nor with optimizer.)`);
@@ -81,12 +90,20 @@ export function checkDefinition(value: unknown, where: string): ModelDefinition 
       for (const key of Object.keys(spec)) if (!keys.includes(key)) fail(`${at}: unknown field "${key}" (it has ${keys.join(', ')})`);
       if (!isShape(spec.shape)) fail(`${at}.shape must be a list of positive integers, got ${show(spec.shape)}`);
       const entries = (spec.shape as number[]).reduce((a, b) => a * b, 1);
-      if (entries > MAX_TENSOR_SIZE) fail(`${at}.shape [${spec.shape}] has ${entries.toLocaleString('en-US')} entries, more than one array can hold (${MAX_TENSOR_SIZE.toLocaleString('en-US')}); make it smaller`);
-      const init = spec.init, constant = init === 'zeros' || init === 'ones' || (typeof init === 'number' && Number.isFinite(init));
+      if (entries > MAX_TENSOR_SIZE)
+        fail(
+          `${at}.shape [${spec.shape}] has ${entries.toLocaleString('en-US')} entries, more than one array can hold (${MAX_TENSOR_SIZE.toLocaleString('en-US')}); make it smaller`,
+        );
+      const init = spec.init,
+        constant = init === 'zeros' || init === 'ones' || (typeof init === 'number' && Number.isFinite(init));
       const ok = group === 'state' ? constant : constant || typeof init === 'function' || initNames.includes(init as never);
-      if (!ok) fail(`${at}.init must be ${group === 'state' ? '' : `${initNames.join(', ')}, `}zeros, ones${group === 'state' ? ' or a number' : ', a number or a function (rng) => number'}, got ${show(init)}`);
+      if (!ok)
+        fail(
+          `${at}.init must be ${group === 'state' ? '' : `${initNames.join(', ')}, `}zeros, ones${group === 'state' ? ' or a number' : ', a number or a function (rng) => number'}, got ${show(init)}`,
+        );
       for (const fan of ['fanIn', 'fanOut']) {
-        if (spec[fan] !== undefined && !(Number.isSafeInteger(spec[fan]) && (spec[fan] as number) > 0)) fail(`${at}.${fan} must be a positive integer, got ${show(spec[fan])}`);
+        if (spec[fan] !== undefined && !(Number.isSafeInteger(spec[fan]) && (spec[fan] as number) > 0))
+          fail(`${at}.${fan} must be a positive integer, got ${show(spec[fan])}`);
       }
     }
   }

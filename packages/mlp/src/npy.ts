@@ -22,7 +22,9 @@ const SIZES: Record<string, number[]> = { f: [2, 4, 8], i: [1, 2, 4, 8], u: [1, 
 
 /** A half-precision float (IEEE 754 binary16) from its bits. */
 function half(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1, exponent = (bits >> 10) & 0x1f, fraction = bits & 0x3ff;
+  const sign = bits & 0x8000 ? -1 : 1,
+    exponent = (bits >> 10) & 0x1f,
+    fraction = bits & 0x3ff;
   if (exponent === 0) return sign * fraction * 2 ** -24;
   if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
@@ -35,7 +37,10 @@ function parseHeader(text: string, fail: (what: string) => never): { descr: stri
   const shape = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(text);
   if (/['"]descr['"]\s*:\s*\[/.test(text)) fail('a structured dtype (fields); save a plain numeric array');
   if (!descr || !fortran || !shape) fail(`its header is not a NumPy header ({'descr', 'fortran_order', 'shape'}): ${text.trim().slice(0, 80)}`);
-  const dims = shape[1].split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const dims = shape[1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (!dims.every((d) => /^\d+L?$/.test(d))) fail(`its header's shape (${shape[1]}) is not a list of sizes`);
   return { descr: descr[2], fortran: fortran[1] === 'True', shape: dims.map((d) => Number.parseInt(d, 10)) };
 }
@@ -70,29 +75,48 @@ export function parseNpy(bytes: Uint8Array, where: string): NpyArray {
   if (bytes.length < start) fail(`truncated in its header (${bytes.length} bytes, the header ends at ${start})`);
   const header = parseHeader(new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(8 + lengthBytes, start)), fail);
   const { descr, shape } = header;
-  if (/^[<>|=]?O/.test(descr)) fail(`an object array (dtype ${descr}) is a Python pickle, which is never unpickled (it can run code); save numbers (e.g. x.astype('float32'))`);
+  if (/^[<>|=]?O/.test(descr))
+    fail(`an object array (dtype ${descr}) is a Python pickle, which is never unpickled (it can run code); save numbers (e.g. x.astype('float32'))`);
   const m = /^([<>|=]?)([fiub])(\d+)$/.exec(descr);
   if (!m || !SIZES[m[2]].includes(Number(m[3]))) fail(`dtype ${descr} is not a number type this reads (float16/32/64, int8-64, uint8-64, bool)`);
-  const [, order, kind, sizeText] = m!, size = Number(sizeText);
+  const [, order, kind, sizeText] = m!,
+    size = Number(sizeText);
   const little = order !== '>'; // '|' (single bytes) and '=' (native: little on every machine NumPy writes .npz on for us) read as little
   const count = shape.reduce((a, b) => a * b, 1);
-  if (bytes.length - start < count * size) fail(`truncated: its shape (${shape.join(', ')}) of ${descr} needs ${count * size} bytes of data, the file has ${bytes.length - start}`);
+  if (bytes.length - start < count * size)
+    fail(`truncated: its shape (${shape.join(', ')}) of ${descr} needs ${count * size} bytes of data, the file has ${bytes.length - start}`);
   const at = (i: number) => start + i * size;
   let data: Float64Array | Uint8Array;
   if (kind === 'u' && size === 1) data = bytes.slice(start, start + count);
   else {
     data = new Float64Array(count);
     const read: (i: number) => number =
-      kind === 'f' ? (size === 2 ? (i) => half(view.getUint16(at(i), little)) : size === 4 ? (i) => view.getFloat32(at(i), little) : (i) => view.getFloat64(at(i), little))
-      : kind === 'b' ? (i) => (bytes[at(i)] ? 1 : 0)
-      : size === 1 ? (kind === 'i' ? (i) => view.getInt8(at(i)) : (i) => view.getUint8(at(i)))
-      : size === 2 ? (kind === 'i' ? (i) => view.getInt16(at(i), little) : (i) => view.getUint16(at(i), little))
-      : size === 4 ? (kind === 'i' ? (i) => view.getInt32(at(i), little) : (i) => view.getUint32(at(i), little))
-      : (i) => {
-          const v = kind === 'i' ? view.getBigInt64(at(i), little) : view.getBigUint64(at(i), little);
-          if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) fail(`value ${v} at index ${i} is beyond 2^53, past which a double is not exact`);
-          return Number(v);
-        };
+      kind === 'f'
+        ? size === 2
+          ? (i) => half(view.getUint16(at(i), little))
+          : size === 4
+            ? (i) => view.getFloat32(at(i), little)
+            : (i) => view.getFloat64(at(i), little)
+        : kind === 'b'
+          ? (i) => (bytes[at(i)] ? 1 : 0)
+          : size === 1
+            ? kind === 'i'
+              ? (i) => view.getInt8(at(i))
+              : (i) => view.getUint8(at(i))
+            : size === 2
+              ? kind === 'i'
+                ? (i) => view.getInt16(at(i), little)
+                : (i) => view.getUint16(at(i), little)
+              : size === 4
+                ? kind === 'i'
+                  ? (i) => view.getInt32(at(i), little)
+                  : (i) => view.getUint32(at(i), little)
+                : (i) => {
+                    const v = kind === 'i' ? view.getBigInt64(at(i), little) : view.getBigUint64(at(i), little);
+                    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER))
+                      fail(`value ${v} at index ${i} is beyond 2^53, past which a double is not exact`);
+                    return Number(v);
+                  };
     for (let i = 0; i < count; i++) data[i] = read(i);
   }
   return { descr, kind: kind as NpyArray['kind'], shape, data: header.fortran && shape.length > 1 ? fortranToC(data, shape) : data };

@@ -31,7 +31,11 @@ export interface OptimizerOptions extends GradientOptions {
 
 /** Plain gradient descent, as in the paper: w -= lr * dl/dw. */
 export class SGD implements Optimizer {
-  constructor(private readonly params: Tensor[], public lr: number, private readonly gradients: GradientOptions = {}) {}
+  constructor(
+    private readonly params: Tensor[],
+    public lr: number,
+    private readonly gradients: GradientOptions = {},
+  ) {}
   step(): void {
     const { clipNorm, weightDecay } = this.gradients;
     if (clipNorm === undefined && !weightDecay) {
@@ -52,7 +56,12 @@ export class SGD implements Optimizer {
 /** SGD with momentum: v = mu v + g, w -= lr v. */
 export class Momentum implements Optimizer {
   private readonly velocity: Data[];
-  constructor(private readonly params: Tensor[], public lr: number, private readonly mu = 0.9, private readonly gradients: GradientOptions = {}) {
+  constructor(
+    private readonly params: Tensor[],
+    public lr: number,
+    private readonly mu = 0.9,
+    private readonly gradients: GradientOptions = {},
+  ) {
     this.velocity = params.map((p) => allocate(p.dtype, p.size, 'owned'));
   }
   step(): void {
@@ -69,14 +78,21 @@ export class Adam implements Optimizer {
   private readonly m: Data[];
   private readonly v: Data[];
   private readonly t: Float64Array = new Float64Array(1);
-  constructor(private readonly params: Tensor[], public lr: number, private readonly betas: [number, number] = [0.9, 0.999], private readonly eps = 1e-8, private readonly gradients: GradientOptions = {}) {
+  constructor(
+    private readonly params: Tensor[],
+    public lr: number,
+    private readonly betas: [number, number] = [0.9, 0.999],
+    private readonly eps = 1e-8,
+    private readonly gradients: GradientOptions = {},
+  ) {
     this.m = params.map((p) => allocate(p.dtype, p.size, 'owned'));
     this.v = params.map((p) => allocate(p.dtype, p.size, 'owned'));
   }
   step(): void {
     const [b1, b2] = this.betas;
     const t = ++this.t[0];
-    const c1 = 1 - b1 ** t, c2 = 1 - b2 ** t;
+    const c1 = 1 - b1 ** t,
+      c2 = 1 - b2 ** t;
     const g = stepGradients(this.params, this.gradients);
     this.params.forEach((p, k) => p.update((w) => kernels.adamStep(w.data, g[k], this.m[k], this.v[k], this.lr, this.betas, c1, c2, this.eps)));
   }
@@ -88,9 +104,12 @@ export class Adam implements Optimizer {
 export function createOptimizer(name: OptimizerName, params: Tensor[], options: OptimizerOptions): Optimizer {
   const { clipNorm, weightDecay } = options;
   switch (name) {
-    case 'sgd': return new SGD(params, options.lr, { clipNorm, weightDecay });
-    case 'momentum': return new Momentum(params, options.lr, options.momentum, { clipNorm, weightDecay });
-    case 'adam': return new Adam(params, options.lr, options.betas, options.eps, { clipNorm, weightDecay });
+    case 'sgd':
+      return new SGD(params, options.lr, { clipNorm, weightDecay });
+    case 'momentum':
+      return new Momentum(params, options.lr, options.momentum, { clipNorm, weightDecay });
+    case 'adam':
+      return new Adam(params, options.lr, options.betas, options.eps, { clipNorm, weightDecay });
   }
 }
 

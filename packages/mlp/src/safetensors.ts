@@ -22,7 +22,11 @@ import { readUserFile, writeFileAtomic } from './files.ts';
 import { Dense, MLP, MLP_FORMAT as FORMAT } from './mlp.ts';
 import type { Network } from './network.ts';
 
-interface Entry { dtype: 'F32' | 'F64'; shape: number[]; data_offsets: [number, number] }
+interface Entry {
+  dtype: 'F32' | 'F64';
+  shape: number[];
+  data_offsets: [number, number];
+}
 
 const bytesOf = (d: Data) => new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 
@@ -60,7 +64,10 @@ const isNaturals = (v: unknown, length?: number): v is number[] =>
 const isEntry = (v: unknown): v is Entry => isObject(v) && typeof v.dtype === 'string' && isNaturals(v.shape) && isNaturals(v.data_offsets, 2);
 
 /** Decodes safetensors bytes, checking every offset; `where` names the file in errors. */
-export function decodeSafetensors(bytes: Uint8Array, where: string): { tensors: Map<string, { data: Data; shape: number[] }>; metadata: Record<string, string> } {
+export function decodeSafetensors(
+  bytes: Uint8Array,
+  where: string,
+): { tensors: Map<string, { data: Data; shape: number[] }>; metadata: Record<string, string> } {
   const fail = (what: string): never => {
     throw new Error(`${where}: not a valid model file: ${what}`);
   };
@@ -101,7 +108,10 @@ export function decodeSafetensors(bytes: Uint8Array, where: string): { tensors: 
   }
   const { header_and_data_sha256: sha256, ...rest } = metadata as Record<string, string>;
   if (sha256 !== undefined) {
-    const actual = createHash('sha256').update(JSON.stringify({ ...header, __metadata__: rest })).update(bytes.subarray(dataStart)).digest('hex');
+    const actual = createHash('sha256')
+      .update(JSON.stringify({ ...header, __metadata__: rest }))
+      .update(bytes.subarray(dataStart))
+      .digest('hex');
     if (actual !== sha256) fail('checksum mismatch: its header does not match the SHA-256 in it');
   }
   return { tensors, metadata: metadata as Record<string, string> };
@@ -165,12 +175,14 @@ export function loadModel(path: string, expectSizes?: number[]): LoadedModel {
     throw new Error(`${path}: metadata "sizes" is ${metadata.sizes ?? 'missing'}, not a JSON list of two or more positive integers`);
   }
   const activation = metadata.activation as ActivationName;
-  if (!activationNames.includes(activation)) throw new Error(`${path}: metadata "activation" is ${activation ?? 'missing'}, not one of ${activationNames.join(', ')}`);
+  if (!activationNames.includes(activation))
+    throw new Error(`${path}: metadata "activation" is ${activation ?? 'missing'}, not one of ${activationNames.join(', ')}`);
   if (expectSizes && expectSizes.join() !== sizes.join()) {
     throw new Error(`${path}: the model is ${sizes.join('-')} but ${expectSizes.join('-')} was asked for`);
   }
   const layers = sizes.slice(1).map((out, i) => {
-    const W = tensors.get(`layers.${i}.weight`), b = tensors.get(`layers.${i}.bias`);
+    const W = tensors.get(`layers.${i}.weight`),
+      b = tensors.get(`layers.${i}.bias`);
     if (!W || !b) throw new Error(`${path}: layer ${i} of ${sizes.join('-')} is missing`);
     if (W.shape.join() !== `${sizes[i]},${out}` || b.shape.join() !== `${out}`) {
       throw new Error(`${path}: layer ${i} has weight [${W.shape}] and bias [${b.shape}], but sizes ${sizes.join('-')} need [${sizes[i]},${out}] and [${out}]`);

@@ -52,7 +52,15 @@ type StartSettings = Pick<TrainConfig, 'seed' | 'optimizer' | 'lr' | 'weightDeca
 
 /** The paper's final network (§3.5): 784-800-100-10, tanh, hinge, batch 8, lr 0.01, N(0,1) x 1e-3, 25 epochs. */
 export const paperConfig: TrainConfig = {
-  layers: [784, 800, 100, 10], activation: 'tanh', loss: 'hinge', lr: 0.01, batchSize: 8, epochs: 25, init: 'paper', optimizer: 'sgd', seed: 1,
+  layers: [784, 800, 100, 10],
+  activation: 'tanh',
+  loss: 'hinge',
+  lr: 0.01,
+  batchSize: 8,
+  epochs: 25,
+  init: 'paper',
+  optimizer: 'sgd',
+  seed: 1,
 };
 
 export interface Evaluation {
@@ -169,7 +177,8 @@ export function trainConfigProblem(c: TrainSettings): { field: keyof TrainSettin
     return { field: c.stepEvery !== undefined ? 'stepEvery' : 'stepGamma', message: `only the step schedule uses it (the schedule is ${schedule})` };
   }
   if ((c.warmup ?? 0) >= c.epochs) return { field: 'warmup', message: `${c.warmup} epochs of warm-up leave none of the ${c.epochs} epochs at the full rate` };
-  if (c.patience !== undefined && !c.validation) return { field: 'patience', message: 'early stopping needs a validation set (validation: the number of training images to hold out)' };
+  if (c.patience !== undefined && !c.validation)
+    return { field: 'patience', message: 'early stopping needs a validation set (validation: the number of training images to hold out)' };
   return undefined;
 }
 
@@ -194,7 +203,13 @@ function patienceRunOut(config: TrainSettings, state: TrainState): boolean {
  * Trains from `state` (a fresh one, or one restored from a checkpoint) to `config.epochs`.
  * A loss that turns NaN or infinite stops the run and says so; what was logged is kept.
  */
-export async function train(config: TrainSettings, data: { train: Dataset; test: Dataset }, state: TrainState, hooks: TrainHooks = {}, options: TrainOptions = {}): Promise<TrainOutcome> {
+export async function train(
+  config: TrainSettings,
+  data: { train: Dataset; test: Dataset },
+  state: TrainState,
+  hooks: TrainHooks = {},
+  options: TrainOptions = {},
+): Promise<TrainOutcome> {
   for (const [name, set] of Object.entries(data)) if (set.count === 0) throw new Error(`train: the ${name} set is empty`);
   const problem = trainConfigProblem(config);
   if (problem) throw new Error(`train: ${problem.field}: ${problem.message}`);
@@ -218,14 +233,29 @@ export async function train(config: TrainSettings, data: { train: Dataset; test:
  */
 export function evaluatesInBackground(config: TrainSettings, state: TrainState, sets: Dataset[], { threads = 1, evaluateInBackground }: TrainOptions): boolean {
   const net = state.net;
-  if (threads < 2 || !(net instanceof MLP) || sets[0].regression || !lossNames.includes(config.loss as LossName) || config.patience !== undefined || evaluateInBackground === false) return false;
+  if (
+    threads < 2 ||
+    !(net instanceof MLP) ||
+    sets[0].regression ||
+    !lossNames.includes(config.loss as LossName) ||
+    config.patience !== undefined ||
+    evaluateInBackground === false
+  )
+    return false;
   if (evaluateInBackground) return true;
   const weights = net.sizes.slice(1).reduce((a, n, i) => a + n * net.sizes[i], 0);
   return (config.epochs - state.epoch - 1) * sets.reduce((a, d) => a + d.count, 0) * weights >= 2e10;
 }
 
 /** The epochs of `train`: each evaluated here, or by `background` while the next one trains. */
-async function trainEpochs(config: TrainSettings, fit: Dataset, sets: Dataset[], state: TrainState, hooks: TrainHooks, background: EvaluationThread | undefined): Promise<TrainOutcome> {
+async function trainEpochs(
+  config: TrainSettings,
+  fit: Dataset,
+  sets: Dataset[],
+  state: TrainState,
+  hooks: TrainHooks,
+  background: EvaluationThread | undefined,
+): Promise<TrainOutcome> {
   const { net, optimizer, rng } = state;
   const epochs: EpochStats[] = [];
   const order = new Int32Array(fit.count);
@@ -237,7 +267,9 @@ async function trainEpochs(config: TrainSettings, fit: Dataset, sets: Dataset[],
     // Non-finite scores (an evaluation that overflows) are never logged as an epoch's result.
     const bad = evaluations.findIndex((e) => !(Number.isFinite(metricOf(e).value) && Number.isFinite(e.loss)));
     if (bad >= 0) {
-      throw new Error(`train: the network's scores on the ${['training', 'test', 'validation'][bad]} images are not finite after epoch ${stats.epoch} (its activations overflow in evaluation); the epoch is not logged`);
+      throw new Error(
+        `train: the network's scores on the ${['training', 'test', 'validation'][bad]} images are not finite after epoch ${stats.epoch} (its activations overflow in evaluation); the epoch is not logged`,
+      );
     }
     const [train, test, validation] = evaluations;
     const full: EpochStats = { epoch: stats.epoch, meanIterationLoss: stats.meanIterationLoss, train, test, validation, lr: stats.lr, seconds: stats.seconds };
@@ -252,7 +284,8 @@ async function trainEpochs(config: TrainSettings, fit: Dataset, sets: Dataset[],
     const started = performance.now();
     order.forEach((_, i) => (order[i] = i));
     rng.shuffle(order);
-    let total = 0, steps = 0;
+    let total = 0,
+      steps = 0;
     for (let start = 0; start < order.length; start += config.batchSize) {
       // One step in a tidy scope: its batch, activations and the gradients the parameters let go of are freed for the next step.
       optimizer.lr = learningRate(config, state.iteration, stepsPerEpoch);
@@ -322,7 +355,14 @@ function snapshot(state: TrainState<MLP>): TrainState<MLP> {
     state: () => kept,
   };
   const best = state.best && { ...state.best };
-  return { net: new MLP({ sizes: net.sizes, activation: net.activation }, layers), optimizer: frozen, rng: Rng.fromState(state.rng.state()), epoch: state.epoch, iteration: state.iteration, best };
+  return {
+    net: new MLP({ sizes: net.sizes, activation: net.activation }, layers),
+    optimizer: frozen,
+    rng: Rng.fromState(state.rng.state()),
+    epoch: state.epoch,
+    iteration: state.iteration,
+    best,
+  };
 }
 
 /** Scores of a batch X in evaluation (no dropout, running statistics), without recording. */
@@ -342,11 +382,16 @@ export function evaluate(net: Network, data: Dataset, loss: TrainLoss, batchSize
   const classes = net.outputSize;
   if (classes < data.classes) throw new Error(`evaluate: the network has ${classes} outputs but the data has ${data.classes} classes`);
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
-  let correct = 0, totalLoss = 0;
+  let correct = 0,
+    totalLoss = 0;
   for (let start = 0; start < data.count; start += batchSize) {
     const n = Math.min(batchSize, data.count - start);
     tidy(() => {
-      const batch = data.batch(Int32Array.from({ length: n }, (_, i) => start + i), net.dtype), y = batch.y;
+      const batch = data.batch(
+          Int32Array.from({ length: n }, (_, i) => start + i),
+          net.dtype,
+        ),
+        y = batch.y;
       const S = scores(net, batch.X);
       const tape = new Tape();
       totalLoss += tape.noRecord(() => batchLoss(tape, loss, S, batch, ownLoss(net))).item() * n;
@@ -363,17 +408,23 @@ export function evaluate(net: Network, data: Dataset, loss: TrainLoss, batchSize
 
 /** The mean loss and the MSE (or MAE) of `net` on regression targets, summed in float64. */
 function evaluateRegression(net: Network, data: Dataset, loss: TrainLoss, batchSize: number): Evaluation {
-  if (net.outputSize !== data.targetSize) throw new Error(`evaluate: the network has ${net.outputSize} outputs but the data has ${data.targetSize} target values per example`);
-  let totalLoss = 0, totalError = 0;
+  if (net.outputSize !== data.targetSize)
+    throw new Error(`evaluate: the network has ${net.outputSize} outputs but the data has ${data.targetSize} target values per example`);
+  let totalLoss = 0,
+    totalError = 0;
   const absolute = loss === 'mae';
   for (let start = 0; start < data.count; start += batchSize) {
     const n = Math.min(batchSize, data.count - start);
     tidy(() => {
-      const batch = data.batch(Int32Array.from({ length: n }, (_, i) => start + i), net.dtype);
+      const batch = data.batch(
+        Int32Array.from({ length: n }, (_, i) => start + i),
+        net.dtype,
+      );
       const S = scores(net, batch.X);
       const tape = new Tape();
       totalLoss += tape.noRecord(() => batchLoss(tape, loss, S, batch, ownLoss(net))).item() * n;
-      const s = S.toFlatArray(), t = batch.Y!.toFlatArray(); // in row-major order, whatever view the forward returned
+      const s = S.toFlatArray(),
+        t = batch.Y!.toFlatArray(); // in row-major order, whatever view the forward returned
       for (let i = 0; i < s.length; i++) totalError += absolute ? Math.abs(s[i] - t[i]) : (s[i] - t[i]) ** 2;
     });
   }
@@ -393,6 +444,9 @@ export function argmaxRows(S: Tensor): Int32Array {
 export function predict(net: Network, X: Tensor): Int32Array {
   const S = scores(net, X);
   const bad = kernels.firstNonFinite(S.array);
-  if (bad) throw new Error(`predict: the scores of example ${bad[0]} hold ${S.array.get(bad[0], bad[1])} (the network's weights or the input hold NaN or infinity, or its activations overflow)`);
+  if (bad)
+    throw new Error(
+      `predict: the scores of example ${bad[0]} hold ${S.array.get(bad[0], bad[1])} (the network's weights or the input hold NaN or infinity, or its activations overflow)`,
+    );
   return argmaxRows(S);
 }

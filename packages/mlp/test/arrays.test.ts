@@ -18,8 +18,18 @@ function write(name: string, arrays: Record<string, Uint8Array>): string {
   return path;
 }
 const four = {
-  x_train: npy('<f4', [4, 1, 2, 3], range(24, (i) => i / 8)), y_train: npy('<i8', [4], [0, 1, 2, 1]),
-  x_test: npy('<f4', [2, 1, 2, 3], range(12, (i) => -i)), y_test: npy('|u1', [2], [2, 0]),
+  x_train: npy(
+    '<f4',
+    [4, 1, 2, 3],
+    range(24, (i) => i / 8),
+  ),
+  y_train: npy('<i8', [4], [0, 1, 2, 1]),
+  x_test: npy(
+    '<f4',
+    [2, 1, 2, 3],
+    range(12, (i) => -i),
+  ),
+  y_test: npy('|u1', [2], [2, 0]),
 };
 
 describe('array data sets (.npz, .npy)', () => {
@@ -40,7 +50,17 @@ describe('array data sets (.npz, .npy)', () => {
     const { train } = loadArrays(write('cls.npz', four));
     expect([train.shape, train.features, train.classes]).toEqual([[1, 2, 3], 6, 3]);
     expect(Array.from(train.batch([1], 'float64').X.array.data)).toEqual(range(6, (i) => (6 + i) / 8));
-    const reg = loadArrays(write('reg.npz', { ...four, y_train: npy('>f8', [4, 2], range(8, (i) => i / 2)), y_test: npy('<f4', [2, 2], [1, 2, 3, 4]) }));
+    const reg = loadArrays(
+      write('reg.npz', {
+        ...four,
+        y_train: npy(
+          '>f8',
+          [4, 2],
+          range(8, (i) => i / 2),
+        ),
+        y_test: npy('<f4', [2, 2], [1, 2, 3, 4]),
+      }),
+    );
     expect([reg.train.regression, reg.train.targetSize, reg.train.classes, reg.train.count]).toEqual([true, 2, 0, 4]);
     const b = reg.train.batch([3, 0], 'float64');
     expect([b.Y!.shape, Array.from(b.Y!.array.data), b.y.length]).toEqual([[2, 2], [3, 3.5, 0, 0.5], 0]);
@@ -70,37 +90,72 @@ describe('array data sets (.npz, .npy)', () => {
     const reg = loadData(csv('csv-reg', 'x,target.0,target.1\n1,2,3\n4,5,6\n', 'x,target.0,target.1\n7,8,9\n'));
     expect([reg.train.regression, reg.train.targetSize, Array.from(reg.train.batch([1], 'float64').Y!.array.data)]).toEqual([true, 2, [5, 6]]);
     const bad = (name: string, train: string) => () => loadData(csv(name, train, 'x,label\n1,0\n'));
-    expect(bad('csv-none', 'x,y\n1,2\n')).toThrow(/csv-none\/train\.csv: no column named label \(class labels\) or target \(regression targets\); its columns are x, y$/);
+    expect(bad('csv-none', 'x,y\n1,2\n')).toThrow(
+      /csv-none\/train\.csv: no column named label \(class labels\) or target \(regression targets\); its columns are x, y$/,
+    );
     expect(bad('csv-cell', 'x,label\n1,0\nabc,1\n')).toThrow(/csv-cell\/train\.csv: line 3, column x: "abc" is not a finite number$/);
     expect(bad('csv-count', 'x,label\n1,0,5\n')).toThrow(/csv-count\/train\.csv: line 2 has 3 values, the header names 2 columns$/);
-    expect(bad('csv-class', 'x,label\n1,0.5\n')).toThrow(/csv-class\/train\.csv: line 2, column label: 0\.5 is not a class \(0, 1, \.\.\.\); name the column target for regression$/);
+    expect(bad('csv-class', 'x,label\n1,0.5\n')).toThrow(
+      /csv-class\/train\.csv: line 2, column label: 0\.5 is not a class \(0, 1, \.\.\.\); name the column target for regression$/,
+    );
   });
 
   it('refuses bad data in one line naming the file and the array', () => {
     const bad = (name: string, arrays: Record<string, Uint8Array>) => () => loadArrays(write(name, { ...four, ...arrays }));
     expect(bad('len.npz', { y_train: npy('<i8', [3], [0, 1, 2]) })).toThrow(/len\.npz: y_train: 3 labels \(shape \(3\)\) for 4 examples in x_train$/);
-    expect(bad('nan.npz', { x_test: npy('<f4', [2, 1, 2, 3], range(12, (i) => (i === 7 ? NaN : i))) })).toThrow(/nan\.npz: x_test: value NaN at flat index 7 \(example 1\); features must be finite numbers$/);
+    expect(
+      bad('nan.npz', {
+        x_test: npy(
+          '<f4',
+          [2, 1, 2, 3],
+          range(12, (i) => (i === 7 ? NaN : i)),
+        ),
+      }),
+    ).toThrow(/nan\.npz: x_test: value NaN at flat index 7 \(example 1\); features must be finite numbers$/);
     expect(bad('shape.npz', { x_test: npy('<f4', [2, 6], range(12)) })).toThrow(/shape\.npz: x_test: examples of shape \(6\), but x_train's are \(1, 2, 3\)$/);
     expect(bad('neg.npz', { y_train: npy('<i8', [4], [0, -1, 2, 1]) })).toThrow(/neg\.npz: y_train: label -1 at index 1 is not a class/);
     expect(bad('mixed.npz', { y_test: npy('<f4', [2], [0, 1]) })).toThrow(/mixed\.npz: y_test: dtype <f4, but y_train's is <i8; both are integer labels/);
-    expect(bad('nant.npz', { y_train: npy('<f8', [4], [0, 1, NaN, 1]), y_test: npy('<f8', [2], [0, 1]) })).toThrow(/nant\.npz: y_train: target NaN at flat index 2/);
+    expect(bad('nant.npz', { y_train: npy('<f8', [4], [0, 1, NaN, 1]), y_test: npy('<f8', [2], [0, 1]) })).toThrow(
+      /nant\.npz: y_train: target NaN at flat index 2/,
+    );
     const { x_test: _, ...three } = four;
     expect(() => loadArrays(write('three.npz', three))).toThrow(/three\.npz: has no array x_test; an \.npz data set holds x_train, y_train, x_test, y_test/);
     expect(() => loadArrays(join(dir, 'none.npz'))).toThrow(/none\.npz: cannot read: no such file or directory$/);
   });
 
   it('evaluates array data in the evaluation thread to the same bits as in the training thread (float64 features, int32 labels in shared memory)', async () => {
-    const data = loadArrays(write('thread.npz', {
-      x_train: npy('<f8', [40, 3], range(120, (i) => Math.sin(i))), y_train: npy('<i4', [40], range(40, (i) => i % 3)),
-      x_test: npy('<f8', [10, 3], range(30, (i) => Math.cos(i))), y_test: npy('<i4', [10], range(10, (i) => i % 3)),
-    }));
+    const data = loadArrays(
+      write('thread.npz', {
+        x_train: npy(
+          '<f8',
+          [40, 3],
+          range(120, (i) => Math.sin(i)),
+        ),
+        y_train: npy(
+          '<i4',
+          [40],
+          range(40, (i) => i % 3),
+        ),
+        x_test: npy(
+          '<f8',
+          [10, 3],
+          range(30, (i) => Math.cos(i)),
+        ),
+        y_test: npy(
+          '<i4',
+          [10],
+          range(10, (i) => i % 3),
+        ),
+      }),
+    );
     const config = { ...paperConfig, layers: [3, 8, 3], init: 'xavier' as const, loss: 'ce' as const, lr: 0.1, epochs: 3 };
     const record = async (options: TrainOptions) => {
       const epochs: EpochStats[] = [];
       await train(config, data, startState(config), { onEpoch: (e) => void epochs.push({ ...e, seconds: 0 }) }, options);
       return epochs;
     };
-    const here = await record({ threads: 1 }), there = await record({ threads: 2, evaluateInBackground: true });
+    const here = await record({ threads: 1 }),
+      there = await record({ threads: 2, evaluateInBackground: true });
     expect(there).toEqual(here);
     expect(here[2].test.accuracy).toBeGreaterThan(0);
   });

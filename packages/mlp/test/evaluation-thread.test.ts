@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@backprop/graph';
-import { loadMnist, paperConfig, startState, train, evaluatesInBackground, type EpochStats, type TrainConfig, type TrainOptions, type TrainState } from '../src/index.ts';
+import {
+  loadMnist,
+  paperConfig,
+  startState,
+  train,
+  evaluatesInBackground,
+  type EpochStats,
+  type TrainConfig,
+  type TrainOptions,
+  type TrainState,
+} from '../src/index.ts';
 
 const mnist = loadMnist();
 const data = { train: mnist.train.take(1200), test: mnist.test.take(300) };
@@ -23,19 +33,25 @@ async function record(config: TrainConfig, options: TrainOptions, set = data) {
     const progress = JSON.stringify({ epoch: s.epoch, iteration: s.iteration, rng: s.rng.state(), best: s.best ?? null });
     return Buffer.concat([weightsOf(s), Buffer.from(progress)]);
   };
-  const out = await train(config, set, startState(config), {
-    onIteration: (i, epoch) => events.push(`iteration ${i} of epoch ${epoch}`),
-    onEpoch: ({ seconds: _, ...stats }, s) => {
-      events.push(`epoch ${stats.epoch}`);
-      epochs.push(stats);
-      states.push(bytesOf(s));
+  const out = await train(
+    config,
+    set,
+    startState(config),
+    {
+      onIteration: (i, epoch) => events.push(`iteration ${i} of epoch ${epoch}`),
+      onEpoch: ({ seconds: _, ...stats }, s) => {
+        events.push(`epoch ${stats.epoch}`);
+        epochs.push(stats);
+        states.push(bytesOf(s));
+      },
     },
-  }, options);
+    options,
+  );
   return { out, events, epochs, states, final: bytesOf(out.state) };
 }
 
 describe('evaluation in a second thread', () => {
-  it('gives the same bits as evaluating in the training thread: every epoch\'s stats, and the state each onEpoch gets', async () => {
+  it("gives the same bits as evaluating in the training thread: every epoch's stats, and the state each onEpoch gets", async () => {
     for (const config of [quick, { ...quick, optimizer: 'adam', lr: 0.001, validation: 200 } satisfies TrainConfig]) {
       const here = await record(config, { threads: 1 });
       const there = await record(config, { threads: 2, evaluateInBackground: true });
@@ -94,7 +110,13 @@ describe('evaluation in a second thread', () => {
     const config: TrainConfig = { ...quick, optimizer: 'adam', lr: 0.001 };
     // The state after epoch 1, handed over while epoch 2 trains, used once the whole run is over.
     let saved: TrainState | undefined;
-    const whole = await train(config, data, startState(config), { onEpoch: (e, s) => void (e.epoch === 1 && (saved = s)) }, { threads: 2, evaluateInBackground: true });
+    const whole = await train(
+      config,
+      data,
+      startState(config),
+      { onEpoch: (e, s) => void (e.epoch === 1 && (saved = s)) },
+      { threads: 2, evaluateInBackground: true },
+    );
     expect(saved!.epoch).toBe(1);
     const state = startState(config);
     const from = saved!.net.named();

@@ -58,7 +58,9 @@ describe('readUserFile: only regular files, within a bound, never an unbounded r
     const path = join(dir, 'some.bin');
     writeFileSync(path, Buffer.from('0123456789'));
     expect(readUserFile(path).toString()).toBe('0123456789');
-    expect(() => readUserFile(path, { limit: 9, what: 'a config' })).toThrow(`${path}: is 10 bytes, more than a config can be (9 bytes); is it the right file?`);
+    expect(() => readUserFile(path, { limit: 9, what: 'a config' })).toThrow(
+      `${path}: is 10 bytes, more than a config can be (9 bytes); is it the right file?`,
+    );
     // Unread: /dev/zero has no end, and a pipe with no writer would block an open that waited for one.
     expect(() => readTensorFile('/dev/zero')).toThrow(/^\/dev\/zero: is a device, not a file; name a file$/);
     const fifo = join(dir, 'fifo');
@@ -81,7 +83,9 @@ describe('readUserFile: only regular files, within a bound, never an unbounded r
     const header = Buffer.from([0, 0, 8, 3, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0]);
     writeFileSync(bomb, gzipSync(Buffer.concat([header, Buffer.alloc(2 ** 24)])));
     expect(readIdx(bomb).dims).toEqual([256, 256, 256]);
-    expect(() => readIdx(bomb, { limit: 2 ** 20 })).toThrow(`${bomb}: decompresses to more than 1048576 bytes, more than an IDX file can be; is it the right file?`);
+    expect(() => readIdx(bomb, { limit: 2 ** 20 })).toThrow(
+      `${bomb}: decompresses to more than 1048576 bytes, more than an IDX file can be; is it the right file?`,
+    );
   });
 });
 
@@ -95,18 +99,25 @@ describe('checkpoint checksums', () => {
     const bytes = readFileSync(path);
     bytes[bytes.length - 1000] ^= 0x01; // one bit of one weight: still a well-formed file
     writeFileSync(path, bytes);
-    expect(() => loadModel(path)).toThrow(/flipped\.safetensors: not a valid model file: checksum mismatch: its data does not match the SHA-256 in its header$/);
+    expect(() => loadModel(path)).toThrow(
+      /flipped\.safetensors: not a valid model file: checksum mismatch: its data does not match the SHA-256 in its header$/,
+    );
   });
 
   it('its checksum covers the header too: one changed bit in a metadata value or a tensor name makes it refuse to load', () => {
-    for (const [text, offset] of [['"epoch":"7"', 9], ['"layers.1.bias"', 10]] as const) {
+    for (const [text, offset] of [
+      ['"epoch":"7"', 9],
+      ['"layers.1.bias"', 10],
+    ] as const) {
       const path = join(dir, 'header-flipped.safetensors');
       saveModel(path, net, { epoch: 7 });
       expect(loadModel(path).metadata.header_and_data_sha256).toMatch(/^[0-9a-f]{64}$/);
       const bytes = readFileSync(path);
       bytes[bytes.indexOf(text) + offset] ^= 0x01; // epoch 7 -> 6; layers.1.bias -> layers.1.cias: still a well-formed file
       writeFileSync(path, bytes);
-      expect(() => loadModel(path)).toThrow(/header-flipped\.safetensors: not a valid model file: checksum mismatch: its header does not match the SHA-256 in it$/);
+      expect(() => loadModel(path)).toThrow(
+        /header-flipped\.safetensors: not a valid model file: checksum mismatch: its header does not match the SHA-256 in it$/,
+      );
     }
   });
 });

@@ -2,7 +2,18 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { gradcheck, kernels, Rng, Tape, tensor, type Tensor } from '@backprop/graph';
-import { activationNames, activations, Dense, handBackward, lossAndGradient, lossNames, lossOnTape, MLP, type ActivationName, type LossName } from '../src/index.ts';
+import {
+  activationNames,
+  activations,
+  Dense,
+  handBackward,
+  lossAndGradient,
+  lossNames,
+  lossOnTape,
+  MLP,
+  type ActivationName,
+  type LossName,
+} from '../src/index.ts';
 
 /** A random float64 network with weights of a size that makes every activation work (He init). */
 function randomCase(seed: number, hidden: number[], activation: ActivationName, batch: number, classes: number) {
@@ -22,7 +33,8 @@ function tapeGradients(net: MLP, X: Tensor, y: number[], loss: LossName): { valu
 }
 
 function maxRelativeError(a: Tensor, b: Tensor): number {
-  const x = a.toFlatArray(), z = b.toFlatArray();
+  const x = a.toFlatArray(),
+    z = b.toFlatArray();
   const scale = Math.max(1e-12, ...z.map(Math.abs));
   return Math.max(0, ...x.map((v, i) => Math.abs(v - z[i]) / scale));
 }
@@ -38,57 +50,76 @@ const arbitraryCase = fc.record({
 
 describe('the hand-derived backward pass (§2.1) against the tape', () => {
   it('gives the same loss and gradients for random architectures, activations, losses and batches (float64, rel. error < 1e-9)', () => {
-    fc.assert(fc.property(arbitraryCase, ({ seed, hidden, activation, loss, batch, classes }) => {
-      const { net, X, y } = randomCase(seed, hidden, activation, batch, classes);
-      const hand = handBackward(net, X, y, loss);
-      const tape = tapeGradients(net, X, y, loss);
-      expect(Math.abs(hand.loss - tape.value)).toBeLessThan(1e-12 * Math.max(1, Math.abs(tape.value)));
-      hand.grads.forEach((g, i) => {
-        expect(g.shape).toEqual(tape.grads[i].shape);
-        expect(maxRelativeError(g, tape.grads[i])).toBeLessThan(1e-9);
-      });
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(arbitraryCase, ({ seed, hidden, activation, loss, batch, classes }) => {
+        const { net, X, y } = randomCase(seed, hidden, activation, batch, classes);
+        const hand = handBackward(net, X, y, loss);
+        const tape = tapeGradients(net, X, y, loss);
+        expect(Math.abs(hand.loss - tape.value)).toBeLessThan(1e-12 * Math.max(1, Math.abs(tape.value)));
+        hand.grads.forEach((g, i) => {
+          expect(g.shape).toEqual(tape.grads[i].shape);
+          expect(maxRelativeError(g, tape.grads[i])).toBeLessThan(1e-9);
+        });
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('and both agree with finite differences, with few entries at a kink', () => {
     // An entry whose loss has a kink within eps (relu at 0, a hinge margin at 0) has no derivative to
     // compare: it is counted, and the count must stay small, or the comparison would be hollow.
-    let entries = 0, handKinks = 0, tapeKinks = 0;
-    fc.assert(fc.property(arbitraryCase, ({ seed, hidden, activation, loss, batch, classes }) => {
-      const { net, X, y } = randomCase(seed, hidden, activation, batch, classes);
-      const spec = { sizes: net.sizes, activation: net.activation };
-      const report = gradcheck((t, ...p) => {
-        const rebuilt = new MLP(spec, net.layers.map((_, i) => new Dense(p[2 * i], p[2 * i + 1])));
-        return lossOnTape(t, loss, rebuilt.forward(t, X), y);
-      }, net.parameters(), { mode: 'full' });
-      if (!report.ok) throw new Error(report.summary);
-      tapeKinks += report.inputs.reduce((sum, r) => sum + r.kinks, 0);
-      // The hand-derived gradients against central differences of the hand-derived forward pass (no tape at all).
-      const hand = handBackward(net, X, y, loss);
-      const handLoss = () => handBackward(net, X, y, loss).loss;
-      net.parameters().forEach((p, i) => {
-        const w = p.array.data, g = hand.grads[i].array.data, eps = 1e-6;
-        for (let j = 0; j < w.length; j++) {
-          const orig = w[j];
-          w[j] = orig + eps; const plus = handLoss();
-          w[j] = orig - eps; const minus = handLoss();
-          w[j] = orig;
-          const base = handLoss();
-          const numeric = (plus - minus) / (2 * eps);
-          const kink = Math.abs((plus - base) - (base - minus)) / eps > 1e-3; // the two sides differ: a kink within eps
-          entries++;
-          if (kink) handKinks++;
-          else expect(Math.abs(g[j] - numeric)).toBeLessThan(1e-5 + 1e-3 * Math.abs(numeric));
-        }
-      });
-    }), { numRuns: 30 });
+    let entries = 0,
+      handKinks = 0,
+      tapeKinks = 0;
+    fc.assert(
+      fc.property(arbitraryCase, ({ seed, hidden, activation, loss, batch, classes }) => {
+        const { net, X, y } = randomCase(seed, hidden, activation, batch, classes);
+        const spec = { sizes: net.sizes, activation: net.activation };
+        const report = gradcheck(
+          (t, ...p) => {
+            const rebuilt = new MLP(
+              spec,
+              net.layers.map((_, i) => new Dense(p[2 * i], p[2 * i + 1])),
+            );
+            return lossOnTape(t, loss, rebuilt.forward(t, X), y);
+          },
+          net.parameters(),
+          { mode: 'full' },
+        );
+        if (!report.ok) throw new Error(report.summary);
+        tapeKinks += report.inputs.reduce((sum, r) => sum + r.kinks, 0);
+        // The hand-derived gradients against central differences of the hand-derived forward pass (no tape at all).
+        const hand = handBackward(net, X, y, loss);
+        const handLoss = () => handBackward(net, X, y, loss).loss;
+        net.parameters().forEach((p, i) => {
+          const w = p.array.data,
+            g = hand.grads[i].array.data,
+            eps = 1e-6;
+          for (let j = 0; j < w.length; j++) {
+            const orig = w[j];
+            w[j] = orig + eps;
+            const plus = handLoss();
+            w[j] = orig - eps;
+            const minus = handLoss();
+            w[j] = orig;
+            const base = handLoss();
+            const numeric = (plus - minus) / (2 * eps);
+            const kink = Math.abs(plus - base - (base - minus)) / eps > 1e-3; // the two sides differ: a kink within eps
+            entries++;
+            if (kink) handKinks++;
+            else expect(Math.abs(g[j] - numeric)).toBeLessThan(1e-5 + 1e-3 * Math.abs(numeric));
+          }
+        });
+      }),
+      { numRuns: 30 },
+    );
     // Random weights and inputs put a pre-activation or a margin within 1e-6 of 0 rarely (none in
     // runs seen so far, of ~1,300 entries): a few at most.
     expect(handKinks, `${handKinks} of ${entries} entries at a kink (hand)`).toBeLessThanOrEqual(Math.max(2, entries / 200));
     expect(tapeKinks, `${tapeKinks} of ${entries} entries at a kink (gradcheck)`).toBeLessThanOrEqual(Math.max(2, entries / 200));
   });
 
-  it('applies g\'(x) itself, from the activations table, not through a kernel the tape also uses (float32 tanh, bit for bit)', () => {
+  it("applies g'(x) itself, from the activations table, not through a kernel the tape also uses (float32 tanh, bit for bit)", () => {
     // A batch of one: dl/db1 = (M W2ᵀ) ⊙ g'(P1) with no column sum, and M = dl/db2.
     const rng = Rng.seeded(5);
     const net = MLP.init({ sizes: [30, 400, 10], activation: 'tanh' }, rng, { init: 'xavier' });
@@ -129,12 +160,30 @@ describe('the hand-derived losses propagate NaN, as the tape does', () => {
   for (const loss of lossNames) {
     it(loss, () => {
       // Row 0 holds a NaN beside a label far ahead of it (a hinge margin that would be inactive).
-      const S = tensor([[5, NaN, 0], [0.2, 0.1, 0.3]], { dtype: 'float64' }).array;
+      const S = tensor(
+        [
+          [5, NaN, 0],
+          [0.2, 0.1, 0.3],
+        ],
+        { dtype: 'float64' },
+      ).array;
       const { value, M } = lossAndGradient(loss, S, [0, 2]);
       expect(value).toBeNaN();
       expect(Array.from(M.data.subarray(0, 3)).some(Number.isNaN)).toBe(true);
       expect(Array.from(M.data.subarray(3)).every(Number.isFinite)).toBe(true);
-      expect(lossAndGradient(loss, tensor([[5, 0, 0], [0.2, 0.1, 0.3]], { dtype: 'float64' }).array, [0, 2]).value).not.toBeNaN();
+      expect(
+        lossAndGradient(
+          loss,
+          tensor(
+            [
+              [5, 0, 0],
+              [0.2, 0.1, 0.3],
+            ],
+            { dtype: 'float64' },
+          ).array,
+          [0, 2],
+        ).value,
+      ).not.toBeNaN();
     });
   }
 });

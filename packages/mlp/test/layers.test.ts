@@ -14,7 +14,8 @@ const mnist = loadMnist();
 async function trainFile(path: string | ModelFile, config: TrainConfig) {
   const model = typeof path === 'string' ? await loadModelFile(path) : path;
   const state = startState(config, (rng) => new ModelNetwork(model, rng));
-  const initial = bytes(state.net.parameters()), losses: number[] = [];
+  const initial = bytes(state.net.parameters()),
+    losses: number[] = [];
   const outcome = await train(config, { train: mnist.train.take(192), test: mnist.test.take(64) }, state, { onIteration: (_i, _e, loss) => losses.push(loss) });
   return { initial, losses, named: outcome.state.net.named(), test: outcome.epochs[0].test };
 }
@@ -26,7 +27,8 @@ describe('model files of layers give the bits of the hand-declared ones', () => 
   ] as const) {
     it(`${layers}: the same names, initial draws, step losses and trained weights as ${hand}`, async () => {
       const config = { ...paperConfig, epochs: 1, ...options } as TrainConfig;
-      const a = await trainFile(join(models, hand), config), b = await trainFile(join(models, layers), config);
+      const a = await trainFile(join(models, hand), config),
+        b = await trainFile(join(models, layers), config);
       expect([...b.named.keys()]).toEqual([...a.named.keys()]);
       expect(b.initial.equals(a.initial)).toBe(true);
       expect(a.losses.length).toBeGreaterThanOrEqual(6);
@@ -39,8 +41,14 @@ describe('model files of layers give the bits of the hand-declared ones', () => 
   it('regularised.ts (batchNorm, layerNorm, dropout) as layers: the same bits through training, running statistics included', async () => {
     const { Sequential, Linear, BatchNorm, LayerNorm, Activation, Dropout } = nn;
     const net = new Sequential({
-      fc1: new Linear(784, 256, { bias: false, init: 'he' }), bn1: new BatchNorm(256), relu: new Activation('relu'), drop1: new Dropout(0.2),
-      fc2: new Linear(256, 128, { init: 'he' }), ln2: new LayerNorm(128), gelu: new Activation('gelu'), drop2: new Dropout(0.2),
+      fc1: new Linear(784, 256, { bias: false, init: 'he' }),
+      bn1: new BatchNorm(256),
+      relu: new Activation('relu'),
+      drop1: new Dropout(0.2),
+      fc2: new Linear(256, 128, { init: 'he' }),
+      ln2: new LayerNorm(128),
+      gelu: new Activation('gelu'),
+      drop2: new Dropout(0.2),
       fc3: new Linear(128, 10),
     });
     const names: Record<string, string> = { 'fc1.weight': 'W1', 'fc2.weight': 'W2', 'fc2.bias': 'b2', 'fc3.weight': 'W3', 'fc3.bias': 'b3' };
@@ -54,19 +62,40 @@ describe('model files of layers give the bits of the hand-declared ones', () => 
     expect(b.test).toEqual(a.test);
     const broken = modelFromLayers(net, { input: [784], outputs: 10, rename: (name) => name.replace('.mean', '.average') });
     const X = mnist.train.batch(Int32Array.from([0, 1])).X;
-    expect(() => tidy(() => new ModelNetwork({ path: 'b.ts', file: 'b.ts', sha256: '', definition: broken }, Rng.seeded(1)).forward(new Tape(), X, { training: true, rng: Rng.seeded(1) })))
-      .toThrow(/^b\.ts: forward: BatchNorm\(256\) 'bn1': modelFromLayers: rename must keep a batchNorm's running statistics as NAME\.mean, but gives 'bn1\.average'$/);
+    expect(() =>
+      tidy(() =>
+        new ModelNetwork({ path: 'b.ts', file: 'b.ts', sha256: '', definition: broken }, Rng.seeded(1)).forward(new Tape(), X, {
+          training: true,
+          rng: Rng.seeded(1),
+        }),
+      ),
+    ).toThrow(
+      /^b\.ts: forward: BatchNorm\(256\) 'bn1': modelFromLayers: rename must keep a batchNorm's running statistics as NAME\.mean, but gives 'bn1\.average'$/,
+    );
   });
 
   it('a model file of layers draws what Model.init draws from the same seed, and gives the same scores', () => {
-    const net = new nn.Sequential({ fc1: new nn.Linear(784, 32, { init: 'he', activation: 'relu' }), bn: new nn.BatchNorm(32), drop: new nn.Dropout(0.3), fc2: new nn.Linear(32, 10) });
+    const net = new nn.Sequential({
+      fc1: new nn.Linear(784, 32, { init: 'he', activation: 'relu' }),
+      bn: new nn.BatchNorm(32),
+      drop: new nn.Dropout(0.3),
+      fc2: new nn.Linear(32, 10),
+    });
     const model = nn.Model.init(net, Rng.seeded(3), { dtype: 'float64' });
-    const file = new ModelNetwork({ path: 'test.ts', file: 'test.ts', sha256: '', definition: modelFromLayers(net, { input: [784], outputs: 10 }) }, Rng.seeded(3), { dtype: 'float64' });
+    const file = new ModelNetwork(
+      { path: 'test.ts', file: 'test.ts', sha256: '', definition: modelFromLayers(net, { input: [784], outputs: 10 }) },
+      Rng.seeded(3),
+      { dtype: 'float64' },
+    );
     expect([...file.named().keys()]).toEqual(['fc1.weight', 'fc1.bias', 'bn.gain', 'bn.bias', 'fc2.weight', 'fc2.bias', 'bn.mean', 'bn.var']);
     expect(bytes([...file.named().values()]).equals(bytes([...model.stateDict().values()]))).toBe(true);
     const X = mnist.train.batch(Int32Array.from({ length: 8 }, (_, i) => i)).X.clone('float64');
     for (const training of [true, false]) {
-      const [s1, s2] = tidy(() => [file.forward(new Tape(), X, { training, rng: Rng.seeded(7) }), model.forward(new Tape(), X, { training, rng: Rng.seeded(7) })].map((s) => s.toFlatArray()));
+      const [s1, s2] = tidy(() =>
+        [file.forward(new Tape(), X, { training, rng: Rng.seeded(7) }), model.forward(new Tape(), X, { training, rng: Rng.seeded(7) })].map((s) =>
+          s.toFlatArray(),
+        ),
+      );
       expect(s2).toEqual(s1);
       expect(bytes([...model.state.values()]).equals(bytes([...file.state.values()]))).toBe(true); // running statistics updated alike
     }
@@ -81,7 +110,11 @@ describe('model files of layers give the bits of the hand-declared ones', () => 
 
   it('refuses names a model file may not have, and a rename that gives two tensors one name', () => {
     const net = new nn.Sequential([new nn.Linear(4, 3), new nn.Linear(3, 2)]);
-    expect(() => modelFromLayers(net, { input: [4], outputs: 2 })).toThrow(/^modelFromLayers: the tensor '0\.weight' starts with a digit, which a model file's names may not: name the layers/);
-    expect(() => modelFromLayers(net, { input: [4], outputs: 2, rename: () => 'w' })).toThrow(/^modelFromLayers: rename gives '0\.bias' the name 'w', which another tensor has$/);
+    expect(() => modelFromLayers(net, { input: [4], outputs: 2 })).toThrow(
+      /^modelFromLayers: the tensor '0\.weight' starts with a digit, which a model file's names may not: name the layers/,
+    );
+    expect(() => modelFromLayers(net, { input: [4], outputs: 2, rename: () => 'w' })).toThrow(
+      /^modelFromLayers: rename gives '0\.bias' the name 'w', which another tensor has$/,
+    );
   });
 });

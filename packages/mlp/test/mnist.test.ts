@@ -88,7 +88,9 @@ describe('a bad file gets a one-line error naming it and what is wrong', () => {
     mkdirSync(empty, { recursive: true });
     writeFileSync(join(empty, 'train-images-idx3-ubyte'), idx([0, 28, 28], []));
     writeFileSync(join(empty, 'train-labels-idx1-ubyte'), idx([0], []));
-    expect(() => loadSplit(empty, 'train')).toThrow(/empty\/train-images-idx3-ubyte: holds no images \(its header says 0x28x28\); a data set needs at least one$/);
+    expect(() => loadSplit(empty, 'train')).toThrow(
+      /empty\/train-images-idx3-ubyte: holds no images \(its header says 0x28x28\); a data set needs at least one$/,
+    );
     writeFileSync(join(empty, 'train-images-idx3-ubyte'), idx([2, 0, 28], []));
     writeFileSync(join(empty, 'train-labels-idx1-ubyte'), idx([2], [1, 2]));
     expect(() => loadSplit(empty, 'train')).toThrow(/empty\/train-images-idx3-ubyte: its images have 0x28 pixels, none$/);

@@ -4,7 +4,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng, Tape, tidy, type Tensor } from '@backprop/graph';
-import { checkDefinition, evaluate, loadMnist, loadModelFile, MLP, ModelNetwork, paperConfig, readTensorFile, restoreNetwork, saveModel, startState, train, type ModelDefinition } from '../src/index.ts';
+import {
+  checkDefinition,
+  evaluate,
+  loadMnist,
+  loadModelFile,
+  MLP,
+  ModelNetwork,
+  paperConfig,
+  readTensorFile,
+  restoreNetwork,
+  saveModel,
+  startState,
+  train,
+  type ModelDefinition,
+} from '../src/index.ts';
 
 const models = fileURLToPath(new URL('../../../examples/models/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'model-files-'));
@@ -24,7 +38,8 @@ describe('a model file is a Network', () => {
     const model = await loadModelFile(join(models, 'mlp.ts'));
     const config = { ...paperConfig, layers: [784, 800, 100, 10], epochs: 1 };
     const data = { train: mnist.train.take(400), test: mnist.test.take(100) };
-    const mlp = startState(config), file = startState(config, (rng) => new ModelNetwork(model, rng));
+    const mlp = startState(config),
+      file = startState(config, (rng) => new ModelNetwork(model, rng));
     expect(Buffer.compare(bytes(file.net.parameters()), bytes(mlp.net.parameters()))).toBe(0);
     const [a, b] = [await train(config, data, mlp), await train(config, data, file)];
     expect(Buffer.compare(bytes(b.state.net.parameters()), bytes(a.state.net.parameters()))).toBe(0);
@@ -33,11 +48,16 @@ describe('a model file is a Network', () => {
   });
 
   it('draws xavier and he with the fans of its shape ([in, out], or [out, in, kh, kw] for filters); --init replaces only the random ones', async () => {
-    const model = await loadModelFile(file('fans.ts', `export default {
+    const model = await loadModelFile(
+      file(
+        'fans.ts',
+        `export default {
       input: [4], outputs: 2,
       parameters: { filters: { shape: [64, 16, 5, 5], init: 'he' }, W: { shape: [400, 300], init: 'xavier' }, b: { shape: [300], init: 0.5 }, g: { shape: [2], init: 'ones' } },
       forward: (t, p, X) => t.narrow(t.matmul(X, t.narrow(p.W, 0, 0, 4)), 1, 0, 2),
-    };`));
+    };`,
+      ),
+    );
     const net = new ModelNetwork(model, Rng.seeded(3));
     const std = (t: Tensor) => Math.sqrt(t.toFlatArray().reduce((s, v) => s + v * v, 0) / t.size);
     expect(std(net.params.get('filters')!) / Math.sqrt(2 / (16 * 25))).toBeCloseTo(1, 1);
@@ -89,7 +109,9 @@ describe('a model file is a Network', () => {
 describe('loading a model file', () => {
   it('refuses a file whose SHA-256 is not the one expected before running it', async () => {
     const path = file('side-effect.ts', `(globalThis as any).ranModelFile = true;\nexport default {};\n`);
-    await expect(loadModelFile(path, { expect: '0'.repeat(64) })).rejects.toThrow(/side-effect.ts: the model file has changed \(its SHA-256 was 000000000000\.\.\., is now [0-9a-f]{12}\.\.\.\)$/);
+    await expect(loadModelFile(path, { expect: '0'.repeat(64) })).rejects.toThrow(
+      /side-effect.ts: the model file has changed \(its SHA-256 was 000000000000\.\.\., is now [0-9a-f]{12}\.\.\.\)$/,
+    );
     expect((globalThis as { ranModelFile?: boolean }).ranModelFile).toBeUndefined();
   });
 
@@ -102,7 +124,10 @@ describe('loading a model file', () => {
   for (const [name, text, message] of bad) {
     it(`names the file and the problem in one line: ${name}`, async () => {
       const path = text ? file(name, text) : join(dir, name);
-      const error = await loadModelFile(path).then(() => null, (e: Error) => e);
+      const error = await loadModelFile(path).then(
+        () => null,
+        (e: Error) => e,
+      );
       expect(error?.message).toMatch(message);
       expect(error?.message).not.toContain('\n');
     });
@@ -114,15 +139,31 @@ describe('the export of a model file is checked field by field', () => {
   const good: ModelDefinition = { input: [784], outputs: 10, parameters: { W: { shape: [784, 10], init: 'he' } }, forward };
   const cases: [string, unknown, RegExp][] = [
     ['not an object', 42, /its default export is 42, not a model \{ input, outputs, parameters, forward \}$/],
-    ['an unknown field', { ...good, backwards: forward }, /unknown field "backwards" \(a model has description, input, outputs, parameters, state, forward, loss, backward\)$/],
+    [
+      'an unknown field',
+      { ...good, backwards: forward },
+      /unknown field "backwards" \(a model has description, input, outputs, parameters, state, forward, loss, backward\)$/,
+    ],
     ['input', { ...good, input: [28, 0] }, /input must be the shape of one example, positive integers such as \[784\] or \[1, 28, 28\], got \[28,0\]$/],
     ['outputs', { ...good, outputs: 2.5 }, /outputs must be the number of scores per example, a positive integer, got 2.5$/],
     ['forward', { ...good, forward: 'x W' }, /forward must be a function \(t, p, X, ctx\) => scores, got "x W"$/],
     ['loss', { ...good, loss: 'mse' }, /loss must be a function \(t, outputs, targets\) => the batch's mean loss, got "mse"$/],
     ['no parameters', { ...good, parameters: {} }, /parameters must be an object of at least one \{ shape, init \}, got \{\}$/],
-    ['a shape', { ...good, parameters: { W: { shape: [784, -1], init: 'he' } } }, /parameters\["W"\]\.shape must be a list of positive integers, got \[784,-1\]$/],
-    ['an init', { ...good, parameters: { W: { shape: [784, 10], init: 'glorot' } } }, /parameters\["W"\]\.init must be paper, xavier, he, zeros, ones, a number or a function \(rng\) => number, got "glorot"$/],
-    ['a misspelt field', { ...good, parameters: { W: { shape: [784, 10], inti: 'he' } } }, /parameters\["W"\]: unknown field "inti" \(it has shape, init, fanIn, fanOut\)$/],
+    [
+      'a shape',
+      { ...good, parameters: { W: { shape: [784, -1], init: 'he' } } },
+      /parameters\["W"\]\.shape must be a list of positive integers, got \[784,-1\]$/,
+    ],
+    [
+      'an init',
+      { ...good, parameters: { W: { shape: [784, 10], init: 'glorot' } } },
+      /parameters\["W"\]\.init must be paper, xavier, he, zeros, ones, a number or a function \(rng\) => number, got "glorot"$/,
+    ],
+    [
+      'a misspelt field',
+      { ...good, parameters: { W: { shape: [784, 10], inti: 'he' } } },
+      /parameters\["W"\]: unknown field "inti" \(it has shape, init, fanIn, fanOut\)$/,
+    ],
     ['a random state', { ...good, state: { m: { shape: [10], init: 'he' } } }, /state\["m"\]\.init must be zeros, ones or a number, got "he"$/],
     ['a name used twice', { ...good, state: { W: { shape: [10], init: 'zeros' } } }, /state\["W"\]: the name is also a parameter's$/],
     ['a reserved name', { ...good, parameters: { 'optimizer.0': { shape: [1], init: 0 } } }, /parameters\["optimizer\.0"\]: a name is letters, digits/],
@@ -132,10 +173,19 @@ describe('the export of a model file is checked field by field', () => {
   }
 
   it('a forward that throws, or returns scores of the wrong shape, is named with the file', async () => {
-    const model = { path: 'f.ts', file: '/f.ts', sha256: '', definition: { ...good, forward: (t: Tape, p: Record<string, Tensor>, X: Tensor) => t.matmul(X, t.transpose(p.W)) } };
+    const model = {
+      path: 'f.ts',
+      file: '/f.ts',
+      sha256: '',
+      definition: { ...good, forward: (t: Tape, p: Record<string, Tensor>, X: Tensor) => t.matmul(X, t.transpose(p.W)) },
+    };
     const X = mnist.test.batch([0, 1]).X;
-    expect(() => new ModelNetwork(model, Rng.seeded(1)).forward(new Tape(), X)).toThrow(/^f\.ts: forward: matmul: cannot multiply \[2,784\] by \[10,784\]: 784 != 10$/);
+    expect(() => new ModelNetwork(model, Rng.seeded(1)).forward(new Tape(), X)).toThrow(
+      /^f\.ts: forward: matmul: cannot multiply \[2,784\] by \[10,784\]: 784 != 10$/,
+    );
     model.definition.forward = (t, p, X) => t.narrow(t.matmul(X, p.W), 1, 0, 9);
-    expect(() => new ModelNetwork(model, Rng.seeded(1)).forward(new Tape(), X)).toThrow(/^f\.ts: forward returned scores of shape \[2,9\], but a batch of 2 needs scores \[2,10\] \(outputs: 10\)$/);
+    expect(() => new ModelNetwork(model, Rng.seeded(1)).forward(new Tape(), X)).toThrow(
+      /^f\.ts: forward returned scores of shape \[2,9\], but a batch of 2 needs scores \[2,10\] \(outputs: 10\)$/,
+    );
   });
 });

@@ -36,7 +36,9 @@ describe('NumPy .npy files', () => {
     expect(() => npy('structured.npy')).toThrow(/^structured\.npy: a structured dtype/);
     expect(() => parseNpy(new TextEncoder().encode('x,y\n1,2\n'), 'a.npy')).toThrow(/^a\.npy: not a NumPy \.npy array/);
     const whole = read('le_f8.npy');
-    expect(() => parseNpy(whole.subarray(0, whole.length - 1), 'cut.npy')).toThrow(/^cut\.npy: truncated: its shape \(2, 3\) of <f8 needs 48 bytes of data, the file has 47$/);
+    expect(() => parseNpy(whole.subarray(0, whole.length - 1), 'cut.npy')).toThrow(
+      /^cut\.npy: truncated: its shape \(2, 3\) of <f8 needs 48 bytes of data, the file has 47$/,
+    );
     expect(() => parseNpy(whole.subarray(0, 20), 'cut.npy')).toThrow(/^cut\.npy: truncated in its header/);
     expect(() => parseNpy(buildNpy('<c16', [0], []), 'c.npy')).toThrow(/^c\.npy: dtype <c16 is not a number type/);
     expect(() => parseNpy(buildNpy('<i8', [1], [2 ** 60]), 'big.npy')).toThrow(/^big\.npy: value 1152921504606846976 at index 0 is beyond 2\^53/);
@@ -61,27 +63,34 @@ describe('NumPy .npy files built here (property)', () => {
       fortran: fc.boolean(),
       seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     });
-    fc.assert(fc.property(arbitrary, ({ descr, shape, fortran, seed }) => {
-      const n = shape.reduce((a, b) => a * b, 1);
-      // values each dtype holds exactly: small integers, or halves for floats
-      const signed = descr[1] !== 'u', float = descr[1] === 'f';
-      const values = Array.from({ length: n }, (_, i) => ((seed + 7919 * i) % 200) - (signed ? 100 : 0)).map((v) => (float ? v / 2 : v));
-      // Fortran order stores the element at (i0, ..., ik) at i0 + s0 (i1 + s1 (...)): the first axis fastest.
-      const stored = new Array<number>(n);
-      for (let c = 0; c < n; c++) {
-        let rest = c, f = 0, stride = 1;
-        const index = shape.map((_, k) => shape.slice(k + 1).reduce((a, b) => a * b, 1)).map((cStride) => {
-          const i = Math.floor(rest / cStride);
-          rest %= cStride;
-          return i;
-        });
-        index.forEach((i, k) => ((f += i * stride), (stride *= shape[k])));
-        stored[fortran ? f : c] = values[c];
-      }
-      const a = parseNpy(buildNpy(descr, shape, stored, fortran), 'p.npy');
-      expect(a.shape).toEqual(shape);
-      expect(Array.from(a.data)).toEqual(values);
-    }));
+    fc.assert(
+      fc.property(arbitrary, ({ descr, shape, fortran, seed }) => {
+        const n = shape.reduce((a, b) => a * b, 1);
+        // values each dtype holds exactly: small integers, or halves for floats
+        const signed = descr[1] !== 'u',
+          float = descr[1] === 'f';
+        const values = Array.from({ length: n }, (_, i) => ((seed + 7919 * i) % 200) - (signed ? 100 : 0)).map((v) => (float ? v / 2 : v));
+        // Fortran order stores the element at (i0, ..., ik) at i0 + s0 (i1 + s1 (...)): the first axis fastest.
+        const stored = new Array<number>(n);
+        for (let c = 0; c < n; c++) {
+          let rest = c,
+            f = 0,
+            stride = 1;
+          const index = shape
+            .map((_, k) => shape.slice(k + 1).reduce((a, b) => a * b, 1))
+            .map((cStride) => {
+              const i = Math.floor(rest / cStride);
+              rest %= cStride;
+              return i;
+            });
+          index.forEach((i, k) => ((f += i * stride), (stride *= shape[k])));
+          stored[fortran ? f : c] = values[c];
+        }
+        const a = parseNpy(buildNpy(descr, shape, stored, fortran), 'p.npy');
+        expect(a.shape).toEqual(shape);
+        expect(Array.from(a.data)).toEqual(values);
+      }),
+    );
   });
 });
 

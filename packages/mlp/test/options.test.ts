@@ -2,14 +2,27 @@
 // a validation set and early stopping; each against hand-computed values or a closed form.
 import { describe, expect, it } from 'vitest';
 import { tensor } from '@backprop/graph';
-import { createOptimizer, evaluate, globalGradNorm, holdOut, learningRate, loadMnist, paperConfig, SGD, startState, train, trainConfigProblem, type TrainConfig } from '../src/index.ts';
+import {
+  createOptimizer,
+  evaluate,
+  globalGradNorm,
+  holdOut,
+  learningRate,
+  loadMnist,
+  paperConfig,
+  SGD,
+  startState,
+  train,
+  trainConfigProblem,
+  type TrainConfig,
+} from '../src/index.ts';
 
 const mnist = loadMnist();
 const small = { train: mnist.train.take(800), test: mnist.test.take(200) };
 const quick: TrainConfig = { ...paperConfig, layers: [784, 16, 10], init: 'xavier', epochs: 2 };
 
 describe('learning-rate schedules (10 steps an epoch)', () => {
-  it('constant: the base rate at every step (the paper\'s runs keep their bits)', () => {
+  it("constant: the base rate at every step (the paper's runs keep their bits)", () => {
     expect([0, 7, 39].map((s) => learningRate({ lr: 0.01, epochs: 4 }, s, 10))).toEqual([0.01, 0.01, 0.01]);
   });
   it('step: x gamma every stepEvery epochs', () => {
@@ -33,7 +46,9 @@ describe('learning-rate schedules (10 steps an epoch)', () => {
   it('reaches the optimiser: a rate of 0 from the second epoch on leaves the weights as the first epoch left them', async () => {
     const config: TrainConfig = { ...quick, schedule: 'step', stepEvery: 1, stepGamma: 0 };
     const weights: Buffer[] = [];
-    const out = await train(config, small, startState(config), { onEpoch: (_s, st) => void weights.push(Buffer.concat(st.net.parameters().map((p) => p.bytes()))) });
+    const out = await train(config, small, startState(config), {
+      onEpoch: (_s, st) => void weights.push(Buffer.concat(st.net.parameters().map((p) => p.bytes()))),
+    });
     expect(out.epochs.map((e) => e.lr)).toEqual([0.01, 0]);
     expect(Buffer.compare(weights[0], weights[1])).toBe(0);
   });
@@ -64,7 +79,7 @@ describe('weight decay and gradient clipping (SGD, lr 0.1)', () => {
     new SGD([W2, b2], 0.1, { clipNorm: 6 }).step();
     expect(W2.toFlatArray()).toEqual([1 - 0.3, 1 - 0.4]);
   });
-  it('clips first, then decays (PyTorch\'s order): 1 - 0.1 (4/5 + 0.5) = 0.87', () => {
+  it("clips first, then decays (PyTorch's order): 1 - 0.1 (4/5 + 0.5) = 0.87", () => {
     const [W, b] = layer([[3, 4]]);
     createOptimizer('sgd', [W, b], { lr: 0.1, clipNorm: 1, weightDecay: 0.5 }).step();
     expect(W.toFlatArray()[0]).toBeCloseTo(0.89, 6);
@@ -83,7 +98,9 @@ describe('a validation set and early stopping', () => {
     expect(iterations).toBe(600 / 8);
     expect(out.epochs[0].validation).toEqual(evaluate(out.state.net, validation!, 'hinge'));
     expect(out.epochs[0].train).toEqual(evaluate(out.state.net, fit, 'hinge'));
-    expect(() => holdOut(small.train, { validation: 800 })).toThrow('train: validation 800 leaves no training images (the training set has 800); hold out fewer');
+    expect(() => holdOut(small.train, { validation: 800 })).toThrow(
+      'train: validation 800 leaves no training images (the training set has 800); hold out fewer',
+    );
   });
 
   it('stops once the validation loss has not improved for `patience` epochs, and a resumed state that has waited long enough trains no more', async () => {

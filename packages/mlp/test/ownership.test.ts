@@ -8,7 +8,10 @@ const data = train.take(256);
 /** One training step of `net` on batch `b` (8 images), in a tidy scope, as the training loop runs it. */
 function step(net: MLP, optimizer: Optimizer, b: number): number {
   return tidy(() => {
-    const { X, y } = data.batch(Int32Array.from({ length: 8 }, (_, i) => 8 * b + i), net.dtype);
+    const { X, y } = data.batch(
+      Int32Array.from({ length: 8 }, (_, i) => 8 * b + i),
+      net.dtype,
+    );
     const t = new Tape();
     const loss = lossOnTape(t, 'hinge', net.forward(t, X), y);
     t.backward(loss);
@@ -38,7 +41,8 @@ describe('networks and optimisers own their memory', () => {
       for (let b = 0; b < 16; b++) step(m.net, m.optimizer, b);
       return bits(m.net);
     };
-    const a = build(1, [784, 32, 10], 'sgd'), c = build(2, [784, 20, 12, 10], 'momentum');
+    const a = build(1, [784, 32, 10], 'sgd'),
+      c = build(2, [784, 20, 12, 10], 'momentum');
     for (let b = 0; b < 16; b++) {
       step(a.net, a.optimizer, b);
       step(c.net, c.optimizer, 15 - b);

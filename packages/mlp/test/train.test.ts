@@ -3,7 +3,27 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng, RowSparseTensor, Tape, tensor, tidy, type Tensor } from '@backprop/graph';
-import { Adam, argmaxRows, lossOnTape, SGD, type Optimizer, encodeSafetensors, evaluate, loadMnist, loadModel, MLP, Momentum, paperConfig, predict, saveModel, startState, train, weightSampler, type Network, type TrainConfig } from '../src/index.ts';
+import {
+  Adam,
+  argmaxRows,
+  lossOnTape,
+  SGD,
+  type Optimizer,
+  encodeSafetensors,
+  evaluate,
+  loadMnist,
+  loadModel,
+  MLP,
+  Momentum,
+  paperConfig,
+  predict,
+  saveModel,
+  startState,
+  train,
+  weightSampler,
+  type Network,
+  type TrainConfig,
+} from '../src/index.ts';
 
 const mnist = loadMnist();
 const small = { train: mnist.train.take(3000), test: mnist.test.take(1000) };
@@ -36,7 +56,9 @@ describe('training on real MNIST', () => {
       const out = await train(config, { train: small.train.take(400), test: small.test.take(100) }, startState(config));
       return Buffer.concat(out.state.net.parameters().map((p) => p.bytes()));
     };
-    const a = await run(7), b = await run(7), c = await run(8);
+    const a = await run(7),
+      b = await run(7),
+      c = await run(8);
     expect(Buffer.compare(a, b)).toBe(0);
     expect(Buffer.compare(a, c)).not.toBe(0);
   });
@@ -47,7 +69,9 @@ describe('training on real MNIST', () => {
     const out = await train(config, small, startState(config), { onIteration: (i) => seen.push(i) });
     expect(out.status).toBe('diverged');
     if (out.status !== 'diverged') return;
-    expect(out.message).toMatch(/^training diverged: the loss is (NaN|Infinity) at epoch 1, iteration \d+ \(learning rate 1 is too high for this network; try a smaller --lr\)$/);
+    expect(out.message).toMatch(
+      /^training diverged: the loss is (NaN|Infinity) at epoch 1, iteration \d+ \(learning rate 1 is too high for this network; try a smaller --lr\)$/,
+    );
     expect(seen.length).toBe(out.state.iteration);
     expect(seen.length).toBeGreaterThan(0);
   });
@@ -88,7 +112,9 @@ describe('saving and loading a model (safetensors)', () => {
     const bytes = readFileSync(path);
     const cut = join(dir, 'cut.safetensors');
     writeFileSync(cut, bytes.subarray(0, bytes.length - 100));
-    expect(() => loadModel(cut)).toThrow(/cut.safetensors: not a valid model file: tensor layers.1.\w+ \[[\d,]+\] needs bytes \d+-\d+ but the file has \d+ bytes of data \(truncated\?\)$/);
+    expect(() => loadModel(cut)).toThrow(
+      /cut.safetensors: not a valid model file: tensor layers.1.\w+ \[[\d,]+\] needs bytes \d+-\d+ but the file has \d+ bytes of data \(truncated\?\)$/,
+    );
     const junk = join(dir, 'junk.safetensors');
     writeFileSync(junk, 'definitely not a model');
     expect(() => loadModel(junk)).toThrow(/junk.safetensors: not a valid model file: header length \d+ runs past the end of the file/);
@@ -99,7 +125,8 @@ describe('saving and loading a model (safetensors)', () => {
 
   it('names the file for a header, a tensor entry or metadata of the wrong kind (they threw TypeErrors)', () => {
     const withHeader = (name: string, json: string) => {
-      const head = Buffer.from(json), length = Buffer.alloc(8);
+      const head = Buffer.from(json),
+        length = Buffer.alloc(8);
       length.writeBigUInt64LE(BigInt(head.length));
       const p = join(dir, name);
       writeFileSync(p, Buffer.concat([length, head]));
@@ -109,18 +136,28 @@ describe('saving and loading a model (safetensors)', () => {
       ['null', /the header is not a JSON object/],
       ['[1, 2]', /the header is not a JSON object/],
       ['{"layers.0.weight": null}', /tensor layers.0.weight: expected \{dtype, shape, data_offsets\}, found null/],
-      ['{"layers.0.weight": {"dtype": "F32", "shape": "16", "data_offsets": [0, 64]}}', /tensor layers.0.weight: expected \{dtype, shape, data_offsets\}, found \{"dtype":"F32","shape":"16"/],
+      [
+        '{"layers.0.weight": {"dtype": "F32", "shape": "16", "data_offsets": [0, 64]}}',
+        /tensor layers.0.weight: expected \{dtype, shape, data_offsets\}, found \{"dtype":"F32","shape":"16"/,
+      ],
       ['{"layers.0.weight": {"dtype": "F32", "shape": [16], "data_offsets": 64}}', /tensor layers.0.weight: expected \{dtype, shape, data_offsets\}/],
       ['{"__metadata__": null}', /__metadata__ is not a map of strings/],
       ['{"__metadata__": {"format": 1}}', /__metadata__ is not a map of strings/],
     ];
     cases.forEach(([json, message], i) => {
-      expect(() => loadModel(withHeader(`header-${i}.safetensors`, json))).toThrow(new RegExp(`header-${i}.safetensors: not a valid model file: ${message.source}`));
+      expect(() => loadModel(withHeader(`header-${i}.safetensors`, json))).toThrow(
+        new RegExp(`header-${i}.safetensors: not a valid model file: ${message.source}`),
+      );
     });
   });
 
   it('names the file for bad sizes metadata', () => {
-    const tensors = Object.fromEntries(net.layers.flatMap((l, i) => [[`layers.${i}.weight`, { data: l.W.array.data, shape: l.W.shape }], [`layers.${i}.bias`, { data: l.b.array.data, shape: l.b.shape }]]));
+    const tensors = Object.fromEntries(
+      net.layers.flatMap((l, i) => [
+        [`layers.${i}.weight`, { data: l.W.array.data, shape: l.W.shape }],
+        [`layers.${i}.bias`, { data: l.b.array.data, shape: l.b.shape }],
+      ]),
+    );
     for (const [i, sizes] of ['[784,', '[784]', '"784-16-10"', '[784, 1.5, 10]', '[784, 0, 10]'].entries()) {
       const p = join(dir, `sizes-${i}.safetensors`);
       writeFileSync(p, encodeSafetensors(tensors, { format: 'backprop-mlp/1', sizes, activation: 'elu' }));
@@ -142,10 +179,11 @@ describe('optimisers and initialisers, against closed forms', () => {
     opt.step(); // v = 1.9 g
     w.toFlatArray().forEach((v, i) => expect(v).toBeCloseTo(1 - 0.1 * (1 + 1.9) * [1, -2, 0.5][i], 14));
   });
-  it('sgd on MNIST batches updates only the rows of the first layer\'s gradient that a pixel reaches, with the bits of the dense update (momentum and decay read it densely)', () => {
+  it("sgd on MNIST batches updates only the rows of the first layer's gradient that a pixel reaches, with the bits of the dense update (momentum and decay read it densely)", () => {
     const run = (dense: boolean, make: (params: Tensor[]) => Optimizer) => {
       const net = MLP.init({ sizes: [784, 32, 10], activation: 'tanh' }, Rng.seeded(4));
-      const params = net.parameters(), opt = make(params);
+      const params = net.parameters(),
+        opt = make(params);
       let rowSparse = 0;
       for (let s = 0; s < 20; s++) {
         tidy(() => {
@@ -160,8 +198,13 @@ describe('optimisers and initialisers, against closed forms', () => {
       }
       return { rowSparse, bytes: params.map((p) => Buffer.from(p.bytes()).toString('base64')) };
     };
-    for (const [name, make] of [['sgd', (p: Tensor[]) => new SGD(p, 0.01)], ['momentum', (p: Tensor[]) => new Momentum(p, 0.01)], ['sgd, decay', (p: Tensor[]) => new SGD(p, 0.01, { weightDecay: 1e-3 })]] as const) {
-      const sparse = run(false, make), dense = run(true, make);
+    for (const [name, make] of [
+      ['sgd', (p: Tensor[]) => new SGD(p, 0.01)],
+      ['momentum', (p: Tensor[]) => new Momentum(p, 0.01)],
+      ['sgd, decay', (p: Tensor[]) => new SGD(p, 0.01, { weightDecay: 1e-3 })],
+    ] as const) {
+      const sparse = run(false, make),
+        dense = run(true, make);
       expect([name, sparse.rowSparse, dense.rowSparse]).toEqual([name, name === 'sgd' ? 20 : 0, 0]);
       expect(sparse.bytes).toEqual(dense.bytes);
     }
@@ -171,7 +214,7 @@ describe('optimisers and initialisers, against closed forms', () => {
     new Adam([w], 0.01).step();
     w.toFlatArray().forEach((v, i) => expect(v).toBeCloseTo(1 - 0.01 * Math.sign([1e-3, -5, 0.5][i]), 6));
   });
-  it('the paper\'s init draws N(0,1) x 1e-3; Xavier stays within its bound; He has variance 2 / fan-in', () => {
+  it("the paper's init draws N(0,1) x 1e-3; Xavier stays within its bound; He has variance 2 / fan-in", () => {
     const rng = Rng.seeded(11);
     const draw = (name: 'paper' | 'xavier' | 'he') => Array.from({ length: 20000 }, () => weightSampler(name, 784, 800)(rng));
     const std = (xs: number[]) => Math.sqrt(xs.reduce((a, x) => a + x * x, 0) / xs.length);
@@ -184,10 +227,14 @@ describe('optimisers and initialisers, against closed forms', () => {
     const data = small.test.take(100);
     const e = evaluate(net, data, 'hinge', 32); // four batches, the last one of 4
     // The oracle: scores from the same weights by loops in float64, the multiclass hinge loss by its formula.
-    const { X, y } = data.batch(Int32Array.from({ length: 100 }, (_, i) => i), 'float64');
+    const { X, y } = data.batch(
+      Int32Array.from({ length: 100 }, (_, i) => i),
+      'float64',
+    );
     const layers = net.layers.map((l) => ({ W: l.W.toArray() as number[][], b: l.b.toFlatArray() }));
     const confusion = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
-    let correct = 0, loss = 0;
+    let correct = 0,
+      loss = 0;
     (X.toArray() as number[][]).forEach((x, i) => {
       let h = x;
       layers.forEach(({ W, b }, l) => {
@@ -208,7 +255,15 @@ describe('optimisers and initialisers, against closed forms', () => {
 
 describe('NaN scores are never a prediction', () => {
   it('argmaxRows takes a NaN as the largest score (as NumPy does), never passing over it', () => {
-    const S = tensor([[1, NaN, 3], [NaN, 5, 0], [1, 2, 0], [-Infinity, -Infinity, -1]], { dtype: 'float64' });
+    const S = tensor(
+      [
+        [1, NaN, 3],
+        [NaN, 5, 0],
+        [1, 2, 0],
+        [-Infinity, -Infinity, -1],
+      ],
+      { dtype: 'float64' },
+    );
     expect(Array.from(argmaxRows(S))).toEqual([1, 0, 1, 2]);
   });
   it('a network with a NaN parameter: evaluate gives NaN accuracy and loss, predict refuses', () => {
@@ -221,7 +276,9 @@ describe('NaN scores are never a prediction', () => {
       const e = evaluate(net, data, loss);
       expect([e.accuracy, e.loss]).toEqual([NaN, NaN]);
     }
-    expect(() => predict(net, X)).toThrow(/^predict: the scores of example 0 hold NaN \(the network's weights or the input hold NaN or infinity, or its activations overflow\)$/);
+    expect(() => predict(net, X)).toThrow(
+      /^predict: the scores of example 0 hold NaN \(the network's weights or the input hold NaN or infinity, or its activations overflow\)$/,
+    );
   });
   it('finite weights whose scores overflow to +Infinity: evaluate gives NaN accuracy and loss, predict refuses (they gave 9.80% and class 0)', () => {
     const net = MLP.init({ sizes: [784, 8, 10], activation: 'relu' }, Rng.seeded(1), { init: 'xavier' });
@@ -240,13 +297,20 @@ describe('NaN scores are never a prediction', () => {
     const base = startState(quick);
     const net = base.net;
     const broken: Network = {
-      dtype: net.dtype, inputSize: net.inputSize, outputSize: net.outputSize,
-      parameters: () => net.parameters(), named: () => net.named(), describe: () => net.describe(),
+      dtype: net.dtype,
+      inputSize: net.inputSize,
+      outputSize: net.outputSize,
+      parameters: () => net.parameters(),
+      named: () => net.named(),
+      describe: () => net.describe(),
       forward: (t, X, mode) => (mode?.training ? net.forward(t, X) : t.div(net.forward(t, X), 0)),
     };
     const logged: number[] = [];
-    await expect(train(quick, { train: small.train.take(200), test: small.test.take(100) }, { ...base, net: broken }, { onEpoch: (s) => void logged.push(s.epoch) }))
-      .rejects.toThrow("train: the network's scores on the training images are not finite after epoch 1 (its activations overflow in evaluation); the epoch is not logged");
+    await expect(
+      train(quick, { train: small.train.take(200), test: small.test.take(100) }, { ...base, net: broken }, { onEpoch: (s) => void logged.push(s.epoch) }),
+    ).rejects.toThrow(
+      "train: the network's scores on the training images are not finite after epoch 1 (its activations overflow in evaluation); the epoch is not logged",
+    );
     expect(logged).toEqual([]);
   });
 });

@@ -4,7 +4,13 @@ import { createOptimizer, optimizerNames } from '../src/index.ts';
 
 describe('optimiser steps bump the versions of the parameters they write', () => {
   it.each(optimizerNames)('%s: a step between forward and backward is an error naming the parameter', (name) => {
-    const W = tensor([[0.5, -1], [2, 0.25]], { requiresGrad: true, name: 'W' });
+    const W = tensor(
+      [
+        [0.5, -1],
+        [2, 0.25],
+      ],
+      { requiresGrad: true, name: 'W' },
+    );
     const opt = createOptimizer(name, [W], { lr: 0.1, clipNorm: 0.5, weightDecay: 0.01 });
     const x = tensor([[1, 2]]);
     const first = new Tape();

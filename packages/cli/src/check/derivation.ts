@@ -48,11 +48,16 @@ export function literalDecimals(n: Node): { value: Rational; last: number }[] {
 
 function applyOp(t: Tape, op: ChainOp, a: Tensor, b: Tensor): Tensor {
   switch (op) {
-    case '+': return t.add(a, b);
-    case '-': return t.sub(a, b);
-    case '*': return t.mul(a, b);
-    case '/': return t.div(a, b);
-    case '@': return t.matmul(a, b);
+    case '+':
+      return t.add(a, b);
+    case '-':
+      return t.sub(a, b);
+    case '*':
+      return t.mul(a, b);
+    case '/':
+      return t.div(a, b);
+    case '@':
+      return t.matmul(a, b);
   }
 }
 
@@ -91,7 +96,8 @@ export function evalNode(n: Node, t: Tape, env: Env, line: number, labels?: Map<
         return acc;
       }
       case 'power': {
-        const a = evalNode(n.base, t, env, line, labels), b = evalNode(n.exponent, t, env, line, labels);
+        const a = evalNode(n.base, t, env, line, labels),
+          b = evalNode(n.exponent, t, env, line, labels);
         if (b.size !== 1) throw new CheckError(line, `the exponent of ^ must be a single number, got shape ${formatShape(b.shape)}`);
         return b.requiresGrad ? t.exp(t.mul(b, t.log(a))) : t.pow(a, b.item());
       }
@@ -99,20 +105,34 @@ export function evalNode(n: Node, t: Tape, env: Env, line: number, labels?: Map<
         const args = n.args.map((a) => evalNode(a, t, env, line, labels));
         const [x, y] = args;
         switch (n.fn) {
-          case 'sigmoid': return t.sigmoid(x);
-          case 'tanh': return t.tanh(x);
-          case 'relu': return t.relu(x);
-          case 'elu': return t.elu(x, 1);
-          case 'exp': return t.exp(x);
-          case 'log': return t.log(x);
-          case 'sqrt': return t.sqrt(x);
-          case 'abs': return t.abs(x);
-          case 'max': return t.maximum(x, y);
-          case 'min': return t.minimum(x, y);
-          case 'T': return t.transpose(x);
-          case 'sum': return t.sum(x);
-          case 'mean': return t.mean(x);
-          case 'softmax': return t.softmax(x);
+          case 'sigmoid':
+            return t.sigmoid(x);
+          case 'tanh':
+            return t.tanh(x);
+          case 'relu':
+            return t.relu(x);
+          case 'elu':
+            return t.elu(x, 1);
+          case 'exp':
+            return t.exp(x);
+          case 'log':
+            return t.log(x);
+          case 'sqrt':
+            return t.sqrt(x);
+          case 'abs':
+            return t.abs(x);
+          case 'max':
+            return t.maximum(x, y);
+          case 'min':
+            return t.minimum(x, y);
+          case 'T':
+            return t.transpose(x);
+          case 'sum':
+            return t.sum(x);
+          case 'mean':
+            return t.mean(x);
+          case 'softmax':
+            return t.softmax(x);
         }
         throw new CheckError(line, `unknown function '${n.fn}'`);
       }
@@ -180,7 +200,11 @@ export class Derivation {
           if (!this.defs.has(n)) throw new CheckError(s.line, `unknown name '${n}'`);
           used.add(n);
         }
-        for (const d of r.derivs) used.add(d.of).add(d.wrt).add(d.wrt2 ?? d.wrt);
+        for (const d of r.derivs)
+          used
+            .add(d.of)
+            .add(d.wrt)
+            .add(d.wrt2 ?? d.wrt);
       }
       if (s.lhs.kind === 'name') this.deps.set(s.lhs.name, used);
     }
@@ -192,7 +216,9 @@ export class Derivation {
    * explicit stack: a chain of definitions may be thousands of lines long.
    */
   private order(): string[] {
-    const done = new Set<string>(), onPath = new Set<string>(), order: string[] = [];
+    const done = new Set<string>(),
+      onPath = new Set<string>(),
+      order: string[] = [];
     for (const root of this.defs.keys()) {
       if (done.has(root)) continue;
       const path: { name: string; deps: Iterator<string> }[] = [];
@@ -222,7 +248,8 @@ export class Derivation {
   private define(name: string): void {
     const s = this.defs.get(name)!;
     let value: Tensor;
-    if (s.exprs.length === 0) value = literalTensor(s.claim!).value; // a given
+    if (s.exprs.length === 0)
+      value = literalTensor(s.claim!).value; // a given
     else value = atLine(s.line, () => evalNode(s.exprs[0], this.tape, this.exactEnv(s.line), s.line, this.labels));
     // Every named value is a node that derivatives can be taken with respect to.
     if (!value.requiresGrad) value = new Tensor(value.array, { requiresGrad: true });
@@ -242,11 +269,15 @@ export class Derivation {
     for (const dv of r.derivs) origin ??= this.outOfRange.get(dv.of);
     const floats = value.toFlatArray();
     if (value.shape.length === 0 && s.exprs.length > 0) {
-      const wide = wideValue(expr, (n) => this.wide.get(n) ?? null, (of, wrt, wrt2) => {
-        if (this.outOfRange.has(of)) return null;
-        const g = this.exactDeriv(of, wrt, s.line, wrt2);
-        return g.size === 1 ? fromNumber(g.item()) : null;
-      });
+      const wide = wideValue(
+        expr,
+        (n) => this.wide.get(n) ?? null,
+        (of, wrt, wrt2) => {
+          if (this.outOfRange.has(of)) return null;
+          const g = this.exactDeriv(of, wrt, s.line, wrt2);
+          return g.size === 1 ? fromNumber(g.item()) : null;
+        },
+      );
       this.wide.set(name, wide.value);
       // Not finite in float64 but a number in wide arithmetic (log(0) of an underflow, Infinity / Infinity).
       if (wide.outOfRange || (!Number.isFinite(floats[0]) && wide.value)) origin ??= { line: s.line, name };
@@ -266,14 +297,17 @@ export class Derivation {
    * dX/dY recorded on the tape (createGraph), then differentiated with respect to Z.
    */
   exactDeriv(of: string, wrt: string, line: number, wrt2?: string): Tensor {
-    const x = this.values.get(of), y = this.values.get(wrt), z = wrt2 === undefined ? y : this.values.get(wrt2);
+    const x = this.values.get(of),
+      y = this.values.get(wrt),
+      z = wrt2 === undefined ? y : this.values.get(wrt2);
     const text = derivText({ of, wrt, wrt2 });
     if (!x || !y || !z) throw new CheckError(line, `${text} is used before ${!x ? of : !y ? wrt : wrt2} is computed`);
     if (x.size !== 1) throw new CheckError(line, `${text} needs ${of} to be a single number, but it has shape ${formatShape(x.shape)}`);
     const key = derivKey(of, wrt, wrt2);
     const known = this.derivs.get(key);
     if (known) return known;
-    if (wrt2 !== undefined && y.size !== 1) throw new CheckError(line, `${text} needs d${of}/d${wrt} to be a single number, but ${wrt} has shape ${formatShape(y.shape)}`);
+    if (wrt2 !== undefined && y.size !== 1)
+      throw new CheckError(line, `${text} needs d${of}/d${wrt} to be a single number, but ${wrt} has shape ${formatShape(y.shape)}`);
     // The tape refuses to differentiate a value that is not finite: the derivative is not a number then either.
     const nan = () => tensor(new Float64Array(z.size).fill(NaN), { shape: z.shape });
     let g: Tensor;
@@ -289,7 +323,8 @@ export class Derivation {
 
   /** Does `of` depend on `on` (through the names its definition uses)? A walk with an explicit stack. */
   dependsOn(of: string, on: string): boolean {
-    const seen = new Set<string>([of]), stack = [of];
+    const seen = new Set<string>([of]),
+      stack = [of];
     while (stack.length > 0) {
       const n = stack.pop()!;
       if (n === on) return true;
@@ -306,14 +341,27 @@ export class Derivation {
   }
 }
 
-const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(8).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, ''));
+const fmt = (x: number) =>
+  Number.isInteger(x)
+    ? String(x)
+    : x
+        .toPrecision(8)
+        .replace(/(\.\d*?)0+$/, '$1')
+        .replace(/\.$/, '');
 export const formatValue = (t: Tensor | number[], shape?: number[]): string => {
   const values = Array.isArray(t) ? t : t.toFlatArray();
   const dims = shape ?? (t instanceof Tensor ? t.shape : [values.length]);
   if (dims.length === 0) return fmt(values[0]);
   if (dims.length === 1) return `[${values.map(fmt).join(', ')}]`;
   const c = dims[1];
-  return `[${Array.from({ length: dims[0] }, (_, i) => `[${values.slice(i * c, (i + 1) * c).map(fmt).join(', ')}]`).join(', ')}]`;
+  return `[${Array.from(
+    { length: dims[0] },
+    (_, i) =>
+      `[${values
+        .slice(i * c, (i + 1) * c)
+        .map(fmt)
+        .join(', ')}]`,
+  ).join(', ')}]`;
 };
 
 /** Checks every claim of a derivation file. Throws a CheckError when the file cannot be read. */

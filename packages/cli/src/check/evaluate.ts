@@ -71,12 +71,21 @@ const targetOf = (d: Derivation, s: Statement) => (s.lhs.kind === 'deriv' ? d.ex
 function blankVerdict(d: Derivation, s: Statement): Verdict {
   const value = targetOf(d, s);
   const claim = s.lhs.kind === 'deriv' ? derivText(s.lhs) : s.lhs.name;
-  const base = { line: s.line, claim, expression: s.exprs.length ? show(s.exprs[0]) : '', claimed: '?', computed: formatValue(value), verdict: 'blank' as const };
+  const base = {
+    line: s.line,
+    claim,
+    expression: s.exprs.length ? show(s.exprs[0]) : '',
+    claimed: '?',
+    computed: formatValue(value),
+    verdict: 'blank' as const,
+  };
   // Past float64's range: a name's wide value, or none (a derivative of such a value is float64's).
   const origin = d.outOfRange.get(s.lhs.kind === 'deriv' ? s.lhs.of : s.lhs.name);
   if (!origin) return base;
   const w = s.lhs.kind === 'name' ? d.wide.get(s.lhs.name) : null;
-  return w ? { ...base, computed: formatWide(w) } : { ...base, computed: '?', note: `cannot compute it: float64 cannot hold ${origin.name} (line ${origin.line})` };
+  return w
+    ? { ...base, computed: formatWide(w) }
+    : { ...base, computed: '?', note: `cannot compute it: float64 cannot hold ${origin.name} (line ${origin.line})` };
 }
 
 /** Is the claim the exact value rounded (or else truncated) to its digits, in every element? null if not, or shapes differ. */
@@ -101,7 +110,10 @@ function judge(d: Derivation, s: Statement, target: Tensor): Verdict {
   // A line computed exactly shows its exact value (1e300 - 3.9 - 1e300 is -3.9, not float64's 0).
   const exactOfLine = s.lhs.kind === 'name' ? d.exact.get(s.lhs.name) : null;
   const base = {
-    line: s.line, claim: lhsText, expression: s.exprs.length ? show(s.exprs[0]) : '', claimed: show(s.claim!),
+    line: s.line,
+    claim: lhsText,
+    expression: s.exprs.length ? show(s.exprs[0]) : '',
+    claimed: show(s.claim!),
     computed: formatValue(exactOfLine ? [toNumber(exactOfLine)] : target.toFlatArray(), target.shape),
   };
   if (claim.value.shape.join() !== target.shape.join()) {
@@ -111,7 +123,9 @@ function judge(d: Derivation, s: Statement, target: Tensor): Verdict {
   if (s.lhs.kind === 'name' && origin) return judgeWide(d, s, base, origin);
   const exact = target.toFlatArray();
   if (s.lhs.kind === 'deriv' && (origin || exact.some((x) => !Number.isFinite(x)))) {
-    const why = origin ? `float64 cannot hold ${origin.name === s.lhs.of ? `a step of ${origin.name}` : `${origin.name}`} (line ${origin.line})` : `float64 gives ${formatValue(target)}`;
+    const why = origin
+      ? `float64 cannot hold ${origin.name === s.lhs.of ? `a step of ${origin.name}` : `${origin.name}`} (line ${origin.line})`
+      : `float64 gives ${formatValue(target)}`;
     return { ...base, verdict: 'undecided', note: `cannot decide: ${why}, and derivatives are computed in float64` };
   }
   const unit = (i: number) => claim.units[i] ?? claim.units[0];
@@ -148,7 +162,10 @@ function writtenInputs(d: Derivation, nodes: Node[], line: number): Inputs {
     }
     for (const { of, wrt, wrt2 } of r.derivs) {
       const c = d.derivClaims.get(derivKey(of, wrt, wrt2))?.claim;
-      inputs.set(`d:${of}|${wrt}|${wrt2 ?? ''}`, c ? { value: literalTensor(c).value, claimed: true } : { value: d.exactDeriv(of, wrt, line, wrt2), claimed: false });
+      inputs.set(
+        `d:${of}|${wrt}|${wrt2 ?? ''}`,
+        c ? { value: literalTensor(c).value, claimed: true } : { value: d.exactDeriv(of, wrt, line, wrt2), claimed: false },
+      );
     }
   }
   return inputs;
@@ -178,11 +195,18 @@ function recomputeLine(d: Derivation, s: Statement): { values: number[]; exact: 
   const t = new Tape();
   const values = recompute(inputs, (get) => t.noRecord(() => evalNode(expr, t, envFrom(get), s.line)));
   if (!values) return null;
-  const exact = values.length === 1 ? exactValue(expr, (n) => writtenExact(d, n), (of, wrt, wrt2) => {
-    const c = d.derivClaims.get(derivKey(of, wrt, wrt2))?.claim;
-    const w = c && literalDecimals(c);
-    return w && w.length === 1 ? w[0].value : null;
-  }) : null;
+  const exact =
+    values.length === 1
+      ? exactValue(
+          expr,
+          (n) => writtenExact(d, n),
+          (of, wrt, wrt2) => {
+            const c = d.derivClaims.get(derivKey(of, wrt, wrt2))?.claim;
+            const w = c && literalDecimals(c);
+            return w && w.length === 1 ? w[0].value : null;
+          },
+        )
+      : null;
   return { values, exact };
 }
 
@@ -199,7 +223,11 @@ function recomputeDerivative(d: Derivation, s: Statement): { values: number[]; e
     (c) => c.lhs.kind === 'name' && c.exprs.length > 0 && references(c.exprs[0]).names.has(Y) && d.dependsOn(X, c.lhs.name),
   );
   if (consumers.length === 0) return null;
-  const inputs: Inputs = writtenInputs(d, consumers.map((c) => c.exprs[0]), s.line);
+  const inputs: Inputs = writtenInputs(
+    d,
+    consumers.map((c) => c.exprs[0]),
+    s.line,
+  );
   for (const c of consumers) {
     const C = (c.lhs as { name: string }).name;
     if (C === X) continue;
@@ -247,13 +275,19 @@ function judgeWide(d: Derivation, s: Statement, base: Omit<Verdict, 'verdict'>, 
   const why = origin.name === name ? 'float64 cannot hold a step of this line' : `float64 cannot hold ${origin.name} (line ${origin.line})`;
   const w = d.wide.get(name);
   const [c, ...more] = literalDecimals(s.claim!);
-  if (!w || more.length > 0) return { ...base, verdict: 'undecided', note: `cannot decide: ${why}, and this line has no value past float64's range here (a matrix, or log of a negative number)` };
+  if (!w || more.length > 0)
+    return {
+      ...base,
+      verdict: 'undecided',
+      note: `cannot decide: ${why}, and this line has no value past float64's range here (a matrix, or log of a negative number)`,
+    };
   const exact = d.exact.get(name);
   const computed = formatWide(w); // the exact fraction, where there is one, agrees to its digits
   const unit = 10 ** c.last;
   for (const step of s.exprs.slice(1)) {
     const v = wideValue(step, (n) => d.wide.get(n) ?? null, wideDeriv(d, s.line)).value;
-    if (!v) return { ...base, computed, verdict: 'undecided', note: `cannot decide: ${why}, and the step ${show(step)} has no value past float64's range here` };
+    if (!v)
+      return { ...base, computed, verdict: 'undecided', note: `cannot decide: ${why}, and the step ${show(step)} has no value past float64's range here` };
     if (!agrees(v, w, unit, 1e-3)) return { ...base, computed, verdict: 'wrong', note: `the step ${show(step)} gives ${formatWide(v)}, not ${computed}` };
   }
   const how = fit(exact ?? wideRational(w, c.last), c.value, c.last);
@@ -265,9 +299,14 @@ function judgeWide(d: Derivation, s: Statement, base: Omit<Verdict, 'verdict'>, 
     return input?.claimed && input.value.size === 1 ? fromNumber(input.value.item()) : null;
   };
   const re = [...inputs.values()].some((i) => i.claimed)
-    ? wideValue(s.exprs[0], (n) => written(`n:${n}`) ?? d.wide.get(n) ?? null, (of, wrt, wrt2) => written(`d:${of}|${wrt}|${wrt2 ?? ''}`) ?? wideDeriv(d, s.line)(of, wrt, wrt2)).value
+    ? wideValue(
+        s.exprs[0],
+        (n) => written(`n:${n}`) ?? d.wide.get(n) ?? null,
+        (of, wrt, wrt2) => written(`d:${of}|${wrt}|${wrt2 ?? ''}`) ?? wideDeriv(d, s.line)(of, wrt, wrt2),
+      ).value
     : null;
-  if (re && fit(wideRational(re, c.last), c.value, c.last)) return { ...base, computed, verdict: 'rounding', note: `recomputed from the values written: ${formatWide(re)}` };
+  if (re && fit(wideRational(re, c.last), c.value, c.last))
+    return { ...base, computed, verdict: 'rounding', note: `recomputed from the values written: ${formatWide(re)}` };
   const also = re && formatWide(re) !== computed ? ` (from the values written: ${formatWide(re)})` : '';
   return { ...base, computed, verdict: 'wrong', note: `should be ${computed}${also}` };
 }

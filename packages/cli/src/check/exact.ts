@@ -84,7 +84,8 @@ export function fromDouble(x: number): Rational {
   if (x === 0) return ZERO;
   const view = new DataView(new ArrayBuffer(8));
   view.setFloat64(0, x);
-  const hi = view.getUint32(0), lo = view.getUint32(4);
+  const hi = view.getUint32(0),
+    lo = view.getUint32(4);
   const sign = hi >>> 31 ? -1n : 1n;
   const e = (hi >>> 20) & 0x7ff;
   let m = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
@@ -100,12 +101,19 @@ export function fromDouble(x: number): Rational {
  * (a function other than abs/max/min/relu, a matrix, a non-integer power, or too big; a derivative
  * only through `deriv`, which gives a claimed one as written).
  */
-export function exactValue(node: Node, name: (n: string) => Rational | null, deriv?: (of: string, wrt: string, wrt2?: string) => Rational | null): Rational | null {
+export function exactValue(
+  node: Node,
+  name: (n: string) => Rational | null,
+  deriv?: (of: string, wrt: string, wrt2?: string) => Rational | null,
+): Rational | null {
   const ev = (n: Node) => exactValue(n, name, deriv);
   switch (node.kind) {
-    case 'num': return decimal(node.text)?.value ?? null;
-    case 'name': return name(node.name);
-    case 'deriv': return deriv?.(node.of, node.wrt, node.wrt2) ?? null;
+    case 'num':
+      return decimal(node.text)?.value ?? null;
+    case 'name':
+      return name(node.name);
+    case 'deriv':
+      return deriv?.(node.of, node.wrt, node.wrt2) ?? null;
     case 'neg': {
       const a = ev(node.arg);
       return a && neg(a);
@@ -120,7 +128,8 @@ export function exactValue(node: Node, name: (n: string) => Rational | null, der
       return acc;
     }
     case 'power': {
-      const base = ev(node.base), k = ev(node.exponent);
+      const base = ev(node.base),
+        k = ev(node.exponent);
       if (!base || !k || k.d !== 1n || abs(k.n) > 64n || Math.max(bits(base.n), bits(base.d)) * Number(abs(k.n)) > 4 * MAX_BITS) return null;
       const p = rational(base.n ** abs(k.n), base.d ** abs(k.n));
       return p && (k.n < 0n ? div({ n: 1n, d: 1n }, p) : p);
@@ -135,7 +144,8 @@ export function exactValue(node: Node, name: (n: string) => Rational | null, der
       if (node.fn === 'min') return cmp(x, y) <= 0 ? x : y;
       return null;
     }
-    default: return null;
+    default:
+      return null;
   }
 }
 
@@ -171,10 +181,11 @@ export function fromComputed(x: number, last: number): Rational {
   if (tol === undefined || !Number.isFinite(x)) return r; // the claim has digits near float64's own precision
   const halfUnit = last >= 1 ? { n: 10n ** BigInt(last), d: 2n } : { n: 1n, d: 2n * 10n ** BigInt(-last) };
   // The nearest multiple of half a unit: round(r / halfUnit) * halfUnit.
-  const q = r.n * halfUnit.d, s = r.d * halfUnit.n;
+  const q = r.n * halfUnit.d,
+    s = r.d * halfUnit.n;
   const k = (2n * q + (q >= 0n ? s : -s)) / (2n * s);
   const grid = { n: k * halfUnit.n, d: halfUnit.d };
   const dist = { n: abs(r.n * grid.d - grid.n * r.d), d: r.d * grid.d };
   const t = fromDouble(tol);
-  return dist.n * t.d <= t.n * dist.d ? rational(grid.n, grid.d) ?? r : r;
+  return dist.n * t.d <= t.n * dist.d ? (rational(grid.n, grid.d) ?? r) : r;
 }

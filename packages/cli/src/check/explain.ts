@@ -3,10 +3,11 @@ import { Tensor } from '@backprop/graph';
 import { formatValue, type Derivation } from './derivation.ts';
 
 export function explain(d: Derivation, of: string, wrt: string): string {
-  const x = d.values.get(of), y = d.values.get(wrt);
+  const x = d.values.get(of),
+    y = d.values.get(wrt);
   if (!x || !y) throw new Error(`--explain d${of}/d${wrt}: the file defines no '${x ? wrt : of}'`);
   if (x.size !== 1) throw new Error(`--explain d${of}/d${wrt}: ${of} has shape [${x.shape}], not a single number`);
-  const label = (t: unknown) => (t instanceof Tensor ? d.labels.get(t) ?? (t.size === 1 ? formatValue(t) : '(constant)') : String(t));
+  const label = (t: unknown) => (t instanceof Tensor ? (d.labels.get(t) ?? (t.size === 1 ? formatValue(t) : '(constant)')) : String(t));
   // The records on a path from Y to X: those with an input that is Y or depends on it.
   const onPath = new Set<Tensor>([y]);
   for (const r of d.tape.records) if (r.args.some((a) => a instanceof Tensor && onPath.has(a))) onPath.add(r.out);

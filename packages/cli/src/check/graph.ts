@@ -28,7 +28,9 @@ export async function derivationGraph(d: Derivation, report: CheckReport, title:
   }
   records.reverse();
   if (records.length > MAX_DRAWN_OPS) {
-    throw new Error(`--graph: the derivation has ${records.length} operations; a picture of more than ${MAX_DRAWN_OPS} is not readable (and Graphviz takes minutes to lay it out)`);
+    throw new Error(
+      `--graph: the derivation has ${records.length} operations; a picture of more than ${MAX_DRAWN_OPS} is not readable (and Graphviz takes minutes to lay it out)`,
+    );
   }
   const notes = new Map<Tensor, { lines: string[]; verdicts: VerdictName[] }>();
   const byLine = new Map(d.statements.map((s) => [s.line, s]));

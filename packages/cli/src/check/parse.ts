@@ -53,15 +53,33 @@ export interface Statement {
 }
 
 export class CheckError extends Error {
-  constructor(readonly line: number, message: string) {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
     super(`line ${line}: ${message}`);
   }
 }
 
 /** The functions and their number of arguments. A Map, so that `constructor` or `toString` are not functions. */
-export const functions = new Map<string, number>(Object.entries({
-  sigmoid: 1, tanh: 1, relu: 1, elu: 1, exp: 1, log: 1, sqrt: 1, abs: 1, max: 2, min: 2, T: 1, sum: 1, mean: 1, softmax: 1,
-}));
+export const functions = new Map<string, number>(
+  Object.entries({
+    sigmoid: 1,
+    tanh: 1,
+    relu: 1,
+    elu: 1,
+    exp: 1,
+    log: 1,
+    sqrt: 1,
+    abs: 1,
+    max: 2,
+    min: 2,
+    T: 1,
+    sum: 1,
+    mean: 1,
+    softmax: 1,
+  }),
+);
 
 /**
  * How deep an expression may nest (parentheses, function calls, signs, powers, brackets). The parser
@@ -89,12 +107,18 @@ const at = (re: RegExp, s: string, i: number) => {
 
 function tokenize(src: string, line: number): Token[] {
   const tokens: Token[] = [];
-  let i = 0, joined = false;
+  let i = 0,
+    joined = false;
   const s = src.replace(/[×·]/g, '*').replace(/−/g, '-');
   while (i < s.length) {
     const ws = at(SPACE, s, i);
-    if (ws) { i += ws.length; joined = false; continue; }
-    const num = at(NUMBER, s, i), name = num ? undefined : at(NAME, s, i);
+    if (ws) {
+      i += ws.length;
+      joined = false;
+      continue;
+    }
+    const num = at(NUMBER, s, i),
+      name = num ? undefined : at(NAME, s, i);
     if (num) tokens.push({ type: 'num', text: checkRange(num, line), joined });
     else if (name) tokens.push({ type: 'name', text: name, joined });
     else if ('+-*/^@()[],=?'.includes(s[i])) tokens.push({ type: 'op', text: s[i], joined });
@@ -118,10 +142,16 @@ function checkRange(text: string, line: number): string {
   // Below 2^-1022 float64 is subnormal: it keeps fewer than 53 significant bits (1e-310 has 45), so
   // what is computed from such a number has lost digits the claims may rely on.
   if (x !== 0 && Math.abs(x) < MIN_NORMAL) {
-    throw new CheckError(line, `the number ${shown} is below float64's normal range (about 2.2e-308), where it holds only ${subnormalBits(x)} of its 53 significant bits; scale the calculation (work in units of 1e-300, say)`);
+    throw new CheckError(
+      line,
+      `the number ${shown} is below float64's normal range (about 2.2e-308), where it holds only ${subnormalBits(x)} of its 53 significant bits; scale the calculation (work in units of 1e-300, say)`,
+    );
   }
   if (!decimal(text)) {
-    throw new CheckError(line, `the number ${shown} has more digits than the checker holds exactly (fractions of up to 1,100 bits: about 330 significant digits, and a last digit at 1e-331 at the furthest)`);
+    throw new CheckError(
+      line,
+      `the number ${shown} has more digits than the checker holds exactly (fractions of up to 1,100 bits: about 330 significant digits, and a last digit at 1e-331 at the furthest)`,
+    );
   }
   return text;
 }
@@ -129,7 +159,11 @@ function checkRange(text: string, line: number): string {
 class Parser {
   private pos = 0;
   private depth = 0;
-  constructor(private readonly tokens: Token[], private readonly line: number, private readonly known: (name: string) => boolean) {}
+  constructor(
+    private readonly tokens: Token[],
+    private readonly line: number,
+    private readonly known: (name: string) => boolean,
+  ) {}
 
   private peek(offset = 0): Token | undefined {
     return this.tokens[this.pos + offset];
@@ -160,7 +194,8 @@ class Parser {
       const [a, slash, b] = [t(i), t(i + 1), t(i + 2)];
       if (a?.type !== 'name' || slash?.text !== '/' || b?.type !== 'name' || !joined(i + 1, i + 2)) return null;
       if (!a.text.startsWith(prefix) || !b.text.startsWith('d')) return null;
-      const of = a.text.slice(prefix.length), wrt = b.text.slice(1);
+      const of = a.text.slice(prefix.length),
+        wrt = b.text.slice(1);
       return this.known(of) && this.known(wrt) ? { of, wrt } : null;
     };
     const first = quotient(0, 'd');
@@ -168,7 +203,8 @@ class Parser {
     const second = quotient(0, 'd2');
     if (second && t(3)?.text === '^' && t(4)?.text === '2' && joined(3, 4)) return { ...second, wrt2: second.wrt, length: 5 };
     if (t(0)?.text === 'd' && t(1)?.text === '(' && joined(1, 2)) {
-      const inner = quotient(2, 'd'), z = t(7);
+      const inner = quotient(2, 'd'),
+        z = t(7);
       if (inner && t(5)?.text === ')' && t(6)?.text === '/' && z?.type === 'name' && z.text.startsWith('d') && joined(5, 7) && this.known(z.text.slice(1))) {
         return { ...inner, wrt2: z.text.slice(1), length: 8 };
       }
@@ -178,7 +214,8 @@ class Parser {
 
   /** Operators of precedence at least `minPrec`; + - make one chain, * / @ another, ^ nests (right to left). */
   expression(minPrec = 0): Node {
-    if (++this.depth > MAX_NESTING) throw new CheckError(this.line, `the expression nests too deep: more than ${MAX_NESTING} levels of parentheses, calls, signs or powers`);
+    if (++this.depth > MAX_NESTING)
+      throw new CheckError(this.line, `the expression nests too deep: more than ${MAX_NESTING} levels of parentheses, calls, signs or powers`);
     let left = this.prefix();
     for (;;) {
       const t = this.peek();
@@ -231,7 +268,8 @@ class Parser {
       }
       this.pos++;
       const arity = functions.get(t.text);
-      if (this.peek()?.text === '(' && arity === undefined) throw new CheckError(this.line, `unknown function '${t.text}' (the functions are ${[...functions.keys()].join(', ')})`);
+      if (this.peek()?.text === '(' && arity === undefined)
+        throw new CheckError(this.line, `unknown function '${t.text}' (the functions are ${[...functions.keys()].join(', ')})`);
       if (arity !== undefined && this.peek()?.text === '(') {
         this.pos++;
         const args: Node[] = [];
@@ -302,7 +340,10 @@ function splitOnEquals(tokens: Token[]): Token[][] {
 
 /** Parses a whole file. Comments start with #; blank lines are ignored. */
 export function parseFile(source: string): Statement[] {
-  const lines = source.split(/\r?\n/).map((raw, i) => ({ line: i + 1, text: raw.replace(/#.*$/, '').trim() })).filter((l) => l.text);
+  const lines = source
+    .split(/\r?\n/)
+    .map((raw, i) => ({ line: i + 1, text: raw.replace(/#.*$/, '').trim() }))
+    .filter((l) => l.text);
   // Pass 1: the names the file defines, so that dl/dw5 can be told from a division.
   const defined = new Set<string>();
   const tokenized = lines.map(({ line, text }) => {
@@ -329,12 +370,18 @@ export function parseFile(source: string): Statement[] {
       if (!d || head.length !== d.length) {
         const shown = head.map((t) => t.text).join('');
         const m = /^d([^/]+)\/d(.+)$/.exec(shown);
-        throw new CheckError(line, m ? `unknown name '${known(m[1]) ? m[2] : m[1]}' in ${shown}` : `syntax error: the left side must be a name or dX/dY, got '${shown}'`);
+        throw new CheckError(
+          line,
+          m ? `unknown name '${known(m[1]) ? m[2] : m[1]}' in ${shown}` : `syntax error: the left side must be a name or dX/dY, got '${shown}'`,
+        );
       }
       lhs = { kind: 'deriv', of: d.of, wrt: d.wrt, wrt2: d.wrt2 };
     }
     if (blank && rest.length === 0 && lhs.kind === 'name') {
-      throw new CheckError(line, `'${lhs.name} = ?' leaves a given blank; a given needs its number (a blank stands for a computed value: ${lhs.name} = expression = ?)`);
+      throw new CheckError(
+        line,
+        `'${lhs.name} = ?' leaves a given blank; a given needs its number (a blank stands for a computed value: ${lhs.name} = expression = ?)`,
+      );
     }
     const nodes = rest.map((tokens) => {
       if (tokens.length === 0) throw new CheckError(line, "syntax error: nothing after '='");
@@ -358,13 +405,20 @@ const precedence = (n: Node): number =>
 /** The expression back as text, with only the parentheses it needs. */
 export function show(n: Node): string {
   switch (n.kind) {
-    case 'num': return n.text;
-    case 'name': return n.name;
-    case 'deriv': return derivText(n);
-    case 'neg': return `-${paren(n.arg, precedence(n) + 1)}`;
-    case 'call': return `${n.fn}(${n.args.map(show).join(', ')})`;
-    case 'matrix': return n.vector ? `[${n.rows[0].map(show).join(', ')}]` : `[${n.rows.map((r) => `[${r.map(show).join(', ')}]`).join(', ')}]`;
-    case 'power': return `${paren(n.base, 5)}^${paren(n.exponent, 4)}`;
+    case 'num':
+      return n.text;
+    case 'name':
+      return n.name;
+    case 'deriv':
+      return derivText(n);
+    case 'neg':
+      return `-${paren(n.arg, precedence(n) + 1)}`;
+    case 'call':
+      return `${n.fn}(${n.args.map(show).join(', ')})`;
+    case 'matrix':
+      return n.vector ? `[${n.rows[0].map(show).join(', ')}]` : `[${n.rows.map((r) => `[${r.map(show).join(', ')}]`).join(', ')}]`;
+    case 'power':
+      return `${paren(n.base, 5)}^${paren(n.exponent, 4)}`;
     case 'chain': {
       const p = precedence(n);
       return [paren(n.first, p), ...n.rest.map((r) => `${r.op} ${paren(r.arg, p + 1)}`)].join(' ');
@@ -379,9 +433,13 @@ export const paren = (n: Node, min: number) => (precedence(n) < min ? `(${show(n
 export function references(n: Node, out: { names: Set<string>; derivs: Derivative[] } = { names: new Set(), derivs: [] }) {
   if (n.kind === 'name') out.names.add(n.name);
   else if (n.kind === 'deriv') out.derivs.push({ of: n.of, wrt: n.wrt, wrt2: n.wrt2 });
-  else if (n.kind === 'chain') { references(n.first, out); for (const r of n.rest) references(r.arg, out); }
-  else if (n.kind === 'power') { references(n.base, out); references(n.exponent, out); }
-  else if (n.kind === 'neg') references(n.arg, out);
+  else if (n.kind === 'chain') {
+    references(n.first, out);
+    for (const r of n.rest) references(r.arg, out);
+  } else if (n.kind === 'power') {
+    references(n.base, out);
+    references(n.exponent, out);
+  } else if (n.kind === 'neg') references(n.arg, out);
   else if (n.kind === 'call') n.args.forEach((a) => references(a, out));
   else if (n.kind === 'matrix') n.rows.flat().forEach((a) => references(a, out));
   return out;

@@ -31,7 +31,8 @@ function norm(m: number, e: number): Wide | null {
   if (!Number.isFinite(m) || !Number.isFinite(e)) return null;
   if (m === 0) return ZERO;
   const k = Math.floor(Math.log2(Math.abs(m))) + 1;
-  let mm = m * 2 ** -k, ee = e + k;
+  let mm = m * 2 ** -k,
+    ee = e + k;
   // log2 may be off by one near powers of two.
   if (Math.abs(mm) >= 1) (mm /= 2), ee++;
   else if (Math.abs(mm) < 0.5) (mm *= 2), ee--;
@@ -52,7 +53,8 @@ export function toNumber(w: Wide): number {
 /** The exact value of w as a fraction (every Wide is a dyadic rational). */
 export function toRational(w: Wide): Rational {
   // m has at most 53 significant bits: m * 2^53 is an integer.
-  const n = BigInt(w.m * 2 ** 53), p = w.e - 53;
+  const n = BigInt(w.m * 2 ** 53),
+    p = w.e - 53;
   return p >= 0 ? { n: n << BigInt(p), d: 1n } : { n, d: 1n << BigInt(-p) };
 }
 
@@ -79,7 +81,10 @@ const sign = (a: Wide) => Math.sign(a.m);
 /** Sign of a - b. */
 const cmp = (a: Wide, b: Wide) => sign(add(a, neg(b)) ?? ZERO);
 
-const LN2_HI = 6.93147180369123816490e-1, LN2_LO = 1.90821492927058770002e-10; // fdlibm's split of ln 2
+// biome-ignore lint/correctness/noPrecisionLoss: fdlibm's constants as fdlibm writes them (each is the double it names)
+const LN2_HI = 6.9314718036912381649e-1; // fdlibm's split of ln 2
+// biome-ignore lint/correctness/noPrecisionLoss: as above
+const LN2_LO = 1.90821492927058770002e-10;
 
 function exp(a: Wide): Wide | null {
   const x = toNumber(a);
@@ -121,7 +126,8 @@ const tiny = (a: Wide) => a.m === 0 || a.e < -60;
 
 function power(base: Wide, k: number): Wide | null {
   if (Number.isInteger(k) && Math.abs(k) <= 2 ** 20) {
-    let acc: Wide | null = fromNumber(1), b: Wide | null = base;
+    let acc: Wide | null = fromNumber(1),
+      b: Wide | null = base;
     for (let n = Math.abs(k); n > 0 && acc && b; n = Math.floor(n / 2)) {
       if (n % 2) acc = mul(acc, b);
       if (n > 1) b = mul(b, b);
@@ -158,9 +164,12 @@ export function wideValue(node: Node, name: (n: string) => Wide | null, deriv: (
   };
   const ev = (n: Node): Wide | null => {
     switch (n.kind) {
-      case 'num': return fromNumber(n.value);
-      case 'name': return check(name(n.name));
-      case 'deriv': return check(deriv(n.of, n.wrt, n.wrt2));
+      case 'num':
+        return fromNumber(n.value);
+      case 'name':
+        return check(name(n.name));
+      case 'deriv':
+        return check(deriv(n.of, n.wrt, n.wrt2));
       case 'neg': {
         const a = ev(n.arg);
         return a && neg(a);
@@ -176,7 +185,8 @@ export function wideValue(node: Node, name: (n: string) => Wide | null, deriv: (
         return acc;
       }
       case 'power': {
-        const a = ev(n.base), k = ev(n.exponent);
+        const a = ev(n.base),
+          k = ev(n.exponent);
         if (!a || !k) return null;
         const p = power(a, toNumber(k));
         return sign(a) > 0 ? range(p, a, k) : check(p); // a negative base may have no real power
@@ -186,20 +196,31 @@ export function wideValue(node: Node, name: (n: string) => Wide | null, deriv: (
         if (args.some((a) => !a)) return null;
         const [x, y] = args as Wide[];
         switch (n.fn) {
-          case 'exp': return range(exp(x), x);
-          case 'log': return check(log(x)); // null only for x <= 0: no real logarithm
-          case 'sqrt': return check(sqrt(x));
-          case 'sigmoid': return range(sigmoid(x), x);
-          case 'tanh': return check(tiny(x) ? x : fromNumber(Math.tanh(toNumber(x))));
-          case 'elu': return check(sign(x) > 0 || tiny(x) ? x : fromNumber(Math.expm1(toNumber(x))));
-          case 'relu': return sign(x) > 0 ? x : ZERO;
-          case 'abs': return sign(x) < 0 ? neg(x) : x;
-          case 'max': return cmp(x, y) >= 0 ? x : y;
-          case 'min': return cmp(x, y) <= 0 ? x : y;
+          case 'exp':
+            return range(exp(x), x);
+          case 'log':
+            return check(log(x)); // null only for x <= 0: no real logarithm
+          case 'sqrt':
+            return check(sqrt(x));
+          case 'sigmoid':
+            return range(sigmoid(x), x);
+          case 'tanh':
+            return check(tiny(x) ? x : fromNumber(Math.tanh(toNumber(x))));
+          case 'elu':
+            return check(sign(x) > 0 || tiny(x) ? x : fromNumber(Math.expm1(toNumber(x))));
+          case 'relu':
+            return sign(x) > 0 ? x : ZERO;
+          case 'abs':
+            return sign(x) < 0 ? neg(x) : x;
+          case 'max':
+            return cmp(x, y) >= 0 ? x : y;
+          case 'min':
+            return cmp(x, y) <= 0 ? x : y;
         }
         return null; // sum, mean, softmax, T: matrices
       }
-      case 'matrix': return null;
+      case 'matrix':
+        return null;
     }
   };
   const value = ev(node);
@@ -211,7 +232,8 @@ export function formatWide(w: Wide): string {
   const x = toNumber(w);
   if (w.m === 0 || (Number.isFinite(x) && Math.abs(x) >= 2 ** -1022)) return String(Number(x.toPrecision(8))).replace('e+', 'e');
   const l = Math.log10(Math.abs(w.m)) + w.e * Math.log10(2);
-  let k = Math.floor(l), mant = 10 ** (l - k);
+  let k = Math.floor(l),
+    mant = 10 ** (l - k);
   if (Number(mant.toPrecision(8)) >= 10) (mant /= 10), k++;
   return `${w.m < 0 ? '-' : ''}${Number(mant.toPrecision(8))}e${k}`;
 }

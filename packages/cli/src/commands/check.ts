@@ -18,13 +18,21 @@ export const checkOptions = (y: Argv) =>
 export function readError(path: string, code: string | undefined): string {
   const shown = truncate(path, 100);
   switch (code) {
-    case 'ENOENT': return `no such file: ${shown}`;
-    case 'ENOTDIR': return `no such file: ${shown} (a part of the path is not a directory)`;
-    case 'EISDIR': return `${shown} is a directory; check reads a derivation file (a .txt, or a .md with derivation blocks)`;
-    case 'ENAMETOOLONG': return `the file name is too long (${path.length} characters, or a part of it over 255): ${shown}`;
-    case 'EACCES': case 'EPERM': return `permission denied reading ${shown}`;
-    case 'ELOOP': return `too many levels of symbolic links in ${shown}`;
-    default: return `cannot read ${shown}${code ? ` (error ${code})` : ''}`;
+    case 'ENOENT':
+      return `no such file: ${shown}`;
+    case 'ENOTDIR':
+      return `no such file: ${shown} (a part of the path is not a directory)`;
+    case 'EISDIR':
+      return `${shown} is a directory; check reads a derivation file (a .txt, or a .md with derivation blocks)`;
+    case 'ENAMETOOLONG':
+      return `the file name is too long (${path.length} characters, or a part of it over 255): ${shown}`;
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied reading ${shown}`;
+    case 'ELOOP':
+      return `too many levels of symbolic links in ${shown}`;
+    default:
+      return `cannot read ${shown}${code ? ` (error ${code})` : ''}`;
   }
 }
 
@@ -51,7 +59,8 @@ export async function checkCommand(args: { file: string; json?: boolean; explain
   if (/\.(md|markdown)$/i.test(args.file)) {
     // markdown-it is loaded for Markdown files only.
     const markdown = (await import('../check/markdown.ts')).derivationOfMarkdown(source);
-    if (markdown.blocks === 0) throw new Error(`${args.file}: no fenced code block marked derivation (\`\`\`derivation); in a Markdown file only those lines are checked`);
+    if (markdown.blocks === 0)
+      throw new Error(`${args.file}: no fenced code block marked derivation (\`\`\`derivation); in a Markdown file only those lines are checked`);
     source = markdown.source;
   }
   let result;
@@ -80,7 +89,10 @@ export async function checkCommand(args: { file: string; json?: boolean; explain
     return wrong ? 1 : 0;
   }
   const rows = report.verdicts.map((v) => [
-    String(v.line), truncate(v.expression ? `${v.claim} = ${v.expression}` : v.claim, 44), truncate(v.claimed, 24), truncate(v.computed, 24),
+    String(v.line),
+    truncate(v.expression ? `${v.claim} = ${v.expression}` : v.claim, 44),
+    truncate(v.claimed, 24),
+    truncate(v.computed, 24),
     v.truncated ? 'ok (truncated)' : v.verdict === 'undecided' ? 'cannot decide' : v.verdict,
   ]);
   const [head, rule, ...lines] = table(['line', 'claim', 'claimed', 'computed', 'verdict'], rows, ['r']).split('\n');

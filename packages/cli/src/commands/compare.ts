@@ -10,13 +10,24 @@ import { metricText, pct, table } from '../format.ts';
 
 export const compareOptions = (y: Argv) =>
   y
-    .positional('runs', { type: 'string', array: true, demandOption: true, describe: 'run directories (of backprop train, or inside a directory of backprop experiment)' })
-    .option('out', { type: 'string', alias: 'figure', describe: 'where to write the figure (an SVG file, or a directory for compare.svg)', defaultDescription: 'compare.svg beside the runs' });
+    .positional('runs', {
+      type: 'string',
+      array: true,
+      demandOption: true,
+      describe: 'run directories (of backprop train, or inside a directory of backprop experiment)',
+    })
+    .option('out', {
+      type: 'string',
+      alias: 'figure',
+      describe: 'where to write the figure (an SVG file, or a directory for compare.svg)',
+      defaultDescription: 'compare.svg beside the runs',
+    });
 
 type Args = Awaited<ReturnType<ReturnType<typeof compareOptions>['parseAsync']>>;
 
 /** A setting as a cell: a model file by its name (its path and hash are in config.json). */
-const show = (v: unknown) => (v === undefined ? '-' : Array.isArray(v) ? v.join('-') : typeof v === 'object' && v !== null && 'file' in v ? basename(String(v.file)) : String(v));
+const show = (v: unknown) =>
+  v === undefined ? '-' : Array.isArray(v) ? v.join('-') : typeof v === 'object' && v !== null && 'file' in v ? basename(String(v.file)) : String(v);
 
 /**
  * Where the figure goes: where --out says (into it, as compare.svg, when it is a directory), else
@@ -25,8 +36,10 @@ const show = (v: unknown) => (v === undefined ? '-' : Array.isArray(v) ? v.join(
 function figurePath(dirs: string[], out: string | undefined): string {
   if (out !== undefined) return existsSync(out) && statSync(out).isDirectory() ? join(out, 'compare.svg') : out;
   const parents = new Set(dirs.map((d) => dirname(resolve(d))));
-  if (parents.size > 1) throw new Error(`the runs are in ${parents.size} different directories, so there is no place beside them for the figure: name it with --out FILE.svg`);
-  const [parent] = parents, given = dirname(dirs[0]);
+  if (parents.size > 1)
+    throw new Error(`the runs are in ${parents.size} different directories, so there is no place beside them for the figure: name it with --out FILE.svg`);
+  const [parent] = parents,
+    given = dirname(dirs[0]);
   return join(resolve(given) === parent ? given : parent, 'compare.svg');
 }
 
@@ -53,7 +66,9 @@ export async function compareCommand(args: Args): Promise<number> {
   const regression = runs.filter((r) => r.epochs.some((e) => e.metric));
   if (regression.length && regression.length < runs.length) {
     const other = runs.find((r) => !regression.includes(r))!;
-    throw new Error(`${regression[0].name} is a regression run (its metric is ${regression[0].epochs[0].metric!.toUpperCase()}) and ${other.name} a classification run (accuracy); compare runs of one kind`);
+    throw new Error(
+      `${regression[0].name} is a regression run (its metric is ${regression[0].epochs[0].metric!.toUpperCase()}) and ${other.name} a classification run (accuracy); compare runs of one kind`,
+    );
   }
   const cell = (value: number | undefined, metric: 'mse' | 'mae' | undefined) => (metric ? metricText({ [metric]: value ?? null }) : pct(value));
   const rows = runs.map((r) => {

@@ -19,16 +19,23 @@ import { finalNetworkFigure, writeReport } from './report.ts';
 
 export const experimentOptions = (y: Argv) =>
   y
-    .positional('name', { type: 'string', describe: "activations, losses, depth, width1, width2, final or all; or a sweep file, FILE.json" })
+    .positional('name', { type: 'string', describe: 'activations, losses, depth, width1, width2, final or all; or a sweep file, FILE.json' })
     .option('list', { type: 'boolean', describe: 'show the runs and their state; run nothing' })
     .option('out', { type: 'string', describe: 'directory of the runs, figures and report', defaultDescription: 'runs/paper, or runs/NAME for a sweep file' })
     .option('jobs', { type: 'number', default: 1, describe: 'runs in parallel, one process each' })
-    .option('shard', { type: 'string', describe: 'K/N: run only every N-th run, starting with the K-th; auto: K and N from a SLURM job array or a Kubernetes Indexed Job' })
+    .option('shard', {
+      type: 'string',
+      describe: 'K/N: run only every N-th run, starting with the K-th; auto: K and N from a SLURM job array or a Kubernetes Indexed Job',
+    })
     .option('seeds', { type: 'number', describe: 'run every run at seeds 1..N (the paper\'s experiments: 1; a sweep file: its "seeds")' })
-    .option('epochs', { type: 'number', describe: 'override every run\'s epochs (a quick look, not the paper)' })
+    .option('epochs', { type: 'number', describe: "override every run's epochs (a quick look, not the paper)" })
     .option('subset', { type: 'number', describe: 'train on the first N images (test on N/6) (a quick look, not the paper)' })
     .option('each-seed', { type: 'boolean', describe: 'with several seeds, a table row for each seed under its mean' })
-    .option('keep-checkpoints', { type: 'number', describe: 'keep the checkpoints of the last N epochs of each run (the last one is always kept)', defaultDescription: '3' })
+    .option('keep-checkpoints', {
+      type: 'number',
+      describe: 'keep the checkpoints of the last N epochs of each run (the last one is always kept)',
+      defaultDescription: '3',
+    })
     .option('quiet', { type: 'boolean' });
 
 type Args = Awaited<ReturnType<ReturnType<typeof experimentOptions>['parseAsync']>>;
@@ -41,14 +48,26 @@ export function chooseExperiments(name: string): { chosen: Experiment[]; sweep?:
   }
   const all = loadExperiments();
   const chosen = name === 'all' ? all : all.filter((e) => e.name === name);
-  if (chosen.length === 0) throw new Error(`no experiment '${name}'; choose one of ${all.map((e) => e.name).join(', ')} or all, or give a sweep file (FILE.json)`);
+  if (chosen.length === 0)
+    throw new Error(`no experiment '${name}'; choose one of ${all.map((e) => e.name).join(', ')} or all, or give a sweep file (FILE.json)`);
   return { chosen };
 }
 
 export async function experimentCommand(args: Args): Promise<number> {
   const name = args.name ?? (args.list ? 'all' : undefined);
-  if (!name) throw new Error(`name an experiment: ${loadExperiments().map((e) => e.name).join(', ')} or all, or a sweep file (FILE.json)`);
-  for (const [flag, v] of [['--jobs', args.jobs], ['--epochs', args.epochs], ['--subset', args.subset], ['--seeds', args.seeds], ['--keep-checkpoints', args['keep-checkpoints']]] as const) {
+  if (!name)
+    throw new Error(
+      `name an experiment: ${loadExperiments()
+        .map((e) => e.name)
+        .join(', ')} or all, or a sweep file (FILE.json)`,
+    );
+  for (const [flag, v] of [
+    ['--jobs', args.jobs],
+    ['--epochs', args.epochs],
+    ['--subset', args.subset],
+    ['--seeds', args.seeds],
+    ['--keep-checkpoints', args['keep-checkpoints']],
+  ] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`${flag} ${v}: expected a positive integer`);
   }
   const { chosen, sweep } = chooseExperiments(name);
@@ -64,7 +83,9 @@ export async function experimentCommand(args: Args): Promise<number> {
   const shard = sharded ? parseShard(args.shard!) : { k: 1, n: 1 };
   const mine = unique.filter((_, i) => i % shard.n === shard.k - 1);
   const shardText = args.shard === 'auto' ? `${shard.k}/${shard.n}` : args.shard;
-  const log = (s: string) => { if (!args.quiet) console.error(s); };
+  const log = (s: string) => {
+    if (!args.quiet) console.error(s);
+  };
   if (describeOverrides(overrides)) {
     const from = given ? '' : ` (from ${join(out, 'overrides.json')})`;
     const quick = isQuickLook(overrides) ? `: a quick look, not the ${sweep ? "sweep's own" : "paper's"} settings` : '';
@@ -81,7 +102,9 @@ export async function experimentCommand(args: Args): Promise<number> {
   // An experiment's tables and findings judge accuracy: a sweep over a regression set is refused before anything runs.
   for (const data of new Set(mine.flatMap((r) => (r.config.data !== undefined && isArrayData(r.config.data) ? [r.config.data] : [])))) {
     if (loadArrays(data).train.regression) {
-      throw new Error(`${data}: a regression set (float targets); an experiment's tables and findings judge accuracy: train its runs with backprop train and see them side by side with backprop compare`);
+      throw new Error(
+        `${data}: a regression set (float targets); an experiment's tables and findings judge accuracy: train its runs with backprop train and see them side by side with backprop compare`,
+      );
     }
   }
   // One runner per directory of runs (and one writer per run directory: each run locks its own).
@@ -90,14 +113,17 @@ export async function experimentCommand(args: Args): Promise<number> {
   try {
     claimDirectory(out, sweep);
     const pending = mine.filter((r) => !existsSync(join(out, r.key, 'summary.json')));
-    log(`${mine.length - pending.length} of ${mine.length} runs already complete${sharded ? ` in shard ${shardText}` : ''}; ${pending.length} to run${args.jobs > 1 ? ` on ${args.jobs} processes` : ''}`);
+    log(
+      `${mine.length - pending.length} of ${mine.length} runs already complete${sharded ? ` in shard ${shardText}` : ''}; ${pending.length} to run${args.jobs > 1 ? ` on ${args.jobs} processes` : ''}`,
+    );
     const keep = args['keep-checkpoints'];
     for (const r of pending) if (!existsSync(join(out, r.key, 'config.json'))) RunDir.create(join(out, r.key), r.config, keep).release();
     // The report of this directory is of these settings (and of this sweep).
     writeFileAtomic(join(out, 'overrides.json'), JSON.stringify(overrides) + '\n');
     if (sweep) writeFileAtomic(join(out, 'sweep.json'), JSON.stringify(sweep.source, null, 2) + '\n');
     // A diverging run is a result (the paper's ReLU at lr 0.01), not a failure; a crashed child is.
-    const outcome = args.jobs > 1 ? await runInChildren(pending, out, args.jobs, keep, log) : await runHere(pending, out, args.quiet ? 'quiet' : 'bar', keep, log);
+    const outcome =
+      args.jobs > 1 ? await runInChildren(pending, out, args.jobs, keep, log) : await runHere(pending, out, args.quiet ? 'quiet' : 'bar', keep, log);
     if (outcome === 'interrupted') {
       console.error(`interrupted: the finished epochs of every run are kept; rerun the same command to continue: ${sameCommand()}`);
       return 130;
@@ -116,7 +142,9 @@ export async function experimentCommand(args: Args): Promise<number> {
 function listRuns(mine: PlannedRun[], plans: Map<string, PlannedRun[]>, sources: RunSources): string {
   const usual = ['layers', 'activation', 'loss', 'lr', 'epochs'];
   const all = [...plans.values()].flat();
-  const varying = [...new Set(all.flatMap((r) => Object.keys(r.config)))].filter((k) => !usual.includes(k) && new Set(all.map((r) => JSON.stringify(r.config[k as keyof RunConfig]))).size > 1);
+  const varying = [...new Set(all.flatMap((r) => Object.keys(r.config)))].filter(
+    (k) => !usual.includes(k) && new Set(all.map((r) => JSON.stringify(r.config[k as keyof RunConfig]))).size > 1,
+  );
   const show = (v: unknown) => (v === undefined ? '-' : Array.isArray(v) ? v.join('-') : String(v));
   // The runs of every experiment that share a run directory, found in one pass (not a search per row).
   const usersOf = new Map<string, Set<string>>();
@@ -138,12 +166,14 @@ function claimDirectory(out: string, sweep: Experiment | undefined): void {
   const path = join(out, 'sweep.json');
   let held: string | undefined;
   try {
-    held = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { name?: string }).name ?? '' : undefined;
+    held = existsSync(path) ? ((JSON.parse(readFileSync(path, 'utf8')) as { name?: string }).name ?? '') : undefined;
   } catch (e) {
     throw new Error(`${path}: damaged, not valid JSON (${(e as Error).message}); copy the sweep file there again, or choose another --out`);
   }
-  if (sweep && held !== undefined && held !== sweep.name) throw new Error(`${out}: holds the runs of the sweep '${held}', not '${sweep.name}'; choose another --out`);
-  if (sweep && held === undefined && existsSync(join(out, 'overrides.json'))) throw new Error(`${out}: holds the paper's experiments; choose another --out for the sweep '${sweep.name}'`);
+  if (sweep && held !== undefined && held !== sweep.name)
+    throw new Error(`${out}: holds the runs of the sweep '${held}', not '${sweep.name}'; choose another --out`);
+  if (sweep && held === undefined && existsSync(join(out, 'overrides.json')))
+    throw new Error(`${out}: holds the paper's experiments; choose another --out for the sweep '${sweep.name}'`);
   if (!sweep && held !== undefined) throw new Error(`${out}: holds the runs of the sweep '${held}'; choose another --out for the paper's experiments`);
 }
 
@@ -162,7 +192,13 @@ async function runHere(runs: PlannedRun[], out: string, mode: 'bar' | 'quiet', k
     const run = RunDir.open(join(out, r.key), keep);
     try {
       const data = prepareRunData(run.config, (line) => log(`${label} warning: ${line}`));
-      const result = await executeRun(run, { mode, label, data, onInterrupt: `rerun the same command to continue: ${sameCommand()}`, train: { threads: defaultThreads() } });
+      const result = await executeRun(run, {
+        mode,
+        label,
+        data,
+        onInterrupt: `rerun the same command to continue: ${sameCommand()}`,
+        train: { threads: defaultThreads() },
+      });
       log(`${label} ${result.status === 'done' ? resultText(result) : result.message}`);
     } finally {
       run.release();
@@ -178,11 +214,19 @@ const bin = fileURLToPath(new URL('../../bin/backprop.mjs', import.meta.url));
  * Each child has an IPC channel to this process and stops when it closes: when this process is
  * killed (even with SIGKILL), and on Ctrl-C, after which the runner says how to go on, once.
  */
-async function runInChildren(pending: PlannedRun[], out: string, jobs: number, keep: number | undefined, log: (s: string) => void): Promise<number | 'interrupted'> {
+async function runInChildren(
+  pending: PlannedRun[],
+  out: string,
+  jobs: number,
+  keep: number | undefined,
+  log: (s: string) => void,
+): Promise<number | 'interrupted'> {
   // Longest first (epochs x weights), so that the last run to finish does not start last.
   const cost = (r: PlannedRun) => r.config.epochs * r.config.layers.slice(1).reduce((a, n, i) => a + n * r.config.layers[i], 0);
   const runs = [...pending].sort((a, b) => cost(b) - cost(a));
-  let next = 0, failures = 0, interrupted = false;
+  let next = 0,
+    failures = 0,
+    interrupted = false;
   const children = new Set<ChildProcess>();
   // Ctrl-C reaches the children too (one process group); closing their channels stops them
   // also when only this process was signalled.
@@ -193,13 +237,16 @@ async function runInChildren(pending: PlannedRun[], out: string, jobs: number, k
   process.on('SIGINT', interrupt);
   const worker = async () => {
     while (next < runs.length && !interrupted) {
-      const i = next++, r = runs[i];
+      const i = next++,
+        r = runs[i];
       const label = `[${i + 1}/${runs.length} ${runName(r)}]`;
       const keepFlag = keep === undefined ? [] : ['--keep-checkpoints', String(keep)];
       // The cores are shared out among the runs: with --jobs 2 on two cores, one thread each.
       const threadsFlag = ['--threads', String(defaultThreads(jobs))];
       const code = await new Promise<number>((resolve) => {
-        const child = spawn(process.execPath, [bin, 'train', '--resume', join(out, r.key), '--json', ...keepFlag, ...threadsFlag], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+        const child = spawn(process.execPath, [bin, 'train', '--resume', join(out, r.key), '--json', ...keepFlag, ...threadsFlag], {
+          stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+        });
         children.add(child);
         let buffered = '';
         child.stdout!.on('data', (chunk: Buffer) => {
@@ -214,7 +261,8 @@ async function runInChildren(pending: PlannedRun[], out: string, jobs: number, k
               log(`${label} ${line}`); // not one of our JSON lines: pass it on
               continue;
             }
-            if (m.event === 'epoch') log(`${label} epoch ${m.epoch}/${r.config.epochs}: train ${pct(m.trainAccuracy)}, test ${pct(m.testAccuracy)}, ${m.seconds?.toFixed(1)} s`);
+            if (m.event === 'epoch')
+              log(`${label} epoch ${m.epoch}/${r.config.epochs}: train ${pct(m.trainAccuracy)}, test ${pct(m.testAccuracy)}, ${m.seconds?.toFixed(1)} s`);
             else if (m.event === 'result') log(`${label} ${m.status === 'done' ? 'done' : m.message}`);
           }
         });

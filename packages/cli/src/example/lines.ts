@@ -41,7 +41,7 @@ export function writeLines(lines: Line[], digits: number, exercise: boolean): st
     if (line.kind === 'given') return `${line.name} = ${valueText(line.value, givenText)}`;
     const expr = line.expr && (!exercise || line.exprInExercise !== false) ? ` = ${line.expr}` : '';
     const claim = exercise ? '?' : valueText(line.value, (x) => claimText(x, digits));
-    const comment = exercise ? line.hint ?? line.note : line.note;
+    const comment = exercise ? (line.hint ?? line.note) : line.note;
     return `${line.lhs}${expr} = ${claim}${comment ? `   # ${comment}` : ''}`;
   });
   return out.join('\n') + '\n';

@@ -14,14 +14,17 @@ const row = (v: number[]) => [v];
 export function matrixLines(spec: ExampleSpec, s: Step): Line[] {
   const { values, loss } = spec;
   const { sizes } = values;
-  const L = sizes.length - 1, K = sizes[L];
+  const L = sizes.length - 1,
+    K = sizes[L];
   const linear = spec.output === 'linear';
   const act = (l: number) => (l === L ? spec.output : spec.activation);
   const pre = (l: number) => (l === L ? 'S' : `H${l}_pre`);
   const post = (l: number) => (l === 0 ? 'X' : l === L ? (linear ? 'S' : 'O') : `H${l}`);
   values.biases.forEach((b, l) => {
     if (b.kind === 'unit' && b.values.some((v) => v === null)) {
-      throw new Error(`--matrix: layer ${l + 1} has a bias on some of its units only (the paper's h2 has none); the matrix form needs one on every unit, one shared by the layer, or none`);
+      throw new Error(
+        `--matrix: layer ${l + 1} has a bias on some of its units only (the paper's h2 has none); the matrix form needs one on every unit, one shared by the layer, or none`,
+      );
     }
   });
   const lines: Line[] = [];
@@ -72,24 +75,39 @@ export function matrixLines(spec: ExampleSpec, s: Step): Line[] {
   if (loss === 'mse') claim(d(O), gOut, { expr: `2(${O} - Y)` });
   else if (loss === 'half-sse') claim(d(O), gOut, { expr: `${O} - Y` });
   else if (loss === 'ce') claim(d(O), gOut, { expr: 'P - Y' });
-  else claim(d(O), gOut, { note: '1 where a margin is positive, minus their number at the target class', hint: '1 where a margin is positive, minus their number at the target class' });
+  else
+    claim(d(O), gOut, {
+      note: '1 where a margin is positive, minus their number at the target class',
+      hint: '1 where a margin is positive, minus their number at the target class',
+    });
   for (let l = L; l >= 1; l--) {
     if (l < L) claim(d(post(l)), row(s.dPost[l]), { expr: `${d(pre(l + 1))} @ T(W${l + 1})` });
     const a = act(l);
     if (a !== 'linear') claim(d(pre(l)), row(s.dPre[l]), activationLine(a, pre(l), post(l), s.pre[l]));
     claim(d(`W${l}`), s.dW[l - 1], { expr: `T(${post(l - 1)}) @ ${d(pre(l))}` });
     const b = values.biases[l - 1];
-    if (b.kind === 'shared') claim(d(`b${l}`), s.dB[l - 1][0]!, { expr: `sum(${d(pre(l))})`, note: 'a bias shared by the layer collects every unit\'s gradient' });
-    if (b.kind === 'unit') claim(d(`b${l}`), s.dB[l - 1] as number[], { expr: `T(${d(pre(l))}) @ [[1]]`, note: 'the column sums, M^T [1, ..., 1] with one sample' });
+    if (b.kind === 'shared')
+      claim(d(`b${l}`), s.dB[l - 1][0]!, { expr: `sum(${d(pre(l))})`, note: "a bias shared by the layer collects every unit's gradient" });
+    if (b.kind === 'unit')
+      claim(d(`b${l}`), s.dB[l - 1] as number[], { expr: `T(${d(pre(l))}) @ [[1]]`, note: 'the column sums, M^T [1, ..., 1] with one sample' });
   }
 
   space();
   comment('gradient descent: each weight and bias minus eta times its gradient');
   values.weights.forEach((W, l) => {
-    claim(`new_W${l + 1}`, W.map((r, i) => r.map((w, j) => w - spec.lr * s.dW[l][i][j])), { expr: `W${l + 1} - eta * ${d(`W${l + 1}`)}` });
+    claim(
+      `new_W${l + 1}`,
+      W.map((r, i) => r.map((w, j) => w - spec.lr * s.dW[l][i][j])),
+      { expr: `W${l + 1} - eta * ${d(`W${l + 1}`)}` },
+    );
     const b = values.biases[l];
     if (b.kind === 'shared') claim(`new_b${l + 1}`, b.value - spec.lr * s.dB[l][0]!, { expr: `b${l + 1} - eta * ${d(`b${l + 1}`)}` });
-    if (b.kind === 'unit') claim(`new_b${l + 1}`, b.values.map((v, j) => v! - spec.lr * s.dB[l][j]!), { expr: `b${l + 1} - eta * ${d(`b${l + 1}`)}` });
+    if (b.kind === 'unit')
+      claim(
+        `new_b${l + 1}`,
+        b.values.map((v, j) => v! - spec.lr * s.dB[l][j]!),
+        { expr: `b${l + 1} - eta * ${d(`b${l + 1}`)}` },
+      );
   });
   return lines;
 }
@@ -97,12 +115,20 @@ export function matrixLines(spec: ExampleSpec, s: Step): Line[] {
 /** dl/dH_pre = dl/dH * g'(H_pre), written with what the language has: relu' as a 0/1 mask, elu' as min(H + 1, 1). */
 function activationLine(act: Exclude<OutputActivation, 'linear'>, pre: string, post: string, x: number[]) {
   switch (act) {
-    case 'sigmoid': return { expr: `${d(post)} * ${post} * (1 - ${post})` };
-    case 'tanh': return { expr: `${d(post)} * (1 - ${post}^2)` };
-    case 'elu': return { expr: `${d(post)} * min(${post} + 1, 1)`, note: `elu'(x) is 1 for x > 0 and elu(x) + 1 otherwise: min(${post} + 1, 1)` };
+    case 'sigmoid':
+      return { expr: `${d(post)} * ${post} * (1 - ${post})` };
+    case 'tanh':
+      return { expr: `${d(post)} * (1 - ${post}^2)` };
+    case 'elu':
+      return { expr: `${d(post)} * min(${post} + 1, 1)`, note: `elu'(x) is 1 for x > 0 and elu(x) + 1 otherwise: min(${post} + 1, 1)` };
     case 'relu': {
       const mask = `[[${x.map((v) => (v > 0 ? 1 : 0)).join(', ')}]]`;
-      return { expr: `${d(post)} * ${mask}`, note: `relu'(${pre}): 1 where ${pre} > 0, else 0`, hint: `${d(post)} times relu'(${pre}): 1 where ${pre} > 0, else 0`, exprInExercise: false };
+      return {
+        expr: `${d(post)} * ${mask}`,
+        note: `relu'(${pre}): 1 where ${pre} > 0, else 0`,
+        hint: `${d(post)} times relu'(${pre}): 1 where ${pre} > 0, else 0`,
+        exprInExercise: false,
+      };
     }
   }
 }

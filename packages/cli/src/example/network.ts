@@ -53,16 +53,20 @@ export function step(spec: ExampleSpec): Step {
   const { values, loss } = spec;
   const L = values.sizes.length - 1;
   const act = (l: number) => (l === L ? spec.output : spec.activation);
-  const pre: number[][] = [[]], post: number[][] = [values.inputs];
+  const pre: number[][] = [[]],
+    post: number[][] = [values.inputs];
   for (let l = 1; l <= L; l++) {
-    const W = values.weights[l - 1], b = unitBiases(values.biases[l - 1], values.sizes[l]);
+    const W = values.weights[l - 1],
+      b = unitBiases(values.biases[l - 1], values.sizes[l]);
     const z = b.map((bj, j) => post[l - 1].reduce((s, x, i) => s + x * W[i][j], 0) + (bj ?? 0));
     pre.push(z);
     post.push(z.map((x) => apply(act(l), x)));
   }
-  const o = post[L], K = o.length;
+  const o = post[L],
+    K = o.length;
   let lossValue: number, dOut: number[];
-  let margins: number[] = [], probs: number[] = [];
+  let margins: number[] = [],
+    probs: number[] = [];
   if (loss === 'mse' || loss === 'half-sse') {
     const half = loss === 'half-sse' ? 0.5 : 1;
     lossValue = half * o.reduce((s, x, k) => s + (x - targetOf(values, k)) ** 2, 0);
@@ -81,14 +85,17 @@ export function step(spec: ExampleSpec): Step {
       dOut = probs.map((p, k) => (k === y ? p - 1 : p));
     }
   }
-  const dPost: number[][] = new Array(L + 1), dPre: number[][] = new Array(L + 1);
-  const dW: number[][][] = new Array(L), dB: (number | null)[][] = new Array(L);
+  const dPost: number[][] = new Array(L + 1),
+    dPre: number[][] = new Array(L + 1);
+  const dW: number[][][] = new Array(L),
+    dB: (number | null)[][] = new Array(L);
   dPost[L] = dOut.slice(0, K);
   for (let l = L; l >= 1; l--) {
     dPre[l] = dPost[l].map((g, j) => g * slope(act(l), pre[l][j], post[l][j]));
     dW[l - 1] = post[l - 1].map((x) => dPre[l].map((g) => g * x));
     const bias = values.biases[l - 1];
-    dB[l - 1] = bias.kind === 'shared' ? [dPre[l].reduce((s, g) => s + g, 0)] : unitBiases(bias, values.sizes[l]).map((b, j) => (b === null ? null : dPre[l][j]));
+    dB[l - 1] =
+      bias.kind === 'shared' ? [dPre[l].reduce((s, g) => s + g, 0)] : unitBiases(bias, values.sizes[l]).map((b, j) => (b === null ? null : dPre[l][j]));
     if (l > 1) dPost[l - 1] = post[l - 1].map((_, i) => dPre[l].reduce((s, g, j) => s + g * values.weights[l - 1][i][j], 0));
   }
   return { pre, post, loss: lossValue, margins, probs, dPost, dPre, dW, dB };

@@ -9,7 +9,8 @@ import type { Line } from './lines.ts';
 /** The names of a network's numbers: inputs I1.., hidden h1/H1 (numbered on across layers), outputs o'/o, weights w1.., biases b1... */
 export function scalarNames(spec: ExampleSpec) {
   const { sizes, numbering, biases } = spec.values;
-  const L = sizes.length - 1, K = sizes[L];
+  const L = sizes.length - 1,
+    K = sizes[L];
   const linear = spec.output === 'linear';
   const hiddenBefore = (l: number) => sizes.slice(1, l).reduce((a, b) => a + b, 0);
   const out = (k: number) => (K === 1 ? 'o' : `o${k + 1}`);
@@ -42,15 +43,19 @@ type ClaimParts = Omit<Extract<Line, { kind: 'claim' }>, 'kind' | 'value' | 'lhs
 /** The local derivative of an activation, as a line of the backward pass: `dl/dh1 = dl/dH1 * H1 * (1 - H1)`. */
 function activationLine(act: Exclude<OutputActivation, 'linear'>, pre: string, post: string, x: number): ClaimParts {
   switch (act) {
-    case 'sigmoid': return { expr: `${d(post)} * ${post} * (1 - ${post})` };
-    case 'tanh': return { expr: `${d(post)} * (1 - ${post}^2)` };
+    case 'sigmoid':
+      return { expr: `${d(post)} * ${post} * (1 - ${post})` };
+    case 'tanh':
+      return { expr: `${d(post)} * (1 - ${post}^2)` };
     case 'relu': {
       const hint = `relu'(${pre}) is 1 for ${pre} > 0, 0 otherwise`;
       return x > 0 ? { expr: d(post), note: `${pre} > 0: relu' = 1`, hint, exprInExercise: false } : { note: `${pre} <= 0: relu' = 0`, hint };
     }
     case 'elu': {
       const hint = `elu'(${pre}) is 1 for ${pre} > 0, ${post} + 1 otherwise`;
-      return x > 0 ? { expr: d(post), note: `${pre} > 0: elu' = 1`, hint, exprInExercise: false } : { expr: `${d(post)} * (${post} + 1)`, note: `${pre} <= 0: elu' = ${post} + 1`, hint, exprInExercise: false };
+      return x > 0
+        ? { expr: d(post), note: `${pre} > 0: elu' = 1`, hint, exprInExercise: false }
+        : { expr: `${d(post)} * (${post} + 1)`, note: `${pre} <= 0: elu' = ${post} + 1`, hint, exprInExercise: false };
     }
   }
 }
@@ -75,7 +80,11 @@ export function scalarLines(spec: ExampleSpec, s: Step): Line[] {
   const n = scalarNames(spec);
   const { targets } = spec.values;
   const w: Writer = {
-    spec, s, n, lines: [], grads: new Map(),
+    spec,
+    s,
+    n,
+    lines: [],
+    grads: new Map(),
     act: (l) => (l === n.L ? spec.output : spec.activation),
     y: Array.isArray(targets) ? -1 : targets.class - 1,
   };
@@ -89,7 +98,10 @@ export function scalarLines(spec: ExampleSpec, s: Step): Line[] {
 
 /** The inputs, weights (in the order of their numbers), biases, targets and learning rate. */
 function givens(w: Writer): void {
-  const { spec: { values }, n } = w;
+  const {
+    spec: { values },
+    n,
+  } = w;
   w.lines.push({ kind: 'comment', text: 'inputs, weights, biases, targets and learning rate' });
   const given = (name: string, value: number) => w.lines.push({ kind: 'given', name, value });
   values.inputs.forEach((x, i) => given(n.post(0, i), x));
@@ -99,10 +111,12 @@ function givens(w: Writer): void {
     for (const { name, x } of ordered) given(name, x);
   });
   const seen = new Set<string>();
-  values.biases.forEach((b, l) => unitBiases(b, values.sizes[l + 1]).forEach((v, j) => {
-    const name = n.bias(l, j);
-    if (name && v !== null && !seen.has(name)) given(name, v), seen.add(name);
-  }));
+  values.biases.forEach((b, l) =>
+    unitBiases(b, values.sizes[l + 1]).forEach((v, j) => {
+      const name = n.bias(l, j);
+      if (name && v !== null && !seen.has(name)) given(name, v), seen.add(name);
+    }),
+  );
   if (w.y >= 0) w.lines.push({ kind: 'comment', text: `the target class is ${w.y + 1} (output ${n.post(n.L, w.y)})` });
   else (values.targets as number[]).forEach((y, k) => given(n.target(k), y));
   given('eta', w.spec.lr);
@@ -123,7 +137,9 @@ function forward(w: Writer): void {
 }
 
 function loss(w: Writer): void {
-  const { s, n, y } = w, K = n.K, o = (k: number) => n.post(n.L, k);
+  const { s, n, y } = w,
+    K = n.K,
+    o = (k: number) => n.post(n.L, k);
   const others = Array.from({ length: K }, (_, k) => k).filter((k) => k !== y);
   comment(w, 'loss');
   switch (w.spec.loss) {
@@ -145,7 +161,9 @@ function loss(w: Writer): void {
 
 /** dl/d(output), then layer by layer down: dl/d(unit), dl/d(weighted sum), each weight's and bias's gradient. */
 function backward(w: Writer): void {
-  const { spec, s, n, y } = w, L = n.L, o = (k: number) => n.post(L, k);
+  const { spec, s, n, y } = w,
+    L = n.L,
+    o = (k: number) => n.post(L, k);
   comment(w, 'backward pass: the chain rule, from the loss back to each weight');
   for (let k = 0; k < n.K; k++) {
     const g = s.dPost[L][k];

@@ -50,8 +50,17 @@ export const paperExample = {
   values: {
     sizes: [2, 2, 1],
     inputs: [0.05, 0.25],
-    weights: [[[0.25, 0.6], [0.75, 0.35]], [[0.55], [0.65]]],
-    biases: [{ kind: 'unit', values: [0.45, null] }, { kind: 'unit', values: [0.65] }],
+    weights: [
+      [
+        [0.25, 0.6],
+        [0.75, 0.35],
+      ],
+      [[0.55], [0.65]],
+    ],
+    biases: [
+      { kind: 'unit', values: [0.45, null] },
+      { kind: 'unit', values: [0.65] },
+    ],
     targets: [0.01],
     numbering: 'by-input',
   } satisfies ExampleValues as ExampleValues,
@@ -65,7 +74,9 @@ const fileSchema = z
   .object({
     layers: z.array(z.number().int().positive()).min(2, 'needs at least an input and an output size').optional(),
     inputs: numbers.min(1, 'needs at least one input'),
-    weights: z.union([numbers, z.array(z.array(numbers))], { error: 'expected a list of numbers (w1, w2, ... in the numbering\'s order) or one [inputs][outputs] matrix per layer' }),
+    weights: z.union([numbers, z.array(z.array(numbers))], {
+      error: "expected a list of numbers (w1, w2, ... in the numbering's order) or one [inputs][outputs] matrix per layer",
+    }),
     biases: z.array(z.union([z.number().finite(), z.null(), z.array(z.number().finite().nullable())])).optional(),
     targets: numbers.optional(),
     class: z.number().int().positive().optional(),
@@ -106,7 +117,8 @@ export function readValues(path: string, loss: ExampleLoss, layers?: number[]): 
     if (matrices.length !== sizes.length - 1) bad('weights', `${matrices.length} matrices for ${sizes.length - 1} layers of weights`);
     matrices.forEach((m, l) => {
       const [rows, cols] = [sizes![l], sizes![l + 1]];
-      if (m.length !== rows || m.some((r) => r.length !== cols)) bad(`weights.${l}`, `expected a ${rows}x${cols} matrix (one row per input of the layer, one column per unit)`);
+      if (m.length !== rows || m.some((r) => r.length !== cols))
+        bad(`weights.${l}`, `expected a ${rows}x${cols} matrix (one row per input of the layer, one column per unit)`);
     });
     weights = matrices;
   } else {
@@ -131,7 +143,8 @@ export function readValues(path: string, loss: ExampleLoss, layers?: number[]): 
     if (b.length !== out) bad(`biases.${l}`, `${b.length} biases for a layer of ${out} units (a number is one bias shared by the layer)`);
     return { kind: 'unit', values: b };
   });
-  if (f.biases && f.biases.length !== sizes.length - 1) bad('biases', `${f.biases.length} entries for ${sizes.length - 1} layers (one per layer: a number, a list or null)`);
+  if (f.biases && f.biases.length !== sizes.length - 1)
+    bad('biases', `${f.biases.length} entries for ${sizes.length - 1} layers (one per layer: a number, a list or null)`);
   const outputs = sizes[sizes.length - 1];
   let targets: ExampleValues['targets'];
   if (classifies(loss)) {

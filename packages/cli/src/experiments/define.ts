@@ -28,19 +28,38 @@ export const experimentSchema = z
     section: z.string().optional().describe("the paper's section"),
     title: z.string().optional(),
     base: settings.optional(),
-    runs: z.array(z.object({ id: z.string().min(1), label: z.string().optional(), set: settings.optional() }).strict()).min(1).optional(),
+    runs: z
+      .array(z.object({ id: z.string().min(1), label: z.string().optional(), set: settings.optional() }).strict())
+      .min(1)
+      .optional(),
     grid: gridSchema.optional(),
     seeds: z.array(z.number().int().min(0)).min(1).optional().describe('every run once per seed (default [1])'),
-    figures: z.array(z.object({
-      id: z.string().regex(/^[\w.-]+$/), title: z.string(), kind: z.enum(['loss', 'train-accuracy', 'test-accuracy']), runs: z.array(z.string()).min(1),
-    }).strict()).optional().describe('default: test accuracy and training loss of every run'),
-    findings: z.array(z.object({
-      text: z.string(),
-      type: z.enum(['best', 'worst', 'order', 'increasing', 'explodes', 'close']),
-      runs: z.array(z.string()).min(1),
-      split: z.enum(['train', 'test']).optional(),
-      tolerance: z.number().positive().optional(),
-    }).strict()).optional(),
+    figures: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(/^[\w.-]+$/),
+            title: z.string(),
+            kind: z.enum(['loss', 'train-accuracy', 'test-accuracy']),
+            runs: z.array(z.string()).min(1),
+          })
+          .strict(),
+      )
+      .optional()
+      .describe('default: test accuracy and training loss of every run'),
+    findings: z
+      .array(
+        z
+          .object({
+            text: z.string(),
+            type: z.enum(['best', 'worst', 'order', 'increasing', 'explodes', 'close']),
+            runs: z.array(z.string()).min(1),
+            split: z.enum(['train', 'test']).optional(),
+            tolerance: z.number().positive().optional(),
+          })
+          .strict(),
+      )
+      .optional(),
     paper: z.record(z.string(), z.object({ train: z.number(), test: z.number() }).strict()).optional(),
   })
   .strict();
@@ -78,7 +97,10 @@ export const experimentsDir = fileURLToPath(new URL('../../experiments/', import
 /** The paper's experiments, in the paper's order. */
 export function loadExperiments(dir = experimentsDir): Experiment[] {
   const order = ['activations', 'losses', 'depth', 'width1', 'width2', 'final'];
-  const all = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => readExperimentFile(join(dir, f))).map((e) => ({ ...e, source: undefined, where: `experiment ${e.name}` }));
+  const all = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => readExperimentFile(join(dir, f)))
+    .map((e) => ({ ...e, source: undefined, where: `experiment ${e.name}` }));
   return all.sort((a, b) => (order.indexOf(a.name) + 1 || 99) - (order.indexOf(b.name) + 1 || 99));
 }
 
@@ -88,7 +110,9 @@ export function readExperimentFile(path: string): Experiment {
   try {
     text = readUserFile(path, { limit: 16 * 2 ** 20, what: 'a sweep file' }).toString('utf8');
   } catch (e) {
-    throw new Error(`${(e as Error).message.replace(': cannot read: no such file or directory', ': no such file')}; a sweep file is JSON as described in the README (backprop experiment FILE.json)`);
+    throw new Error(
+      `${(e as Error).message.replace(': cannot read: no such file or directory', ': no such file')}; a sweep file is JSON as described in the README (backprop experiment FILE.json)`,
+    );
   }
   let value: unknown;
   try {
@@ -107,13 +131,19 @@ export function parseExperiment(value: unknown, where: string): Experiment {
     throw new Error(`${where}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
   }
   // zod returns an object's keys in the schema's order: the grid keeps the file's (the first setting varies slowest).
-  const file = { ...parsed.data, grid: parsed.data.grid && Object.fromEntries(Object.keys((value as { grid: object }).grid).map((k) => [k, parsed.data.grid![k as keyof typeof parsed.data.grid]])) };
+  const file = {
+    ...parsed.data,
+    grid:
+      parsed.data.grid &&
+      Object.fromEntries(Object.keys((value as { grid: object }).grid).map((k) => [k, parsed.data.grid![k as keyof typeof parsed.data.grid]])),
+  };
   const fail = (field: string, message: string): never => {
     throw new Error(`${where}: ${field}: ${message}`);
   };
   if (!file.runs && !file.grid) fail('runs', 'an experiment needs runs, a grid, or both');
   // Counted before anything is expanded: a grid of 10^10 points is refused, not built.
-  const listed = file.runs?.length ?? 1, points = Object.values(file.grid ?? {}).reduce((a, v) => a * (v?.length ?? 1), 1);
+  const listed = file.runs?.length ?? 1,
+    points = Object.values(file.grid ?? {}).reduce((a, v) => a * (v?.length ?? 1), 1);
   const seeds = file.seeds?.length ?? 1;
   if (listed * points * seeds > MAX_RUNS) fail(file.grid ? 'grid' : 'runs', tooManyRuns(listed * points * seeds, describeCount(listed, points, seeds)));
   if (file.seeds) {
@@ -123,20 +153,45 @@ export function parseExperiment(value: unknown, where: string): Experiment {
     file.runs?.forEach((r, i) => r.set?.seed !== undefined && fail(`runs.${i}.set.seed`, 'give the seeds in "seeds" only'));
   }
   if (file.grid?.seed) fail('grid.seed', 'to repeat every run over seeds, use "seeds": [1, 2, 3]');
-  file.runs?.forEach((r, i) => Object.keys(r.set ?? {}).forEach((k) => k in (file.grid ?? {}) && fail(`runs.${i}.set.${k}`, 'is also a setting of the grid, which would override it; vary it in one place')));
+  file.runs?.forEach((r, i) =>
+    Object.keys(r.set ?? {}).forEach(
+      (k) => k in (file.grid ?? {}) && fail(`runs.${i}.set.${k}`, 'is also a setting of the grid, which would override it; vary it in one place'),
+    ),
+  );
   const runs = expandRuns(file);
   const twice = firstRepeat(runs.map((r) => r.id));
   if (twice !== undefined) fail('runs', `run id '${twice}' is used twice`);
   const ids = new Set(runs.map((r) => r.id));
   const figures = file.figures ?? defaultFigures([...ids]);
-  for (const [list, items] of [['figures', figures], ['findings', file.findings ?? []]] as const) {
-    items.forEach((x, i) => x.runs.forEach((ref, j) => {
-      if (!ids.has(ref)) fail(`${list}.${i}.runs.${j}`, `no run '${ref}'; the runs are ${[...ids].slice(0, 10).map((id) => `'${id}'`).join(', ')}${ids.size > 10 ? `, ... (${ids.size} in all)` : ''}`);
-    }));
+  for (const [list, items] of [
+    ['figures', figures],
+    ['findings', file.findings ?? []],
+  ] as const) {
+    items.forEach((x, i) =>
+      x.runs.forEach((ref, j) => {
+        if (!ids.has(ref))
+          fail(
+            `${list}.${i}.runs.${j}`,
+            `no run '${ref}'; the runs are ${[...ids]
+              .slice(0, 10)
+              .map((id) => `'${id}'`)
+              .join(', ')}${ids.size > 10 ? `, ... (${ids.size} in all)` : ''}`,
+          );
+      }),
+    );
   }
   return {
-    name: file.name, section: file.section, title: file.title ?? file.name, base: file.base ?? {}, runs, seeds: file.seeds ?? [1],
-    figures, findings: file.findings ?? [], paper: file.paper, source: file, where,
+    name: file.name,
+    section: file.section,
+    title: file.title ?? file.name,
+    base: file.base ?? {},
+    runs,
+    seeds: file.seeds ?? [1],
+    figures,
+    findings: file.findings ?? [],
+    paper: file.paper,
+    source: file,
+    where,
   };
 }
 
@@ -153,7 +208,9 @@ export const tooManyRuns = (count: number, how: string, wayOut = 'split it into 
 /** "3 listed runs x 1,000 grid points x 2 seeds" (the factors that are not 1) */
 export function describeCount(listed: number, points: number, seeds: number): string {
   const n = (x: number, one: string, many: string) => `${x.toLocaleString('en-US')} ${x === 1 ? one : many}`;
-  return [listed > 1 && n(listed, 'listed run', 'listed runs'), points > 1 && n(points, 'grid point', 'grid points'), seeds > 1 && n(seeds, 'seed', 'seeds')].filter(Boolean).join(' x ');
+  return [listed > 1 && n(listed, 'listed run', 'listed runs'), points > 1 && n(points, 'grid point', 'grid points'), seeds > 1 && n(seeds, 'seed', 'seeds')]
+    .filter(Boolean)
+    .join(' x ');
 }
 
 /** The first value that appears a second time, in one pass. */
@@ -171,9 +228,13 @@ function expandRuns(file: ExperimentFile): RunSpec[] {
   const listed: RunSpec[] = file.runs?.map((r) => ({ id: r.id, label: r.label ?? r.id, set: r.set ?? {} })) ?? [{ id: '', label: '', set: {} }];
   let points: RunSpec[] = [{ id: '', label: '', set: {} }];
   for (const [key, values] of Object.entries(file.grid ?? {}) as [string, unknown[]][]) {
-    points = points.flatMap((p) => values.map((v) => ({
-      id: join2(p.id, ',', `${key}=${show(v)}`), label: join2(p.label, ', ', `${key} ${show(v)}`), set: { ...p.set, [key]: v },
-    })));
+    points = points.flatMap((p) =>
+      values.map((v) => ({
+        id: join2(p.id, ',', `${key}=${show(v)}`),
+        label: join2(p.label, ', ', `${key} ${show(v)}`),
+        set: { ...p.set, [key]: v },
+      })),
+    );
   }
   return listed.flatMap((r) => points.map((p) => ({ id: join2(r.id, ',', p.id), label: join2(r.label, ', ', p.label), set: { ...r.set, ...p.set } })));
 }

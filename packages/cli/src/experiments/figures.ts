@@ -12,7 +12,9 @@ const schema = 'https://vega.github.io/schema/vega-lite/v6.json';
 
 /** Every k-th iteration (at most 2,000 points) of the loss and of its moving average over 1% of the run. */
 export function lossPoints(losses: number[]): { iteration: number; raw: number; smoothed: number }[] {
-  const n = losses.length, k = Math.max(1, Math.ceil(n / 2000)), w = Math.max(1, Math.round(n / 100));
+  const n = losses.length,
+    k = Math.max(1, Math.ceil(n / 2000)),
+    w = Math.max(1, Math.round(n / 100));
   const out = [];
   let sum = 0;
   for (let i = 0; i < n; i++) {
@@ -23,15 +25,27 @@ export function lossPoints(losses: number[]): { iteration: number; raw: number; 
 }
 
 /** A line per series: its mean over the seeds, with a band of one standard deviation when there are several. */
-function meanWithBand(x: { field: string; title: string }, y: { field: string; title: string; format?: string }, seeds: number, values: object[], points: boolean): TopLevelSpec {
+function meanWithBand(
+  x: { field: string; title: string },
+  y: { field: string; title: string; format?: string },
+  seeds: number,
+  values: object[],
+  points: boolean,
+): TopLevelSpec {
   const encoding = {
     x: { field: x.field, type: 'quantitative' as const, title: x.title, ...(x.field === 'epoch' && { axis: { tickMinStep: 1 } }) },
     color: { field: 'run', type: 'nominal' as const, title: null, legend: { labelLimit: 400 } },
   };
   const yAxis = { title: y.title, scale: { zero: false }, ...(y.format && { axis: { format: y.format } }) };
-  const line = { mark: { type: 'line' as const, point: points, strokeWidth: points ? 2 : 1.5 }, encoding: { ...encoding, y: { aggregate: 'mean' as const, field: y.field, type: 'quantitative' as const, ...yAxis } } };
+  const line = {
+    mark: { type: 'line' as const, point: points, strokeWidth: points ? 2 : 1.5 },
+    encoding: { ...encoding, y: { aggregate: 'mean' as const, field: y.field, type: 'quantitative' as const, ...yAxis } },
+  };
   if (seeds === 1) return { $schema: schema, width: 560, height: 300, data: { values }, ...line };
-  const band = { mark: { type: 'errorband' as const, extent: 'stdev' as const, opacity: 0.25 }, encoding: { ...encoding, y: { field: y.field, type: 'quantitative' as const, ...yAxis } } };
+  const band = {
+    mark: { type: 'errorband' as const, extent: 'stdev' as const, opacity: 0.25 },
+    encoding: { ...encoding, y: { field: y.field, type: 'quantitative' as const, ...yAxis } },
+  };
   return { $schema: schema, width: 560, height: 300, data: { values }, layer: [band, line] };
 }
 
@@ -47,7 +61,11 @@ export function figureSpec(figure: Figure, groups: RunGroup[]): TopLevelSpec {
       { iteration: p.iteration, loss: p.smoothed, series: `${label}, smoothed` },
     ]);
     return {
-      $schema: schema, title: figure.title, width: 560, height: 300, data: { values },
+      $schema: schema,
+      title: figure.title,
+      width: 560,
+      height: 300,
+      data: { values },
       mark: { type: 'line', strokeWidth: 1 },
       encoding: {
         x: { field: 'iteration', type: 'quantitative', title: 'iteration' },
@@ -57,12 +75,26 @@ export function figureSpec(figure: Figure, groups: RunGroup[]): TopLevelSpec {
     };
   }
   if (figure.kind === 'loss') {
-    const values = groups.flatMap((g) => g.runs.flatMap((d) => lossPoints(d.losses).map((p) => ({ iteration: p.iteration, loss: p.smoothed, run: g.label, seed: d.run.seed }))));
-    return { title, ...meanWithBand({ field: 'iteration', title: 'iteration' }, { field: 'loss', title: 'training loss (moving average over 1% of the run)' }, seeds, values, false) } as TopLevelSpec;
+    const values = groups.flatMap((g) =>
+      g.runs.flatMap((d) => lossPoints(d.losses).map((p) => ({ iteration: p.iteration, loss: p.smoothed, run: g.label, seed: d.run.seed }))),
+    );
+    return {
+      title,
+      ...meanWithBand(
+        { field: 'iteration', title: 'iteration' },
+        { field: 'loss', title: 'training loss (moving average over 1% of the run)' },
+        seeds,
+        values,
+        false,
+      ),
+    } as TopLevelSpec;
   }
   const split = figure.kind === 'train-accuracy' ? 'train' : 'test';
   const values = groups.flatMap((g) => g.runs.flatMap((d) => d.epochs.map((e) => ({ epoch: e.epoch, accuracy: e[split], run: g.label, seed: d.run.seed }))));
-  return { title, ...meanWithBand({ field: 'epoch', title: 'epoch' }, { field: 'accuracy', title: `${split} accuracy`, format: '.1%' }, seeds, values, true) } as TopLevelSpec;
+  return {
+    title,
+    ...meanWithBand({ field: 'epoch', title: 'epoch' }, { field: 'accuracy', title: `${split} accuracy`, format: '.1%' }, seeds, values, true),
+  } as TopLevelSpec;
 }
 
 /** Runs side by side (`backprop compare`): test accuracy against epochs above, the smoothed training loss below. */
@@ -75,10 +107,32 @@ export function compareSpec(runs: { name: string; epochs: { epoch: number; test:
   return {
     $schema: schema,
     vconcat: [
-      { title: metric ? `test ${metric.toUpperCase()}` : 'test accuracy', width: 560, height: 240, data: { values: accuracy }, mark: { type: 'line', point: true },
-        encoding: { x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 } }, y: { field: 'accuracy', type: 'quantitative', title: metric ? `test ${metric.toUpperCase()}` : 'accuracy', scale: { zero: false }, axis: metric ? {} : { format: '.1%' } }, color } },
-      { title: 'training loss (moving average over 1% of the run)', width: 560, height: 240, data: { values: loss }, mark: { type: 'line', strokeWidth: 1.5 },
-        encoding: { x: { field: 'iteration', type: 'quantitative' }, y: { field: 'loss', type: 'quantitative' }, color } },
+      {
+        title: metric ? `test ${metric.toUpperCase()}` : 'test accuracy',
+        width: 560,
+        height: 240,
+        data: { values: accuracy },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 } },
+          y: {
+            field: 'accuracy',
+            type: 'quantitative',
+            title: metric ? `test ${metric.toUpperCase()}` : 'accuracy',
+            scale: { zero: false },
+            axis: metric ? {} : { format: '.1%' },
+          },
+          color,
+        },
+      },
+      {
+        title: 'training loss (moving average over 1% of the run)',
+        width: 560,
+        height: 240,
+        data: { values: loss },
+        mark: { type: 'line', strokeWidth: 1.5 },
+        encoding: { x: { field: 'iteration', type: 'quantitative' }, y: { field: 'loss', type: 'quantitative' }, color },
+      },
     ],
   };
 }

@@ -31,20 +31,45 @@ export function judgeFinding(f: Finding, byId: Map<string, RunGroup>, paper: Exp
   if (groups.some((g) => g.runs.some(pending))) return { text: f.text, verdict: 'not yet run', detail: '' };
   const split = f.split ?? 'test';
   // A diverged run classifies nothing: its accuracy counts as 0.
-  const acc = (d: RunData) => (d.status === 'diverged' ? 0 : last(d)?.[split] ?? 0);
+  const acc = (d: RunData) => (d.status === 'diverged' ? 0 : (last(d)?.[split] ?? 0));
   switch (f.type) {
-    case 'explodes': return explodes(f, groups[0]);
-    case 'close': return close(f, groups[0], paper[groups[0].id], f.tolerance ?? 0.005);
-    case 'best': return compare(f, split, groups, groups.slice(1).map((g) => [groups[0], g]), acc);
-    case 'worst': return compare(f, split, groups, groups.slice(1).map((g) => [g, groups[0]]), acc);
-    case 'order': return compare(f, split, groups, [[groups[0], groups[1]]], acc);
-    case 'increasing': return compare(f, split, groups, groups.slice(1).map((g, i) => [g, groups[i]]), acc);
+    case 'explodes':
+      return explodes(f, groups[0]);
+    case 'close':
+      return close(f, groups[0], paper[groups[0].id], f.tolerance ?? 0.005);
+    case 'best':
+      return compare(
+        f,
+        split,
+        groups,
+        groups.slice(1).map((g) => [groups[0], g]),
+        acc,
+      );
+    case 'worst':
+      return compare(
+        f,
+        split,
+        groups,
+        groups.slice(1).map((g) => [g, groups[0]]),
+        acc,
+      );
+    case 'order':
+      return compare(f, split, groups, [[groups[0], groups[1]]], acc);
+    case 'increasing':
+      return compare(
+        f,
+        split,
+        groups,
+        groups.slice(1).map((g, i) => [g, groups[i]]),
+        acc,
+      );
   }
 }
 
 /** A finding that claims `better` > `worse` on final accuracy, for every pair. */
 function compare(f: Finding, split: string, groups: RunGroup[], pairs: [RunGroup, RunGroup][], acc: (d: RunData) => number): FindingResult {
-  const n = groups[0].runs.length, values = (g: RunGroup) => g.runs.map(acc);
+  const n = groups[0].runs.length,
+    values = (g: RunGroup) => g.runs.map(acc);
   const holds = pairs.every(([a, b]) => mean(values(a)) > mean(values(b)));
   if (n === 1) {
     const shown = groups.map((g) => `${g.label} ${g.runs[0].status === 'diverged' ? 'diverged' : pct(acc(g.runs[0]))}`).join(', ');
@@ -64,10 +89,16 @@ function compare(f: Finding, split: string, groups: RunGroup[], pairs: [RunGroup
  */
 function explodes(f: Finding, g: RunGroup): FindingResult {
   const seen = g.runs.map((d) => {
-    const first = d.losses[0] ?? 0, peak = d.losses.reduce((a, b) => Math.max(a, b), 0);
-    return { d, yes: d.status === 'diverged' || peak > 10 * first, shown: d.status === 'diverged' ? 'diverged' : `peak iteration loss ${peak.toFixed(1)}, first ${first.toFixed(1)}` };
+    const first = d.losses[0] ?? 0,
+      peak = d.losses.reduce((a, b) => Math.max(a, b), 0);
+    return {
+      d,
+      yes: d.status === 'diverged' || peak > 10 * first,
+      shown: d.status === 'diverged' ? 'diverged' : `peak iteration loss ${peak.toFixed(1)}, first ${first.toFixed(1)}`,
+    };
   });
-  const k = seen.filter((s) => s.yes).length, n = seen.length;
+  const k = seen.filter((s) => s.yes).length,
+    n = seen.length;
   if (n === 1) return { text: f.text, verdict: k ? 'reproduced' : 'not reproduced', detail: seen[0].shown };
   const verdict = k === n ? 'reproduced' : k === 0 ? 'not reproduced' : notDecided(n);
   return { text: f.text, verdict, detail: `at ${k} of ${n} seeds: ${seen.map((s) => `seed ${s.d.run.seed} ${s.shown}`).join('; ')}` };
@@ -77,10 +108,17 @@ function explodes(f: Finding, g: RunGroup): FindingResult {
 function close(f: Finding, g: RunGroup, paper: { train: number; test: number } | undefined, tolerance: number): FindingResult {
   const finals = g.runs.map(last);
   if (!paper || finals.some((e) => !e)) return { text: f.text, verdict: 'not reproduced', detail: '' };
-  const train = finals.map((e) => e!.train), test = finals.map((e) => e!.test), n = g.runs.length;
+  const train = finals.map((e) => e!.train),
+    test = finals.map((e) => e!.test),
+    n = g.runs.length;
   const within = Math.abs(mean(train) - paper.train) <= tolerance && Math.abs(mean(test) - paper.test) <= tolerance;
   if (n === 1) return { text: f.text, verdict: within ? 'reproduced' : 'not reproduced', detail: `ours ${pct(train[0])} train, ${pct(test[0])} test` };
-  const pTrain = equivalenceTest(train, paper.train, tolerance).p, pTest = equivalenceTest(test, paper.test, tolerance).p;
+  const pTrain = equivalenceTest(train, paper.train, tolerance).p,
+    pTest = equivalenceTest(test, paper.test, tolerance).p;
   const verdict = !within ? 'not reproduced' : pTrain < ALPHA && pTest < ALPHA ? 'reproduced' : notDecided(n);
-  return { text: f.text, verdict, detail: `ours ${pm(train)} train, ${pm(test)} test over ${n} seeds; two one-sided t-tests: train ${p(pTrain)}, test ${p(pTest)}` };
+  return {
+    text: f.text,
+    verdict,
+    detail: `ours ${pm(train)} train, ${pm(test)} test over ${n} seeds; two one-sided t-tests: train ${p(pTrain)}, test ${p(pTest)}`,
+  };
 }

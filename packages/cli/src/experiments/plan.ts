@@ -29,7 +29,9 @@ export interface Overrides {
   seeds?: number;
 }
 
-const overridesSchema = z.object({ epochs: z.number().int().positive().optional(), subset: z.number().int().positive().optional(), seeds: z.number().int().positive().optional() }).strict();
+const overridesSchema = z
+  .object({ epochs: z.number().int().positive().optional(), subset: z.number().int().positive().optional(), seeds: z.number().int().positive().optional() })
+  .strict();
 
 /**
  * The overrides (--epochs, --subset, --seeds) the runs in `dir` were made with, from its
@@ -52,7 +54,8 @@ export function readOverrides(dir: string): Overrides {
 }
 
 /** "epochs 2, subset 400" */
-export const describeOverrides = (o: Overrides) => [o.epochs && `epochs ${o.epochs}`, o.subset && `subset ${o.subset}`, o.seeds && `seeds 1-${o.seeds}`].filter(Boolean).join(', ');
+export const describeOverrides = (o: Overrides) =>
+  [o.epochs && `epochs ${o.epochs}`, o.subset && `subset ${o.subset}`, o.seeds && `seeds 1-${o.seeds}`].filter(Boolean).join(', ');
 
 /**
  * Runs with other epochs or other data than the experiment's (--epochs, --subset): a quick look, never
@@ -72,18 +75,30 @@ export function planRuns(e: Experiment, overrides: Overrides = {}): PlannedRun[]
   const quick = Object.fromEntries(Object.entries({ epochs, subset }).filter(([, v]) => v !== undefined));
   // --seeds is counted before its seeds are made.
   if (overrides.seeds && e.runs.length * overrides.seeds > MAX_RUNS) {
-    throw new Error(`--seeds ${overrides.seeds}: ${e.where}: ${tooManyRuns(e.runs.length * overrides.seeds, `${e.runs.length.toLocaleString('en-US')} runs x ${overrides.seeds.toLocaleString('en-US')} seeds`, 'run fewer seeds')}`);
+    throw new Error(
+      `--seeds ${overrides.seeds}: ${e.where}: ${tooManyRuns(e.runs.length * overrides.seeds, `${e.runs.length.toLocaleString('en-US')} runs x ${overrides.seeds.toLocaleString('en-US')} seeds`, 'run fewer seeds')}`,
+    );
   }
   const seeds = seedsOf(e, overrides);
-  return e.runs.flatMap((r) => seeds.map((seed) => {
-    // The runs of an experiment are MLPs: an experiment, being data, cannot name a model file (its schema has no such field).
-    const config = validateConfig({ ...defaultRunConfig, epochs: 10, ...e.base, ...r.set, ...quick, seed }, `${e.where}: run '${r.id || 'base'}'`) as MlpRunConfig;
-    return { experiment: e.name, id: r.id, label: r.label, seed, config, key: runKey(config) };
-  }));
+  return e.runs.flatMap((r) =>
+    seeds.map((seed) => {
+      // The runs of an experiment are MLPs: an experiment, being data, cannot name a model file (its schema has no such field).
+      const config = validateConfig(
+        { ...defaultRunConfig, epochs: 10, ...e.base, ...r.set, ...quick, seed },
+        `${e.where}: run '${r.id || 'base'}'`,
+      ) as MlpRunConfig;
+      return { experiment: e.name, id: r.id, label: r.label, seed, config, key: runKey(config) };
+    }),
+  );
 }
 
 /** The settings in a canonical form (keys sorted), to hash and to compare. */
-export const canonical = (c: RunConfig) => JSON.stringify(Object.keys(c).sort().map((k) => [k, c[k as keyof RunConfig]]));
+export const canonical = (c: RunConfig) =>
+  JSON.stringify(
+    Object.keys(c)
+      .sort()
+      .map((k) => [k, c[k as keyof RunConfig]]),
+  );
 
 /** `800x100-tanh-hinge-lr0.01-e10-1a2b3c4d`: the hidden layers, activation, loss, rate, epochs, subset, seed (when not 1), and a hash of every setting. */
 export function runKey(c: MlpRunConfig): string {
@@ -102,8 +117,10 @@ export function runKey(c: MlpRunConfig): string {
 export function parseShard(text: string, env: NodeJS.ProcessEnv = process.env): { k: number; n: number } {
   if (text === 'auto') return autoShard(env);
   const m = /^(\d+)\/(\d+)$/.exec(text);
-  const k = Number(m?.[1]), n = Number(m?.[2]);
-  if (!m || n < 1 || k < 1 || k > n) throw new Error(`--shard ${text === '' ? '""' : text}: expected K/N with 1 <= K <= N, e.g. 1/4, or auto (under SLURM or a Kubernetes Indexed Job)`);
+  const k = Number(m?.[1]),
+    n = Number(m?.[2]);
+  if (!m || n < 1 || k < 1 || k > n)
+    throw new Error(`--shard ${text === '' ? '""' : text}: expected K/N with 1 <= K <= N, e.g. 1/4, or auto (under SLURM or a Kubernetes Indexed Job)`);
   return { k, n };
 }
 
@@ -115,7 +132,9 @@ function autoShard(env: NodeJS.ProcessEnv): { k: number; n: number } {
   };
   let k: number | undefined, n: number | undefined, from: string;
   if (env.SLURM_ARRAY_TASK_ID !== undefined) {
-    const id = int('SLURM_ARRAY_TASK_ID'), min = int('SLURM_ARRAY_TASK_MIN') ?? 0, step = int('SLURM_ARRAY_TASK_STEP') ?? 1;
+    const id = int('SLURM_ARRAY_TASK_ID'),
+      min = int('SLURM_ARRAY_TASK_MIN') ?? 0,
+      step = int('SLURM_ARRAY_TASK_STEP') ?? 1;
     n = int('SLURM_ARRAY_TASK_COUNT');
     k = id === undefined ? undefined : (id - min) / step + 1;
     from = `SLURM_ARRAY_TASK_ID=${env.SLURM_ARRAY_TASK_ID}, SLURM_ARRAY_TASK_COUNT=${env.SLURM_ARRAY_TASK_COUNT}`;
@@ -123,11 +142,17 @@ function autoShard(env: NodeJS.ProcessEnv): { k: number; n: number } {
     const index = int('JOB_COMPLETION_INDEX');
     k = index === undefined ? undefined : index + 1;
     n = int('BACKPROP_SHARD_COUNT');
-    if (env.BACKPROP_SHARD_COUNT === undefined) throw new Error('--shard auto: JOB_COMPLETION_INDEX is set but BACKPROP_SHARD_COUNT is not; set it to the Job\'s completions (see examples/kubernetes-job.yaml)');
+    if (env.BACKPROP_SHARD_COUNT === undefined)
+      throw new Error(
+        "--shard auto: JOB_COMPLETION_INDEX is set but BACKPROP_SHARD_COUNT is not; set it to the Job's completions (see examples/kubernetes-job.yaml)",
+      );
     from = `JOB_COMPLETION_INDEX=${env.JOB_COMPLETION_INDEX}, BACKPROP_SHARD_COUNT=${env.BACKPROP_SHARD_COUNT}`;
   } else {
-    throw new Error('--shard auto: neither SLURM_ARRAY_TASK_ID (a SLURM job array) nor JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) is set; give --shard K/N');
+    throw new Error(
+      '--shard auto: neither SLURM_ARRAY_TASK_ID (a SLURM job array) nor JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) is set; give --shard K/N',
+    );
   }
-  if (k === undefined || n === undefined || !Number.isInteger(k) || n < 1 || k < 1 || k > n) throw new Error(`--shard auto: ${from} do not make a shard K of N with 1 <= K <= N`);
+  if (k === undefined || n === undefined || !Number.isInteger(k) || n < 1 || k < 1 || k > n)
+    throw new Error(`--shard auto: ${from} do not make a shard K of N with 1 <= K <= N`);
   return { k, n };
 }

@@ -27,7 +27,13 @@ export const quickLookNote = (o: Overrides) => `quick look: ${describeOverrides(
  * summaries. Runs made with `overrides` say so in every figure and table; on a quick look (other
  * epochs or data than the experiment's) the findings are not judged.
  */
-export async function summarize(sources: RunSources, outDir: string, experiments: Experiment[], plans: Map<string, PlannedRun[]>, overrides: Overrides = {}): Promise<ExperimentSummary[]> {
+export async function summarize(
+  sources: RunSources,
+  outDir: string,
+  experiments: Experiment[],
+  plans: Map<string, PlannedRun[]>,
+  overrides: Overrides = {},
+): Promise<ExperimentSummary[]> {
   const quick = isQuickLook(overrides);
   // Every run is read (and checked) before anything is written.
   const read = experiments.map((e) => ({ e, groups: sources.groups(plans.get(e.name)!) }));
@@ -37,23 +43,42 @@ export async function summarize(sources: RunSources, outDir: string, experiments
     const byId = new Map(groups.map((g) => [g.id, g]));
     const figures: ExperimentSummary['figures'] = [];
     for (const fig of e.figures) {
-      const data = fig.runs.map((id) => byId.get(id)!).map((g) => ({ ...g, runs: g.runs.filter((d) => d.epochs.length > 0 || d.losses.length > 0) })).filter((g) => g.runs.length > 0);
+      const data = fig.runs
+        .map((id) => byId.get(id)!)
+        .map((g) => ({ ...g, runs: g.runs.filter((d) => d.epochs.length > 0 || d.losses.length > 0) }))
+        .filter((g) => g.runs.length > 0);
       if (data.length === 0) continue;
       const file = join('figures', `${fig.id}.svg`);
       const title = quick ? `${fig.title} (${quickLookNote(overrides)})` : fig.title;
       writeFileAtomic(join(outDir, file), await figureSvg({ ...fig, title }, data));
       figures.push({ id: fig.id, title, file });
     }
-    const findings = e.findings.map((f) => (quick ? { text: f.text, verdict: 'not judged', detail: quickLookNote(overrides) } : judgeFinding(f, byId, e.paper)));
+    const findings = e.findings.map((f) =>
+      quick ? { text: f.text, verdict: 'not judged', detail: quickLookNote(overrides) } : judgeFinding(f, byId, e.paper),
+    );
     summaries.push({ experiment: e, groups, findings, figures, overrides });
   }
   const json = summaries.map((s) => ({
-    experiment: s.experiment.name, section: s.experiment.section, title: s.experiment.title, overrides: s.overrides,
+    experiment: s.experiment.name,
+    section: s.experiment.section,
+    title: s.experiment.title,
+    overrides: s.overrides,
     runs: s.groups.map((g) => ({
-      id: g.id, label: g.label, paper: (!isQuickLook(s.overrides) && s.experiment.paper?.[g.id]) || null, ...spread(g),
-      seeds: g.runs.map((d) => ({ seed: d.run.seed, dir: d.run.key, status: d.status, epochs: d.epochs.length, final: last(d) ?? null, seconds: d.epochs.reduce((a, e) => a + e.seconds, 0) })),
+      id: g.id,
+      label: g.label,
+      paper: (!isQuickLook(s.overrides) && s.experiment.paper?.[g.id]) || null,
+      ...spread(g),
+      seeds: g.runs.map((d) => ({
+        seed: d.run.seed,
+        dir: d.run.key,
+        status: d.status,
+        epochs: d.epochs.length,
+        final: last(d) ?? null,
+        seconds: d.epochs.reduce((a, e) => a + e.seconds, 0),
+      })),
     })),
-    findings: s.findings, figures: s.figures,
+    findings: s.findings,
+    figures: s.figures,
   }));
   writeFileAtomic(join(outDir, 'results.json'), JSON.stringify(json, null, 2) + '\n');
   return summaries;
@@ -63,7 +88,9 @@ export async function summarize(sources: RunSources, outDir: string, experiments
 function spread(g: RunGroup) {
   const done = g.runs.filter((d) => d.status === 'done' && last(d));
   const of = (split: 'train' | 'test') => done.map((d) => last(d)![split]);
-  return done.length ? { mean: { train: mean(of('train')), test: mean(of('test')) }, sd: { train: sd(of('train')), test: sd(of('test')) } } : { mean: null, sd: null };
+  return done.length
+    ? { mean: { train: mean(of('train')), test: mean(of('test')) }, sd: { train: sd(of('train')), test: sd(of('test')) } }
+    : { mean: null, sd: null };
 }
 
 /** The run's training and evaluation time, summed over its epochs (and its seeds). */
@@ -83,7 +110,8 @@ function progress(runs: RunData[]): string {
   const count = (s: RunData['status']) => runs.filter((d) => d.status === s).length;
   const stopped = runs.filter(early).length;
   const parts = [
-    count('diverged') && `${count('diverged')} of ${runs.length} diverged`, count('done') < runs.length && `${count('done')} of ${runs.length} done`,
+    count('diverged') && `${count('diverged')} of ${runs.length} diverged`,
+    count('done') < runs.length && `${count('done')} of ${runs.length} done`,
     stopped && `${stopped} of ${runs.length} stopped early`,
   ];
   return parts.some(Boolean) ? ` (${parts.filter(Boolean).join(', ')})` : '';
@@ -111,7 +139,8 @@ export function overridesNote(s: ExperimentSummary): string {
 
 export function columns(s: ExperimentSummary): string[] {
   const n = seedCount(s);
-  const cols = n === 1 ? runColumns : ['run', `train accuracy (mean ± sd, ${n} seeds)`, 'test accuracy (mean ± sd)', 'paper (train / test)', 'minutes (all seeds)'];
+  const cols =
+    n === 1 ? runColumns : ['run', `train accuracy (mean ± sd, ${n} seeds)`, 'test accuracy (mean ± sd)', 'paper (train / test)', 'minutes (all seeds)'];
   return hasPaper(s) ? cols : cols.filter((c) => !c.startsWith('paper'));
 }
 
@@ -133,7 +162,8 @@ function allRunRows(s: ExperimentSummary, g: RunGroup, eachSeed: boolean): strin
   const one = (d: RunData, label: string) => [label + progress([d]), pct(last(d)?.train), pct(last(d)?.test), paperCell, minutes([d])];
   if (g.runs.length === 1) return [one(g.runs[0], label)];
   const done = g.runs.filter((d) => d.status === 'done' && last(d));
-  const cell = (split: 'train' | 'test') => (done.length ? `${pct(mean(done.map((d) => last(d)![split])))} ± ${(100 * sd(done.map((d) => last(d)![split]))).toFixed(2)}` : '-');
+  const cell = (split: 'train' | 'test') =>
+    done.length ? `${pct(mean(done.map((d) => last(d)![split])))} ± ${(100 * sd(done.map((d) => last(d)![split]))).toFixed(2)}` : '-';
   const rows = [[label + progress(g.runs), cell('train'), cell('test'), paperCell, minutes(g.runs)]];
   if (eachSeed) for (const d of g.runs) rows.push(one(d, `  seed ${d.run.seed}`));
   return rows;
@@ -147,7 +177,12 @@ export function experimentTable(s: ExperimentSummary, eachSeed = false): string 
   const heading = `${s.experiment.section ? `§${s.experiment.section} ` : ''}${s.experiment.title} (\`${s.experiment.name}\`)`;
   const note = overridesNote(s);
   return [
-    `### ${heading}`, '', ...(note ? [note, ''] : []),
-    row(cols), `|${cols.map(() => '---').join('|')}|`, ...s.groups.flatMap((g) => runRows(s, g, eachSeed)).map(row), ...(findings.length ? ['', ...findings] : []),
+    `### ${heading}`,
+    '',
+    ...(note ? [note, ''] : []),
+    row(cols),
+    `|${cols.map(() => '---').join('|')}|`,
+    ...s.groups.flatMap((g) => runRows(s, g, eachSeed)).map(row),
+    ...(findings.length ? ['', ...findings] : []),
   ].join('\n');
 }

@@ -40,7 +40,9 @@ export class RunSources {
     for (const dir of found) checkClaim(dir, run);
     const data = found.map((dir) => readRunDir(dir, run));
     const rank = (d: RunData) => (d.status === 'done' || d.status === 'diverged' ? 1e9 : d.epochs.length);
-    return data.reduce<RunData | undefined>((best, d) => (!best || rank(d) > rank(best) ? d : best), undefined) ?? { run, status: 'pending', epochs: [], losses: [] };
+    return (
+      data.reduce<RunData | undefined>((best, d) => (!best || rank(d) > rank(best) ? d : best), undefined) ?? { run, status: 'pending', epochs: [], losses: [] }
+    );
   }
 
   /** The runs of a plan grouped by run id, each group's runs in seed order. */
@@ -66,11 +68,15 @@ function checkClaim(dir: string, run: PlannedRun): void {
   const config = validateConfig(saved?.config, path);
   if (canonical(config) === canonical(run.config)) return;
   const differences = differing(config, run.config).map((k) => `${k} ${show(config[k])} where the run's name claims ${show(run.config[k])}`);
-  throw new Error(`${path}: its settings disagree with what its directory name claims (run ${run.experiment}/${run.id || 'base'}, seed ${run.seed}): ${differences.join(', ')}; it was edited, renamed or made by another version: move it away, or run it again`);
+  throw new Error(
+    `${path}: its settings disagree with what its directory name claims (run ${run.experiment}/${run.id || 'base'}, seed ${run.seed}): ${differences.join(', ')}; it was edited, renamed or made by another version: move it away, or run it again`,
+  );
 }
 
 const differing = (a: RunConfig, b: RunConfig) =>
-  [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k as keyof RunConfig]) !== JSON.stringify(b[k as keyof RunConfig])) as (keyof RunConfig)[];
+  [...new Set([...Object.keys(a), ...Object.keys(b)])].filter(
+    (k) => JSON.stringify(a[k as keyof RunConfig]) !== JSON.stringify(b[k as keyof RunConfig]),
+  ) as (keyof RunConfig)[];
 const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
 
 function readRunDir(dir: string, run: PlannedRun): RunData {
@@ -83,7 +89,9 @@ export function readProgress(dir: string, { regression = true } = {}): Pick<RunD
   const metrics = join(dir, 'metrics.jsonl');
   if (!existsSync(metrics)) return data;
   const summaryPath = join(dir, 'summary.json');
-  const summary = existsSync(summaryPath) ? (JSON.parse(readFileSync(summaryPath, 'utf8')) as { status: RunData['status']; metricsLines?: unknown }) : undefined;
+  const summary = existsSync(summaryPath)
+    ? (JSON.parse(readFileSync(summaryPath, 'utf8')) as { status: RunData['status']; metricsLines?: unknown })
+    : undefined;
   const lines = readFileSync(metrics, 'utf8').split('\n');
   if (lines.at(-1) === '') lines.pop();
   const damaged = (i: number, what: string) => new Error(`${metrics}:${i + 1}: ${what}; restore the file, or move the run away and run it again`);
@@ -99,14 +107,28 @@ export function readProgress(dir: string, { regression = true } = {}): Pick<RunD
     }
     const problem = typeof m === 'object' && m !== null ? metricsLineProblem(m) : 'not an object';
     if (problem) throw damaged(i, `damaged, ${problem}`);
-    if (Array.isArray(written) && checksums[i] !== written[i]) throw damaged(i, 'changed since the run wrote it (summary.json records another checksum for this line)');
+    if (Array.isArray(written) && checksums[i] !== written[i])
+      throw damaged(i, 'changed since the run wrote it (summary.json records another checksum for this line)');
     if (m.type === 'iterations') data.losses.push(...m.losses);
-    else if ('trainAccuracy' in m) data.epochs.push({ epoch: m.epoch, train: m.trainAccuracy, test: m.testAccuracy, trainLoss: m.trainLoss, testLoss: m.testLoss, seconds: m.seconds });
+    else if ('trainAccuracy' in m)
+      data.epochs.push({ epoch: m.epoch, train: m.trainAccuracy, test: m.testAccuracy, trainLoss: m.trainLoss, testLoss: m.testLoss, seconds: m.seconds });
     else {
-      const metric = 'trainMae' in m ? 'mae' : 'mse', name = metric === 'mae' ? 'Mae' : 'Mse';
+      const metric = 'trainMae' in m ? 'mae' : 'mse',
+        name = metric === 'mae' ? 'Mae' : 'Mse';
       // An experiment's tables, findings and figures are of accuracies: a regression run is not read as one.
-      if (!regression) throw new Error(`${dir}: a regression run (its metric is ${metric.toUpperCase()}, not accuracy); experiments and their reports judge accuracy: see it with backprop compare`);
-      data.epochs.push({ epoch: m.epoch, train: m[`train${name}`], test: m[`test${name}`], trainLoss: m.trainLoss, testLoss: m.testLoss, seconds: m.seconds, metric });
+      if (!regression)
+        throw new Error(
+          `${dir}: a regression run (its metric is ${metric.toUpperCase()}, not accuracy); experiments and their reports judge accuracy: see it with backprop compare`,
+        );
+      data.epochs.push({
+        epoch: m.epoch,
+        train: m[`train${name}`],
+        test: m[`test${name}`],
+        trainLoss: m.trainLoss,
+        testLoss: m.testLoss,
+        seconds: m.seconds,
+        metric,
+      });
     }
   });
   if (Array.isArray(written) && written.length !== lines.length) {

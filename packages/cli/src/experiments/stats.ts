@@ -28,19 +28,26 @@ export interface TTest {
  */
 export function tTest(xs: number[], mu: number, alternative: 'greater' | 'less'): TTest {
   if (xs.length < 2) throw new Error(`a t-test needs two values or more, got ${xs.length}`);
-  const df = xs.length - 1, diff = mean(xs) - mu, se = sd(xs) / Math.sqrt(xs.length);
+  const df = xs.length - 1,
+    diff = mean(xs) - mu,
+    se = sd(xs) / Math.sqrt(xs.length);
   if (se === 0) {
     const t = diff === 0 ? 0 : Math.sign(diff) * Infinity;
     return { t, df, p: (alternative === 'greater' ? t > 0 : t < 0) ? 0 : 1 };
   }
-  const t = diff / se, below = jStat.studentt.cdf(t, df);
+  const t = diff / se,
+    below = jStat.studentt.cdf(t, df);
   return { t, df, p: alternative === 'greater' ? 1 - below : below };
 }
 
 /** Paired t-test of H1: a > b on average, pair by pair (seed by seed). */
 export function pairedTTest(a: number[], b: number[]): TTest {
   if (a.length !== b.length) throw new Error(`a paired t-test needs pairs: ${a.length} values against ${b.length}`);
-  return tTest(a.map((x, i) => x - b[i]), 0, 'greater');
+  return tTest(
+    a.map((x, i) => x - b[i]),
+    0,
+    'greater',
+  );
 }
 
 /**
@@ -48,6 +55,7 @@ export function pairedTTest(a: number[], b: number[]): TTest {
  * mean > target - tolerance and mean < target + tolerance; its p-value is the larger of the two.
  */
 export function equivalenceTest(xs: number[], target: number, tolerance: number): TTest {
-  const above = tTest(xs, target - tolerance, 'greater'), below = tTest(xs, target + tolerance, 'less');
+  const above = tTest(xs, target - tolerance, 'greater'),
+    below = tTest(xs, target + tolerance, 'less');
   return above.p >= below.p ? above : below;
 }

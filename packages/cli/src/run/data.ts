@@ -26,14 +26,20 @@ export function prepareRunData(config: RunConfig, warn: (line: string) => void, 
   else checkModelFitsData(model, config, data.train);
   const examples = data.train.more.shape ? 'examples' : 'images';
   if (config.validation && config.validation >= data.train.count) {
-    throw new Error(`--validation ${config.validation}: the training set has ${data.train.count} ${examples}${config.subset ? ` (with --subset ${config.subset})` : ''}, so none would be left to train on; hold out fewer`);
+    throw new Error(
+      `--validation ${config.validation}: the training set has ${data.train.count} ${examples}${config.subset ? ` (with --subset ${config.subset})` : ''}, so none would be left to train on; hold out fewer`,
+    );
   }
   if (config.subset && config.subset > all.train.count) {
-    warn(`subset ${config.subset} is larger than the training set (${all.train.count} ${examples}): training on all ${all.train.count}, testing on ${data.test.count}`);
+    warn(
+      `subset ${config.subset} is larger than the training set (${all.train.count} ${examples}): training on all ${all.train.count}, testing on ${data.test.count}`,
+    );
   }
   const fit = data.train.count - (config.validation ?? 0);
   if (config.batchSize > fit) {
-    warn(`batch size ${config.batchSize} is larger than the training set (${fit} ${examples}${config.validation ? ' after the validation set' : ''}): every epoch is one batch of ${fit}`);
+    warn(
+      `batch size ${config.batchSize} is larger than the training set (${fit} ${examples}${config.validation ? ' after the validation set' : ''}): every epoch is one batch of ${fit}`,
+    );
   }
   return data;
 }
@@ -42,13 +48,16 @@ export function prepareRunData(config: RunConfig, warn: (line: string) => void, 
 const examplesOf = (config: RunConfig, data: Dataset) =>
   data.more.shape ? `the examples in ${config.data}` : config.data ? `the images in ${config.data}` : 'MNIST images';
 /** "784 pixels (28x28)" or "12 values (shape [3, 2, 2])". */
-const valuesOf = (data: Dataset) => (data.more.shape ? `${data.features} values (shape [${data.shape.join(', ')}])` : `${data.features} pixels (${data.rows}x${data.cols})`);
+const valuesOf = (data: Dataset) =>
+  data.more.shape ? `${data.features} values (shape [${data.shape.join(', ')}])` : `${data.features} pixels (${data.rows}x${data.cols})`;
 
 /** A regression set takes mse, mae or a model file's loss; class labels take hinge, ce or mse (or the model's). */
 export function checkLossFitsData(config: { loss: TrainLoss; data?: string }, data: Dataset, model?: ModelFile): void {
   const loss = config.loss;
   if (loss === 'model' && !model?.definition.loss) {
-    throw new Error(`--loss model: ${model ? `${model.path} exports no loss(t, outputs, targets)` : 'only a model file (--model) can bring its own loss'}; use hinge, ce, mse or mae`);
+    throw new Error(
+      `--loss model: ${model ? `${model.path} exports no loss(t, outputs, targets)` : 'only a model file (--model) can bring its own loss'}; use hinge, ce, mse or mae`,
+    );
   }
   if (data.regression && (loss === 'hinge' || loss === 'ce')) {
     throw new Error(`--loss ${loss} needs class labels, but ${config.data} has float targets (y_train: a regression set): use --loss mse or --loss mae`);
@@ -60,12 +69,15 @@ export function checkLossFitsData(config: { loss: TrainLoss; data?: string }, da
 
 /** The first layer must take the examples' values and the last give a score to every class (or one output per target value). */
 export function checkNetworkFitsData(config: RunConfig & { layers: number[] }, data: Dataset): void {
-  const layers = config.layers, examples = examplesOf(config, data);
+  const layers = config.layers,
+    examples = examplesOf(config, data);
   if (layers[0] !== data.features) {
     throw new Error(`--layers ${layers.join(',')}: ${examples} have ${valuesOf(data)}, so the first layer must be ${data.features}`);
   }
   if (data.regression && layers[layers.length - 1] !== data.targetSize) {
-    throw new Error(`--layers ${layers.join(',')}: ${examples} have ${data.targetSize} target value${data.targetSize === 1 ? '' : 's'} each, so the last layer must be ${data.targetSize}`);
+    throw new Error(
+      `--layers ${layers.join(',')}: ${examples} have ${data.targetSize} target value${data.targetSize === 1 ? '' : 's'} each, so the last layer must be ${data.targetSize}`,
+    );
   }
   if (layers[layers.length - 1] < data.classes) {
     throw new Error(`--layers ${layers.join(',')}: ${examples} have ${data.classes} classes, so the last layer must be at least ${data.classes}`);
@@ -80,13 +92,16 @@ export function checkNetworkFitsData(config: RunConfig & { layers: number[] }, d
  * evaluation, and dropped.
  */
 export function checkModelFitsData(model: ModelFile, config: RunConfig, data: Dataset): void {
-  const { input, outputs } = model.definition, examples = examplesOf(config, data);
+  const { input, outputs } = model.definition,
+    examples = examplesOf(config, data);
   const inputs = input.reduce((a, b) => a * b, 1);
   if (inputs !== data.features) {
     throw new Error(`${model.path}: the model's input [${input}] has ${inputs} values, but ${examples} have ${valuesOf(data)}`);
   }
   if (data.regression && outputs !== data.targetSize) {
-    throw new Error(`${model.path}: the model has ${outputs} outputs, but ${examples} have ${data.targetSize} target value${data.targetSize === 1 ? '' : 's'} each (shape [${data.more.targets!.shape.join(', ')}])`);
+    throw new Error(
+      `${model.path}: the model has ${outputs} outputs, but ${examples} have ${data.targetSize} target value${data.targetSize === 1 ? '' : 's'} each (shape [${data.more.targets!.shape.join(', ')}])`,
+    );
   }
   if (outputs < data.classes) throw new Error(`${model.path}: the model has ${outputs} outputs, but ${examples} have ${data.classes} classes`);
   const net = new ModelNetwork(model, Rng.seeded(config.seed), { init: config.init });
@@ -107,7 +122,9 @@ export function checkModelFitsData(model: ModelFile, config: RunConfig, data: Da
       const unused = finite && [...net.params].find(([, p]) => !p.grad);
       if (unused) {
         const [name, p] = unused;
-        throw new Error(`${model.path}: parameters["${name}"] [${p.shape}] gets no gradient: the forward pass does not use it on the way to the scores; use it, or remove it from parameters`);
+        throw new Error(
+          `${model.path}: parameters["${name}"] [${p.shape}] gets no gradient: the forward pass does not use it on the way to the scores; use it, or remove it from parameters`,
+        );
       }
       tape.noRecord(() => net.forward(tape, batch.X, { training: false }));
     });

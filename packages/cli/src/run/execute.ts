@@ -63,7 +63,8 @@ export async function executeRun(run: RunDir, { mode, label = '', data, model, o
   const sets = [fit, data.test, ...(validation ? [validation] : [])];
   const parameters = state.net.parameters().reduce((a, p) => a + p.size, 0);
   const reporter = createReporter(mode, Math.ceil(fit.count / config.batchSize), config.epochs, {
-    label, results,
+    label,
+    results,
     background: evaluatesInBackground(config, state, sets, options ?? {}),
     epochWork: 3 * parameters * fit.count,
     images: { train: fit.count, evaluated: sets.reduce((a, d) => a + d.count, 0) },
@@ -92,30 +93,42 @@ export async function executeRun(run: RunDir, { mode, label = '', data, model, o
       const net = epoch === state.epoch ? state.net : run.networkAt(epoch, model);
       const started = performance.now();
       const [onTrain, onTest, onValidation] = sets.map((d) => evaluate(net, d, config.loss));
-      const stats: EpochStats = { ...trained, train: onTrain, test: onTest, validation: onValidation, seconds: trained.seconds + (performance.now() - started) / 1000 };
+      const stats: EpochStats = {
+        ...trained,
+        train: onTrain,
+        test: onTest,
+        validation: onValidation,
+        seconds: trained.seconds + (performance.now() - started) / 1000,
+      };
       run.logEpoch(stats);
       reporter.trained(trained);
       reporter.epoch(stats);
     }
     // Early stopping counts from the lowest validation loss in the log.
     state.best = run.bestValidation();
-    outcome = await train(config, data, state, {
-      onIteration: (i, epoch, loss) => {
-        lossesOf(epoch).push(loss);
-        reporter.iteration(i, epoch, loss);
+    outcome = await train(
+      config,
+      data,
+      state,
+      {
+        onIteration: (i, epoch, loss) => {
+          lossesOf(epoch).push(loss);
+          reporter.iteration(i, epoch, loss);
+        },
+        // The training state after an epoch is on disk before anything waits for an evaluation.
+        onTrained: (trained, s) => {
+          run.endTraining(trained, lossesOf(trained.epoch), s);
+          losses.delete(trained.epoch);
+          saved = trained.epoch;
+          reporter.trained(trained);
+        },
+        onEpoch: (stats) => {
+          run.logEpoch(stats);
+          reporter.epoch(stats);
+        },
       },
-      // The training state after an epoch is on disk before anything waits for an evaluation.
-      onTrained: (trained, s) => {
-        run.endTraining(trained, lossesOf(trained.epoch), s);
-        losses.delete(trained.epoch);
-        saved = trained.epoch;
-        reporter.trained(trained);
-      },
-      onEpoch: (stats) => {
-        run.logEpoch(stats);
-        reporter.epoch(stats);
-      },
-    }, options);
+      options,
+    );
   } finally {
     process.off('SIGINT', interrupted);
     reporter.stop();
@@ -124,11 +137,17 @@ export async function executeRun(run: RunDir, { mode, label = '', data, model, o
   const result: RunResult = {
     status: outcome.status,
     message: outcome.status === 'diverged' ? outcome.message : undefined,
-    ...Object.fromEntries(['trainAccuracy', 'testAccuracy', 'trainMse', 'testMse', 'trainMae', 'testMae'].filter((k) => last && k in last).map((k) => [k, last![k] as number])),
+    ...Object.fromEntries(
+      ['trainAccuracy', 'testAccuracy', 'trainMse', 'testMse', 'trainMae', 'testMae'].filter((k) => last && k in last).map((k) => [k, last![k] as number]),
+    ),
     ...(outcome.status === 'done' && outcome.stoppedEarly && { stoppedEarly: true }),
     ...(outcome.state.best && { bestEpoch: outcome.state.best.epoch }),
   };
   const peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024); // of this process, in MiB
-  run.finish(outcome.state, { ...result, epochs: outcome.state.epoch, iterations: outcome.state.iteration, peakRssMB, finished: new Date().toISOString() }, lossesOf(outcome.state.epoch + 1));
+  run.finish(
+    outcome.state,
+    { ...result, epochs: outcome.state.epoch, iterations: outcome.state.iteration, peakRssMB, finished: new Date().toISOString() },
+    lossesOf(outcome.state.epoch + 1),
+  );
   return result;
 }

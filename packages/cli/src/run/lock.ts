@@ -70,7 +70,8 @@ export function lockRunDir(dir: string): RunLock {
 
 /** The lock, or undefined when another process holds it. */
 function tryLock(dir: string): RunLock | undefined {
-  const lockPath = join(dir, '.lock'), ownerPath = join(dir, '.lock-owner');
+  const lockPath = join(dir, '.lock'),
+    ownerPath = join(dir, '.lock-owner');
   let unlock: () => void;
   try {
     const update = Math.max(1000, Math.floor(STALE_MS / 3));

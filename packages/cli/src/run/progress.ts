@@ -65,7 +65,12 @@ export function progressPoints(itersPerEpoch: number, lines: number): Set<number
   return points;
 }
 
-const clock = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
+const clock = (s: number) =>
+  s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, '0')}s`
+      : `${Math.round(s)}s`;
 
 const epochLine = (s: EpochStats, epochs: number) =>
   `epoch ${s.epoch}/${epochs}: train ${metricText(s.train)} (loss ${s.train.loss.toFixed(4)}), test ${metricText(s.test)} (loss ${s.test.loss.toFixed(4)})` +
@@ -77,7 +82,21 @@ export function createReporter(mode: ReportMode, itersPerEpoch: number, epochs: 
     return {
       iteration: () => {},
       trained: () => {},
-      epoch: (s) => console.log(JSON.stringify({ event: 'epoch', run: label || undefined, epoch: s.epoch, ...metricFields('train', s.train), ...metricFields('test', s.test), trainLoss: s.train.loss, testLoss: s.test.loss, ...(s.validation && { ...metricFields('validation', s.validation), validationLoss: s.validation.loss }), lr: s.lr, seconds: s.seconds })),
+      epoch: (s) =>
+        console.log(
+          JSON.stringify({
+            event: 'epoch',
+            run: label || undefined,
+            epoch: s.epoch,
+            ...metricFields('train', s.train),
+            ...metricFields('test', s.test),
+            trainLoss: s.train.loss,
+            testLoss: s.test.loss,
+            ...(s.validation && { ...metricFields('validation', s.validation), validationLoss: s.validation.loss }),
+            lr: s.lr,
+            seconds: s.seconds,
+          }),
+        ),
       stop: () => {},
     };
   }
@@ -116,7 +135,10 @@ export function createReporter(mode: ReportMode, itersPerEpoch: number, epochs: 
     {
       format: `${prefix}epoch {epoch}/${epochs} |{bar}| {value}/{total} it | loss {loss} | acc {acc} | left {left}`,
       // Cleared when stopped: an epoch's result line takes its place, and the bar goes on below it.
-      hideCursor: true, clearOnComplete: true, fps: 5, stream,
+      hideCursor: true,
+      clearOnComplete: true,
+      fps: 5,
+      stream,
     },
     cliProgress.Presets.shades_classic,
   );
@@ -148,7 +170,15 @@ export function createReporter(mode: ReportMode, itersPerEpoch: number, epochs: 
  * the next epoch's training, which waits for it only when it takes longer, and the last one is
  * waited for at the end.
  */
-export function timeLeft(t: { perIteration: number; itersPerEpoch: number; within: number; epoch: number; epochs: number; evaluation: number; background: boolean }): number {
+export function timeLeft(t: {
+  perIteration: number;
+  itersPerEpoch: number;
+  within: number;
+  epoch: number;
+  epochs: number;
+  evaluation: number;
+  background: boolean;
+}): number {
   const epochSeconds = t.perIteration * t.itersPerEpoch;
   const after = t.epochs - t.epoch; // whole epochs after this one
   const thisEpoch = (t.itersPerEpoch - t.within) * t.perIteration;
@@ -162,8 +192,11 @@ export function timeLeft(t: { perIteration: number; itersPerEpoch: number; withi
  * thread, the last one, and any that takes longer than an epoch's training (which then waits for it).
  */
 function tracker(itersPerEpoch: number, epochs: number, { background = false, images }: ReporterOptions) {
-  let running = 0, accuracy = '-';
-  let trainingSeconds = 0, timedIterations = 0, last: number | undefined;
+  let running = 0,
+    accuracy = '-';
+  let trainingSeconds = 0,
+    timedIterations = 0,
+    last: number | undefined;
   let evaluationSeconds: number | undefined;
   const trainedSeconds = new Map<number, number>();
   return {

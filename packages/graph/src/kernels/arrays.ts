@@ -41,10 +41,12 @@ export function flat(a: NdArray, dtype: DType = dtypeOf(a.data)): Data {
  */
 export function contiguous(a: NdArray, dtype: DType, lifetime: 'scope' | 'owned' = 'scope'): NdArray {
   const out = ndarray(allocate(dtype, a.size, lifetime), a.shape.slice());
-  const to = out.data, from = a.data;
+  const to = out.data,
+    from = a.data;
   if (a.shape.length === 0) to[0] = from[a.offset];
   else if (a.shape.length === 2) {
-    const [rows, cols] = a.shape, [s0, s1] = a.stride;
+    const [rows, cols] = a.shape,
+      [s0, s1] = a.stride;
     if (s1 === 1 && s0 === cols && dtypeOf(from) === dtype) to.set(from.subarray(a.offset, a.offset + rows * cols));
     else for (let i = 0, k = 0; i < rows; i++) for (let j = 0, at = a.offset + i * s0; j < cols; j++, at += s1) to[k++] = from[at];
   } else if (a.size > 0) ops.assign(out, a); // ndarray-ops walks any strides

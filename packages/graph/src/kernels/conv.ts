@@ -13,10 +13,22 @@ import { float32Kernels } from './wasm.ts';
 
 /** The sizes of a 2-D convolution: input [n, c, h, w], weights [f, c / groups, kh, kw], output [n, f, oh, ow]. */
 export interface ConvGeometry {
-  n: number; c: number; h: number; w: number;
-  f: number; kh: number; kw: number; groups: number;
-  sh: number; sw: number; ph: number; pw: number; dh: number; dw: number;
-  oh: number; ow: number;
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  f: number;
+  kh: number;
+  kw: number;
+  groups: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  dh: number;
+  dw: number;
+  oh: number;
+  ow: number;
 }
 
 /** Output length along one axis: floor((size + 2 pad - dilation (kernel - 1) - 1) / stride) + 1 (PyTorch's). */
@@ -64,16 +76,28 @@ function col2imAdd(cols: Data, g: ConvGeometry, c0: number, c1: number, n0: numb
  * oy whose input row is inside the image, `row(src, dst, x0, x1, sw)` with src the input index of
  * ox = 0 (which may lie in the padding: only ox in [x0, x1) is read) and dst the column index of ox = 0.
  */
-function walkPatches(g: ConvGeometry, c0: number, c1: number, n0: number, n1: number, row: (src: number, dst: number, x0: number, x1: number, sw: number) => void): void {
-  const { c: C, h: H, w: Wd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = g, P = oh * ow, width = (n1 - n0) * P;
+function walkPatches(
+  g: ConvGeometry,
+  c0: number,
+  c1: number,
+  n0: number,
+  n1: number,
+  row: (src: number, dst: number, x0: number, x1: number, sw: number) => void,
+): void {
+  const { c: C, h: H, w: Wd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = g,
+    P = oh * ow,
+    width = (n1 - n0) * P;
   for (let c = c0; c < c1; c++) {
     for (let i = 0; i < kh; i++) {
       const [y0, y1] = validRange(oh, sh, ph, i * dh, H);
       for (let j = 0; j < kw; j++) {
         const [x0, x1] = validRange(ow, sw, pw, j * dw, Wd);
-        const base = (((c - c0) * kh + i) * kw + j) * width, shift = i * dh - ph, left = j * dw - pw;
+        const base = (((c - c0) * kh + i) * kw + j) * width,
+          shift = i * dh - ph,
+          left = j * dw - pw;
         for (let n = n0; n < n1; n++) {
-          const plane = (n * C + c) * H * Wd, at = base + (n - n0) * P;
+          const plane = (n * C + c) * H * Wd,
+            at = base + (n - n0) * P;
           for (let oy = y0; oy < y1; oy++) row(plane + (oy * sh + shift) * Wd + left, at + oy * ow, x0, x1, sw);
         }
       }
@@ -86,7 +110,9 @@ function walkPatches(g: ConvGeometry, c0: number, c1: number, n0: number, n1: nu
  * Cg·KH·KW rows, then, with `ones`, a row of ones (which multiplies the bias in the product).
  */
 function patches(X: Data, g: ConvGeometry, n0: number, n1: number, dtype: DType, ones: boolean): NdArray {
-  const cg = g.c / g.groups, rows = cg * g.kh * g.kw + (ones ? 1 : 0), width = (n1 - n0) * g.oh * g.ow;
+  const cg = g.c / g.groups,
+    rows = cg * g.kh * g.kw + (ones ? 1 : 0),
+    width = (n1 - n0) * g.oh * g.ow;
   const cols = uninitialised(dtype, g.groups * rows * width);
   for (let q = 0; q < g.groups; q++) {
     im2col(X, g, q * cg, (q + 1) * cg, n0, n1, cols, q * rows * width);
@@ -100,7 +126,10 @@ function patches(X: Data, g: ConvGeometry, n0: number, n1: number, dtype: DType,
  * (the layout of the product): for each group, its F/G filters' rows, then zero rows up to `rows`.
  */
 function gradientColumns(G: Data, g: ConvGeometry, n0: number, n1: number, dtype: DType, rows: number): NdArray {
-  const P = g.oh * g.ow, width = (n1 - n0) * P, fg = g.f / g.groups, out = uninitialised(dtype, g.groups * rows * width);
+  const P = g.oh * g.ow,
+    width = (n1 - n0) * P,
+    fg = g.f / g.groups,
+    out = uninitialised(dtype, g.groups * rows * width);
   for (let q = 0; q < g.groups; q++) out.fill(0, (q * rows + fg) * width, (q + 1) * rows * width);
   for (let f = 0; f < g.f; f++) {
     const row = Math.floor(f / fg) * rows + (f % fg);
@@ -116,7 +145,9 @@ function gradientColumns(G: Data, g: ConvGeometry, n0: number, n1: number, dtype
  * filters runs as 8 (the extra rows of the product are not read).
  */
 function paddedWeights(W: Data, g: ConvGeometry, group: number, rows: number, cols: number, B: Data | null = null): NdArray {
-  const fg = g.f / g.groups, kg = (g.c / g.groups) * g.kh * g.kw, out = allocate(dtypeOf(W), rows * cols);
+  const fg = g.f / g.groups,
+    kg = (g.c / g.groups) * g.kh * g.kw,
+    out = allocate(dtypeOf(W), rows * cols);
   for (let f = 0; f < fg; f++) {
     out.set(W.subarray((group * fg + f) * kg, (group * fg + f + 1) * kg), f * cols);
     if (B) out[f * cols + kg] = B[group * fg + f];
@@ -144,14 +175,18 @@ function scoped(body: () => void): void {
  * bias rides in the product, as a column of the weights times a row of ones in the patches.
  */
 export function conv2d(x: NdArray, w: NdArray, g: ConvGeometry, bias?: NdArray, step = chunkOf(g)): NdArray {
-  const dtype = dtypeOf(x.data), P = g.oh * g.ow;
+  const dtype = dtypeOf(x.data),
+    P = g.oh * g.ow;
   const out = uninitialised(dtype, g.n * g.f * P); // every plane is copied in
-  const fg = g.f / g.groups, rows = (g.c / g.groups) * g.kh * g.kw + (bias ? 1 : 0);
+  const fg = g.f / g.groups,
+    rows = (g.c / g.groups) * g.kh * g.kw + (bias ? 1 : 0);
   scoped(() => {
-    const X = flat(x), B = bias ? flat(bias) : null;
+    const X = flat(x),
+      B = bias ? flat(bias) : null;
     const weights = Array.from({ length: g.groups }, (_, q) => paddedWeights(flat(w), g, q, roundUp4(fg, dtype), rows, B));
     for (let n0 = 0; n0 < g.n; n0 += step) {
-      const n1 = Math.min(g.n, n0 + step), width = (n1 - n0) * P;
+      const n1 = Math.min(g.n, n0 + step),
+        width = (n1 - n0) * P;
       scoped(() => {
         const cols = patches(X, g, n0, n1, dtype, B !== null);
         for (let q = 0; q < g.groups; q++) {
@@ -174,7 +209,10 @@ export function conv2d(x: NdArray, w: NdArray, g: ConvGeometry, bias?: NdArray, 
 export function conv2dBackwardInput(gy: NdArray, w: NdArray, g: ConvGeometry, step = chunkOf(g)): NdArray {
   const dtype = dtypeOf(gy.data);
   const dx = allocate(dtype, g.n * g.c * g.h * g.w);
-  const fg = g.f / g.groups, cg = g.c / g.groups, kg = cg * g.kh * g.kw, rows = roundUp4(kg, dtype);
+  const fg = g.f / g.groups,
+    cg = g.c / g.groups,
+    kg = cg * g.kh * g.kw,
+    rows = roundUp4(kg, dtype);
   scoped(() => {
     const G = flat(gy);
     // Wᵀ as a transposed view of a [F/G, rows] copy: the kernels read it in place
@@ -182,7 +220,8 @@ export function conv2dBackwardInput(gy: NdArray, w: NdArray, g: ConvGeometry, st
     for (let n0 = 0; n0 < g.n; n0 += step) {
       const n1 = Math.min(g.n, n0 + step);
       scoped(() => {
-        const gcols = gradientColumns(G, g, n0, n1, dtype, fg), width = gcols.shape[1];
+        const gcols = gradientColumns(G, g, n0, n1, dtype, fg),
+          width = gcols.shape[1];
         for (let q = 0; q < g.groups; q++) {
           const cols = flat(matmul(weights[q], gcols.lo(q * fg, 0).hi(fg, width))); // [rows, n·P]
           col2imAdd(cols, g, q * cg, (q + 1) * cg, n0, n1, dx);
@@ -196,17 +235,30 @@ export function conv2dBackwardInput(gy: NdArray, w: NdArray, g: ConvGeometry, st
 /** dw for y = x ⋆ w and dl/dy = gy: the correlation of x with gy, [F, C/G, KH, KW]. */
 export function conv2dBackwardWeight(x: NdArray, gy: NdArray, g: ConvGeometry, step = chunkOf(g)): NdArray {
   const dtype = dtypeOf(x.data);
-  const fg = g.f / g.groups, kg = (g.c / g.groups) * g.kh * g.kw, rows = roundUp4(fg, dtype);
+  const fg = g.f / g.groups,
+    kg = (g.c / g.groups) * g.kh * g.kw,
+    rows = roundUp4(fg, dtype);
   const dw = allocate(dtype, g.f * kg);
   scoped(() => {
-    const X = flat(x), G = flat(gy);
+    const X = flat(x),
+      G = flat(gy);
     for (let n0 = 0; n0 < g.n; n0 += step) {
       const n1 = Math.min(g.n, n0 + step);
       scoped(() => {
-        const cols = patches(X, g, n0, n1, dtype, false), gcols = gradientColumns(G, g, n0, n1, dtype, rows), width = cols.shape[1];
+        const cols = patches(X, g, n0, n1, dtype, false),
+          gcols = gradientColumns(G, g, n0, n1, dtype, rows),
+          width = cols.shape[1];
         for (let q = 0; q < g.groups; q++) {
           // G_q · cols_qᵀ (its first F/G rows): the transposed view goes to the kernel of dot products along n·P
-          const D = flat(matmul(gcols.lo(q * rows, 0).hi(rows, width), cols.lo(q * kg, 0).hi(kg, width).transpose(1, 0)));
+          const D = flat(
+            matmul(
+              gcols.lo(q * rows, 0).hi(rows, width),
+              cols
+                .lo(q * kg, 0)
+                .hi(kg, width)
+                .transpose(1, 0),
+            ),
+          );
           const at = q * fg * kg;
           for (let i = 0; i < fg * kg; i++) dw[at + i] += D[i];
         }

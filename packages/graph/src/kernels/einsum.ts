@@ -9,9 +9,12 @@ import { matmul } from './matmul.ts';
  * numpy's matmul): each [m, k] by [k, n] product by the 2-D kernel, so each has its bits.
  */
 export function matmulBatched(a: NdArray, b: NdArray, batch: Shape): NdArray {
-  const [m, k] = a.shape.slice(-2), n = b.shape[b.shape.length - 1];
-  const A = broadcastView(a, [...batch, m, k]), B = broadcastView(b, [...batch, k, n]);
-  const count = sizeOf(batch), out = allocate(dtypeOf(a.data), count * m * n);
+  const [m, k] = a.shape.slice(-2),
+    n = b.shape[b.shape.length - 1];
+  const A = broadcastView(a, [...batch, m, k]),
+    B = broadcastView(b, [...batch, k, n]);
+  const count = sizeOf(batch),
+    out = allocate(dtypeOf(a.data), count * m * n);
   const scope = new Scope(); // each product's own array is copied into `out`, then freed
   try {
     for (let i = 0; i < count; i++) {
@@ -30,14 +33,26 @@ export function matmulBatched(a: NdArray, b: NdArray, batch: Shape): NdArray {
  * diagonal), `output` the letters of the result's axes (each once), `sizes` each letter's length.
  * One loop over every letter, in float64, then stored in `dtype`: the reference, for small contractions.
  */
-export function einsum(arrays: readonly NdArray[], terms: readonly (readonly number[])[], output: readonly number[], sizes: readonly number[], dtype: DType): NdArray {
+export function einsum(
+  arrays: readonly NdArray[],
+  terms: readonly (readonly number[])[],
+  output: readonly number[],
+  sizes: readonly number[],
+  dtype: DType,
+): NdArray {
   const summed = sizes.map((_, l) => l).filter((l) => !output.includes(l));
-  const order = [...output, ...summed], dims = order.map((l) => sizes[l]), lead = output.length;
-  const datas = arrays.map((a) => a.data), n = arrays.length;
+  const order = [...output, ...summed],
+    dims = order.map((l) => sizes[l]),
+    lead = output.length;
+  const datas = arrays.map((a) => a.data),
+    n = arrays.length;
   // steps[o][d]: how far operand o's offset moves when letter order[d] advances (repeats add up: a diagonal)
   const steps = arrays.map((a, o) => order.map((l) => terms[o].reduce((s, t, axis) => s + (t === l ? a.stride[axis] : 0), 0)));
-  const offsets = arrays.map((a) => a.offset), at = new Array<number>(order.length).fill(0);
-  const outShape = output.map((l) => sizes[l]), size = sizeOf(outShape), inner = sizeOf(summed.map((l) => sizes[l]));
+  const offsets = arrays.map((a) => a.offset),
+    at = new Array<number>(order.length).fill(0);
+  const outShape = output.map((l) => sizes[l]),
+    size = sizeOf(outShape),
+    inner = sizeOf(summed.map((l) => sizes[l]));
   const out = allocate(dtype, size);
   // advances the odometer's digits [from, to), the last fastest; returns to zero after a full turn
   const advance = (from: number, to: number) => {

@@ -18,13 +18,16 @@ export function map(a: NdArray, f: (x: number) => number): NdArray {
 
 /** tanh elementwise: float32 by the WebAssembly SIMD kernel when it can, else Math.tanh. */
 export function tanh(a: NdArray): NdArray {
-  const x = flat(a), w = float32Kernels(x);
+  const x = flat(a),
+    w = float32Kernels(x);
   return (w && shaped(w.tanh(x as Float32Array), a.shape)) ?? map(a, Math.tanh);
 }
 
 /** d tanh from its output: g (1 - y²), by the WebAssembly SIMD kernel for float32 when it can. */
 export function tanhGrad(g: NdArray, y: NdArray): NdArray {
-  const G = flat(g), Y = flat(y), w = float32Kernels(G, Y);
+  const G = flat(g),
+    Y = flat(y),
+    w = float32Kernels(G, Y);
   return (w && shaped(w.tanhGrad(G as Float32Array, Y as Float32Array), g.shape)) ?? zip3(g, g, y, (gv, _, yv) => gv * (1 - yv * yv));
 }
 
@@ -42,14 +45,19 @@ export function zip(a: NdArray, b: NdArray, shape: Shape, f: (x: number, y: numb
   const B = sameShape(b.shape, shape) ? b : broadcastView(b, shape);
   if (shape.length === 2 && !(isContiguous(A) && isContiguous(B))) {
     // Walk the (broadcast) strides: a bias row is read in place, not copied out to [m, n] first.
-    const [m, n] = shape, out = allocate(dtypeOf(a.data), m * n);
-    const x = A.data, y = B.data, [a0, a1] = A.stride, [b0, b1] = B.stride;
+    const [m, n] = shape,
+      out = allocate(dtypeOf(a.data), m * n);
+    const x = A.data,
+      y = B.data,
+      [a0, a1] = A.stride,
+      [b0, b1] = B.stride;
     for (let i = 0, k = 0; i < m; i++) {
       for (let j = 0, pa = A.offset + i * a0, pb = B.offset + i * b0; j < n; j++, pa += a1, pb += b1) out[k++] = f(x[pa], y[pb]);
     }
     return ndarray(out, [...shape]);
   }
-  const x = flat(A), y = flat(B);
+  const x = flat(A),
+    y = flat(B);
   const out = allocate(dtypeOf(a.data), x.length);
   for (let i = 0; i < x.length; i++) out[i] = f(x[i], y[i]);
   return ndarray(out, [...shape]);
@@ -57,7 +65,9 @@ export function zip(a: NdArray, b: NdArray, shape: Shape, f: (x: number, y: numb
 
 /** `f` applied elementwise to three arrays of one shape (a backward rule's g, x and y, say). */
 export function zip3(a: NdArray, b: NdArray, c: NdArray, f: (x: number, y: number, z: number) => number): NdArray {
-  const x = flat(a), y = flat(b), z = flat(c);
+  const x = flat(a),
+    y = flat(b),
+    z = flat(c);
   const out = allocate(dtypeOf(a.data), x.length);
   for (let i = 0; i < x.length; i++) out[i] = f(x[i], y[i], z[i]);
   return ndarray(out, a.shape.slice());

@@ -38,11 +38,14 @@ export function concat(arrays: readonly NdArray[], axis: number, dtype: DType): 
   const first = arrays[0].shape;
   const shape = first.slice();
   shape[axis] = arrays.reduce((s, a) => s + a.shape[axis], 0);
-  const outer = sizeOf(first.slice(0, axis)), inner = sizeOf(first.slice(axis + 1));
-  const out = allocate(dtype, sizeOf(shape)), row = shape[axis] * inner;
+  const outer = sizeOf(first.slice(0, axis)),
+    inner = sizeOf(first.slice(axis + 1));
+  const out = allocate(dtype, sizeOf(shape)),
+    row = shape[axis] * inner;
   let at = 0;
   for (const a of arrays) {
-    const x = flat(a, dtype), block = a.shape[axis] * inner;
+    const x = flat(a, dtype),
+      block = a.shape[axis] * inner;
     for (let o = 0; o < outer; o++) out.set(x.subarray(o * block, (o + 1) * block), o * row + at);
     at += block;
   }
@@ -51,7 +54,9 @@ export function concat(arrays: readonly NdArray[], axis: number, dtype: DType): 
 
 /** Rows of x [rows, ...rest] chosen by index: out[i] = x[index[i]], shape [index.length, ...rest]. */
 export function takeRows(x: NdArray, index: ArrayLike<number>): NdArray {
-  const rest = x.shape.slice(1), size = sizeOf(rest), v = flat(x);
+  const rest = x.shape.slice(1),
+    size = sizeOf(rest),
+    v = flat(x);
   const out = allocate(dtypeOf(v), index.length * size);
   for (let i = 0; i < index.length; i++) out.set(v.subarray(index[i] * size, (index[i] + 1) * size), i * size);
   return ndarray(out, [index.length, ...rest]);
@@ -59,10 +64,13 @@ export function takeRows(x: NdArray, index: ArrayLike<number>): NdArray {
 
 /** Zeros of shape [rows, ...rest] with each g[i] added at row index[i] (repeated indices add up). */
 export function scatterAddRows(g: NdArray, index: ArrayLike<number>, rows: number): NdArray {
-  const rest = g.shape.slice(1), size = sizeOf(rest), v = flat(g);
+  const rest = g.shape.slice(1),
+    size = sizeOf(rest),
+    v = flat(g);
   const out = allocate(dtypeOf(v), rows * size);
   for (let i = 0; i < index.length; i++) {
-    const to = index[i] * size, from = i * size;
+    const to = index[i] * size,
+      from = i * size;
     for (let j = 0; j < size; j++) out[to + j] += v[from + j];
   }
   return ndarray(out, [rows, ...rest]);
@@ -71,7 +79,9 @@ export function scatterAddRows(g: NdArray, index: ArrayLike<number>, rows: numbe
 /** a where the mask is 1, b where it is 0, all three broadcast to `shape`; values in `dtype`. */
 export function where(mask: NdArray, a: NdArray, b: NdArray, shape: Shape, dtype: DType): NdArray {
   const view = (x: NdArray) => flat(sameShape(x.shape, shape) ? x : broadcastView(x, shape), dtypeOf(x.data));
-  const m = view(mask), x = view(a), y = view(b);
+  const m = view(mask),
+    x = view(a),
+    y = view(b);
   const out = allocate(dtype, m.length);
   for (let i = 0; i < m.length; i++) out[i] = m[i] !== 0 ? x[i] : y[i];
   return ndarray(out, [...shape]);

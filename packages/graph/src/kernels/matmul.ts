@@ -74,7 +74,9 @@ export function matmulTS(a: NdArray, b: NdArray, sparse = b.stride[1] === 1 && (
  * once sparsity is ruled out. Only the choice of kernel depends on it: both give the same product.
  */
 function isSparse(a: NdArray): boolean {
-  const [m, k] = a.shape, [s0, s1] = a.stride, A = a.data;
+  const [m, k] = a.shape,
+    [s0, s1] = a.stride,
+    A = a.data;
   if (m * k === 0) return false;
   const w = a.size === A.length ? float32Kernels(A) : null;
   const counted = w && w.countNonzero(A as Float32Array);
@@ -95,27 +97,49 @@ function isSparse(a: NdArray): boolean {
  * row as it was (C starts at zero); returns the rows of C written, ascending.
  */
 function matmulSparseRows(a: NdArray, b: NdArray, C: Data): Int32Array {
-  const [m, k] = a.shape, n = b.shape[1];
-  const A = a.data, B = b.data, [as0, as1] = a.stride, bs0 = b.stride[0];
-  const rows = new Int32Array(k), coef = new Float64Array(k), written = new Int32Array(m);
+  const [m, k] = a.shape,
+    n = b.shape[1];
+  const A = a.data,
+    B = b.data,
+    [as0, as1] = a.stride,
+    bs0 = b.stride[0];
+  const rows = new Int32Array(k),
+    coef = new Float64Array(k),
+    written = new Int32Array(m);
   let count = 0;
   for (let i = 0; i < m; i++) {
     let q = 0;
     for (let p = 0, at = a.offset + i * as0; p < k; p++, at += as1) {
-      if (A[at] !== 0) { rows[q] = b.offset + p * bs0; coef[q++] = A[at]; }
+      if (A[at] !== 0) {
+        rows[q] = b.offset + p * bs0;
+        coef[q++] = A[at];
+      }
     }
     if (q > 0) written[count++] = i;
     const c = i * n;
     // The first pass writes C's row (it starts at zero); the later ones add, four rows of B each.
     const first = q % 4 === 0 ? Math.min(q, 4) : q % 4;
-    const a0 = coef[0], a1 = coef[1], a2 = coef[2], a3 = coef[3], r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3];
+    const a0 = coef[0],
+      a1 = coef[1],
+      a2 = coef[2],
+      a3 = coef[3],
+      r0 = rows[0],
+      r1 = rows[1],
+      r2 = rows[2],
+      r3 = rows[3];
     if (first === 1) for (let j = 0; j < n; j++) C[c + j] = a0 * B[r0 + j];
     else if (first === 2) for (let j = 0; j < n; j++) C[c + j] = a0 * B[r0 + j] + a1 * B[r1 + j];
     else if (first === 3) for (let j = 0; j < n; j++) C[c + j] = a0 * B[r0 + j] + a1 * B[r1 + j] + a2 * B[r2 + j];
     else if (first === 4) for (let j = 0; j < n; j++) C[c + j] = a0 * B[r0 + j] + a1 * B[r1 + j] + a2 * B[r2 + j] + a3 * B[r3 + j];
     for (let t = first; t < q; t += 4) {
-      const b0 = coef[t], b1 = coef[t + 1], b2 = coef[t + 2], b3 = coef[t + 3];
-      const s0 = rows[t], s1 = rows[t + 1], s2 = rows[t + 2], s3 = rows[t + 3];
+      const b0 = coef[t],
+        b1 = coef[t + 1],
+        b2 = coef[t + 2],
+        b3 = coef[t + 3];
+      const s0 = rows[t],
+        s1 = rows[t + 1],
+        s2 = rows[t + 2],
+        s3 = rows[t + 3];
       for (let j = 0; j < n; j++) C[c + j] += b0 * B[s0 + j] + b1 * B[s1 + j] + b2 * B[s2 + j] + b3 * B[s3 + j];
     }
   }
@@ -126,46 +150,110 @@ function matmulSparseRows(a: NdArray, b: NdArray, C: Data): Int32Array {
 function matmulTiled(a: NdArray, b: NdArray, C: Data): void {
   const [m, k] = a.shape;
   const n = b.shape[1];
-  const A = a.data, B = b.data;
+  const A = a.data,
+    B = b.data;
   const [as0, as1] = a.stride;
   const [bs0, bs1] = b.stride;
   const steps = new Int32Array(k); // offsets p * as1 of the useful steps of this block of rows
   let i = 0;
   for (; i + 4 <= m; i += 4) {
-    const r0 = a.offset + i * as0, r1 = r0 + as0, r2 = r1 + as0, r3 = r2 + as0;
+    const r0 = a.offset + i * as0,
+      r1 = r0 + as0,
+      r2 = r1 + as0,
+      r3 = r2 + as0;
     let used = 0;
     for (let p = 0, pa = 0; p < k; p++, pa += as1) {
       if (A[r0 + pa] !== 0 || A[r1 + pa] !== 0 || A[r2 + pa] !== 0 || A[r3 + pa] !== 0) steps[used++] = p;
     }
     if (used === 0) continue; // these rows of C stay zero
-    const c0 = i * n, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
+    const c0 = i * n,
+      c1 = c0 + n,
+      c2 = c1 + n,
+      c3 = c2 + n;
     let j = 0;
     for (; j + 4 <= n; j += 4) {
-      let x00 = 0, x01 = 0, x02 = 0, x03 = 0, x10 = 0, x11 = 0, x12 = 0, x13 = 0;
-      let x20 = 0, x21 = 0, x22 = 0, x23 = 0, x30 = 0, x31 = 0, x32 = 0, x33 = 0;
+      let x00 = 0,
+        x01 = 0,
+        x02 = 0,
+        x03 = 0,
+        x10 = 0,
+        x11 = 0,
+        x12 = 0,
+        x13 = 0;
+      let x20 = 0,
+        x21 = 0,
+        x22 = 0,
+        x23 = 0,
+        x30 = 0,
+        x31 = 0,
+        x32 = 0,
+        x33 = 0;
       const bj = b.offset + j * bs1;
       for (let q = 0; q < used; q++) {
-        const p = steps[q], pa = p * as1, pb = bj + p * bs0;
-        const a0 = A[r0 + pa], a1 = A[r1 + pa], a2 = A[r2 + pa], a3 = A[r3 + pa];
-        const b0 = B[pb], b1 = B[pb + bs1], b2 = B[pb + 2 * bs1], b3 = B[pb + 3 * bs1];
-        x00 += a0 * b0; x01 += a0 * b1; x02 += a0 * b2; x03 += a0 * b3;
-        x10 += a1 * b0; x11 += a1 * b1; x12 += a1 * b2; x13 += a1 * b3;
-        x20 += a2 * b0; x21 += a2 * b1; x22 += a2 * b2; x23 += a2 * b3;
-        x30 += a3 * b0; x31 += a3 * b1; x32 += a3 * b2; x33 += a3 * b3;
+        const p = steps[q],
+          pa = p * as1,
+          pb = bj + p * bs0;
+        const a0 = A[r0 + pa],
+          a1 = A[r1 + pa],
+          a2 = A[r2 + pa],
+          a3 = A[r3 + pa];
+        const b0 = B[pb],
+          b1 = B[pb + bs1],
+          b2 = B[pb + 2 * bs1],
+          b3 = B[pb + 3 * bs1];
+        x00 += a0 * b0;
+        x01 += a0 * b1;
+        x02 += a0 * b2;
+        x03 += a0 * b3;
+        x10 += a1 * b0;
+        x11 += a1 * b1;
+        x12 += a1 * b2;
+        x13 += a1 * b3;
+        x20 += a2 * b0;
+        x21 += a2 * b1;
+        x22 += a2 * b2;
+        x23 += a2 * b3;
+        x30 += a3 * b0;
+        x31 += a3 * b1;
+        x32 += a3 * b2;
+        x33 += a3 * b3;
       }
-      C[c0 + j] = x00; C[c0 + j + 1] = x01; C[c0 + j + 2] = x02; C[c0 + j + 3] = x03;
-      C[c1 + j] = x10; C[c1 + j + 1] = x11; C[c1 + j + 2] = x12; C[c1 + j + 3] = x13;
-      C[c2 + j] = x20; C[c2 + j + 1] = x21; C[c2 + j + 2] = x22; C[c2 + j + 3] = x23;
-      C[c3 + j] = x30; C[c3 + j + 1] = x31; C[c3 + j + 2] = x32; C[c3 + j + 3] = x33;
+      C[c0 + j] = x00;
+      C[c0 + j + 1] = x01;
+      C[c0 + j + 2] = x02;
+      C[c0 + j + 3] = x03;
+      C[c1 + j] = x10;
+      C[c1 + j + 1] = x11;
+      C[c1 + j + 2] = x12;
+      C[c1 + j + 3] = x13;
+      C[c2 + j] = x20;
+      C[c2 + j + 1] = x21;
+      C[c2 + j + 2] = x22;
+      C[c2 + j + 3] = x23;
+      C[c3 + j] = x30;
+      C[c3 + j + 1] = x31;
+      C[c3 + j + 2] = x32;
+      C[c3 + j + 3] = x33;
     }
     for (; j < n; j++) {
-      let x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+      let x0 = 0,
+        x1 = 0,
+        x2 = 0,
+        x3 = 0;
       const bj = b.offset + j * bs1;
       for (let q = 0; q < used; q++) {
-        const p = steps[q], pa = p * as1, bv = B[bj + p * bs0];
-        x0 += A[r0 + pa] * bv; x1 += A[r1 + pa] * bv; x2 += A[r2 + pa] * bv; x3 += A[r3 + pa] * bv;
+        const p = steps[q],
+          pa = p * as1,
+          bv = B[bj + p * bs0];
+        x0 += A[r0 + pa] * bv;
+        x1 += A[r1 + pa] * bv;
+        x2 += A[r2 + pa] * bv;
+        x3 += A[r3 + pa] * bv;
       }
-      C[c0 + j] = x0; C[c1 + j] = x1; C[c2 + j] = x2; C[c3 + j] = x3;
+      C[c0 + j] = x0;
+      C[c1 + j] = x1;
+      C[c2 + j] = x2;
+      C[c3 + j] = x3;
     }
   }
   for (; i < m; i++) {

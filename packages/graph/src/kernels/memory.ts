@@ -46,7 +46,8 @@ const INITIAL = 16 * PAGE;
 
 /** The most the memory may grow to, in MiB (BACKPROP_WASM_MB, default 1024). */
 function maximumMiB(): number {
-  const value = setting('BACKPROP_WASM_MB'), mb = Number(value ?? 1024);
+  const value = setting('BACKPROP_WASM_MB'),
+    mb = Number(value ?? 1024);
   if (!Number.isInteger(mb) || mb < 1 || mb > 4095) {
     throw new Error(`BACKPROP_WASM_MB must be a whole number of MiB in [1, 4095], got '${value}'`);
   }
@@ -182,7 +183,9 @@ export class Memory {
    * that reference it); an 'owned' one always to those objects.
    */
   allocate(dtype: DType, size: number, lifetime: 'scope' | 'owned' = 'scope', zero = true): Data {
-    let data: Data, at = -1, bytes = 0;
+    let data: Data,
+      at = -1,
+      bytes = 0;
     if (dtype === 'float32' && this.buffer) {
       bytes = Math.max(ALIGN, Math.ceil((4 * size) / ALIGN) * ALIGN);
       const taken = this.take(bytes);
@@ -344,7 +347,8 @@ export function tidy<T>(fn: () => T): T {
   const scope = new Scope();
   try {
     const result = fn();
-    if (result instanceof Promise) throw new Error('tidy: the function returned a promise; tidy frees memory when the function returns, so it must be synchronous');
+    if (result instanceof Promise)
+      throw new Error('tidy: the function returned a promise; tidy frees memory when the function returns, so it must be synchronous');
     keepAll(result, scope, 0);
     return result;
   } finally {

@@ -12,14 +12,25 @@ import { float32Kernels } from './wasm.ts';
 
 /** The sizes of a pooling: input [n, c, h, w], window kh x kw, output [n, c, oh, ow]. */
 export interface PoolGeometry {
-  n: number; c: number; h: number; w: number;
-  kh: number; kw: number; sh: number; sw: number; ph: number; pw: number;
-  oh: number; ow: number;
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  oh: number;
+  ow: number;
 }
 
 /** The max of each window and the flat index into x of its first maximum in row-major order (a NaN wins, so it propagates). */
 export function maxPool2d(x: NdArray, g: PoolGeometry): { values: NdArray; argmax: Int32Array } {
-  const X = flat(x), size = g.n * g.c * g.oh * g.ow, shape = [g.n, g.c, g.oh, g.ow];
+  const X = flat(x),
+    size = g.n * g.c * g.oh * g.ow,
+    shape = [g.n, g.c, g.oh, g.ow];
   const out = allocate(dtypeOf(X), size);
   const argmax = float32Kernels(X, out)?.maxPool(X as Float32Array, out as Float32Array, g) ?? maxWindows(X, out, g);
   return { values: ndarray(out, shape), argmax };
@@ -27,18 +38,31 @@ export function maxPool2d(x: NdArray, g: PoolGeometry): { values: NdArray; argma
 
 /** maxPool2d's loops in TypeScript: the max of each window into `out`, and the indices of the first maxima. */
 function maxWindows(X: Data, out: Data, g: PoolGeometry): Int32Array {
-  const { h: H, w: W, kh, kw, sh, sw, ph, pw, oh, ow } = g, size = out.length, argmax = new Int32Array(size);
+  const { h: H, w: W, kh, kw, sh, sw, ph, pw, oh, ow } = g,
+    size = out.length,
+    argmax = new Int32Array(size);
   for (let plane = 0, o = 0; o < size; plane += H * W) {
     for (let oy = 0; oy < oh; oy++) {
-      const top = oy * sh - ph, y0 = Math.max(0, top), y1 = Math.min(H, top + kh);
+      const top = oy * sh - ph,
+        y0 = Math.max(0, top),
+        y1 = Math.min(H, top + kh);
       for (let ox = 0; ox < ow; ox++, o++) {
-        const left = ox * sw - pw, x0 = Math.max(0, left), x1 = Math.min(W, left + kw);
-        let best = -Infinity, at = plane + y0 * W + x0;
+        const left = ox * sw - pw,
+          x0 = Math.max(0, left),
+          x1 = Math.min(W, left + kw);
+        let best = -Infinity,
+          at = plane + y0 * W + x0;
         search: for (let y = y0; y < y1; y++) {
           for (let i = plane + y * W + x0, end = plane + y * W + x1; i < end; i++) {
             const v = X[i];
-            if (v > best) { best = v; at = i; }
-            else if (v !== v) { best = v; at = i; break search; }
+            if (v > best) {
+              best = v;
+              at = i;
+            } else if (v !== v) {
+              best = v;
+              at = i;
+              break search;
+            }
           }
         }
         out[o] = best;
@@ -51,14 +75,17 @@ function maxWindows(X: Data, out: Data, g: PoolGeometry): Int32Array {
 
 /** An array of `shape` of zeros plus each v[o] added at index[o]: the adjoint of picking x at index. */
 export function scatterAddAt(v: NdArray, index: Int32Array, shape: readonly number[]): NdArray {
-  const V = flat(v), size = shape.reduce((a, b) => a * b, 1), out = allocate(dtypeOf(V), size);
+  const V = flat(v),
+    size = shape.reduce((a, b) => a * b, 1),
+    out = allocate(dtypeOf(V), size);
   for (let o = 0; o < index.length; o++) out[index[o]] += V[o];
   return ndarray(out, [...shape]);
 }
 
 /** x's values at the flat indices `index`, in an array of `shape`. */
 export function gatherAt(x: NdArray, index: Int32Array, shape: readonly number[]): NdArray {
-  const X = flat(x), out = allocate(dtypeOf(X), index.length);
+  const X = flat(x),
+    out = allocate(dtypeOf(X), index.length);
   for (let o = 0; o < index.length; o++) out[o] = X[index[o]];
   return ndarray(out, [...shape]);
 }
@@ -75,12 +102,17 @@ function averageWindows(from: Data, to: Data, g: PoolGeometry, includePad: boole
 
 /** The loops of averageWindows in TypeScript: the float64 path and the reference. */
 function averageLoops(from: Data, to: Data, g: PoolGeometry, includePad: boolean, backward: boolean): true {
-  const { h: H, w: W, kh, kw, sh, sw, ph, pw, oh, ow } = g, size = g.n * g.c * oh * ow;
+  const { h: H, w: W, kh, kw, sh, sw, ph, pw, oh, ow } = g,
+    size = g.n * g.c * oh * ow;
   for (let plane = 0, o = 0; o < size; plane += H * W) {
     for (let oy = 0; oy < oh; oy++) {
-      const top = oy * sh - ph, y0 = Math.max(0, top), y1 = Math.min(H, top + kh);
+      const top = oy * sh - ph,
+        y0 = Math.max(0, top),
+        y1 = Math.min(H, top + kh);
       for (let ox = 0; ox < ow; ox++, o++) {
-        const left = ox * sw - pw, x0 = Math.max(0, left), x1 = Math.min(W, left + kw);
+        const left = ox * sw - pw,
+          x0 = Math.max(0, left),
+          x1 = Math.min(W, left + kw);
         const divisor = includePad ? kh * kw : (y1 - y0) * (x1 - x0);
         if (backward) {
           const v = from[o] / divisor;
@@ -98,14 +130,16 @@ function averageLoops(from: Data, to: Data, g: PoolGeometry, includePad: boolean
 
 /** The mean of each window. */
 export function avgPool2d(x: NdArray, g: PoolGeometry, includePad: boolean): NdArray {
-  const X = flat(x), out = allocate(dtypeOf(X), g.n * g.c * g.oh * g.ow);
+  const X = flat(x),
+    out = allocate(dtypeOf(X), g.n * g.c * g.oh * g.ow);
   averageWindows(X, out, g, includePad, false);
   return ndarray(out, [g.n, g.c, g.oh, g.ow]);
 }
 
 /** The adjoint of avgPool2d: each gy[o] spread over its window, divided as the forward divided. */
 export function avgPool2dBackward(gy: NdArray, g: PoolGeometry, includePad: boolean): NdArray {
-  const G = flat(gy), dx = allocate(dtypeOf(G), g.n * g.c * g.h * g.w);
+  const G = flat(gy),
+    dx = allocate(dtypeOf(G), g.n * g.c * g.h * g.w);
   averageWindows(G, dx, g, includePad, true);
   return ndarray(dx, [g.n, g.c, g.h, g.w]);
 }

@@ -32,15 +32,22 @@ export function sumAxis(a: NdArray, axis: number): NdArray {
 function sumAxisTS(a: NdArray, axis: number): NdArray {
   if (isContiguous(a)) {
     // In place: out[o, j] = sum over l of a[o, l, j], with `inner` contiguous values per step.
-    const outer = sizeOf(a.shape.slice(0, axis)), len = a.shape[axis], inner = sizeOf(a.shape.slice(axis + 1));
-    const x = a.data, out = allocate(dtypeOf(x), outer * inner);
+    const outer = sizeOf(a.shape.slice(0, axis)),
+      len = a.shape[axis],
+      inner = sizeOf(a.shape.slice(axis + 1));
+    const x = a.data,
+      out = allocate(dtypeOf(x), outer * inner);
     for (let o = 0; o < outer; o++) {
       for (let l = 0; l < len; l++) {
-        const src = (o * len + l) * inner, dst = o * inner;
+        const src = (o * len + l) * inner,
+          dst = o * inner;
         for (let j = 0; j < inner; j++) out[dst + j] += x[src + j];
       }
     }
-    return ndarray(out, a.shape.filter((_, d) => d !== axis));
+    return ndarray(
+      out,
+      a.shape.filter((_, d) => d !== axis),
+    );
   }
   const { rows, len, data, rest } = axisLast(a, axis);
   const out = allocate(dtypeOf(a.data), rows);
@@ -58,9 +65,14 @@ export function maxAxis(a: NdArray, axis: number): { values: NdArray; argmax: In
   const out = allocate(dtypeOf(a.data), rows);
   const argmax = new Int32Array(rows);
   for (let r = 0; r < rows; r++) {
-    let best = -Infinity, at = 0;
+    let best = -Infinity,
+      at = 0;
     for (let j = 0, p = r * len; j < len; j++, p++) {
-      if (data[p] > best || Number.isNaN(data[p])) { best = data[p]; at = j; if (Number.isNaN(best)) break; }
+      if (data[p] > best || Number.isNaN(data[p])) {
+        best = data[p];
+        at = j;
+        if (Number.isNaN(best)) break;
+      }
     }
     out[r] = best;
     argmax[r] = at;
@@ -98,7 +110,8 @@ export function expandAxis(a: NdArray, axis: number): NdArray {
 
 /** Softmax (or its log) along the last axis, of length `len`, shifted by the row max (stable): flat row-major values. */
 export function softmaxRows(a: NdArray, len: number, log: boolean): NdArray {
-  const x = flat(a), rows = x.length / len;
+  const x = flat(a),
+    rows = x.length / len;
   const out = allocate(dtypeOf(x), x.length);
   for (let r = 0; r < rows; r++) {
     const o = r * len;
@@ -131,7 +144,11 @@ export function sumToShape(g: NdArray, shape: Shape): NdArray {
   const lead = g.shape.length - shape.length;
   for (let i = 0; i < lead; i++) cur = sumAxis(cur, 0);
   for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1 && cur.shape[d] !== 1) cur = reshape(sumAxis(cur, d), cur.shape.map((s, i) => (i === d ? 1 : s)));
+    if (shape[d] === 1 && cur.shape[d] !== 1)
+      cur = reshape(
+        sumAxis(cur, d),
+        cur.shape.map((s, i) => (i === d ? 1 : s)),
+      );
   }
   return reshape(cur, shape);
 }

@@ -8,21 +8,25 @@ import { flat, type NdArray, type Shape } from './arrays.ts';
 
 /** out[r] = x[r, index[r]] for a row-major [rows, len] array. */
 export function gatherRows(x: NdArray, index: ArrayLike<number>): NdArray {
-  const [rows, len] = x.shape, v = flat(x), out = allocate(dtypeOf(v), rows);
+  const [rows, len] = x.shape,
+    v = flat(x),
+    out = allocate(dtypeOf(v), rows);
   for (let r = 0; r < rows; r++) out[r] = v[r * len + index[r]];
   return ndarray(out, [rows]);
 }
 
 /** A [rows, len] array of zeros but for g[r] at [r, index[r]]: the backward of `gatherRows` and of a max. */
 export function scatterRows(g: NdArray, index: ArrayLike<number>, len: number, shape: Shape = [g.size, len]): NdArray {
-  const gv = flat(g), out = allocate(dtypeOf(gv), gv.length * len);
+  const gv = flat(g),
+    out = allocate(dtypeOf(gv), gv.length * len);
   for (let r = 0; r < gv.length; r++) out[r * len + index[r]] = gv[r];
   return ndarray(out, [...shape]);
 }
 
 /** dx = y (g - sum(g y)) per row: the backward of softmax from its output y [rows, len]. */
 export function softmaxGrad(g: NdArray, y: Data, len: number): NdArray {
-  const gv = flat(g), dx = allocate(dtypeOf(y), y.length);
+  const gv = flat(g),
+    dx = allocate(dtypeOf(y), y.length);
   for (let o = 0; o < y.length; o += len) {
     let dot = 0;
     for (let j = o; j < o + len; j++) dot += gv[j] * y[j];
@@ -33,7 +37,8 @@ export function softmaxGrad(g: NdArray, y: Data, len: number): NdArray {
 
 /** dx = g - exp(y) sum(g) per row: the backward of log-softmax from its output y [rows, len]. */
 export function logSoftmaxGrad(g: NdArray, y: Data, len: number): NdArray {
-  const gv = flat(g), dx = allocate(dtypeOf(y), y.length);
+  const gv = flat(g),
+    dx = allocate(dtypeOf(y), y.length);
   for (let o = 0; o < y.length; o += len) {
     let total = 0;
     for (let j = o; j < o + len; j++) total += gv[j];
@@ -44,11 +49,16 @@ export function logSoftmaxGrad(g: NdArray, y: Data, len: number): NdArray {
 
 /** The index of the first maximum of each row of a [rows, len] array; a row holding NaN gives the NaN's index. */
 export function argmaxRows(x: NdArray): Int32Array {
-  const [rows, len] = x.shape, v = flat(x), out = new Int32Array(rows);
+  const [rows, len] = x.shape,
+    v = flat(x),
+    out = new Int32Array(rows);
   for (let r = 0, o = 0; r < rows; r++, o += len) {
     let best = o;
     for (let j = o; j < o + len; j++) {
-      if (Number.isNaN(v[j])) { best = j; break; }
+      if (Number.isNaN(v[j])) {
+        best = j;
+        break;
+      }
       if (v[j] > v[best]) best = j;
     }
     out[r] = best - o;
@@ -92,10 +102,14 @@ export function adamStep(w: Data, g: Data, m: Data, v: Data, lr: number, [b1, b2
  * makes the loss NaN (a comparison alone would drop it).
  */
 export function hingeRows(S: NdArray, labels: ArrayLike<number>): { loss: number; dS: NdArray } {
-  const [n, c] = S.shape, s = flat(S), dS = allocate(dtypeOf(s), n * c);
+  const [n, c] = S.shape,
+    s = flat(S),
+    dS = allocate(dtypeOf(s), n * c);
   let loss = 0;
   for (let i = 0; i < n; i++) {
-    const row = i * c, y = labels[i], sy = s[row + y];
+    const row = i * c,
+      y = labels[i],
+      sy = s[row + y];
     let active = 0;
     for (let j = 0; j < c; j++) {
       if (j === y) continue;
@@ -113,7 +127,8 @@ export function hingeRows(S: NdArray, labels: ArrayLike<number>): { loss: number
 
 /** -log p_iy averaged over the rows of log-probabilities logP [n, c]. */
 export function meanNegativePicked(logP: NdArray, labels: ArrayLike<number>): number {
-  const [n, c] = logP.shape, v = flat(logP);
+  const [n, c] = logP.shape,
+    v = flat(logP);
   let loss = 0;
   for (let i = 0; i < n; i++) loss -= v[i * c + labels[i]];
   return loss / n;

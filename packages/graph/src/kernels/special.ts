@@ -15,7 +15,8 @@ const ONE_OVER_SQRT_2PI = 0.3989422804014327;
 
 function erfSeries(x: number): number {
   const x2 = x * x;
-  let term = x, sum = x;
+  let term = x,
+    sum = x;
   for (let n = 1; n < 100 && term > sum * 1e-17; n++) {
     term *= (2 * x2) / (2 * n + 1);
     sum += term;
@@ -26,7 +27,9 @@ function erfSeries(x: number): number {
 /** erfc(x) for x >= 1 by its continued fraction (a_n = n/2), evaluated with Lentz's method. */
 function erfcFraction(x: number): number {
   if (x > 30) return 0; // e^(-x²) underflows (and the fraction of an infinite x is NaN)
-  let f = x, C = x, D = 0;
+  let f = x,
+    C = x,
+    D = 0;
   for (let n = 1; n < 400; n++) {
     D = 1 / (x + (n / 2) * D);
     C = x + n / 2 / C;

@@ -86,7 +86,12 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
   if (!memory.wasm) return null;
   const compiled = module instanceof WebAssembly.Module ? module : new WebAssembly.Module(module);
   const instance = new WebAssembly.Instance(compiled, {
-    env: { memory: memory.wasm, abort: () => { throw new Error('wasm kernel aborted'); } },
+    env: {
+      memory: memory.wasm,
+      abort: () => {
+        throw new Error('wasm kernel aborted');
+      },
+    },
   });
   const x = instance.exports as unknown as Exports;
   /**
@@ -96,10 +101,14 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
   function combine(a: NdArray, b: NdArray, C: Float32Array, skipEmpty: boolean): Int32Array | null {
     // A read in place with its strides (a transposed Xᵀ or Hᵀ too); B's rows contiguous.
     // All rows in one group when k is long: each block of B then comes from memory once.
-    const [m, k] = a.shape, n = b.shape[1], group = k > 64 ? m : 1;
+    const [m, k] = a.shape,
+      n = b.shape[1],
+      group = k > 64 ? m : 1;
     // the scratch block: the compacted rows of the group, then (skipEmpty) the list of rows written
     const lists = 4 * (group * (1 + 2 * k) + 4);
-    const A = inMemory(a.data) ? a : copy(a), B = rowMajor(b), scratch = memory.scratch(lists + (skipEmpty ? 4 * m : 0));
+    const A = inMemory(a.data) ? a : copy(a),
+      B = rowMajor(b),
+      scratch = memory.scratch(lists + (skipEmpty ? 4 * m : 0));
     if (!A || !B || scratch === null) return null;
     if (!skipEmpty) {
       x.combineRows(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, group, scratch);
@@ -112,7 +121,8 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
   return {
     matmul(a, b, sparse) {
       // C and any copy of an operand belong to the enclosing tidy scope, like every other array.
-      const [m, k] = a.shape, n = b.shape[1];
+      const [m, k] = a.shape,
+        n = b.shape[1];
       const C = allocateF32(m * n, false);
       if (!inMemory(C)) return null;
       if (sparse && !isTransposed(b)) {
@@ -124,11 +134,13 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
         x.matmulAT(pointer(a), pointer(B), C.byteOffset, m, k, n);
       } else if (isTransposed(b)) {
         // B = Wᵀ read as W is stored, by a kernel of dot products.
-        const A = rowMajor(a), W = rowMajor(b.transpose(1, 0));
+        const A = rowMajor(a),
+          W = rowMajor(b.transpose(1, 0));
         if (!A || !W) return null;
         x.matmulBT(pointer(A), pointer(W), C.byteOffset, m, k, n);
       } else {
-        const A = rowMajor(a), B = rowMajor(b);
+        const A = rowMajor(a),
+          B = rowMajor(b);
         if (!A || !B) return null;
         x.matmul(pointer(A), pointer(B), C.byteOffset, m, k, n);
       }
@@ -136,7 +148,8 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     },
     matmulRows(a, b) {
       if (isTransposed(b)) return null;
-      const [m, n] = [a.shape[0], b.shape[1]], C = allocateF32(m * n, false);
+      const [m, n] = [a.shape[0], b.shape[1]],
+        C = allocateF32(m * n, false);
       const written = inMemory(C) ? combine(a, b, C, true) : null;
       return written === null ? null : { C, rows: written };
     },
@@ -147,13 +160,15 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
       return y;
     },
     addRow(a, b) {
-      const [m, n] = a.shape, c = isRowMajor(a) && isRowMajor(b) ? allocateF32(m * n, false) : null;
+      const [m, n] = a.shape,
+        c = isRowMajor(a) && isRowMajor(b) ? allocateF32(m * n, false) : null;
       if (!c || !inMemory(c)) return null;
       x.addRow(pointer(a), pointer(b), c.byteOffset, m, n);
       return c;
     },
     sumRows(a) {
-      const [m, n] = a.shape, c = isRowMajor(a) ? allocateF32(n, false) : null;
+      const [m, n] = a.shape,
+        c = isRowMajor(a) ? allocateF32(n, false) : null;
       if (!c || !inMemory(c)) return null;
       x.sumRows(pointer(a), c.byteOffset, m, n);
       return c;

@@ -16,8 +16,10 @@ export class Sequential implements Layer {
     const entries = Array.isArray(layers) ? layers.map((l, i) => [String(i), l] as const) : Object.entries(layers);
     if (entries.length === 0) throw new Error('Sequential: give at least one layer');
     entries.forEach(([name, l]) => {
-      if (typeof l?.forward !== 'function') throw new Error(`Sequential: '${name}' is not a layer (an object with label and forward(t, x, ctx)), got ${String(l)}`);
-      if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new Error(`Sequential: the name '${name}' must be letters, digits, _ or - (a dot separates the names of nested layers)`);
+      if (typeof l?.forward !== 'function')
+        throw new Error(`Sequential: '${name}' is not a layer (an object with label and forward(t, x, ctx)), got ${String(l)}`);
+      if (!/^[A-Za-z0-9_-]+$/.test(name))
+        throw new Error(`Sequential: the name '${name}' must be letters, digits, _ or - (a dot separates the names of nested layers)`);
     });
     this.layers = new Map(entries);
     this.label = `Sequential(${entries.length})`;
@@ -45,7 +47,8 @@ export class Residual implements Layer {
 
   forward(t: Tape, x: Tensor, ctx: LayerContext): Tensor {
     const fx = ctx.apply('', t, x);
-    if (fx.shape.join() !== x.shape.join()) throw new Error(`the inner layer maps ${formatShape(x.shape)} to ${formatShape(fx.shape)}; x + f(x) needs the same shape`);
+    if (fx.shape.join() !== x.shape.join())
+      throw new Error(`the inner layer maps ${formatShape(x.shape)} to ${formatShape(fx.shape)}; x + f(x) needs the same shape`);
     return t.add(x, fx);
   }
 }
@@ -66,7 +69,10 @@ export class Activation implements Layer {
 
 /** Any function of the tape and the input, without parameters, as a layer: `new Lambda('square', (t, x) => t.square(x))`. */
 export class Lambda implements Layer {
-  constructor(readonly label: string, private readonly fn: (t: Tape, x: Tensor) => Tensor) {}
+  constructor(
+    readonly label: string,
+    private readonly fn: (t: Tape, x: Tensor) => Tensor,
+  ) {}
   forward(t: Tape, x: Tensor): Tensor {
     return this.fn(t, x);
   }

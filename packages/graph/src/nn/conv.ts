@@ -24,11 +24,17 @@ export class Conv2d implements Layer {
   private readonly options: Conv2dOptions;
   private readonly activation?: ActivationName;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernel: Pair, options: Conv2dLayerOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernel: Pair,
+    options: Conv2dLayerOptions = {},
+  ) {
     this.label = `Conv2d(${inChannels}, ${outChannels}, ${show(kernel)})`;
     positive(this.label, 'inChannels', inChannels);
     positive(this.label, 'outChannels', outChannels);
-    const [kh, kw] = pair(kernel), groups = options.groups ?? 1;
+    const [kh, kw] = pair(kernel),
+      groups = options.groups ?? 1;
     positive(this.label, 'the kernel size', kh);
     positive(this.label, 'the kernel size', kw);
     if (inChannels % groups || outChannels % groups) throw new Error(`${this.label}: groups ${groups} must divide both channel counts`);
@@ -36,7 +42,12 @@ export class Conv2d implements Layer {
     this.options = conv;
     this.activation = checkActivation(this.label, activation);
     this.parameters = {
-      weight: { shape: [outChannels, inChannels / groups, kh, kw], init: init ?? 'xavier', fanIn: (inChannels / groups) * kh * kw, fanOut: outChannels * kh * kw },
+      weight: {
+        shape: [outChannels, inChannels / groups, kh, kw],
+        init: init ?? 'xavier',
+        fanIn: (inChannels / groups) * kh * kw,
+        fanOut: outChannels * kh * kw,
+      },
     };
     if (bias ?? true) this.parameters.bias = { shape: [outChannels], init: 'zeros' };
   }
@@ -50,7 +61,10 @@ export class Conv2d implements Layer {
 /** The maximum of each window of each plane of x [N, C, H, W] (stride: the kernel, by default). */
 export class MaxPool2d implements Layer {
   readonly label: string;
-  constructor(readonly kernel: Pair, readonly options: Pool2dOptions = {}) {
+  constructor(
+    readonly kernel: Pair,
+    readonly options: Pool2dOptions = {},
+  ) {
     this.label = `MaxPool2d(${show(kernel)})`;
   }
   forward(t: Tape, x: Tensor): Tensor {
@@ -62,7 +76,10 @@ export class MaxPool2d implements Layer {
 /** The mean of each window of each plane of x [N, C, H, W]. */
 export class AvgPool2d implements Layer {
   readonly label: string;
-  constructor(readonly kernel: Pair, readonly options: AvgPool2dOptions = {}) {
+  constructor(
+    readonly kernel: Pair,
+    readonly options: AvgPool2dOptions = {},
+  ) {
     this.label = `AvgPool2d(${show(kernel)})`;
   }
   forward(t: Tape, x: Tensor): Tensor {

@@ -75,7 +75,8 @@ const join = (path: string, name: string) => (path && name ? `${path}.${name}` :
 export function declared(layer: Layer): Declared {
   const out: Declared = { parameters: new Map(), state: new Map() };
   const add = <S>(map: Map<string, S>, name: string, spec: S, at: Layer) => {
-    if (out.parameters.has(name) || out.state.has(name)) throw new Error(`${at.label}: the tensor '${name}' is declared twice; give the sub-layers different names`);
+    if (out.parameters.has(name) || out.state.has(name))
+      throw new Error(`${at.label}: the tensor '${name}' is declared twice; give the sub-layers different names`);
     map.set(name, spec);
   };
   const walkParameters = (l: Layer, path: string): void => {
@@ -117,7 +118,10 @@ export function runLayer(layer: Layer, t: Tape, x: Tensor, rt: Runtime, path: st
     path,
     apply: (name, t2, x2) => {
       const sub = layer.layers?.get(name);
-      if (!sub) throw new LayerError(`${where(layer, path)}: has no sub-layer '${name}' (it has ${[...(layer.layers?.keys() ?? [])].map((n) => `'${n}'`).join(', ') || 'none'})`);
+      if (!sub)
+        throw new LayerError(
+          `${where(layer, path)}: has no sub-layer '${name}' (it has ${[...(layer.layers?.keys() ?? [])].map((n) => `'${n}'`).join(', ') || 'none'})`,
+        );
       return runLayer(sub, t2, x2, rt, join(path, name));
     },
     dropout: (h, rate) => rt.dropout(h, rate),

@@ -38,7 +38,11 @@ export class Linear implements Layer {
   readonly parameters: Record<string, ParameterSpec>;
   private readonly activation?: ActivationName;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, options: LinearOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    options: LinearOptions = {},
+  ) {
     this.label = `Linear(${inFeatures}, ${outFeatures})`;
     positive(this.label, 'inFeatures', inFeatures);
     positive(this.label, 'outFeatures', outFeatures);
@@ -60,7 +64,11 @@ export class Embedding implements Layer {
   readonly parameters: Record<string, ParameterSpec>;
 
   /** The table starts as draws of a standard normal (as torch.nn.Embedding's) unless `init` says otherwise. */
-  constructor(readonly count: number, readonly dim: number, options: { init?: ParameterInit } = {}) {
+  constructor(
+    readonly count: number,
+    readonly dim: number,
+    options: { init?: ParameterInit } = {},
+  ) {
     this.label = `Embedding(${count}, ${dim})`;
     positive(this.label, 'count', count);
     positive(this.label, 'dim', dim);
@@ -70,7 +78,8 @@ export class Embedding implements Layer {
   forward(t: Tape, x: Tensor, { p }: LayerContext): Tensor {
     const index = x.toFlatArray();
     const bad = index.findIndex((i) => !(Number.isInteger(i) && i >= 0 && i < this.count));
-    if (bad >= 0) throw new Error(`the input ${formatShape(x.shape)} holds ${index[bad]} at flat index ${bad}: indices must be whole numbers in [0, ${this.count})`);
+    if (bad >= 0)
+      throw new Error(`the input ${formatShape(x.shape)} holds ${index[bad]} at flat index ${bad}: indices must be whole numbers in [0, ${this.count})`);
     return t.reshape(t.gather(p.weight, index), [...x.shape, this.dim]);
   }
 }

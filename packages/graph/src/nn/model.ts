@@ -32,7 +32,8 @@ function sampler(init: 'paper' | 'xavier' | 'he', fanIn: number, fanOut: number)
 
 /** A parameter as its spec says, drawn from `rng` when random. */
 export function initParameter(spec: ParameterSpec, rng: Rng, dtype: DType = 'float32'): Tensor {
-  const options = { dtype, requiresGrad: true }, init = spec.init;
+  const options = { dtype, requiresGrad: true },
+    init = spec.init;
   if (typeof init === 'function') return rng.tensor(spec.shape, init, options);
   if (typeof init === 'number') return full(spec.shape, init, options);
   if (init === 'zeros' || init === 'ones') return full(spec.shape, init === 'ones' ? 1 : 0, options);
@@ -56,7 +57,11 @@ export interface ModelMode {
 
 /** A layer tree and its tensors. */
 export class Model {
-  constructor(readonly layer: Layer, readonly params: Map<string, Tensor>, readonly state: Map<string, Tensor>) {}
+  constructor(
+    readonly layer: Layer,
+    readonly params: Map<string, Tensor>,
+    readonly state: Map<string, Tensor>,
+  ) {}
 
   /** The tree's parameters drawn from `rng` in their declared order, its state filled. */
   static init(layer: Layer, rng: Rng, options: { dtype?: DType } = {}): Model {
@@ -77,8 +82,10 @@ export class Model {
 
   /** The output for x; in training, batchNorm's running statistics are updated once the pass is through. */
   forward(t: Tape, x: Tensor, mode: ModelMode = {}): Tensor {
-    const training = mode.training ?? false, rng = training ? (mode.rng ?? null) : null;
-    const values = this.stateDict(), updates: { running: RunningStats; stats: BatchStats; momentum: number }[] = [];
+    const training = mode.training ?? false,
+      rng = training ? (mode.rng ?? null) : null;
+    const values = this.stateDict(),
+      updates: { running: RunningStats; stats: BatchStats; momentum: number }[] = [];
     const rt: Runtime = {
       values,
       training,

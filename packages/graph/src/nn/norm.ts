@@ -21,7 +21,10 @@ export class LayerNorm implements Layer {
   readonly parameters: Record<string, ParameterSpec>;
   private readonly eps: number;
 
-  constructor(readonly features: number, options: NormOptions = {}) {
+  constructor(
+    readonly features: number,
+    options: NormOptions = {},
+  ) {
     this.label = `LayerNorm(${features})`;
     positive(this.label, 'features', features);
     this.eps = options.eps ?? 1e-5;
@@ -47,7 +50,10 @@ export class BatchNorm implements Layer {
   private readonly eps: number;
   private readonly momentum: number;
 
-  constructor(readonly channels: number, options: NormOptions & { momentum?: number } = {}) {
+  constructor(
+    readonly channels: number,
+    options: NormOptions & { momentum?: number } = {},
+  ) {
     this.label = `BatchNorm(${channels})`;
     positive(this.label, 'channels', channels);
     this.eps = options.eps ?? 1e-5;

@@ -49,16 +49,22 @@ export function convGeometry(op: string, x: Shape, w: Shape, options: Conv2dOpti
   const [dh, dw] = pairOf(op, 'dilation', options.dilation ?? 1, 1);
   const groups = options.groups ?? 1;
   if (!Number.isInteger(groups) || groups < 1) throw new Error(`${op}: groups must be a positive integer, got ${groups}`);
-  const [n, c, h, width] = x, [f, cg, kh, kw] = w;
+  const [n, c, h, width] = x,
+    [f, cg, kh, kw] = w;
   if (c % groups !== 0) throw new Error(`${op}: the input ${formatShape(x)} has ${c} channels, not divisible by groups ${groups}`);
   if (f % groups !== 0) throw new Error(`${op}: the weights ${formatShape(w)} have ${f} filters, not divisible by groups ${groups}`);
   if (cg * groups !== c) {
-    throw new Error(`${op}: the weights ${formatShape(w)} take ${cg} channels per group x ${groups} group(s) = ${cg * groups}, but the input ${formatShape(x)} has ${c}`);
+    throw new Error(
+      `${op}: the weights ${formatShape(w)} take ${cg} channels per group x ${groups} group(s) = ${cg * groups}, but the input ${formatShape(x)} has ${c}`,
+    );
   }
-  const eh = dh * (kh - 1) + 1, ew = dw * (kw - 1) + 1;
+  const eh = dh * (kh - 1) + 1,
+    ew = dw * (kw - 1) + 1;
   if (eh > h + 2 * ph || ew > width + 2 * pw) {
     const span = dh > 1 || dw > 1 ? ` (spanning ${eh}x${ew} with dilation ${dh},${dw})` : '';
-    throw new Error(`${op}: the kernel ${kh}x${kw}${span} is larger than the padded input ${h + 2 * ph}x${width + 2 * pw} (input ${formatShape(x)} padded by ${ph},${pw})`);
+    throw new Error(
+      `${op}: the kernel ${kh}x${kw}${span} is larger than the padded input ${h + 2 * ph}x${width + 2 * pw} (input ${formatShape(x)} padded by ${ph},${pw})`,
+    );
   }
   return { n, c, h, w: width, f, kh, kw, groups, sh, sw, ph, pw, dh, dw, oh: k.convOutputSize(h, kh, sh, ph, dh), ow: k.convOutputSize(width, kw, sw, pw, dw) };
 }
@@ -68,7 +74,9 @@ const outputShape = (g: k.ConvGeometry) => [g.n, g.f, g.oh, g.ow];
 /** Checks that a gradient has the convolution's output shape. */
 function expectOutputShape(op: string, gy: Tensor, g: k.ConvGeometry, x: Shape, w: Shape): void {
   if (!k.sameShape(gy.shape, outputShape(g))) {
-    throw new Error(`${op}: the gradient ${formatShape(gy.shape)} is not the shape ${formatShape(outputShape(g))} of the output of input ${formatShape(x)} with weights ${formatShape(w)}`);
+    throw new Error(
+      `${op}: the gradient ${formatShape(gy.shape)} is not the shape ${formatShape(outputShape(g))} of the output of input ${formatShape(x)} with weights ${formatShape(w)}`,
+    );
   }
 }
 
@@ -82,56 +90,62 @@ const biasGradient = (t: Tape, gy: Tensor, g: k.ConvGeometry): Tensor =>
  * OH = floor((H + 2 padding - dilation (KH - 1) - 1) / stride) + 1. The bias [F], optional, is added
  * to each filter's plane in the same pass.
  */
-export const conv2d = defineOp('conv2d', (x: Tensor, w: Tensor, options: Conv2dOptions = {}, bias?: Tensor) => {
-  const g = convGeometry('conv2d', x.shape, w.shape, options);
-  expectSameDtype('conv2d', x, w);
-  if (bias) {
-    expectSameDtype('conv2d', x, bias);
-    if (!k.sameShape(bias.shape, [g.f])) {
-      throw new Error(`conv2d: the bias must be [F] = [${g.f}] for weights ${formatShape(w.shape)}, got ${formatShape(bias.shape)}`);
+export const conv2d = defineOp(
+  'conv2d',
+  (x: Tensor, w: Tensor, options: Conv2dOptions = {}, bias?: Tensor) => {
+    const g = convGeometry('conv2d', x.shape, w.shape, options);
+    expectSameDtype('conv2d', x, w);
+    if (bias) {
+      expectSameDtype('conv2d', x, bias);
+      if (!k.sameShape(bias.shape, [g.f])) {
+        throw new Error(`conv2d: the bias must be [F] = [${g.f}] for weights ${formatShape(w.shape)}, got ${formatShape(bias.shape)}`);
+      }
     }
-  }
-  return {
-    out: wrap(k.conv2d(x.array, w.array, g, bias?.array)),
-    // saves x and w
-    backward: (gy, needs, t): Gradients => [
-      needs[0] ? t.conv2dBackwardInput(gy, w, x.shape, options) : null,
-      needs[1] ? t.conv2dBackwardWeight(x, gy, w.shape, options) : null,
-      null,
-      needs[3] ? biasGradient(t, gy, g) : null,
-    ],
-  };
-}, 'dx = conv2dBackwardInput(g, w), dw = conv2dBackwardWeight(x, g), db = g summed over n, y, x');
+    return {
+      out: wrap(k.conv2d(x.array, w.array, g, bias?.array)),
+      // saves x and w
+      backward: (gy, needs, t): Gradients => [
+        needs[0] ? t.conv2dBackwardInput(gy, w, x.shape, options) : null,
+        needs[1] ? t.conv2dBackwardWeight(x, gy, w.shape, options) : null,
+        null,
+        needs[3] ? biasGradient(t, gy, g) : null,
+      ],
+    };
+  },
+  'dx = conv2dBackwardInput(g, w), dw = conv2dBackwardWeight(x, g), db = g summed over n, y, x',
+);
 
 /**
  * The transposed convolution: dl/dx of y = conv2d(x, w) for dl/dy = g, of x's shape `xShape`
  * (positions no window reads get 0).
  */
-export const conv2dBackwardInput = defineOp('conv2dBackwardInput', (gy: Tensor, w: Tensor, xShape: Shape, options: Conv2dOptions = {}) => {
-  const g = convGeometry('conv2dBackwardInput', xShape, w.shape, options);
-  expectSameDtype('conv2dBackwardInput', gy, w);
-  expectOutputShape('conv2dBackwardInput', gy, g, xShape, w.shape);
-  return {
-    out: wrap(k.conv2dBackwardInput(gy.array, w.array, g)),
-    // ⟨h, dx(g, w)⟩ = ⟨g, conv2d(h, w)⟩
-    backward: (h, needs, t): Gradients => [
-      needs[0] ? t.conv2d(h, w, options) : null,
-      needs[1] ? t.conv2dBackwardWeight(h, gy, w.shape, options) : null,
-    ],
-  };
-}, 'dg = conv2d(h, w), dw = conv2dBackwardWeight(h, g)');
+export const conv2dBackwardInput = defineOp(
+  'conv2dBackwardInput',
+  (gy: Tensor, w: Tensor, xShape: Shape, options: Conv2dOptions = {}) => {
+    const g = convGeometry('conv2dBackwardInput', xShape, w.shape, options);
+    expectSameDtype('conv2dBackwardInput', gy, w);
+    expectOutputShape('conv2dBackwardInput', gy, g, xShape, w.shape);
+    return {
+      out: wrap(k.conv2dBackwardInput(gy.array, w.array, g)),
+      // ⟨h, dx(g, w)⟩ = ⟨g, conv2d(h, w)⟩
+      backward: (h, needs, t): Gradients => [needs[0] ? t.conv2d(h, w, options) : null, needs[1] ? t.conv2dBackwardWeight(h, gy, w.shape, options) : null],
+    };
+  },
+  'dg = conv2d(h, w), dw = conv2dBackwardWeight(h, g)',
+);
 
 /** The weights' gradient: dl/dw of y = conv2d(x, w) for dl/dy = g, of the weights' shape `wShape`. */
-export const conv2dBackwardWeight = defineOp('conv2dBackwardWeight', (x: Tensor, gy: Tensor, wShape: Shape, options: Conv2dOptions = {}) => {
-  const g = convGeometry('conv2dBackwardWeight', x.shape, wShape, options);
-  expectSameDtype('conv2dBackwardWeight', x, gy);
-  expectOutputShape('conv2dBackwardWeight', gy, g, x.shape, wShape);
-  return {
-    out: wrap(k.conv2dBackwardWeight(x.array, gy.array, g)),
-    // ⟨h, dw(x, g)⟩ = ⟨g, conv2d(x, h)⟩
-    backward: (h, needs, t): Gradients => [
-      needs[0] ? t.conv2dBackwardInput(gy, h, x.shape, options) : null,
-      needs[1] ? t.conv2d(x, h, options) : null,
-    ],
-  };
-}, 'dx = conv2dBackwardInput(g, h), dg = conv2d(x, h)');
+export const conv2dBackwardWeight = defineOp(
+  'conv2dBackwardWeight',
+  (x: Tensor, gy: Tensor, wShape: Shape, options: Conv2dOptions = {}) => {
+    const g = convGeometry('conv2dBackwardWeight', x.shape, wShape, options);
+    expectSameDtype('conv2dBackwardWeight', x, gy);
+    expectOutputShape('conv2dBackwardWeight', gy, g, x.shape, wShape);
+    return {
+      out: wrap(k.conv2dBackwardWeight(x.array, gy.array, g)),
+      // ⟨h, dw(x, g)⟩ = ⟨g, conv2d(x, h)⟩
+      backward: (h, needs, t): Gradients => [needs[0] ? t.conv2dBackwardInput(gy, h, x.shape, options) : null, needs[1] ? t.conv2d(x, h, options) : null],
+    };
+  },
+  'dx = conv2dBackwardInput(g, h), dg = conv2d(x, h)',
+);

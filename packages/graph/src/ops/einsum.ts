@@ -23,19 +23,23 @@ function parse(spec: unknown, xs: readonly unknown[]): Subscripts {
   const s = spec.replace(/\s+/g, '');
   if (s.includes('...')) throw fail('uses an ellipsis (...), which is not supported: name every axis with a letter');
   const bad = s.split('->').length > 2 ? "a second '->'" : [...s.replace('->', '')].find((c) => !/[a-zA-Z,]/.test(c));
-  if (bad) throw fail(`has ${bad.length === 1 ? `'${bad}'` : bad}: write the operands' letters separated by ',', then optionally '->' and the output's letters`);
+  if (bad)
+    throw fail(`has ${bad.length === 1 ? `'${bad}'` : bad}: write the operands' letters separated by ',', then optionally '->' and the output's letters`);
   const [lhs, rhs] = s.split('->');
   const inputs = lhs.split(',');
-  if (xs.length === 0 || !xs.every((x) => x instanceof Tensor)) throw fail('needs tensors after the subscripts, as t.einsum(\'ij,jk->ik\', a, b)');
-  if (inputs.length !== xs.length) throw fail(`names ${inputs.length} operand${inputs.length === 1 ? '' : 's'} but ${xs.length} ${xs.length === 1 ? 'was' : 'were'} given`);
-  const sizes = new Map<string, number>(), where = new Map<string, number>();
+  if (xs.length === 0 || !xs.every((x) => x instanceof Tensor)) throw fail("needs tensors after the subscripts, as t.einsum('ij,jk->ik', a, b)");
+  if (inputs.length !== xs.length)
+    throw fail(`names ${inputs.length} operand${inputs.length === 1 ? '' : 's'} but ${xs.length} ${xs.length === 1 ? 'was' : 'were'} given`);
+  const sizes = new Map<string, number>(),
+    where = new Map<string, number>();
   inputs.forEach((term, o) => {
     const x = xs[o] as Tensor;
     expectSameDtype('einsum', xs[0] as Tensor, x);
     if (term.length !== x.rank) throw fail(`names ${term.length} axes ('${term}') for operand ${o}, which has shape ${formatShape(x.shape)}`);
     [...term].forEach((c, d) => {
       const had = sizes.get(c);
-      if (had !== undefined && had !== x.shape[d]) throw fail(`gives '${c}' length ${had} in operand ${where.get(c)} but ${x.shape[d]} in operand ${o} ${formatShape(x.shape)}`);
+      if (had !== undefined && had !== x.shape[d])
+        throw fail(`gives '${c}' length ${had} in operand ${where.get(c)} but ${x.shape[d]} in operand ${o} ${formatShape(x.shape)}`);
       sizes.set(c, x.shape[d]);
       if (!where.has(c)) where.set(c, o);
     });
@@ -51,21 +55,32 @@ function parse(spec: unknown, xs: readonly unknown[]): Subscripts {
 
 /** The kernel's form of the subscripts: letters as numbers. */
 function run(p: Subscripts, xs: readonly Tensor[]): k.NdArray {
-  const letters = [...p.sizes.keys()], id = (c: string) => letters.indexOf(c);
-  return k.einsum(xs.map((x) => x.array), p.inputs.map((term) => [...term].map(id)), [...p.output].map(id), letters.map((c) => p.sizes.get(c)!), xs[0].dtype);
+  const letters = [...p.sizes.keys()],
+    id = (c: string) => letters.indexOf(c);
+  return k.einsum(
+    xs.map((x) => x.array),
+    p.inputs.map((term) => [...term].map(id)),
+    [...p.output].map(id),
+    letters.map((c) => p.sizes.get(c)!),
+    xs[0].dtype,
+  );
 }
 
 /** Σ over the letters not in the output of the product of the operands (numpy's einsum, letters only). */
-export const einsum = defineOp('einsum', (spec: string, ...xs: Tensor[]) => {
-  const p = parse(spec, xs);
-  return {
-    out: wrap(run(p, xs)),
-    // saves the operands: the gradient of each is the einsum of g with the others
-    backward(g, needs, t): Gradients {
-      return [null, ...xs.map((_, i) => (needs[i + 1] ? operandGrad(t, p, g, xs, i) : null))];
-    },
-  };
-}, 'dx_i = einsum(out, the others -> x_i) (repeated along letters only x_i has, on the diagonal for a letter x_i repeats)');
+export const einsum = defineOp(
+  'einsum',
+  (spec: string, ...xs: Tensor[]) => {
+    const p = parse(spec, xs);
+    return {
+      out: wrap(run(p, xs)),
+      // saves the operands: the gradient of each is the einsum of g with the others
+      backward(g, needs, t): Gradients {
+        return [null, ...xs.map((_, i) => (needs[i + 1] ? operandGrad(t, p, g, xs, i) : null))];
+      },
+    };
+  },
+  'dx_i = einsum(out, the others -> x_i) (repeated along letters only x_i has, on the diagonal for a letter x_i repeats)',
+);
 
 /**
  * dl/dx_i = einsum('<output>,<the other operands>-><x_i's letters>', g, ...others), with two
@@ -74,7 +89,8 @@ export const einsum = defineOp('einsum', (spec: string, ...xs: Tensor[]) => {
  * (times a constant 0/1 mask). Each step is an op of `t`, so this is differentiable again.
  */
 function operandGrad(t: Tape, p: Subscripts, g: Tensor, xs: readonly Tensor[], i: number): Tensor {
-  const term = p.inputs[i], x = xs[i];
+  const term = p.inputs[i],
+    x = xs[i];
   const others = p.inputs.filter((_, o) => o !== i);
   const reachable = new Set([...p.output, ...others.join('')]);
   const first = [...term].map((c) => term.indexOf(c));

@@ -1,6 +1,25 @@
 /** Every built-in op. Adding an op is one definition (with `defineOp`) and one line here. */
 export { matmul, transpose, add, sub, mul, div, maximum, minimum } from './binary.ts';
-export { neg, exp, log, sqrt, abs, square, relu, tanh, sigmoid, scale, pow, elu, tanhBackward, sigmoidBackward, softplus, leakyRelu, gelu, geluBackward } from './unary.ts';
+export {
+  neg,
+  exp,
+  log,
+  sqrt,
+  abs,
+  square,
+  relu,
+  tanh,
+  sigmoid,
+  scale,
+  pow,
+  elu,
+  tanhBackward,
+  sigmoidBackward,
+  softplus,
+  leakyRelu,
+  gelu,
+  geluBackward,
+} from './unary.ts';
 export { sum, mean, max, logSumExp, softmax, logSoftmax, pick, softmaxBackward, logSoftmaxBackward, scatterPick } from './reduce.ts';
 export { reshape, broadcastTo, sumToShape, flatten, concat, stack, narrow, pad } from './shape.ts';
 export { gather, scatterAdd, where } from './indexing.ts';

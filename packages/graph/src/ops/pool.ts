@@ -30,9 +30,12 @@ function poolGeometry(op: string, x: Shape, kernel: Pair, options: Pool2dOptions
   }
   const [n, c, h, w] = x;
   if (kh > h + 2 * ph || kw > w + 2 * pw) {
-    throw new Error(`${op}: the kernel ${kh}x${kw} is larger than the padded input ${h + 2 * ph}x${w + 2 * pw} (input ${formatShape(x)} padded by ${ph},${pw})`);
+    throw new Error(
+      `${op}: the kernel ${kh}x${kw} is larger than the padded input ${h + 2 * ph}x${w + 2 * pw} (input ${formatShape(x)} padded by ${ph},${pw})`,
+    );
   }
-  const oh = k.convOutputSize(h, kh, sh, ph, 1), ow = k.convOutputSize(w, kw, sw, pw, 1);
+  const oh = k.convOutputSize(h, kh, sh, ph, 1),
+    ow = k.convOutputSize(w, kw, sw, pw, 1);
   return { n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow };
 }
 
@@ -50,41 +53,63 @@ function expectIndices(op: string, argmax: Int32Array, values: Shape, into: Shap
  * The gradient goes to the first maximum of each window in row-major order (a tie is a kink);
  * overlapping windows that share a maximum add their gradients there.
  */
-export const maxPool2d = defineOp('maxPool2d', (x: Tensor, kernel: Pair, options: Pool2dOptions = {}) => {
-  const { values, argmax } = k.maxPool2d(x.array, poolGeometry('maxPool2d', x.shape, kernel, options));
-  // saves the indices of the maxima: piecewise linear, dx = g scattered there
-  return { out: wrap(values), backward: (g, _needs, t): Gradients => [t.maxPool2dBackward(g, argmax, x.shape), null, null] };
-}, 'dx = g at the first maximum of each window, 0 elsewhere');
+export const maxPool2d = defineOp(
+  'maxPool2d',
+  (x: Tensor, kernel: Pair, options: Pool2dOptions = {}) => {
+    const { values, argmax } = k.maxPool2d(x.array, poolGeometry('maxPool2d', x.shape, kernel, options));
+    // saves the indices of the maxima: piecewise linear, dx = g scattered there
+    return { out: wrap(values), backward: (g, _needs, t): Gradients => [t.maxPool2dBackward(g, argmax, x.shape), null, null] };
+  },
+  'dx = g at the first maximum of each window, 0 elsewhere',
+);
 
 /** maxPool2d's backward: g added at the flat indices `argmax` of a zero tensor of x's shape `xShape`. */
-export const maxPool2dBackward = defineOp('maxPool2dBackward', (g: Tensor, argmax: Int32Array, xShape: Shape) => {
-  expectIndices('maxPool2dBackward', argmax, g.shape, xShape);
-  return { out: wrap(k.scatterAddAt(g.array, argmax, xShape)), backward: (h, _needs, t): Gradients => [t.maxPool2dPick(h, argmax, g.shape), null, null] };
-}, 'dg = h at the maxima');
+export const maxPool2dBackward = defineOp(
+  'maxPool2dBackward',
+  (g: Tensor, argmax: Int32Array, xShape: Shape) => {
+    expectIndices('maxPool2dBackward', argmax, g.shape, xShape);
+    return { out: wrap(k.scatterAddAt(g.array, argmax, xShape)), backward: (h, _needs, t): Gradients => [t.maxPool2dPick(h, argmax, g.shape), null, null] };
+  },
+  'dg = h at the maxima',
+);
 
 /** h's values at the flat indices `argmax` (the maxima of a maxPool2d), in an array of `shape`: maxPool2dBackward's backward. */
-export const maxPool2dPick = defineOp('maxPool2dPick', (h: Tensor, argmax: Int32Array, shape: Shape) => {
-  expectIndices('maxPool2dPick', argmax, shape, h.shape);
-  return { out: wrap(k.gatherAt(h.array, argmax, shape)), backward: (g, _needs, t): Gradients => [t.maxPool2dBackward(g, argmax, h.shape), null, null] };
-}, 'dh = g added at the maxima');
+export const maxPool2dPick = defineOp(
+  'maxPool2dPick',
+  (h: Tensor, argmax: Int32Array, shape: Shape) => {
+    expectIndices('maxPool2dPick', argmax, shape, h.shape);
+    return { out: wrap(k.gatherAt(h.array, argmax, shape)), backward: (g, _needs, t): Gradients => [t.maxPool2dBackward(g, argmax, h.shape), null, null] };
+  },
+  'dh = g added at the maxima',
+);
 
 /** The mean of each kernel window of each plane (count_include_pad: see AvgPool2dOptions; true by default). */
-export const avgPool2d = defineOp('avgPool2d', (x: Tensor, kernel: Pair, options: AvgPool2dOptions = {}) => {
-  const g = poolGeometry('avgPool2d', x.shape, kernel, options);
-  return {
-    out: wrap(k.avgPool2d(x.array, g, options.countIncludePad ?? true)),
-    backward: (gy, _needs, t): Gradients => [t.avgPool2dBackward(gy, x.shape, kernel, options), null, null],
-  };
-}, 'dx = g / window size, spread over each window');
+export const avgPool2d = defineOp(
+  'avgPool2d',
+  (x: Tensor, kernel: Pair, options: AvgPool2dOptions = {}) => {
+    const g = poolGeometry('avgPool2d', x.shape, kernel, options);
+    return {
+      out: wrap(k.avgPool2d(x.array, g, options.countIncludePad ?? true)),
+      backward: (gy, _needs, t): Gradients => [t.avgPool2dBackward(gy, x.shape, kernel, options), null, null],
+    };
+  },
+  'dx = g / window size, spread over each window',
+);
 
 /** avgPool2d's backward: each g spread evenly over its window of an input of shape `xShape`. Linear; its backward is avgPool2d. */
-export const avgPool2dBackward = defineOp('avgPool2dBackward', (gy: Tensor, xShape: Shape, kernel: Pair, options: AvgPool2dOptions = {}) => {
-  const g = poolGeometry('avgPool2dBackward', xShape, kernel, options);
-  if (!k.sameShape(gy.shape, [g.n, g.c, g.oh, g.ow])) {
-    throw new Error(`avgPool2dBackward: the gradient ${formatShape(gy.shape)} is not the shape ${formatShape([g.n, g.c, g.oh, g.ow])} of the output for input ${formatShape(xShape)}`);
-  }
-  return {
-    out: wrap(k.avgPool2dBackward(gy.array, g, options.countIncludePad ?? true)),
-    backward: (h, _needs, t): Gradients => [t.avgPool2d(h, kernel, options), null, null, null],
-  };
-}, 'dg = avgPool2d(h)');
+export const avgPool2dBackward = defineOp(
+  'avgPool2dBackward',
+  (gy: Tensor, xShape: Shape, kernel: Pair, options: AvgPool2dOptions = {}) => {
+    const g = poolGeometry('avgPool2dBackward', xShape, kernel, options);
+    if (!k.sameShape(gy.shape, [g.n, g.c, g.oh, g.ow])) {
+      throw new Error(
+        `avgPool2dBackward: the gradient ${formatShape(gy.shape)} is not the shape ${formatShape([g.n, g.c, g.oh, g.ow])} of the output for input ${formatShape(xShape)}`,
+      );
+    }
+    return {
+      out: wrap(k.avgPool2dBackward(gy.array, g, options.countIncludePad ?? true)),
+      backward: (h, _needs, t): Gradients => [t.avgPool2d(h, kernel, options), null, null, null],
+    };
+  },
+  'dg = avgPool2d(h)',
+);

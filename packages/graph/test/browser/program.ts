@@ -27,9 +27,12 @@ export function program(): Bits {
   // 64 images 3x12x12, a third of the pixels zero (the sparse product reads them)
   const X = rng.tensor([64, 3, 12, 12], (r) => (r.uniform() < 1 / 3 ? 0 : r.uniform()));
   const labels = Array.from({ length: 64 }, () => rng.int(10));
-  const K = uniform([8, 3, 3, 3], 0.3, true), c = uniform([8], 0.1, true);
-  const W1 = uniform([8 * 5 * 5, 64], 0.1, true), b1 = uniform([64], 0.1, true);
-  const W2 = uniform([64, 10], 0.2, true), b2 = uniform([10], 0.1, true);
+  const K = uniform([8, 3, 3, 3], 0.3, true),
+    c = uniform([8], 0.1, true);
+  const W1 = uniform([8 * 5 * 5, 64], 0.1, true),
+    b1 = uniform([64], 0.1, true);
+  const W2 = uniform([64, 10], 0.2, true),
+    b2 = uniform([10], 0.1, true);
   const params = [K, c, W1, b1, W2, b2];
   const losses: number[] = [];
   for (let step = 0; step < 3; step++) {
