@@ -1,7 +1,8 @@
 /**
  * One writer per run directory. The lock is proper-lockfile's: `DIR/.lock`, a directory made
- * atomically by mkdir, its mtime refreshed while it is held, removed on release and on exit (Ctrl-C
- * included). proper-lockfile tells a stale lock only by an mtime left unrefreshed: a process killed
+ * atomically by mkdir, its mtime refreshed while it is held, removed on release and on a normal exit
+ * (Ctrl-C included; SIGTERM ends the process at once, leaving it to the dead-holder takeover below).
+ * proper-lockfile tells a stale lock only by an mtime left unrefreshed: a process killed
  * with SIGKILL would block the directory that long, and a process stopped that long (SIGSTOP, a
  * laptop asleep) would lose its lock while alive. So beside the lock, `DIR/.lock-owner` names the
  * holder (pid, its start time, host, and the lock's inode, so that an owner file left by an earlier
