@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '@backprop/graph';
-import { loadModel, readTensorFile } from '@backprop/mlp';
+import { readTensorFile } from '@backprop/mlp';
 import { npy, npz } from '../../mlp/test/npy-writer.ts';
-import { backprop, interruptAfterFirstEpoch } from './helpers.ts';
+import { backprop, interruptAfterFirstEpoch, weightsOf } from './helpers.ts';
 
 // Data sets built here as NumPy would save them: the suite needs no Python.
 const dir = mkdtempSync(join(tmpdir(), 'cli-arrays-'));
@@ -15,12 +15,6 @@ const lines = (out: string) =>
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l));
-const weightsOf = (path: string) =>
-  Buffer.concat(
-    loadModel(path)
-      .net.parameters()
-      .map((p) => p.bytes()),
-  );
 
 /** Three classes of points [n, 2, 3] around three centres (float32), labels int64. */
 function blobs(n: number, rng: Rng) {

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadModel } from '@backprop/mlp';
 import { hangLimit } from '../../../test/limits.ts';
 
 export { hangLimit };
@@ -106,3 +107,11 @@ export function mountTmpfs(size: string): { dir: string; remount(size: string): 
     },
   };
 }
+
+/** The bytes of a saved model's parameters, in order: two runs with the same bits give equal buffers. */
+export const weightsOf = (path: string) =>
+  Buffer.concat(
+    loadModel(path)
+      .net.parameters()
+      .map((p) => p.bytes()),
+  );

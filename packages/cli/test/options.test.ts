@@ -4,17 +4,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModel } from '@backprop/mlp';
-import { backprop, interruptAfterFirstEpoch } from './helpers.ts';
+import { backprop, interruptAfterFirstEpoch, weightsOf } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-options-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const weightsOf = (path: string) =>
-  Buffer.concat(
-    loadModel(path)
-      .net.parameters()
-      .map((p) => p.bytes()),
-  );
 const epochLines = (d: string) =>
   readFileSync(join(d, 'metrics.jsonl'), 'utf8')
     .trim()

@@ -5,19 +5,13 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultMnistDir, loadModel } from '@backprop/mlp';
+import { defaultMnistDir } from '@backprop/mlp';
 import { readProgress } from '../src/experiments/runs.ts';
-import { backprop, mountTmpfs, start, waitFor } from './helpers.ts';
+import { backprop, mountTmpfs, start, waitFor, weightsOf } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-integrity-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const weightsOf = (path: string) =>
-  Buffer.concat(
-    loadModel(path)
-      .net.parameters()
-      .map((p) => p.bytes()),
-  );
 const listing = (d: string) => readdirSync(d).sort();
 const contents = (d: string) => Object.fromEntries(listing(d).map((f) => [f, statSync(join(d, f)).isFile() ? readFileSync(join(d, f), 'utf8') : 'dir']));
 const epochsLogged = (d: string) =>

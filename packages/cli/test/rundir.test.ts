@@ -6,17 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultMnistDir, loadModel } from '@backprop/mlp';
-import { backprop, interruptAfterFirstEpoch, mountTmpfs, start, waitFor } from './helpers.ts';
+import { backprop, interruptAfterFirstEpoch, mountTmpfs, start, waitFor, weightsOf } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-rundir-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const weightsOf = (path: string) =>
-  Buffer.concat(
-    loadModel(path)
-      .net.parameters()
-      .map((p) => p.bytes()),
-  );
 const sameWeights = (a: string, b: string) => Buffer.compare(weightsOf(join(a, 'model.safetensors')), weightsOf(join(b, 'model.safetensors'))) === 0;
 const listing = (d: string) => readdirSync(d).sort();
 const epochsLogged = (d: string) =>

@@ -2,18 +2,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { loadMnist, loadModel } from '@backprop/mlp';
-import { backprop, interruptAfterFirstEpoch } from './helpers.ts';
+import { loadMnist } from '@backprop/mlp';
+import { backprop, interruptAfterFirstEpoch, weightsOf } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const quick = ['--layers', '784,24,10', '--init', 'xavier', '--subset', '1200', '--epochs', '2', '--quiet'];
-const weightsOf = (path: string) =>
-  Buffer.concat(
-    loadModel(path)
-      .net.parameters()
-      .map((p) => p.bytes()),
-  );
 
 /** A directory of MNIST-style IDX files holding the first `trainCount` and `testCount` images of MNIST. */
 function smallMnist(name: string, trainCount: number, testCount: number): string {
