@@ -5,7 +5,7 @@
  * line with the same draws as the same tensors declared by hand.
  */
 import { nn, type Tensor } from '@backprop/graph';
-import type { ModelDefinition, ParameterSpec, StateSpec } from './model.ts';
+import type { ModelDefinition } from './model.ts';
 
 export interface ModelFromLayersOptions {
   /** The shape of one example ([784], [1, 28, 28]). */
@@ -44,8 +44,8 @@ export function modelFromLayers(layer: nn.Layer, options: ModelFromLayersOptions
     ...(options.description === undefined ? {} : { description: options.description }),
     input: options.input,
     outputs: options.outputs,
-    parameters: Object.fromEntries([...parameters].map(([name, spec]) => [names.get(name)!, spec as ParameterSpec])),
-    ...(state.size ? { state: Object.fromEntries([...state].map(([name, spec]) => [names.get(name)!, spec as StateSpec])) } : {}),
+    parameters: Object.fromEntries([...parameters].map(([name, spec]) => [names.get(name)!, spec])),
+    ...(state.size ? { state: Object.fromEntries([...state].map(([name, spec]) => [names.get(name)!, spec])) } : {}),
     forward(t, p, X, ctx) {
       const values = new Map<string, Tensor>();
       for (const [name, to] of names) values.set(name, p[to] ?? ctx.state[to]);

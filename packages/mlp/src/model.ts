@@ -6,7 +6,7 @@
  * `evaluate` and `saveModel` take as they take the MLP. modelfile.ts loads and checks the file.
  */
 import ndarray from 'ndarray';
-import { allocate, full, kernels, Rng, Tensor, updateRunningStats, type BatchStats, type DType, type RunningStats, type Tape } from '@backprop/graph';
+import { allocate, full, kernels, Rng, Tensor, updateRunningStats, type BatchStats, type DType, type nn, type RunningStats, type Tape } from '@backprop/graph';
 import { initNames, weightSampler, type InitName } from './init.ts';
 import type { LossFunction, LossName } from './losses.ts';
 import type { ForwardMode, Network } from './network.ts';
@@ -15,27 +15,13 @@ import type { ForwardMode, Network } from './network.ts';
 export const MODEL_FORMAT = 'backprop-model/1';
 
 /**
- * How a parameter starts: `paper`, `xavier` or `he` (drawn from the run's generator; `--init`
- * replaces them when given), `zeros`, `ones`, a constant, or a draw per entry from the generator.
+ * How a parameter starts, its spec, and a spec of state: the types of @backprop/graph's layers (`nn`),
+ * so that a layer tree's declarations are a model file's as they are (`modelFromLayers`). `paper`,
+ * `xavier` and `he` are drawn from the run's generator, and `--init` replaces them when given.
  */
-export type ParameterInit = InitName | 'zeros' | 'ones' | number | ((rng: Rng) => number);
-
-export interface ParameterSpec {
-  shape: number[];
-  init: ParameterInit;
-  /**
-   * Inputs and outputs of a unit, for xavier and he. By default from the shape: [in, out] for a
-   * matrix (X W), [out, in / groups, kh, kw] for the filters of a convolution.
-   */
-  fanIn?: number;
-  fanOut?: number;
-}
-
-/** A tensor of the model's state, saved in checkpoints but not trained (running statistics). */
-export interface StateSpec {
-  shape: number[];
-  init: 'zeros' | 'ones' | number;
-}
+export type ParameterInit = nn.ParameterInit;
+export type ParameterSpec = nn.ParameterSpec;
+export type StateSpec = nn.StateSpec;
 
 /** What a forward pass gets besides the tape, the parameters and the batch. */
 export interface ForwardContext {

@@ -18,6 +18,10 @@ export type ParameterInit = 'paper' | 'xavier' | 'he' | 'zeros' | 'ones' | numbe
 export interface ParameterSpec {
   shape: number[];
   init: ParameterInit;
+  /**
+   * Inputs and outputs of a unit, for xavier and he. By default from the shape: [in, out] for a
+   * matrix (X W), [out, in / groups, kh, kw] for the filters of a convolution.
+   */
   fanIn?: number;
   fanOut?: number;
 }
