@@ -415,3 +415,7 @@ export function countNonzero(x: usize, n: i32): i32 {
 
 export { patches } from './conv';
 export { maxPool, avgPool } from './pool';
+
+// ------------------------------------------------------------------ optimisers (assembly/optim.ts)
+
+export { adamSteps } from './optim';

@@ -26,3 +26,5 @@ export { Rng } from './random.ts';
 export { opCases, opOfCase, type OpCase } from './opcases.ts';
 export * as kernels from './kernels/index.ts';
 export * as nn from './nn/index.ts';
+export { SGD, Adam, AdamW, clipGradNorm, globalGradNorm, type Optimizer, type OptimizerOptions, type SGDOptions, type AdamOptions } from './optim.ts';
+export { constant, stepDecay, exponential, cosine, warmup, LRScheduler, type Schedule } from './schedules.ts';

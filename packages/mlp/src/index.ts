@@ -20,7 +20,6 @@ export {
   globalGradNorm,
   optimizerNames,
   SGD,
-  Momentum,
   Adam,
   type GradientOptions,
   type Optimizer,

@@ -1,5 +1,7 @@
+import { constant, cosine, stepDecay, warmup, type Schedule } from '@backprop/graph';
+
 /**
- * Learning-rate schedules: the rate of every step is a function of the step's index alone, so that
+ * Learning-rate schedules (@backprop/graph's, by name): the rate of every step is a function of the step's index alone, so that
  * a run resumed from a checkpoint (which keeps the iteration count) takes exactly the steps of an
  * uninterrupted one.
  */
@@ -29,17 +31,11 @@ export interface ScheduleConfig {
 export function learningRate(config: ScheduleConfig, step: number, stepsPerEpoch: number): number {
   const { lr } = config;
   const warm = Math.round((config.warmup ?? 0) * stepsPerEpoch);
-  if (step < warm) return (lr * (step + 1)) / warm;
-  switch (config.schedule ?? 'constant') {
-    case 'constant':
-      return lr;
-    case 'step': {
-      const epoch = Math.floor(step / stepsPerEpoch);
-      return lr * (config.stepGamma ?? 0.1) ** Math.floor(epoch / (config.stepEvery ?? 1));
-    }
-    case 'cosine': {
-      const total = config.epochs * stepsPerEpoch;
-      return (lr * (1 + Math.cos((Math.PI * (step - warm)) / (total - warm)))) / 2;
-    }
-  }
+  const after: Record<ScheduleName, () => Schedule> = {
+    constant: () => constant(lr),
+    // counted in whole epochs, from the run's start (the warm-up's steps included)
+    step: () => (s) => stepDecay({ lr, every: config.stepEvery ?? 1, gamma: config.stepGamma ?? 0.1 })(Math.floor((s + warm) / stepsPerEpoch)),
+    cosine: () => cosine({ lr, steps: config.epochs * stepsPerEpoch - warm }),
+  };
+  return warmup({ lr, steps: warm }, after[config.schedule ?? 'constant']())(step);
 }

@@ -347,13 +347,10 @@ function snapshot(state: TrainState<MLP>): TrainState<MLP> {
   const { net, optimizer } = state;
   const layers = net.layers.map((l) => new Dense(copy(l.W), copy(l.b)));
   const kept = optimizer.state().map((b) => b.slice());
-  const frozen: Optimizer = {
-    lr: optimizer.lr,
-    step: () => {
-      throw new Error('train: the state of a finished epoch is a copy for its checkpoint; it does not train');
-    },
-    state: () => kept,
+  const copyOnly = () => {
+    throw new Error('train: the state of a finished epoch is a copy for its checkpoint; it does not train');
   };
+  const frozen: Optimizer = { lr: optimizer.lr, params: [], step: copyOnly, zeroGrad: copyOnly, loadState: copyOnly, state: () => kept };
   const best = state.best && { ...state.best };
   return {
     net: new MLP({ sizes: net.sizes, activation: net.activation }, layers),

@@ -64,19 +64,19 @@ describe('weight decay and gradient clipping (SGD, lr 0.1)', () => {
   };
   it('weight decay adds wd w to the gradient of weight matrices, not of biases', () => {
     const [W, b] = layer([[3, 4]]);
-    new SGD([W, b], 0.1, { weightDecay: 0.5 }).step();
+    createOptimizer('sgd', [W, b], { lr: 0.1, weightDecay: 0.5 }).step();
     expect(W.toFlatArray()).toEqual([1 - 0.1 * (3 + 0.5), 1 - 0.1 * (4 + 0.5)]);
     expect(b.toFlatArray()).toEqual([2, 2]);
   });
   it('clipping scales all gradients by maxNorm / (norm + 1e-6) when their global norm (here 5) exceeds it, and leaves them otherwise', () => {
     const [W, b] = layer([[3, 4]]);
     expect(globalGradNorm([W, b])).toBe(5);
-    new SGD([W, b], 0.1, { clipNorm: 1 }).step();
+    new SGD([W, b], { lr: 0.1, clipNorm: 1 }).step();
     const s = 1 / (5 + 1e-6);
     expect(W.toFlatArray()[0]).toBeCloseTo(1 - 0.1 * 3 * s, 15);
     expect(W.toFlatArray()[1]).toBeCloseTo(1 - 0.1 * 4 * s, 15); // 0.92000002
     const [W2, b2] = layer([[3, 4]]);
-    new SGD([W2, b2], 0.1, { clipNorm: 6 }).step();
+    new SGD([W2, b2], { lr: 0.1, clipNorm: 6 }).step();
     expect(W2.toFlatArray()).toEqual([1 - 0.3, 1 - 0.4]);
   });
   it("clips first, then decays (PyTorch's order): 1 - 0.1 (4/5 + 0.5) = 0.87", () => {

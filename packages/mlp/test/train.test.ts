@@ -14,7 +14,7 @@ import {
   loadMnist,
   loadModel,
   MLP,
-  Momentum,
+  createOptimizer,
   paperConfig,
   predict,
   saveModel,
@@ -174,7 +174,7 @@ describe('optimisers and initialisers, against closed forms', () => {
   };
   it('momentum: v = mu v + g, w -= lr v', () => {
     const w = setup([1, -2, 0.5]);
-    const opt = new Momentum([w], 0.1, 0.9);
+    const opt = new SGD([w], { lr: 0.1, momentum: 0.9 });
     opt.step();
     opt.step(); // v = 1.9 g
     w.toFlatArray().forEach((v, i) => expect(v).toBeCloseTo(1 - 0.1 * (1 + 1.9) * [1, -2, 0.5][i], 14));
@@ -200,8 +200,8 @@ describe('optimisers and initialisers, against closed forms', () => {
     };
     for (const [name, make] of [
       ['sgd', (p: Tensor[]) => new SGD(p, 0.01)],
-      ['momentum', (p: Tensor[]) => new Momentum(p, 0.01)],
-      ['sgd, decay', (p: Tensor[]) => new SGD(p, 0.01, { weightDecay: 1e-3 })],
+      ['momentum', (p: Tensor[]) => new SGD(p, { lr: 0.01, momentum: 0.9 })],
+      ['sgd, decay', (p: Tensor[]) => createOptimizer('sgd', p, { lr: 0.01, weightDecay: 1e-3 })],
     ] as const) {
       const sparse = run(false, make),
         dense = run(true, make);

@@ -18,3 +18,4 @@ export * from './special.ts';
 export * from './conv.ts';
 export * from './pool.ts';
 export * from './einsum.ts';
+export * from './optim.ts';

@@ -1,6 +1,6 @@
 /**
- * Row-wise kernels for reductions, indexing and the optimisers' updates: the loops that ops and
- * optimisers would otherwise write on raw arrays. Each takes and returns flat row-major data.
+ * Row-wise kernels for reductions, indexing and losses: the loops that ops
+ * would otherwise write on raw arrays. Each takes and returns flat row-major data.
  */
 import ndarray from 'ndarray';
 import { allocate, dtypeOf, type Data } from './memory.ts';
@@ -76,23 +76,6 @@ export function sumOfSquares(x: Data): number {
 /** x *= c in place. */
 export function scaleInPlace(x: Data, c: number): void {
   for (let i = 0; i < x.length; i++) x[i] *= c;
-}
-
-/** SGD with momentum in place: v = mu v + g, w -= lr v. */
-export function momentumStep(w: Data, g: Data, v: Data, lr: number, mu: number): void {
-  for (let i = 0; i < w.length; i++) {
-    v[i] = mu * v[i] + g[i];
-    w[i] -= lr * v[i];
-  }
-}
-
-/** Adam in place (Kingma and Ba 2015); c1, c2 are the bias corrections 1 - beta^t. */
-export function adamStep(w: Data, g: Data, m: Data, v: Data, lr: number, [b1, b2]: readonly [number, number], c1: number, c2: number, eps: number): void {
-  for (let i = 0; i < w.length; i++) {
-    m[i] = b1 * m[i] + (1 - b1) * g[i];
-    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-    w[i] -= (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + eps);
-  }
 }
 
 /**

@@ -17,6 +17,7 @@ import { binary, chosenBuild } from './builds.ts';
 import { allocateF32, defaultMemory, inMemory, type Memory } from './memory.ts';
 import type { ConvGeometry } from './conv.ts';
 import type { PoolGeometry } from './pool.ts';
+import type { AdamHyper, AdamSlot } from './optim.ts';
 
 export interface WasmKernels {
   /**
@@ -60,6 +61,8 @@ export interface WasmKernels {
   maxPool(x: Float32Array, out: Float32Array, g: PoolGeometry): Int32Array | null;
   /** The mean of each window of x into out, or with `backward` out spread back onto x (kernels/pool.ts); false for arrays elsewhere. */
   avgPool(x: Float32Array, out: Float32Array, g: PoolGeometry, includePad: boolean, backward: boolean): boolean;
+  /** Adam on every slot in one call (kernels/optim.ts), the bits of `adamStep`; false (nothing done) unless all are float32 in the kernels' memory. */
+  adamSteps(slots: readonly AdamSlot[], h: AdamHyper): boolean;
 }
 
 type Ptr = number;
@@ -79,6 +82,7 @@ interface Exports {
   patches(x: Ptr, cols: Ptr, ...geometry: number[]): void;
   maxPool(x: Ptr, out: Ptr, at: Ptr, ...geometry: number[]): void;
   avgPool(x: Ptr, out: Ptr, ...geometry: number[]): void;
+  adamSteps(table: Ptr, count: number, lr: number, b1: number, b2: number, c1: number, c2: number, eps: number, decay: number): void;
 }
 
 /** The kernels of one compiled module (its bytes, or the module) on the tensors' memory, or null without the memory. */
@@ -211,6 +215,15 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     avgPool(v, out, g, includePad, backward) {
       if (!inMemory(v) || !inMemory(out)) return false;
       x.avgPool(v.byteOffset, out.byteOffset, g.n * g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow, includePad ? 1 : 0, backward ? 1 : 0);
+      return true;
+    },
+    adamSteps(slots, h) {
+      const fits = slots.every(({ w, g, m, v }) => [w, g, m, v].every((a) => a instanceof Float32Array && inMemory(a) && a.length === w.length));
+      const table = fits ? memory.scratch(20 * slots.length) : null;
+      if (table === null) return false;
+      const rows = new Int32Array(memory.wasm!.buffer, table, 5 * slots.length);
+      slots.forEach(({ w, g, m, v }, t) => rows.set([w.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, w.length], 5 * t));
+      x.adamSteps(table, slots.length, h.lr, h.b1, h.b2, h.c1, h.c2, h.eps, h.decay);
       return true;
     },
   };
