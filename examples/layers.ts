@@ -1,7 +1,7 @@
 // A small network from the ops for custom architectures (an embedding, concat, batch and layer
-// normalisation, GELU, dropout, the mean squared error): a few SGD steps by hand, the running
+// normalisation, GELU, dropout, the mean squared error): a few SGD steps, the running
 // statistics kept beside the parameters, then gradcheck of the whole forward pass.
-import { full, gradcheck, Rng, Tape, tidy, updateRunningStats, zeros, type BatchStats, type Tensor } from '@backprop/graph';
+import { full, gradcheck, Rng, SGD, Tape, tidy, updateRunningStats, zeros, type BatchStats, type Tensor } from '@backprop/graph';
 
 const f64 = { dtype: 'float64' } as const,
   param = { ...f64, requiresGrad: true };
@@ -11,6 +11,7 @@ const numbers = rng.randn([6, 2], f64),
   target = rng.randn([6, 1], f64);
 const params = [rng.randn([5, 4], param), full([6], 1, param), zeros([6], param), rng.randn([6, 1], param)]; // E, gain, bias, W
 const running = { mean: zeros([6], f64), var: full([6], 1, f64) }; // state of the model, not parameters
+const sgd = new SGD(params, 0.1);
 
 /** In training: batch statistics (reported in `stats`) and dropout; in evaluation: the running statistics, no dropout. */
 function loss(t: Tape, [E, gain, bias, W]: Tensor[], training: boolean, dropoutRng: Rng | null, stats?: BatchStats): Tensor {
@@ -27,11 +28,7 @@ for (let step = 0; step < 8; step++) {
     const l = loss(t, params, true, rng, stats);
     t.backward(l);
     updateRunningStats(running, stats, 0.3);
-    for (const p of params) {
-      const w = p.array.data,
-        g = p.grad!.array.data;
-      for (let i = 0; i < w.length; i++) w[i] -= 0.1 * g[i];
-    }
+    sgd.step();
     return l.item();
   });
   console.log(`step ${step}: loss ${value.toFixed(4)}, running mean of feature 4 ${running.mean.toFlatArray()[4].toFixed(4)}`);

@@ -1,7 +1,7 @@
 // Layers on the graph package alone: a network declared, drawn from a seed, trained a few SGD steps
 // (dropout and batch statistics in training), evaluated (running statistics, no dropout), and its
 // tensors listed by name, as a checkpoint would hold them.
-import { nn, Rng, Tape, tidy } from '@backprop/graph';
+import { nn, Rng, SGD, Tape, tidy } from '@backprop/graph';
 
 const rng = Rng.seeded(1);
 const X = rng.randn([64, 8]),
@@ -24,17 +24,14 @@ const net = new nn.Sequential([
   new nn.Linear(32, 2),
 ]);
 const model = nn.Model.init(net, rng); // the parameters drawn, the running statistics filled
+const sgd = new SGD(model.parameters(), 0.5);
 
 for (let step = 1; step <= 30; step++) {
   const loss = tidy(() => {
     const t = new Tape();
     const l = t.crossEntropy(model.forward(t, X, { training: true, rng }), y); // then the running statistics are updated
     t.backward(l);
-    for (const p of model.parameters()) {
-      const w = p.array.data,
-        g = p.grad!.array.data;
-      for (let i = 0; i < w.length; i++) w[i] -= 0.5 * g[i];
-    }
+    sgd.step();
     return l.item();
   });
   if (step % 10 === 0) console.log(`step ${step}: cross-entropy ${loss.toFixed(4)}`);

@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const run = (file: string) => spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: hangLimit });
 
 describe('the README examples', () => {
-  it('two-layer.ts: the hinge loss falls with each SGD step by hand', () => {
+  it('two-layer.ts: the hinge loss falls with each SGD step', () => {
     const r = run('examples/two-layer.ts');
     expect(r.status).toBe(0);
     const losses = [...r.stdout.matchAll(/step \d: hinge loss (\d+\.\d+)/g)].map((m) => Number(m[1]));
