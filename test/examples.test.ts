@@ -30,6 +30,14 @@ describe('the README examples', () => {
     expect(Number(/evaluation \(running statistics, no dropout\): loss (\d+\.\d+)/.exec(r.stdout)![1])).toBeLessThan(losses[0][0]);
     expect(r.stdout.match(/^input \d \[[\d,]+\]: ok, /gm)).toHaveLength(4);
   });
+  it('optimizers.ts: AdamW with a schedule lowers the loss, and a resumed optimiser takes the same next step', () => {
+    const r = run('examples/optimizers.ts');
+    expect(r.status).toBe(0);
+    const losses = [...r.stdout.matchAll(/step \d+: loss (\d+\.\d+), next lr (\d+\.\d+)/g)].map((m) => Number(m[1]));
+    expect(losses).toHaveLength(4);
+    losses.slice(1).forEach((l, i) => expect(l).toBeLessThan(losses[i]));
+    expect(r.stdout).toMatch(/one more step, original and resumed: the same bits\n$/);
+  });
   it("newton.ts: Newton steps with hvp converge quadratically, and H v equals the hand-derived Hessian's", () => {
     const r = run('examples/newton.ts');
     expect(r.status).toBe(0);
