@@ -97,6 +97,8 @@ export interface ModelFile {
   file: string;
   sha256: string;
   definition: ModelDefinition;
+  /** The options the file's function of options was called with (its defaults, and those given); absent for a file that exports a model. */
+  options?: Record<string, unknown>;
 }
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
