@@ -69,7 +69,12 @@ describe('a sweep over a model file', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const runs = runDirs(out);
-    expect(runs.map((d) => d.replace(/-[0-9a-f]{8}$/, ''))).toEqual(['net-width2-ce-lr0.1-e1', 'net-width2-ce-lr0.1-e1-s2', 'net-width6-ce-lr0.1-e1', 'net-width6-ce-lr0.1-e1-s2']);
+    expect(runs.map((d) => d.replace(/-[0-9a-f]{8}$/, ''))).toEqual([
+      'net-width2-ce-lr0.1-e1',
+      'net-width2-ce-lr0.1-e1-s2',
+      'net-width6-ce-lr0.1-e1',
+      'net-width6-ce-lr0.1-e1-s2',
+    ]);
     const wide = join(out, runs[3]);
     expect(config(wide)).toMatchObject({ seed: 2, loss: 'ce', model: { file: modelPath, sha256: sha256(modelPath), options: { width: 6 } } });
     expect(JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'))).toEqual({ file: modelPath, sha256: sha256(modelPath), ownLoss: false });
@@ -133,7 +138,7 @@ describe('a sweep over a model file', () => {
     expect(report.stdout).toMatch(/model\.width 6/);
   });
 
-  it('refuses a changed model file on resume, unrun, as train --resume does (its runs' children resume with train --resume --model)', () => {
+  it('refuses a changed model file on resume, unrun, as train --resume does', () => {
     const copy = join(dir, 'runs', 'changed');
     expect(backprop(['experiment', sweep, '--out', copy, '--quiet', '--epochs', '1', '--subset', '30']).code).toBe(0);
     const before = sha256(modelPath);
@@ -153,11 +158,16 @@ describe('a sweep over a model file', () => {
     const lossy = join(dir, 'models', 'lossy.ts');
     writeFileSync(
       lossy,
-      modelText.replace('forward:', 'loss: (t, S, y) => t.crossEntropy(S, y as ArrayLike<number>),\n    forward:').replace('satisfies ModelDefinition', 'as ModelDefinition'),
+      modelText
+        .replace('forward:', 'loss: (t, S, y) => t.crossEntropy(S, y as ArrayLike<number>),\n    forward:')
+        .replace('satisfies ModelDefinition', 'as ModelDefinition'),
     );
     const path = join(dir, 'lossy.json');
     const { loss: _, ...noLoss } = base;
-    writeFileSync(path, JSON.stringify({ name: 'lossy', model: 'models/lossy.ts', base: noLoss, runs: [{ id: 'own' }, { id: 'hinge', set: { loss: 'hinge' } }] }));
+    writeFileSync(
+      path,
+      JSON.stringify({ name: 'lossy', model: 'models/lossy.ts', base: noLoss, runs: [{ id: 'own' }, { id: 'hinge', set: { loss: 'hinge' } }] }),
+    );
     const lossOut = join(dir, 'runs', 'lossy');
     const r = backprop(['experiment', path, '--out', lossOut, '--list']);
     expect(r.stdout).toMatch(/lossy\/own +model/);
@@ -167,10 +177,22 @@ describe('a sweep over a model file', () => {
 
 describe('the errors of a sweep over a model file, one line each', () => {
   const cases: [string, Record<string, unknown>, string][] = [
-    ['unknown-option', { grid: { 'model.widht': [2] } }, 'models/net.ts: no option "widht"; its options are width, activation (export const options in the file)'],
+    [
+      'unknown-option',
+      { grid: { 'model.widht': [2] } },
+      'models/net.ts: no option "widht"; its options are width, activation (export const options in the file)',
+    ],
     ['option-type', { grid: { 'model.width': ['wide'] } }, 'models/net.ts: option "width" must be a number like its default 4, got "wide"'],
-    ['base-layers', { base: { ...base, layers: [2, 3] }, grid: { 'model.width': [2] } }, 'base.layers: the network comes from the model file models/net.ts; remove layers'],
-    ['grid-activation', { grid: { activation: ['relu'] } }, 'grid.activation: the network comes from the model file models/net.ts; vary its options instead (model.NAME)'],
+    [
+      'base-layers',
+      { base: { ...base, layers: [2, 3] }, grid: { 'model.width': [2] } },
+      'base.layers: the network comes from the model file models/net.ts; remove layers',
+    ],
+    [
+      'grid-activation',
+      { grid: { activation: ['relu'] } },
+      'grid.activation: the network comes from the model file models/net.ts; vary its options instead (model.NAME)',
+    ],
     ['grid-typo', { grid: { lrr: [0.1] } }, 'grid.lrr: no such setting; a grid varies the settings of base'],
     ['missing-file', { model: 'models/none.ts', grid: { 'model.width': [2] } }, 'models/none.ts: cannot read the model file: no such file'],
   ];
@@ -195,10 +217,16 @@ describe('the errors of a sweep over a model file, one line each', () => {
 
   it('refuses options to a file that takes none, and a function without its defaults', () => {
     const plain = join(dir, 'models', 'plain.ts');
-    writeFileSync(plain, modelText.replace(/export const options = .*\n/, '').replace(/export default \(\{ width, activation \}: typeof options\) =>/, 'const width = 4, activation = "tanh";\nexport default'));
+    writeFileSync(
+      plain,
+      modelText
+        .replace(/export const options = .*\n/, '')
+        .replace(/export default \(\{ width, activation \}: typeof options\) =>/, 'const width = 4, activation = "tanh";\nexport default'),
+    );
     const noDefaults = join(dir, 'models', 'nodefaults.ts');
     writeFileSync(noDefaults, modelText.replace('export const options =', 'const options ='));
-    const train = (file: string, ...more: string[]) => backprop(['train', '--model', file, '--data', join(dir, 'data'), '--epochs', '1', '--out', join(dir, 'never'), ...more]);
+    const train = (file: string, ...more: string[]) =>
+      backprop(['train', '--model', file, '--data', join(dir, 'data'), '--epochs', '1', '--out', join(dir, 'never'), ...more]);
     expect(train(plain, '--model-option', 'width=2').stderr.trim()).toBe(
       `backprop: ${plain}: takes no options (its default export is a model, not a function of options); remove the option "width"`,
     );

@@ -52,7 +52,8 @@ export interface HandBackwardInput {
   /** The batch, [n, ...input]. */
   X: Tensor;
   labels: ArrayLike<number>;
-  loss: LossName;
+  /** The loss dS is of: a built-in one, or `model`, the file's own (whose dS comes from the tape). */
+  loss: LossName | 'model';
   /** The values the forward named with ctx.name, from the same forward pass. */
   values: Record<string, Tensor>;
   /** The scores S [n, outputs]. */
