@@ -104,6 +104,10 @@ describe('a sweep over a model file', () => {
     ]);
     expect(t.code).toBe(0);
     expect(readFileSync(join(alone, 'model.safetensors')).equals(readFileSync(join(wide, 'model.safetensors')))).toBe(true);
+    // evaluate and predict build the network with the options it was trained with (from its metadata)
+    const evaluated = backprop(['evaluate', join(wide, 'model.safetensors'), '--data', join(dir, 'data'), '--model-file', modelPath, '--json']);
+    expect(evaluated.stderr).toBe('');
+    expect(JSON.parse(evaluated.stdout).accuracy).toBe(JSON.parse(readFileSync(join(wide, 'summary.json'), 'utf8')).testAccuracy);
     // and the two seeds differ (the seeds are the sweep's, not one seed twice)
     expect(readFileSync(join(out, runs[2], 'model.safetensors')).equals(readFileSync(join(wide, 'model.safetensors')))).toBe(false);
   });

@@ -63,6 +63,7 @@ async function loadUsableModel(path: string, command: string, modelFile?: string
     }
     const model = await openModelFile(modelFile, {
       expect: sha256,
+      options: trainedOptions(saved.metadata, path),
       changed: (now) =>
         `${modelFile}: not the model file ${path} was trained with (SHA-256 ${sha256.slice(0, 12)}..., this file ${now.slice(0, 12)}...); pass that one with --model-file FILE`,
     });
@@ -256,6 +257,21 @@ function predictArrays(net: Network, args: { model: string; input: string; split
   const value = (v: number) => v.toPrecision(4);
   console.log(data.regression ? shown.map((p) => (Array.isArray(p) ? `[${p.map(value).join(', ')}]` : value(p))).join(' ') : shown.join(' '));
   return 0;
+}
+
+/** The options a model file's function of options was called with in training, from the model's metadata (none when absent). */
+function trainedOptions(metadata: Record<string, string>, path: string): Record<string, unknown> | undefined {
+  if (metadata.config === undefined) return undefined;
+  let config: { model?: { options?: unknown } };
+  try {
+    config = JSON.parse(metadata.config);
+  } catch {
+    throw new Error(`${path}: its metadata "config" is not JSON, so the model file's options are unknown`);
+  }
+  const options = config?.model?.options;
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options)))
+    throw new Error(`${path}: its metadata gives the model file's options as ${JSON.stringify(options)}, not an object`);
+  return options as Record<string, unknown> | undefined;
 }
 
 /** The loss a model was trained with, from its metadata (absent in a model saved without a config). */
