@@ -69,8 +69,8 @@ export function runDirectories(given: string[]): string[] {
       if (runs.length === 0) throw new Error(`${dir}: a directory of experiment runs, but none has started yet; run it first (backprop experiment)`);
       return runs;
     }
-    if (isRunsDirectory(dirname(resolve(dir)))) return [];
-    throw new Error(`${dir}: not a run directory (no config.json); give directories made by backprop train or backprop experiment, or a sweep's directory`);
+    if (existsSync(dir) && isRunsDirectory(dirname(resolve(dir)))) return [];
+    throw new Error(`${dir}: not a run directory (no config.json); give directories made by backprop train or backprop experiment`);
   });
 }
 
