@@ -116,6 +116,10 @@ describe('a sweep over a model file', () => {
     const list = backprop(['experiment', sweep, '--out', out, '--list']);
     expect(list.stdout).toMatch(/runs +loss +lr +epochs +seed +model +state/);
     expect(list.stdout).toMatch(/widths\/model\.width=6 +ce +0\.1 +1 +2 +net\.ts width=6 +done/);
+    // --seeds 3 runs every width at seeds 1-3 (nothing run yet in another directory)
+    const three = backprop(['experiment', sweep, '--out', join(dir, 'runs', 'three'), '--list', '--seeds', '3']);
+    expect(three.stdout).toMatch(/\n6 runs, in .*three\n$/);
+    expect(three.stdout.match(/net\.ts width=2 +pending/g)).toHaveLength(3);
     for (const args of [[out], readdirSync(out).map((f) => join(out, f))]) {
       const c = backprop(['compare', ...args]);
       expect(c.stderr).toBe('');

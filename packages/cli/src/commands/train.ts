@@ -214,7 +214,8 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
       throw withWayOut(e as Error, args.out ?? 'runs', (e as { discarded?: 'directory' | 'files' }).discarded ?? true);
     }
     if (mode === 'bar') {
-      const network = config.model === undefined ? `${config.layers.join('-')} (${config.activation}, ` : `${model!.path} (`;
+      const modelOptions = Object.entries(config.model?.options ?? {}).map(([k, v]) => ` ${k}=${v}`);
+      const network = config.model === undefined ? `${config.layers.join('-')} (${config.activation}, ` : `${model!.path}${modelOptions.join('')} (`;
       const init = config.init === undefined ? '' : `, init ${config.init}`;
       const options = describeOptions(config);
       // --subset N also tests on N/6 images: said here, not only in --help.
