@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { experimentsDir, loadExperiments, parseExperiment, readExperimentFile } from '../src/experiments/define.ts';
 import { planRuns } from '../src/experiments/plan.ts';
+import type { MlpRunConfig } from '../src/run/config.ts';
 import { schemaPath, sweepJsonSchema } from '../src/experiments/schema.ts';
 import { backprop } from './helpers.ts';
 
@@ -38,7 +39,7 @@ describe('a sweep file', () => {
     expect(e.runs[1].label).toBe('lr 0.1, layers 784-64-10');
     const plan = planRuns(e);
     expect(plan).toHaveLength(12);
-    expect(plan.slice(0, 3).map((r) => [r.id, r.seed, r.config.lr, r.config.layers.join('-'), r.config.epochs])).toEqual([
+    expect(plan.slice(0, 3).map((r) => [r.id, r.seed, r.config.lr, (r.config as MlpRunConfig).layers.join('-'), r.config.epochs])).toEqual([
       ['lr=0.1,layers=784-32-10', 1, 0.1, '784-32-10', 1],
       ['lr=0.1,layers=784-32-10', 2, 0.1, '784-32-10', 1],
       ['lr=0.1,layers=784-32-10', 3, 0.1, '784-32-10', 1],
@@ -69,7 +70,12 @@ describe('a sweep file', () => {
       ['tanh,lr=0.1', 'tanh, lr 0.1'],
       ['tanh,lr=0.01', 'tanh, lr 0.01'],
     ]);
-    expect(planRuns(e).map((r) => `${r.config.activation} ${r.config.lr} ${r.seed}`)).toEqual(['relu 0.1 1', 'relu 0.01 1', 'tanh 0.1 1', 'tanh 0.01 1']);
+    expect(planRuns(e).map((r) => `${(r.config as MlpRunConfig).activation} ${r.config.lr} ${r.seed}`)).toEqual([
+      'relu 0.1 1',
+      'relu 0.01 1',
+      'tanh 0.1 1',
+      'tanh 0.01 1',
+    ]);
     expect(e.figures.map((f) => [f.id, f.kind, f.runs.length])).toEqual([
       ['test-accuracy', 'test-accuracy', 4],
       ['loss', 'loss', 4],

@@ -13,7 +13,7 @@ export type { Network, ForwardMode } from './network.ts';
 export { ModelNetwork, MODEL_FORMAT } from './model.ts';
 export type { ModelDefinition, ModelFile, ParameterSpec, ParameterInit, StateSpec, ForwardContext, HandBackwardInput, HandBackwardResult } from './model.ts';
 export { modelFromLayers, type ModelFromLayersOptions } from './layers.ts';
-export { loadModelFile, hashModelFile, checkDefinition } from './modelfile.ts';
+export { loadModelFile, hashModelFile, checkDefinition, type ModelOptions } from './modelfile.ts';
 export { handBackward, lossAndGradient, type HandResult } from './hand.ts';
 export {
   createOptimizer,

@@ -52,7 +52,8 @@ export interface HandBackwardInput {
   /** The batch, [n, ...input]. */
   X: Tensor;
   labels: ArrayLike<number>;
-  loss: LossName;
+  /** The loss dS is of: a built-in one, or `model`, the file's own (whose dS comes from the tape). */
+  loss: LossName | 'model';
   /** The values the forward named with ctx.name, from the same forward pass. */
   values: Record<string, Tensor>;
   /** The scores S [n, outputs]. */
@@ -97,6 +98,8 @@ export interface ModelFile {
   file: string;
   sha256: string;
   definition: ModelDefinition;
+  /** The options the file's function of options was called with (its defaults, and those given); absent for a file that exports a model. */
+  options?: Record<string, unknown>;
 }
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);

@@ -31,11 +31,20 @@ export function hashModelFile(path: string): { file: string; sha256: string } {
   return { file, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
+/** The options of a model file that exports a function of them: names to JSON values (numbers, strings, booleans). */
+export type ModelOptions = Record<string, unknown>;
+
 /**
  * Imports a model file (running its code) and checks its default export. With `expect`, a file
- * whose SHA-256 differs is refused before it runs, with the message `changed` gives.
+ * whose SHA-256 differs is refused before it runs, with the message `changed` gives. A file whose
+ * default export is a function of options (`export const options = { width: 16 }` names them and
+ * their defaults) is called with its defaults overridden by `options`; an unknown option, or one of
+ * another type than its default, is refused in one line.
  */
-export async function loadModelFile(path: string, options: { expect?: string; changed?: (sha256: string) => string } = {}): Promise<ModelFile> {
+export async function loadModelFile(
+  path: string,
+  options: { expect?: string; changed?: (sha256: string) => string; options?: ModelOptions } = {},
+): Promise<ModelFile> {
   const { file, sha256 } = hashModelFile(path);
   if (options.expect !== undefined && options.expect !== sha256) {
     throw new Error(
@@ -51,8 +60,39 @@ export async function loadModelFile(path: string, options: { expect?: string; ch
   // A .ts file outside a package of "type": "module" runs as CommonJS: its exports object comes as the default.
   const exported = isObject(module.default) && 'default' in module.default && !('forward' in module.default) ? module.default : module;
   if (!('default' in exported)) throw new Error(`${path}: exports no model; write export default { input, outputs, parameters, forward }`);
-  return { path, file, sha256, definition: checkDefinition(exported.default, path) };
+  const made = applyOptions(exported, options.options ?? {}, path);
+  return { path, file, sha256, definition: checkDefinition(made.definition, path), ...(made.options && { options: made.options }) };
 }
+
+/**
+ * The model a file's exports make with the given options: its default export itself, or, when that
+ * is a function, the function called with the file's `options` (their defaults) overridden by `given`.
+ */
+function applyOptions(exported: Record<string, unknown>, given: ModelOptions, path: string): { definition: unknown; options?: ModelOptions } {
+  const make = exported.default,
+    names = Object.keys(given);
+  if (typeof make !== 'function') {
+    if (names.length) throw new Error(`${path}: takes no options (its default export is a model, not a function of options); remove the option "${names[0]}"`);
+    return { definition: make };
+  }
+  const defaults = exported.options;
+  if (!isObject(defaults))
+    throw new Error(`${path}: its default export is a function of options; export their defaults too, e.g. export const options = { width: 16 }`);
+  for (const [name, value] of Object.entries(given)) {
+    if (!(name in defaults))
+      throw new Error(`${path}: no option "${name}"; its options are ${Object.keys(defaults).join(', ') || 'none'} (export const options in the file)`);
+    const want = kind(defaults[name]);
+    if (kind(value) !== want) throw new Error(`${path}: option "${name}" must be ${want} like its default ${show(defaults[name])}, got ${show(value)}`);
+  }
+  const all = { ...defaults, ...given };
+  try {
+    return { definition: make(all), options: all };
+  } catch (e) {
+    throw new Error(`${path}: the model function failed with the options ${show(all)}: ${oneLine((e as Error)?.message ?? String(e))}`);
+  }
+}
+
+const kind = (v: unknown) => (Array.isArray(v) ? 'a list' : v === null ? 'null' : `a ${typeof v}`);
 
 const fields = ['description', 'input', 'outputs', 'parameters', 'state', 'forward', 'loss', 'backward'];
 

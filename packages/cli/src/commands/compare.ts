@@ -1,5 +1,5 @@
 /** `backprop compare RUN...`: any run directories side by side, as a table and a figure of their curves. */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { writeFileAtomic } from '@backprop/mlp';
@@ -14,7 +14,7 @@ export const compareOptions = (y: Argv) =>
       type: 'string',
       array: true,
       demandOption: true,
-      describe: 'run directories (of backprop train, or inside a directory of backprop experiment)',
+      describe: 'run directories (of backprop train, or inside a directory of backprop experiment), or a directory of backprop experiment (all its runs)',
     })
     .option('out', {
       type: 'string',
@@ -27,7 +27,13 @@ type Args = Awaited<ReturnType<ReturnType<typeof compareOptions>['parseAsync']>>
 
 /** A setting as a cell: a model file by its name (its path and hash are in config.json). */
 const show = (v: unknown) =>
-  v === undefined ? '-' : Array.isArray(v) ? v.join('-') : typeof v === 'object' && v !== null && 'file' in v ? basename(String(v.file)) : String(v);
+  v === undefined
+    ? '-'
+    : Array.isArray(v)
+      ? v.join('-')
+      : typeof v === 'object' && v !== null && 'file' in v
+        ? [basename(String(v.file)), ...Object.entries((v as { options?: object }).options ?? {}).map(([k, x]) => `${k}=${x}`)].join(' ')
+        : String(v);
 
 /**
  * Where the figure goes: where --out says (into it, as compare.svg, when it is a directory), else
@@ -43,10 +49,37 @@ function figurePath(dirs: string[], out: string | undefined): string {
   return join(resolve(given) === parent ? given : parent, 'compare.svg');
 }
 
+/** A directory of `backprop experiment`'s runs (a sweep's or the paper's): it has sweep.json or overrides.json beside its runs. */
+const isRunsDirectory = (dir: string) => existsSync(join(dir, 'sweep.json')) || existsSync(join(dir, 'overrides.json'));
+
+/**
+ * The run directories the arguments name: a run directory itself, every run of a directory of
+ * experiment runs (a sweep's), in name order; what else such a directory holds (figures/,
+ * report.html, sweep.json: what `compare runs/sweep/*` also names) is passed over.
+ */
+export function runDirectories(given: string[]): string[] {
+  const isRun = (dir: string) => existsSync(join(dir, 'config.json'));
+  return given.flatMap((dir) => {
+    if (isRun(dir)) return [dir];
+    if (isRunsDirectory(dir)) {
+      const runs = readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && isRun(join(dir, e.name)))
+        .map((e) => join(dir, e.name))
+        .sort();
+      if (runs.length === 0) throw new Error(`${dir}: a directory of experiment runs, but none has started yet; run it first (backprop experiment)`);
+      return runs;
+    }
+    if (existsSync(dir) && isRunsDirectory(dirname(resolve(dir)))) return [];
+    throw new Error(`${dir}: not a run directory (no config.json); give directories made by backprop train or backprop experiment`);
+  });
+}
+
 export async function compareCommand(args: Args): Promise<number> {
-  const runs = args.runs.map(String).map((dir) => {
+  const dirs = runDirectories(args.runs.map(String));
+  if (dirs.length === 0)
+    throw new Error(`${args.runs.join(' ')}: no run directories among them; give directories made by backprop train or backprop experiment`);
+  const runs = dirs.map((dir) => {
     const path = join(dir, 'config.json');
-    if (!existsSync(path)) throw new Error(`${dir}: not a run directory (no config.json); give directories made by backprop train or backprop experiment`);
     let saved: { config?: unknown };
     try {
       saved = JSON.parse(readFileSync(path, 'utf8'));
@@ -55,7 +88,7 @@ export async function compareCommand(args: Args): Promise<number> {
     }
     return { name: dir, config: validateConfig(saved?.config, path), ...readProgress(dir) };
   });
-  const figure = figurePath(args.runs.map(String), args.out); // before anything is printed
+  const figure = figurePath(dirs, args.out); // before anything is printed
   // The settings that tell the runs apart (all of the usual ones when they agree on everything).
   const keys = [...new Set(runs.flatMap((r) => Object.keys(r.config)))] as (keyof RunConfig)[];
   const differing = keys.filter((k) => new Set(runs.map((r) => JSON.stringify(r.config[k]))).size > 1);

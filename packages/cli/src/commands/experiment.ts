@@ -1,15 +1,26 @@
 /** `backprop experiment NAME|all|FILE.json`: the paper's experiments or a sweep file's, their figures and tables. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { isArrayData, loadArrays, writeFileAtomic } from '@backprop/mlp';
-import { join } from 'node:path';
+import { hashModelFile, isArrayData, loadArrays, writeFileAtomic, type ModelFile } from '@backprop/mlp';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv } from 'yargs';
 import { loadExperiments, readExperimentFile, type Experiment } from '../experiments/define.ts';
-import { describeOverrides, describeSubset, isQuickLook, parseShard, planRuns, readOverrides, type Overrides, type PlannedRun } from '../experiments/plan.ts';
+import {
+  describeOverrides,
+  describeSubset,
+  isQuickLook,
+  modelOptionsOf,
+  parseShard,
+  planRuns,
+  readOverrides,
+  type Overrides,
+  type PlannedRun,
+} from '../experiments/plan.ts';
 import { experimentTable, summarize } from '../experiments/results.ts';
 import { RunSources } from '../experiments/runs.ts';
-import type { RunConfig } from '../run/config.ts';
+import type { ModelRef, RunConfig } from '../run/config.ts';
+import { openModelFile } from '../run/modelfile.ts';
 import { prepareRunData } from '../run/data.ts';
 import { defaultThreads, executeRun, type RunResult } from '../run/execute.ts';
 import { lockRunDir } from '../run/lock.ts';
@@ -72,6 +83,8 @@ export async function experimentCommand(args: Args): Promise<number> {
   }
   const { chosen, sweep } = chooseExperiments(name);
   const out = args.out ?? (sweep ? join('runs', sweep.name) : 'runs/paper');
+  // A model file is hashed and refused unrun when it is not the one the directory's runs started with.
+  const models = sweep?.modelFile === undefined ? undefined : await openSweepModel(sweep, out);
   const given = args.epochs !== undefined || args.subset !== undefined || args.seeds !== undefined;
   // --list without overrides lists what the directory was run with; a run without them is the experiments' own.
   const overrides: Overrides = given || !args.list ? { epochs: args.epochs, subset: args.subset, seeds: args.seeds } : readOverrides(out);
@@ -121,9 +134,12 @@ export async function experimentCommand(args: Args): Promise<number> {
     // The report of this directory is of these settings (and of this sweep).
     writeFileAtomic(join(out, 'overrides.json'), JSON.stringify(overrides) + '\n');
     if (sweep) writeFileAtomic(join(out, 'sweep.json'), JSON.stringify(sweep.source, null, 2) + '\n');
+    if (sweep?.model) writeFileAtomic(join(out, 'model.json'), JSON.stringify(sweep.model, null, 2) + '\n');
     // A diverging run is a result (the paper's ReLU at lr 0.01), not a failure; a crashed child is.
     const outcome =
-      args.jobs > 1 ? await runInChildren(pending, out, args.jobs, keep, log) : await runHere(pending, out, args.quiet ? 'quiet' : 'bar', keep, log);
+      args.jobs > 1
+        ? await runInChildren(pending, out, args.jobs, keep, log, sweep?.modelFile)
+        : await runHere(pending, out, args.quiet ? 'quiet' : 'bar', keep, log, models);
     if (outcome === 'interrupted') {
       console.error(`interrupted: the finished epochs of every run are kept; rerun the same command to continue: ${sameCommand()}`);
       return 130;
@@ -140,12 +156,14 @@ export async function experimentCommand(args: Args): Promise<number> {
 
 /** The runs and their state, with a column for every setting beyond the usual ones that differs between them (a grid's). */
 function listRuns(mine: PlannedRun[], plans: Map<string, PlannedRun[]>, sources: RunSources): string {
-  const usual = ['layers', 'activation', 'loss', 'lr', 'epochs'];
   const all = [...plans.values()].flat();
+  // A model file's runs have no layers or activation: their columns go (the model's shows the file and its options).
+  const usual = ['layers', 'activation', 'loss', 'lr', 'epochs'].filter((k) => all.some((r) => r.config[k as keyof RunConfig] !== undefined));
   const varying = [...new Set(all.flatMap((r) => Object.keys(r.config)))].filter(
     (k) => !usual.includes(k) && new Set(all.map((r) => JSON.stringify(r.config[k as keyof RunConfig]))).size > 1,
   );
-  const show = (v: unknown) => (v === undefined ? '-' : Array.isArray(v) ? v.join('-') : String(v));
+  const show = (v: unknown) =>
+    v === undefined ? '-' : Array.isArray(v) ? v.join('-') : typeof v === 'object' && v !== null ? describeModel(v as ModelRef) : String(v);
   // The runs of every experiment that share a run directory, found in one pass (not a search per row).
   const usersOf = new Map<string, Set<string>>();
   for (const p of all) usersOf.set(p.key, (usersOf.get(p.key) ?? new Set()).add(`${p.experiment}/${p.id}`));
@@ -177,6 +195,52 @@ function claimDirectory(out: string, sweep: Experiment | undefined): void {
   if (!sweep && held !== undefined) throw new Error(`${out}: holds the runs of the sweep '${held}'; choose another --out for the paper's experiments`);
 }
 
+/** A model file's run as a cell: `attention.ts width=8`. */
+const describeModel = (m: ModelRef) => [basename(m.file), ...Object.entries(m.options ?? {}).map(([k, v]) => `${k}=${v}`)].join(' ');
+
+/** A sweep's model file, loaded once for each set of options its runs give it. */
+interface SweepModels {
+  of(options: ModelRef['options']): Promise<ModelFile>;
+}
+
+/**
+ * Hashes a sweep's model file, refuses it unrun when the directory's runs started with another
+ * version of it (model.json, written by the runner, records the one they train, as a run's
+ * config.json does for `backprop train --resume`), then loads it with every set of options the
+ * runs give (an unknown option is refused before anything runs) and notes whether it exports its
+ * own loss, the runs' loss unless the sweep names one.
+ */
+async function openSweepModel(sweep: Experiment, out: string): Promise<SweepModels> {
+  const file = sweep.modelFile!;
+  const { sha256 } = hashModelFile(file);
+  const recordPath = join(out, 'model.json');
+  if (existsSync(recordPath)) {
+    let held: { sha256?: unknown };
+    try {
+      held = JSON.parse(readFileSync(recordPath, 'utf8'));
+    } catch (e) {
+      throw new Error(`${recordPath}: damaged, not valid JSON (${(e as Error).message}); choose another --out`);
+    }
+    if (held.sha256 !== sha256)
+      throw new Error(
+        `${out}: its runs train the model file ${file} as it was (SHA-256 ${String(held.sha256).slice(0, 12)}...), the file is now ${sha256.slice(0, 12)}...; restore it to resume the sweep, or choose another --out`,
+      );
+  }
+  const loaded = new Map<string, Promise<ModelFile>>();
+  const models: SweepModels = {
+    of(options) {
+      const key = JSON.stringify(options ?? {});
+      if (!loaded.has(key)) loaded.set(key, openModelFile(file, { expect: sha256, options }));
+      return loaded.get(key)!;
+    },
+  };
+  const optionSets = sweep.runs.map((r) => modelOptionsOf(sweep.base.model, r.set.model));
+  const first = await models.of(optionSets[0]);
+  for (const options of optionSets.slice(1)) await models.of(options);
+  sweep.model = { file, sha256, ownLoss: first.definition.loss !== undefined };
+  return models;
+}
+
 /** `depth/1-layer`, and its seed when it is not 1. */
 const runName = (r: PlannedRun) => `${r.experiment}/${r.id}${r.seed !== 1 ? ` seed ${r.seed}` : ''}`;
 
@@ -186,16 +250,25 @@ function sameCommand(): string {
   return ['backprop', ...process.argv.slice(2).map(quote)].join(' ');
 }
 
-async function runHere(runs: PlannedRun[], out: string, mode: 'bar' | 'quiet', keep: number | undefined, log: (s: string) => void): Promise<number> {
+async function runHere(
+  runs: PlannedRun[],
+  out: string,
+  mode: 'bar' | 'quiet',
+  keep: number | undefined,
+  log: (s: string) => void,
+  models?: SweepModels,
+): Promise<number> {
   for (const [i, r] of runs.entries()) {
     const label = `[${i + 1}/${runs.length} ${runName(r)}]`;
     const run = RunDir.open(join(out, r.key), keep);
     try {
-      const data = prepareRunData(run.config, (line) => log(`${label} warning: ${line}`));
+      const model = run.config.model && (await models!.of(run.config.model.options));
+      const data = prepareRunData(run.config, (line) => log(`${label} warning: ${line}`), model);
       const result = await executeRun(run, {
         mode,
         label,
         data,
+        model,
         onInterrupt: `rerun the same command to continue: ${sameCommand()}`,
         train: { threads: defaultThreads() },
       });
@@ -220,9 +293,11 @@ async function runInChildren(
   jobs: number,
   keep: number | undefined,
   log: (s: string) => void,
+  modelFile: string | undefined,
 ): Promise<number | 'interrupted'> {
   // Longest first (epochs x weights), so that the last run to finish does not start last.
-  const cost = (r: PlannedRun) => r.config.epochs * r.config.layers.slice(1).reduce((a, n, i) => a + n * r.config.layers[i], 0);
+  const weights = (c: RunConfig) => (c.model === undefined ? c.layers.slice(1).reduce((a, n, i) => a + n * c.layers[i], 0) : 1);
+  const cost = (r: PlannedRun) => r.config.epochs * weights(r.config);
   const runs = [...pending].sort((a, b) => cost(b) - cost(a));
   let next = 0,
     failures = 0,
@@ -243,8 +318,10 @@ async function runInChildren(
       const keepFlag = keep === undefined ? [] : ['--keep-checkpoints', String(keep)];
       // The cores are shared out among the runs: with --jobs 2 on two cores, one thread each.
       const threadsFlag = ['--threads', String(defaultThreads(jobs))];
+      // A run of a model file resumes only with the file named (a run directory, being data, never names the code to run).
+      const modelFlag = modelFile === undefined ? [] : ['--model', modelFile];
       const code = await new Promise<number>((resolve) => {
-        const child = spawn(process.execPath, [bin, 'train', '--resume', join(out, r.key), '--json', ...keepFlag, ...threadsFlag], {
+        const child = spawn(process.execPath, [bin, 'train', '--resume', join(out, r.key), '--json', ...keepFlag, ...threadsFlag, ...modelFlag], {
           stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
         });
         children.add(child);

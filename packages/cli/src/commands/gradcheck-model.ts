@@ -7,14 +7,25 @@
  * from the loss backwards, and the first that disagrees is named: where the derivation slipped.
  */
 import { gradcheck, kernels, Rng, Tape, Tensor } from '@backprop/graph';
-import { loadMnist, lossAndGradient, lossOnTape, ModelNetwork, type HandBackwardResult, type InitName, type LossName, type ModelFile } from '@backprop/mlp';
+import {
+  batchLoss,
+  loadMnist,
+  lossAndGradient,
+  lossOnTape,
+  ModelNetwork,
+  type HandBackwardResult,
+  type InitName,
+  type LossName,
+  type ModelFile,
+} from '@backprop/mlp';
 import { checkGraph, compare, HAND_RTOL, parameterNote, parameterTable, sci, type Checked, type Pair, type ParameterCheck, type Subject } from './gradcheck.ts';
 import { table } from '../format.ts';
 import { openModelFile } from '../run/modelfile.ts';
 
 interface ModelArgs {
   model: string;
-  loss: LossName;
+  /** A built-in loss, or `model`, the file's own; by default the file's own when it exports one (what it trains on), else hinge. */
+  loss?: LossName | 'model';
   batch: number;
   seed: number;
   init?: InitName;
@@ -41,43 +52,90 @@ async function setup(args: ModelArgs) {
   const net = new ModelNetwork(model, rng, { init: args.init, dtype: 'float64' });
   const { X, y } = batchOf(net, model, args, rng);
   const mode = (values?: Map<string, Tensor>) => ({ training: true, rng: Rng.seeded(args.seed + 1), updateState: false, values });
-  const lossOf = (t: Tape, ...p: Tensor[]) => lossOnTape(t, args.loss, net.forwardWith(t, p, X, mode()), y);
-  return { model, rng, net, X, y, mode, lossOf, names: [...net.params.keys()], params: net.parameters() };
+  const own = model.definition.loss;
+  // The loss the file trains on: its own when it exports one, unless --loss names another.
+  const loss = args.loss ?? (own ? 'model' : 'hinge');
+  if (loss === 'model' && !own) throw new Error(`--loss model: ${model.path} exports no loss(t, outputs, targets); use hinge, ce or mse`);
+  const targets = loss === 'model' ? targetsOf(model, net, X, y, mode(), rng, args) : { y };
+  const lossOn = (t: Tape, S: Tensor) => (loss === 'model' ? batchLoss(t, 'model', S, targets, own) : lossOnTape(t, loss, S, y));
+  const lossOf = (t: Tape, ...p: Tensor[]) => lossOn(t, net.forwardWith(t, p, X, mode()));
+  return { model, rng, net, X, y, targets, loss, lossOn, mode, lossOf, names: [...net.params.keys()], params: net.parameters() };
 }
 
-/** The first line of a report: the file, what it says it is, and the batch. */
-function headerOf(model: ModelFile, args: ModelArgs): string {
+/**
+ * What the file's own loss is given: the batch's labels, or, on random inputs for a network of one
+ * output or a loss that refuses labels (a regression network's), random float targets Y [n, outputs].
+ */
+function targetsOf(
+  model: ModelFile,
+  net: ModelNetwork,
+  X: Tensor,
+  y: ArrayLike<number>,
+  mode: { training: boolean; rng: Rng; updateState: boolean },
+  rng: Rng,
+  args: ModelArgs,
+): { y: ArrayLike<number>; Y?: Tensor } {
+  const tryWith = (targets: { y: ArrayLike<number>; Y?: Tensor }) => {
+    const t = new Tape();
+    batchLoss(t, 'model', net.forwardWith(t, net.parameters(), X, mode), targets, model.definition.loss);
+  };
+  // One output cannot score classes: a regression network, whose loss takes float targets.
+  if (args.random && net.outputSize === 1) return { y, Y: rng.randn([args.batch, 1], { dtype: 'float64' }) };
+  try {
+    tryWith({ y });
+    return { y };
+  } catch (e) {
+    const onLabels = (e as Error).message;
+    if (!args.random) throw new Error(`${model.path}: its loss failed on the batch's labels: ${onLabels}`);
+    const Y = rng.randn([args.batch, net.outputSize], { dtype: 'float64' });
+    try {
+      tryWith({ y, Y });
+    } catch (e2) {
+      throw new Error(
+        `${model.path}: its loss failed on random labels (${onLabels}) and on random float targets [n, ${net.outputSize}] (${(e2 as Error).message})`,
+      );
+    }
+    return { y, Y };
+  }
+}
+
+/** "hinge loss", or "its own loss" (the file's). */
+const lossText = (loss: LossName | 'model') => (loss === 'model' ? 'its own loss' : `${loss} loss`);
+
+/** The first line of a report: the file, what it says it is, the loss, and the batch. */
+function headerOf(model: ModelFile, args: ModelArgs, loss: LossName | 'model', regression = false): string {
   const description = model.definition.description ? ` (${model.definition.description})` : '';
-  return `${model.path}${description}: ${args.loss} loss, batch of ${args.batch} ${args.random ? 'random inputs' : 'MNIST images'}, seed ${args.seed}, training mode`;
+  const batch = args.random ? `random inputs${regression ? ' and float targets' : ''}` : 'MNIST images';
+  return `${model.path}${description}: ${lossText(loss)}, batch of ${args.batch} ${batch}, seed ${args.seed}, training mode`;
 }
 
 /** What `--order 2` checks of a model file: Hessian-vector products of its loss. */
 export async function modelSubject(args: ModelArgs): Promise<Subject> {
-  const { model, rng, names, params, lossOf } = await setup(args);
+  const { model, rng, names, params, lossOf, loss, targets } = await setup(args);
   return {
     rng,
     names,
     params,
     lossOf,
-    header: headerOf(model, args),
-    about: { model: model.path, sha256: model.sha256, lossName: args.loss, batch: args.batch },
+    header: headerOf(model, args, loss, targets.Y !== undefined),
+    about: { model: model.path, sha256: model.sha256, lossName: loss, batch: args.batch },
   };
 }
 
 export async function checkModelFile(args: ModelArgs): Promise<Checked> {
-  const { model, net, X, y, mode, lossOf, names, params } = await setup(args);
+  const { model, net, X, y, mode, lossOf, lossOn, names, params, loss: lossName, targets } = await setup(args);
   const def = model.definition;
 
   const tape = new Tape(),
     values = new Map<string, Tensor>();
   const S = net.forwardWith(tape, params, X, mode(values));
-  const loss = lossOnTape(tape, args.loss, S, y);
+  const loss = lossOn(tape, S);
   const grads = tape.gradients(loss, [...params, ...values.values()]);
   const tapeGrads = grads.slice(0, params.length),
     tapeValueGrads = new Map([...values.keys()].map((name, i) => [name, grads[params.length + i]]));
   const options = { fullLimit: args['full-limit'], seed: args.seed };
   const tapeVsNumeric = gradcheck(lossOf, params, options).inputs;
-  const hand = def.backward ? handPass(model, net, X, y, args.loss, S, values) : undefined;
+  const hand = def.backward ? handPass(model, net, X, y, lossName, S, values, targets) : undefined;
   const handGrads = hand && names.map((name) => hand.grads[name]);
   const handVsNumeric = handGrads && gradcheck(lossOf, params, { ...options, against: handGrads }).inputs;
 
@@ -117,7 +175,7 @@ export async function checkModelFile(args: ModelArgs): Promise<Checked> {
     tensorNames,
     params,
     parameters.map(parameterNote),
-    `${headerOf(model, args)}: loss ${loss.item().toPrecision(8)}\n${ok ? 'all agree' : 'MISMATCH'}`,
+    `${headerOf(model, args, lossName, targets.Y !== undefined)}: loss ${loss.item().toPrecision(8)}\n${ok ? 'all agree' : 'MISMATCH'}`,
   );
   if (args.json) {
     console.log(
@@ -127,7 +185,7 @@ export async function checkModelFile(args: ModelArgs): Promise<Checked> {
           loss: loss.item(),
           model: model.path,
           sha256: model.sha256,
-          lossName: args.loss,
+          lossName,
           batch: args.batch,
           hand: !!hand,
           parameters,
@@ -140,7 +198,7 @@ export async function checkModelFile(args: ModelArgs): Promise<Checked> {
     );
     return { code: ok ? 0 : 1, graph };
   }
-  console.log(`${headerOf(model, args)}: loss ${loss.item().toPrecision(8)}`);
+  console.log(`${headerOf(model, args, lossName, targets.Y !== undefined)}: loss ${loss.item().toPrecision(8)}`);
   if (!hand) console.log('(the file exports no backward pass: the tape against central differences only)');
   console.log('');
   for (const r of parameters) console.log(parameterTable(r));
@@ -199,6 +257,13 @@ function batchOf(net: ModelNetwork, model: ModelFile, args: ModelArgs, rng: Rng)
   );
 }
 
+/** dl/dS of the file's own loss at the scores S, from the tape. */
+function ownLossGradient(model: ModelFile, S: Tensor, targets: { y: ArrayLike<number>; Y?: Tensor }): Tensor {
+  const t = new Tape(),
+    scores = new Tensor(S.array);
+  return t.gradients(batchLoss(t, 'model', scores, targets, model.definition.loss), [scores])[0];
+}
+
 /**
  * Runs the file's own backward pass on the values of the tape's forward (as constants), with a tape
  * that records nothing, and checks what it returns: a gradient of every parameter's shape, and of
@@ -209,16 +274,18 @@ function handPass(
   net: ModelNetwork,
   X: Tensor,
   labels: ArrayLike<number>,
-  loss: LossName,
+  loss: LossName | 'model',
   S: Tensor,
   values: Map<string, Tensor>,
+  targets: { y: ArrayLike<number>; Y?: Tensor },
 ): HandBackwardResult {
   const def = model.definition,
     where = `${model.path}: backward`;
   const constant = (x: Tensor) => new Tensor(x.array);
   const t = new Tape();
   const Xin = t.noRecord(() => t.reshape(X, [X.shape[0], ...def.input]));
-  const dS = new Tensor(lossAndGradient(loss, kernels.contiguous(S.array, 'float64'), labels).M);
+  // dl/dS: the built-in loss's hand-derived formula; the file's own loss has none, so its tape gives it.
+  const dS = loss === 'model' ? ownLossGradient(model, S, targets) : new Tensor(lossAndGradient(loss, kernels.contiguous(S.array, 'float64'), labels).M);
   let result: unknown;
   try {
     result = t.noRecord(() =>

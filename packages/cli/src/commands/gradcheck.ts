@@ -23,7 +23,11 @@ export const gradcheckOptions = (y: Argv) =>
     .option('model', { type: 'string', describe: "check a model file's network and its hand-derived backward pass (loading it runs its code)" })
     .option('layers', { type: 'string', describe: 'layer sizes', defaultDescription: '784,800,100,10' })
     .option('activation', { choices: activationNames, defaultDescription: 'tanh' })
-    .option('loss', { choices: lossNames, default: 'hinge' as LossName })
+    .option('loss', {
+      choices: [...lossNames, 'model'] as (LossName | 'model')[],
+      describe: "the loss to differentiate; model: a model file's own",
+      defaultDescription: "hinge; with --model, the file's own loss when it exports one (what it trains on)",
+    })
     .option('batch', { type: 'number', default: 8, describe: 'batch size' })
     .option('seed', { type: 'number', default: 1, describe: 'seed of the weights, the batch and the directions' })
     .option('init', {
@@ -164,7 +168,14 @@ export async function gradcheckCommand(args: Args): Promise<number> {
       modelArgs = { ...args, model: args.model };
     checked = args.order === 2 ? checkHessian(await m.modelSubject(modelArgs), !!args.json) : await m.checkModelFile(modelArgs);
   } else {
-    const net: NetworkArgs = { ...args, layers: args.layers ?? '784,800,100,10', activation: args.activation ?? 'tanh', init: args.init ?? 'he' };
+    if (args.loss === 'model') throw new Error('--loss model: only a model file (--model FILE) brings its own loss; use hinge, ce or mse');
+    const net: NetworkArgs = {
+      ...args,
+      loss: args.loss ?? 'hinge',
+      layers: args.layers ?? '784,800,100,10',
+      activation: args.activation ?? 'tanh',
+      init: args.init ?? 'he',
+    };
     if (args.order !== 2) checked = checkNetwork(net);
     else {
       const { sizes, X, ...rest } = setup(net);

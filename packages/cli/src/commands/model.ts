@@ -63,6 +63,7 @@ async function loadUsableModel(path: string, command: string, modelFile?: string
     }
     const model = await openModelFile(modelFile, {
       expect: sha256,
+      options: trainedOptions(saved.metadata, path),
       changed: (now) =>
         `${modelFile}: not the model file ${path} was trained with (SHA-256 ${sha256.slice(0, 12)}..., this file ${now.slice(0, 12)}...); pass that one with --model-file FILE`,
     });
@@ -153,16 +154,30 @@ export async function evaluateCommand(args: {
 export const predictOptions = (y: Argv) =>
   y
     .positional('model', { type: 'string', demandOption: true })
-    .positional('input', { type: 'string', demandOption: true, describe: 'an IDX file of images, or a PNG or PGM image of a digit' })
+    .positional('input', {
+      type: 'string',
+      demandOption: true,
+      describe:
+        'an IDX file of images, a PNG or PGM image of a digit, or array data (.npz, a directory of .npy files or of CSV files): the examples of its --split',
+    })
+    .option('split', { choices: ['test', 'train'] as const, default: 'test' as const, describe: 'with array data: the examples to predict' })
     .option('model-file', {
       type: 'string',
       describe: 'the model file it was trained with, for a model of one (loading it runs its code; its SHA-256 must match)',
     })
-    .option('limit', { type: 'number', default: 20, describe: 'predictions to print for an IDX file' })
+    .option('limit', { type: 'number', default: 20, describe: 'predictions to print for an IDX file or array data' })
     .option('json', { type: 'boolean' });
 
-export async function predictCommand(args: { model: string; 'model-file'?: string; input: string; limit: number; json?: boolean }): Promise<number> {
+export async function predictCommand(args: {
+  model: string;
+  'model-file'?: string;
+  input: string;
+  split?: 'test' | 'train';
+  limit: number;
+  json?: boolean;
+}): Promise<number> {
   const { net } = await loadUsableModel(args.model, `predict ${args.model} ${args.input}`, args['model-file']);
+  if (isArrayData(args.input)) return predictArrays(net, args);
   const ext = extname(args.input).toLowerCase();
   if (ext === '.png' || ext === '.pgm' || ext === '.pnm') {
     const side = Math.round(Math.sqrt(net.inputSize));
@@ -204,6 +219,59 @@ export async function predictCommand(args: { model: string; 'model-file'?: strin
     console.log(predictions.slice(0, args.limit).join(' '));
   }
   return 0;
+}
+
+/**
+ * Predictions for the examples of an array data set's split: the class of each (the argmax of its
+ * scores), or, for a regression set (float targets), the network's outputs themselves.
+ */
+function predictArrays(net: Network, args: { model: string; input: string; split?: 'test' | 'train'; limit: number; json?: boolean }): number {
+  const split = args.split ?? 'test';
+  const data = loadArrays(args.input)[split];
+  if (data.features !== net.inputSize)
+    throw new Error(`${args.model}: the model takes ${net.inputSize} inputs but the examples in ${args.input} have ${data.features} values`);
+  if (data.regression && net.outputSize !== data.targetSize)
+    throw new Error(`${args.model}: the model has ${net.outputSize} outputs but the examples in ${args.input} have ${data.targetSize} target values each`);
+  const predictions: (number | number[])[] = [];
+  for (let start = 0; start < data.count; start += 1000) {
+    const indices = Int32Array.from({ length: Math.min(1000, data.count - start) }, (_, i) => start + i);
+    const S = scores(net, data.batch(indices).X);
+    const bad = kernels.firstNonFinite(S.array);
+    if (bad) throw new Error(`${args.input}: the outputs of ${args.model} for example ${start + bad[0]} hold ${S.array.get(bad[0], bad[1])} ${overflow}`);
+    if (!data.regression) predictions.push(...argmaxRows(S));
+    else {
+      const values = S.toFlatArray(),
+        k = net.outputSize;
+      for (let i = 0; i < indices.length; i++) {
+        const row = Array.from(values.slice(i * k, (i + 1) * k));
+        predictions.push(k === 1 ? row[0] : row);
+      }
+    }
+  }
+  if (args.json) {
+    console.log(JSON.stringify({ input: args.input, split, predictions }));
+    return 0;
+  }
+  const shown = predictions.slice(0, args.limit);
+  console.log(`${args.input}: ${data.count} ${split} examples; the first ${shown.length} ${data.regression ? 'predicted values' : 'predicted classes'}:`);
+  const value = (v: number) => v.toPrecision(4);
+  console.log(data.regression ? shown.map((p) => (Array.isArray(p) ? `[${p.map(value).join(', ')}]` : value(p))).join(' ') : shown.join(' '));
+  return 0;
+}
+
+/** The options a model file's function of options was called with in training, from the model's metadata (none when absent). */
+function trainedOptions(metadata: Record<string, string>, path: string): Record<string, unknown> | undefined {
+  if (metadata.config === undefined) return undefined;
+  let config: { model?: { options?: unknown } };
+  try {
+    config = JSON.parse(metadata.config);
+  } catch {
+    throw new Error(`${path}: its metadata "config" is not JSON, so the model file's options are unknown`);
+  }
+  const options = config?.model?.options;
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options)))
+    throw new Error(`${path}: its metadata gives the model file's options as ${JSON.stringify(options)}, not an object`);
+  return options as Record<string, unknown> | undefined;
 }
 
 /** The loss a model was trained with, from its metadata (absent in a model saved without a config). */

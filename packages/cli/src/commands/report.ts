@@ -12,6 +12,7 @@ import { loadExperiments, parseExperiment, type Experiment } from '../experiment
 import { describeOverrides, isQuickLook, planRuns, readOverrides, type Overrides } from '../experiments/plan.ts';
 import { columns, experimentTable, overridesNote, quickLookNote, runRows, seedCount, summarize, type ExperimentSummary } from '../experiments/results.ts';
 import { RunSources } from '../experiments/runs.ts';
+import type { MlpRunConfig } from '../run/config.ts';
 
 export const reportOptions = (y: Argv) =>
   y
@@ -35,11 +36,11 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export async function finalNetworkFigure(summaries: ExperimentSummary[]): Promise<string> {
   const final = summaries.find((s) => s.experiment.name === 'final');
   const run = final?.groups[0]?.runs[0];
-  if (!final || !run) return '';
+  if (!final || !run || run.run.config.model !== undefined) return '';
   const { Rng, Tape } = await import('@backprop/graph');
   const { defaultMnistDir, loadModel, loadSplit, batchLoss, MLP } = await import('@backprop/mlp');
   const { networkSvg } = await import('../network-graph.ts');
-  const config = run.run.config;
+  const config = run.run.config as MlpRunConfig;
   const model = run.dir && join(run.dir, 'model.safetensors');
   let net, weights;
   try {
@@ -98,6 +99,23 @@ ${sections.join('\n')}</body></html>
   return path;
 }
 
+/** The model file a sweep directory's runs train, as its model.json records it (the report runs no code: the file is not read). */
+function readModelRecord(dir: string): NonNullable<Experiment['model']> {
+  const path = join(dir, 'model.json');
+  const fix = 'run the sweep there again (backprop experiment FILE.json --out DIR) to write it';
+  let value: { file?: unknown; sha256?: unknown; ownLoss?: unknown };
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(
+      `${path}: ${existsSync(path) ? `damaged, not valid JSON (${(e as Error).message})` : 'missing (it names the model file of the sweep)'}; ${fix}`,
+    );
+  }
+  if (typeof value?.file !== 'string' || typeof value.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(value.sha256) || typeof value.ownLoss !== 'boolean')
+    throw new Error(`${path}: damaged, expected { file, sha256, ownLoss }; ${fix}`);
+  return { file: value.file, sha256: value.sha256, ownLoss: value.ownLoss };
+}
+
 /** What the directories hold (the paper's experiments or a sweep, and the overrides they were run with); all must agree. */
 function readDefinition(dirs: string[]): { experiments: Experiment[]; sweep?: Experiment; overrides: Overrides } {
   const held = dirs.map((dir) => {
@@ -111,6 +129,7 @@ function readDefinition(dirs: string[]): { experiments: Experiment[]; sweep?: Ex
         throw new Error(`${path}: damaged, not valid JSON (${(e as Error).message}); copy the sweep file there again`);
       }
       sweep = parseExperiment(value, path);
+      if (sweep.modelFile !== undefined) sweep.model = readModelRecord(dir);
     }
     return { dir, sweep, overrides: readOverrides(dir) };
   });

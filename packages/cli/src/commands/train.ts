@@ -16,6 +16,11 @@ export const trainOptions = (y: Argv) =>
       describe:
         'train the network of a model file (a TypeScript module: loading it runs its code) instead of an MLP; with --resume, the file of a run that trains one',
     })
+    .option('model-option', {
+      type: 'string',
+      array: true,
+      describe: 'NAME=VALUE: an option of a model file that exports a function of options (repeat for more; VALUE is read as JSON, else as a string)',
+    })
     .option('layers', { type: 'string', describe: 'layer sizes, input to output', defaultDescription: '784,800,100,10' })
     .option('activation', { choices: activationNames, describe: 'hidden-layer activation', defaultDescription: 'tanh' })
     .option('loss', {
@@ -81,6 +86,7 @@ export const trainOptions = (y: Argv) =>
       'seed',
       'data',
       'subset',
+      'model-option',
       ...optionFlags.map(([flag]) => flag),
     ])
     .conflicts('model', ['layers', 'activation']);
@@ -127,7 +133,27 @@ export function resolveConfig(args: Partial<TrainArgs>, model?: Pick<ModelFile, 
     if (key in fromFile) throw new Error(`${args.config}: field "${key}": the network comes from --model ${model.path}; remove ${key} from the config`);
   }
   const { layers: _l, activation: _a, init: _i, ...defaults } = defaultRunConfig;
-  return validateConfig({ ...defaults, ...fromFile, ...flags, model: { file: model.file, sha256: model.sha256 } }, where);
+  const options = parseModelOptions(args['model-option']);
+  return validateConfig({ ...defaults, ...fromFile, ...flags, model: { file: model.file, sha256: model.sha256, ...(options && { options }) } }, where);
+}
+
+/** `--model-option width=16 --model-option act=relu`: { width: 16, act: 'relu' } (undefined when none is given). */
+export function parseModelOptions(given: (string | number)[] | undefined): Record<string, unknown> | undefined {
+  if (!given?.length) return undefined;
+  const options: Record<string, unknown> = {};
+  for (const text of given.map(String)) {
+    const m = /^([A-Za-z_$][\w$]*)=(.*)$/s.exec(text);
+    if (!m) throw new Error(`--model-option ${text}: expected NAME=VALUE, e.g. width=16`);
+    if (m[1] in options) throw new Error(`--model-option ${m[1]}: given twice`);
+    let value: unknown = m[2];
+    try {
+      value = JSON.parse(m[2]);
+    } catch {
+      // not JSON: the text itself, a string
+    }
+    options[m[1]] = value;
+  }
+  return options;
 }
 
 export function parseLayers(text: string): number[] {
@@ -175,8 +201,10 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   } else {
     // Everything that can be checked is checked before the run directory is made: the settings before
     // a model file runs, then the file (the one hashed), its forward pass and the data.
+    if (args['model-option']?.length && args.model === undefined)
+      throw new Error(`--model-option: options are for a model file's function of options; name the file with --model FILE`);
     let config = resolveConfig(args, args.model === undefined ? undefined : { path: args.model, ...hashModelFile(args.model) });
-    model = config.model && (await openModelFile(args.model!, { expect: config.model.sha256 }));
+    model = config.model && (await openModelFile(args.model!, { expect: config.model.sha256, options: config.model.options }));
     // A model file that exports its loss trains with it unless a loss is named.
     if (model?.definition.loss && args.loss === undefined && !(args.config && 'loss' in readConfigFile(args.config))) config = { ...config, loss: 'model' };
     data = prepareRunData(config, warn, model);
@@ -186,7 +214,8 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
       throw withWayOut(e as Error, args.out ?? 'runs', (e as { discarded?: 'directory' | 'files' }).discarded ?? true);
     }
     if (mode === 'bar') {
-      const network = config.model === undefined ? `${config.layers.join('-')} (${config.activation}, ` : `${model!.path} (`;
+      const modelOptions = Object.entries(config.model?.options ?? {}).map(([k, v]) => ` ${k}=${v}`);
+      const network = config.model === undefined ? `${config.layers.join('-')} (${config.activation}, ` : `${model!.path}${modelOptions.join('')} (`;
       const init = config.init === undefined ? '' : `, init ${config.init}`;
       const options = describeOptions(config);
       // --subset N also tests on N/6 images: said here, not only in --help.
@@ -236,7 +265,7 @@ async function loadRunModel(dir: string, recorded: ModelRef | undefined, given: 
     if (given !== undefined) throw new Error(`${dir}: this run trains an MLP, not a model file; resume it without --model`);
     return undefined;
   }
-  const { file, sha256 } = recorded;
+  const { file, sha256, options } = recorded;
   if (given === undefined) {
     throw new Error(
       `${dir}: this run trains the model file ${file}, and loading one runs its code: name it to resume, with backprop train --resume ${dir} --model ${file}`,
@@ -244,6 +273,7 @@ async function loadRunModel(dir: string, recorded: ModelRef | undefined, given: 
   }
   return openModelFile(given, {
     expect: sha256,
+    options,
     changed: (now) =>
       `${dir}: the model file ${given} is not the one this run started with (SHA-256 ${sha256.slice(0, 12)}..., this file ${now.slice(0, 12)}...); restore it to resume, or start a new run`,
   });

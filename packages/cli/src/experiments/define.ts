@@ -7,19 +7,32 @@
  */
 import { readdirSync } from 'node:fs';
 import { readUserFile } from '@backprop/mlp/files';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { runConfigSchema, runConfigShape } from '../run/config.ts';
+import { modelOptionsSchema, runConfigSchema, runConfigShape, type ModelRef } from '../run/config.ts';
 
-const settings = runConfigSchema.partial().meta({ id: 'settings', description: 'settings of a run; each is also a flag of backprop train' });
+const settings = runConfigSchema
+  .partial()
+  .extend({ model: modelOptionsSchema.optional() })
+  .strict()
+  .meta({ id: 'settings', description: "settings of a run; each is also a flag of backprop train (model: the options of the sweep's model file)" });
 
-/** Every setting as a list of the values to try (one run per combination of the lists). */
+const optionValue = z.union([z.number(), z.string(), z.boolean()]);
+
+/** Every setting as a list of the values to try (one run per combination of the lists); `model.NAME`, an option of the model file. */
 const gridSchema = z
   .object(Object.fromEntries(Object.entries(runConfigShape).map(([k, s]) => [k, z.array(s instanceof z.ZodOptional ? s.unwrap() : s).min(1)])))
   .partial()
-  .strict()
-  .meta({ id: 'grid', description: 'settings, each with the values to try: one run per combination (the first setting varies slowest)' });
+  .catchall(z.array(optionValue).min(1))
+  .meta({
+    id: 'grid',
+    description:
+      "settings, each with the values to try: one run per combination (the first setting varies slowest); model.NAME: an option of the sweep's model file",
+  });
+
+/** The settings a model file's network replaces. */
+const networkSettings = ['layers', 'activation'];
 
 export const experimentSchema = z
   .object({
@@ -27,6 +40,13 @@ export const experimentSchema = z
     name: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'letters, digits, "-", "_" and "." only (it names the directory of the runs)'),
     section: z.string().optional().describe("the paper's section"),
     title: z.string().optional(),
+    model: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "a model file (TypeScript; loading it runs its code), relative to this file: every run trains its network; base.model, a run's set.model and grid keys model.NAME give its options",
+      ),
     base: settings.optional(),
     runs: z
       .array(z.object({ id: z.string().min(1), label: z.string().optional(), set: settings.optional() }).strict())
@@ -86,8 +106,12 @@ export interface Experiment {
   figures: Figure[];
   findings: Finding[];
   paper?: Record<string, { train: number; test: number }>;
-  /** The file's text, validated, as a sweep directory keeps it (sweep.json); undefined for the paper's. */
+  /** The file's text, validated, as a sweep directory keeps it (sweep.json, its model file's path made absolute); undefined for the paper's. */
   source?: ExperimentFile;
+  /** The absolute path of the model file every run trains (the file's `model`, relative to the file). */
+  modelFile?: string;
+  /** That file as the runs train it: its SHA-256 and whether it exports its own loss (set by whoever reads the file: `openSweepModel`, or a sweep directory's model.json). */
+  model?: Omit<ModelRef, 'options'> & { ownLoss: boolean };
   /** What errors name: the file, or `experiment NAME` for the paper's. */
   where: string;
 }
@@ -141,6 +165,29 @@ export function parseExperiment(value: unknown, where: string): Experiment {
     throw new Error(`${where}: ${field}: ${message}`);
   };
   if (!file.runs && !file.grid) fail('runs', 'an experiment needs runs, a grid, or both');
+  const places: [string, Record<string, unknown> | undefined][] = [
+    ['base', file.base],
+    ...(file.runs ?? []).map((r, i): [string, Record<string, unknown> | undefined] => [`runs.${i}.set`, r.set]),
+  ];
+  for (const key of Object.keys(file.grid ?? {})) {
+    if (key in runConfigShape) continue;
+    if (!key.startsWith('model.'))
+      fail(
+        `grid.${key}`,
+        `no such setting; a grid varies the settings of base (${Object.keys(runConfigShape).join(', ')}) or, as model.NAME, an option of the model file`,
+      );
+    if (!file.model) fail(`grid.${key}`, 'an option of a model file, and this file names none; name it with "model": "FILE.ts"');
+    if (!/^model\.[A-Za-z_$][\w$]*$/.test(key)) fail(`grid.${key}`, 'an option is named like a JavaScript identifier: model.width');
+  }
+  for (const [at, set] of places) {
+    if (set?.model !== undefined && !file.model)
+      fail(`${at}.model`, 'the options of a model file, and this file names none; name it at the top level: "model": "FILE.ts"');
+    for (const key of networkSettings)
+      if (file.model && set?.[key] !== undefined) fail(`${at}.${key}`, `the network comes from the model file ${file.model}; remove ${key}`);
+  }
+  for (const key of networkSettings)
+    if (file.model && file.grid?.[key] !== undefined)
+      fail(`grid.${key}`, `the network comes from the model file ${file.model}; vary its options instead (model.NAME)`);
   // Counted before anything is expanded: a grid of 10^10 points is refused, not built.
   const listed = file.runs?.length ?? 1,
     points = Object.values(file.grid ?? {}).reduce((a, v) => a * (v?.length ?? 1), 1);
@@ -153,11 +200,17 @@ export function parseExperiment(value: unknown, where: string): Experiment {
     file.runs?.forEach((r, i) => r.set?.seed !== undefined && fail(`runs.${i}.set.seed`, 'give the seeds in "seeds" only'));
   }
   if (file.grid?.seed) fail('grid.seed', 'to repeat every run over seeds, use "seeds": [1, 2, 3]');
-  file.runs?.forEach((r, i) =>
+  file.runs?.forEach((r, i) => {
     Object.keys(r.set ?? {}).forEach(
       (k) => k in (file.grid ?? {}) && fail(`runs.${i}.set.${k}`, 'is also a setting of the grid, which would override it; vary it in one place'),
-    ),
-  );
+    );
+    Object.keys(r.set?.model ?? {}).forEach(
+      (k) =>
+        `model.${k}` in (file.grid ?? {}) && fail(`runs.${i}.set.model.${k}`, 'is also an option in the grid, which would override it; vary it in one place'),
+    );
+  });
+  // Relative to the file; a sweep directory's copy (sweep.json) holds it absolute.
+  const modelFile = file.model === undefined ? undefined : resolve(dirname(where), file.model);
   const runs = expandRuns(file);
   const twice = firstRepeat(runs.map((r) => r.id));
   if (twice !== undefined) fail('runs', `run id '${twice}' is used twice`);
@@ -190,7 +243,8 @@ export function parseExperiment(value: unknown, where: string): Experiment {
     figures,
     findings: file.findings ?? [],
     paper: file.paper,
-    source: file,
+    source: modelFile ? { ...file, model: modelFile } : file,
+    modelFile,
     where,
   };
 }
@@ -228,15 +282,18 @@ function expandRuns(file: ExperimentFile): RunSpec[] {
   const listed: RunSpec[] = file.runs?.map((r) => ({ id: r.id, label: r.label ?? r.id, set: r.set ?? {} })) ?? [{ id: '', label: '', set: {} }];
   let points: RunSpec[] = [{ id: '', label: '', set: {} }];
   for (const [key, values] of Object.entries(file.grid ?? {}) as [string, unknown[]][]) {
+    const option = key.startsWith('model.') ? key.slice('model.'.length) : undefined;
     points = points.flatMap((p) =>
       values.map((v) => ({
         id: join2(p.id, ',', `${key}=${show(v)}`),
         label: join2(p.label, ', ', `${key} ${show(v)}`),
-        set: { ...p.set, [key]: v },
+        set: option === undefined ? { ...p.set, [key]: v } : { ...p.set, model: { ...(p.set.model as object), [option]: v } },
       })),
     );
   }
-  return listed.flatMap((r) => points.map((p) => ({ id: join2(r.id, ',', p.id), label: join2(r.label, ', ', p.label), set: { ...r.set, ...p.set } })));
+  const merged = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+    a.model || b.model ? { ...a, ...b, model: { ...(a.model as object), ...(b.model as object) } } : { ...a, ...b };
+  return listed.flatMap((r) => points.map((p) => ({ id: join2(r.id, ',', p.id), label: join2(r.label, ', ', p.label), set: merged(r.set, p.set) })));
 }
 
 const join2 = (a: string, sep: string, b: string) => (a && b ? `${a}${sep}${b}` : a || b);

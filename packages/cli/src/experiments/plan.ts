@@ -6,9 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
-import { defaultRunConfig, validateConfig, type MlpRunConfig, type RunConfig } from '../run/config.ts';
+import { defaultRunConfig, validateConfig, type RunConfig } from '../run/config.ts';
 import { MAX_RUNS, tooManyRuns, type Experiment } from './define.ts';
 
 /** One training run of an experiment: a run at a seed. */
@@ -17,7 +17,7 @@ export interface PlannedRun {
   id: string;
   label: string;
   seed: number;
-  config: MlpRunConfig;
+  config: RunConfig;
   /** Directory name: readable, and unique to the config (identical runs of several experiments share it). */
   key: string;
 }
@@ -80,32 +80,71 @@ export function planRuns(e: Experiment, overrides: Overrides = {}): PlannedRun[]
     );
   }
   const seeds = seedsOf(e, overrides);
+  if (e.modelFile !== undefined && e.model === undefined) throw new Error(`${e.where}: the model file ${e.modelFile} was not read (openSweepModel)`);
+  const { layers: _l, activation: _a, init: _i, ...modelDefaults } = defaultRunConfig;
   return e.runs.flatMap((r) =>
     seeds.map((seed) => {
-      // The runs of an experiment are MLPs: an experiment, being data, cannot name a model file (its schema has no such field).
-      const config = validateConfig(
-        { ...defaultRunConfig, epochs: 10, ...e.base, ...r.set, ...quick, seed },
-        `${e.where}: run '${r.id || 'base'}'`,
-      ) as MlpRunConfig;
+      const { model: baseOptions, ...base } = e.base,
+        { model: runOptions, ...set } = r.set;
+      let settings: Record<string, unknown> = { ...defaultRunConfig, epochs: 10, ...base, ...set, ...quick, seed };
+      if (e.model) {
+        // A model file's run, as `backprop train --model FILE` makes it: the file's own loss unless one is named.
+        const options = modelOptionsOf(baseOptions, runOptions);
+        const loss = settings.loss === defaultRunConfig.loss && !('loss' in base) && !('loss' in set) && e.model.ownLoss ? 'model' : settings.loss;
+        settings = {
+          ...modelDefaults,
+          epochs: 10,
+          ...base,
+          ...set,
+          ...quick,
+          seed,
+          loss,
+          model: { file: e.model.file, sha256: e.model.sha256, ...(options && { options }) },
+        };
+      }
+      const config = validateConfig(settings, `${e.where}: run '${r.id || 'base'}'`);
       return { experiment: e.name, id: r.id, label: r.label, seed, config, key: runKey(config) };
     }),
   );
 }
 
-/** The settings in a canonical form (keys sorted), to hash and to compare. */
+/** The options a run gives the model file (the base's, then the run's and the grid point's), undefined when none. */
+export function modelOptionsOf(...given: unknown[]): Record<string, number | string | boolean> | undefined {
+  const options = Object.assign({}, ...given.filter((o) => o !== undefined));
+  return Object.keys(options).length ? options : undefined;
+}
+
+/**
+ * The settings in a canonical form (keys sorted), to hash and to compare. A model file counts by
+ * its SHA-256 and options, not its path: shards run on machines where the file is elsewhere make
+ * the same runs.
+ */
 export const canonical = (c: RunConfig) =>
   JSON.stringify(
     Object.keys(c)
       .sort()
-      .map((k) => [k, c[k as keyof RunConfig]]),
+      .map((k) => [k, k === 'model' && c.model ? { sha256: c.model.sha256, options: sortedKeys(c.model.options) } : c[k as keyof RunConfig]]),
   );
 
-/** `800x100-tanh-hinge-lr0.01-e10-1a2b3c4d`: the hidden layers, activation, loss, rate, epochs, subset, seed (when not 1), and a hash of every setting. */
-export function runKey(c: MlpRunConfig): string {
+const sortedKeys = (o: Record<string, unknown> | undefined) => o && Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+/**
+ * `800x100-tanh-hinge-lr0.01-e10-1a2b3c4d`: the hidden layers, activation, loss, rate, epochs,
+ * subset, seed (when not 1), and a hash of every setting; a model file's run has the file's name and
+ * its options instead of the layers and activation (`attention-width8-model-lr0.1-e2-1a2b3c4d`).
+ */
+export function runKey(c: RunConfig): string {
   const hash = createHash('sha256').update(canonical(c)).digest('hex').slice(0, 8);
   const subset = c.subset ? `-n${c.subset}` : '';
   const seed = c.seed !== 1 ? `-s${c.seed}` : '';
-  return `${c.layers.slice(1, -1).join('x')}-${c.activation}-${c.loss}-lr${c.lr}-e${c.epochs}${subset}${seed}-${hash}`;
+  const network =
+    c.model === undefined
+      ? `${c.layers.slice(1, -1).join('x')}-${c.activation}`
+      : [basename(c.model.file, extname(c.model.file)), ...Object.entries(c.model.options ?? {}).map(([k, v]) => `${k}${v}`)]
+          .join('-')
+          .replace(/[^\w.-]+/g, '_')
+          .slice(0, 60);
+  return `${network}-${c.loss}-lr${c.lr}-e${c.epochs}${subset}${seed}-${hash}`;
 }
 
 /**

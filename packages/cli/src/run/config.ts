@@ -65,19 +65,31 @@ export const runConfigShape = {
 
 export const runConfigSchema = z.object(runConfigShape).strict();
 
+/** The options given to a model file's function of options (those not given take the file's defaults). */
+export const modelOptionsSchema = z
+  .record(z.string().regex(/^[A-Za-z_$][\w$]*$/, 'an option is named like a JavaScript identifier'), z.union([z.number(), z.string(), z.boolean()]))
+  .describe('options of the model file\'s function of options, e.g. { "width": 16 }');
+
 /** A run of a model file: the MLP's layers and activation do not apply, and `init` only replaces the file's own when given. */
 export const modelRunConfigSchema = runConfigSchema
   .omit({ layers: true, activation: true, init: true })
   .extend({
     init: z.enum(initNames as [string, ...string[]]).optional(),
-    model: z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 in hex') }).strict(),
+    model: z
+      .object({
+        file: z.string(),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 in hex'),
+        options: modelOptionsSchema.optional(),
+      })
+      .strict(),
   })
   .strict();
 
-/** The model file of a run: its absolute path and the SHA-256 of its bytes. */
+/** The model file of a run: its absolute path, the SHA-256 of its bytes, and the options it is called with (a file that exports a function of options). */
 export interface ModelRef {
   file: string;
   sha256: string;
+  options?: Record<string, number | string | boolean>;
 }
 
 export type MlpRunConfig = TrainConfig & { data?: string; subset?: number; model?: undefined };
