@@ -415,3 +415,4 @@ export function countNonzero(x: usize, n: i32): i32 {
 
 export { patches } from './conv';
 export { maxPool, avgPool } from './pool';
+export { relu, reluGrad } from './relu';

@@ -41,6 +41,10 @@ export interface WasmKernels {
   sumRows(a: NdArray): Float32Array | null;
   /** g (1 - y²) for float32 arrays of one length in the kernels' memory, or null. */
   tanhGrad(g: Float32Array, y: Float32Array): Float32Array | null;
+  /** x > 0 ? x : 0 of a float32 array in the kernels' memory, or null for one elsewhere. */
+  relu(x: Float32Array): Float32Array | null;
+  /** g · (x > 0 ? 1 : 0) for float32 arrays of one length in the kernels' memory, or null. */
+  reluGrad(g: Float32Array, x: Float32Array): Float32Array | null;
   /** The number of non-zeros of a float32 array in the kernels' memory, or null for one elsewhere. */
   countNonzero(x: Float32Array): number | null;
   /** w += alpha g in place for float32 arrays of one length in the kernels' memory; false (and nothing done) otherwise. */
@@ -75,6 +79,8 @@ interface Exports {
   addRow(a: Ptr, b: Ptr, c: Ptr, m: number, n: number): void;
   sumRows(a: Ptr, c: Ptr, m: number, n: number): void;
   tanhGrad(g: Ptr, y: Ptr, c: Ptr, n: number): void;
+  relu(x: Ptr, y: Ptr, n: number): void;
+  reluGrad(g: Ptr, x: Ptr, c: Ptr, n: number): void;
   countNonzero(x: Ptr, n: number): number;
   patches(x: Ptr, cols: Ptr, ...geometry: number[]): void;
   maxPool(x: Ptr, out: Ptr, at: Ptr, ...geometry: number[]): void;
@@ -177,6 +183,18 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
       const c = inMemory(g) && inMemory(y) && g.length === y.length ? allocateF32(g.length, false) : null;
       if (!c || !inMemory(c)) return null;
       x.tanhGrad(g.byteOffset, y.byteOffset, c.byteOffset, g.length);
+      return c;
+    },
+    relu(v) {
+      const y = inMemory(v) ? allocateF32(v.length, false) : null;
+      if (!y || !inMemory(y)) return null;
+      x.relu(v.byteOffset, y.byteOffset, v.length);
+      return y;
+    },
+    reluGrad(g, v) {
+      const c = inMemory(g) && inMemory(v) && g.length === v.length ? allocateF32(g.length, false) : null;
+      if (!c || !inMemory(c)) return null;
+      x.reluGrad(g.byteOffset, v.byteOffset, c.byteOffset, g.length);
       return c;
     },
     countNonzero(v) {
