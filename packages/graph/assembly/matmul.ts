@@ -414,5 +414,5 @@ export function countNonzero(x: usize, n: i32): i32 {
 // ------------------------------------------------------------------ convolution and pooling (assembly/conv.ts, pool.ts)
 
 export { patches } from './conv';
-export { maxPool, avgPool } from './pool';
+export { maxPool, avgPool, scatterAdd } from './pool';
 export { relu, reluGrad } from './relu';

@@ -61,3 +61,22 @@ describe.each(builds)('elementwise kernels of a CNN, $name', ({ w }) => {
     );
   });
 });
+
+describe.each(builds)('pooling kernels of a CNN, $name', ({ w }) => {
+  it("scatterAdd (maxPool2d's backward): zeros with each v[o] added at index[o] in the order of o, repeats added up, indices past the end skipped", () => {
+    fc.assert(
+      fc.property(fc.record({ count: fc.integer({ min: 0, max: 60 }), size: fc.integer({ min: 1, max: 30 }), seed: fc.integer() }), ({ count, size, seed }) => {
+        const rng = Rng.seeded(seed);
+        const v = values(rng, count),
+          index = Int32Array.from({ length: count }, () => rng.int(size + 4) - 2); // a few outside [0, size)
+        const out = allocateF32(size, false);
+        out.fill(Number.NaN); // the kernel zeroes it
+        expect(w.scatterAdd(v, index, out)).toBe(true);
+        const want = new Float32Array(size); // the plain loop, each sum rounded to float32 as it is stored
+        for (let o = 0; o < count; o++) if (index[o] >= 0 && index[o] < size) want[index[o]] += v[o];
+        expect(bits(out)).toEqual(bits(want));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -6,7 +6,7 @@
  * the max without branches); these loops are the float64 path and the reference.
  */
 import ndarray from 'ndarray';
-import { allocate, dtypeOf, type Data } from './memory.ts';
+import { allocate, allocateF32, dtypeOf, type Data } from './memory.ts';
 import { flat, type NdArray } from './arrays.ts';
 import { float32Kernels } from './wasm.ts';
 
@@ -76,8 +76,12 @@ function maxWindows(X: Data, out: Data, g: PoolGeometry): Int32Array {
 /** An array of `shape` of zeros plus each v[o] added at index[o]: the adjoint of picking x at index. */
 export function scatterAddAt(v: NdArray, index: Int32Array, shape: readonly number[]): NdArray {
   const V = flat(v),
-    size = shape.reduce((a, b) => a * b, 1),
-    out = allocate(dtypeOf(V), size);
+    size = shape.reduce((a, b) => a * b, 1);
+  const dtype = dtypeOf(V),
+    wasm = float32Kernels(V),
+    blank = dtype === 'float32' && wasm ? allocateF32(size, false) : null;
+  if (blank && wasm!.scatterAdd(V as Float32Array, index, blank)) return ndarray(blank, [...shape]); // zeroed by the kernel
+  const out = blank ? blank.fill(0) : allocate(dtype, size);
   for (let o = 0; o < index.length; o++) out[index[o]] += V[o];
   return ndarray(out, [...shape]);
 }

@@ -62,6 +62,8 @@ export interface WasmKernels {
   patches(x: Float32Array, cols: Float32Array, g: ConvGeometry, c0: number, c1: number, n0: number, n1: number, add: boolean): boolean;
   /** The max of each window of x into out, and the indices of the first maxima (kernels/pool.ts), or null for arrays elsewhere. */
   maxPool(x: Float32Array, out: Float32Array, g: PoolGeometry): Int32Array | null;
+  /** zeros of out's length with v[o] added at index[o] for each o (an index past the end skipped), for float32 arrays in the kernels' memory; false otherwise. */
+  scatterAdd(v: Float32Array, index: Int32Array, out: Float32Array): boolean;
   /** The mean of each window of x into out, or with `backward` out spread back onto x (kernels/pool.ts); false for arrays elsewhere. */
   avgPool(x: Float32Array, out: Float32Array, g: PoolGeometry, includePad: boolean, backward: boolean): boolean;
 }
@@ -85,6 +87,7 @@ interface Exports {
   patches(x: Ptr, cols: Ptr, ...geometry: number[]): void;
   maxPool(x: Ptr, out: Ptr, at: Ptr, ...geometry: number[]): void;
   avgPool(x: Ptr, out: Ptr, ...geometry: number[]): void;
+  scatterAdd(v: Ptr, at: Ptr, out: Ptr, count: number, size: number): void;
 }
 
 /** The kernels of one compiled module (its bytes, or the module) on the tensors' memory, or null without the memory. */
@@ -225,6 +228,13 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
       if (scratch === null) return null;
       x.maxPool(v.byteOffset, out.byteOffset, scratch, g.n * g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow);
       return new Int32Array(memory.wasm!.buffer, scratch, out.length).slice();
+    },
+    scatterAdd(v, index, out) {
+      const scratch = inMemory(v) && inMemory(out) && v.length === index.length ? memory.scratch(4 * index.length) : null;
+      if (scratch === null) return false;
+      new Int32Array(memory.wasm!.buffer, scratch, index.length).set(index);
+      x.scatterAdd(v.byteOffset, scratch, out.byteOffset, index.length, out.length);
+      return true;
     },
     avgPool(v, out, g, includePad, backward) {
       if (!inMemory(v) || !inMemory(out)) return false;
