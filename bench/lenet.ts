@@ -4,9 +4,11 @@
  * --loss ce --optimizer adam --batch-size 64` steps. Measured over a fixed slice of an epoch (the first
  * `count` batches of a seeded shuffle of MNIST's training images) and scaled to 60,000 images.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Rng, Tape, tidy } from '@backprop/graph';
-import { createOptimizer, loadMnist, loadModelFile, lossOnTape, ModelNetwork, type Dataset } from '@backprop/mlp';
+import { createOptimizer, defaultMnistDir, loadMnist, loadModelFile, lossOnTape, ModelNetwork, type Dataset } from '@backprop/mlp';
 import { median } from './timing.ts';
 
 export const LENET_BATCH = 64;
@@ -43,7 +45,69 @@ export async function benchLenet(runs = 5, train: Dataset = loadMnist().train): 
   return median(times);
 }
 
-// `tsx bench/lenet.ts [runs]`: this tree's figure alone (also the child process of `pnpm bench`'s LeNet rows).
+const python = '/usr/bin/python3';
+
+/** One child run of a path, seconds per epoch: ours (`node bench/lenet.ts 1`) or PyTorch with `threads` threads; null when it fails. */
+function childRun(path: 'ours' | 'torch', threads = 1): number | null {
+  const [command, args, env] =
+    path === 'ours'
+      ? [process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '1'], process.env]
+      : [
+          python,
+          [fileURLToPath(new URL('lenet.py', import.meta.url)), defaultMnistDir(), String(LENET_STEPS), '1', String(threads)],
+          { ...process.env, OMP_NUM_THREADS: String(threads) },
+        ];
+  const r = spawnSync(command, args, { env, encoding: 'utf8' });
+  if (r.status !== 0) {
+    if (path === 'ours') throw new Error(`the LeNet-5 benchmark failed: ${r.stderr}`);
+    return null;
+  }
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!).lenet;
+}
+
+/**
+ * `pnpm bench`'s LeNet-5 rows: our training epoch (one thread) beside PyTorch's with one and two
+ * threads, each a child process that warms up and times one slice, the three taking turns for
+ * `rounds` rounds; medians, and the ratios of the medians. Adds its numbers to `record`.
+ */
+export function lenetRows(record: Record<string, number>, rounds = 5): void {
+  const torch = existsSync(python) && spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  const version = torch && torch.status === 0 ? torch.stdout.trim() : null;
+  const times: Record<string, number[]> = { ours: [], torch1: [], torch2: [] };
+  for (let r = 0; r < rounds; r++) {
+    times.ours.push(childRun('ours')!);
+    if (!version) continue;
+    for (const threads of [1, 2]) {
+      const t = childRun('torch', threads);
+      if (t !== null) times[`torch${threads}`].push(t);
+    }
+  }
+  const ours = median(times.ours);
+  console.log(`\nLeNet-5 training epoch (examples/models/lenet.ts: cross-entropy, Adam lr 0.001, batch 64, float32; 60,000 images, evaluation excluded),`);
+  console.log(`s/epoch from the first ${LENET_STEPS * LENET_BATCH} images of a seeded shuffle of MNIST, scaled; median of ${rounds} rounds taking turns`);
+  console.log(`  ours, one thread          ${ours.toFixed(2).padStart(6)}`);
+  record['lenet'] = ours;
+  if (!version) {
+    console.log(`  PyTorch: skipped (needs ${python} with PyTorch: apt-get install python3-torch)`);
+    return;
+  }
+  for (const threads of [1, 2]) {
+    const theirs = times[`torch${threads}`];
+    if (theirs.length < rounds) {
+      console.log(
+        `  PyTorch ${version}, ${threads} thread(s): failed (run python3 bench/lenet.py ${defaultMnistDir()} ${LENET_STEPS} 1 ${threads} to see why)`,
+      );
+      continue;
+    }
+    const t = median(theirs),
+      name = threads === 1 ? 'one thread' : 'two threads';
+    console.log(`  PyTorch ${version}, ${name.padEnd(11)} ${t.toFixed(2).padStart(6)}   ours (one thread) / PyTorch: ${(ours / t).toFixed(2)}`);
+    record[`torch lenet ${name}`] = t;
+    record[`lenet / torch ${name}`] = ours / t;
+  }
+}
+
+// `tsx bench/lenet.ts [runs]`: this tree's figure alone, as JSON (also the child process of the LeNet rows).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const runs = Number(process.argv[2] ?? 5);
   console.log(JSON.stringify({ lenet: await benchLenet(runs) }));

@@ -80,3 +80,91 @@ describe.each(builds)('pooling kernels of a CNN, $name', ({ w }) => {
     );
   });
 });
+
+/** A stride-1 convolution's sizes as fast-check draws them (the geometry the direct kernel takes). */
+const convShapes = fc
+  .record({
+    n: fc.integer({ min: 1, max: 4 }),
+    c: fc.integer({ min: 1, max: 4 }),
+    f: fc.integer({ min: 1, max: 9 }),
+    h: fc.integer({ min: 1, max: 13 }),
+    w: fc.integer({ min: 1, max: 21 }),
+    kh: fc.integer({ min: 1, max: 5 }),
+    kw: fc.integer({ min: 1, max: 5 }),
+    ph: fc.integer({ min: 0, max: 2 }),
+    pw: fc.integer({ min: 0, max: 2 }),
+    bias: fc.boolean(),
+    seed: fc.integer(),
+  })
+  .filter((s) => s.kh <= s.h + 2 * s.ph && s.kw <= s.w + 2 * s.pw)
+  .map((s) => {
+    const oh = s.h + 2 * s.ph - s.kh + 1,
+      ow = s.w + 2 * s.pw - s.kw + 1;
+    return { ...s, g: { n: s.n, c: s.c, h: s.h, w: s.w, f: s.f, kh: s.kh, kw: s.kw, groups: 1, sh: 1, sw: 1, ph: s.ph, pw: s.pw, dh: 1, dw: 1, oh, ow } };
+  });
+
+/** float32 normal draws in the kernels' memory, as a [shape] array. */
+const draws = (rng: Rng, shape: number[]) => rng.randn(shape).array;
+
+describe.each(builds)('the direct convolution, $name', ({ name, w: kernel }) => {
+  it(
+    name === 'plain SIMD'
+      ? 'sums w x over c, i, j in order, then adds the bias, each product and sum rounded to float32: bit for bit'
+      : 'equals the float64 sums within the bound of float32 sums of K + 1 terms',
+    () => {
+      fc.assert(
+        fc.property(convShapes, ({ g, bias, seed }) => {
+          const rng = Rng.seeded(seed);
+          const x = draws(rng, [g.n, g.c, g.h, g.w]),
+            w = draws(rng, [g.f, g.c, g.kh, g.kw]),
+            b = bias ? draws(rng, [g.f]) : null;
+          const out = allocateF32(g.n * g.f * g.oh * g.ow, false);
+          expect(kernel.convDirect(x.data as Float32Array, w.data as Float32Array, b ? (b.data as Float32Array) : null, out, g, 0, g.n)).toBe(true);
+          const f = Math.fround,
+            at = (n: number, c: number, y: number, xx: number) => (y < 0 || y >= g.h || xx < 0 || xx >= g.w ? 0 : x.get(n, c, y, xx));
+          for (let n = 0, o = 0; n < g.n; n++)
+            for (let q = 0; q < g.f; q++)
+              for (let oy = 0; oy < g.oh; oy++)
+                for (let ox = 0; ox < g.ow; ox++, o++) {
+                  let s = 0,
+                    exact = 0,
+                    scale = 0;
+                  for (let c = 0; c < g.c; c++)
+                    for (let i = 0; i < g.kh; i++)
+                      for (let j = 0; j < g.kw; j++) {
+                        const p = w.get(q, c, i, j) * at(n, c, oy - g.ph + i, ox - g.pw + j);
+                        s = f(s + f(p));
+                        exact += p;
+                        scale += Math.abs(p);
+                      }
+                  if (b) {
+                    s = f(s + b.get(q));
+                    exact += b.get(q);
+                    scale += Math.abs(b.get(q));
+                  }
+                  if (name === 'plain SIMD') expect(bits([out[o]])).toEqual(bits([s]));
+                  else expect(Math.abs(out[o] - exact)).toBeLessThanOrEqual((g.c * g.kh * g.kw + 3) * 2 ** -24 * scale);
+                }
+        }),
+        { numRuns: 150 },
+      );
+    },
+  );
+});
+
+it("conv2d's direct kernel gives the bits of its product over im2col's matrix (in the build that runs) on every shape", () => {
+  fc.assert(
+    fc.property(convShapes, ({ g, bias, seed }) => {
+      const rng = Rng.seeded(seed);
+      const x = draws(rng, [g.n, g.c, g.h, g.w]),
+        w = draws(rng, [g.f, g.c, g.kh, g.kw]),
+        b = bias ? draws(rng, [g.f]) : undefined;
+      // in chunks of one to n samples (the direct kernel runs where every chunk's product runs in SIMD blocks)
+      const step = 1 + ((seed >>> 0) % g.n);
+      const viaDirect = kernels.conv2d(x, w, g, b, step, true),
+        viaProduct = kernels.conv2d(x, w, g, b, step, false);
+      expect(bits(viaDirect.data)).toEqual(bits(viaProduct.data));
+    }),
+    { numRuns: 150 },
+  );
+});

@@ -60,6 +60,12 @@ export interface WasmKernels {
    * kernels' memory (kernels/conv.ts); false (and nothing done) for arrays elsewhere.
    */
   patches(x: Float32Array, cols: Float32Array, g: ConvGeometry, c0: number, c1: number, n0: number, n1: number, add: boolean): boolean;
+  /**
+   * The direct convolution of samples [n0, n1) of x [N, C, H, W] with w [F, C, KH, KW] (+ bias) into
+   * out [N, F, OH, OW], for stride 1, dilation 1, one group (kernels/conv.ts): the bits of the
+   * product over im2col's matrix. False (nothing done) for another geometry or arrays elsewhere.
+   */
+  convDirect(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: ConvGeometry, n0: number, n1: number): boolean;
   /** The max of each window of x into out, and the indices of the first maxima (kernels/pool.ts), or null for arrays elsewhere. */
   maxPool(x: Float32Array, out: Float32Array, g: PoolGeometry): Int32Array | null;
   /** zeros of out's length with v[o] added at index[o] for each o (an index past the end skipped), for float32 arrays in the kernels' memory; false otherwise. */
@@ -85,6 +91,7 @@ interface Exports {
   reluGrad(g: Ptr, x: Ptr, c: Ptr, n: number): void;
   countNonzero(x: Ptr, n: number): number;
   patches(x: Ptr, cols: Ptr, ...geometry: number[]): void;
+  convDirect(x: Ptr, w: Ptr, bias: Ptr, out: Ptr, xp: Ptr, ...geometry: number[]): void;
   maxPool(x: Ptr, out: Ptr, at: Ptr, ...geometry: number[]): void;
   avgPool(x: Ptr, out: Ptr, ...geometry: number[]): void;
   scatterAdd(v: Ptr, at: Ptr, out: Ptr, count: number, size: number): void;
@@ -219,6 +226,38 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     patches(v, cols, g, c0, c1, n0, n1, add) {
       if (!inMemory(v) || !inMemory(cols)) return false;
       x.patches(v.byteOffset, cols.byteOffset, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow, c0, c1, n0, n1, add ? 1 : 0);
+      return true;
+    },
+    convDirect(v, w, bias, out, g, n0, n1) {
+      if (g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.groups !== 1 || !inMemory(v) || !inMemory(w) || !inMemory(out)) return false;
+      if (bias && !inMemory(bias)) return false;
+      // the weights with their rows padded to a multiple of 4 (zeros), and the padded planes of one sample
+      const K = g.c * g.kh * g.kw,
+        rows = Math.ceil(g.f / 4) * 4;
+      const weights = allocateF32(rows * K),
+        planes = allocateF32(g.c * (g.h + 2 * g.ph) * (g.w + 2 * g.pw) + 8, false);
+      if (!inMemory(weights) || !inMemory(planes)) return false;
+      weights.set(w.subarray(0, g.f * K));
+      x.convDirect(
+        v.byteOffset,
+        weights.byteOffset,
+        bias ? bias.byteOffset : 0,
+        out.byteOffset,
+        planes.byteOffset,
+        g.c,
+        g.h,
+        g.w,
+        g.f,
+        g.kh,
+        g.kw,
+        g.ph,
+        g.pw,
+        g.oh,
+        g.ow,
+        n0,
+        n1,
+        bias ? 1 : 0,
+      );
       return true;
     },
     maxPool(v, out, g) {
