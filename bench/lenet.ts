@@ -17,14 +17,15 @@ export const LENET_STEPS = 100;
 
 const lenetFile = fileURLToPath(new URL('../examples/models/lenet.ts', import.meta.url));
 
-/** Seconds for `count` training steps of LeNet-5 at batch 64, from the same seed each time. */
-export async function lenetSteps(train: Dataset, count: number): Promise<number> {
+/** Seconds for `count` training steps of LeNet-5 at batch 64, from the same seed each time: wall-clock, and CPU (this process's user + system). */
+export async function lenetSteps(train: Dataset, count: number): Promise<{ wall: number; cpu: number }> {
   const model = await loadModelFile(lenetFile);
   const rng = Rng.seeded(1);
   const net = new ModelNetwork(model, rng);
   const optimizer = createOptimizer('adam', net.parameters(), { lr: 0.001 });
   const order = rng.shuffle(Int32Array.from({ length: train.count }, (_, i) => i));
-  const t0 = performance.now();
+  const t0 = performance.now(),
+    c0 = process.cpuUsage();
   for (let s = 0; s < count; s++) {
     tidy(() => {
       const batch = train.batch(order.subarray(s * LENET_BATCH, (s + 1) * LENET_BATCH));
@@ -34,21 +35,31 @@ export async function lenetSteps(train: Dataset, count: number): Promise<number>
       optimizer.step();
     });
   }
-  return (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  return { wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 };
 }
 
-/** Seconds per epoch of 60,000 images: the median of `runs` timed runs of LENET_STEPS steps, after one to warm up. */
-export async function benchLenet(runs = 5, train: Dataset = loadMnist().train): Promise<number> {
+/** Seconds per epoch of 60,000 images, wall-clock and CPU: the medians of `runs` timed runs of LENET_STEPS steps, after one to warm up. */
+export async function benchLenet(runs = 5, train: Dataset = loadMnist().train): Promise<{ lenet: number; cpu: number }> {
   await lenetSteps(train, Math.ceil(LENET_STEPS / 4));
-  const times: number[] = [];
-  for (let r = 0; r < runs; r++) times.push(((await lenetSteps(train, LENET_STEPS)) / (LENET_STEPS * LENET_BATCH)) * 60000);
-  return median(times);
+  const wall: number[] = [],
+    cpu: number[] = [],
+    scale = 60000 / (LENET_STEPS * LENET_BATCH);
+  for (let r = 0; r < runs; r++) {
+    const t = await lenetSteps(train, LENET_STEPS);
+    wall.push(t.wall * scale);
+    cpu.push(t.cpu * scale);
+  }
+  return { lenet: median(wall), cpu: median(cpu) };
 }
 
 const python = '/usr/bin/python3';
 
-/** One child run of a path, seconds per epoch: ours (`node bench/lenet.ts 1`) or PyTorch with `threads` threads; null when it fails. */
-function childRun(path: 'ours' | 'torch', threads = 1): number | null {
+/** Seconds per epoch of one run: wall-clock and CPU. */
+type Times = { lenet: number; cpu: number };
+
+/** One child run of a path: ours (`node bench/lenet.ts 1`) or PyTorch with `threads` threads; null when PyTorch fails. */
+function childRun(path: 'ours' | 'torch', threads = 1): Times | null {
   const [command, args, env] =
     path === 'ours'
       ? [process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '1'], process.env]
@@ -62,53 +73,62 @@ function childRun(path: 'ours' | 'torch', threads = 1): number | null {
     if (path === 'ours') throw new Error(`the LeNet-5 benchmark failed: ${r.stderr}`);
     return null;
   }
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!).lenet;
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
 }
 
 /**
  * `pnpm bench`'s LeNet-5 rows: our training epoch (one thread) beside PyTorch's with one and two
  * threads, each a child process that warms up and times one slice, the three taking turns for
- * `rounds` rounds; medians, and the ratios of the medians. Adds its numbers to `record`.
+ * `rounds` rounds; medians, and the ratios of the medians. Wall-clock seconds, and CPU seconds
+ * (user + system of the process), which a machine busy with other work inflates less. Adds its
+ * numbers to `record`.
  */
 export function lenetRows(record: Record<string, number>, rounds = 5): void {
   const torch = existsSync(python) && spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
   const version = torch && torch.status === 0 ? torch.stdout.trim() : null;
-  const times: Record<string, number[]> = { ours: [], torch1: [], torch2: [] };
+  const runs: Record<string, Times[]> = { ours: [], torch1: [], torch2: [] };
   for (let r = 0; r < rounds; r++) {
-    times.ours.push(childRun('ours')!);
+    runs.ours.push(childRun('ours')!);
     if (!version) continue;
     for (const threads of [1, 2]) {
       const t = childRun('torch', threads);
-      if (t !== null) times[`torch${threads}`].push(t);
+      if (t) runs[`torch${threads}`].push(t);
     }
   }
-  const ours = median(times.ours);
-  console.log(`\nLeNet-5 training epoch (examples/models/lenet.ts: cross-entropy, Adam lr 0.001, batch 64, float32; 60,000 images, evaluation excluded),`);
+  const wall = (path: string) => median(runs[path].map((t) => t.lenet)),
+    cpu = (path: string) => median(runs[path].map((t) => t.cpu));
+  console.log('\nLeNet-5 training epoch (examples/models/lenet.ts: cross-entropy, Adam lr 0.001, batch 64, float32; 60,000 images, evaluation excluded),');
   console.log(`s/epoch from the first ${LENET_STEPS * LENET_BATCH} images of a seeded shuffle of MNIST, scaled; median of ${rounds} rounds taking turns`);
-  console.log(`  ours, one thread          ${ours.toFixed(2).padStart(6)}`);
-  record['lenet'] = ours;
+  console.log('                              wall    CPU   ours / it (wall, CPU)');
+  const row = (name: string, w: number, c: number, ratios = '') =>
+    console.log(`  ${name.padEnd(26)}${w.toFixed(2).padStart(6)}${c.toFixed(2).padStart(7)}${ratios}`);
+  row('ours, one thread', wall('ours'), cpu('ours'));
+  record['lenet'] = wall('ours');
+  record['lenet cpu'] = cpu('ours');
   if (!version) {
     console.log(`  PyTorch: skipped (needs ${python} with PyTorch: apt-get install python3-torch)`);
     return;
   }
   for (const threads of [1, 2]) {
-    const theirs = times[`torch${threads}`];
-    if (theirs.length < rounds) {
-      console.log(
-        `  PyTorch ${version}, ${threads} thread(s): failed (run python3 bench/lenet.py ${defaultMnistDir()} ${LENET_STEPS} 1 ${threads} to see why)`,
-      );
+    const path = `torch${threads}`,
+      name = threads === 1 ? 'one thread' : 'two threads';
+    if (runs[path].length < rounds) {
+      console.log(`  PyTorch ${name}: failed (python3 bench/lenet.py ${defaultMnistDir()} ${LENET_STEPS} 1 ${threads} shows why)`);
       continue;
     }
-    const t = median(theirs),
-      name = threads === 1 ? 'one thread' : 'two threads';
-    console.log(`  PyTorch ${version}, ${name.padEnd(11)} ${t.toFixed(2).padStart(6)}   ours (one thread) / PyTorch: ${(ours / t).toFixed(2)}`);
-    record[`torch lenet ${name}`] = t;
-    record[`lenet / torch ${name}`] = ours / t;
+    const [w, c] = [wall(path), cpu(path)];
+    // CPU time of two threads is their sum: only the wall-clock ratio means something there
+    row(`PyTorch ${version}, ${name}`, w, c, `   ${(wall('ours') / w).toFixed(2)}${threads === 1 ? `, ${(cpu('ours') / c).toFixed(2)}` : ''}`);
+    record[`torch lenet ${name}`] = w;
+    record[`lenet / torch ${name}`] = wall('ours') / w;
+    if (threads === 1) {
+      record['torch lenet one thread cpu'] = c;
+      record['lenet cpu / torch one thread cpu'] = cpu('ours') / c;
+    }
   }
 }
 
-// `tsx bench/lenet.ts [runs]`: this tree's figure alone, as JSON (also the child process of the LeNet rows).
+// `tsx bench/lenet.ts [runs]`: this tree's figures alone, as JSON (also the child process of the LeNet rows).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const runs = Number(process.argv[2] ?? 5);
-  console.log(JSON.stringify({ lenet: await benchLenet(runs) }));
+  console.log(JSON.stringify(await benchLenet(Number(process.argv[2] ?? 5))));
 }

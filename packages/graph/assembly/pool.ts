@@ -104,14 +104,19 @@ export function avgPool(x: usize, out: usize, planes: i32, H: i32, W: i32, kh: i
 /**
  * out = zeros(size), then out[at[o]] += v[o] for o in [0, count): the adjoint of picking x at the
  * indices (maxPool's backward), in the order of o as the TypeScript loop adds. An index outside
- * [0, size) is skipped, as a typed array skips a write past its end. v, at (i32), out: byte offsets.
+ * [0, size) is skipped and counted: returns how many were. v, at (i32), out: byte offsets.
  */
-export function scatterAdd(v: usize, at: usize, out: usize, count: i32, size: i32): void {
+export function scatterAdd(v: usize, at: usize, out: usize, count: i32, size: i32): i32 {
   memory.fill(out, 0, <usize>size << 2);
+  let outside = 0;
   for (let o = 0; o < count; o++) {
     const i = load<i32>(at + (<usize>o << 2));
-    if (<u32>i >= <u32>size) continue;
+    if (<u32>i >= <u32>size) {
+      outside++;
+      continue;
+    }
     const d = out + (<usize>i << 2);
     store<f32>(d, load<f32>(d) + load<f32>(v + (<usize>o << 2)));
   }
+  return outside;
 }

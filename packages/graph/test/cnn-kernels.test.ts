@@ -28,8 +28,8 @@ function values(rng: Rng, n: number): Float32Array {
   return out;
 }
 
-/** The bits of a float32 array, so that NaN equals NaN and -0 differs from 0. */
-const bits = (x: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(x).buffer));
+/** The bits of a float32 array, so that -0 differs from 0; every NaN as one (its sign and payload are whatever the processor makes, Inf - Inf). */
+const bits = (x: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(x).buffer), (b, i) => (Number.isNaN(x[i]) ? 0x7fc00000 : b));
 const reference = (x: Float32Array): Tensor => tensor(Float64Array.from(x), { shape: [x.length] });
 
 it('run in both builds unless BACKPROP_KERNELS=js asked for the TypeScript kernels', () => {
@@ -63,7 +63,7 @@ describe.each(builds)('elementwise kernels of a CNN, $name', ({ w }) => {
 });
 
 describe.each(builds)('pooling kernels of a CNN, $name', ({ w }) => {
-  it("scatterAdd (maxPool2d's backward): zeros with each v[o] added at index[o] in the order of o, repeats added up, indices past the end skipped", () => {
+  it("scatterAdd (maxPool2d's backward): zeros with each v[o] added at index[o] in the order of o, repeats added up, indices outside skipped and counted", () => {
     fc.assert(
       fc.property(fc.record({ count: fc.integer({ min: 0, max: 60 }), size: fc.integer({ min: 1, max: 30 }), seed: fc.integer() }), ({ count, size, seed }) => {
         const rng = Rng.seeded(seed);
@@ -71,10 +71,13 @@ describe.each(builds)('pooling kernels of a CNN, $name', ({ w }) => {
           index = Int32Array.from({ length: count }, () => rng.int(size + 4) - 2); // a few outside [0, size)
         const out = allocateF32(size, false);
         out.fill(Number.NaN); // the kernel zeroes it
-        expect(w.scatterAdd(v, index, out)).toBe(true);
+        const outside = w.scatterAdd(v, index, out);
         const want = new Float32Array(size); // the plain loop, each sum rounded to float32 as it is stored
         for (let o = 0; o < count; o++) if (index[o] >= 0 && index[o] < size) want[index[o]] += v[o];
         expect(bits(out)).toEqual(bits(want));
+        expect(outside).toBe(index.filter((i) => i < 0 || i >= size).length);
+        // the kernels' entry point (either build's loop, or TypeScript's) counts the same
+        expect(kernels.scatterAddInside(tensor(v, { shape: [count] }).array, index, [size]).outside).toBe(outside);
       }),
       { numRuns: 200 },
     );

@@ -68,8 +68,11 @@ export interface WasmKernels {
   convDirect(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: ConvGeometry, n0: number, n1: number): boolean;
   /** The max of each window of x into out, and the indices of the first maxima (kernels/pool.ts), or null for arrays elsewhere. */
   maxPool(x: Float32Array, out: Float32Array, g: PoolGeometry): Int32Array | null;
-  /** zeros of out's length with v[o] added at index[o] for each o (an index past the end skipped), for float32 arrays in the kernels' memory; false otherwise. */
-  scatterAdd(v: Float32Array, index: Int32Array, out: Float32Array): boolean;
+  /**
+   * zeros of out's length with v[o] added at index[o] for each o, for float32 arrays in the kernels'
+   * memory: the number of indices outside out, which are skipped; null (nothing done) otherwise.
+   */
+  scatterAdd(v: Float32Array, index: Int32Array, out: Float32Array): number | null;
   /** The mean of each window of x into out, or with `backward` out spread back onto x (kernels/pool.ts); false for arrays elsewhere. */
   avgPool(x: Float32Array, out: Float32Array, g: PoolGeometry, includePad: boolean, backward: boolean): boolean;
 }
@@ -94,7 +97,7 @@ interface Exports {
   convDirect(x: Ptr, w: Ptr, bias: Ptr, out: Ptr, xp: Ptr, ...geometry: number[]): void;
   maxPool(x: Ptr, out: Ptr, at: Ptr, ...geometry: number[]): void;
   avgPool(x: Ptr, out: Ptr, ...geometry: number[]): void;
-  scatterAdd(v: Ptr, at: Ptr, out: Ptr, count: number, size: number): void;
+  scatterAdd(v: Ptr, at: Ptr, out: Ptr, count: number, size: number): number;
 }
 
 /** The kernels of one compiled module (its bytes, or the module) on the tensors' memory, or null without the memory. */
@@ -270,10 +273,9 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     },
     scatterAdd(v, index, out) {
       const scratch = inMemory(v) && inMemory(out) && v.length === index.length ? memory.scratch(4 * index.length) : null;
-      if (scratch === null) return false;
+      if (scratch === null) return null;
       new Int32Array(memory.wasm!.buffer, scratch, index.length).set(index);
-      x.scatterAdd(v.byteOffset, scratch, out.byteOffset, index.length, out.length);
-      return true;
+      return x.scatterAdd(v.byteOffset, scratch, out.byteOffset, index.length, out.length);
     },
     avgPool(v, out, g, includePad, backward) {
       if (!inMemory(v) || !inMemory(out)) return false;
