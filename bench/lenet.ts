@@ -66,7 +66,9 @@ function childRun(path: 'ours' | 'torch', threads = 1): Times | null {
       : [
           python,
           [fileURLToPath(new URL('lenet.py', import.meta.url)), defaultMnistDir(), String(LENET_STEPS), '1', String(threads)],
-          { ...process.env, OMP_NUM_THREADS: String(threads) },
+          // PASSIVE: threads that wait sleep rather than spin; on a machine busy with other work, spinning OpenMP
+          // threads made the two-thread step 20x slower than the one-thread one (823 s against 35 s an epoch at load 17)
+          { ...process.env, OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' },
         ];
   const r = spawnSync(command, args, { env, encoding: 'utf8' });
   if (r.status !== 0) {
