@@ -63,6 +63,27 @@ describe.each(builds)('elementwise kernels of a CNN, $name', ({ w }) => {
 });
 
 describe.each(builds)('pooling kernels of a CNN, $name', ({ w }) => {
+  it('maxPool 2x2 at stride 2 (its own loop): the maxima and first-maximum indices of the TypeScript loop, with ties, NaN and -Infinity', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ planes: fc.integer({ min: 1, max: 5 }), h: fc.integer({ min: 2, max: 12 }), w: fc.integer({ min: 2, max: 21 }), seed: fc.integer() }),
+        ({ planes, h, w: width, seed }) => {
+          const rng = Rng.seeded(seed);
+          const few = [-1, 0, 1, 2, -Infinity, Number.NaN]; // few distinct values: ties in most windows
+          const x = allocateF32(planes * h * width, false);
+          for (let i = 0; i < x.length; i++) x[i] = few[rng.int(few.length)];
+          const g = { n: 1, c: planes, h, w: width, kh: 2, kw: 2, sh: 2, sw: 2, ph: 0, pw: 0, oh: h >> 1, ow: width >> 1 };
+          const out = allocateF32(planes * g.oh * g.ow, false);
+          const at = w.maxPool(x, out, g)!;
+          const want = kernels.maxPool2d(tensor(Float64Array.from(x), { shape: [1, planes, h, width] }).array, g);
+          expect(bits(out)).toEqual(bits(want.values.data));
+          expect(Array.from(at)).toEqual(Array.from(want.argmax));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it("scatterAdd (maxPool2d's backward): zeros with each v[o] added at index[o] in the order of o, repeats added up, indices outside skipped and counted", () => {
     fc.assert(
       fc.property(fc.record({ count: fc.integer({ min: 0, max: 60 }), size: fc.integer({ min: 1, max: 30 }), seed: fc.integer() }), ({ count, size, seed }) => {
