@@ -101,9 +101,9 @@ export function lenetRows(record: Record<string, number>, rounds = 5): void {
     cpu = (path: string) => median(runs[path].map((t) => t.cpu));
   console.log('\nLeNet-5 training epoch (examples/models/lenet.ts: cross-entropy, Adam lr 0.001, batch 64, float32; 60,000 images, evaluation excluded),');
   console.log(`s/epoch from the first ${LENET_STEPS * LENET_BATCH} images of a seeded shuffle of MNIST, scaled; median of ${rounds} rounds taking turns`);
-  console.log('                              wall    CPU   ours / it (wall, CPU)');
+  console.log(`${''.padEnd(36)}wall    CPU   ours / it (wall, CPU)`);
   const row = (name: string, w: number, c: number, ratios = '') =>
-    console.log(`  ${name.padEnd(26)}${w.toFixed(2).padStart(6)}${c.toFixed(2).padStart(7)}${ratios}`);
+    console.log(`  ${name.padEnd(32)}${w.toFixed(2).padStart(6)}${c.toFixed(2).padStart(7)}${ratios}`);
   row('ours, one thread', wall('ours'), cpu('ours'));
   record['lenet'] = wall('ours');
   record['lenet cpu'] = cpu('ours');
