@@ -3,14 +3,7 @@
 // step (`pnpm build:wasm`) compiles it twice: build/kernels.wasm, and build/kernels-fma.wasm with
 // relaxed SIMD's fused multiply-add. src/kernels falls back to its TypeScript kernels without them.
 
-/**
- * a b + c, lane by lane: one fused multiply-add where the module is built with relaxed SIMD (the
- * fused kernels, kernels-fma.wasm), a multiply and an add otherwise.
- */
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
-  return f32x4.add(f32x4.mul(a, b), c);
-}
+import { madd } from './madd';
 
 /**
  * C[m,n] = A[m,k] B[k,n]; a, b, c are byte offsets. Each 4x8 block of C lives in eight f32x4
@@ -413,8 +406,9 @@ export function countNonzero(x: usize, n: i32): i32 {
 
 // ------------------------------------------------------------------ convolution and pooling (assembly/conv.ts, pool.ts)
 
-export { patches } from './conv';
-export { maxPool, avgPool } from './pool';
+export { patches, convDirect } from './conv';
+export { maxPool, avgPool, scatterAdd } from './pool';
+export { relu, reluGrad } from './relu';
 
 // ------------------------------------------------------------------ optimisers (assembly/optim.ts)
 

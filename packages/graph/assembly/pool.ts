@@ -9,6 +9,10 @@
  * Four outputs of a row at a time where their windows lie inside the plane, one at a time at the edges.
  */
 export function maxPool(x: usize, out: usize, at: usize, planes: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, oh: i32, ow: i32): void {
+  if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0) {
+    maxPool2x2(x, out, at, planes, H, W, oh, ow);
+    return;
+  }
   // outputs [inLo, inHi) have windows inside the row: ox sw - pw >= 0 and ox sw - pw + kw <= W
   const inLo = min(ow, (pw + sw - 1) / sw), inHi = max(inLo, min(ow, W - kw + pw >= 0 ? (W - kw + pw) / sw + 1 : 0));
   const lanes = i32x4(0, sw, 2 * sw, 3 * sw);
@@ -34,6 +38,51 @@ export function maxPool(x: usize, out: usize, at: usize, planes: i32, H: i32, W:
         v128.store(at + (<usize>(o + ox) << 2), index);
       }
       for (; ox < ow; ox++) maxWindow(x, out, at, o + ox, plane, W, y0, y1, ox * sw - pw, kw);
+    }
+  }
+}
+
+/** One step of the max over four windows: v (entries at indices i) replaces best where larger, or a NaN where best is not one. */
+@inline function better(v: v128, best: v128): v128 {
+  return v128.or(f32x4.gt(v, best), v128.and(f32x4.ne(v, v), f32x4.eq(best, best)));
+}
+
+/**
+ * maxPool for 2x2 windows at stride 2 without padding (the common case): four windows from two
+ * vector loads of each of their two rows, split into even and odd columns, then the four entries
+ * of each window in row-major order, as the general loop compares them (the same maxima, the same
+ * indices). A row's last ow mod 4 windows one at a time.
+ */
+function maxPool2x2(x: usize, out: usize, at: usize, planes: i32, H: i32, W: i32, oh: i32, ow: i32): void {
+  const evens = i32x4(0, 2, 4, 6), one = i32x4.splat(1), down = i32x4.splat(W), diagonal = i32x4.splat(W + 1);
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const plane = p * H * W;
+    for (let oy = 0; oy < oh; oy++, o += ow) {
+      const top = plane + 2 * oy * W;
+      let ox = 0;
+      for (; ox + 4 <= ow; ox += 4) {
+        const i = top + 2 * ox, a = x + (<usize>i << 2), b = a + (<usize>W << 2);
+        const a0 = v128.load(a), a1 = v128.load(a, 16), b0 = v128.load(b), b1 = v128.load(b, 16);
+        const first = i32x4.add(i32x4.splat(i), evens);
+        // the first entry: the general loop's first step from -Infinity gives it and its index in every case
+        let best = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), index = first;
+        let v = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
+        let m = better(v, best);
+        best = v128.bitselect(v, best, m);
+        index = v128.bitselect(i32x4.add(first, one), index, m);
+        v = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6);
+        m = better(v, best);
+        best = v128.bitselect(v, best, m);
+        index = v128.bitselect(i32x4.add(first, down), index, m);
+        v = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
+        m = better(v, best);
+        best = v128.bitselect(v, best, m);
+        index = v128.bitselect(i32x4.add(first, diagonal), index, m);
+        v128.store(out + (<usize>(o + ox) << 2), best);
+        v128.store(at + (<usize>(o + ox) << 2), index);
+      }
+      for (; ox < ow; ox++) maxWindow(x, out, at, o + ox, plane, W, 2 * oy, 2 * oy + 2, 2 * ox, 2);
     }
   }
 }
@@ -99,4 +148,24 @@ export function avgPool(x: usize, out: usize, planes: i32, H: i32, W: i32, kh: i
       }
     }
   }
+}
+
+/**
+ * out = zeros(size), then out[at[o]] += v[o] for o in [0, count): the adjoint of picking x at the
+ * indices (maxPool's backward), in the order of o as the TypeScript loop adds. An index outside
+ * [0, size) is skipped and counted: returns how many were. v, at (i32), out: byte offsets.
+ */
+export function scatterAdd(v: usize, at: usize, out: usize, count: i32, size: i32): i32 {
+  memory.fill(out, 0, <usize>size << 2);
+  let outside = 0;
+  for (let o = 0; o < count; o++) {
+    const i = load<i32>(at + (<usize>o << 2));
+    if (<u32>i >= <u32>size) {
+      outside++;
+      continue;
+    }
+    const d = out + (<usize>i << 2);
+    store<f32>(d, load<f32>(d) + load<f32>(v + (<usize>o << 2)));
+  }
+  return outside;
 }

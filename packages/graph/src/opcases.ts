@@ -148,6 +148,10 @@ export const opCases: Record<string, OpCase> = {
     const r = maker(s);
     return { inputs: [r.values([m, n]), r.values([m, n])], fn: (t, g, y) => t.tanhBackward(g, y) };
   },
+  reluBackward: (m, n, s) => {
+    const r = maker(s);
+    return { inputs: [r.values([m, n]), r.offZero([m, n])], fn: (t, g, x) => t.reluBackward(g, x) };
+  },
   sigmoidBackward: (m, n, s) => {
     const r = maker(s);
     return { inputs: [r.values([m, n]), r.values([m, n])], fn: (t, g, y) => t.sigmoidBackward(g, y) };

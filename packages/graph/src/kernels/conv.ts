@@ -171,13 +171,48 @@ function scoped(body: () => void): void {
 }
 
 /**
+ * Whether the products of the im2col path, chunk by chunk, would all run in the WebAssembly SIMD
+ * blocks (at least 4096 multiply-adds: matmul.ts; widths a multiple of 4: no scalar tail, which
+ * rounds a product apart from its sum where the other lanes fuse them), whose bits the direct
+ * kernel gives. Elsewhere (tiny layers) the im2col path stays, so a layer's bits never depend on which runs.
+ */
+function sameBitsAsProducts(g: ConvGeometry, bias: boolean, step: number): boolean {
+  const P = g.oh * g.ow,
+    last = g.n - Math.floor((g.n - 1) / step) * step,
+    shared = roundUp4(g.f, 'float32') * (g.c * g.kh * g.kw + (bias ? 1 : 0));
+  return g.n > 0 && [Math.min(step, g.n), last].every((n) => (n * P) % 4 === 0 && shared * n * P >= 4096);
+}
+
+/**
+ * The direct convolution (WebAssembly, float32, stride 1, dilation 1, one group): the sums of the
+ * product over im2col's matrix in its order, without that matrix or the copies of the product's
+ * planes. False where it does not apply.
+ */
+function directConv(x: NdArray, w: NdArray, g: ConvGeometry, bias: NdArray | undefined, out: Data): boolean {
+  const X = flat(x),
+    kernels = float32Kernels(X, out);
+  if (!kernels) return false;
+  let done = false;
+  scoped(() => {
+    const W = flat(w),
+      B = bias ? flat(bias) : null;
+    done =
+      W instanceof Float32Array &&
+      (!B || B instanceof Float32Array) &&
+      kernels.convDirect(X as Float32Array, W, B as Float32Array | null, out as Float32Array, g, 0, g.n);
+  });
+  return done;
+}
+
+/**
  * y = x ⋆ w (+ bias per filter): [N, F, OH, OW] from x [N, C, H, W] and w [F, C/G, KH, KW]. The
  * bias rides in the product, as a column of the weights times a row of ones in the patches.
  */
-export function conv2d(x: NdArray, w: NdArray, g: ConvGeometry, bias?: NdArray, step = chunkOf(g)): NdArray {
+export function conv2d(x: NdArray, w: NdArray, g: ConvGeometry, bias?: NdArray, step = chunkOf(g), direct = true): NdArray {
   const dtype = dtypeOf(x.data),
     P = g.oh * g.ow;
   const out = uninitialised(dtype, g.n * g.f * P); // every plane is copied in
+  if (direct && sameBitsAsProducts(g, bias !== undefined, step) && directConv(x, w, g, bias, out)) return ndarray(out, [g.n, g.f, g.oh, g.ow]);
   const fg = g.f / g.groups,
     rows = (g.c / g.groups) * g.kh * g.kw + (bias ? 1 : 0);
   scoped(() => {

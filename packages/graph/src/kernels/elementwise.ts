@@ -31,6 +31,24 @@ export function tanhGrad(g: NdArray, y: NdArray): NdArray {
   return (w && shaped(w.tanhGrad(G as Float32Array, Y as Float32Array), g.shape)) ?? zip3(g, g, y, (gv, _, yv) => gv * (1 - yv * yv));
 }
 
+/** max(x, 0) elementwise as `x > 0 ? x : 0` (NaN and -0 give +0): float32 by the WebAssembly SIMD kernel when it can. */
+export function relu(a: NdArray): NdArray {
+  const x = flat(a),
+    w = float32Kernels(x);
+  return (w && shaped(w.relu(x as Float32Array), a.shape)) ?? map(a, (v) => (v > 0 ? v : 0));
+}
+
+/**
+ * The gradient through ReLU from its input x: g · (x > 0 ? 1 : 0) in one pass (a product with the
+ * 0/1 mask, not a select, so that an infinite g where x <= 0 still gives NaN); the SIMD kernel for float32.
+ */
+export function reluGrad(g: NdArray, x: NdArray): NdArray {
+  const G = flat(g),
+    X = flat(x),
+    w = float32Kernels(G, X);
+  return (w && shaped(w.reluGrad(G as Float32Array, X as Float32Array), g.shape)) ?? zip3(g, x, x, (gv, xv) => gv * (xv > 0 ? 1 : 0));
+}
+
 /** a + b broadcast to `shape`; a matrix plus a row (a bias) by the WebAssembly SIMD kernel for float32 when it can. */
 export function add(a: NdArray, b: NdArray, shape: Shape): NdArray {
   // A matrix plus a row, either way round.

@@ -6,7 +6,7 @@
  * the max without branches); these loops are the float64 path and the reference.
  */
 import ndarray from 'ndarray';
-import { allocate, dtypeOf, type Data } from './memory.ts';
+import { allocate, allocateF32, dtypeOf, type Data } from './memory.ts';
 import { flat, type NdArray } from './arrays.ts';
 import { float32Kernels } from './wasm.ts';
 
@@ -75,11 +75,29 @@ function maxWindows(X: Data, out: Data, g: PoolGeometry): Int32Array {
 
 /** An array of `shape` of zeros plus each v[o] added at index[o]: the adjoint of picking x at index. */
 export function scatterAddAt(v: NdArray, index: Int32Array, shape: readonly number[]): NdArray {
+  return scatterAddInside(v, index, shape).array;
+}
+
+/**
+ * scatterAddAt, also counting the indices outside the array (`outside`), which add nothing: a
+ * caller checks its indices by that count in the same pass (maxPool2d's backward).
+ */
+export function scatterAddInside(v: NdArray, index: Int32Array, shape: readonly number[]): { array: NdArray; outside: number } {
   const V = flat(v),
-    size = shape.reduce((a, b) => a * b, 1),
-    out = allocate(dtypeOf(V), size);
-  for (let o = 0; o < index.length; o++) out[index[o]] += V[o];
-  return ndarray(out, [...shape]);
+    size = shape.reduce((a, b) => a * b, 1);
+  const dtype = dtypeOf(V),
+    wasm = float32Kernels(V),
+    blank = dtype === 'float32' && wasm ? allocateF32(size, false) : null;
+  const skipped = blank && wasm!.scatterAdd(V as Float32Array, index, blank); // zeroes `blank` first
+  if (skipped != null) return { array: ndarray(blank!, [...shape]), outside: skipped };
+  const out = blank ? blank.fill(0) : allocate(dtype, size);
+  let outside = 0;
+  for (let o = 0; o < index.length; o++) {
+    const i = index[o];
+    if (i >= 0 && i < size) out[i] += V[o];
+    else outside++;
+  }
+  return { array: ndarray(out, [...shape]), outside };
 }
 
 /** x's values at the flat indices `index`, in an array of `shape`. */

@@ -42,6 +42,10 @@ export interface WasmKernels {
   sumRows(a: NdArray): Float32Array | null;
   /** g (1 - y²) for float32 arrays of one length in the kernels' memory, or null. */
   tanhGrad(g: Float32Array, y: Float32Array): Float32Array | null;
+  /** x > 0 ? x : 0 of a float32 array in the kernels' memory, or null for one elsewhere. */
+  relu(x: Float32Array): Float32Array | null;
+  /** g · (x > 0 ? 1 : 0) for float32 arrays of one length in the kernels' memory, or null. */
+  reluGrad(g: Float32Array, x: Float32Array): Float32Array | null;
   /** The number of non-zeros of a float32 array in the kernels' memory, or null for one elsewhere. */
   countNonzero(x: Float32Array): number | null;
   /** w += alpha g in place for float32 arrays of one length in the kernels' memory; false (and nothing done) otherwise. */
@@ -57,8 +61,19 @@ export interface WasmKernels {
    * kernels' memory (kernels/conv.ts); false (and nothing done) for arrays elsewhere.
    */
   patches(x: Float32Array, cols: Float32Array, g: ConvGeometry, c0: number, c1: number, n0: number, n1: number, add: boolean): boolean;
+  /**
+   * The direct convolution of samples [n0, n1) of x [N, C, H, W] with w [F, C, KH, KW] (+ bias) into
+   * out [N, F, OH, OW], for stride 1, dilation 1, one group (kernels/conv.ts): the bits of the
+   * product over im2col's matrix. False (nothing done) for another geometry or arrays elsewhere.
+   */
+  convDirect(x: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, g: ConvGeometry, n0: number, n1: number): boolean;
   /** The max of each window of x into out, and the indices of the first maxima (kernels/pool.ts), or null for arrays elsewhere. */
   maxPool(x: Float32Array, out: Float32Array, g: PoolGeometry): Int32Array | null;
+  /**
+   * zeros of out's length with v[o] added at index[o] for each o, for float32 arrays in the kernels'
+   * memory: the number of indices outside out, which are skipped; null (nothing done) otherwise.
+   */
+  scatterAdd(v: Float32Array, index: Int32Array, out: Float32Array): number | null;
   /** The mean of each window of x into out, or with `backward` out spread back onto x (kernels/pool.ts); false for arrays elsewhere. */
   avgPool(x: Float32Array, out: Float32Array, g: PoolGeometry, includePad: boolean, backward: boolean): boolean;
   /** Adam on every slot in one call (kernels/optim.ts), the bits of `adamStep`; false (nothing done) unless all are float32 in the kernels' memory. */
@@ -78,11 +93,15 @@ interface Exports {
   addRow(a: Ptr, b: Ptr, c: Ptr, m: number, n: number): void;
   sumRows(a: Ptr, c: Ptr, m: number, n: number): void;
   tanhGrad(g: Ptr, y: Ptr, c: Ptr, n: number): void;
+  relu(x: Ptr, y: Ptr, n: number): void;
+  reluGrad(g: Ptr, x: Ptr, c: Ptr, n: number): void;
   countNonzero(x: Ptr, n: number): number;
   patches(x: Ptr, cols: Ptr, ...geometry: number[]): void;
+  convDirect(x: Ptr, w: Ptr, bias: Ptr, out: Ptr, xp: Ptr, ...geometry: number[]): void;
   maxPool(x: Ptr, out: Ptr, at: Ptr, ...geometry: number[]): void;
   avgPool(x: Ptr, out: Ptr, ...geometry: number[]): void;
   adamSteps(table: Ptr, count: number, lr: number, b1: number, b2: number, c1: number, c2: number, eps: number, decay: number): void;
+  scatterAdd(v: Ptr, at: Ptr, out: Ptr, count: number, size: number): number;
 }
 
 /** The kernels of one compiled module (its bytes, or the module) on the tensors' memory, or null without the memory. */
@@ -183,6 +202,18 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
       x.tanhGrad(g.byteOffset, y.byteOffset, c.byteOffset, g.length);
       return c;
     },
+    relu(v) {
+      const y = inMemory(v) ? allocateF32(v.length, false) : null;
+      if (!y || !inMemory(y)) return null;
+      x.relu(v.byteOffset, y.byteOffset, v.length);
+      return y;
+    },
+    reluGrad(g, v) {
+      const c = inMemory(g) && inMemory(v) && g.length === v.length ? allocateF32(g.length, false) : null;
+      if (!c || !inMemory(c)) return null;
+      x.reluGrad(g.byteOffset, v.byteOffset, c.byteOffset, g.length);
+      return c;
+    },
     countNonzero(v) {
       return inMemory(v) ? x.countNonzero(v.byteOffset, v.length) : null;
     },
@@ -204,6 +235,38 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
       x.patches(v.byteOffset, cols.byteOffset, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow, c0, c1, n0, n1, add ? 1 : 0);
       return true;
     },
+    convDirect(v, w, bias, out, g, n0, n1) {
+      if (g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.groups !== 1 || !inMemory(v) || !inMemory(w) || !inMemory(out)) return false;
+      if (bias && !inMemory(bias)) return false;
+      // the weights with their rows padded to a multiple of 4 (zeros), and the padded planes of one sample
+      const K = g.c * g.kh * g.kw,
+        rows = Math.ceil(g.f / 4) * 4;
+      const weights = allocateF32(rows * K),
+        planes = allocateF32(g.c * (g.h + 2 * g.ph) * (g.w + 2 * g.pw) + 8, false);
+      if (!inMemory(weights) || !inMemory(planes)) return false;
+      weights.set(w.subarray(0, g.f * K));
+      x.convDirect(
+        v.byteOffset,
+        weights.byteOffset,
+        bias ? bias.byteOffset : 0,
+        out.byteOffset,
+        planes.byteOffset,
+        g.c,
+        g.h,
+        g.w,
+        g.f,
+        g.kh,
+        g.kw,
+        g.ph,
+        g.pw,
+        g.oh,
+        g.ow,
+        n0,
+        n1,
+        bias ? 1 : 0,
+      );
+      return true;
+    },
     maxPool(v, out, g) {
       // The indices go through the scratch block into the JavaScript heap: a backward may read them
       // after the scope of the forward pass, and must not find another tensor's values there.
@@ -211,6 +274,12 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
       if (scratch === null) return null;
       x.maxPool(v.byteOffset, out.byteOffset, scratch, g.n * g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow);
       return new Int32Array(memory.wasm!.buffer, scratch, out.length).slice();
+    },
+    scatterAdd(v, index, out) {
+      const scratch = inMemory(v) && inMemory(out) && v.length === index.length ? memory.scratch(4 * index.length) : null;
+      if (scratch === null) return null;
+      new Int32Array(memory.wasm!.buffer, scratch, index.length).set(index);
+      return x.scatterAdd(v.byteOffset, scratch, out.byteOffset, index.length, out.length);
     },
     avgPool(v, out, g, includePad, backward) {
       if (!inMemory(v) || !inMemory(out)) return false;

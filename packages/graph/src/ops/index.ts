@@ -14,6 +14,7 @@ export {
   pow,
   elu,
   tanhBackward,
+  reluBackward,
   sigmoidBackward,
   softplus,
   leakyRelu,

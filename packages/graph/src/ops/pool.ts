@@ -67,8 +67,11 @@ export const maxPool2d = defineOp(
 export const maxPool2dBackward = defineOp(
   'maxPool2dBackward',
   (g: Tensor, argmax: Int32Array, xShape: Shape) => {
-    expectIndices('maxPool2dBackward', argmax, g.shape, xShape);
-    return { out: wrap(k.scatterAddAt(g.array, argmax, xShape)), backward: (h, _needs, t): Gradients => [t.maxPool2dPick(h, argmax, g.shape), null, null] };
+    if (argmax.length !== k.sizeOf(g.shape)) expectIndices('maxPool2dBackward', argmax, g.shape, xShape);
+    // the kernel counts the indices outside the input as it adds (one pass); any: the error names the first
+    const { array, outside } = k.scatterAddInside(g.array, argmax, xShape);
+    if (outside > 0) expectIndices('maxPool2dBackward', argmax, g.shape, xShape);
+    return { out: wrap(array), backward: (h, _needs, t): Gradients => [t.maxPool2dPick(h, argmax, g.shape), null, null] };
   },
   'dg = h at the maxima',
 );

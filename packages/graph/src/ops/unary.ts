@@ -5,7 +5,7 @@
  * own backward is again written with ops.
  */
 import * as k from '../kernels/index.ts';
-import { formatShape, type Tensor } from '../tensor.ts';
+import { formatShape, zeros, type Tensor } from '../tensor.ts';
 import { defineOp, expectSameDtype, wrap, type Gradients } from '../op.ts';
 import type { Tape } from '../tape.ts';
 
@@ -58,12 +58,25 @@ export const square = unary(
 export const relu = unary(
   'relu',
   (x) => (x > 0 ? x : 0),
-  (g, x, _y, t) =>
-    t.mul(
-      g,
-      where(x, (v) => v > 0),
-    ),
+  (g, x, _y, t) => t.reluBackward(g, x),
   "relu'(x) = 1 if x > 0 else 0",
+  k.relu,
+);
+
+/** g · (x > 0 ? 1 : 0), relu's backward from its input x, in one pass (a SIMD kernel for float32). Linear in g; x only selects. */
+export const reluBackward = defineOp(
+  'reluBackward',
+  (g: Tensor, x: Tensor) => {
+    expectSameDtype('reluBackward', g, x);
+    if (!k.sameShape(g.shape, x.shape))
+      throw new Error(`reluBackward: the gradient ${formatShape(g.shape)} is not the shape ${formatShape(x.shape)} of the input`);
+    return {
+      out: wrap(k.reluGrad(g.array, x.array)),
+      // d/dg = the same mask; d/dx = 0 (the mask is piecewise constant in x)
+      backward: (h, needs, t): Gradients => [needs[0] ? t.reluBackward(h, x) : null, needs[1] ? zeros(x.shape, { dtype: x.dtype }) : null],
+    };
+  },
+  'dg = h where x > 0, dx = 0',
 );
 export const tanh = unary('tanh', Math.tanh, (g, _x, y, t) => t.tanhBackward(g, y), "tanh'(x) = 1 - y²", k.tanh);
 // NOTE: written as 1/(1+e^-x) or e^x/(1+e^x) by sign, so neither overflows.
