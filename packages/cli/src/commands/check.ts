@@ -2,9 +2,7 @@
 import { readUserFile } from '@backprop/mlp/files';
 import { basename } from 'node:path';
 import type { Argv } from 'yargs';
-import { checkSource, type CheckReport } from '../check/evaluate.ts';
-import { explain } from '../check/explain.ts';
-import { CheckError } from '../check/parse.ts';
+import { CheckError, checkSource, explain, type CheckReport } from '@backprop/mlp/check';
 import { table, truncate } from '../format.ts';
 
 export const checkOptions = (y: Argv) =>
@@ -58,7 +56,7 @@ export async function checkCommand(args: { file: string; json?: boolean; explain
   }
   if (/\.(md|markdown)$/i.test(args.file)) {
     // markdown-it is loaded for Markdown files only.
-    const markdown = (await import('../check/markdown.ts')).derivationOfMarkdown(source);
+    const markdown = (await import('@backprop/mlp/check/markdown')).derivationOfMarkdown(source);
     if (markdown.blocks === 0)
       throw new Error(`${args.file}: no fenced code block marked derivation (\`\`\`derivation); in a Markdown file only those lines are checked`);
     source = markdown.source;
