@@ -2,7 +2,7 @@
 import { readUserFile } from '@backprop/mlp/files';
 import { basename } from 'node:path';
 import type { Argv } from 'yargs';
-import { CheckError, checkSource, explain, type CheckReport } from '@backprop/mlp/check';
+import { CheckError, checkSource, explain, summarize as summary } from '@backprop/mlp/check';
 import { table, truncate } from '../format.ts';
 
 export const checkOptions = (y: Argv) =>
@@ -32,17 +32,6 @@ export function readError(path: string, code: string | undefined): string {
     default:
       return `cannot read ${shown}${code ? ` (error ${code})` : ''}`;
   }
-}
-
-/** `12 claims: 8 ok (3 truncated), 4 rounding, 0 wrong; score 12/12`, and the blanks if any. */
-function summary(report: CheckReport): string {
-  const { ok, rounding, wrong, blank, undecided } = report.counts;
-  const claims = report.verdicts.length - blank;
-  if (claims === 0 && blank > 0) return `${blank} blank${blank === 1 ? '' : 's'}: the computed column holds the value each should have`;
-  const truncated = report.verdicts.filter((v) => v.truncated).length;
-  const blanks = blank ? `, ${blank} blank` : '';
-  const open = undecided ? `, ${undecided} cannot decide (not scored)` : '';
-  return `${claims} claim${claims === 1 ? '' : 's'}: ${ok} ok${truncated ? ` (${truncated} truncated)` : ''}, ${rounding} rounding, ${wrong} wrong${open}${blanks}; score ${report.score.right}/${report.score.of}`;
 }
 
 export async function checkCommand(args: { file: string; json?: boolean; explain?: string; graph?: string }): Promise<number> {

@@ -8,4 +8,5 @@
 export { checkSource, Derivation, formatValue, unitOf, type CheckReport, type Verdict, type VerdictName } from './evaluate.ts';
 export { CheckError, MAX_NESTING, type Statement } from './parse.ts';
 export { explain } from './explain.ts';
+export { summarize } from './summary.ts';
 export { derivationDrawing } from './graph.ts';
