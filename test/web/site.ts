@@ -92,7 +92,13 @@ export async function axeViolations(page: Page): Promise<string[]> {
 
 /** What the Tab key reaches, in order, from the top of the page: a short description of each focused element. */
 export async function tabOrder(page: Page, presses: number): Promise<string[]> {
-  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  // The top of the page as the starting point of sequential focus (a click leaves it where it was).
+  await page.evaluate(() => {
+    const body = document.body;
+    body.tabIndex = -1;
+    body.focus();
+    body.removeAttribute('tabindex');
+  });
   const order: string[] = [];
   for (let i = 0; i < presses; i++) {
     await page.keyboard.press('Tab');

@@ -8,4 +8,5 @@
 export { exampleText, parseLayers, type ExampleArgs, type ValuesReader } from './text.ts';
 export { generateExample, type ExampleOptions } from './generate.ts';
 export type { ExampleSpec, OutputActivation } from './network.ts';
+export { activationNames, type ActivationName } from '../activations.ts';
 export { classifies, drawValues, exampleLosses, paperExample, type Bias, type ExampleLoss, type ExampleValues } from './values.ts';
