@@ -68,7 +68,8 @@ export function buildDocs(repo: string, out: string, api: boolean): DocPage[] {
       const page = pageOf(resolved);
       if (page && !picture) return `#docs=${encodeURIComponent(anchor ? `${page}#${anchor}` : page)}`;
       const source = join(repo, resolved);
-      if (resolved.startsWith('..') || !existsSync(source) || statSync(source).isDirectory()) return null;
+      if (resolved.startsWith('..') || !existsSync(source)) throw new Error(`${path}: the link ${target} leads to no file of the repository`);
+      if (statSync(source).isDirectory()) return null;
       mkdirSync(dirname(join(out, resolved)), { recursive: true });
       cpSync(source, join(out, resolved));
       return `./${resolved}`;
