@@ -41,12 +41,17 @@ export const isolation = {
 export function serveDir(dir: string, port: number): Promise<Server> {
   const root = normalize(dir.endsWith(sep) ? dir : dir + sep);
   const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    let file = normalize(join(root, path));
     const fail = (status: number, text: string) => {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...isolation });
       res.end(text);
     };
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      return fail(400, 'a malformed address');
+    }
+    let file = normalize(join(root, path));
     if (!file.startsWith(root)) return fail(403, 'outside the site');
     try {
       if (statSync(file).isDirectory()) file = join(file, 'index.html');
