@@ -83,7 +83,10 @@ console.log(summarize(checkSource(text).report));
 console.log(summarize(checkSource(md.source).report));
 `;
     writeFileSync(join(project, 'subpaths.mjs'), script);
-    expect(node(['subpaths.mjs'], project).trim().split('\n')).toEqual([expect.stringMatching(/^\d+ claims: \d+ ok, 0 rounding, 0 wrong; score (\d+)\/\1$/), '1 claim: 0 ok, 0 rounding, 1 wrong; score 0/1']);
+    expect(node(['subpaths.mjs'], project).trim().split('\n')).toEqual([
+      expect.stringMatching(/^\d+ claims: \d+ ok, 0 rounding, 0 wrong; score (\d+)\/\1$/),
+      '1 claim: 0 ok, 0 rounding, 1 wrong; score 0/1',
+    ]);
   });
 
   it("(a) each package README's example runs as written", () => {
