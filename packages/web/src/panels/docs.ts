@@ -25,6 +25,8 @@ export async function mount(root: HTMLElement, state: PanelState): Promise<void>
   article.innerHTML = await response.text();
   // A wide code block scrolls: the keyboard reaches it (Tab, then the arrow keys).
   for (const pre of article.querySelectorAll('pre')) pre.tabIndex = 0;
+  // The pictures first: one above the heading, laid out after the scroll, would push it out of view.
+  await Promise.all([...article.querySelectorAll('img')].map((img) => img.decode().catch(() => undefined)));
   const target = heading ? article.querySelector(`#${CSS.escape(heading)}`) : null;
   if (target) target.scrollIntoView();
   else if (heading) article.prepend(el('p', { class: 'error' }, [`${pages.find((p) => p.name === name)!.title} has no heading #${heading}`]));
