@@ -33,7 +33,8 @@ export async function buildSite(out = distDir, { api = true } = {}): Promise<str
     entryPoints: ['src/main.ts', ...workers].map((e) => `${webRoot}${e}`),
     outdir: out,
     entryNames: '[name]',
-    chunkNames: 'chunks/[name]-[hash]',
+    // Chunks beside the entries: `new URL('./worker.js', import.meta.url)` finds an entry from any of them.
+    chunkNames: '[name]-[hash]',
     bundle: true,
     splitting: true,
     format: 'esm',
