@@ -45,7 +45,8 @@ afterAll(() => {
 
 beforeAll(() => {
   const pnpm = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager as string;
-  run('npx', ['-y', pnpm, '-r', 'pack', '--pack-destination', packs], root);
+  // The published packages only (pnpm packs a private one too: the site, @backprop/web).
+  run('npx', ['-y', pnpm, '-r', ...packages.flatMap((p) => ['--filter', `@backprop/${p}`]), 'pack', '--pack-destination', packs], root);
   const tarballs = readdirSync(packs).map((f) => join(packs, f));
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', private: true, type: 'module' }));
   run('npm', ['install', ...tarballs, '@types/node@20', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], project);

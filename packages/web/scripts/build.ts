@@ -1,0 +1,50 @@
+/**
+ * `npm run build:web`: the site in packages/web/dist/, every path in it relative (it works from any
+ * static host, in any subdirectory). esbuild bundles src/main.ts and the panels it loads on demand
+ * (code splitting: a panel's code, and Graphviz's, load when it is first shown); our packages come
+ * from their sources (the `@backprop/source` condition), as in the tests.
+ */
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+export const webRoot = fileURLToPath(new URL('..', import.meta.url));
+export const distDir = fileURLToPath(new URL('../dist/', import.meta.url));
+
+/**
+ * Entry points beside src/main.ts (a Web Worker's module, say), each written to dist/ under its
+ * own name: `new Worker(new URL('./name.js', import.meta.url), { type: 'module' })` finds it.
+ */
+export const workers: string[] = [];
+
+/** Builds the site into `out` (default dist/), replacing what was there. */
+export async function buildSite(out = distDir): Promise<string> {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  await build({
+    entryPoints: ['src/main.ts', ...workers].map((e) => `${webRoot}${e}`),
+    outdir: out,
+    entryNames: '[name]',
+    chunkNames: 'chunks/[name]-[hash]',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    conditions: ['@backprop/source'],
+    minify: true,
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+  cpSync(`${webRoot}src/index.html`, `${out}index.html`);
+  cpSync(`${webRoot}src/style.css`, `${out}style.css`);
+  return out;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  try {
+    console.log(`built the site in ${await buildSite()}`);
+  } catch {
+    process.exit(1); // esbuild has printed what failed, with the file and line
+  }
+}
