@@ -7,6 +7,7 @@
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { copyMnist } from './mnist.ts';
 
 export const webRoot = fileURLToPath(new URL('..', import.meta.url));
 export const distDir = fileURLToPath(new URL('../dist/', import.meta.url));
@@ -15,7 +16,7 @@ export const distDir = fileURLToPath(new URL('../dist/', import.meta.url));
  * Entry points beside src/main.ts (a Web Worker's module, say), each written to dist/ under its
  * own name: `new Worker(new URL('./name.js', import.meta.url), { type: 'module' })` finds it.
  */
-export const workers: string[] = [];
+export const workers: string[] = ['src/training/mnist-worker.ts'];
 
 /** Builds the site into `out` (default dist/), replacing what was there. */
 export async function buildSite(out = distDir): Promise<string> {
@@ -38,6 +39,7 @@ export async function buildSite(out = distDir): Promise<string> {
   });
   cpSync(`${webRoot}src/index.html`, `${out}index.html`);
   cpSync(`${webRoot}src/style.css`, `${out}style.css`);
+  copyMnist(out);
   return out;
 }
 

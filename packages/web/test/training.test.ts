@@ -1,4 +1,4 @@
-// The site's training worker (src/training/worker.ts) in Debian's chromium: bundled by esbuild for the
+// The site's training worker (src/training/mnist-worker.ts) in Debian's chromium: bundled by esbuild for the
 // browser, fed MNIST over http as the site serves it (gzip-compressed IDX files), it trains the
 // run `backprop train` trains with the same settings and gives the same bits: every epoch's
 // losses and accuracies, and the final weights' SHA-256.
@@ -55,7 +55,7 @@ worker.postMessage({ type: 'start', run: JSON.parse(decodeURIComponent(location.
 
 beforeAll(async () => {
   if (!hasChromium) return;
-  const worker = await bundle(`import './src/training/worker.ts';`, web);
+  const worker = await bundle(`import './src/training/mnist-worker.ts';`, web);
   const files = new Map<string, { type: string; body: string | Buffer }>([
     ['/', { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><script type="module" src="/main.js"></script>' }],
     ['/main.js', { type: 'text/javascript', body: page }],

@@ -1,5 +1,5 @@
 /**
- * The messages between a page and its training worker (worker.ts). One worker trains one run at a
+ * The messages between a page and its training worker (mnist-worker.ts). One worker trains one run at a
  * time, single-threaded, with @backprop/mlp's `train`: the same seed and subset give the bits
  * `backprop train` gives.
  */
