@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Locator, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { colours } from './pixels.ts';
 import { hasChromium, inCI, missing, open, startSite, type Site } from './site.ts';
 
 if (!hasChromium && !inCI) console.warn(`training.test.ts: ${missing}; the browser tests are skipped (outside CI)`);
@@ -22,20 +23,6 @@ afterAll(async () => {
   await site?.close();
   rmSync(scratch, { recursive: true, force: true });
 });
-
-/** The number of distinct colours in a screenshot of `what`, decoded by the page itself. */
-async function colours(page: Page, what: Locator): Promise<number> {
-  const png = (await what.screenshot()).toString('base64');
-  return page.evaluate(async (b64) => {
-    const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
-    const c = new OffscreenCanvas(bitmap.width, bitmap.height).getContext('2d')!;
-    c.drawImage(bitmap, 0, 0);
-    const d = c.getImageData(0, 0, bitmap.width, bitmap.height).data;
-    const seen = new Set<number>();
-    for (let i = 0; i < d.length; i += 4) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
-    return seen.size;
-  }, png);
-}
 
 const settings = {
   layers: '784,800,100,10',
