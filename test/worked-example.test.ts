@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Tape, tensor } from '@backprop/graph';
 import { SGD } from '@backprop/mlp';
-import { checkSource } from '../packages/cli/src/check/evaluate.ts';
+import { checkSource } from '@backprop/mlp/check';
 
 const given = { I1: 0.05, I2: 0.25, w1: 0.25, w2: 0.6, w3: 0.75, w4: 0.35, w5: 0.55, w6: 0.65, b1: 0.45, b2: 0.65, y: 0.01, eta: 0.5 };
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));

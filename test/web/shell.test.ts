@@ -31,11 +31,11 @@ describe('the site shell', () => {
   it("keeps the check panel's text in the URL, and a #check= link restores it", async () => {
     if (!site) return expect(inCI, missing).toBe(false);
     const { page, errors } = await open(site, '#check');
-    await page.fill('#derivation', 'x = 2\ny = x * 3\ny = 6');
+    await page.fill('#derivation', 'x = 2\ny = x * 3 = 6');
     const hash = await page.evaluate(() => location.hash);
-    expect(hash).toBe(`#check=${encodeURIComponent('x = 2\ny = x * 3\ny = 6')}`);
+    expect(hash).toBe(`#check=${encodeURIComponent('x = 2\ny = x * 3 = 6')}`);
     const again = await open(site, hash);
-    expect(await again.page.inputValue('#derivation')).toBe('x = 2\ny = x * 3\ny = 6');
+    expect(await again.page.inputValue('#derivation')).toBe('x = 2\ny = x * 3 = 6');
     expect([...errors, ...again.errors]).toEqual([]);
     await page.close();
     await again.page.close();

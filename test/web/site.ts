@@ -5,6 +5,7 @@
  * exceptions; a test expects none.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,4 +57,57 @@ export async function open(site: Site, hash = ''): Promise<Opened> {
   await page.goto(site.url + hash);
   await page.waitForSelector('#panel > .panel[data-ready]', { timeout: 0 });
   return { page, errors };
+}
+
+/**
+ * How many colours a screenshot of the page has (decoded in the page itself, on a canvas): a blank
+ * or unstyled page has one or two, a panel with text, verdict fills and a graph has hundreds.
+ */
+export async function screenshotColours(page: Page): Promise<number> {
+  const png = (await page.screenshot({ fullPage: false })).toString('base64');
+  return page.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = `data:image/png;base64,${b64}`;
+    await img.decode();
+    const canvas = new OffscreenCanvas(img.width, img.height);
+    const g = canvas.getContext('2d')!;
+    g.drawImage(img, 0, 0);
+    const data = new Uint32Array(g.getImageData(0, 0, img.width, img.height).data.buffer);
+    return new Set(data).size;
+  }, png);
+}
+
+const axeSource = createRequire(new URL('../../packages/web/package.json', import.meta.url)).resolve('axe-core/axe.min.js');
+
+/** axe-core's WCAG 2 A and AA violations on the page as it is now (rule id and the elements), none expected. */
+export async function axeViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: axeSource });
+  return page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(o: unknown): Promise<{ violations: { id: string; help: string; nodes: { target: unknown[] }[] }[] }> } })
+      .axe;
+    const r = await axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+    return r.violations.map((v) => `${v.id} (${v.help}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+}
+
+/** What the Tab key reaches, in order, from the top of the page: a short description of each focused element. */
+export async function tabOrder(page: Page, presses: number): Promise<string[]> {
+  // The top of the page as the starting point of sequential focus (a click leaves it where it was).
+  await page.evaluate(() => {
+    const body = document.body;
+    body.tabIndex = -1;
+    body.focus();
+    body.removeAttribute('tabindex');
+  });
+  const order: string[] = [];
+  for (let i = 0; i < presses; i++) {
+    await page.keyboard.press('Tab');
+    order.push(
+      await page.evaluate(() => {
+        const e = document.activeElement as HTMLElement;
+        return `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.dataset.panel ? `[${e.dataset.panel}]` : ''}${e.dataset.example ? `[${e.dataset.example}]` : ''}`;
+      }),
+    );
+  }
+  return order;
 }

@@ -3,8 +3,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkSource } from '../src/check/evaluate.ts';
-import { derivationOfMarkdown } from '../src/check/markdown.ts';
+import { checkSource } from '@backprop/mlp/check';
+import { derivationOfMarkdown } from '@backprop/mlp/check/markdown';
 import { backprop } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'check-blanks-'));

@@ -8,8 +8,7 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkSource, formatValue } from '../src/check/evaluate.ts';
-import { MAX_NESTING } from '../src/check/parse.ts';
+import { checkSource, formatValue, MAX_NESTING } from '@backprop/mlp/check';
 import { table } from '../src/format.ts';
 import { backprop } from './helpers.ts';
 

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkSource } from '../src/check/evaluate.ts';
+import { checkSource } from '@backprop/mlp/check';
 import { backprop } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'check-range-test-'));

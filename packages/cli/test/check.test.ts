@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkSource, unitOf } from '../src/check/evaluate.ts';
+import { checkSource, unitOf } from '@backprop/mlp/check';
 import { backprop, repoRoot } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'check-test-'));

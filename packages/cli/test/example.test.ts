@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { activationNames } from '@backprop/mlp';
-import { checkSource } from '../src/check/evaluate.ts';
+import { checkSource } from '@backprop/mlp/check';
 import { exampleText, type ExampleArgs } from '../src/commands/example.ts';
-import { exampleLosses } from '../src/example/values.ts';
+import { exampleLosses } from '@backprop/mlp/example';
 import { backprop, repoRoot } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'example-test-'));

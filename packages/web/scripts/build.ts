@@ -4,12 +4,13 @@
  * (code splitting: a panel's code, and Graphviz's, load when it is first shown); our packages come
  * from their sources (the `@backprop/source` condition), as in the tests.
  */
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { copyMnist } from './mnist.ts';
 
 export const webRoot = fileURLToPath(new URL('..', import.meta.url));
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const distDir = fileURLToPath(new URL('../dist/', import.meta.url));
 
 /**
@@ -39,8 +40,24 @@ export async function buildSite(out = distDir): Promise<string> {
   });
   cpSync(`${webRoot}src/index.html`, `${out}index.html`);
   cpSync(`${webRoot}src/style.css`, `${out}style.css`);
+  copyExamples(`${out}examples/`);
   copyMnist(out);
   return out;
+}
+
+/** The repository's worked derivations (examples/*.txt, examples/derivation.md), and examples/index.json: each file's name and first line. */
+function copyExamples(out: string): void {
+  mkdirSync(out, { recursive: true });
+  const dir = `${repoRoot}examples/`;
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.txt') || f === 'derivation.md')
+    .sort();
+  const index = files.map((file) => {
+    const text = readFileSync(dir + file, 'utf8');
+    cpSync(dir + file, out + file);
+    return { file, title: text.split('\n')[0].replace(/^#+\s*/, '') };
+  });
+  writeFileSync(`${out}index.json`, JSON.stringify(index, null, 2));
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -2,9 +2,7 @@
 import { readUserFile } from '@backprop/mlp/files';
 import { basename } from 'node:path';
 import type { Argv } from 'yargs';
-import { checkSource, type CheckReport } from '../check/evaluate.ts';
-import { explain } from '../check/explain.ts';
-import { CheckError } from '../check/parse.ts';
+import { CheckError, checkSource, explain, summarize as summary } from '@backprop/mlp/check';
 import { table, truncate } from '../format.ts';
 
 export const checkOptions = (y: Argv) =>
@@ -36,17 +34,6 @@ export function readError(path: string, code: string | undefined): string {
   }
 }
 
-/** `12 claims: 8 ok (3 truncated), 4 rounding, 0 wrong; score 12/12`, and the blanks if any. */
-function summary(report: CheckReport): string {
-  const { ok, rounding, wrong, blank, undecided } = report.counts;
-  const claims = report.verdicts.length - blank;
-  if (claims === 0 && blank > 0) return `${blank} blank${blank === 1 ? '' : 's'}: the computed column holds the value each should have`;
-  const truncated = report.verdicts.filter((v) => v.truncated).length;
-  const blanks = blank ? `, ${blank} blank` : '';
-  const open = undecided ? `, ${undecided} cannot decide (not scored)` : '';
-  return `${claims} claim${claims === 1 ? '' : 's'}: ${ok} ok${truncated ? ` (${truncated} truncated)` : ''}, ${rounding} rounding, ${wrong} wrong${open}${blanks}; score ${report.score.right}/${report.score.of}`;
-}
-
 export async function checkCommand(args: { file: string; json?: boolean; explain?: string; graph?: string }): Promise<number> {
   let source: string;
   try {
@@ -58,7 +45,7 @@ export async function checkCommand(args: { file: string; json?: boolean; explain
   }
   if (/\.(md|markdown)$/i.test(args.file)) {
     // markdown-it is loaded for Markdown files only.
-    const markdown = (await import('../check/markdown.ts')).derivationOfMarkdown(source);
+    const markdown = (await import('@backprop/mlp/check/markdown')).derivationOfMarkdown(source);
     if (markdown.blocks === 0)
       throw new Error(`${args.file}: no fenced code block marked derivation (\`\`\`derivation); in a Markdown file only those lines are checked`);
     source = markdown.source;

@@ -3,7 +3,7 @@
  * loss, the chain rule layer by layer, the updates. The worked examples print these numbers; the
  * checker recomputes every one of them on its tape, by other code, when it checks the file.
  */
-import { activations, type ActivationName } from '@backprop/mlp';
+import { activations, type ActivationName } from '../activations.ts';
 import type { Bias, ExampleLoss, ExampleValues } from './values.ts';
 
 export type OutputActivation = ActivationName | 'linear';
