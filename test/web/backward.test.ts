@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { colours } from './pixels.ts';
 import { parseSetup, recordPass } from '../../packages/web/src/backward/pass.ts';
-import { hasChromium, inCI, missing, open, startSite, type Site } from './site.ts';
+import { axeViolations, hasChromium, inCI, missing, open, startSite, type Site } from './site.ts';
 
 if (!hasChromium && !inCI) console.warn(`backward.test.ts: ${missing}; the browser tests are skipped (outside CI)`);
 let site: Site | undefined;
@@ -69,6 +69,7 @@ describe('the backward panel', () => {
     await drawn(page, 6);
     expect(await page.$eval('.tape-graph svg', (s) => s.textContent)).toContain('grad');
     expect(await colours(page, page.locator('.tape-graph'))).toBeGreaterThan(20); // a drawn graph (fills, red, text), not an empty box
+    expect(await axeViolations(page)).toEqual([]); // WCAG 2 A and AA, contrast included
     expect(errors).toEqual([]);
     await page.close();
   }, 300_000);

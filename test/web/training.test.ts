@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { colours } from './pixels.ts';
-import { hasChromium, inCI, missing, open, startSite, type Site } from './site.ts';
+import { axeViolations, hasChromium, inCI, missing, open, startSite, type Site } from './site.ts';
 
 if (!hasChromium && !inCI) console.warn(`training.test.ts: ${missing}; the browser tests are skipped (outside CI)`);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -89,6 +89,7 @@ describe('the train panel', () => {
     expect(await page.$$eval('.loss-plot polyline', (p) => p.length)).toBe(1);
     expect(await colours(page, page.locator('.loss-plot'))).toBeGreaterThan(3);
     expect(await colours(page, page.locator('.accuracy-plot'))).toBeGreaterThan(3);
+    expect(await axeViolations(page)).toEqual([]); // WCAG 2 A and AA, contrast included
     expect(errors).toEqual([]);
     await page.close();
   }, 600_000);
@@ -117,6 +118,7 @@ describe('the draw panel', () => {
     expect(await page.$$eval('.scores tbody tr', (trs) => trs.length)).toBe(10);
     expect(await page.textContent('.prediction')).toMatch(/^Prediction: \d$/);
     expect(await colours(page, page.locator('.seen'))).toBeGreaterThan(2);
+    expect(await axeViolations(page)).toEqual([]);
     // The link restores what the network saw.
     const again = await open(site, hash);
     await again.page.waitForSelector('.panel-draw[data-prediction]', { timeout: 0 });

@@ -44,7 +44,7 @@ it with the buttons or the keys (&larr; &rarr;, Home, End): a tensor's gradient 
 <button type="button" data-action="last">To the inputs</button></p>
 <p class="step-text" aria-live="polite"></p>
 <div style="display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start">
-<div class="tape-graph" style="max-width:100%;overflow:auto"></div>
+<div class="tape-graph" tabindex="0" role="region" aria-label="the computation graph (scrolls)" style="max-width:100%;overflow:auto"></div>
 <table class="compare"><caption>Each parameter's gradient</caption><thead><tr><th>parameter</th><th>by the tape</th><th class="other-name"></th><th>agree</th></tr></thead><tbody></tbody></table>
 </div>`;
   const $ = <T extends Element>(s: string) => root.querySelector<T>(s)!;
