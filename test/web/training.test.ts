@@ -85,11 +85,32 @@ describe('the train panel', () => {
     expect(rows).toEqual(cliRows());
     expect(Number(rows[5][2])).toBeLessThan(Number(rows[0][2])); // the training loss falls
     expect(Number.parseFloat(rows[5][5])).toBeGreaterThan(80); // test accuracy
-    expect(await page.textContent('.status')).toMatch(/^Done: 6 epochs, 900 iterations; training on the first 1200 images, testing on the first 200; seed 7/);
+    expect(await page.textContent('.status')).toMatch(
+      /^Done \(784-800-100-10\): 6 epochs, 900 iterations; training on the first 1200 images, testing on the first 200; seed 7/,
+    );
     expect(await page.$$eval('.loss-plot polyline', (p) => p.length)).toBe(1);
     expect(await colours(page, page.locator('.loss-plot'))).toBeGreaterThan(3);
     expect(await colours(page, page.locator('.accuracy-plot'))).toBeGreaterThan(3);
     expect(await axeViolations(page)).toEqual([]); // WCAG 2 A and AA, contrast included
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 600_000);
+});
+
+describe('the train panel with LeNet-5', () => {
+  it('trains the model file from its form, its MLP-only fields disabled, and names the --model command', async () => {
+    if (!site) return expect(inCI, missing).toBe(false);
+    const lenet = { ...settings, model: 'lenet', epochs: '1', subset: '120', seed: '2' };
+    const { page, errors } = await open(site, `#train=${encodeURIComponent(new URLSearchParams(lenet).toString())}`);
+    expect(await page.isDisabled('#train-layers')).toBe(true);
+    expect(await page.textContent('.cli')).toBe(
+      'npx backprop train --model examples/models/lenet.ts --loss hinge --lr 0.01 --batch-size 8 --epochs 1 --optimizer sgd --seed 2 --subset 120',
+    );
+    await page.click('button[data-action="train"]');
+    await page.waitForSelector('.panel-train[data-status="done"]', { timeout: 0 });
+    expect(await page.textContent('.status')).toMatch(
+      /^Done \(LeNet-5\): 1 epoch, 15 iterations; training on the first 120 images, testing on the first 20; seed 2/,
+    );
     expect(errors).toEqual([]);
     await page.close();
   }, 600_000);

@@ -15,6 +15,7 @@ import { gzipSync } from 'node:zlib';
 import { defaultMnistDir, readTensorFile } from '@backprop/mlp';
 import { bundle, hasChromium, inCI, launch, missing } from '../../../test/chromium.ts';
 import type { RunSettings } from '../src/training/protocol.ts';
+import lenet from '../../../examples/models/lenet.ts';
 
 if (!hasChromium && !inCI) console.warn(`training.test.ts: ${missing}; the browser tests are skipped (outside CI)`);
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -99,9 +100,11 @@ async function inPage(run: RunSettings): Promise<PageRun> {
 
 /** The same run by the CLI: its epochs (from --json) and the SHA-256 of its weights, in the network's order. */
 function inNode(run: RunSettings): { epochs: PageRun['epochs']; sha256: string } {
-  const out = join(scratch, `run-${run.seed}-${run.init}`);
-  const args = ['train', '--layers', run.layers.join(','), '--activation', run.activation, '--loss', run.loss, '--lr', String(run.lr)];
-  args.push('--batch-size', String(run.batchSize), '--epochs', String(run.epochs), '--init', run.init, '--optimizer', run.optimizer);
+  const out = join(scratch, `run-${run.seed}-${run.init}-${run.model ?? 'mlp'}`);
+  const network =
+    run.model === 'lenet' ? ['--model', 'examples/models/lenet.ts'] : ['--layers', run.layers.join(','), '--activation', run.activation, '--init', run.init];
+  const args = ['train', ...network, '--loss', run.loss, '--lr', String(run.lr)];
+  args.push('--batch-size', String(run.batchSize), '--epochs', String(run.epochs), '--optimizer', run.optimizer);
   args.push('--seed', String(run.seed), '--subset', String(run.subset), '--json', '--out', out);
   const r = spawnSync(process.execPath, [join(root, 'packages/cli/bin/backprop.mjs'), ...args], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`backprop ${args.join(' ')} failed: ${r.stderr}`);
@@ -126,7 +129,12 @@ function inNode(run: RunSettings): { epochs: PageRun['epochs']; sha256: string }
     }));
   const { tensors } = readTensorFile(join(out, 'model.safetensors'));
   const hash = createHash('sha256');
-  for (let i = 0; i < run.layers.length - 1; i++) for (const kind of ['weight', 'bias']) hash.update(tensors.get(`layers.${i}.${kind}`)!.data as Float32Array);
+  // The parameters in the network's order: an MLP's layers, or the model file's parameters as it lists them.
+  const names =
+    run.model === 'lenet'
+      ? Object.keys(lenet.parameters)
+      : Array.from({ length: run.layers.length - 1 }, (_, i) => [`layers.${i}.weight`, `layers.${i}.bias`]).flat();
+  for (const name of names) hash.update(tensors.get(name)!.data as Float32Array);
   return { epochs, sha256: hash.digest('hex') };
 }
 
@@ -150,6 +158,16 @@ describe('the training worker in Chromium', () => {
     const run: RunSettings = { ...paperNetwork, layers: [...paperNetwork.layers], init: 'paper', epochs: 1, seed: 3, subset: 600 };
     const [page, node] = [await inPage(run), inNode(run)];
     expect(page.error).toBeUndefined();
+    expect(page.epochs).toEqual(node.epochs);
+    expect(page.sha256).toBe(node.sha256);
+  }, 300_000);
+
+  it('trains LeNet-5 (examples/models/lenet.ts, its He initialisation: normal draws) for 15 steps with the bits of backprop train --model', async () => {
+    if (!browser) return expect(inCI, missing).toBe(false);
+    const run: RunSettings = { ...paperNetwork, layers: [784, 10], activation: 'relu', init: 'paper', model: 'lenet', epochs: 1, seed: 2, subset: 120 };
+    const [page, node] = [await inPage(run), inNode(run)];
+    expect(page.error).toBeUndefined();
+    expect(page.iterations).toBe(15);
     expect(page.epochs).toEqual(node.epochs);
     expect(page.sha256).toBe(node.sha256);
   }, 300_000);

@@ -152,7 +152,7 @@ a 20x20 box, centred by its centre of mass), and the network trained in the <a h
   // While the network trains, the drawing's scores follow it.
   let last = -1;
   const stopListening = trainer.listen((run: RunRecord) => {
-    network.textContent = `Scored by ${run.settings.layers.join('-')} (${run.settings.activation}, ${run.settings.loss}) after ${run.losses.length} iterations on ${run.trainImages || run.settings.subset} images (${run.status}).`;
+    network.textContent = `Scored by ${run.settings.model === 'lenet' ? 'LeNet-5' : `${run.settings.layers.join('-')} (${run.settings.activation}, ${run.settings.loss})`} after ${run.losses.length} iterations on ${run.trainImages || run.settings.subset} images (${run.status}).`;
     if (run.losses.length !== last) {
       last = run.losses.length;
       void score();

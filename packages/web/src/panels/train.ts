@@ -26,9 +26,11 @@ export const defaults: RunSettings = {
   optimizer: 'sgd',
   seed: 1,
   subset: 3000,
+  model: 'mlp',
 };
 
 const fields: { key: keyof RunSettings; label: string; choices?: readonly string[] }[] = [
+  { key: 'model', label: 'Network', choices: ['mlp', 'lenet'] },
   { key: 'layers', label: 'Layers' },
   { key: 'activation', label: 'Activation', choices: activationNames },
   { key: 'loss', label: 'Loss', choices: lossNames },
@@ -49,6 +51,7 @@ export function parseSettings(value: string): RunSettings {
   if (layers && layers.length >= 2 && layers.every((n) => Number.isInteger(n) && n > 0) && layers[0] === 784 && layers[layers.length - 1] >= 10)
     s.layers = layers;
   const pick = <T extends string>(name: string, choices: readonly T[], fallback: T): T => (choices.includes(q.get(name) as T) ? (q.get(name) as T) : fallback);
+  s.model = pick('model', ['mlp', 'lenet'] as const, 'mlp');
   s.activation = pick('activation', activationNames, s.activation);
   s.loss = pick('loss', lossNames, s.loss);
   s.init = pick('init', initNames, s.init);
@@ -114,7 +117,8 @@ below the form: every loss, accuracy and weight.</p>
     let input: HTMLInputElement | HTMLSelectElement;
     if (f.choices) {
       input = document.createElement('select');
-      for (const c of f.choices) input.append(new Option(c, c));
+      const shown: Record<string, string> = { mlp: 'MLP (the layers below)', lenet: 'LeNet-5 (examples/models/lenet.ts)' };
+      for (const c of f.choices) input.append(new Option(shown[c] ?? c, c));
     } else {
       input = document.createElement('input');
       input.type = 'text';
@@ -139,7 +143,12 @@ below the form: every loss, accuracy and weight.</p>
     if (wrong) return undefined;
     return parseSettings(new URLSearchParams(f).toString());
   };
+  const mlpOnly = () => {
+    for (const k of ['layers', 'activation', 'init']) inputs.get(k)!.disabled = inputs.get('model')!.value === 'lenet';
+  };
+  mlpOnly();
   const changed = () => {
+    mlpOnly();
     const s = formSettings();
     if (!s) return;
     state.set(settingsValue(s));
@@ -164,6 +173,7 @@ below the form: every loss, accuracy and weight.</p>
   };
   const show = (run: RunRecord) => {
     const s = run.settings;
+    const what = s.model === 'lenet' ? 'LeNet-5' : s.layers.join('-');
     const total = run.stepsPerEpoch * s.epochs;
     const iteration = run.losses.length;
     const epoch = Math.min(s.epochs, Math.floor(iteration / Math.max(1, run.stepsPerEpoch)) + 1);
@@ -172,7 +182,7 @@ below the form: every loss, accuracy and weight.</p>
       loading: 'Fetching MNIST (once; the browser keeps it)...',
       training: `Training: epoch ${epoch} of ${s.epochs}, iteration ${iteration} of ${total}${where}.`,
       stopped: `Stopped at iteration ${iteration} of ${total}${where}. Continue goes on to the same bits.`,
-      done: `Done: ${s.epochs} epochs, ${iteration} iterations${where}; test accuracy ${pct(run.epochs.at(-1)?.test.accuracy)}.`,
+      done: `Done (${what}): ${s.epochs} epoch${s.epochs === 1 ? '' : 's'}, ${iteration} iterations${where}; test accuracy ${pct(run.epochs.at(-1)?.test.accuracy)}.`,
       diverged: `Diverged: ${run.message ?? ''}`,
       error: `Failed: ${run.message ?? ''}`,
       idle: '',

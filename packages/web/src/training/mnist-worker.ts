@@ -5,7 +5,8 @@
  * stops (and waits to continue), and a drawn digit gets the scores of the network as it is then.
  */
 import { tensor, tidy } from '@backprop/graph';
-import { MLP, scores, startState, train, type Dataset, type TrainState } from '@backprop/mlp/core';
+import { ModelNetwork, scores, startState, train, type Dataset, type ModelFile, type Network, type TrainState } from '@backprop/mlp/core';
+import lenet from '../../../../examples/models/lenet.ts';
 import { fetchSplit } from './data.ts';
 import type { FromWorker, RunSettings, ToWorker } from './protocol.ts';
 
@@ -14,7 +15,10 @@ const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown 
 /** The data, fetched once per worker (and kept in Cache Storage across visits). */
 let mnist: Promise<{ train: Dataset; test: Dataset }> | undefined;
 /** The network trained last (or being trained): what a drawn digit is scored by. */
-let net: MLP | undefined;
+let net: Network | undefined;
+
+/** examples/models/lenet.ts as `backprop train --model examples/models/lenet.ts` loads it (bundled here: a page imports no file). */
+const lenetFile: ModelFile = { path: 'examples/models/lenet.ts', file: 'examples/models/lenet.ts', sha256: '', definition: lenet };
 /** The run in progress: `generation` tells a replaced run to end at its next yield. */
 let generation = 0;
 let stopRequested = false;
@@ -39,7 +43,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
 };
 
 /** The ten scores of one image under `network` as it is now (between two steps). */
-function scoresOf(network: MLP, pixels: Float32Array): number[] {
+function scoresOf(network: Network, pixels: Float32Array): number[] {
   return tidy(() => {
     const X = tensor(Float32Array.from(pixels), { shape: [1, pixels.length] });
     return Array.from(scores(network, X).toFlatArray());
@@ -58,7 +62,8 @@ async function run(settings: RunSettings, data: string, mine: number): Promise<v
   // --subset N: the first N training images, the first ceil(N / 6) test images (prepareRunData in the CLI).
   const sets = { train: all.train.take(settings.subset), test: all.test.take(Math.ceil(settings.subset / 6)) };
   const config = { ...settings };
-  const state: TrainState<MLP> = startState(config);
+  // The CLI's start (rundir.ts): the MLP of the settings, or the model file's network with its own initialisers.
+  const state: TrainState = settings.model === 'lenet' ? startState(config, (rng) => new ModelNetwork(lenetFile, rng)) : startState(config);
   net = state.net;
   post({ type: 'started', trainImages: sets.train.count, testImages: sets.test.count, stepsPerEpoch: Math.ceil(sets.train.count / config.batchSize) });
   let losses: number[] = [];

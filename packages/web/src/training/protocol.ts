@@ -18,6 +18,11 @@ export interface RunSettings {
   seed: number;
   /** Train on the first `subset` training images and test on the first ceil(subset / 6), as --subset does. */
   subset: number;
+  /**
+   * 'lenet': the model file examples/models/lenet.ts (`--model`) instead of the MLP of `layers`,
+   * `activation` and `init` (it has its own initialisers); 'mlp' or absent: the MLP.
+   */
+  model?: 'mlp' | 'lenet';
 }
 
 export type ToWorker =

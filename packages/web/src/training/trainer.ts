@@ -98,15 +98,15 @@ export const trainer = new Trainer();
 
 /** `backprop train ...`: the command that trains the same run, to the same bits, in Node. */
 export function cliCommand(s: RunSettings): string {
+  const network = s.model === 'lenet' ? ['--model examples/models/lenet.ts'] : [`--layers ${s.layers.join(',')}`, `--activation ${s.activation}`];
   return [
     'npx backprop train',
-    `--layers ${s.layers.join(',')}`,
-    `--activation ${s.activation}`,
+    ...network,
     `--loss ${s.loss}`,
     `--lr ${s.lr}`,
     `--batch-size ${s.batchSize}`,
     `--epochs ${s.epochs}`,
-    `--init ${s.init}`,
+    ...(s.model === 'lenet' ? [] : [`--init ${s.init}`]),
     `--optimizer ${s.optimizer}`,
     `--seed ${s.seed}`,
     `--subset ${s.subset}`,
