@@ -73,6 +73,22 @@ describe('the packed packages, installed with npm in a project outside the repos
     expect(out).toBe(node(['examples/installed/train.mjs'], root));
   });
 
+  it('(a) export the checker and the example generator as subpaths, as the CLI and the site import them', () => {
+    const script = `import { checkSource, summarize } from '@backprop/mlp/check';
+import { derivationOfMarkdown } from '@backprop/mlp/check/markdown';
+import { exampleText } from '@backprop/mlp/example';
+const text = exampleText({ layers: '2,2,1', seed: 1, digits: 4 });
+const md = derivationOfMarkdown('# a write-up\\n\\n\`\`\`derivation\\nx = 2\\ny = x * 3 = 7\\n\`\`\`\\n');
+console.log(summarize(checkSource(text).report));
+console.log(summarize(checkSource(md.source).report));
+`;
+    writeFileSync(join(project, 'subpaths.mjs'), script);
+    expect(node(['subpaths.mjs'], project).trim().split('\n')).toEqual([
+      expect.stringMatching(/^\d+ claims: \d+ ok, 0 rounding, 0 wrong; score (\d+)\/\1$/),
+      '1 claim: 0 ok, 0 rounding, 1 wrong; score 0/1',
+    ]);
+  });
+
   it("(a) each package README's example runs as written", () => {
     for (const p of ['graph', 'mlp']) {
       const readme = readFileSync(join(project, 'node_modules/@backprop', p, 'README.md'), 'utf8');

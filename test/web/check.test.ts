@@ -32,6 +32,21 @@ describe('the check panel', () => {
     await page.close();
   }, 120_000);
 
+  it('opens the #check= link of docs/site.md with the verdicts the page says it shows', async () => {
+    if (!site) return expect(inCI, missing).toBe(false);
+    const doc = readFileSync(new URL('../../docs/site.md', import.meta.url), 'utf8');
+    const link = /^index\.html(#check=\S+)$/m.exec(doc)![1];
+    const { page, errors } = await open(site, link);
+    const wrong = /line 4 `(wrong: [^`]+)`/.exec(doc.replace(/\s+/g, ' '))![1];
+    await page.waitForSelector('.gutter [data-line="4"].verdict-wrong');
+    expect(await page.textContent('.gutter [data-line="4"]')).toBe(wrong);
+    expect(await page.textContent('.gutter [data-line="3"]')).toBe('ok');
+    expect(doc).toContain(`the summary \`${await summaryText(page)}\``);
+    expect(doc).toContain(`\`\`\`\n${await page.inputValue('#derivation')}\n\`\`\``);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
   it('checks as you type, and keeps the text in the URL', async () => {
     if (!site) return expect(inCI, missing).toBe(false);
     const { page, errors } = await open(site, `#check=${encodeURIComponent('x = 2\n')}`);

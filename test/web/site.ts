@@ -22,10 +22,13 @@ export interface Site {
   close(): Promise<void>;
 }
 
-/** Builds and serves the site, served from a subdirectory (/site/) to show its paths are relative, and starts chromium. */
-export async function startSite(): Promise<Site> {
+/**
+ * Builds and serves the site, served from a subdirectory (/site/) to show its paths are relative,
+ * and starts chromium. `api`: with the API reference (typedoc takes some 20 s: only the docs' test).
+ */
+export async function startSite({ api = false } = {}): Promise<Site> {
   const dir = mkdtempSync(join(tmpdir(), 'backprop-site-'));
-  await buildSite(join(dir, 'site') + '/');
+  await buildSite(join(dir, 'site') + '/', { api });
   const server: Server = await serveDir(dir, 0);
   const browser = await launch();
   return {
@@ -51,7 +54,8 @@ export async function open(site: Site, hash = ''): Promise<Opened> {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()} (${m.location().url})`);
+    // A page with no icon of its own (typedoc's) makes the browser ask the host's /favicon.ico, outside the site.
+    if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')) errors.push(`console: ${m.text()} (${m.location().url})`);
   });
   page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
   await page.goto(site.url + hash);

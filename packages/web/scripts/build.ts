@@ -5,8 +5,12 @@
  * from their sources (the `@backprop/source` condition), as in the tests.
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { build } from 'esbuild';
+import { buildDocs } from './docs.ts';
 import { copyMnist } from './mnist.ts';
 
 export const webRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -19,8 +23,11 @@ export const distDir = fileURLToPath(new URL('../dist/', import.meta.url));
  */
 export const workers: string[] = ['src/training/mnist-worker.ts'];
 
-/** Builds the site into `out` (default dist/), replacing what was there. */
-export async function buildSite(out = distDir): Promise<string> {
+/**
+ * Builds the site into `out` (default dist/), replacing what was there. `api`: also the API
+ * reference (typedoc, some 20 s) into `out`/api/; without it the docs link to it is left out.
+ */
+export async function buildSite(out = distDir, { api = true } = {}): Promise<string> {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   await build({
@@ -42,7 +49,16 @@ export async function buildSite(out = distDir): Promise<string> {
   cpSync(`${webRoot}src/style.css`, `${out}style.css`);
   copyExamples(`${out}examples/`);
   copyMnist(out);
+  if (api) apiReference(`${out}api/`);
+  buildDocs(repoRoot, out, api);
   return out;
+}
+
+/** typedoc's API reference of @backprop/graph and @backprop/mlp (typedoc.json: `npm run docs:api`), written into `out`. */
+function apiReference(out: string): void {
+  const typedoc = join(dirname(createRequire(import.meta.url).resolve('typedoc/package.json')), 'bin', 'typedoc');
+  const r = spawnSync(process.execPath, [typedoc, '--out', out, '--logLevel', 'Error'], { cwd: repoRoot, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`typedoc failed (the API reference):\n${r.stdout}${r.stderr}`);
 }
 
 /** The repository's worked derivations (examples/*.txt, examples/derivation.md), and examples/index.json: each file's name and first line. */
@@ -62,8 +78,11 @@ function copyExamples(out: string): void {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
-    console.log(`built the site in ${await buildSite()}`);
-  } catch {
-    process.exit(1); // esbuild has printed what failed, with the file and line
+    // --no-api: without the API reference (typedoc takes some 20 s), for a quick build.
+    console.log(`built the site in ${await buildSite(distDir, { api: !process.argv.includes('--no-api') })}`);
+  } catch (e) {
+    // esbuild has printed what failed, with the file and line; anything else is said here
+    if (!(e as { errors?: unknown }).errors) console.error(`build:web: ${(e as Error).message}`);
+    process.exit(1);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * `npm run web`: builds the site and serves packages/web/dist/ on http://127.0.0.1:PORT/ (PORT from
- * --port or the PORT variable, default 8080; 0 picks a free one). The page is cross-origin isolated
+ * --port or the PORT variable, default 8080; 0 picks a free one; --no-api builds it without the API
+ * reference, which takes typedoc some 20 s). The page is cross-origin isolated
  * (COOP/COEP headers), which SharedArrayBuffer needs: the graph's WebAssembly memory is shared.
  */
 import { createReadStream, statSync } from 'node:fs';
@@ -20,6 +21,10 @@ const types: Record<string, string> = {
   '.png': 'image/png',
   '.txt': 'text/plain; charset=utf-8',
   '.md': 'text/markdown; charset=utf-8',
+  '.ts': 'text/plain; charset=utf-8',
+  '.sh': 'text/plain; charset=utf-8',
+  '.yaml': 'text/plain; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
   '.wasm': 'application/wasm',
   '.gz': 'application/gzip',
   '.ico': 'image/x-icon',
@@ -36,12 +41,17 @@ export const isolation = {
 export function serveDir(dir: string, port: number): Promise<Server> {
   const root = normalize(dir.endsWith(sep) ? dir : dir + sep);
   const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    let file = normalize(join(root, path));
     const fail = (status: number, text: string) => {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...isolation });
       res.end(text);
     };
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    } catch {
+      return fail(400, 'a malformed address');
+    }
+    let file = normalize(join(root, path));
     if (!file.startsWith(root)) return fail(403, 'outside the site');
     try {
       if (statSync(file).isDirectory()) file = join(file, 'index.html');
@@ -67,7 +77,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     console.error(`--port ${process.argv[i + 1] ?? process.env.PORT}: expected a port number from 0 to 65535`);
     process.exit(1);
   }
-  await buildSite();
+  await buildSite(distDir, { api: !process.argv.includes('--no-api') });
   try {
     const server = await serveDir(distDir, port);
     console.log(`the site is at ${urlOf(server)} (Ctrl-C stops it)`);

@@ -41,7 +41,7 @@ export async function mount(root: HTMLElement, state: PanelState): Promise<() =>
   const table = el('table', { class: 'verdicts' });
   const explainInput = el('input', { id: 'explain-of', type: 'text', placeholder: 'dl/dw5', size: '12' }) as HTMLInputElement;
   const explainButton = el('button', { type: 'button', id: 'explain' }, ['Explain']);
-  const explained = el('pre', { class: 'explained', 'aria-live': 'polite' });
+  const explained = el('pre', { class: 'explained', 'aria-live': 'polite', tabindex: '0' });
   const graph = el('figure', { class: 'graph', 'aria-label': "the derivation's graph, each claim's verdict on its node" });
   root.append(
     el('h2', {}, ['Check a derivation']),
