@@ -152,4 +152,21 @@ describe('the draw panel', () => {
     await page.close();
     await again.page.close();
   }, 600_000);
+  it("scores with the train panel's run, never one of its own in its place, even while that run loads MNIST", async () => {
+    if (!site) return expect(inCI, missing).toBe(false);
+    const lenet = { ...settings, model: 'lenet', epochs: '1', subset: '120', seed: '2' };
+    const { page, errors } = await open(site, `#train=${encodeURIComponent(new URLSearchParams(lenet).toString())}`);
+    await page.click('button[data-action="train"]');
+    await page.click('#nav a[data-panel="draw"]'); // at once: the worker is still fetching MNIST
+    await page.waitForSelector('.panel-draw[data-ready]');
+    const box = (await page.locator('.pad').boundingBox())!;
+    await page.mouse.move(box.x + 140, box.y + 40);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 140, box.y + 240, { steps: 10 });
+    await page.mouse.up();
+    await page.waitForSelector('.panel-draw[data-prediction]', { timeout: 0 });
+    expect(await page.textContent('.network')).toMatch(/^Scored by LeNet-5 after \d+ iterations on 120 images/);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 600_000);
 });

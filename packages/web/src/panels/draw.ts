@@ -67,12 +67,13 @@ a 20x20 box, centred by its centre of mass), and the network trained in the <a h
   const score = async () => {
     if (!pixels) return;
     const mine = ++asked;
-    let scores = await trainer.scores(pixels);
-    if (scores === null) {
+    // Never in place of a run of the train panel: only when the tab has started none.
+    if (!trainer.run) {
       trainer.start(quickRun);
       network.textContent = 'No network has been trained in this tab yet: a small one (784-100-10, 6000 images, one epoch) is training now.';
-      scores = await trainer.scores(pixels);
     }
+    // null until the run's network exists (its data loading): the scores come with its progress (below).
+    const scores = await trainer.scores(pixels);
     if (mine !== asked || !scores) return;
     const best = scores.indexOf(Math.max(...scores));
     prediction.textContent = `Prediction: ${best}`;
