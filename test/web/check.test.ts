@@ -56,9 +56,12 @@ describe('the check panel', () => {
     await page.waitForSelector('.gutter [data-line="2"].verdict-ok');
     expect(await summaryText(page)).toBe('1 claim: 1 ok, 0 rounding, 0 wrong; score 1/1');
     expect(decodeURIComponent((await page.evaluate(() => location.hash)).slice('#check='.length))).toBe('x = 2\ny = x * 3 = 6');
+    await page.waitForSelector('.graph svg', { timeout: 0 });
     await page.keyboard.type('\nz = y +');
     await page.waitForSelector('.gutter [data-line="3"].error-line');
     expect(await summaryText(page)).toMatch(/^line 3: /);
+    // The picture of the text before the error is not left standing.
+    await page.waitForFunction(() => document.querySelector('.graph')!.textContent === 'The graph is drawn once the derivation has no error.');
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);

@@ -14,18 +14,27 @@ afterAll(async () => {
   await site?.close();
 });
 
+const blankLine = /^(.*?) = .*\?(\s+#.*)?$/;
+
 /** The worked example's value of each blank of the exercise (the same line, but its header is longer): line -> value. */
 function answersOf(worked: string, exercise: string): Map<number, string> {
-  const split = (line: string) => [line.slice(0, line.lastIndexOf(' = ')), line.slice(line.lastIndexOf(' = ') + 3)];
+  // A line's name (before its first ' = ') and value (after its last, less a comment).
   const values = new Map(
     worked
       .split('\n')
-      .filter((l) => !l.startsWith('#'))
-      .map(split) as [string, string][],
+      .filter((l) => !l.startsWith('#') && l.includes(' = '))
+      .map((l) => [
+        l.split(' = ')[0],
+        l
+          .replace(/\s+#.*$/, '')
+          .split(' = ')
+          .at(-1)!,
+      ]),
   );
   const answers = new Map<number, string>();
   exercise.split('\n').forEach((line, i) => {
-    if (line.endsWith(' = ?')) answers.set(i + 1, values.get(split(line)[0])!);
+    const blank = blankLine.exec(line);
+    if (blank) answers.set(i + 1, values.get(blank[1])!);
   });
   return answers;
 }
@@ -69,6 +78,28 @@ describe('the exercises panel', () => {
     const href = (await page.getAttribute('.to-check', 'href'))!;
     expect(decodeURIComponent(href.slice('#check='.length))).toBe(filled);
     expect(await screenshotColours(page)).toBeGreaterThan(20);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('grades a matrix-form exercise answered in full (its blanks with a comment after them too) with a full score', async () => {
+    if (!site) return expect(inCI, missing).toBe(false);
+    const { page, errors } = await open(site, '#exercises');
+    await page.fill('#ex-layers', '2,2,2');
+    await page.selectOption('#ex-activation', 'relu');
+    await page.selectOption('#ex-loss', 'ce');
+    await page.fill('#ex-seed', '3');
+    await page.check('#ex-matrix');
+    await page.click('#generate');
+    const args = { layers: '2,2,2', activation: 'relu', loss: 'ce', seed: 3, digits: 4, lr: 0.5, exercise: true, matrix: true } as const;
+    const exercise = exampleText(args);
+    const answers = answersOf(exampleText({ ...args, exercise: false }), exercise);
+    expect(exercise).toMatch(/= \?\s+# the column sums/);
+    const blanks = await page.$$eval('.sheet input', (is) => is.map((i) => Number((i as HTMLElement).dataset.line)));
+    expect(blanks).toEqual([...answers.keys()]);
+    for (const line of blanks) await page.fill(`.sheet input[data-line="${line}"]`, answers.get(line)!);
+    await page.click('#grade');
+    expect(await page.textContent('#score')).toBe(`${blanks.length} claims: ${blanks.length} ok, 0 rounding, 0 wrong; score ${blanks.length}/${blanks.length}`);
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);

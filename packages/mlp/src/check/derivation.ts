@@ -156,6 +156,10 @@ export function atLine<T>(line: number, fn: () => T): T {
   }
 }
 
+/**
+ * A derivation file parsed and computed: each named value and claimed derivative recorded on one
+ * tape (`tape`, `values`, with `labels` for pictures), its `statements` line by line.
+ */
 export class Derivation {
   readonly statements: Statement[];
   /** The statement defining each name (given or defined). */

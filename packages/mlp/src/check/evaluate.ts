@@ -54,6 +54,10 @@ function recompute(inputs: Inputs, fn: (get: (key: string) => Tensor) => Tensor)
   return fn((key) => inputs.get(key)!.value).toFlatArray();
 }
 
+/**
+ * Checks a derivation's text line by line (`backprop check`): each claim's verdict, the counts and
+ * the score. Throws a `CheckError` naming the line for text that is no derivation.
+ */
 export function checkSource(source: string): { derivation: Derivation; report: CheckReport } {
   const d = new Derivation(source);
   const claims = d.statements.filter((s) => s.claim && (s.exprs.length > 0 || s.lhs.kind === 'deriv'));

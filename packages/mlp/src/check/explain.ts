@@ -2,6 +2,7 @@
 import { Tensor } from '@backprop/graph';
 import { formatValue, type Derivation } from './derivation.ts';
 
+/** `--explain dX/dY`: the backward pass from X back to Y, each step with its upstream gradient, local rule and contribution. */
 export function explain(d: Derivation, of: string, wrt: string): string {
   const x = d.values.get(of),
     y = d.values.get(wrt);

@@ -170,7 +170,10 @@ function showVerdicts(c: Checked, gutter: HTMLElement, summary: HTMLElement, tab
 
 /** The derivation's graph (Graphviz, loaded on first use), each claim's verdict on its node. */
 async function draw(c: Checked, figure: HTMLElement): Promise<void> {
-  if (!c.derivation || !c.report) return;
+  if (!c.derivation || !c.report) {
+    figure.replaceChildren(el('p', { class: 'muted' }, ['The graph is drawn once the derivation has no error.']));
+    return;
+  }
   const drawing = derivationDrawing(c.derivation, c.report, summarize(c.report));
   if (drawing.records.length > MAX_DRAWN_OPS) {
     figure.replaceChildren(el('p', {}, [`The derivation has ${drawing.records.length} operations: a picture of more than ${MAX_DRAWN_OPS} is not readable.`]));

@@ -140,7 +140,8 @@ function showSheet(text: string, sheet: HTMLElement, answers: Map<number, string
   const verdicts = new Map<number, HTMLElement>();
   const rows = lines.map((line, i) => {
     const n = i + 1;
-    const blank = /^(.*=)\s*\?\s*$/.exec(line);
+    // `name = ... = ?`, perhaps with a comment after it (the matrix form's `# the column sums`).
+    const blank = /^(.*=)\s*\?(\s*#.*)?$/.exec(line);
     if (!blank) return el('div', { class: `row${line.startsWith('#') ? ' muted' : ''}`, 'data-line': String(n) }, [el('code', {}, [line || '\u00a0'])]);
     const name = blank[1].split('=')[0].trim();
     const input = el('input', { type: 'text', size: '14', 'aria-label': `the value of ${name} (line ${n})`, 'data-line': String(n) });
@@ -148,12 +149,15 @@ function showSheet(text: string, sheet: HTMLElement, answers: Map<number, string
     inputs.set(n, input);
     const verdict = el('span', { class: 'verdict', 'data-line': String(n) });
     verdicts.set(n, verdict);
-    return el('div', { class: 'row blank', 'data-line': String(n) }, [el('code', {}, [`${blank[1]} `]), input, ' ', verdict]);
+    const comment = blank[2] ? [el('code', { class: 'muted' }, [blank[2]])] : [];
+    return el('div', { class: 'row blank', 'data-line': String(n) }, [el('code', {}, [`${blank[1]} `]), input, ...comment, ' ', verdict]);
   });
   const score = el('p', { class: 'summary', id: 'score', role: 'status' });
   const grade = el('button', { type: 'button', class: 'primary', id: 'grade' }, ['Grade']);
+  const answer = (n: number) => inputs.get(n)?.value.trim();
+  // Each answer in place of its ?, a comment after it kept.
   const filled = () =>
-    lines.map((line, i) => (inputs.has(i + 1) && inputs.get(i + 1)!.value.trim() ? line.replace(/\?\s*$/, inputs.get(i + 1)!.value.trim()) : line)).join('\n');
+    lines.map((line, i) => (answer(i + 1) ? line.replace(/\?(\s*#.*)?$/, (_, comment) => `${answer(i + 1)}${comment ?? ''}`) : line)).join('\n');
   const toCheck = el('a', { class: 'to-check' }, ['Open in the check panel']);
   const link = () => toCheck.setAttribute('href', `#check=${encodeURIComponent(filled())}`);
   for (const input of inputs.values()) {
