@@ -1,48 +1,15 @@
 /**
  * @backprop/mlp: the paper's multilayer perceptrons on @backprop/graph, networks defined in model
  * files, MNIST, training any of them, and the hand-derived backward pass of §2.1 as an independent
- * check of the tape.
+ * check of the tape. In a browser, import `@backprop/mlp/core`: all of this but files and threads.
  *
  * @module @backprop/mlp
  */
-export { activations, activationNames, type Activation, type ActivationName } from './activations.ts';
-export { batchLoss, lossOnTape, lossNames, oneHot, trainLossNames, type BatchTargets, type LossFunction, type LossName, type TrainLoss } from './losses.ts';
-export { initNames, weightSampler, type InitName } from './init.ts';
-export { Dense, MLP, MLP_FORMAT, MAX_TENSOR_SIZE, activate, layersProblem, type MLPSpec } from './mlp.ts';
-export type { Network, ForwardMode } from './network.ts';
-export { ModelNetwork, MODEL_FORMAT } from './model.ts';
-export type { ModelDefinition, ModelFile, ParameterSpec, ParameterInit, StateSpec, ForwardContext, HandBackwardInput, HandBackwardResult } from './model.ts';
-export { modelFromLayers, type ModelFromLayersOptions } from './layers.ts';
+export * from './core.ts';
+// Node's train: evaluation in a second thread when `threads` allows (it takes the place of the core's).
+export { train } from './train-threads.ts';
 export { loadModelFile, hashModelFile, checkDefinition, type ModelOptions } from './modelfile.ts';
-export { handBackward, lossAndGradient, type HandResult } from './hand.ts';
-export {
-  createOptimizer,
-  globalGradNorm,
-  optimizerNames,
-  SGD,
-  Adam,
-  type GradientOptions,
-  type Optimizer,
-  type OptimizerName,
-  type OptimizerOptions,
-} from './optim.ts';
-export { learningRate, scheduleNames, type ScheduleConfig, type ScheduleName } from './schedule.ts';
-export { Dataset, defaultMnistDir, loadMnist, loadSplit, readIdx, type DatasetShape, type DataSets, type Mnist, type Idx, type Targets } from './mnist.ts';
+export { defaultMnistDir, loadMnist, loadSplit, readIdx, type DataSets, type Mnist } from './mnist.ts';
 export { isArrayData, loadArrays, loadData } from './arrays.ts';
-export { parseNpy, parseNpz, type NpyArray } from './npy.ts';
-export {
-  train,
-  evaluatesInBackground,
-  startState,
-  evaluate,
-  metricOf,
-  predict,
-  scores,
-  argmaxRows,
-  paperConfig,
-  holdOut,
-  trainConfigProblem,
-} from './train.ts';
-export type { TrainConfig, TrainSettings, TrainState, TrainHooks, TrainedEpoch, TrainOptions, TrainOutcome, EpochStats, Evaluation } from './train.ts';
 export { saveModel, loadModel, readTensorFile, restoreNetwork, encodeSafetensors, decodeSafetensors, type LoadedModel } from './safetensors.ts';
 export { writeFileAtomic, fileError, readUserFile, MAX_FILE_BYTES, type WriteFn } from './files.ts';

