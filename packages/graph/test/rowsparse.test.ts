@@ -346,3 +346,40 @@ describe('the first layer`s gradient left to compute (RowSparseTensor.product)',
     expect(bits(new Float32Array(W1.grad!.toFlatArray()))).toEqual(bits(want));
   });
 });
+
+describe('the sparse product with long rows of A (k > 64: X W1), its rows in groups', () => {
+  it('sums each entry over the non-zeros of its row of A in order, whatever group the row falls in (plain build: bit for bit against float32 loops; fused: within rounding)', () => {
+    const f = Math.fround;
+    for (const { name, w: kernel } of builds) {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 80 }), fc.integer({ min: 65, max: 120 }), fc.constantFrom(5, 32, 40), fc.integer(), (m, k, n, seed) =>
+          tidy(() => {
+            const r = Rng.seeded(seed);
+            const a = sparseMatrix(r, m, k, 0.8, 0.2, false, 'float32', false),
+              b = r.randn([k, n]);
+            const { C, rows } = kernel.matmulRows(a.array, b.array)!;
+            const A = a.array.data,
+              B = b.array.data;
+            expect(Array.from(rows)).toEqual(Array.from({ length: m }, (_, i) => i).filter((i) => A.subarray(i * k, (i + 1) * k).some((v) => v !== 0)));
+            for (const i of rows) {
+              for (let j = 0; j < n; j++) {
+                let s = 0,
+                  exact = 0,
+                  mag = 0;
+                for (let p = 0; p < k; p++) {
+                  if (A[i * k + p] === 0) continue;
+                  s = f(s + f(A[i * k + p] * B[p * n + j]));
+                  exact += A[i * k + p] * B[p * n + j];
+                  mag += Math.abs(A[i * k + p] * B[p * n + j]);
+                }
+                if (name === 'plain SIMD') expect(C[i * n + j], `${m}x${k}x${n} at ${i},${j}`).toBe(s);
+                else expect(Math.abs(C[i * n + j] - exact)).toBeLessThanOrEqual(2 ** -23 * (k + 1) * mag);
+              }
+            }
+          }),
+        ),
+        { numRuns: 30 },
+      );
+    }
+  });
+});
