@@ -1,7 +1,8 @@
 /**
  * The row-sparse first-layer update at batch 8, measured: CPU seconds per epoch of the paper's network
  * (784-800-100-10, tanh, hinge, SGD lr 0.01, MNIST) through the tape with the first layer's gradient
- * row-sparse (SGD reads and writes only the rows a pixel of the batch reaches), through the tape
+ * row-sparse (SGD writes only the rows of W1 a pixel of the batch reaches; since issue 24 it adds
+ * the gradient as it is summed, never written: RowSparseTensor.product), through the tape
  * with every gradient read densely before the step (its zeros written and the whole of it read,
  * as before the row-sparse path), and through the hand-derived pass (dense gradients). The three
  * take turns, in an order that rotates every round, and each gets the median of the rounds; the

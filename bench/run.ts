@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { kernelsName, wasmKernels } from '../packages/graph/src/kernels/wasm.ts';
 import { benchMatmul } from './matmul.ts';
 import { benchEpoch, type EpochTimes } from './epoch.ts';
+import { benchEvaluation } from './evaluation.ts';
 import { median } from './timing.ts';
 import { lenetRows } from './lenet.ts';
 
@@ -113,6 +114,15 @@ if (!ref || ref.status !== 0) {
     record['numpy two threads batch 128'] = two;
     record['tape / numpy two threads, batch 128'] = ours['tape batch 128'] / two;
   }
+}
+
+// The evaluation of 70,000 images (bench/evaluation.ts), in turns with PyTorch on one thread when it is installed.
+const evaluation = benchEvaluation(5, true, python);
+record['evaluation, 70,000 images (CPU s)'] = evaluation.ours.cpu;
+if (evaluation.torch) {
+  record['torch evaluation, one thread (CPU s)'] = evaluation.torch.cpu;
+  record['evaluation / torch (CPU)'] = evaluation.ours.cpu / evaluation.torch.cpu;
+  record['evaluation / torch (wall)'] = evaluation.ours.wall / evaluation.torch.wall;
 }
 
 // LeNet-5's training epoch beside PyTorch (bench/lenet.ts).

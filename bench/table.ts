@@ -18,6 +18,6 @@ for (const key of keys) {
   const cell = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(digits(key)));
   const ratio = key.includes(' / ');
   const b = (s: string) => (ratio ? `**${s}**` : s);
-  const label = ratio || key.includes('GFLOP') ? key : `${key} (s/epoch)`;
+  const label = ratio || key.includes('GFLOP') || key.includes('(') ? key : `${key} (s/epoch)`;
   console.log(`| ${b(label)} | ${values.map((v) => b(cell(v))).join(' | ')} | ${b(cell(median(present)))} |`);
 }

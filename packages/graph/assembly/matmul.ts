@@ -227,6 +227,61 @@ export function combineRowsWritten(a: usize, as0: i32, as1: i32, b: usize, c: us
   return nonEmpty;
 }
 
+/**
+ * w += alpha (A B), with A B never written: the first layer's SGD step fused with its weight gradient
+ * Xᵀ G (rowsparse.ts). A [m,k] has any strides and short rows (k <= 64: Xᵀ at batch 8), B [k,n] is
+ * row-major, w [m,n] row-major, n a multiple of 32; `scratch` holds 8k + 16 bytes. Each 32-column
+ * block of a row of A B is summed in registers exactly as `combineRowsWritten` sums it (the row's
+ * non-zeros in order, group 1), then added to w exactly as `addScaled` adds g (a block of 16 all
+ * zero leaves w untouched): the bits of that product followed by that update, without the product's
+ * 4n bytes a row written and read back. Rows of A with no non-zero leave w's row untouched.
+ */
+export function combineRowsUpdate(a: usize, as0: i32, as1: i32, b: usize, w: usize, m: i32, k: i32, n: i32, scratch: usize, alpha: f32): void {
+  const s = f32x4.splat(alpha), zero = f32x4.splat(0);
+  for (let i = 0; i < m; i++) {
+    let q = 0;
+    for (let p = 0; p < k; p++) {
+      const v = load<f32>(a + <usize>(i * as0 + p * as1) * 4);
+      if (v != 0) {
+        store<u32>(scratch + <usize>q * 8, <u32>(b + <usize>(p * n) * 4));
+        store<f32>(scratch + <usize>q * 8, v, 4);
+        q++;
+      }
+    }
+    if (q == 0) continue;
+    for (let j = 0; j < n; j += 32) {
+      const off = <usize>j * 4;
+      let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
+      let x4 = f32x4.splat(0), x5 = f32x4.splat(0), x6 = f32x4.splat(0), x7 = f32x4.splat(0);
+      for (let t = 0; t < q; t++) {
+        const e = scratch + <usize>t * 8;
+        const row = <usize>load<u32>(e) + off, c = v128.load32_splat(e, 4);
+        x0 = madd(c, v128.load(row), x0);
+        x1 = madd(c, v128.load(row, 16), x1);
+        x2 = madd(c, v128.load(row, 32), x2);
+        x3 = madd(c, v128.load(row, 48), x3);
+        x4 = madd(c, v128.load(row, 64), x4);
+        x5 = madd(c, v128.load(row, 80), x5);
+        x6 = madd(c, v128.load(row, 96), x6);
+        x7 = madd(c, v128.load(row, 112), x7);
+      }
+      const o = w + <usize>(i * n) * 4 + off;
+      if (v128.any_true(v128.or(v128.or(f32x4.ne(x0, zero), f32x4.ne(x1, zero)), v128.or(f32x4.ne(x2, zero), f32x4.ne(x3, zero))))) {
+        v128.store(o, f32x4.add(v128.load(o), f32x4.mul(s, x0)));
+        v128.store(o, f32x4.add(v128.load(o, 16), f32x4.mul(s, x1)), 16);
+        v128.store(o, f32x4.add(v128.load(o, 32), f32x4.mul(s, x2)), 32);
+        v128.store(o, f32x4.add(v128.load(o, 48), f32x4.mul(s, x3)), 48);
+      }
+      if (v128.any_true(v128.or(v128.or(f32x4.ne(x4, zero), f32x4.ne(x5, zero)), v128.or(f32x4.ne(x6, zero), f32x4.ne(x7, zero))))) {
+        v128.store(o, f32x4.add(v128.load(o, 64), f32x4.mul(s, x4)), 64);
+        v128.store(o, f32x4.add(v128.load(o, 80), f32x4.mul(s, x5)), 80);
+        v128.store(o, f32x4.add(v128.load(o, 96), f32x4.mul(s, x6)), 96);
+        v128.store(o, f32x4.add(v128.load(o, 112), f32x4.mul(s, x7)), 112);
+      }
+    }
+  }
+}
+
 /** w += alpha g over n float32s in place; blocks of 16 where g is all zero leave w untouched (exact). */
 export function addScaled(w: usize, g: usize, n: i32, alpha: f32): void {
   const n16 = n & ~15;

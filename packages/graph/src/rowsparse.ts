@@ -12,6 +12,8 @@ import { Tensor, type Data, type NdArray } from './tensor.ts';
 export class RowSparseTensor extends Tensor {
   /** The rows that may be non-zero, while the others are still unwritten; null once they are written. */
   #rows: Int32Array | null;
+  /** While the product itself is not computed yet (`product`): copies of its factors; then null. */
+  #factors: { a: NdArray; b: NdArray } | null = null;
 
   /** `array`: a row-major [m, n] matrix whose rows outside `rows` (ascending) hold whatever its memory held. */
   constructor(array: NdArray, rows: Int32Array) {
@@ -19,9 +21,22 @@ export class RowSparseTensor extends Tensor {
     this.#rows = rows;
   }
 
-  /** The dense values: the unwritten rows are zeroed on the first read. */
+  /**
+   * The product A B of `kernels.deferredProduct`, not computed yet: `C` (unwritten) is its storage, `a`
+   * and `b` copies of the factors that only this tensor holds. It is computed into C on the first
+   * read, with the bits of the product computed at once; `addScaledRows` adds it to a weight
+   * without computing it into C (the SGD step fused with Xᵀ G), after which it is still computed on a read.
+   */
+  static product(C: NdArray, a: NdArray, b: NdArray): RowSparseTensor {
+    const t = new RowSparseTensor(C, new Int32Array(0));
+    t.#factors = { a, b };
+    return t;
+  }
+
+  /** The dense values: the product computed (if it was not) and the unwritten rows zeroed, on the first read. */
   override get array(): NdArray {
     const a = super.array;
+    this.#compute(a);
     if (this.#rows) {
       k.zeroOtherRows(a.data, this.#rows, a.shape[1]);
       this.#rows = null;
@@ -32,7 +47,25 @@ export class RowSparseTensor extends Tensor {
   /** The rows that may be non-zero and the storage to read them from, while the others are unwritten; null once it was read densely. */
   sparseRows(): { rows: Int32Array; data: Data; cols: number } | null {
     const a = super.array; // throws once released
+    this.#compute(a);
     return this.#rows && { rows: this.#rows, data: a.data, cols: a.shape[1] };
+  }
+
+  /** @internal (`addScaledRows`): w += alpha A B from the factors, while the product is not computed; false (nothing done) otherwise. */
+  addScaledProductTo(w: Tensor, alpha: number): boolean {
+    void super.array; // throws once released
+    const f = this.#factors;
+    if (!f || !k.sameShape(w.shape, this.shape) || !k.isContiguous(w.array)) return false;
+    let done = false;
+    w.update((a) => void (done = k.addScaledProduct(a.data, f.a, f.b, alpha)));
+    return done;
+  }
+
+  /** Computes a pending product into C's rows. */
+  #compute(C: NdArray): void {
+    if (!this.#factors) return;
+    this.#rows = k.productRowsInto(C, this.#factors.a, this.#factors.b);
+    this.#factors = null;
   }
 }
 
@@ -44,6 +77,7 @@ export class RowSparseTensor extends Tensor {
  * `kernels.addScaled` on `g.array`. A write bumps w's version (Tensor.update).
  */
 export function addScaledRows(w: Tensor, g: Tensor, alpha: number): boolean {
+  if (g instanceof RowSparseTensor && g.addScaledProductTo(w, alpha)) return true;
   const sparse = g instanceof RowSparseTensor ? g.sparseRows() : null;
   if (!sparse || !k.sameShape(w.shape, g.shape) || !k.isContiguous(w.array)) return false;
   let done = false;

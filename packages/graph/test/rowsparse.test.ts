@@ -7,8 +7,10 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import ndarray from 'ndarray';
 import { addScaledRows, gradcheck, gradgradcheck, kernels, Rng, RowSparseTensor, Tape, tensor, tidy, zeros, type Tensor } from '../src/index.ts';
-import { inMemory } from '../src/kernels/memory.ts';
-import { wasmKernels } from '../src/kernels/wasm.ts';
+import { setFlagsFromString } from 'node:v8';
+import { binary } from '../src/kernels/builds.ts';
+import { defaultMemory, inMemory } from '../src/kernels/memory.ts';
+import { loadKernels, wasmKernels } from '../src/kernels/wasm.ts';
 
 /**
  * The bits of a typed array, the sign of zero included, every NaN written 'NaN': WebAssembly leaves a
@@ -215,6 +217,169 @@ describe("the first layer's gradient on sparse inputs", () => {
     for (let p = 0; p < 40; p++) {
       const blank = [0, 1, 2].every((i) => X.get(i, p) === 0);
       if (blank) for (let j = 0; j < 16; j++) expect(Object.is(rows.get(p, j), 0)).toBe(true);
+    }
+  });
+});
+
+// The first layer's weight gradient Xᵀ G computed when read, or added to the weights by SGD without
+// being written (kernels.deferredProduct, RowSparseTensor.product, the kernel combineRowsUpdate).
+setFlagsFromString('--experimental-wasm-relaxed-simd'); // the fused build needs it on Node 20
+// Without the kernels' memory (BACKPROP_KERNELS=js) there is no WebAssembly kernel to test, nor a product left for later.
+const builds = defaultMemory().wasm
+  ? [
+      { name: 'plain SIMD', w: loadKernels(binary('plain'))! },
+      { name: 'fused multiply-add', w: loadKernels(binary('fused'))! },
+    ]
+  : [];
+
+describe('addScaledProduct (w += alpha A B without writing A B)', () => {
+  it('gives, in each build, the bits of that build`s matmulRows followed by addScaledRows, and is within float32 rounding of a float64 product (random shapes, Xᵀ views, NaN, Inf and -0)', () => {
+    for (const { name, w: kernel } of builds) {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 40 }),
+          fc.integer({ min: 1, max: 64 }),
+          fc.constantFrom(32, 64, 96, 800),
+          fc.boolean(),
+          fc.boolean(),
+          fc.constantFrom(-0.01, 0.5, -1e30, NaN),
+          fc.boolean(),
+          fc.integer(),
+          (m, k, n, transA, specials, alpha, jsHeap, seed) =>
+            tidy(() => {
+              const r = Rng.seeded(seed);
+              const a = transA ? sparseMatrix(r, k, m, 0.8, 0.3, specials, 'float32', jsHeap).T : sparseMatrix(r, m, k, 0.8, 0.3, specials, 'float32', jsHeap);
+              const b = r.tensor([k, n], (q) => entry(q, 0.2, specials), { dtype: 'float32' });
+              const w0 = r.tensor([m, n], (q) => entry(q, 0.1, specials)).array.data;
+              const separate = zeros([m * n]).array.data as Float32Array,
+                fused = zeros([m * n]).array.data as Float32Array;
+              separate.set(w0);
+              fused.set(w0);
+              const product = kernel.matmulRows(a.array, b.array)!;
+              expect(kernel.addScaledRows(separate, product.C, product.rows, n, alpha), name).toBe(true);
+              expect(kernel.addScaledProduct(fused, a.array, b.array, alpha), name).toBe(true);
+              expect(bits(fused), `${name}: ${m}x${k}x${n}`).toEqual(bits(separate));
+              if (specials || !Number.isFinite(alpha) || Math.abs(alpha) > 1) return;
+              // the reference: w + alpha Σ_p a_ip b_pj in float64; a float32 sum of k products is within k ulps or so
+              const a64 = kernels.contiguous(a.array, 'float64'),
+                b64 = b.array.data;
+              for (let i = 0; i < m; i++) {
+                for (let j = 0; j < n; j += 7) {
+                  let s = 0,
+                    mag = 0;
+                  for (let p = 0; p < k; p++) {
+                    s += a64.data[i * k + p] * b64[p * n + j];
+                    mag += Math.abs(a64.data[i * k + p] * b64[p * n + j]);
+                  }
+                  expect(Math.abs(fused[i * n + j] - (w0[i * n + j] + alpha * s))).toBeLessThanOrEqual(
+                    2 ** -22 * (Math.abs(w0[i * n + j]) + Math.abs(alpha) * (k + 2) * mag) + 1e-30,
+                  );
+                }
+              }
+            }),
+        ),
+        { numRuns: 60 },
+      );
+    }
+  });
+
+  it('declines what it cannot do, doing nothing: k over 64, n not a multiple of 32, a transposed B, w of another size', () => {
+    for (const { w: kernel } of builds) {
+      tidy(() => {
+        const r = Rng.seeded(7);
+        const w = r.randn([8, 64]).array.data as Float32Array,
+          before = w.slice();
+        expect(kernel.addScaledProduct(w, r.randn([8, 65]).array, r.randn([65, 64]).array, -1)).toBe(false);
+        expect(kernel.addScaledProduct(w, r.randn([8, 4]).array, r.randn([64, 4]).T.array, -1)).toBe(false);
+        expect(kernel.addScaledProduct(w, r.randn([8, 4]).array, r.randn([4, 32]).array, -1)).toBe(false);
+        expect(Array.from(w)).toEqual(Array.from(before));
+        const w48 = r.randn([8, 48]).array.data as Float32Array,
+          before48 = w48.slice();
+        expect(kernel.addScaledProduct(w48, r.randn([8, 4]).array, r.randn([4, 48]).array, -1)).toBe(false);
+        expect(Array.from(w48)).toEqual(Array.from(before48));
+      });
+    }
+  });
+});
+
+describe('the first layer`s gradient left to compute (RowSparseTensor.product)', () => {
+  /** W1 [784, 64] trained on MNIST-like batches of 8 by SGD; `read`: each gradient read densely before the step. */
+  function trainFirstLayer(read: boolean, seed: number): { W1: Tensor; pending: number; grad: number[] } {
+    const r = Rng.seeded(seed);
+    const W1 = r.randn([784, 64], { requiresGrad: true });
+    let pending = 0,
+      grad: number[] = [];
+    for (let s = 0; s < 6; s++) {
+      tidy(() => {
+        const X = sparseMatrix(r, 8, 784, 0.8, s === 3 ? 1 : 0, s === 5, 'float32', false);
+        const t = new Tape();
+        t.backward(t.tanh(t.matmul(X, W1)), { grad: r.randn([8, 64]) });
+        if (read) void W1.grad!.array;
+        if (!read && W1.grad instanceof RowSparseTensor && W1.grad.addScaledProductTo(W1, 0)) pending++; // alpha 0: w + 0 g
+        if (!addScaledRows(W1, W1.grad!, -0.01)) kernels.addScaled(W1.array.data, kernels.flat(W1.grad!.array), -0.01);
+      });
+      grad = W1.grad!.toFlatArray(); // after its scope ended: computed from the tensor's own copies of X and G
+    }
+    return { W1, pending, grad };
+  }
+
+  it('is added to the weights with the bits of the gradient read first, and reads, after its scope, as that gradient', () => {
+    for (const seed of [1, 2]) {
+      const fused = trainFirstLayer(false, seed),
+        read = trainFirstLayer(true, seed);
+      expect(fused.pending).toBe(builds.length ? 6 : 0); // every step fused where the kernels run
+      expect(bits(fused.W1.array.data)).toEqual(bits(read.W1.array.data));
+      expect(fused.grad.map(String)).toEqual(read.grad.map(String));
+    }
+  });
+
+  it('is not changed by an in-place write to X or G after the backward pass', () => {
+    const r = Rng.seeded(9);
+    const X = sparseMatrix(r, 8, 784, 0.8, 0, false, 'float32', false),
+      W1 = r.randn([784, 32], { requiresGrad: true }),
+      G = r.randn([8, 32]);
+    const t = new Tape();
+    t.backward(t.matmul(X, W1), { grad: G });
+    const want = kernels.matmul(X.T.array, G.array).data.slice();
+    X.update((x) => x.data.fill(1));
+    G.update((g) => g.data.fill(NaN));
+    expect(bits(new Float32Array(W1.grad!.toFlatArray()))).toEqual(bits(want));
+  });
+});
+
+describe('the sparse product with long rows of A (k > 64: X W1), its rows in groups', () => {
+  it('sums each entry over the non-zeros of its row of A in order, whatever group the row falls in (plain build: bit for bit against float32 loops; fused: within rounding)', () => {
+    const f = Math.fround;
+    for (const { name, w: kernel } of builds) {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 80 }), fc.integer({ min: 65, max: 120 }), fc.constantFrom(5, 32, 40), fc.integer(), (m, k, n, seed) =>
+          tidy(() => {
+            const r = Rng.seeded(seed);
+            const a = sparseMatrix(r, m, k, 0.8, 0.2, false, 'float32', false),
+              b = r.randn([k, n]);
+            const { C, rows } = kernel.matmulRows(a.array, b.array)!;
+            const A = a.array.data,
+              B = b.array.data;
+            expect(Array.from(rows)).toEqual(Array.from({ length: m }, (_, i) => i).filter((i) => A.subarray(i * k, (i + 1) * k).some((v) => v !== 0)));
+            for (const i of rows) {
+              for (let j = 0; j < n; j++) {
+                let s = 0,
+                  exact = 0,
+                  mag = 0;
+                for (let p = 0; p < k; p++) {
+                  if (A[i * k + p] === 0) continue;
+                  s = f(s + f(A[i * k + p] * B[p * n + j]));
+                  exact += A[i * k + p] * B[p * n + j];
+                  mag += Math.abs(A[i * k + p] * B[p * n + j]);
+                }
+                if (name === 'plain SIMD') expect(C[i * n + j], `${m}x${k}x${n} at ${i},${j}`).toBe(s);
+                else expect(Math.abs(C[i * n + j] - exact)).toBeLessThanOrEqual(2 ** -23 * (k + 1) * mag);
+              }
+            }
+          }),
+        ),
+        { numRuns: 30 },
+      );
     }
   });
 });

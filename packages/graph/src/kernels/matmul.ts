@@ -1,6 +1,6 @@
 /** The matrix product: WebAssembly SIMD for float32 when built, and the TypeScript kernels. */
 import ndarray from 'ndarray';
-import { allocate, dtypeOf, type Data } from './memory.ts';
+import { allocate, allocateF32, dtypeOf, inMemory, type Data } from './memory.ts';
 import type { NdArray } from './arrays.ts';
 import { float32Kernels } from './wasm.ts';
 
@@ -46,6 +46,51 @@ export function matmulRowSparse(a: NdArray, b: NdArray): { array: NdArray; rows:
   const C = allocate(dtypeOf(a.data), m * n);
   const rows = matmulSparseRows(a, b, C);
   return { array: ndarray(C, [m, n]), rows: rows.length < m ? rows : null };
+}
+
+/**
+ * A B left to compute later, where the WebAssembly kernels can then also add it to a weight without
+ * writing it (`addScaledProduct`): for a sparse float32 A with short rows (k <= 64, non-negative
+ * strides: Xᵀ in the first layer's weight gradient Xᵀ G at batch 8) and a row-major B, n a multiple
+ * of 32. Returns C, allocated but not written, and copies of A and B in the JavaScript heap (the
+ * caller owns them: they outlive the operands' scope, and in-place writes to the operands do not
+ * reach them); `productRowsInto` computes C from them. Null where that does not apply: compute now.
+ */
+export function deferredProduct(a: NdArray, b: NdArray): { C: NdArray; a: NdArray; b: NdArray } | null {
+  const [m, k] = a.shape,
+    n = b.shape[1],
+    [as0, as1] = a.stride;
+  if (k > 64 || n % 32 !== 0 || m * k * n < 4096 || as0 < 0 || as1 < 0 || b.stride[0] !== n || b.stride[1] !== 1) return null;
+  if (!float32Kernels(a.data, b.data) || !isSparse(a)) return null;
+  const C = allocateF32(m * n, false);
+  if (!inMemory(C)) return null;
+  const span = 1 + (m - 1) * as0 + (k - 1) * as1;
+  return {
+    C: ndarray(C, [m, n]),
+    a: ndarray(a.data.slice(a.offset, a.offset + span), [m, k], [as0, as1], 0),
+    b: ndarray(b.data.slice(b.offset, b.offset + k * n), [k, n]),
+  };
+}
+
+/**
+ * Writes A B into the row-major C [m, n] with the bits `matmulRowSparse` gives, and returns the rows
+ * of C it wrote (where A's row has a non-zero); the others are left as they were, for `zeroOtherRows`.
+ */
+export function productRowsInto(C: NdArray, a: NdArray, b: NdArray): Int32Array {
+  const done = float32Kernels(a.data, b.data)?.matmulRows(a, b, C.data as Float32Array);
+  if (done) return done.rows;
+  C.data.fill(0); // the TypeScript kernel adds onto zeros
+  return matmulSparseRows(a, b, C.data);
+}
+
+/**
+ * w += alpha (A B) for a product `deferredProduct` left to compute, without computing it into
+ * memory: the bits of `productRowsInto` followed by `addScaledRows` on its rows (the SGD step fused
+ * with the weight gradient Xᵀ G). False, and nothing done, where the kernels cannot (then compute
+ * the product and update from it).
+ */
+export function addScaledProduct(w: Data, a: NdArray, b: NdArray, alpha: number): boolean {
+  return w instanceof Float32Array && inMemory(w) && (float32Kernels(a.data, b.data)?.addScaledProduct(w, a, b, alpha) ?? false);
 }
 
 /** Writes zeros in the rows of a row-major [m, n] array that are not in `rows` (ascending). */

@@ -28,9 +28,12 @@ export const matmul = defineOp(
     if (a.rank > 2 || b.rank > 2) return batchedMatmul(a, b);
     // With a sparse a, the rows of the product where a's row is all zero are left to be zeroed when
     // read (rowsparse.ts): in dB = Aᵀ G of a batch of MNIST images, the pixels no image has.
-    const { array, rows } = k.matmulRowSparse(a.array, b.array);
+    // Where the kernels can (a short shared axis: Xᵀ G at batch 8), the product is computed when read,
+    // or added to a weight by plain SGD without being written at all.
+    const later = k.deferredProduct(a.array, b.array);
+    const now = later ? null : k.matmulRowSparse(a.array, b.array);
     return {
-      out: rows ? new RowSparseTensor(array, rows) : wrap(array),
+      out: later ? RowSparseTensor.product(later.C, later.a, later.b) : now!.rows ? new RowSparseTensor(now!.array, now!.rows) : wrap(now!.array),
       // saves a and b: dA = G B^T, dB = A^T G (transposes are views)
       backward(g, needs, t): Gradients {
         return [needs[0] ? t.matmul(g, t.transpose(b)) : null, needs[1] ? t.matmul(t.transpose(a), g) : null];
