@@ -24,7 +24,8 @@ export const SPIN = 4000;
 
 export const workerSource = `
 const node = typeof self === 'undefined';
-const port = node ? require('node:worker_threads').parentPort : self;
+// process.getBuiltinModule: the same in a CommonJS and an ES module worker (execArgv may make it either)
+const port = node ? process.getBuiltinModule('node:worker_threads').parentPort : self;
 const start = ({ module, memory, control, index }) => {
   const exported = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
   const x = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('wasm kernel aborted'); } } }).exports;
