@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { kernels, Rng, setThreads, threadCount } from '../src/index.ts';
+import { kernels, Rng, setThreads, runningThreads } from '../src/index.ts';
 import type { NdArray } from '../src/kernels/arrays.ts';
 import { defaultMemory } from '../src/kernels/memory.ts';
 import { setPartWork, splitRows } from '../src/kernels/threads.ts';
@@ -76,7 +76,7 @@ describe('kernel threads', () => {
     const results: number[][][][] = [];
     for (const threads of [1, 2, 3]) {
       await setThreads(threads);
-      expect(threadCount()).toBe(threads);
+      expect(runningThreads()).toBe(threads);
       results.push(cases.map(products));
     }
     expect(results[1]).toEqual(results[0]);
@@ -105,11 +105,11 @@ describe('kernel threads', () => {
 
   it('a program that set threads and used them exits when its work ends (the workers keep nothing alive)', () => {
     const index = fileURLToPath(new URL('../src/index.ts', import.meta.url));
-    const program = `import { kernels, setThreads, tensor, threadCount } from ${JSON.stringify(index)};
+    const program = `import { kernels, setThreads, tensor, runningThreads } from ${JSON.stringify(index)};
 await setThreads(3);
 const a = tensor(Array.from({ length: 64 }, (_, i) => Array.from({ length: 64 }, (_, j) => (i + j) % 7)), { dtype: 'float32' });
 const c = kernels.matmul(a.array, a.array);
-console.log(threadCount(), c.data[0]);`;
+console.log(runningThreads(), c.data[0]);`;
     const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], { encoding: 'utf8', env: { ...process.env } });
     expect(out.trim()).toBe(hasMemory ? '3 819' : '1 819');
   }, 60_000);

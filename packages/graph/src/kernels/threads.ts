@@ -96,15 +96,17 @@ export class Team {
     return n;
   }
 
-  /** Starts or stops workers so that `threads` threads (this one included) serve; resolves when they are ready. */
+  /**
+   * Starts workers until `threads` threads (this one included) can serve; resolves when they are
+   * ready. Fewer threads wanted stops none: the extra workers sleep (Atomics.wait) until wanted again.
+   */
   resize(threads: number): Promise<void> {
-    while (this.workers.length > threads - 1) this.stop(this.workers.pop()!, this.workers.length);
     while (this.workers.length < threads - 1) {
       const h = this.start(this.workers.length);
       if (!h) break;
       this.workers.push(h);
     }
-    return Promise.all(this.workers.map((h) => h.ready)).then(() => undefined);
+    return Promise.all(this.workers.slice(0, threads - 1).map((h) => h.ready)).then(() => undefined);
   }
 
   private start(index: number): Handle | null {
@@ -210,11 +212,12 @@ function message(c: Int32Array, base: number): string {
  * Sets how many threads the kernels use (1: the calling thread only; default 1), for every module
  * loaded in this process (or page, or worker), and resolves once the workers are ready; until then
  * calls run on the threads already ready (the results are the same bits). Where threads are not
- * allowed (no shared memory, a page that is not cross-origin isolated), it stays one thread.
+ * allowed (no shared memory, a page that is not cross-origin isolated), it stays one thread. Going
+ * down keeps the workers, asleep, so that going up again costs nothing.
  */
 export function setPoolSize(threads: number): Promise<void> {
   if (!(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
-    throw new Error(`setThreads(${threads}): expected a whole number of threads in [1, ${MAX_THREADS}] (1: no worker threads)`);
+    throw new Error(`threads ${threads}: expected a whole number of threads in [1, ${MAX_THREADS}] (1: no worker threads)`);
   }
   wanted = threads;
   return Promise.all([...teams].map((t) => t.resize(threads))).then(() => undefined);

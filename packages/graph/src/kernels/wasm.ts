@@ -324,7 +324,7 @@ export function float32Kernels(a: ArrayBufferView, b: ArrayBufferView = a): Wasm
  * default, runs everything on the calling thread; with more, the large products are split by rows
  * among worker threads on the shared memory, with the same bits for every count. Resolves when the
  * workers are ready. Where threads are not allowed (no WebAssembly kernels or shared memory, a page
- * that is not cross-origin isolated) the kernels stay on one thread: `threadCount()` says how many run.
+ * that is not cross-origin isolated) the kernels stay on one thread: `runningThreads()` says how many run.
  */
 export function setThreads(threads: number): Promise<void> {
   setPoolSize(threads).catch(() => undefined); // checks the count, and resizes the teams already made
@@ -332,8 +332,13 @@ export function setThreads(threads: number): Promise<void> {
   return setPoolSize(threads);
 }
 
-/** The threads the WebAssembly kernels use now (1 until workers are ready, or where threads are not allowed). */
-export function threadCount(): number {
+/** The threads set by `setThreads` (1 by default): the most the kernels use. */
+export function getThreads(): number {
+  return poolSize();
+}
+
+/** The threads the WebAssembly kernels use now: `getThreads()`, but 1 until workers are ready, and where threads are not allowed. */
+export function runningThreads(): number {
   return Math.min(poolSize(), (chosen ??= choose()).kernels?.team?.size ?? 1);
 }
 
