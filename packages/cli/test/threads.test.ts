@@ -68,7 +68,7 @@ describe('a run with evaluation in a second thread', () => {
   });
 });
 
-describe('--threads splits the products of a step (the graph\'s kernel threads)', () => {
+describe("--threads splits the products of a step (the graph's kernel threads)", () => {
   it('a run killed with 3 threads and resumed with 2 ends with the bits of a one-thread run', async () => {
     // batch 128, 256 and 128 hidden units: every product of the first two layers is large enough to be split
     const args = ['--layers', '784,256,128,10', '--init', 'xavier', '--subset', '3000', '--batch-size', '128', '--epochs', '3', '--quiet'];
