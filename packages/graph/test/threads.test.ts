@@ -89,10 +89,14 @@ describe('kernel threads', () => {
     const team = float32Kernels(new Float32Array(1))!.team!;
     const far = 2 ** 31 + 8; // beyond the memory: an out-of-bounds trap
     expect(() =>
-      team.run('tanh', [
-        [0, 0, 0],
-        [far, far, 16],
-      ]),
+      team.run(
+        'tanh',
+        [
+          [0, 0, 0],
+          [far, far, 16],
+        ],
+        false, // on the worker, never taken back
+      ),
     ).toThrow(/a kernel thread failed in tanh: .*out of bounds/);
     const rng = Rng.seeded(1);
     const A = random(rng, 9, 20, 0),

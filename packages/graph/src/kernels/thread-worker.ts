@@ -2,13 +2,16 @@
  * The program each kernel thread runs (threads.ts), as text: a Node worker_threads worker (`eval`)
  * and a browser Web Worker (a Blob URL) both start from it, so that no bundler or runtime has to
  * find a file. It instantiates the kernels' module on the shared memory it is sent, then, forever:
- * sleeps on its slot's sequence number (Atomics.wait), runs the export the slot names with the
- * slot's arguments, and publishes its sequence number as done (Atomics.notify). A kernel that throws
- * (a trap) is reported in the slot, with its message, as an error: the caller throws it.
+ * sleeps on its slot's sequence number (Atomics.wait), claims the part posted there (unless the
+ * calling thread took it back first: a worker the system has not scheduled yet delays nothing),
+ * runs the export the slot names with the slot's arguments, and publishes its sequence number as
+ * done (Atomics.notify). A kernel that throws (a trap) is reported in the slot, with its message,
+ * as an error: the caller throws it.
  *
  * Slot layout (Int32 indices from the slot's start; threads.ts writes it):
  * 0 sequence (-1: exit), 1 done, 2 status (0 ok, 1 error), 3 export index, 4 argument count,
- * 8.. arguments as float64 (at most 16), 48 result as float64, 64..127 the error text (UTF-16 code units).
+ * 5 claim (2 seq: posted, 2 seq + 1: taken, by a worker or back by the caller),
+ * 8.. arguments as float64 (at most 20), 48 result as float64, 64..127 the error text (UTF-16 code units).
  */
 export const SLOT = 128;
 export const SEQ = 0,
@@ -16,6 +19,7 @@ export const SEQ = 0,
   STATUS = 2,
   FN = 3,
   ARGC = 4,
+  CLAIM = 5,
   ARGS = 8,
   RESULT = 48,
   MESSAGE = 64;
@@ -38,6 +42,7 @@ const start = ({ module, memory, control, index }) => {
     Atomics.wait(c, ${SEQ}, seen);
     seen = Atomics.load(c, ${SEQ});
     if (seen < 0) break;
+    if (Atomics.compareExchange(c, ${CLAIM}, 2 * seen, 2 * seen + 1) !== 2 * seen) continue; // taken back
     try {
       const args = Array.from({ length: c[${ARGC}] }, (_, i) => f[${ARGS / 2} + i]);
       f[${RESULT / 2}] = x[exported[c[${FN}]]](...args) ?? 0;

@@ -3,8 +3,10 @@
  * page) that each instantiate the kernels' module on the one shared WebAssembly memory, so that a
  * large product is split among them by rows of its output. The calling thread writes each worker's
  * part (an export and its arguments) into a small shared control block and wakes it with
- * Atomics.notify; no message is posted per call. It runs the first part itself, then waits for the
- * others (Atomics.wait in Node and in workers; a browser's main thread may not block, and polls).
+ * Atomics.notify; no message is posted per call. It runs the first part itself, then takes back
+ * every part no worker has claimed yet (on a busy machine a woken worker may wait for a core: the
+ * call then costs what one thread costs, not a time slice more), and waits for the others
+ * (Atomics.wait in Node and in workers; a browser's main thread may not block, and polls).
  *
  * Every part is a call of the same export on a range of whole output rows, cut where the kernel's
  * own blocking would cut anyway (a multiple of its row block), so each output value is computed by
@@ -14,7 +16,7 @@
  * throws on the calling thread with the worker's message. Where there is no shared memory, no
  * worker, or the page is not cross-origin isolated, everything runs on the calling thread.
  */
-import { ARGC, ARGS, DONE, FN, MESSAGE, RESULT, SEQ, SLOT, SPIN, STATUS, workerSource } from './thread-worker.ts';
+import { ARGC, ARGS, CLAIM, DONE, FN, MESSAGE, RESULT, SEQ, SLOT, SPIN, STATUS, workerSource } from './thread-worker.ts';
 
 /** The most threads a team has (the calling thread and 63 workers). */
 export const MAX_THREADS = 64;
@@ -155,10 +157,11 @@ export class Team {
 
   /**
    * Runs export `fn` once per entry of `parts` (its arguments): the first here, the others on ready
-   * workers, at once; returns each call's result when all are done. `parts.length` <= `size`.
-   * Throws (after every part has finished) if any part threw, with that part's message.
+   * workers, at once (or here, those no worker has claimed when this thread is done with its own,
+   * unless `takeBack` is false); returns each call's result when all are done. `parts.length` <=
+   * `size`. Throws (after every part has finished) if any part threw, with that part's message.
    */
-  run(fn: string, parts: number[][]): number[] {
+  run(fn: string, parts: number[][], takeBack = true): number[] {
     const at = this.names.indexOf(fn);
     if (at < 0) throw new Error(`kernel threads: the module has no export '${fn}'`);
     const ready = this.workers.filter((h) => h.isReady && !h.failed);
@@ -172,21 +175,26 @@ export class Team {
       c[base + FN] = at;
       c[base + ARGC] = args.length;
       for (let i = 0; i < args.length; i++) f[base / 2 + ARGS / 2 + i] = args[i];
-      const seq = ++h.seq;
+      const seq = (h.seq = (h.seq % 0x3fffffff) + 1); // 2 seq + 1 fits an int32
+      Atomics.store(c, base + CLAIM, 2 * seq);
       Atomics.store(c, base + SEQ, seq);
       Atomics.notify(c, base + SEQ, 1);
       used.push({ base, seq });
     }
     const results = new Array<number>(parts.length).fill(0);
     let error: Error | null = null;
-    try {
-      results[0] = ((this.exports[fn] as (...a: number[]) => number)(...parts[0]) as number | undefined) ?? 0;
-    } catch (e) {
-      error = e as Error;
-    }
+    const here = (p: number) => {
+      try {
+        results[p] = ((this.exports[fn] as (...a: number[]) => number)(...parts[p]) as number | undefined) ?? 0;
+      } catch (e) {
+        error ??= e as Error;
+      }
+    };
+    here(0);
     used.forEach(({ base, seq }, p) => {
+      if (takeBack && Atomics.compareExchange(c, base + CLAIM, 2 * seq, 2 * seq + 1) === 2 * seq) return here(p + 1);
       for (let i = 0; i < SPIN && Atomics.load(c, base + DONE) !== seq; i++);
-      while (Atomics.load(c, base + DONE) !== seq) if (this.canWait) Atomics.wait(c, base + DONE, seq - 1, 1000);
+      for (let now = Atomics.load(c, base + DONE); now !== seq; now = Atomics.load(c, base + DONE)) if (this.canWait) Atomics.wait(c, base + DONE, now, 1000);
       if (c[base + STATUS] !== 0) error ??= new Error(`a kernel thread failed in ${fn}: ${message(c, base)}`);
       results[p + 1] = f[base / 2 + RESULT / 2];
     });
