@@ -1,7 +1,8 @@
 /**
- * `npm run readme`: regenerates the README's printed outputs by running their commands, so that after
- * a change to what a command prints one command brings the README up to date. `npm run readme --
- * --check` compares instead and exits 1 on drift; test/readme.test.ts does the same in the suite.
+ * `npm run readme`: regenerates the printed outputs of the README and of the guides in docs/ (the
+ * documents) by running their commands, so that after a change to what a command prints one command
+ * brings them up to date. `npm run readme -- --check` compares instead and exits 1 on drift;
+ * test/readme.test.ts does the same in the suite.
  *
  * An HTML comment (invisible when rendered) on the line before a fenced block says what it holds:
  *   <!-- output: COMMAND -->                  `$ COMMAND`, then what it prints (stdout and stderr
@@ -9,8 +10,9 @@
  *   <!-- output (exit N): COMMAND -->         the same, for a command that must exit with status N
  *   <!-- output from "TEXT": COMMAND -->      the same from the first printed line that starts with
  *                                              TEXT, after a line `...`
- *   <!-- file: PATH -->                       the text of a file of the repository (the examples)
- * Before a picture, `![what](PATH)`:
+ *   <!-- file: PATH -->                       the text of a file of the repository (the examples);
+ *                                              PATH is from the repository's root, in docs/ too
+ * Before a picture, `![what](PATH)` (PATH from the document's directory, as Markdown links are):
  *   <!-- image: COMMAND -->                   the file PATH that COMMAND writes (an SVG it draws)
  * Before a table or block of numbers from long runs (25 epochs, the paper's sweep, benchmarks):
  *   <!-- measured: WHAT -->                   a measurement: kept as written, neither run nor compared
@@ -22,12 +24,20 @@
  * in the README (gradcheck's `--full-limit 100`), and long runs are measurements.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const readmePath = join(root, 'README.md');
+
+/** The documents whose blocks are regenerated: the README (the front page) and the guides, docs/*.md. */
+export function documents(): string[] {
+  const guides = readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort();
+  return ['README.md', ...guides.map((f) => `docs/${f}`)];
+}
 
 export type Block =
   | { kind: 'output'; command: string; from?: string; exit: number; open: number; close: number; body: string }
@@ -40,8 +50,11 @@ const FILE = /^<!-- file: (.+?) -->$/;
 const MEASURED = /^<!-- measured: (.+?) -->$/;
 const IMAGE = /^<!-- image: (.+?) -->$/;
 
-/** The marked blocks of a README; throws, naming the line, on a marker not followed by what it marks. */
-export function blocks(readme: string): Block[] {
+/**
+ * The marked blocks of a document (`name`: its path from the root, for messages and for the paths of its
+ * pictures); throws, naming the line, on a marker not followed by what it marks.
+ */
+export function blocks(readme: string, name = 'README.md'): Block[] {
   const lines = readme.split('\n');
   const out: Block[] = [];
   lines.forEach((line, i) => {
@@ -51,20 +64,20 @@ export function blocks(readme: string): Block[] {
       image = IMAGE.exec(line);
     if (image) {
       const picture = /^!\[[^\]]*\]\(([^)\s]+)\)$/.exec(lines[i + 1] ?? '');
-      if (!picture) throw new Error(`README.md:${i + 1}: an image marker must be followed by a picture, ![what](PATH)`);
-      out.push({ kind: 'image', command: image[1], path: picture[1], line: i + 1 });
+      if (!picture) throw new Error(`${name}:${i + 1}: an image marker must be followed by a picture, ![what](PATH)`);
+      out.push({ kind: 'image', command: image[1], path: relative(root, join(root, dirname(name), picture[1])), line: i + 1 });
     }
     if (measured) {
-      if (!/^(\||```)/.test(lines[i + 1] ?? '')) throw new Error(`README.md:${i + 1}: a measured marker must be followed by a table or a fenced block`);
+      if (!/^(\||```)/.test(lines[i + 1] ?? '')) throw new Error(`${name}:${i + 1}: a measured marker must be followed by a table or a fenced block`);
       out.push({ kind: 'measured', what: measured[1], line: i + 1 });
     }
     if (!output && !file) {
-      if (line.startsWith('<!-- output') || line.startsWith('<!-- file')) throw new Error(`README.md:${i + 1}: malformed marker: ${line}`);
+      if (line.startsWith('<!-- output') || line.startsWith('<!-- file')) throw new Error(`${name}:${i + 1}: malformed marker: ${line}`);
       return;
     }
-    if (!/^```\w*$/.test(lines[i + 1] ?? '')) throw new Error(`README.md:${i + 1}: a marker must be followed by a fenced block`);
+    if (!/^```\w*$/.test(lines[i + 1] ?? '')) throw new Error(`${name}:${i + 1}: a marker must be followed by a fenced block`);
     const close = lines.indexOf('```', i + 2);
-    if (close < 0) throw new Error(`README.md:${i + 2}: the fenced block is not closed`);
+    if (close < 0) throw new Error(`${name}:${i + 2}: the fenced block is not closed`);
     const body = lines.slice(i + 2, close).join('\n') + '\n';
     if (output) out.push({ kind: 'output', exit: Number(output[1] ?? 0), from: output[2], command: output[3], open: i + 1, close, body });
     else out.push({ kind: 'file', path: file![1], open: i + 1, close, body });
@@ -125,9 +138,9 @@ export function normalise(text: string): string {
  * The README with every output and file block that no longer matches replaced by what it should hold
  * today (a block that differs only in its timings is left as it is, so that the README does not churn).
  */
-export function regenerate(readme: string, onBlock: (b: Block, changed: boolean) => void = () => {}, { writeImages = false } = {}): string {
+export function regenerate(readme: string, onBlock: (b: Block, changed: boolean) => void = () => {}, { writeImages = false, name = 'README.md' } = {}): string {
   const lines = readme.split('\n');
-  const changes = blocks(readme).flatMap((b) => {
+  const changes = blocks(readme, name).flatMap((b) => {
     if (b.kind === 'measured') return [];
     if (b.kind === 'image') {
       const picture = expected(b),
@@ -157,23 +170,27 @@ const label = (b: Block) => (b.kind === 'output' || b.kind === 'image' ? `$ ${b.
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const check = process.argv.includes('--check');
-  const readme = readFileSync(readmePath, 'utf8');
   const drifted: string[] = [];
-  const updated = regenerate(
-    readme,
-    (b, changed) => {
-      console.log(`${changed ? (check ? 'DRIFTED' : 'updated') : 'same   '}  ${label(b)}`);
-      if (changed) drifted.push(label(b));
-    },
-    { writeImages: !check },
-  );
+  for (const name of documents()) {
+    const path = join(root, name);
+    const text = readFileSync(path, 'utf8');
+    const before = drifted.length;
+    const updated = regenerate(
+      text,
+      (b, changed) => {
+        console.log(`${changed ? (check ? 'DRIFTED' : 'updated') : 'same   '}  ${name}: ${label(b)}`);
+        if (changed) drifted.push(`${name}: ${label(b)}`);
+      },
+      { writeImages: !check, name },
+    );
+    if (!check && updated !== text) {
+      writeFileSync(`${path}.tmp`, updated); // whole or not at all
+      renameSync(`${path}.tmp`, path);
+    }
+    if (!check) console.log(`${name}: ${drifted.length - before} block(s) changed`);
+  }
   if (check) {
-    if (drifted.length) console.log(`\n${drifted.length} block(s) of README.md no longer match; run npm run readme to regenerate them`);
+    if (drifted.length) console.log(`\n${drifted.length} block(s) no longer match; run npm run readme to regenerate them`);
     process.exit(drifted.length ? 1 : 0);
   }
-  if (updated !== readme) {
-    writeFileSync(`${readmePath}.tmp`, updated); // whole or not at all
-    renameSync(`${readmePath}.tmp`, readmePath);
-  }
-  console.log(`README.md: ${drifted.length} block(s) changed`);
 }

@@ -305,7 +305,7 @@ describe('a device, a pipe or a directory where a file is expected is refused in
       [['train', '--model', fifo, '--out', join(dir, 'fifo-model')], `${fifo}: is a pipe, not a file; name a file`],
       [
         ['experiment', join(dir, 'sweep.json')],
-        `${join(dir, 'sweep.json')}: no such file; a sweep file is JSON as described in the README (backprop experiment FILE.json)`,
+        `${join(dir, 'sweep.json')}: no such file; a sweep file is JSON as described in docs/experiments.md (backprop experiment FILE.json)`,
       ],
       [['check', '/dev/zero'], '/dev/zero: is a device, not a file; name a file'],
     ];

@@ -115,7 +115,9 @@ describe('a sweep file', () => {
     const step = parseExperiment({ name: 'x', grid: { schedule: ['constant', 'step'] } }, 'steps.json');
     expect(() => planRuns(step)).toThrow(`steps.json: run 'schedule=step': field "stepEvery": the step schedule needs it (the epochs between two steps)`);
     expect(() => readExperimentFile(file('broken.json', '{"name": "x",'))).toThrow(/broken.json: not valid JSON \(.+\)$/);
-    expect(() => readExperimentFile(join(dir, 'missing.json'))).toThrow(/missing.json: no such file; a sweep file is JSON as described in the README/);
+    expect(() => readExperimentFile(join(dir, 'missing.json'))).toThrow(
+      /missing.json: no such file; a sweep file is JSON as described in docs\/experiments.md/,
+    );
   });
 
   it('refuses a bad file on the command line with one line, exit 2, and no directory of runs', () => {

@@ -111,7 +111,7 @@ export function readExperimentFile(path: string): Experiment {
     text = readUserFile(path, { limit: 16 * 2 ** 20, what: 'a sweep file' }).toString('utf8');
   } catch (e) {
     throw new Error(
-      `${(e as Error).message.replace(': cannot read: no such file or directory', ': no such file')}; a sweep file is JSON as described in the README (backprop experiment FILE.json)`,
+      `${(e as Error).message.replace(': cannot read: no such file or directory', ': no such file')}; a sweep file is JSON as described in docs/experiments.md (backprop experiment FILE.json)`,
     );
   }
   let value: unknown;

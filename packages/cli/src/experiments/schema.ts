@@ -14,7 +14,8 @@ export function sweepJsonSchema(): string {
   const schema = z.toJSONSchema(experimentSchema, { io: 'input' });
   const about = {
     title: 'backprop experiment or sweep file',
-    description: 'backprop experiment FILE.json: runs (a list, a grid, or both) over a base, repeated for every seed; figures and findings. See the README.',
+    description:
+      'backprop experiment FILE.json: runs (a list, a grid, or both) over a base, repeated for every seed; figures and findings. See docs/experiments.md.',
   };
   return JSON.stringify({ ...schema, ...about }, null, 2) + '\n';
 }
