@@ -236,11 +236,14 @@ export function poolSize(): number {
   return wanted;
 }
 
-let minimumWork = 1 << 18;
+let minimumWork = 1 << 20;
 
 /**
- * The multiply-adds that pay for one more thread in a product: below twice this, a product stays on
- * one thread (waking a worker and waiting for it costs about as much: measured by bench/threads.ts).
+ * The multiply-adds (about 50 us of one thread's work here) that pay for one more thread in a
+ * product: a product of fewer than twice this stays on one thread. Waking a worker and waiting for
+ * it costs 20 us on free cores and more on a busy machine (bench/threads.ts), so a part is kept
+ * several times that: at batch 128 the paper's network splits every product but the last layer's;
+ * at batch 8 none (round two measured splits there losing: docs/performance.md).
  */
 export function partWork(): number {
   return minimumWork;
