@@ -9,6 +9,7 @@ import { kernelsName, wasmKernels } from '../packages/graph/src/kernels/wasm.ts'
 import { benchMatmul } from './matmul.ts';
 import { benchEpoch, type EpochTimes } from './epoch.ts';
 import { median } from './timing.ts';
+import { benchThreads } from './threads.ts';
 
 if (process.argv[2] === '--epoch-json') {
   // A child run of the epoch benchmark (with the kernels its environment selects), as JSON.
@@ -113,6 +114,9 @@ if (!ref || ref.status !== 0) {
     record['tape / numpy two threads, batch 128'] = ours['tape batch 128'] / two;
   }
 }
+
+// Both cores for one run: the kernel threads (bench/threads.ts), with NumPy on two threads in turns.
+Object.assign(record, await benchThreads(python));
 
 // --json FILE: every number of this run, for bench/table.ts (the README's table of several runs).
 const jsonAt = process.argv.indexOf('--json');

@@ -5,7 +5,7 @@
  * OpenBLAS threads, taking turns. `tsx bench/threads.ts` runs it alone; `npm run bench` includes it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { kernels, Rng, setThreads, type Tensor } from '@backprop/graph';
 import { loadMnist } from '@backprop/mlp';
 // The round trip needs the team, which the package does not export: from the sources (a second copy of the module here).
@@ -40,6 +40,20 @@ async function roundTrip(): Promise<{ alone: number; split: number }> {
   }
   await setSourceThreads(1);
   return { alone: median(alone), split: median(split) };
+}
+
+/** CPU seconds of each thread of this process so far (Linux: /proc/self/task/<tid>/stat, utime + stime), or an empty map elsewhere. */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      out.set(tid, (Number(fields[11]) + Number(fields[12])) / 100); // clock ticks of 10 ms
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
 }
 
 export async function benchThreads(python = '/usr/bin/python3'): Promise<Record<string, number>> {
@@ -84,7 +98,23 @@ export async function benchThreads(python = '/usr/bin/python3'): Promise<Record<
   // The epoch at batch 128 (the tape, 150 steps scaled to 60,000 images): one thread, two, and
   // NumPy with two OpenBLAS threads (its own median of 5 in each turn), five turns.
   const { train } = loadMnist();
-  const epoch = (threads: number) => setThreads(threads).then(() => (steps(train, 128, 150, 'tape') / (150 * 128)) * 60000);
+  // Each turn also records the CPU time of the busiest thread and of all: on a loaded machine wall
+  // time says how the scheduler shared the cores; the busiest thread's CPU time is what the epoch
+  // would take on free cores, less the waits.
+  const scale = 60000 / (150 * 128);
+  const cpu: Record<'one' | 'two', { busiest: number[]; total: number[] }> = { one: { busiest: [], total: [] }, two: { busiest: [], total: [] } };
+  const epoch = async (threads: number, record = false) => {
+    await setThreads(threads);
+    const before = threadCpu();
+    const seconds = steps(train, 128, 150, 'tape') * scale;
+    const used = [...threadCpu()].map(([tid, t]) => (t - (before.get(tid) ?? 0)) * scale);
+    if (record && used.length) {
+      const into = cpu[threads === 1 ? 'one' : 'two'];
+      into.busiest.push(Math.max(...used));
+      into.total.push(used.reduce((a, b) => a + b, 0));
+    }
+    return seconds;
+  };
   const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '2', OMP_NUM_THREADS: '2' };
   delete env.OPENBLAS_CORETYPE;
   const numpy = () => {
@@ -96,8 +126,8 @@ export async function benchThreads(python = '/usr/bin/python3'): Promise<Record<
   await epoch(2); // warm up
   const times: Record<'one' | 'two' | 'numpy', number[]> = { one: [], two: [], numpy: [] };
   for (let r = 0; r < 5; r++) {
-    times.one.push(await epoch(1));
-    times.two.push(await epoch(2));
+    times.one.push(await epoch(1, true));
+    times.two.push(await epoch(2, true));
     times.numpy.push(numpy());
   }
   await setThreads(1);
@@ -108,6 +138,13 @@ export async function benchThreads(python = '/usr/bin/python3'): Promise<Record<
         ? '; NumPy: skipped (no /usr/bin/python3 with NumPy)'
         : `, NumPy two OpenBLAS threads ${np2.toFixed(2)}; ours two threads / NumPy two threads ${(two / np2).toFixed(2)}`),
   );
+  if (cpu.one.busiest.length) {
+    const m = (xs: number[]) => median(xs).toFixed(2);
+    console.log(
+      `  CPU s/epoch (medians): one thread ${m(cpu.one.total)}; two threads ${m(cpu.two.total)} in all, the busiest thread ${m(cpu.two.busiest)} (${(median(cpu.two.busiest) / median(cpu.one.total)).toFixed(2)} of one thread's)`,
+    );
+    record['tape two threads busiest thread CPU / one thread CPU, batch 128'] = median(cpu.two.busiest) / median(cpu.one.total);
+  }
   record['tape two threads batch 128'] = two;
   record['tape two threads / one, batch 128'] = two / one;
   if (!Number.isNaN(np2)) record['tape two threads / numpy two threads, batch 128'] = two / np2;
