@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { kernels, Rng, setThreads, runningThreads } from '../src/index.ts';
 import type { NdArray } from '../src/kernels/arrays.ts';
-import { defaultMemory } from '../src/kernels/memory.ts';
+import { allocateF32, defaultMemory } from '../src/kernels/memory.ts';
 import { setPartWork, splitRows } from '../src/kernels/threads.ts';
 import { float32Kernels } from '../src/kernels/wasm.ts';
 
@@ -78,6 +78,43 @@ describe('kernel threads', () => {
       await setThreads(threads);
       expect(runningThreads()).toBe(threads);
       results.push(cases.map(products));
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
+  }, 120_000);
+
+  it('1, 2 and 3 threads give the same bits for the elementwise kernels (tanh, its gradient, the SGD update, by rows)', async () => {
+    if (!hasMemory) return expect(process.env.BACKPROP_KERNELS).toBe('js');
+    const sizes = fc.sample(
+      fc.record({ rows: fc.integer({ min: 1, max: 20 }), n16: fc.integer({ min: 1, max: 6 }), tail: fc.integer({ min: 0, max: 15 }), seed: fc.integer() }),
+      20,
+    );
+    const w = float32Kernels(new Float32Array(1))!;
+    const values = (rng: Rng, n: number, zeros = 0) => {
+      const a = allocateF32(n);
+      for (let i = 0; i < n; i++) a[i] = rng.uniform() < zeros ? 0 : 4 * rng.uniform() - 2;
+      return a;
+    };
+    const elementwise = (c: (typeof sizes)[number]) => {
+      const rng = Rng.seeded(c.seed),
+        n = 16 * c.n16,
+        length = c.rows * n + c.tail;
+      const x = values(rng, length),
+        g = values(rng, length, 0.5),
+        W = values(rng, length),
+        W2 = values(rng, c.rows * n),
+        G2 = values(rng, c.rows * n, 0.5);
+      const y = w.tanh(x)!,
+        dy = w.tanhGrad(g, y)!;
+      w.addScaled(W, g, -0.01);
+      const rows = Int32Array.from({ length: c.rows }, (_, i) => i).filter(() => rng.uniform() < 0.6);
+      w.addScaledRows(W2, G2, rows, n, -0.01);
+      return [y, dy, W, W2].map((a) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length)));
+    };
+    const results: number[][][][] = [];
+    for (const threads of [1, 2, 3]) {
+      await setThreads(threads);
+      results.push(sizes.map(elementwise));
     }
     expect(results[1]).toEqual(results[0]);
     expect(results[2]).toEqual(results[0]);

@@ -193,7 +193,8 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     tanh(v) {
       const y = inMemory(v) ? allocateF32(v.length, false) : null;
       if (!y || !inMemory(y)) return null;
-      x.tanh(v.byteOffset, y.byteOffset, v.length);
+      // elementwise: parts of whole blocks of 16 (the kernels' SIMD blocks), about 32 operations a value
+      byRows('tanh', v.length, 32 * v.length, 16, (s, e) => [v.byteOffset + 4 * s, y.byteOffset + 4 * s, e - s]);
       return y;
     },
     addRow(a, b) {
@@ -213,7 +214,7 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     tanhGrad(g, y) {
       const c = inMemory(g) && inMemory(y) && g.length === y.length ? allocateF32(g.length, false) : null;
       if (!c || !inMemory(c)) return null;
-      x.tanhGrad(g.byteOffset, y.byteOffset, c.byteOffset, g.length);
+      byRows('tanhGrad', g.length, 4 * g.length, 16, (s, e) => [g.byteOffset + 4 * s, y.byteOffset + 4 * s, c.byteOffset + 4 * s, e - s]);
       return c;
     },
     countNonzero(v) {
@@ -221,7 +222,7 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     },
     addScaled(w, g, alpha) {
       if (!inMemory(w) || !inMemory(g) || w.length !== g.length) return false;
-      x.addScaled(w.byteOffset, g.byteOffset, w.length, alpha);
+      byRows('addScaled', w.length, 4 * w.length, 16, (s, e) => [w.byteOffset + 4 * s, g.byteOffset + 4 * s, e - s, alpha]);
       return true;
     },
     addScaledRows(w, g, rows, n, alpha) {
@@ -229,7 +230,7 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
       const scratch = fits && n % 16 === 0 && inMemory(w) && inMemory(g) && w.length === g.length ? memory.scratch(4 * rows.length) : null;
       if (scratch === null) return false;
       new Int32Array(memory.wasm!.buffer, scratch, rows.length).set(rows);
-      x.addScaledRows(w.byteOffset, g.byteOffset, scratch, rows.length, n, alpha);
+      byRows('addScaledRows', rows.length, 4 * rows.length * n, 1, (s, e) => [w.byteOffset, g.byteOffset, scratch + 4 * s, e - s, n, alpha]);
       return true;
     },
     patches(v, cols, g, c0, c1, n0, n1, add) {
