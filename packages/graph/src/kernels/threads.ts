@@ -241,8 +241,8 @@ let minimumWork = 1 << 20;
 /**
  * The multiply-adds (about 50 us of one thread's work here) that pay for one more thread in a
  * product: a product of fewer than twice this stays on one thread. Waking a worker and waiting for
- * it costs 20 us on free cores and more on a busy machine (bench/threads.ts), so a part is kept
- * several times that: at batch 128 the paper's network splits every product but the last layer's;
+ * it cost 18-19 us on a quiet Zen 4 (round two) and 67-125 us on this session's Xeon at a load of
+ * 15-22 (bench/threads.ts), so a part is kept several times the first: at batch 128 the paper's network splits every product but the last layer's;
  * at batch 8 none (round two measured splits there losing: docs/performance.md).
  */
 export function partWork(): number {
