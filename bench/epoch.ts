@@ -12,7 +12,7 @@ import { median } from './timing.ts';
  * (81% zeros), so that the kernels that skip zeros get nothing to skip: the dense path, for a
  * comparison with BLAS that holds for any data.
  */
-function steps(train: Dataset, batch: number, count: number, path: 'tape' | 'hand', dense = false): number {
+export function steps(train: Dataset, batch: number, count: number, path: 'tape' | 'hand', dense = false): number {
   const rng = Rng.seeded(1);
   const pool = dense ? rng.tensor([count * batch, 784], (r) => 0.05 + 0.95 * r.uniform()) : null;
   const net = MLP.init({ sizes: [784, 800, 100, 10], activation: 'tanh' }, rng);

@@ -86,6 +86,8 @@ out = {"numpy": np.__version__, "blas": blas_name()}
 for batch, steps in SIZES:
     out[f"numpy batch {batch}"] = per_epoch(numpy_steps, batch, steps)
 try:
+    if "--numpy-only" in sys.argv:
+        raise ImportError
     import torch
     out["torch"] = torch.__version__
     for batch, steps in SIZES:

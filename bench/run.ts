@@ -11,6 +11,7 @@ import { benchEpoch, type EpochTimes } from './epoch.ts';
 import { benchEvaluation } from './evaluation.ts';
 import { median } from './timing.ts';
 import { lenetRows } from './lenet.ts';
+import { benchThreads } from './threads.ts';
 
 if (process.argv[2] === '--epoch-json') {
   // A child run of the epoch benchmark (with the kernels its environment selects), as JSON.
@@ -127,6 +128,9 @@ if (evaluation.torch) {
 
 // LeNet-5's training epoch beside PyTorch (bench/lenet.ts).
 lenetRows(record);
+
+// Both cores for one run: the kernel threads (bench/threads.ts), with NumPy on two threads in turns.
+Object.assign(record, await benchThreads(python));
 
 // --json FILE: every number of this run, for bench/table.ts (the README's table of several runs).
 const jsonAt = process.argv.indexOf('--json');

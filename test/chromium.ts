@@ -65,14 +65,16 @@ export async function launch(): Promise<{ context: BrowserContext; close(): Prom
 
 /**
  * Serves a page running the module `script` (plain http on 127.0.0.1, not cross-origin isolated, as
- * most pages are; `before`, a classic script run first), opens it, and returns what the module set
+ * most pages are, unless `isolated`: then with the COOP and COEP headers that allow SharedArrayBuffer;
+ * `before`, a classic script run first), opens it, and returns what the module set
  * `globalThis.result` to (awaited). An uncaught error in the page fails the call with its message.
  */
-export async function runInPage<T>(context: BrowserContext, script: string, before = ''): Promise<T> {
+export async function runInPage<T>(context: BrowserContext, script: string, before = '', isolated = false): Promise<T> {
   const html = `<!doctype html><meta charset="utf-8"><script>${before}</script><script type="module" src="/main.js"></script>`;
   const server = createServer((req, res) => {
     const js = req.url === '/main.js';
-    res.writeHead(js || req.url === '/' ? 200 : 404, { 'content-type': js ? 'text/javascript' : 'text/html' });
+    const isolation = isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
+    res.writeHead(js || req.url === '/' ? 200 : 404, { 'content-type': js ? 'text/javascript' : 'text/html', ...isolation });
     res.end(js ? script : req.url === '/' ? html : '');
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));

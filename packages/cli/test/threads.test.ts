@@ -1,11 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultRunConfig, validateConfig } from '../src/run/config.ts';
 import { prepareRunData } from '../src/run/data.ts';
 import { executeRun } from '../src/run/execute.ts';
 import { RunDir } from '../src/run/rundir.ts';
+import { backprop, interruptAfterFirstEpoch, weightsOf } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-threads-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -65,4 +66,21 @@ describe('a run with evaluation in a second thread', () => {
     ]);
     expect(lines.filter((m) => m.type === 'iterations').map((m) => m.losses.length)).toEqual([150, 150, 150]);
   });
+});
+
+describe("--threads splits the products of a step (the graph's kernel threads)", () => {
+  it('a run killed with 3 threads and resumed with 2 ends with the bits of a one-thread run', async () => {
+    // batch 128, 256 and 128 hidden units: every product of the first two layers is large enough to be split
+    const args = ['--layers', '784,256,128,10', '--init', 'xavier', '--subset', '3000', '--batch-size', '128', '--epochs', '3', '--quiet'];
+    const whole = join(dir, 'whole'),
+      killed = join(dir, 'killed');
+    expect(backprop(['train', ...args, '--threads', '1', '--out', whole]).code).toBe(0);
+    await interruptAfterFirstEpoch([...args, '--threads', '3'], killed, 'SIGKILL');
+    expect(existsSync(join(killed, 'summary.json'))).toBe(false); // it really was interrupted
+    const resumed = backprop(['train', '--resume', killed, '--threads', '2']);
+    expect(resumed.code).toBe(0);
+    expect(Buffer.compare(weightsOf(join(killed, 'model.safetensors')), weightsOf(join(whole, 'model.safetensors')))).toBe(0);
+    const epochs = (d: string) => contents(d)['metrics.jsonl'];
+    expect(epochs(killed)).toEqual(epochs(whole));
+  }, 120_000);
 });

@@ -357,9 +357,14 @@ export function tanh(x: usize, y: usize, n: i32): void {
  * entries of S (splat lane by lane) and two of B.
  */
 export function matmulAT(s: usize, b: usize, c: usize, m: i32, k: i32, n: i32): void {
+  matmulATRows(s, b, c, m, k, n, 0, m);
+}
+
+/** `matmulAT`'s rows [i0, i1) of C (i0 a multiple of 4, i1 too or m): the same bits as in the whole product. */
+export function matmulATRows(s: usize, b: usize, c: usize, m: i32, k: i32, n: i32, i0: i32, i1: i32): void {
   const n8 = n & ~7, rowBytes = <usize>m * 4, bBytes = <usize>n * 4;
-  let i = 0;
-  for (; i + 4 <= m; i += 4) {
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
     let j = 0;
     for (; j < n8; j += 8) {
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -396,7 +401,7 @@ export function matmulAT(s: usize, b: usize, c: usize, m: i32, k: i32, n: i32): 
     }
     for (; j < n; j++) for (let r = i; r < i + 4; r++) store<f32>(c + <usize>(r * n + j) * 4, columnDot(s, b, r, j, m, k, n));
   }
-  for (; i < m; i++) for (let j = 0; j < n; j++) store<f32>(c + <usize>(i * n + j) * 4, columnDot(s, b, i, j, m, k, n));
+  for (; i < i1; i++) for (let j = 0; j < n; j++) store<f32>(c + <usize>(i * n + j) * 4, columnDot(s, b, i, j, m, k, n));
 }
 
 /** sum over p of S[p,i] B[p,j]. */

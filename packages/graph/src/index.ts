@@ -11,6 +11,7 @@ export type { DType, Data, NdArray, Nested, Shape, TensorOptions } from './tenso
 export { Tape } from './tape.ts';
 export { RowSparseTensor, addScaledRows } from './rowsparse.ts';
 export { tidy, keep, Scope, Memory, defaultMemory } from './kernels/memory.ts';
+export { setThreads, getThreads, runningThreads } from './kernels/wasm.ts';
 export type { TapeOptions, TapeRecord, BackwardOptions } from './tape.ts';
 export type { DrawOptions } from './draw.ts';
 export { defineOp, wrap, operand } from './op.ts';

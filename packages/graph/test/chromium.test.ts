@@ -7,6 +7,7 @@ import type { Plugin } from 'esbuild';
 import { opCases } from '../src/index.ts';
 import { bundle, hasChromium, inCI, launch, missing, runInPage } from '../../../test/chromium.ts';
 import { program, type Bits } from './browser/program.ts';
+import { threadProgram, type ThreadBits } from './browser/threads-program.ts';
 
 if (!hasChromium && !inCI) console.warn(`chromium.test.ts: ${missing}; the browser tests are skipped (outside CI)`);
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -51,6 +52,22 @@ describe('@backprop/graph in Chromium', () => {
     expect(chromium.losses).toEqual(node.losses);
     expect(chromium.grads).toEqual(node.grads);
     if (process.env.BACKPROP_KERNELS !== 'js') expect(chromium.memory).toBeGreaterThan(1024 * 1024); // it grew
+  }, 120_000);
+
+  it('kernel threads: in a cross-origin-isolated page 1, 2 and 3 threads run and give the bits of Node; elsewhere one thread', async () => {
+    if (!browser) return expect(inCI, missing).toBe(false);
+    const node = await threadProgram();
+    const code = await bundle(`import { threadProgram } from './browser/threads-program.ts'; globalThis.result = threadProgram();`, here);
+    const isolated = await runInPage<ThreadBits>(browser.context, code, settings(), true);
+    const plain = await runInPage<ThreadBits>(browser.context, code, settings());
+    const wasm = process.env.BACKPROP_KERNELS !== 'js';
+    expect(isolated.isolated).toBe(true);
+    expect(isolated.running).toEqual(wasm ? [1, 2, 3] : [1, 1, 1]);
+    expect(plain.isolated).toBe(false);
+    expect(plain.running).toEqual([1, 1, 1]); // no SharedArrayBuffer to share with a worker
+    for (const page of [isolated, plain]) for (const bits of page.bits) expect(bits).toEqual(node.bits[0]);
+    expect(node.bits[1]).toEqual(node.bits[0]);
+    expect(node.bits[2]).toEqual(node.bits[0]);
   }, 120_000);
 
   it('the op and gradcheck property tests pass in Chromium', async () => {

@@ -1,5 +1,5 @@
 /** Mini-batch training (§2.1 and §3): a seeded shuffle each epoch, the loss of every iteration, accuracy after every epoch. */
-import { kernels, Rng, Tape, tensor, tidy, type Tensor } from '@backprop/graph';
+import { getThreads, kernels, Rng, setThreads, Tape, tensor, tidy, type Tensor } from '@backprop/graph';
 import type { ActivationName } from './activations.ts';
 import type { InitName } from './init.ts';
 import { batchLoss, lossNames, type LossFunction, type LossName, type TrainLoss } from './losses.ts';
@@ -143,9 +143,12 @@ export interface TrainHooks {
 
 export interface TrainOptions {
   /**
-   * Threads the run may use (default 1). With 2 or more, an MLP's evaluation after each epoch runs
-   * in a worker thread while the next epoch trains, when that pays (`evaluatesInBackground`); the
-   * numbers are the same bits either way.
+   * Threads the run may use (by default, what `setThreads` of @backprop/graph says, and no
+   * evaluation thread). The products of training and evaluation are split among them (the graph's
+   * kernel threads, set for the run and restored after it). With 2 or more, an MLP's evaluation
+   * after each epoch may also run in a worker thread while the next epoch trains, when that pays
+   * (`evaluatesInBackground`): while it runs, training's products use one thread fewer, so that the
+   * run keeps to `threads` cores. The numbers are the same bits for every count.
    */
   threads?: number;
   /** With 2 threads: evaluate in the worker whatever the size (true), or never (false); by default, when it pays. */
@@ -236,12 +239,18 @@ export async function train(
   const { fit, validation } = holdOut(data.train, config);
   const sets = [fit, data.test, ...(validation ? [validation] : [])];
   const net = state.net;
+  const threads = options.threads,
+    before = getThreads();
+  if (threads !== undefined) await setThreads(threads);
   const background =
     startBackground && evaluatesInBackground(config, state, sets, options) ? startBackground(net as MLP, sets, config.loss as LossName) : undefined;
+  // While the evaluation thread works, training's products leave it a core.
+  const lend = background && threads !== undefined ? (evaluating: boolean) => void setThreads(evaluating ? Math.max(1, threads - 1) : threads) : undefined;
   try {
-    return await trainEpochs(config, fit, sets, state, hooks, background);
+    return await trainEpochs(config, fit, sets, state, hooks, background, lend);
   } finally {
     await background?.close();
+    if (threads !== undefined) await setThreads(before);
   }
 }
 
@@ -276,6 +285,7 @@ async function trainEpochs(
   state: TrainState,
   hooks: TrainHooks,
   background: BackgroundEvaluation | undefined,
+  lend?: (evaluating: boolean) => void,
 ): Promise<TrainOutcome> {
   const { net, optimizer, rng } = state;
   const epochs: EpochStats[] = [];
@@ -353,7 +363,11 @@ async function trainEpochs(
     }
     await pending;
     const after = snapshot(state as TrainState<MLP>);
-    pending = background.evaluate(after.net).then((r) => finish({ ...trained, seconds: trained.seconds + r.seconds }, r.evaluations, after));
+    lend?.(true);
+    pending = background.evaluate(after.net).then((r) => {
+      lend?.(false);
+      return finish({ ...trained, seconds: trained.seconds + r.seconds }, r.evaluations, after);
+    });
     pending.catch((error) => (failure = { error })); // seen at the next yield, or where `pending` is awaited
   }
   await pending;

@@ -67,7 +67,8 @@ export const trainOptions = (y: Argv) =>
     })
     .option('threads', {
       type: 'number',
-      describe: 'threads for this run: with 2, each epoch is evaluated in a second thread while the next trains (the same results)',
+      describe:
+        'threads for this run: the large products of a step are split among them, and with 2 or more each epoch may be evaluated in a second thread while the next trains (the same results for every count)',
       defaultDescription: 'min(2, cores)',
     })
     .option('quiet', { type: 'boolean', describe: 'print only the final result' })

@@ -18,8 +18,11 @@ import { allocateF32, defaultMemory, inMemory, type Memory } from './memory.ts';
 import type { ConvGeometry } from './conv.ts';
 import type { PoolGeometry } from './pool.ts';
 import type { AdamHyper, AdamSlot } from './optim.ts';
+import { partWork, poolSize, setPoolSize, splitRows, Team, threadsAllowed } from './threads.ts';
 
 export interface WasmKernels {
+  /** The worker threads that share this module's calls (threads.ts), or null where threads are not allowed. */
+  readonly team: Team | null;
   /**
    * C = A B for float32 A [m,k] and B [k,n] of any strides: a fresh row-major C in the kernels'
    * memory. `sparse`: A has few non-zeros, so C's rows are combinations of B's rows over A's
@@ -92,6 +95,7 @@ interface Exports {
   matmul(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulBT(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulAT(s: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
+  matmulATRows(s: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number, i0: number, i1: number): void;
   combineRows(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, group: number, scratch: Ptr): void;
   combineRowsWritten(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, group: number, scratch: Ptr, written: Ptr): number;
   addScaled(w: Ptr, g: Ptr, n: number, alpha: number): void;
@@ -125,6 +129,20 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     },
   });
   const x = instance.exports as unknown as Exports;
+  const team = threadsAllowed(memory.wasm) ? new Team(compiled, memory.wasm, instance.exports) : null;
+  /**
+   * `fn` over rows [0, m) of a product of `work` multiply-adds: in one call, or, where it pays, in
+   * parts of whole row blocks (`block` rows) on the team's threads; `args(start, end, part)` gives
+   * a part's arguments. The bits are the same either way (threads.ts). Returns each part's result.
+   */
+  function byRows(fn: keyof Exports, m: number, work: number, block: number, args: (start: number, end: number, part: number) => number[]): number[] {
+    const ranges = splitRows(m, team ? Math.min(team.size, Math.floor(work / partWork())) : 1, block);
+    if (ranges.length <= 1) return [(x[fn] as (...a: number[]) => number)(...args(0, m, 0))];
+    return team!.run(
+      fn,
+      ranges.map(([s, e], p) => args(s, e, p)),
+    );
+  }
   /**
    * C = A B by combineRows for a sparse A and a B that is not a transposed view: every row of C
    * written (`skipEmpty` false), or only the rows where A has a non-zero, which it returns (null: the memory is full).
@@ -134,24 +152,43 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     // Rows in groups of up to 32 when k is long: each block of the rows of B the group picks comes
     // from memory once a group, while the group's lists stay in cache (one group of all 1,000 rows
     // of an evaluation batch was 1.2x slower; of 128 rows, 1.05x; bench/evaluation.ts).
+    // Rows in parts on the kernel threads where it pays (about a fifth of A non-zero: an MNIST batch), each with its own scratch.
     const [m, k] = a.shape,
-      n = b.shape[1],
-      group = k > 64 ? Math.min(m, 32) : 1;
-    // the scratch block: the compacted rows of the group, then (skipEmpty) the list of rows written
-    const lists = 4 * (group * (1 + 2 * k) + 4);
+      n = b.shape[1];
     const A = inMemory(a.data) ? a : copy(a),
-      B = rowMajor(b),
-      scratch = memory.scratch(lists + (skipEmpty ? 4 * m : 0));
-    if (!A || !B || scratch === null) return null;
-    if (!skipEmpty) {
-      x.combineRows(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, group, scratch);
-      return new Int32Array(0);
+      B = rowMajor(b);
+    if (!A || !B) return null;
+    const [s0, s1] = A.stride;
+    const parts: { at: number; lists: number; start: number }[] = [];
+    const args = (start: number, end: number, part: number) => {
+      const rows = end - start,
+        group = k > 64 ? Math.min(rows, 32) : 1;
+      // the scratch block: the compacted rows of the group, then (skipEmpty) the list of rows written
+      const lists = 4 * (group * (1 + 2 * k) + 4);
+      const at = partScratch(memory, part, lists + (skipEmpty ? 4 * rows : 0));
+      if (at === null) throw FULL;
+      parts[part] = { at, lists, start };
+      const common = [pointer(A) + 4 * start * s0, s0, s1, pointer(B), C.byteOffset + 4 * start * n, rows, k, n, group, at];
+      return skipEmpty ? [...common, at + lists] : common;
+    };
+    try {
+      const counts = byRows(skipEmpty ? 'combineRowsWritten' : 'combineRows', m, (m * k * n) / 5, 1, args);
+      if (!skipEmpty) return new Int32Array(0);
+      const written = new Int32Array(counts.reduce((s, c) => s + c, 0));
+      let w = 0;
+      counts.forEach((count, p) => {
+        const { at, lists, start } = parts[p];
+        for (const r of new Int32Array(memory.wasm!.buffer, at + lists, count)) written[w++] = start + r;
+      });
+      return written;
+    } catch (e) {
+      if (e === FULL) return null;
+      throw e;
     }
-    const count = x.combineRowsWritten(pointer(A), A.stride[0], A.stride[1], pointer(B), C.byteOffset, m, k, n, group, scratch, scratch + lists);
-    return new Int32Array(memory.wasm!.buffer, scratch + lists, count).slice();
   }
 
   return {
+    team,
     matmul(a, b, sparse) {
       // C and any copy of an operand belong to the enclosing tidy scope, like every other array.
       const [m, k] = a.shape,
@@ -164,18 +201,18 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
         // A = Sᵀ read as S is stored (Hᵀ in a gradient Hᵀ G).
         const B = rowMajor(b);
         if (!B) return null;
-        x.matmulAT(pointer(a), pointer(B), C.byteOffset, m, k, n);
+        byRows('matmulATRows', m, m * k * n, 4, (s, e) => [pointer(a), pointer(B), C.byteOffset, m, k, n, s, e]);
       } else if (isTransposed(b)) {
         // B = Wᵀ read as W is stored, by a kernel of dot products.
         const A = rowMajor(a),
           W = rowMajor(b.transpose(1, 0));
         if (!A || !W) return null;
-        x.matmulBT(pointer(A), pointer(W), C.byteOffset, m, k, n);
+        byRows('matmulBT', m, m * k * n, 4, (s, e) => [pointer(A) + 4 * s * k, pointer(W), C.byteOffset + 4 * s * n, e - s, k, n]);
       } else {
         const A = rowMajor(a),
           B = rowMajor(b);
         if (!A || !B) return null;
-        x.matmul(pointer(A), pointer(B), C.byteOffset, m, k, n);
+        byRows('matmul', m, m * k * n, 4, (s, e) => [pointer(A) + 4 * s * k, pointer(B), C.byteOffset + 4 * s * n, e - s, k, n]);
       }
       return C;
     },
@@ -207,7 +244,8 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     tanh(v) {
       const y = inMemory(v) ? allocateF32(v.length, false) : null;
       if (!y || !inMemory(y)) return null;
-      x.tanh(v.byteOffset, y.byteOffset, v.length);
+      // elementwise: parts of whole blocks of 16 (the kernels' SIMD blocks), about 32 operations a value
+      byRows('tanh', v.length, 32 * v.length, 16, (s, e) => [v.byteOffset + 4 * s, y.byteOffset + 4 * s, e - s]);
       return y;
     },
     addRow(a, b) {
@@ -227,7 +265,7 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     tanhGrad(g, y) {
       const c = inMemory(g) && inMemory(y) && g.length === y.length ? allocateF32(g.length, false) : null;
       if (!c || !inMemory(c)) return null;
-      x.tanhGrad(g.byteOffset, y.byteOffset, c.byteOffset, g.length);
+      byRows('tanhGrad', g.length, 4 * g.length, 16, (s, e) => [g.byteOffset + 4 * s, y.byteOffset + 4 * s, c.byteOffset + 4 * s, e - s]);
       return c;
     },
     relu(v) {
@@ -247,7 +285,7 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     },
     addScaled(w, g, alpha) {
       if (!inMemory(w) || !inMemory(g) || w.length !== g.length) return false;
-      x.addScaled(w.byteOffset, g.byteOffset, w.length, alpha);
+      byRows('addScaled', w.length, 4 * w.length, 16, (s, e) => [w.byteOffset + 4 * s, g.byteOffset + 4 * s, e - s, alpha]);
       return true;
     },
     addScaledRows(w, g, rows, n, alpha) {
@@ -255,7 +293,7 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
       const scratch = fits && n % 16 === 0 && inMemory(w) && inMemory(g) && w.length === g.length ? memory.scratch(4 * rows.length) : null;
       if (scratch === null) return false;
       new Int32Array(memory.wasm!.buffer, scratch, rows.length).set(rows);
-      x.addScaledRows(w.byteOffset, g.byteOffset, scratch, rows.length, n, alpha);
+      byRows('addScaledRows', rows.length, 4 * rows.length * n, 1, (s, e) => [w.byteOffset, g.byteOffset, scratch + 4 * s, e - s, n, alpha]);
       return true;
     },
     patches(v, cols, g, c0, c1, n0, n1, add) {
@@ -326,6 +364,22 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
   };
 }
 
+const FULL = new Error("the kernels' memory is full");
+const scratches = new WeakMap<Memory, Float32Array[]>();
+
+/** A scratch block of `bytes` for part `part` of a split kernel call (part 0: the memory's own), or null when the memory is full. */
+function partScratch(memory: Memory, part: number, bytes: number): number | null {
+  if (part === 0) return memory.scratch(bytes);
+  const blocks = scratches.get(memory) ?? [];
+  scratches.set(memory, blocks);
+  if (!blocks[part] || blocks[part].byteLength < bytes) {
+    const block = memory.allocate('float32', Math.ceil(bytes / 4), 'owned', false) as Float32Array;
+    if (!memory.holds(block)) return null;
+    blocks[part] = block;
+  }
+  return blocks[part].byteOffset;
+}
+
 /** A transposed view of a row-major matrix: columns contiguous. */
 const isTransposed = (x: NdArray) => x.stride[0] === 1 && x.stride[1] === x.shape[0] && x.shape[0] > 1;
 
@@ -374,6 +428,29 @@ export function wasmKernels(): WasmKernels | null {
 export function float32Kernels(a: ArrayBufferView, b: ArrayBufferView = a): WasmKernels | null {
   const w = (chosen ??= choose()).kernels;
   return w !== null && a instanceof Float32Array && b instanceof Float32Array ? w : null;
+}
+
+/**
+ * Sets how many threads the WebAssembly kernels use in this process (or page, or worker): 1, the
+ * default, runs everything on the calling thread; with more, the large products are split by rows
+ * among worker threads on the shared memory, with the same bits for every count. Resolves when the
+ * workers are ready. Where threads are not allowed (no WebAssembly kernels or shared memory, a page
+ * that is not cross-origin isolated) the kernels stay on one thread: `runningThreads()` says how many run.
+ */
+export function setThreads(threads: number): Promise<void> {
+  setPoolSize(threads).catch(() => undefined); // checks the count, and resizes the teams already made
+  chosen ??= choose(); // the default kernels (and their team) made now
+  return setPoolSize(threads);
+}
+
+/** The threads set by `setThreads` (1 by default): the most the kernels use. */
+export function getThreads(): number {
+  return poolSize();
+}
+
+/** The threads the WebAssembly kernels use now: `getThreads()`, but 1 until workers are ready, and where threads are not allowed. */
+export function runningThreads(): number {
+  return Math.min(poolSize(), (chosen ??= choose()).kernels?.team?.size ?? 1);
 }
 
 /** Which kernels run float32: for the benchmark's header and the tests. */

@@ -1,0 +1,37 @@
+// train's `threads` option sets the graph's kernel threads for the run (and restores them after):
+// the same bits for every count, with and without the evaluation thread.
+import { describe, expect, it } from 'vitest';
+import { getThreads, setThreads } from '@backprop/graph';
+import { loadMnist, paperConfig, startState, train, type TrainConfig, type TrainOptions, type TrainState } from '../src/index.ts';
+
+const mnist = loadMnist();
+const data = { train: mnist.train.take(1024), test: mnist.test.take(1000) };
+// batch 128 and 256 and 64 hidden units: the first two layers' products are large enough to be split
+const config: TrainConfig = { ...paperConfig, layers: [784, 256, 64, 10], init: 'xavier', batchSize: 128, epochs: 2 };
+
+const bytesOf = (s: TrainState) =>
+  Buffer.concat([...[...s.net.named().values()].map((t) => t.bytes()), ...s.optimizer.state().map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength))]);
+
+async function run(options: TrainOptions) {
+  const out = await train(config, data, startState(config), {}, options);
+  if (out.status !== 'done') throw new Error(out.status);
+  return { weights: bytesOf(out.state), epochs: out.epochs.map(({ seconds, ...rest }) => rest) };
+}
+
+describe('train with kernel threads', () => {
+  it('1, 2 and 3 threads (and the evaluation thread) give the same bits, and the threads set before are restored', async () => {
+    await setThreads(1);
+    const one = await run({ threads: 1 });
+    expect(await run({ threads: 3, evaluateInBackground: false })).toEqual(one);
+    expect(getThreads()).toBe(1);
+    await setThreads(2);
+    expect(await run({ threads: 2, evaluateInBackground: true })).toEqual(one);
+    expect(await run({})).toEqual(one); // threads as set: 2
+    expect(getThreads()).toBe(2);
+    await setThreads(1);
+  }, 120_000);
+
+  it('refuses a thread count it cannot use, naming it', async () => {
+    await expect(train(config, data, startState(config), {}, { threads: 0 })).rejects.toThrow(/^threads 0: expected a whole number of threads in \[1, 64\]/);
+  });
+});
