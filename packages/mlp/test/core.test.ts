@@ -13,7 +13,9 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 describe('@backprop/mlp/core', () => {
   it('bundles for the browser (esbuild, no plugins) with no Node built-in, though the whole package needs them', async () => {
     const code = await bundle(`export * from '@backprop/mlp/core';`, here);
-    expect(code).not.toMatch(/from ["']node:|require\(["']node:|worker_threads/);
+    // No import of a Node built-in (the kernel threads ask the runtime for worker_threads with
+    // process.getBuiltinModule, which a browser lacks, and which no bundler resolves).
+    expect(code).not.toMatch(/from ["']node:|require\(["']node:|import\(["']node:/);
     expect(code).toContain('function train(');
     await expect(bundle(`export * from '@backprop/mlp';`, here)).rejects.toThrow(/node:/);
   }, 60_000);
