@@ -2,8 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Rng } from '@backprop/graph';
-import { readTensorFile } from '@backprop/mlp';
+import ndarray from 'ndarray';
+import { PNG } from 'pngjs';
+import { Rng, Tensor } from '@backprop/graph';
+import { loadModel, readTensorFile, scores } from '@backprop/mlp';
 import { npy, npz } from '../../mlp/test/npy-writer.ts';
 import { backprop, interruptAfterFirstEpoch, weightsOf } from './helpers.ts';
 
@@ -128,6 +130,27 @@ describe('backprop train and evaluate on NumPy arrays', () => {
     expect(backprop(['compare', out, cls, '--figure', join(dir, 'mixed.svg')]).stderr).toBe(
       `backprop: ${out} is a regression run (its metric is MSE) and ${cls} a classification run (accuracy); compare runs of one kind\n`,
     );
+  });
+
+  it('predicts the values of a regression model on an IDX file and a PNG too, never an argmax of its one output', () => {
+    const out = join(dir, 'reg-images');
+    expect(backprop(['train', '--data', regression, '--layers', '4,1', '--loss', 'mse', '--lr', '0.05', '--epochs', '1', '--quiet', '--out', out]).code).toBe(0);
+    const model = join(out, 'model.safetensors');
+    // Three 2x2 images (4 pixels: the model's 4 inputs), light on dark, as an IDX file; the first also as a PNG.
+    const pixels = [255, 0, 0, 0, 0, 128, 0, 0, 40, 0, 200, 10];
+    const images = join(dir, 'four-pixels-idx3-ubyte');
+    writeFileSync(images, Buffer.concat([Buffer.from([0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2]), Buffer.from(pixels)]));
+    const png = new PNG({ width: 2, height: 2 });
+    for (let i = 0; i < 4; i++) png.data.set([pixels[i], pixels[i], pixels[i], 255], 4 * i);
+    const image = join(dir, 'four-pixels.png');
+    writeFileSync(image, PNG.sync.write(png));
+    const want = Array.from(scores(loadModel(model).net, new Tensor(ndarray(Float32Array.from(pixels, (b) => b / 255), [3, 4]))).toFlatArray());
+    expect(new Set(want.map((v) => v.toPrecision(4))).size).toBe(3); // three different values, none a class
+    const idx = backprop(['predict', model, images]);
+    expect(idx.stdout).toBe(`${images}: 3 images; the first 3 predicted values:\n${want.map((v) => v.toPrecision(4)).join(' ')}\n`);
+    expect(JSON.parse(backprop(['predict', model, images, '--json']).stdout)).toEqual({ input: images, predictions: want });
+    expect(backprop(['predict', model, image]).stdout).toBe(`${image}: predicted value ${want[0].toPrecision(4)}\n`);
+    expect(JSON.parse(backprop(['predict', model, image, '--json']).stdout)).toEqual({ input: image, prediction: want[0], inverted: false, resized: false });
   });
 
   it("trains with a model file's own loss: the same bits as the built-in loss it restates", () => {

@@ -176,8 +176,10 @@ export async function predictCommand(args: {
   limit: number;
   json?: boolean;
 }): Promise<number> {
-  const { net } = await loadUsableModel(args.model, `predict ${args.model} ${args.input}`, args['model-file']);
+  const { net, metadata } = await loadUsableModel(args.model, `predict ${args.model} ${args.input}`, args['model-file']);
   if (isArrayData(args.input)) return predictArrays(net, args);
+  // A regression model's outputs are its predictions, on an image as on array data: no argmax of them is a class.
+  const values = metadata.predicts === 'values' || modelLoss(metadata, args.model) === 'mae';
   const ext = extname(args.input).toLowerCase();
   if (ext === '.png' || ext === '.pgm' || ext === '.pnm') {
     const side = Math.round(Math.sqrt(net.inputSize));
@@ -185,14 +187,21 @@ export async function predictCommand(args: {
     const { pixels, inverted, resized } = readDigit(args.input, side);
     const X = new Tensor(ndarray(Float32Array.from(pixels), [1, net.inputSize]));
     const S = scores(net, X);
-    const digit = argmaxRows(S)[0],
-      s = S.toFlatArray();
+    const s = S.toFlatArray();
     const bad = s.find((v) => !Number.isFinite(v));
-    if (bad !== undefined) throw new Error(`${args.input}: the scores of ${args.model} for this image hold ${bad} ${overflow}`);
+    if (bad !== undefined) throw new Error(`${args.input}: the ${values ? 'outputs' : 'scores'} of ${args.model} for this image hold ${bad} ${overflow}`);
+    const notes = [resized ? `resized to ${side}x${side}` : '', inverted ? 'inverted to light-on-dark' : ''].filter(Boolean);
+    const noted = notes.length ? ` (${notes.join(', ')})` : '';
+    if (values) {
+      const prediction = s.length === 1 ? s[0] : s;
+      if (args.json) console.log(JSON.stringify({ input: args.input, prediction, inverted, resized }));
+      else console.log(`${args.input}: predicted value${s.length === 1 ? '' : 's'} ${valueText(prediction)}${noted}`);
+      return 0;
+    }
+    const digit = argmaxRows(S)[0];
     if (args.json) console.log(JSON.stringify({ input: args.input, prediction: digit, scores: s, inverted, resized }));
     else {
-      const notes = [resized ? `resized to ${side}x${side}` : '', inverted ? 'inverted to light-on-dark' : ''].filter(Boolean);
-      console.log(`${args.input}: ${digit}${notes.length ? ` (${notes.join(', ')})` : ''}`);
+      console.log(`${args.input}: ${digit}${noted}`);
       console.log(`scores: ${s.map((v, i) => `${i}: ${v.toFixed(3)}`).join('  ')}`);
     }
     return 0;
@@ -205,18 +214,22 @@ export async function predictCommand(args: {
     throw new Error(`${args.input}: expected an IDX file of images with ${net.inputSize} pixels each, found dimensions ${idx.dims.join('x')}`);
   }
   const images = new Dataset(idx.data, new Uint8Array(idx.dims[0]), idx.dims[1], idx.dims[2]);
-  const predictions: number[] = [];
+  const predictions: (number | number[])[] = [];
   for (let start = 0; start < images.count; start += 1000) {
     const indices = Int32Array.from({ length: Math.min(1000, images.count - start) }, (_, i) => start + i);
     const S = scores(net, images.batch(indices).X);
     const bad = kernels.firstNonFinite(S.array);
-    if (bad) throw new Error(`${args.input}: the scores of ${args.model} for image ${start + bad[0]} hold ${S.array.get(bad[0], bad[1])} ${overflow}`);
-    predictions.push(...argmaxRows(S));
+    if (bad)
+      throw new Error(
+        `${args.input}: the ${values ? 'outputs' : 'scores'} of ${args.model} for image ${start + bad[0]} hold ${S.array.get(bad[0], bad[1])} ${overflow}`,
+      );
+    predictions.push(...(values ? outputRows(S, indices.length, net.outputSize) : argmaxRows(S)));
   }
   if (args.json) console.log(JSON.stringify({ input: args.input, predictions }));
   else {
-    console.log(`${args.input}: ${images.count} images; the first ${Math.min(args.limit, images.count)} predictions:`);
-    console.log(predictions.slice(0, args.limit).join(' '));
+    const shown = predictions.slice(0, args.limit);
+    console.log(`${args.input}: ${images.count} images; the first ${shown.length} ${values ? 'predicted values' : 'predictions'}:`);
+    console.log(values ? shown.map(valueText).join(' ') : shown.join(' '));
   }
   return 0;
 }
@@ -238,15 +251,7 @@ function predictArrays(net: Network, args: { model: string; input: string; split
     const S = scores(net, data.batch(indices).X);
     const bad = kernels.firstNonFinite(S.array);
     if (bad) throw new Error(`${args.input}: the outputs of ${args.model} for example ${start + bad[0]} hold ${S.array.get(bad[0], bad[1])} ${overflow}`);
-    if (!data.regression) predictions.push(...argmaxRows(S));
-    else {
-      const values = S.toFlatArray(),
-        k = net.outputSize;
-      for (let i = 0; i < indices.length; i++) {
-        const row = Array.from(values.slice(i * k, (i + 1) * k));
-        predictions.push(k === 1 ? row[0] : row);
-      }
-    }
+    predictions.push(...(data.regression ? outputRows(S, indices.length, net.outputSize) : argmaxRows(S)));
   }
   if (args.json) {
     console.log(JSON.stringify({ input: args.input, split, predictions }));
@@ -254,9 +259,20 @@ function predictArrays(net: Network, args: { model: string; input: string; split
   }
   const shown = predictions.slice(0, args.limit);
   console.log(`${args.input}: ${data.count} ${split} examples; the first ${shown.length} ${data.regression ? 'predicted values' : 'predicted classes'}:`);
-  const value = (v: number) => v.toPrecision(4);
-  console.log(data.regression ? shown.map((p) => (Array.isArray(p) ? `[${p.map(value).join(', ')}]` : value(p))).join(' ') : shown.join(' '));
+  console.log(data.regression ? shown.map(valueText).join(' ') : shown.join(' '));
   return 0;
+}
+
+/** The outputs of `n` examples with `k` outputs each: a number each when k is 1, else an array each. */
+function outputRows(S: Tensor, n: number, k: number): (number | number[])[] {
+  const values = S.toFlatArray();
+  return Array.from({ length: n }, (_, i) => (k === 1 ? values[i] : Array.from(values.slice(i * k, (i + 1) * k))));
+}
+
+/** A predicted value as printed: 4 significant digits, a bracketed list for several outputs. */
+function valueText(p: number | number[]): string {
+  const value = (v: number) => v.toPrecision(4);
+  return Array.isArray(p) ? `[${p.map(value).join(', ')}]` : value(p);
 }
 
 /** The options a model file's function of options was called with in training, from the model's metadata (none when absent). */

@@ -290,7 +290,7 @@ export class RunDir {
     // The best validation loss so far (early stopping counts from it) is not in it: it is in the log (bestValidation).
     const progress = { epoch: state.epoch, iteration: state.iteration, rng: state.rng.state() };
     this.lock.verify();
-    saveModel(join(this.dir, checkpointName(trained.epoch)), state.net, { config: this.config, ...progress }, extra);
+    saveModel(join(this.dir, checkpointName(trained.epoch)), state.net, { config: this.config, ...this.predicts(), ...progress }, extra);
     this.written.add(checkpointName(trained.epoch));
     this.dropOldCheckpoints();
   }
@@ -342,6 +342,11 @@ export class RunDir {
       if (epoch <= epochs[0] - this.keepCheckpoints && logged.has(epoch)) rmSync(join(this.dir, checkpointName(epoch)), { force: true });
   }
 
+  /** A regression run's model says so (`predicts: values`): `predict` then prints its outputs, not an argmax, whatever the input. */
+  private predicts(): { predicts?: 'values' } {
+    return this.dataChecked?.train.regression ? { predicts: 'values' } : {};
+  }
+
   /** Ends the run; `partial` holds the losses of an epoch cut short (a diverging run), kept in the log. */
   finish(state: TrainState, summary: Record<string, unknown>, partial: number[] = []): void {
     if (partial.length)
@@ -350,7 +355,7 @@ export class RunDir {
     // read lines past its checkpoint), and a run that diverged in its first epoch has one to point to.
     this.writeMetrics();
     this.lock.verify();
-    saveModel(join(this.dir, 'model.safetensors'), state.net, { config: this.config });
+    saveModel(join(this.dir, 'model.safetensors'), state.net, { config: this.config, ...this.predicts() });
     this.written.add('model.safetensors');
     // A checksum of each line of the log: `report` names a line changed since.
     const metricsLines = lineChecksums(this.metrics.map((m) => JSON.stringify(m)));
