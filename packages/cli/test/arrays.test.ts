@@ -134,7 +134,8 @@ describe('backprop train and evaluate on NumPy arrays', () => {
 
   it('predicts the values of a regression model on an IDX file and a PNG too, never an argmax of its one output', () => {
     const out = join(dir, 'reg-images');
-    expect(backprop(['train', '--data', regression, '--layers', '4,1', '--loss', 'mse', '--lr', '0.05', '--epochs', '1', '--quiet', '--out', out]).code).toBe(0);
+    const args = ['--layers', '4,1', '--loss', 'mse', '--lr', '0.05', '--epochs', '1', '--quiet', '--out', out];
+    expect(backprop(['train', '--data', regression, ...args]).code).toBe(0);
     const model = join(out, 'model.safetensors');
     // Three 2x2 images (4 pixels: the model's 4 inputs), light on dark, as an IDX file; the first also as a PNG.
     const pixels = [255, 0, 0, 0, 0, 128, 0, 0, 40, 0, 200, 10];
@@ -144,7 +145,9 @@ describe('backprop train and evaluate on NumPy arrays', () => {
     for (let i = 0; i < 4; i++) png.data.set([pixels[i], pixels[i], pixels[i], 255], 4 * i);
     const image = join(dir, 'four-pixels.png');
     writeFileSync(image, PNG.sync.write(png));
-    const want = Array.from(scores(loadModel(model).net, new Tensor(ndarray(Float32Array.from(pixels, (b) => b / 255), [3, 4]))).toFlatArray());
+    const scaled = Float32Array.from(pixels, (b) => b / 255);
+    const X = new Tensor(ndarray(scaled, [3, 4]));
+    const want = Array.from(scores(loadModel(model).net, X).toFlatArray());
     expect(new Set(want.map((v) => v.toPrecision(4))).size).toBe(3); // three different values, none a class
     const idx = backprop(['predict', model, images]);
     expect(idx.stdout).toBe(`${images}: 3 images; the first 3 predicted values:\n${want.map((v) => v.toPrecision(4)).join(' ')}\n`);
