@@ -66,6 +66,20 @@ describe('a self-attention model file from the command line', () => {
     );
   });
 
+  it('gradchecks the network a --model-option makes, not only the defaults', () => {
+    const shapes = (r: { parameters: { name: string; shape: number[] }[] }) => Object.fromEntries(r.parameters.map((p) => [p.name, p.shape]));
+    const small = json(backprop(['gradcheck', '--model', attention, '--random', '--json', '--model-option', 'd=2', '--model-option', 'hidden=3']));
+    expect(small.ok).toBe(true);
+    expect(small.options).toEqual({ d: 2, hidden: 3 });
+    expect(shapes(small)).toEqual({ Wq: [12, 2], Wk: [12, 2], Wv: [12, 2], W1: [2, 3], b1: [3], W2: [3, 6], b2: [6] });
+    expect(backprop(['gradcheck', '--model', attention, '--random', '--model-option', 'width=2']).stderr).toBe(
+      'backprop: examples/models/attention.ts: no option "width"; its options are d, hidden (export const options in the file)\n',
+    );
+    expect(backprop(['gradcheck', '--model-option', 'd=2']).stderr).toBe(
+      "backprop: --model-option: options are for a model file's function of options; name the file with --model FILE\n",
+    );
+  });
+
   it("gives a regression network's own loss float targets, and refuses --loss model where there is no such loss", () => {
     const huber = backprop(['gradcheck', '--model', 'examples/models/huber.ts', '--random']);
     expect(huber.code).toBe(0);

@@ -24,6 +24,8 @@ import { openModelFile } from '../run/modelfile.ts';
 
 interface ModelArgs {
   model: string;
+  /** `--model-option`s: the options a file that exports a function of options is called with (its defaults otherwise). */
+  options?: Record<string, unknown>;
   /** A built-in loss, or `model`, the file's own; by default the file's own when it exports one (what it trains on), else hinge. */
   loss?: LossName | 'model';
   batch: number;
@@ -47,7 +49,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /** The model file's network in float64, a batch, and its loss in training mode as a function of the parameters. */
 async function setup(args: ModelArgs) {
-  const model = await openModelFile(args.model);
+  const model = await openModelFile(args.model, { options: args.options });
   const rng = Rng.seeded(args.seed);
   const net = new ModelNetwork(model, rng, { init: args.init, dtype: 'float64' });
   const { X, y } = batchOf(net, model, args, rng);
@@ -185,6 +187,7 @@ export async function checkModelFile(args: ModelArgs): Promise<Checked> {
           loss: loss.item(),
           model: model.path,
           sha256: model.sha256,
+          ...(model.options && { options: model.options }),
           lossName,
           batch: args.batch,
           hand: !!hand,

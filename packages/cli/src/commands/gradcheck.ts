@@ -14,13 +14,18 @@ import {
   type InitName,
   type LossName,
 } from '@backprop/mlp';
-import { parseLayers } from './train.ts';
+import { parseLayers, parseModelOptions } from './train.ts';
 import { table } from '../format.ts';
 import { drawAs, paperNames } from '../network-graph.ts';
 
 export const gradcheckOptions = (y: Argv) =>
   y
     .option('model', { type: 'string', describe: "check a model file's network and its hand-derived backward pass (loading it runs its code)" })
+    .option('model-option', {
+      type: 'string',
+      array: true,
+      describe: 'NAME=VALUE: an option of a model file that exports a function of options (repeat for more; VALUE is read as JSON, else as a string)',
+    })
     .option('layers', { type: 'string', describe: 'layer sizes', defaultDescription: '784,800,100,10' })
     .option('activation', { choices: activationNames, defaultDescription: 'tanh' })
     .option('loss', {
@@ -42,7 +47,7 @@ export const gradcheckOptions = (y: Argv) =>
     .option('json', { type: 'boolean' })
     .option('graph', { type: 'string', describe: "draw the network's graph, each parameter's agreement on its node, to this file (SVG; DOT for .dot or .gv)" })
     .conflicts('model', ['layers', 'activation', 'op'])
-    .conflicts('op', ['layers', 'activation']);
+    .conflicts('op', ['layers', 'activation', 'model-option']);
 
 type Args = Awaited<ReturnType<ReturnType<typeof gradcheckOptions>['parseAsync']>>;
 
@@ -162,10 +167,13 @@ export async function gradcheckCommand(args: Args): Promise<number> {
   }
   if (args.op && args.graph) throw new Error("--graph draws a network's graph; with --op there is none (leave out --op, or --graph)");
   if (args.op) return checkOps(args.op, args.seed, !!args.json, args.order === 2);
+  const options = parseModelOptions(args['model-option']);
+  if (options && args.model === undefined)
+    throw new Error(`--model-option: options are for a model file's function of options; name the file with --model FILE`);
   let checked: Checked;
   if (args.model !== undefined) {
     const m = await import('./gradcheck-model.ts'),
-      modelArgs = { ...args, model: args.model };
+      modelArgs = { ...args, model: args.model, options };
     checked = args.order === 2 ? checkHessian(await m.modelSubject(modelArgs), !!args.json) : await m.checkModelFile(modelArgs);
   } else {
     if (args.loss === 'model') throw new Error('--loss model: only a model file (--model FILE) brings its own loss; use hinge, ce or mse');
