@@ -9,7 +9,7 @@
 export { activations, activationNames, type Activation, type ActivationName } from './activations.ts';
 export { batchLoss, lossOnTape, lossNames, oneHot, trainLossNames, type BatchTargets, type LossFunction, type LossName, type TrainLoss } from './losses.ts';
 export { initNames, weightSampler, type InitName } from './init.ts';
-export { Dense, MLP, MLP_FORMAT, MAX_TENSOR_SIZE, activate, layersProblem, type MLPSpec } from './mlp.ts';
+export { Dense, MLP, MLP_FORMAT, MAX_TENSOR_SIZE, activate, layersProblem, parseLayers, type MLPSpec } from './mlp.ts';
 export type { Network, ForwardMode } from './network.ts';
 export { ModelNetwork, MODEL_FORMAT } from './model.ts';
 export type { ModelDefinition, ModelFile, ParameterSpec, ParameterInit, StateSpec, ForwardContext, HandBackwardInput, HandBackwardResult } from './model.ts';

@@ -21,6 +21,15 @@ export class Dense {
   }
 }
 
+/** `2,3,1` -> [2, 3, 1]: an MLP's layer sizes, inputs first, as `--layers` gives them (train, gradcheck, example). */
+export function parseLayers(text: string): number[] {
+  const sizes = text.split(',').map((s) => Number(s.trim()));
+  if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
+    throw new Error(`--layers ${text}: expected two or more positive integers separated by commas, e.g. 784,800,100,10`);
+  }
+  return sizes;
+}
+
 export interface MLPSpec {
   /** Layer sizes from input to output, e.g. [784, 800, 100, 10]. */
   sizes: number[];

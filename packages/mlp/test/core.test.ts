@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundle } from '../../../test/chromium.ts';
-import { idxDataset, parseIdx } from '../src/core.ts';
+import { idxDataset, parseIdx, parseLayers } from '../src/core.ts';
+import { parseLayers as exampleLayers } from '../src/example/index.ts';
 import { defaultMnistDir, loadSplit } from '../src/index.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -19,6 +20,13 @@ describe('@backprop/mlp/core', () => {
     expect(code).toContain('function train(');
     await expect(bundle(`export * from '@backprop/mlp';`, here)).rejects.toThrow(/node:/);
   }, 60_000);
+
+  it('parses --layers once, for train, gradcheck and example alike', () => {
+    expect(exampleLayers).toBe(parseLayers);
+    expect(parseLayers(' 784, 100 ,10')).toEqual([784, 100, 10]);
+    for (const bad of ['784', '784,0,10', '784,1.5', '784,,10'])
+      expect(() => parseLayers(bad)).toThrow(`--layers ${bad}: expected two or more positive integers separated by commas, e.g. 784,800,100,10`);
+  });
 
   it("parses MNIST's test labels and images from bytes as loadSplit reads them from files", () => {
     const name = (f: string) => join(defaultMnistDir(), f);

@@ -10,11 +10,12 @@ import {
   lossNames,
   lossOnTape,
   MLP,
+  parseLayers,
   type ActivationName,
   type InitName,
   type LossName,
 } from '@backprop/mlp';
-import { parseLayers, parseModelOptions } from './train.ts';
+import { parseModelOptions } from './train.ts';
 import { table } from '../format.ts';
 import { drawAs, paperNames } from '../network-graph.ts';
 

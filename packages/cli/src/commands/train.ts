@@ -5,7 +5,7 @@ import { prepareRunData, type RunData } from '../run/data.ts';
 import { defaultThreads, evaluationThreadSetting, executeRun, type RunResult } from '../run/execute.ts';
 import { defaultKeepCheckpoints, RunDir } from '../run/rundir.ts';
 import type { ReportMode } from '../run/progress.ts';
-import { activationNames, hashModelFile, initNames, optimizerNames, trainLossNames, scheduleNames, type ModelFile } from '@backprop/mlp';
+import { activationNames, hashModelFile, initNames, optimizerNames, parseLayers, trainLossNames, scheduleNames, type ModelFile } from '@backprop/mlp';
 import { openModelFile } from '../run/modelfile.ts';
 import { metricText, pct } from '../format.ts';
 
@@ -155,14 +155,6 @@ export function parseModelOptions(given: (string | number)[] | undefined): Recor
     options[m[1]] = value;
   }
   return options;
-}
-
-export function parseLayers(text: string): number[] {
-  const sizes = text.split(',').map((s) => Number(s.trim()));
-  if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
-    throw new Error(`--layers ${text}: expected two or more positive integers separated by commas, e.g. 784,800,100,10`);
-  }
-  return sizes;
 }
 
 export function reportMode(args: { quiet?: boolean; json?: boolean }): ReportMode {

@@ -5,7 +5,8 @@
  *
  * @module @backprop/mlp/example
  */
-export { exampleText, parseLayers, type ExampleArgs, type ValuesReader } from './text.ts';
+export { exampleText, type ExampleArgs, type ValuesReader } from './text.ts';
+export { parseLayers } from '../mlp.ts';
 export { generateExample, type ExampleOptions } from './generate.ts';
 export type { ExampleSpec, OutputActivation } from './network.ts';
 export { activationNames, type ActivationName } from '../activations.ts';

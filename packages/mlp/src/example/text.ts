@@ -3,18 +3,10 @@
  * checks of each flag, the header's command line. The CLI and the site (packages/web) share it.
  */
 import type { ActivationName } from '../activations.ts';
+import { parseLayers } from '../mlp.ts';
 import { generateExample } from './generate.ts';
 import type { OutputActivation } from './network.ts';
 import { classifies, drawValues, paperExample, type ExampleLoss, type ExampleValues } from './values.ts';
-
-/** `2,3,1` -> [2, 3, 1]: layer sizes, inputs first. */
-export function parseLayers(text: string): number[] {
-  const sizes = text.split(',').map((s) => Number(s.trim()));
-  if (sizes.length < 2 || sizes.some((s) => !Number.isInteger(s) || s < 1)) {
-    throw new Error(`--layers ${text}: expected two or more positive integers separated by commas, e.g. 784,800,100,10`);
-  }
-  return sizes;
-}
 
 /** What `backprop example` is asked for, as its flags. */
 export type ExampleArgs = {
