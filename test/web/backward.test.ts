@@ -44,7 +44,15 @@ describe('the backward panel', () => {
     expect((await rows(page)).map((r) => r.tape)).toEqual([undefined, undefined, undefined, undefined]);
     const node = recordPass(parseSetup(''));
     const tape = (name: string) => node.compared.find((c) => c.name === name)!.tape.toFlatArray();
-    // Step 3 passes dl/dS to the output layer's bias b2; step 4 to W2 (w5, w6).
+    // The keys are the panel's: with the focus outside it (the page, the nav) they step nothing (a key's
+    // listeners run before page.keyboard.press returns, and a step sets data-step at once).
+    const step = () => page.$eval('.panel-backward', (p) => (p as HTMLElement).dataset.step);
+    await page.keyboard.press('ArrowRight');
+    await page.focus('#nav a');
+    await page.keyboard.press('End');
+    expect([await step(), (await stateOf(page)).step ?? '0']).toEqual(['0', '0']);
+    // Step 3 passes dl/dS to the output layer's bias b2; step 4 to W2 (w5, w6): from the graph, the region a keyboard user tabs to.
+    await page.focus('.tape-graph');
     for (let k = 1; k <= 4; k++) {
       await page.keyboard.press('ArrowRight');
       await drawn(page, k);
@@ -60,6 +68,13 @@ describe('the backward panel', () => {
     expect([after4[0].tape, after4[1].tape]).toEqual([undefined, undefined]);
     expect(near(after4[2].tape, tape('W2')) && near(after4[3].tape, tape('b2'))).toBe(true);
     expect((await stateOf(page)).step).toBe('4');
+    // "To the inputs" by the keyboard: the button it disables hands the focus to the graph, whose keys still step.
+    await page.focus('button[data-action="last"]');
+    await page.keyboard.press('Enter');
+    await drawn(page, 7);
+    expect(await page.evaluate(() => document.activeElement?.className)).toBe('tape-graph');
+    await page.keyboard.press('ArrowLeft');
+    await drawn(page, 6);
     await page.keyboard.press('End');
     await drawn(page, 7);
     const after7 = await rows(page);

@@ -1,7 +1,7 @@
 /**
  * The backward panel: a small network's computation graph with its values, the backward pass
- * stepped record by record from the loss back to the inputs (buttons, or the arrow keys, Home and
- * End), each tensor's gradient appearing as the pass reaches it; beside it, every parameter's
+ * stepped record by record from the loss back to the inputs (buttons, or, with the focus in the
+ * panel outside its form, the arrow keys, Home and End), each tensor's gradient appearing as the pass reaches it; beside it, every parameter's
  * gradient by the tape and by an independent account (mlp's hand-derived pass, or the paper's
  * printed values for its Figures 3-4). The network and the step live in the URL.
  */
@@ -21,13 +21,14 @@ function agrees(tape: number[], other: number[], paper: boolean): boolean {
   return tape.every((t, i) => Math.abs(t - other[i]) <= (paper ? 1e-5 : 1e-12 * Math.max(1, Math.abs(t))));
 }
 
-export function mount(root: HTMLElement, state: PanelState): Promise<() => void> {
+export function mount(root: HTMLElement, state: PanelState): Promise<void> {
   const start = parseSetup(state.value);
   root.innerHTML = `
 <h2>Watch one backward pass</h2>
 <p>The tape records the forward pass; the backward pass walks its records in reverse, from the loss back to the inputs,
 each op applying its chain rule to the gradient of its output and passing a gradient to each of its inputs. Step through
-it with the buttons or the keys (&larr; &rarr;, Home, End): a tensor's gradient appears when the pass reaches it.</p>
+it with the buttons, or, with the focus on a button or the graph, the keys (&larr; &rarr;, Home, End): a tensor's gradient
+appears when the pass reaches it.</p>
 <form class="backward-form" style="display:flex;flex-wrap:wrap;gap:0.5rem 1rem;align-items:end">
 <label style="display:flex;flex-direction:column">Network<select id="backward-network" name="network">
 <option value="paper">The paper's Figures 3-4 (2-2-1, sigmoid, squared error)</option>
@@ -44,7 +45,7 @@ it with the buttons or the keys (&larr; &rarr;, Home, End): a tensor's gradient 
 <button type="button" data-action="last">To the inputs</button></p>
 <p class="step-text" aria-live="polite"></p>
 <div style="display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start">
-<div class="tape-graph" tabindex="0" role="region" aria-label="the computation graph (scrolls)" style="max-width:100%;overflow:auto"></div>
+<div class="tape-graph" tabindex="0" role="region" aria-label="the computation graph (scrolls; the arrow keys, Home and End step the pass)" aria-keyshortcuts="ArrowLeft ArrowRight Home End" style="max-width:100%;overflow:auto"></div>
 <table class="compare"><caption>Each parameter's gradient</caption><thead><tr><th>parameter</th><th>by the tape</th><th class="other-name"></th><th>agree</th></tr></thead><tbody></tbody></table>
 </div>`;
   const $ = <T extends Element>(s: string) => root.querySelector<T>(s)!;
@@ -84,8 +85,11 @@ it with the buttons or the keys (&larr; &rarr;, Home, End): a tensor's gradient 
       ? `Step ${step} of ${total}: ${current.record.op.name}${current.record.op.rule ? ` (${current.record.op.rule})` : ''} takes dl/d${name(current.record.out)} = ${list(current.grad.toFlatArray())} and passes ${current.passed.map(([t, g]) => `dl/d${name(t)} = ${list(g.toFlatArray())}`).join(' and ')}.`
       : `Step 0 of ${total}: the forward pass is done; the loss l = ${fmt(pass.loss.item())}, and dl/dl = 1.`;
     root.dataset.step = String(step);
+    // A button the step disables (End on "To the inputs") would drop the focus out of the panel, and the keys with it: the graph takes it.
+    const focused = document.activeElement;
     $<HTMLButtonElement>('button[data-action="back"]').disabled = $<HTMLButtonElement>('button[data-action="first"]').disabled = step === 0;
     $<HTMLButtonElement>('button[data-action="step"]').disabled = $<HTMLButtonElement>('button[data-action="last"]').disabled = step === total;
+    if (focused instanceof HTMLButtonElement && focused.disabled && root.contains(focused)) $<HTMLDivElement>('.tape-graph').focus();
     // The table: the tape's column fills in as the pass reaches each parameter.
     $('.other-name').textContent = pass.otherName;
     $<HTMLParagraphElement>('.caption').textContent = pass.caption;
@@ -155,7 +159,8 @@ it with the buttons or the keys (&larr; &rarr;, Home, End): a tensor's gradient 
     e.preventDefault();
     void go(actions[keys[e.key]]());
   };
-  // On the document: the keys work wherever the focus is, but in a field of the form.
-  document.addEventListener('keydown', onKey);
-  return render().then(() => () => document.removeEventListener('keydown', onKey));
+  // On the panel: the keys work where the focus is in it (a button, the graph), but in a field of the form;
+  // elsewhere on the page (the nav, the page itself) they do what they always do. A new panel is a new root: nothing to remove.
+  root.addEventListener('keydown', onKey);
+  return render();
 }
