@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
+import { loadMnist } from '@backprop/mlp';
 import { colours } from './pixels.ts';
 import { axeViolations, hasChromium, inCI, missing, open, startSite, type Site } from './site.ts';
 
@@ -152,6 +153,31 @@ describe('the draw panel', () => {
     await page.close();
     await again.page.close();
   }, 600_000);
+  it('loads an MNIST test image by its number from the keyboard (no pointer needed), scores it, and its link holds it', async () => {
+    if (!site) return expect(inCI, missing).toBe(false);
+    const { test } = loadMnist();
+    const { page, errors } = await open(site, '#draw');
+    await page.focus('#draw-index');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('10000');
+    await page.keyboard.press('Enter');
+    expect(await page.textContent('.loaded')).toBe('10000: the test images are numbered 0 to 9999; type one of those');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('3');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.panel-draw[data-loaded="3"]', { timeout: 0 });
+    expect(await page.textContent('.loaded')).toBe(`MNIST test image 3, labelled ${test.labels[3]}.`);
+    // The link holds the image in 16 grey levels, as a drawing's does: what the network scores.
+    const hex = Array.from(test.images.subarray(3 * 784, 4 * 784), (b) => Math.round((b / 255) * 15).toString(16)).join('');
+    expect(await page.evaluate(() => location.hash)).toBe(`#draw=${hex}`);
+    await page.waitForSelector('.panel-draw[data-prediction]', { timeout: 0 });
+    expect(await page.$$eval('.scores tbody tr', (trs) => trs.length)).toBe(10);
+    expect(await colours(page, page.locator('.seen'))).toBeGreaterThan(2);
+    expect(await axeViolations(page)).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 600_000);
+
   it("scores with the train panel's run, never one of its own in its place, even while that run loads MNIST", async () => {
     if (!site) return expect(inCI, missing).toBe(false);
     const lenet = { ...settings, model: 'lenet', epochs: '1', subset: '120', seed: '2' };

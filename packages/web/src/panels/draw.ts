@@ -2,10 +2,12 @@
  * The draw panel: a digit drawn with the mouse, a finger or a pen (pointer events), made into a
  * 28x28 image as MNIST's were (training/digit.ts), and the ten scores the trained network gives it.
  * The network is the train panel's (as it is now: a run in progress scores with the weights it has
- * reached); with none, a small one (784-100-10) trains here for a few seconds first. The image the
- * network sees lives in the URL (#draw=784 hex digits).
+ * reached); with none, a small one (784-100-10) trains here for a few seconds first. Without a
+ * pointer, an MNIST test image is loaded by its number (typed in a field) in place of a drawing. The
+ * image the network sees lives in the URL (#draw=784 hex digits).
  */
 import type { PanelState } from '../main.ts';
+import { fetchSplit } from '../training/data.ts';
 import { hexToPixels, mnistPixels, pixelsToHex } from '../training/digit.ts';
 import type { RunSettings } from '../training/protocol.ts';
 import { trainer, type RunRecord } from '../training/trainer.ts';
@@ -35,6 +37,9 @@ a 20x20 box, centred by its centre of mass), and the network trained in the <a h
 <div>
 <canvas class="pad" width="${SIZE}" height="${SIZE}" style="border:2px solid #4a4a4a;background:#ffffff;touch-action:none;cursor:crosshair" aria-label="drawing pad: draw a digit with the mouse or a finger"></canvas>
 <p><button type="button" data-action="clear">Clear</button></p>
+<form class="load-form" novalidate><label>Or an MNIST test image, number (0 to 9999) <input id="draw-index" name="index" type="number" min="0" max="9999" step="1" value="0" inputmode="numeric" style="width:6rem"></label>
+<button type="submit">Load</button></form>
+<p class="loaded" aria-live="polite"></p>
 </div>
 <figure style="margin:0"><canvas class="seen" width="112" height="112" style="border:1px solid #8a8a8a;image-rendering:pixelated;background:#000000"></canvas>
 <figcaption>What the network sees (28x28)</figcaption></figure>
@@ -47,6 +52,7 @@ a 20x20 box, centred by its centre of mass), and the network trained in the <a h
   const ctx = pad.getContext('2d', { willReadFrequently: true })!;
   const prediction = root.querySelector<HTMLParagraphElement>('.prediction')!;
   const network = root.querySelector<HTMLParagraphElement>('.network')!;
+  const loaded = root.querySelector<HTMLParagraphElement>('.loaded')!;
   let pixels: Float32Array | null = hexToPixels(state.value);
 
   const showSeen = () => {
@@ -100,17 +106,51 @@ a 20x20 box, centred by its centre of mass), and the network trained in the <a h
     void score();
   };
 
-  // A restored drawing: the 28x28 image, blown up on the pad (drawing on goes on from it).
-  if (pixels) {
+  // A restored drawing or a loaded image: the 28x28 image, blown up on the pad (drawing on goes on from it).
+  const paint = () => {
+    ctx.clearRect(0, 0, SIZE, SIZE);
+    if (!pixels) return;
     const cell = SIZE / 28;
     for (let i = 0; i < 784; i++) {
       if (!pixels[i]) continue;
       ctx.fillStyle = `rgba(0,0,0,${pixels[i]})`;
       ctx.fillRect((i % 28) * cell, Math.floor(i / 28) * cell, cell, cell);
     }
-  }
+  };
+  paint();
   showSeen();
   void score();
+
+  // An MNIST test image by its number: the keyboard's way to a digit (the pad needs a pointer). The
+  // 16 grey levels the link holds are what the network sees, so that the link gives the same scores.
+  let test: ReturnType<typeof fetchSplit> | undefined;
+  const index = root.querySelector<HTMLInputElement>('#draw-index')!;
+  root.querySelector('form.load-form')!.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const n = Number(index.value);
+    if (index.value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 9999) {
+      loaded.textContent = `${index.value.trim() || 'nothing'}: the test images are numbered 0 to 9999; type one of those`;
+      return;
+    }
+    loaded.textContent = 'Loading the MNIST test images...';
+    test ??= fetchSplit(new URL('mnist/', location.href).href, 't10k');
+    let images: Awaited<typeof test>;
+    try {
+      images = await test;
+    } catch (err) {
+      test = undefined; // fetched again next time
+      loaded.textContent = `the MNIST test images could not be loaded: ${(err as Error).message}`;
+      return;
+    }
+    const raw = images.images.subarray(784 * n, 784 * (n + 1));
+    pixels = hexToPixels(pixelsToHex(Float32Array.from(raw, (b) => b / 255)));
+    state.set(pixelsToHex(pixels!));
+    paint();
+    showSeen();
+    loaded.textContent = `MNIST test image ${n}, labelled ${images.labels[n]}.`;
+    root.dataset.loaded = String(n);
+    void score();
+  });
 
   let drawing = false;
   const at = (e: PointerEvent) => {
@@ -141,9 +181,10 @@ a 20x20 box, centred by its centre of mass), and the network trained in the <a h
   pad.addEventListener('pointerup', end);
   pad.addEventListener('pointercancel', end);
   root.querySelector('button[data-action="clear"]')!.addEventListener('click', () => {
-    ctx.clearRect(0, 0, SIZE, SIZE);
     pixels = null;
+    paint();
     state.set('');
+    loaded.textContent = '';
     showSeen();
     prediction.textContent = 'Draw a digit.';
     delete root.dataset.prediction;
