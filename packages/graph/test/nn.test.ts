@@ -1,7 +1,7 @@
 // The layer library: shapes, gradients against central differences (float64), batchNorm's running
 // statistics against their closed form, dropout's modes and seeds, a layer of one's own, and errors.
 import { describe, expect, it } from 'vitest';
-import { gradcheck, nn, Rng, Tape, tensor, tidy, type Tensor } from '../src/index.ts';
+import { gradcheck, nn, Rng, SGD, Tape, tensor, tidy, type Tensor } from '../src/index.ts';
 
 const f64 = { dtype: 'float64' } as const;
 
@@ -99,6 +99,25 @@ describe('names, initialisation and state', () => {
       [1, 1],
     ]);
     expect(() => new nn.Sequential([new nn.Linear(1, 1), 'relu' as never])).toThrow(/^Sequential: '1' is not a layer/);
+  });
+
+  it('names each tensor by its path, so that errors (backward, an optimiser) say which: 0.weight, not a shape', () => {
+    const model = nn.Model.init(new nn.Sequential([new nn.Linear(2, 2), new nn.BatchNorm(2)]), Rng.seeded(1), f64);
+    expect([...model.stateDict()].map(([name, t]) => t.name === name)).toEqual([true, true, true, true, true, true]);
+    expect(() => new SGD(model.parameters(), 0.1).step()).toThrow(/^optimizer: parameter '0\.weight' \[2,2\] has no gradient/);
+    const W = model.params.get('0.weight')!;
+    const t = new Tape();
+    const loss = t.sum(model.forward(t, tensor([[1, 2]], f64)));
+    W.assign(
+      tensor(
+        [
+          [0, 0],
+          [0, 0],
+        ],
+        f64,
+      ),
+    );
+    expect(() => t.backward(loss)).toThrow(/^backward: matmul saved '0\.weight' \[2,2\] at version 0, but it was modified in place since \(now version 1\)/);
   });
 
   it('draws xavier within ±sqrt(6 / (in + out)), he with variance 2 / fan-in (filters: in·kh·kw), biases zero, the same bits from the same seed', () => {

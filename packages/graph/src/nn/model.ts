@@ -63,11 +63,16 @@ export class Model {
     readonly state: Map<string, Tensor>,
   ) {}
 
-  /** The tree's parameters drawn from `rng` in their declared order, its state filled. */
+  /**
+   * The tree's parameters drawn from `rng` in their declared order, its state filled; each tensor is
+   * named by its path (`0.weight`), which errors (an optimiser's, backward's version check) and
+   * pictures of the tape show.
+   */
   static init(layer: Layer, rng: Rng, options: { dtype?: DType } = {}): Model {
     const { parameters, state } = declared(layer);
-    const params = new Map([...parameters].map(([name, spec]) => [name, initParameter(spec, rng, options.dtype)]));
-    return new Model(layer, params, new Map([...state].map(([name, spec]) => [name, initState(spec, options.dtype)])));
+    const named = (name: string, t: Tensor) => Object.assign(t, { name });
+    const params = new Map([...parameters].map(([name, spec]) => [name, named(name, initParameter(spec, rng, options.dtype))]));
+    return new Model(layer, params, new Map([...state].map(([name, spec]) => [name, named(name, initState(spec, options.dtype))])));
   }
 
   /** The trainable tensors, in order (for an optimiser). */
