@@ -174,6 +174,14 @@ describe('the draw panel', () => {
     expect(await page.$$eval('.scores tbody tr', (trs) => trs.length)).toBe(10);
     expect(await colours(page, page.locator('.seen'))).toBeGreaterThan(2);
     expect(await axeViolations(page)).toEqual([]);
+    // Drawn on, it is no longer that test image: the label goes.
+    const box = (await page.locator('.pad').boundingBox())!;
+    await page.mouse.move(box.x + 40, box.y + 40);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 60, box.y + 200, { steps: 5 });
+    await page.mouse.up();
+    expect(await page.textContent('.loaded')).toBe('');
+    expect(await page.evaluate(() => location.hash)).not.toBe(`#draw=${hex}`);
     expect(errors).toEqual([]);
     await page.close();
   }, 600_000);

@@ -102,6 +102,8 @@ a 20x20 box, centred by its centre of mass), and the network trained in the <a h
     for (let i = 0; i < ink.length; i++) ink[i] = data[4 * i + 3] / 255; // strokes are drawn opaque on a transparent pad
     pixels = mnistPixels(ink, SIZE);
     state.set(pixels ? pixelsToHex(pixels) : '');
+    loaded.textContent = ''; // drawn on: no longer the test image it may have started from
+    delete root.dataset.loaded;
     showSeen();
     void score();
   };
@@ -129,7 +131,9 @@ a 20x20 box, centred by its centre of mass), and the network trained in the <a h
     e.preventDefault();
     const n = Number(index.value);
     if (index.value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 9999) {
-      loaded.textContent = `${index.value.trim() || 'nothing'}: the test images are numbered 0 to 9999; type one of those`;
+      loaded.textContent = index.value.trim()
+        ? `${index.value.trim()}: the test images are numbered 0 to 9999; type one of those`
+        : 'Type the number of a test image, 0 to 9999.';
       return;
     }
     loaded.textContent = 'Loading the MNIST test images...';
@@ -185,6 +189,7 @@ a 20x20 box, centred by its centre of mass), and the network trained in the <a h
     paint();
     state.set('');
     loaded.textContent = '';
+    delete root.dataset.loaded;
     showSeen();
     prediction.textContent = 'Draw a digit.';
     delete root.dataset.prediction;
