@@ -94,6 +94,7 @@ type Ptr = number;
 interface Exports {
   matmul(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulBT(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
+  matmulBTCols(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number, j0: number, j1: number): void;
   matmulAT(s: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulATRows(s: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number, i0: number, i1: number): void;
   combineRows(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, group: number, scratch: Ptr): void;
@@ -207,7 +208,10 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
         const A = rowMajor(a),
           W = rowMajor(b.transpose(1, 0));
         if (!A || !W) return null;
-        byRows('matmulBT', m, m * k * n, 4, (s, e) => [pointer(A) + 4 * s * k, pointer(W), C.byteOffset + 4 * s * n, e - s, k, n]);
+        // Few rows and more columns (a convolution's weights' gradient: a row per filter, a column
+        // per tap, k the batch's output positions) split by pairs of columns; else by row blocks.
+        if (m < 32 && n > m) byRows('matmulBTCols', n, m * k * n, 2, (s, e) => [pointer(A), pointer(W), C.byteOffset, m, k, n, s, e]);
+        else byRows('matmulBT', m, m * k * n, 4, (s, e) => [pointer(A) + 4 * s * k, pointer(W), C.byteOffset + 4 * s * n, e - s, k, n]);
       } else {
         const A = rowMajor(a),
           B = rowMajor(b);
