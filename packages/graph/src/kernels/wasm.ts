@@ -303,11 +303,12 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     patches(v, cols, g, c0, c1, n0, n1, add) {
       if (!inMemory(v) || !inMemory(cols)) return false;
       // by samples on the kernel threads where it pays (each writes its own columns of cols, or
-      // adds onto its own samples of x: the same bits as one call); a value moved costing about 8 multiply-adds
+      // adds onto its own samples of x: the same bits as one call); a value moved costs about 10
+      // multiply-adds (130 us for LeNet's chunks of 2^18 values, against 50 us for 2^20: threads.ts)
       const P = g.oh * g.ow,
         width = (n1 - n0) * P,
         geometry = [g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow, c0, c1];
-      byRows('patches', n1 - n0, 8 * (c1 - c0) * g.kh * g.kw * width, 1, (s, e) => [
+      byRows('patches', n1 - n0, 10 * (c1 - c0) * g.kh * g.kw * width, 1, (s, e) => [
         v.byteOffset,
         cols.byteOffset + 4 * s * P,
         ...geometry,
@@ -349,11 +350,12 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
       const scratch = inMemory(v) && inMemory(out) ? memory.scratch(4 * out.length) : null;
       if (scratch === null) return null;
       // by planes on the kernel threads where it pays (planes are independent: the bits of one
-      // call); a part's indices count from its first plane, so the later parts' are shifted after
+      // call); a part's indices count from its first plane, so the later parts' are shifted after;
+      // a window's tap costs about 12 multiply-adds (LeNet's 2x2 windows: 2.5 ns an output)
       const [planes, size, P] = [g.n * g.c, g.h * g.w, g.oh * g.ow],
         geometry = [g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow],
         starts: number[] = [];
-      byRows('maxPool', planes, 2 * planes * P * g.kh * g.kw, 1, (s, e) => {
+      byRows('maxPool', planes, 12 * planes * P * g.kh * g.kw, 1, (s, e) => {
         starts.push(s);
         return [v.byteOffset + 4 * s * size, out.byteOffset + 4 * s * P, scratch + 4 * s * P, e - s, ...geometry];
       });
@@ -375,7 +377,7 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
       // by planes on the kernel threads where it pays (each reads and writes its own planes)
       const [planes, size, P] = [g.n * g.c, g.h * g.w, g.oh * g.ow],
         geometry = [g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow, includePad ? 1 : 0, backward ? 1 : 0];
-      byRows('avgPool', planes, 2 * planes * P * g.kh * g.kw, 1, (s, e) => [v.byteOffset + 4 * s * size, out.byteOffset + 4 * s * P, e - s, ...geometry]);
+      byRows('avgPool', planes, 12 * planes * P * g.kh * g.kw, 1, (s, e) => [v.byteOffset + 4 * s * size, out.byteOffset + 4 * s * P, e - s, ...geometry]);
       return true;
     },
     adamSteps(slots, h) {
