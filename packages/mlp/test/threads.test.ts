@@ -32,12 +32,18 @@ describe('train with kernel threads', () => {
     await setThreads(1);
   }, 120_000);
 
-  it('LeNet-5 at batch 64 (its convolutions, pooling and weights\' gradients split) gives the same bits on 1, 2 and 3 threads', async () => {
+  it("LeNet-5 at batch 64 (its convolutions, pooling and weights' gradients split) gives the same bits on 1, 2 and 3 threads", async () => {
     const model = await loadModelFile(fileURLToPath(new URL('../../../examples/models/lenet.ts', import.meta.url)));
     const lenet = { ...paperConfig, loss: 'ce', optimizer: 'adam', lr: 0.001, batchSize: 64, epochs: 1 } as TrainConfig;
     const lenetData = { train: mnist.train.take(256), test: mnist.test.take(64) };
     const runLenet = async (threads: number) => {
-      const out = await train(lenet, lenetData, startState(lenet, (rng) => new ModelNetwork(model, rng)), {}, { threads, evaluateInBackground: false });
+      const out = await train(
+        lenet,
+        lenetData,
+        startState(lenet, (rng) => new ModelNetwork(model, rng)),
+        {},
+        { threads, evaluateInBackground: false },
+      );
       if (out.status !== 'done') throw new Error(out.status);
       return { weights: bytesOf(out.state), epochs: out.epochs.map(({ seconds, ...rest }) => rest) };
     };
