@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Rng, Tape, tidy } from '@backprop/graph';
+import { Rng, setThreads, Tape, tidy } from '@backprop/graph';
 import { createOptimizer, defaultMnistDir, loadMnist, loadModelFile, lossOnTape, ModelNetwork, type Dataset } from '@backprop/mlp';
 import { median } from './timing.ts';
 
@@ -58,11 +58,11 @@ const python = '/usr/bin/python3';
 /** Seconds per epoch of one run: wall-clock and CPU. */
 type Times = { lenet: number; cpu: number };
 
-/** One child run of a path: ours (`node bench/lenet.ts 1`) or PyTorch with `threads` threads; null when PyTorch fails. */
+/** One child run of a path with `threads` threads: ours (`node bench/lenet.ts 1 threads`) or PyTorch; null when PyTorch fails. */
 function childRun(path: 'ours' | 'torch', threads = 1): Times | null {
   const [command, args, env] =
     path === 'ours'
-      ? [process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '1'], process.env]
+      ? [process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '1', String(threads)], process.env]
       : [
           python,
           [fileURLToPath(new URL('lenet.py', import.meta.url)), defaultMnistDir(), String(LENET_STEPS), '1', String(threads)],
@@ -79,8 +79,8 @@ function childRun(path: 'ours' | 'torch', threads = 1): Times | null {
 }
 
 /**
- * `pnpm bench`'s LeNet-5 rows: our training epoch (one thread) beside PyTorch's with one and two
- * threads, each a child process that warms up and times one slice, the three taking turns for
+ * `pnpm bench`'s LeNet-5 rows: our training epoch (one and two kernel threads: `setThreads`) beside
+ * PyTorch's with one and two threads, each a child process that warms up and times one slice, the four taking turns for
  * `rounds` rounds; medians, and the ratios of the medians. Wall-clock seconds, and CPU seconds
  * (user + system of the process), which a machine busy with other work inflates less. Adds its
  * numbers to `record`.
@@ -88,9 +88,10 @@ function childRun(path: 'ours' | 'torch', threads = 1): Times | null {
 export function lenetRows(record: Record<string, number>, rounds = 5): void {
   const torch = existsSync(python) && spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
   const version = torch && torch.status === 0 ? torch.stdout.trim() : null;
-  const runs: Record<string, Times[]> = { ours: [], torch1: [], torch2: [] };
+  const runs: Record<string, Times[]> = { ours: [], ours2: [], torch1: [], torch2: [] };
   for (let r = 0; r < rounds; r++) {
     runs.ours.push(childRun('ours')!);
+    runs.ours2.push(childRun('ours', 2)!);
     if (!version) continue;
     for (const threads of [1, 2]) {
       const t = childRun('torch', threads);
@@ -105,8 +106,10 @@ export function lenetRows(record: Record<string, number>, rounds = 5): void {
   const row = (name: string, w: number, c: number, ratios = '') =>
     console.log(`  ${name.padEnd(32)}${w.toFixed(2).padStart(6)}${c.toFixed(2).padStart(7)}${ratios}`);
   row('ours, one thread', wall('ours'), cpu('ours'));
+  row('ours, two threads', wall('ours2'), cpu('ours2'));
   record['lenet'] = wall('ours');
   record['lenet cpu'] = cpu('ours');
+  record['lenet two threads'] = wall('ours2');
   if (!version) {
     console.log(`  PyTorch: skipped (needs ${python} with PyTorch: apt-get install python3-torch)`);
     return;
@@ -120,9 +123,11 @@ export function lenetRows(record: Record<string, number>, rounds = 5): void {
     }
     const [w, c] = [wall(path), cpu(path)];
     // CPU time of two threads is their sum: only the wall-clock ratio means something there
-    row(`PyTorch ${version}, ${name}`, w, c, `   ${(wall('ours') / w).toFixed(2)}${threads === 1 ? `, ${(cpu('ours') / c).toFixed(2)}` : ''}`);
+    // ours with as many threads as PyTorch
+    const ours = threads === 1 ? 'ours' : 'ours2';
+    row(`PyTorch ${version}, ${name}`, w, c, `   ${(wall(ours) / w).toFixed(2)}${threads === 1 ? `, ${(cpu('ours') / c).toFixed(2)}` : ''}`);
     record[`torch lenet ${name}`] = w;
-    record[`lenet / torch ${name}`] = wall('ours') / w;
+    record[`lenet / torch ${name}`] = wall(ours) / w;
     if (threads === 1) {
       record['torch lenet one thread cpu'] = c;
       record['lenet cpu / torch one thread cpu'] = cpu('ours') / c;
@@ -130,7 +135,8 @@ export function lenetRows(record: Record<string, number>, rounds = 5): void {
   }
 }
 
-// `tsx bench/lenet.ts [runs]`: this tree's figures alone, as JSON (also the child process of the LeNet rows).
+// `tsx bench/lenet.ts [runs] [threads]`: this tree's figures alone, as JSON (also the child process of the LeNet rows).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await setThreads(Number(process.argv[3] ?? 1));
   console.log(JSON.stringify(await benchLenet(Number(process.argv[2] ?? 5))));
 }

@@ -59,9 +59,11 @@ import { madd } from './madd';
  */
 export function patches(
   x: usize, cols: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32,
-  oh: i32, ow: i32, c0: i32, c1: i32, n0: i32, n1: i32, add: bool,
+  oh: i32, ow: i32, c0: i32, c1: i32, n0: i32, n1: i32, add: bool, width: i32,
 ): void {
-  const P = oh * ow, width = (n1 - n0) * P;
+  // width: the length of a row of cols (its columns (n1 - n0)·P, or more when this call is a part of
+  // a larger matrix: samples [n0, n1) of a split call, cols pointing at the part's first column)
+  const P = oh * ow;
   for (let c = c0; c < c1; c++) {
     for (let i = 0; i < kh; i++) {
       const y0 = validLo(sh, ph, i * dh), y1 = validHi(oh, sh, ph, i * dh, H, y0);

@@ -73,12 +73,21 @@ function rowsTail(a: usize, b: usize, c: usize, i: i32, rows: i32, j: i32, k: i3
  * two or four multiply-adds).
  */
 export function matmulBT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): void {
+  matmulBTCols(a, b, c, m, k, n, 0, n);
+}
+
+/**
+ * Columns [j0, j1) of matmulBT's C, row stride n: each entry is summed as the whole call sums it
+ * (four lanes along k, then the lanes, then k's tail: `dot`'s order, in a pair of columns or
+ * alone), so parts split by columns give its bits. Parts start at even columns, keeping pairs whole.
+ */
+export function matmulBTCols(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, j0: i32, j1: i32): void {
   const k4 = k & ~3;
   let i = 0;
   for (; i + 4 <= m; i += 4) {
     const a0 = a + <usize>(i * k) * 4, a1 = a0 + <usize>k * 4, a2 = a1 + <usize>k * 4, a3 = a2 + <usize>k * 4;
-    let j = 0;
-    for (; j + 2 <= n; j += 2) {
+    let j = j0;
+    for (; j + 2 <= j1; j += 2) {
       const b0 = b + <usize>(j * k) * 4, b1 = b0 + <usize>k * 4;
       let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x10 = f32x4.splat(0), x11 = f32x4.splat(0);
       let x20 = f32x4.splat(0), x21 = f32x4.splat(0), x30 = f32x4.splat(0), x31 = f32x4.splat(0);
@@ -97,9 +106,9 @@ export function matmulBT(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): 
       store<f32>(r + 2 * s, lanes(x20) + tailDot(a2, b0, k4, k)); store<f32>(r + 2 * s + 4, lanes(x21) + tailDot(a2, b1, k4, k));
       store<f32>(r + 3 * s, lanes(x30) + tailDot(a3, b0, k4, k)); store<f32>(r + 3 * s + 4, lanes(x31) + tailDot(a3, b1, k4, k));
     }
-    for (; j < n; j++) for (let r = i; r < i + 4; r++) store<f32>(c + <usize>(r * n + j) * 4, dot(a + <usize>(r * k) * 4, b + <usize>(j * k) * 4, k));
+    for (; j < j1; j++) for (let r = i; r < i + 4; r++) store<f32>(c + <usize>(r * n + j) * 4, dot(a + <usize>(r * k) * 4, b + <usize>(j * k) * 4, k));
   }
-  for (; i < m; i++) for (let j = 0; j < n; j++) store<f32>(c + <usize>(i * n + j) * 4, dot(a + <usize>(i * k) * 4, b + <usize>(j * k) * 4, k));
+  for (; i < m; i++) for (let j = j0; j < j1; j++) store<f32>(c + <usize>(i * n + j) * 4, dot(a + <usize>(i * k) * 4, b + <usize>(j * k) * 4, k));
 }
 
 /** The sum of the four lanes. */

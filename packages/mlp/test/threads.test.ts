@@ -2,7 +2,8 @@
 // the same bits for every count, with and without the evaluation thread.
 import { describe, expect, it } from 'vitest';
 import { getThreads, setThreads } from '@backprop/graph';
-import { loadMnist, paperConfig, startState, train, type TrainConfig, type TrainOptions, type TrainState } from '../src/index.ts';
+import { fileURLToPath } from 'node:url';
+import { loadMnist, loadModelFile, ModelNetwork, paperConfig, startState, train, type TrainConfig, type TrainOptions, type TrainState } from '../src/index.ts';
 
 const mnist = loadMnist();
 const data = { train: mnist.train.take(1024), test: mnist.test.take(1000) };
@@ -29,6 +30,30 @@ describe('train with kernel threads', () => {
     expect(await run({})).toEqual(one); // threads as set: 2
     expect(getThreads()).toBe(2);
     await setThreads(1);
+  }, 120_000);
+
+  it("LeNet-5 at batch 64 (its convolutions, pooling and weights' gradients split) gives the same bits on 1, 2 and 3 threads", async () => {
+    const model = await loadModelFile(fileURLToPath(new URL('../../../examples/models/lenet.ts', import.meta.url)));
+    const lenet = { ...paperConfig, loss: 'ce', optimizer: 'adam', lr: 0.001, batchSize: 64, epochs: 1 } as TrainConfig;
+    const lenetData = { train: mnist.train.take(256), test: mnist.test.take(64) };
+    const runLenet = async (threads: number) => {
+      const out = await train(
+        lenet,
+        lenetData,
+        startState(lenet, (rng) => new ModelNetwork(model, rng)),
+        {},
+        { threads, evaluateInBackground: false },
+      );
+      if (out.status !== 'done') throw new Error(out.status);
+      return { weights: bytesOf(out.state), epochs: out.epochs.map(({ seconds, ...rest }) => rest) };
+    };
+    // Buffer.equals, not toEqual: a diff of 700 KB of bytes takes vitest minutes to print
+    const one = await runLenet(1);
+    for (const threads of [2, 3]) {
+      const other = await runLenet(threads);
+      expect(other.weights.equals(one.weights), `weights and Adam state on ${threads} threads`).toBe(true);
+      expect(other.epochs).toEqual(one.epochs);
+    }
   }, 120_000);
 
   it('refuses a thread count it cannot use, naming it', async () => {

@@ -94,6 +94,7 @@ type Ptr = number;
 interface Exports {
   matmul(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulBT(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
+  matmulBTCols(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number, j0: number, j1: number): void;
   matmulAT(s: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulATRows(s: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number, i0: number, i1: number): void;
   combineRows(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, group: number, scratch: Ptr): void;
@@ -207,7 +208,10 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
         const A = rowMajor(a),
           W = rowMajor(b.transpose(1, 0));
         if (!A || !W) return null;
-        byRows('matmulBT', m, m * k * n, 4, (s, e) => [pointer(A) + 4 * s * k, pointer(W), C.byteOffset + 4 * s * n, e - s, k, n]);
+        // Few rows and more columns (a convolution's weights' gradient: a row per filter, a column
+        // per tap, k the batch's output positions) split by pairs of columns; else by row blocks.
+        if (m < 32 && n > m) byRows('matmulBTCols', n, m * k * n, 2, (s, e) => [pointer(A), pointer(W), C.byteOffset, m, k, n, s, e]);
+        else byRows('matmulBT', m, m * k * n, 4, (s, e) => [pointer(A) + 4 * s * k, pointer(W), C.byteOffset + 4 * s * n, e - s, k, n]);
       } else {
         const A = rowMajor(a),
           B = rowMajor(b);
@@ -298,39 +302,46 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     },
     patches(v, cols, g, c0, c1, n0, n1, add) {
       if (!inMemory(v) || !inMemory(cols)) return false;
-      x.patches(v.byteOffset, cols.byteOffset, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow, c0, c1, n0, n1, add ? 1 : 0);
+      // by samples on the kernel threads where it pays (each writes its own columns of cols, or
+      // adds onto its own samples of x: the same bits as one call); a value moved costs about 10
+      // multiply-adds (130 us for LeNet's chunks of 2^18 values, against 50 us for 2^20: threads.ts)
+      const P = g.oh * g.ow,
+        width = (n1 - n0) * P,
+        geometry = [g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow, c0, c1];
+      byRows('patches', n1 - n0, 10 * (c1 - c0) * g.kh * g.kw * width, 1, (s, e) => [
+        v.byteOffset,
+        cols.byteOffset + 4 * s * P,
+        ...geometry,
+        n0 + s,
+        n0 + e,
+        add ? 1 : 0,
+        width,
+      ]);
       return true;
     },
     convDirect(v, w, bias, out, g, n0, n1) {
       if (g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.groups !== 1 || !inMemory(v) || !inMemory(w) || !inMemory(out)) return false;
       if (bias && !inMemory(bias)) return false;
-      // the weights with their rows padded to a multiple of 4 (zeros), and the padded planes of one sample
+      // the weights with their rows padded to a multiple of 4 (zeros); each part (samples, on the
+      // kernel threads where it pays: samples are independent, so the bits are those of one call)
+      // with its own padded planes of one sample
       const K = g.c * g.kh * g.kw,
-        rows = Math.ceil(g.f / 4) * 4;
-      const weights = allocateF32(rows * K),
-        planes = allocateF32(g.c * (g.h + 2 * g.ph) * (g.w + 2 * g.pw) + 8, false);
-      if (!inMemory(weights) || !inMemory(planes)) return false;
+        rows = Math.ceil(g.f / 4) * 4,
+        planeValues = g.c * (g.h + 2 * g.ph) * (g.w + 2 * g.pw) + 8;
+      const weights = allocateF32(rows * K);
+      if (!inMemory(weights)) return false;
       weights.set(w.subarray(0, g.f * K));
-      x.convDirect(
-        v.byteOffset,
-        weights.byteOffset,
-        bias ? bias.byteOffset : 0,
-        out.byteOffset,
-        planes.byteOffset,
-        g.c,
-        g.h,
-        g.w,
-        g.f,
-        g.kh,
-        g.kw,
-        g.ph,
-        g.pw,
-        g.oh,
-        g.ow,
-        n0,
-        n1,
-        bias ? 1 : 0,
-      );
+      const geometry = [g.c, g.h, g.w, g.f, g.kh, g.kw, g.ph, g.pw, g.oh, g.ow];
+      try {
+        byRows('convDirect', n1 - n0, (n1 - n0) * g.f * K * g.oh * g.ow, 1, (s, e) => {
+          const planes = allocateF32(planeValues, false);
+          if (!inMemory(planes)) throw FULL;
+          return [v.byteOffset, weights.byteOffset, bias ? bias.byteOffset : 0, out.byteOffset, planes.byteOffset, ...geometry, n0 + s, n0 + e, bias ? 1 : 0];
+        });
+      } catch (e) {
+        if (e === FULL) return false;
+        throw e;
+      }
       return true;
     },
     maxPool(v, out, g) {
@@ -338,8 +349,22 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
       // after the scope of the forward pass, and must not find another tensor's values there.
       const scratch = inMemory(v) && inMemory(out) ? memory.scratch(4 * out.length) : null;
       if (scratch === null) return null;
-      x.maxPool(v.byteOffset, out.byteOffset, scratch, g.n * g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow);
-      return new Int32Array(memory.wasm!.buffer, scratch, out.length).slice();
+      // by planes on the kernel threads where it pays (planes are independent: the bits of one
+      // call); a part's indices count from its first plane, so the later parts' are shifted after;
+      // a window's tap costs about 12 multiply-adds (LeNet's 2x2 windows: 2.5 ns an output)
+      const [planes, size, P] = [g.n * g.c, g.h * g.w, g.oh * g.ow],
+        geometry = [g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow],
+        starts: number[] = [];
+      byRows('maxPool', planes, 12 * planes * P * g.kh * g.kw, 1, (s, e) => {
+        starts.push(s);
+        return [v.byteOffset + 4 * s * size, out.byteOffset + 4 * s * P, scratch + 4 * s * P, e - s, ...geometry];
+      });
+      const index = new Int32Array(memory.wasm!.buffer, scratch, out.length).slice();
+      starts.forEach((s, p) => {
+        const end = p + 1 < starts.length ? starts[p + 1] : planes;
+        for (let o = s * P; o < end * P; o++) index[o] += s * size;
+      });
+      return index;
     },
     scatterAdd(v, index, out) {
       const scratch = inMemory(v) && inMemory(out) && v.length === index.length ? memory.scratch(4 * index.length) : null;
@@ -349,7 +374,10 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     },
     avgPool(v, out, g, includePad, backward) {
       if (!inMemory(v) || !inMemory(out)) return false;
-      x.avgPool(v.byteOffset, out.byteOffset, g.n * g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow, includePad ? 1 : 0, backward ? 1 : 0);
+      // by planes on the kernel threads where it pays (each reads and writes its own planes)
+      const [planes, size, P] = [g.n * g.c, g.h * g.w, g.oh * g.ow],
+        geometry = [g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.oh, g.ow, includePad ? 1 : 0, backward ? 1 : 0];
+      byRows('avgPool', planes, 12 * planes * P * g.kh * g.kw, 1, (s, e) => [v.byteOffset + 4 * s * size, out.byteOffset + 4 * s * P, e - s, ...geometry]);
       return true;
     },
     adamSteps(slots, h) {
