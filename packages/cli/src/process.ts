@@ -1,4 +1,5 @@
 /** What the `backprop` process does before and around any command: set up once, in the entry point. */
+import { writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { Script, createContext } from 'node:vm';
 
@@ -78,11 +79,28 @@ export function interruptible<T>(f: () => T): T {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_SCRIPT_EXECUTION_INTERRUPTED') {
       if (process.listenerCount('SIGINT') > 0) process.emit('SIGINT', 'SIGINT');
-      console.error('\nbackprop: interrupted');
-      process.exit(130);
+      exitInterrupted('\nbackprop: interrupted');
     }
     throw e;
   } finally {
     context.run = outer;
   }
+}
+
+/**
+ * Says `message` on stderr and exits with Ctrl-C's status, 130. Written with a plain write(2), not
+ * through process.stderr: the interrupted JavaScript may have been stopped inside the stream's own
+ * code (a forward pass that had just written a line), leaving it believing a write is under way, so
+ * that what it is given next waits in its buffer and process.exit drops it (a run's "interrupted
+ * during epoch N; ..." went missing that way, now and then).
+ */
+export function exitInterrupted(message: string | null): never {
+  if (message !== null) {
+    try {
+      writeSync(2, `${message}\n`);
+    } catch {
+      // stderr closed: nothing to say it on
+    }
+  }
+  process.exit(130);
 }

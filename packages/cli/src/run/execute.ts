@@ -4,6 +4,7 @@ import { evaluate, evaluatesInBackground, holdOut, train, type EpochStats, type 
 import type { RunData } from './data.ts';
 import { createReporter, type ReportMode } from './progress.ts';
 import type { RunDir } from './rundir.ts';
+import { exitInterrupted } from '../process.ts';
 
 export interface RunResult {
   status: 'done' | 'diverged';
@@ -77,8 +78,7 @@ export async function executeRun(run: RunDir, { mode, label = '', data, model, o
     const hint = onInterrupt === undefined ? `continue with: backprop train --resume ${run.dir}` : onInterrupt;
     const from = saved ? `the run resumes after epoch ${saved}, the last one saved` : 'no epoch is saved yet, the run starts again from epoch 1';
     const during = state.epoch < config.epochs ? `epoch ${state.epoch + 1}` : `the evaluation of epoch ${state.epoch}`;
-    if (hint !== null) console.error(`\ninterrupted during ${during}; ${from}; ${hint}`);
-    process.exit(130);
+    exitInterrupted(hint === null ? null : `\ninterrupted during ${during}; ${from}; ${hint}`);
   };
   process.once('SIGINT', interrupted);
   // The iteration losses of each epoch not yet saved.
