@@ -5,9 +5,8 @@
 // link restores the network and the step. No console errors; the graph is not blank.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { colours } from './pixels.ts';
 import { parseSetup, recordPass } from '../../packages/web/src/backward/pass.ts';
-import { axeViolations, hasChromium, inCI, missing, open, startSite, type Site } from './site.ts';
+import { axeViolations, hasChromium, inCI, missing, open, screenshotColours, startSite, type Site } from './site.ts';
 
 if (!hasChromium && !inCI) console.warn(`backward.test.ts: ${missing}; the browser tests are skipped (outside CI)`);
 let site: Site | undefined;
@@ -83,7 +82,7 @@ describe('the backward panel', () => {
     await page.click('button[data-action="back"]');
     await drawn(page, 6);
     expect(await page.$eval('.tape-graph svg', (s) => s.textContent)).toContain('grad');
-    expect(await colours(page, page.locator('.tape-graph'))).toBeGreaterThan(20); // a drawn graph (fills, red, text), not an empty box
+    expect(await screenshotColours(page, page.locator('.tape-graph'))).toBeGreaterThan(20); // a drawn graph (fills, red, text), not an empty box
     expect(await axeViolations(page)).toEqual([]); // WCAG 2 A and AA, contrast included
     expect(errors).toEqual([]);
     await page.close();

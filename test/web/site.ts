@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { buildSite } from '../../packages/web/scripts/build.ts';
 import { serveDir, urlOf } from '../../packages/web/scripts/serve.ts';
 import { hasChromium, inCI, launch, missing } from '../chromium.ts';
@@ -64,11 +64,12 @@ export async function open(site: Site, hash = ''): Promise<Opened> {
 }
 
 /**
- * How many colours a screenshot of the page has (decoded in the page itself, on a canvas): a blank
- * or unstyled page has one or two, a panel with text, verdict fills and a graph has hundreds.
+ * How many colours a screenshot of the page's viewport (or of `what`, a part of it) has, decoded in
+ * the page itself on a canvas: a blank or unstyled page has one or two, a panel with text, verdict
+ * fills and a graph has hundreds.
  */
-export async function screenshotColours(page: Page): Promise<number> {
-  const png = (await page.screenshot({ fullPage: false })).toString('base64');
+export async function screenshotColours(page: Page, what?: Locator): Promise<number> {
+  const png = (await (what ? what.screenshot() : page.screenshot({ fullPage: false }))).toString('base64');
   return page.evaluate(async (b64) => {
     const img = new Image();
     img.src = `data:image/png;base64,${b64}`;

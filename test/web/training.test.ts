@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { loadMnist } from '@backprop/mlp';
-import { colours } from './pixels.ts';
-import { axeViolations, hasChromium, inCI, missing, open, startSite, type Site } from './site.ts';
+import { axeViolations, hasChromium, inCI, missing, open, screenshotColours, startSite, type Site } from './site.ts';
 
 if (!hasChromium && !inCI) console.warn(`training.test.ts: ${missing}; the browser tests are skipped (outside CI)`);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -90,8 +89,8 @@ describe('the train panel', () => {
       /^Done \(784-800-100-10\): 6 epochs, 900 iterations; training on the first 1200 images, testing on the first 200; seed 7/,
     );
     expect(await page.$$eval('.loss-plot polyline', (p) => p.length)).toBe(1);
-    expect(await colours(page, page.locator('.loss-plot'))).toBeGreaterThan(3);
-    expect(await colours(page, page.locator('.accuracy-plot'))).toBeGreaterThan(3);
+    expect(await screenshotColours(page, page.locator('.loss-plot'))).toBeGreaterThan(3);
+    expect(await screenshotColours(page, page.locator('.accuracy-plot'))).toBeGreaterThan(3);
     expect(await axeViolations(page)).toEqual([]); // WCAG 2 A and AA, contrast included
     expect(errors).toEqual([]);
     await page.close();
@@ -139,7 +138,7 @@ describe('the draw panel', () => {
     await page.waitForSelector('.panel-draw[data-prediction]', { timeout: 0 });
     expect(await page.$$eval('.scores tbody tr', (trs) => trs.length)).toBe(10);
     expect(await page.textContent('.prediction')).toMatch(/^Prediction: \d$/);
-    expect(await colours(page, page.locator('.seen'))).toBeGreaterThan(2);
+    expect(await screenshotColours(page, page.locator('.seen'))).toBeGreaterThan(2);
     expect(await axeViolations(page)).toEqual([]);
     // The link restores what the network saw.
     const again = await open(site, hash);
@@ -172,7 +171,7 @@ describe('the draw panel', () => {
     expect(await page.evaluate(() => location.hash)).toBe(`#draw=${hex}`);
     await page.waitForSelector('.panel-draw[data-prediction]', { timeout: 0 });
     expect(await page.$$eval('.scores tbody tr', (trs) => trs.length)).toBe(10);
-    expect(await colours(page, page.locator('.seen'))).toBeGreaterThan(2);
+    expect(await screenshotColours(page, page.locator('.seen'))).toBeGreaterThan(2);
     expect(await axeViolations(page)).toEqual([]);
     // Drawn on, it is no longer that test image: the label goes.
     const box = (await page.locator('.pad').boundingBox())!;
