@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Rng } from '@backprop/graph';
 import { evaluate, loadMnist, MLP } from '@backprop/mlp';
+import { checkReferenceCore, referenceEnv } from './reference-env.ts';
 import { median } from './timing.ts';
 
 type Round = { cpu: number; wall: number };
@@ -30,10 +31,10 @@ function ours(net: MLP, sets: ReturnType<typeof loadMnist>): Round {
 /** One round of PyTorch's evaluation in its own process (the import and a warm-up round not timed), or null without PyTorch. */
 function torchRound(python: string): (Round & { version: string }) | null {
   if (!existsSync(python)) return null;
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
-  const r = spawnSync(python, ['bench/reference_evaluation.py', '1'], { env, encoding: 'utf8' });
+  const r = spawnSync(python, ['bench/reference_evaluation.py', '1'], { env: referenceEnv(1), encoding: 'utf8' });
   if (r.status !== 0) return null;
   const out = JSON.parse(r.stdout);
+  checkReferenceCore(out.core);
   return { cpu: out.cpu[0], wall: out.seconds[0], version: out.torch };
 }
 

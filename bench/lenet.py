@@ -13,6 +13,8 @@ import time
 import numpy as np
 import torch
 
+from blas import blas_core
+
 BATCH = 64
 
 
@@ -53,7 +55,7 @@ def main():
     runs = [steps(X, y, count) for _ in range(runs)]
     scale = 60000 / (count * BATCH)
     wall, cpu = sorted(w * scale for w, _ in runs), sorted(c * scale for _, c in runs)
-    json.dump({"torch": torch.__version__, "threads": threads, "lenet": wall[len(wall) // 2], "cpu": cpu[len(cpu) // 2]}, sys.stdout)
+    json.dump({"torch": torch.__version__, "core": blas_core(), "threads": threads, "lenet": wall[len(wall) // 2], "cpu": cpu[len(cpu) // 2]}, sys.stdout)
 
 
 main()

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Rng, setThreads, Tape, tidy } from '@backprop/graph';
 import { createOptimizer, defaultMnistDir, loadMnist, loadModelFile, lossOnTape, ModelNetwork, type Dataset } from '@backprop/mlp';
+import { checkReferenceCore, referenceEnv } from './reference-env.ts';
 import { median } from './timing.ts';
 
 export const LENET_BATCH = 64;
@@ -68,14 +69,16 @@ function childRun(path: 'ours' | 'torch', threads = 1): Times | null {
           [fileURLToPath(new URL('lenet.py', import.meta.url)), defaultMnistDir(), String(LENET_STEPS), '1', String(threads)],
           // PASSIVE: threads that wait sleep rather than spin; on a machine busy with other work, spinning OpenMP
           // threads made the two-thread step 20x slower than the one-thread one (823 s against 35 s an epoch at load 17)
-          { ...process.env, OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' },
+          referenceEnv(threads, { OMP_WAIT_POLICY: 'PASSIVE' }),
         ];
   const r = spawnSync(command, args, { env, encoding: 'utf8' });
   if (r.status !== 0) {
     if (path === 'ours') throw new Error(`the LeNet-5 benchmark failed: ${r.stderr}`);
     return null;
   }
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  const times = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  if (path === 'torch') checkReferenceCore(times.core);
+  return times;
 }
 
 /**

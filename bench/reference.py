@@ -11,15 +11,9 @@ import time
 
 import numpy as np
 
+from blas import blas_core, blas_name
+
 LAYERS = [784, 800, 100, 10]
-
-
-def blas_name():
-    """The BLAS library NumPy really loaded (Debian picks it through alternatives)."""
-    np.ones((64, 64), np.float32) @ np.ones((64, 64), np.float32)
-    with open("/proc/self/maps") as maps:
-        libs = {line.split()[-1] for line in maps if "blas" in line.lower()}
-    return ", ".join(sorted(libs)) or "unknown"
 
 
 def data(n, rng):
@@ -82,7 +76,7 @@ def per_epoch(fn, batch, steps, runs=5):
 
 # `--batch 128` measures only that batch size (the two-thread reference is measured at batch 128 only).
 SIZES = [(b, s) for b, s in ((8, 600), (128, 60)) if "--batch" not in sys.argv or str(b) == sys.argv[sys.argv.index("--batch") + 1]]
-out = {"numpy": np.__version__, "blas": blas_name()}
+out = {"numpy": np.__version__, "blas": blas_name(), "core": blas_core()}
 for batch, steps in SIZES:
     out[f"numpy batch {batch}"] = per_epoch(numpy_steps, batch, steps)
 try:

@@ -17,6 +17,8 @@ import time
 import numpy as np
 import torch
 
+from blas import blas_core
+
 
 def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 1
@@ -48,7 +50,7 @@ def main():
         once()
         seconds.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
-    json.dump({"torch": torch.__version__, "seconds": seconds, "cpu": cpu}, sys.stdout)
+    json.dump({"torch": torch.__version__, "core": blas_core(), "seconds": seconds, "cpu": cpu}, sys.stdout)
 
 
 main()

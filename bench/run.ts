@@ -12,6 +12,7 @@ import { benchEvaluation } from './evaluation.ts';
 import { median } from './timing.ts';
 import { lenetRows } from './lenet.ts';
 import { benchThreads } from './threads.ts';
+import { checkReferenceCore, referenceEnv, referenceIsa } from './reference-env.ts';
 
 if (process.argv[2] === '--epoch-json') {
   // A child run of the epoch benchmark (with the kernels its environment selects), as JSON.
@@ -19,7 +20,11 @@ if (process.argv[2] === '--epoch-json') {
   process.exit(0);
 }
 
-console.log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}, float32 kernels: ${kernelsName()}\n`);
+const isa = referenceIsa();
+console.log(`node ${process.version}, ${new Date().toISOString().slice(0, 10)}, float32 kernels: ${kernelsName()}`);
+console.log(
+  `references (NumPy, PyTorch): ${isa === 'avx2' ? 'limited to AVX2 (--reference-isa avx2: a stand-in for a processor without AVX-512)' : "this processor's own kernels"}\n`,
+);
 const record: Record<string, number> = benchMatmul();
 
 const child = (extra: NodeJS.ProcessEnv, cwd = process.cwd()): EpochTimes => {
@@ -75,11 +80,9 @@ if (at > 0) {
 }
 
 // The reference: NumPy (and PyTorch if installed) on the same machine, one thread, in this same run.
-// OPENBLAS_CORETYPE is unset so that OpenBLAS picks its kernels for this processor (AVX-512 here).
+// OpenBLAS picks its kernels for this processor (AVX-512 here), or AVX2's with --reference-isa avx2.
 const python = '/usr/bin/python3';
-const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
-delete env.OPENBLAS_CORETYPE;
-delete env.OPENBLAS_L2_SIZE;
+const env = referenceEnv(1);
 const ref = existsSync(python) ? spawnSync(python, ['bench/reference.py'], { env, encoding: 'utf8' }) : null;
 // Both cores: NumPy with two OpenBLAS threads at batch 128, against our run as it trains (one thread
 // for the step; the second core evaluates during `backprop train`, which this epoch does not include).
@@ -91,7 +94,10 @@ if (!ref || ref.status !== 0) {
   console.log(`\nreference: skipped (needs ${python} with NumPy: apt-get install python3-numpy libopenblas0-pthread [python3-torch])`);
 } else {
   const r = JSON.parse(ref.stdout);
-  console.log(`\nreference, one thread: NumPy ${r.numpy} (hand-derived backprop) on ${r.blas}${r.torch ? `; PyTorch ${r.torch} eager` : ''}`);
+  checkReferenceCore(r.core);
+  console.log(
+    `\nreference, one thread: NumPy ${r.numpy} (hand-derived backprop) on ${r.blas} (${r.core ?? 'unknown'} kernels)${r.torch ? `; PyTorch ${r.torch} eager` : ''}`,
+  );
   // Debian's netlib BLAS (libblas3, which python3-torch pulls in) is ~10x slower than OpenBLAS: a ratio against it means nothing.
   if (!/openblas/i.test(r.blas))
     console.log(`  warning: NumPy runs on ${r.blas}, not OpenBLAS; install libopenblas0-pthread (apt-get) for a meaningful reference`);
@@ -108,7 +114,9 @@ if (!ref || ref.status !== 0) {
     }
   }
   if (ref2?.status === 0) {
-    const two = JSON.parse(ref2.stdout)['numpy batch 128'];
+    const out2 = JSON.parse(ref2.stdout);
+    checkReferenceCore(out2.core);
+    const two = out2['numpy batch 128'];
     console.log(
       `  batch 128: numpy, two OpenBLAS threads, ${two.toFixed(2)} s/epoch; ours (one thread) / numpy two threads: tape ${(ours['tape batch 128'] / two).toFixed(2)}`,
     );

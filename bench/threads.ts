@@ -12,6 +12,7 @@ import { loadMnist } from '@backprop/mlp';
 import { float32Kernels, setThreads as setSourceThreads } from '../packages/graph/src/kernels/wasm.ts';
 import { steps } from './epoch.ts';
 import { median, secondsPerCall } from './timing.ts';
+import { checkReferenceCore, referenceEnv } from './reference-env.ts';
 
 /** Microseconds per call of an empty kernel call: alone, and split in two (the round trip to a worker), median of 5 x 2,000. */
 async function roundTrip(): Promise<{ alone: number; split: number }> {
@@ -115,12 +116,14 @@ export async function benchThreads(python = '/usr/bin/python3'): Promise<Record<
     }
     return seconds;
   };
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '2', OMP_NUM_THREADS: '2' };
-  delete env.OPENBLAS_CORETYPE;
+  const env = referenceEnv(2);
   const numpy = () => {
     if (!existsSync(python)) return NaN;
     const r = spawnSync(python, ['bench/reference.py', '--batch', '128', '--numpy-only'], { env, encoding: 'utf8' });
-    return r.status === 0 ? JSON.parse(r.stdout)['numpy batch 128'] : NaN;
+    if (r.status !== 0) return NaN;
+    const out = JSON.parse(r.stdout);
+    checkReferenceCore(out.core);
+    return out['numpy batch 128'];
   };
   await epoch(1);
   await epoch(2); // warm up
