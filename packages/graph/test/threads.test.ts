@@ -154,4 +154,32 @@ console.log(runningThreads(), c.data[0]);`;
     const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], { encoding: 'utf8', env: { ...process.env } });
     expect(out.trim()).toBe(hasMemory ? '3 819' : '1 819');
   }, 60_000);
+
+  it('BACKPROP_THREADS sets the default count, BACKPROP_PART_WORK the split; a malformed value is an error naming the variable', () => {
+    const index = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+    const program = `import { getThreads, kernels, runningThreads, setThreads, tensor } from ${JSON.stringify(index)};
+const a = tensor(Array.from({ length: 64 }, (_, i) => Array.from({ length: 64 }, (_, j) => (i + j) % 7)), { dtype: 'float32' });
+const before = getThreads();
+await setThreads(getThreads()); // resolves once the environment's workers are ready
+console.log(before, runningThreads(), kernels.matmul(a.array, a.array).data[0]);`;
+    const run = (env: Record<string, string>) =>
+      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], { encoding: 'utf8', env: { ...process.env, ...env } }).trim();
+    expect(run({ BACKPROP_THREADS: '3', BACKPROP_PART_WORK: '1' })).toBe(hasMemory ? '3 3 819' : '3 1 819');
+    expect(run({ BACKPROP_THREADS: '' })).toBe('1 1 819');
+    for (const [name, value] of [
+      ['BACKPROP_THREADS', 'two'],
+      ['BACKPROP_THREADS', '0'],
+      ['BACKPROP_THREADS', '65'],
+      ['BACKPROP_PART_WORK', '-5'],
+    ]) {
+      let stderr = '';
+      try {
+        run({ [name]: value, BACKPROP_THREADS: name === 'BACKPROP_THREADS' ? value : '2' });
+      } catch (e) {
+        stderr = String((e as { stderr: string }).stderr);
+      }
+      expect(stderr).toContain(`${name}=${value}: expected`);
+      expect(stderr).toContain('unset it for the default');
+    }
+  }, 60_000);
 });

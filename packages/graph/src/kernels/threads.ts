@@ -16,6 +16,7 @@
  * throws on the calling thread with the worker's message. Where there is no shared memory, no
  * worker, or the page is not cross-origin isolated, everything runs on the calling thread.
  */
+import { setting } from './environment.ts';
 import { ARGC, ARGS, CLAIM, DONE, FN, MESSAGE, RESULT, SEQ, SLOT, SPIN, STATUS, workerSource } from './thread-worker.ts';
 
 /** The most threads a team has (the calling thread and 63 workers). */
@@ -37,8 +38,25 @@ interface Handle {
   failed?: Error;
 }
 
-/** The threads kernels may use: `setThreads` sets it for every team of the process. */
-let wanted = 1;
+/**
+ * A whole number in [low, high] from environment variable `name`, or `fallback` where it is unset or
+ * empty; a malformed value throws, naming the variable and the way out.
+ */
+function fromEnvironment(name: string, fallback: number, low: number, high: number, what: string): number {
+  const text = setting(name)?.trim();
+  if (!text) return fallback;
+  const value = Number(text);
+  if (!(/^\d+$/.test(text) && value >= low && value <= high)) throw new Error(`${name}=${text}: expected ${what}; unset it for the default (${fallback})`);
+  return value;
+}
+
+/**
+ * The threads kernels may use: `setThreads` sets it for every team of the process; until it is
+ * called, BACKPROP_THREADS (as OMP_NUM_THREADS is for OpenMP) or 1. Read on first use, so that a
+ * malformed value is an error where the kernels are first called, not an import that fails.
+ */
+let wanted: number | undefined;
+const want = (): number => (wanted ??= fromEnvironment('BACKPROP_THREADS', 1, 1, MAX_THREADS, `a whole number of threads in [1, ${MAX_THREADS}] (1: no worker threads)`));
 const teams = new Set<Team>();
 
 /** A worker running `workerSource`, or null where the runtime has none. */
@@ -88,13 +106,13 @@ export class Team {
     }
     this.canWait = canWait;
     teams.add(this);
-    if (wanted > 1) this.resize(wanted).catch(() => undefined); // a failed start is reported by setThreads
+    if (want() > 1) this.resize(want()).catch(() => undefined); // a failed start is reported by setThreads
   }
 
   /** The threads a call may use now: the calling thread and the workers that are ready, at most `wanted`. */
   get size(): number {
     let n = 1;
-    for (const h of this.workers) if (h.isReady && !h.failed && n < wanted) n++;
+    for (const h of this.workers) if (h.isReady && !h.failed && n < want()) n++;
     return n;
   }
 
@@ -233,10 +251,11 @@ export function setPoolSize(threads: number): Promise<void> {
 
 /** The threads set with `setThreads` (the kernels use fewer where threads are not allowed: `Team.size`). */
 export function poolSize(): number {
-  return wanted;
+  return want();
 }
 
-let minimumWork = 1 << 20;
+/** Read on first use, as BACKPROP_THREADS: BACKPROP_PART_WORK=1 splits every product a thread can take (to test that no split changes a bit). */
+let minimumWork: number | undefined;
 
 /**
  * The multiply-adds (about 50 us of one thread's work here) that pay for one more thread in a
@@ -246,12 +265,12 @@ let minimumWork = 1 << 20;
  * at batch 8 none (round two measured splits there losing: docs/performance.md).
  */
 export function partWork(): number {
-  return minimumWork;
+  return (minimumWork ??= fromEnvironment('BACKPROP_PART_WORK', 1 << 20, 1, 2 ** 40, 'a whole number of multiply-adds a part, at least 1'));
 }
 
 /** @internal For tests: splits products from `work` multiply-adds a part (down to tiny ones); returns the old setting. */
 export function setPartWork(work: number): number {
-  const old = minimumWork;
+  const old = partWork();
   minimumWork = work;
   return old;
 }
