@@ -56,7 +56,14 @@ function fromEnvironment(name: string, fallback: number, low: number, high: numb
  * malformed value is an error where the kernels are first called, not an import that fails.
  */
 let wanted: number | undefined;
-const want = (): number => (wanted ??= fromEnvironment('BACKPROP_THREADS', 1, 1, MAX_THREADS, `a whole number of threads in [1, ${MAX_THREADS}] (1: no worker threads)`));
+/** The threads wanted: BACKPROP_THREADS on first use (BACKPROP_PART_WORK is checked then too, so that a malformed value is an error with any kernels). */
+function want(): number {
+  if (wanted === undefined) {
+    partWork();
+    wanted = fromEnvironment('BACKPROP_THREADS', 1, 1, MAX_THREADS, `a whole number of threads in [1, ${MAX_THREADS}] (1: no worker threads)`);
+  }
+  return wanted;
+}
 const teams = new Set<Team>();
 
 /** A worker running `workerSource`, or null where the runtime has none. */
