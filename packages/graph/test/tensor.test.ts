@@ -229,6 +229,40 @@ describe.each(variants)('the WebAssembly matmul, $name', ({ kernels: wasm }) => 
     );
   });
 
+  it('the fused tanh(A B + bias) has the bits of the sparse product, the bias add and tanh in turn (shapes, strides, NaN, infinities, -0)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 120 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer(),
+        (m, k, n4, transA, special, seed) => {
+          const n = 4 * n4,
+            rng = Rng.seeded(seed);
+          const draw = () => (rng.uniform() < 0.8 ? 0 : 3 * rng.normal());
+          const a = transA ? rng.tensor([k, m], draw).T : rng.tensor([m, k], draw);
+          const b = rng.randn([k, n]),
+            bias = rng.randn([n]);
+          if (special) {
+            const odd = [Number.NaN, Infinity, -Infinity, -0, 1e-30];
+            odd.forEach((v, i) => {
+              bias.array.data[(7 * i) % n] = v;
+              b.array.data[(13 * i) % (k * n)] = v;
+            });
+          }
+          const product = wasm!.matmul(a.array, b.array, true)!;
+          const sum = wasm!.addRow(ndarray(product, [m, n]), bias.array)!;
+          const want = wasm!.tanh(sum)!;
+          const got = wasm!.matmulAddTanh(a.array, b.array, bias.array)!;
+          expect(Buffer.compare(Buffer.from(got.buffer, got.byteOffset, got.byteLength), Buffer.from(want.buffer, want.byteOffset, want.byteLength))).toBe(0);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
   it('updates w += alpha g like the TypeScript loop, skipping zero blocks exactly', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 300 }), fc.constantFrom(0, 0.9), fc.integer(), (n, zeros, seed) => {
