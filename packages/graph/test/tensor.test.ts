@@ -192,6 +192,77 @@ describe.each(variants)('the WebAssembly matmul, $name', ({ kernels: wasm }) => 
     );
   });
 
+  it("the sparse-row kernel: each column has the bits its group of four gets alone (blocks of 28, the last moved back, sum as one accumulator does), and in the plain build those of a float32 sum over the row's non-zeros in order", () => {
+    const plain = wasm === variants[0]?.kernels;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 120 }),
+        fc.integer({ min: 1, max: 130 }),
+        fc.boolean(),
+        fc.integer(),
+        (m, k, n, transA, seed) => {
+          const rng = Rng.seeded(seed);
+          const draw = () => (rng.uniform() < 0.8 ? 0 : rng.normal());
+          const a = transA ? rng.tensor([k, m], draw).T : rng.tensor([m, k], draw);
+          const B = rng.randn([k, n]).array.data as Float32Array;
+          const product = (j0: number, j1: number) => {
+            const cols = Float32Array.from({ length: k * (j1 - j0) }, (_, i) => B[Math.floor(i / (j1 - j0)) * n + j0 + (i % (j1 - j0))]);
+            return wasm!.matmul(a.array, tensor(cols, { shape: [k, j1 - j0] }).array, true)!;
+          };
+          const got = product(0, n);
+          const n4 = n & ~3;
+          for (let j0 = 0; j0 < n; j0 += j0 < n4 ? 4 : 1) {
+            const w = j0 < n4 ? 4 : 1,
+              alone = product(j0, j0 + w);
+            for (let i = 0; i < m; i++)
+              for (let j = 0; j < w; j++) {
+                let sum = 0;
+                for (let p = 0; p < k; p++) if (a.get(i, p) !== 0) sum = Math.fround(sum + Math.fround(a.get(i, p) * B[p * n + j0 + j]));
+                expect(got[i * n + j0 + j]).toBe(alone[i * w + j]);
+                if (plain || j0 >= n4) expect(got[i * n + j0 + j]).toBe(sum);
+              }
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('the fused tanh(A B + bias) has the bits of the sparse product, the bias add and tanh in turn (shapes, strides, NaN, infinities, -0)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 120 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer(),
+        (m, k, n4, transA, special, seed) => {
+          const n = 4 * n4,
+            rng = Rng.seeded(seed);
+          const draw = () => (rng.uniform() < 0.8 ? 0 : 3 * rng.normal());
+          const a = transA ? rng.tensor([k, m], draw).T : rng.tensor([m, k], draw);
+          const b = rng.randn([k, n]),
+            bias = rng.randn([n]);
+          if (special) {
+            const odd = [Number.NaN, Infinity, -Infinity, -0, 1e-30];
+            odd.forEach((v, i) => {
+              bias.array.data[(7 * i) % n] = v;
+              b.array.data[(13 * i) % (k * n)] = v;
+            });
+          }
+          const product = wasm!.matmul(a.array, b.array, true)!;
+          const sum = wasm!.addRow(ndarray(product, [m, n]), bias.array)!;
+          const want = wasm!.tanh(sum)!;
+          const got = wasm!.matmulAddTanh(a.array, b.array, bias.array)!;
+          expect(Buffer.compare(Buffer.from(got.buffer, got.byteOffset, got.byteLength), Buffer.from(want.buffer, want.byteOffset, want.byteLength))).toBe(0);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
   it('updates w += alpha g like the TypeScript loop, skipping zero blocks exactly', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 300 }), fc.constantFrom(0, 0.9), fc.integer(), (n, zeros, seed) => {

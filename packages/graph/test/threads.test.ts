@@ -2,11 +2,12 @@
  * The kernel threads (kernels/threads.ts): every split product gives the bits of the one-thread
  * kernel, whatever the thread count (1, 2, 3), on random shapes around the kernels' row blocks, for
  * each product kernel (dense, Aᵀ B, A Bᵀ, the sparse-row kernel with and without its list of rows
- * written); a kernel that traps in a worker is an error on the calling thread, not a hang; and a
+ * written, and fused with a bias add and tanh); a kernel that traps in a worker is an error on the calling thread, not a hang; and a
  * program that used the threads exits when its work is done.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import ndarray from 'ndarray';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { kernels, Rng, setThreads, runningThreads } from '../src/index.ts';
@@ -62,6 +63,9 @@ describe('kernel threads', () => {
         B = random(rng, c.k, c.n, 0.1),
         W = random(rng, c.n, c.k, 0.1);
       const rows = matmulRowSparse(X, B);
+      const n4 = 4 * Math.ceil(c.n / 4), // the fused kernel takes whole groups of four columns
+        bias = random(rng, 1, n4, 0.1),
+        fused = kernels.matmulAddTanh(X, random(rng, c.k, n4, 0.1), ndarray(bias.data, [n4], [1], bias.offset));
       return [
         matmul(A, B), // dense
         matmul(S.transpose(1, 0), B), // Aᵀ B (a weights' gradient)
@@ -71,7 +75,7 @@ describe('kernel threads', () => {
         rows.array,
       ]
         .map(bits)
-        .concat([Array.from(rows.rows ?? [-1])]);
+        .concat([Array.from(rows.rows ?? [-1]), fused ? bits(fused) : [-1]]);
     };
     const results: number[][][][] = [];
     for (const threads of [1, 2, 3]) {

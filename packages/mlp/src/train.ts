@@ -411,10 +411,10 @@ function snapshot(state: TrainState<MLP>): TrainState<MLP> {
   };
 }
 
-/** Scores of a batch X in evaluation (no dropout, running statistics), without recording. */
+/** Scores of a batch X in evaluation (no dropout, running statistics), without recording (the paper's MLP by `MLP.infer`: the same bits). */
 export function scores(net: Network, X: Tensor): Tensor {
   const tape = new Tape();
-  return tape.noRecord(() => net.forward(tape, X, { training: false }));
+  return tape.noRecord(() => (net instanceof MLP ? net.infer(tape, X) : net.forward(tape, X, { training: false })));
 }
 
 /**

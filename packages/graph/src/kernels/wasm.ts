@@ -44,6 +44,13 @@ export interface WasmKernels {
    * are copied into the scratch block). False (nothing done) otherwise.
    */
   addScaledProduct(w: Float32Array, a: NdArray, b: NdArray, alpha: number): boolean;
+  /**
+   * tanh(A B + bias) for a sparse A (as `matmul(a, b, true)` takes it), a B that is not a transposed
+   * view, n a multiple of 4 and a float32 bias [n]: the bits of that product, then `addRow`, then
+   * `tanh`, in one kernel (each block of sums finished in registers). Null where it does not apply
+   * or the memory is full.
+   */
+  matmulAddTanh(a: NdArray, b: NdArray, bias: NdArray): Float32Array | null;
   /** tanh of a float32 array in the kernels' memory (SIMD, within 8 ulps), or null for one elsewhere. */
   tanh(x: Float32Array): Float32Array | null;
   /** A [m,n] + b [n] for row-major float32 arrays in the kernels' memory, or null. */
@@ -99,6 +106,7 @@ interface Exports {
   matmulATRows(s: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number, i0: number, i1: number): void;
   combineRows(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, group: number, scratch: Ptr): void;
   combineRowsWritten(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, group: number, scratch: Ptr, written: Ptr): number;
+  combineRowsTanh(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, group: number, scratch: Ptr, bias: Ptr): void;
   addScaled(w: Ptr, g: Ptr, n: number, alpha: number): void;
   addScaledRows(w: Ptr, g: Ptr, rows: Ptr, count: number, n: number, alpha: number): void;
   combineRowsUpdate(a: Ptr, as0: number, as1: number, b: Ptr, w: Ptr, m: number, k: number, n: number, scratch: Ptr, alpha: number): void;
@@ -146,9 +154,10 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
   }
   /**
    * C = A B by combineRows for a sparse A and a B that is not a transposed view: every row of C
-   * written (`skipEmpty` false), or only the rows where A has a non-zero, which it returns (null: the memory is full).
+   * written (`skipEmpty` false), or only the rows where A has a non-zero, which it returns (null: the memory is full);
+   * with `bias` (a pointer to n float32s, `skipEmpty` false), C = tanh(A B + bias) by combineRowsTanh.
    */
-  function combine(a: NdArray, b: NdArray, C: Float32Array, skipEmpty: boolean): Int32Array | null {
+  function combine(a: NdArray, b: NdArray, C: Float32Array, skipEmpty: boolean, bias?: number): Int32Array | null {
     // A read in place with its strides (a transposed Xᵀ or Hᵀ too); B's rows contiguous.
     // Rows in groups of up to 32 when k is long: each block of the rows of B the group picks comes
     // from memory once a group, while the group's lists stay in cache (one group of all 1,000 rows
@@ -170,10 +179,11 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
       if (at === null) throw FULL;
       parts[part] = { at, lists, start };
       const common = [pointer(A) + 4 * start * s0, s0, s1, pointer(B), C.byteOffset + 4 * start * n, rows, k, n, group, at];
-      return skipEmpty ? [...common, at + lists] : common;
+      return skipEmpty ? [...common, at + lists] : bias !== undefined ? [...common, bias] : common;
     };
     try {
-      const counts = byRows(skipEmpty ? 'combineRowsWritten' : 'combineRows', m, (m * k * n) / 5, 1, args);
+      const fn = skipEmpty ? 'combineRowsWritten' : bias !== undefined ? 'combineRowsTanh' : 'combineRows';
+      const counts = byRows(fn, m, (m * k * n) / 5, 1, args);
       if (!skipEmpty) return new Int32Array(0);
       const written = new Int32Array(counts.reduce((s, c) => s + c, 0));
       let w = 0;
@@ -219,6 +229,12 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
         byRows('matmul', m, m * k * n, 4, (s, e) => [pointer(A) + 4 * s * k, pointer(B), C.byteOffset + 4 * s * n, e - s, k, n]);
       }
       return C;
+    },
+    matmulAddTanh(a, b, bias) {
+      const [m, n] = [a.shape[0], b.shape[1]];
+      if (isTransposed(b) || n % 4 !== 0 || bias.shape.length !== 1 || bias.shape[0] !== n || !isRowMajor(bias)) return null;
+      const C = allocateF32(m * n, false);
+      return inMemory(C) && combine(a, b, C, false, pointer(bias)) ? C : null;
     },
     matmulRows(a, b, into) {
       if (isTransposed(b)) return null;
