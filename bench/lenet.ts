@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Rng, setThreads, Tape, tidy } from '@backprop/graph';
 import { createOptimizer, defaultMnistDir, loadMnist, loadModelFile, lossOnTape, ModelNetwork, type Dataset } from '@backprop/mlp';
 import { checkReferenceCore, referenceEnv } from './reference-env.ts';
-import { median } from './timing.ts';
+import { machineCpu, median, threadCpu } from './timing.ts';
 
 export const LENET_BATCH = 64;
 /** Batches per timed run: 6,400 images, a ninth of an epoch (a full epoch per run would make the bench minutes long). */
@@ -18,15 +18,23 @@ export const LENET_STEPS = 100;
 
 const lenetFile = fileURLToPath(new URL('../examples/models/lenet.ts', import.meta.url));
 
-/** Seconds for `count` training steps of LeNet-5 at batch 64, from the same seed each time: wall-clock, and CPU (this process's user + system). */
-export async function lenetSteps(train: Dataset, count: number): Promise<{ wall: number; cpu: number }> {
+/**
+ * Seconds for `count` training steps of LeNet-5 at batch 64, from the same seed each time: wall-clock,
+ * CPU (this process's user + system), the CPU of its busiest thread (what the steps would take on
+ * free cores, less the waits; NaN where threads cannot be read), and the share of the machine's CPU
+ * time that was idle meanwhile (NaN where unknown): a second thread gains wall-clock time only where
+ * a core is free.
+ */
+export async function lenetSteps(train: Dataset, count: number): Promise<{ wall: number; cpu: number; busiest: number; idle: number }> {
   const model = await loadModelFile(lenetFile);
   const rng = Rng.seeded(1);
   const net = new ModelNetwork(model, rng);
   const optimizer = createOptimizer('adam', net.parameters(), { lr: 0.001 });
   const order = rng.shuffle(Int32Array.from({ length: train.count }, (_, i) => i));
   const t0 = performance.now(),
-    c0 = process.cpuUsage();
+    c0 = process.cpuUsage(),
+    threads0 = threadCpu(),
+    machine0 = machineCpu();
   for (let s = 0; s < count; s++) {
     tidy(() => {
       const batch = train.batch(order.subarray(s * LENET_BATCH, (s + 1) * LENET_BATCH));
@@ -36,28 +44,31 @@ export async function lenetSteps(train: Dataset, count: number): Promise<{ wall:
       optimizer.step();
     });
   }
-  const cpu = process.cpuUsage(c0);
-  return { wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 };
+  const cpu = process.cpuUsage(c0),
+    wall = (performance.now() - t0) / 1000;
+  const threads = [...threadCpu()].map(([tid, t]) => t - (threads0.get(tid) ?? 0)),
+    machine = machineCpu();
+  const idle = machine && machine0 && machine.all > machine0.all ? (machine.idle - machine0.idle) / (machine.all - machine0.all) : NaN;
+  return { wall, cpu: (cpu.user + cpu.system) / 1e6, busiest: threads.length ? Math.max(...threads) : NaN, idle };
 }
 
-/** Seconds per epoch of 60,000 images, wall-clock and CPU: the medians of `runs` timed runs of LENET_STEPS steps, after one to warm up. */
-export async function benchLenet(runs = 5, train: Dataset = loadMnist().train): Promise<{ lenet: number; cpu: number }> {
+/**
+ * Seconds per epoch of 60,000 images, wall-clock, CPU and the busiest thread's CPU, and the machine's
+ * idle share: the medians of `runs` timed runs of LENET_STEPS steps, after one to warm up.
+ */
+export async function benchLenet(runs = 5, train: Dataset = loadMnist().train): Promise<Times> {
   await lenetSteps(train, Math.ceil(LENET_STEPS / 4));
-  const wall: number[] = [],
-    cpu: number[] = [],
+  const times: { wall: number; cpu: number; busiest: number; idle: number }[] = [],
     scale = 60000 / (LENET_STEPS * LENET_BATCH);
-  for (let r = 0; r < runs; r++) {
-    const t = await lenetSteps(train, LENET_STEPS);
-    wall.push(t.wall * scale);
-    cpu.push(t.cpu * scale);
-  }
-  return { lenet: median(wall), cpu: median(cpu) };
+  for (let r = 0; r < runs; r++) times.push(await lenetSteps(train, LENET_STEPS));
+  const m = (f: (t: (typeof times)[number]) => number) => median(times.map(f));
+  return { lenet: m((t) => t.wall) * scale, cpu: m((t) => t.cpu) * scale, busiest: m((t) => t.busiest) * scale, idle: m((t) => t.idle) };
 }
 
 const python = '/usr/bin/python3';
 
-/** Seconds per epoch of one run: wall-clock and CPU. */
-type Times = { lenet: number; cpu: number };
+/** Seconds per epoch of one run: wall-clock, CPU, the busiest thread's CPU (ours only), and the machine's idle share meanwhile (ours only). */
+type Times = { lenet: number; cpu: number; busiest?: number; idle?: number };
 
 /** One child run of a path with `threads` threads: ours (`node bench/lenet.ts 1 threads`) or PyTorch; null when PyTorch fails. */
 function childRun(path: 'ours' | 'torch', threads = 1): Times | null {
@@ -113,6 +124,17 @@ export function lenetRows(record: Record<string, number>, rounds = 5): void {
   record['lenet'] = wall('ours');
   record['lenet cpu'] = cpu('ours');
   record['lenet two threads'] = wall('ours2');
+  // On busy cores our two threads share one core's time with the others' work: the busiest thread's
+  // CPU says what the epoch would take on free cores (less the waits), the idle share whether there were any.
+  const busiest = median(runs.ours2.map((t) => t.busiest ?? NaN)),
+    idle = median(runs.ours2.map((t) => t.idle ?? NaN));
+  if (!Number.isNaN(busiest)) {
+    console.log(
+      `  ours, two threads: the busiest thread's CPU ${busiest.toFixed(2)} s/epoch, ${(busiest / cpu('ours')).toFixed(2)} of one thread's CPU; the machine ${(100 * idle).toFixed(0)}% idle meanwhile`,
+    );
+    record['lenet two threads busiest thread cpu / one thread cpu'] = busiest / cpu('ours');
+    record['lenet two threads, machine idle (%)'] = 100 * idle;
+  }
   if (!version) {
     console.log(`  PyTorch: skipped (needs ${python} with PyTorch: apt-get install python3-torch)`);
     return;

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { tidy } from '@backprop/graph';
 
 /** Timing helpers for benchmarks: medians of repeated runs, since the machine is shared and noisy. */
@@ -23,4 +24,28 @@ export function secondsPerCall(body: () => unknown, runs = 5, seconds = 0.2): nu
     samples.push((performance.now() - t0) / 1000 / reps);
   }
   return median(samples);
+}
+
+/** CPU seconds of each thread of this process so far (Linux: /proc/self/task/<tid>/stat, utime + stime), or an empty map elsewhere. */
+export function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      out.set(tid, (Number(fields[11]) + Number(fields[12])) / 100); // clock ticks of 10 ms
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
+/** The machine's CPU time so far, idle and in all (Linux: the first line of /proc/stat, clock ticks), or null elsewhere. */
+export function machineCpu(): { idle: number; all: number } | null {
+  try {
+    const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return { idle: ticks[3] + ticks[4], all: ticks.reduce((a, b) => a + b, 0) }; // idle and iowait
+  } catch {
+    return null;
+  }
 }

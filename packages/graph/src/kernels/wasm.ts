@@ -377,8 +377,9 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
       });
       const index = new Int32Array(memory.wasm!.buffer, scratch, out.length).slice();
       starts.forEach((s, p) => {
-        const end = p + 1 < starts.length ? starts[p + 1] : planes;
-        for (let o = s * P; o < end * P; o++) index[o] += s * size;
+        const end = p + 1 < starts.length ? starts[p + 1] : planes,
+          shift = s * size;
+        if (shift !== 0) for (let o = s * P; o < end * P; o++) index[o] += shift; // the first part's count from plane 0 already
       });
       return index;
     },
