@@ -62,11 +62,33 @@ const SCALE32 = Float32Array.from(SCALE64);
 /** X[i] = the example at indices[i]: each byte b as b / 255 (looked up), or the value itself; generic so each dtype gets its own loop. */
 function gatherFeatures<T extends Float32Array | Float64Array>(X: T, scale: T, images: Uint8Array | Float64Array, indices: ArrayLike<number>, f: number): void {
   const bytes = images instanceof Uint8Array;
+  if (bytes && f % 4 === 0 && images.byteOffset % 4 === 0) return gatherBytes(X, scale, images, indices, f);
   for (let i = 0; i < indices.length; i++) {
     const src = indices[i] * f,
       dst = i * f;
     if (bytes) for (let j = 0; j < f; j++) X[dst + j] = scale[images[src + j]];
     else for (let j = 0; j < f; j++) X[dst + j] = images[src + j];
+  }
+}
+
+/**
+ * `gatherFeatures` for bytes in rows of a multiple of 4 (MNIST's 784), into an X of zeros: four
+ * bytes are read as one word, and a word of four zero bytes (most of an MNIST image) is skipped,
+ * its four zeros already in X. The same values; a batch of 128 images in about half the time
+ * (139 against 259 us of CPU here, docs/performance.md).
+ */
+function gatherBytes<T extends Float32Array | Float64Array>(X: T, scale: T, images: Uint8Array, indices: ArrayLike<number>, f: number): void {
+  const words = new Uint32Array(images.buffer, images.byteOffset, images.length >> 2);
+  for (let i = 0; i < indices.length; i++) {
+    const src = indices[i] * f,
+      dst = i * f;
+    for (let j = 0; j < f; j += 4) {
+      if (words[(src + j) >> 2] === 0) continue;
+      X[dst + j] = scale[images[src + j]];
+      X[dst + j + 1] = scale[images[src + j + 1]];
+      X[dst + j + 2] = scale[images[src + j + 2]];
+      X[dst + j + 3] = scale[images[src + j + 3]];
+    }
   }
 }
 
@@ -141,7 +163,7 @@ export class Dataset<I extends Uint8Array | Float64Array = Uint8Array | Float64A
   batch(indices: ArrayLike<number>, dtype: DType = 'float32'): { X: Tensor; y: Uint8Array | Int32Array; Y?: Tensor } {
     const f = this.features,
       n = indices.length;
-    const X = allocate(dtype, n * f);
+    const X = allocate(dtype, n * f); // zeros: the gather skips zero bytes
     if (X instanceof Float32Array) gatherFeatures(X, SCALE32, this.images, indices, f);
     else gatherFeatures(X, SCALE64, this.images, indices, f);
     const t = this.more.targets;
