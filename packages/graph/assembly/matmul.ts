@@ -485,4 +485,4 @@ export { adamSteps } from './optim';
 
 // ------------------------------------------------------------------ the sparse product by pairs of rows (assembly/pairs.ts)
 
-export { combinePairsWritten, pairsExact } from './pairs';
+export { combinePairsWritten, pairsSmallestB } from './pairs';
