@@ -517,3 +517,7 @@ export { relu, reluGrad } from './relu';
 // ------------------------------------------------------------------ optimisers (assembly/optim.ts)
 
 export { adamSteps } from './optim';
+
+// ------------------------------------------------------------------ the sparse product by pairs of rows (assembly/pairs.ts)
+
+export { combinePairsWritten, pairsSmallestB } from './pairs';
