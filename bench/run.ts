@@ -11,6 +11,7 @@ import { benchEpoch, type EpochTimes } from './epoch.ts';
 import { benchEvaluation } from './evaluation.ts';
 import { median } from './timing.ts';
 import { lenetRows } from './lenet.ts';
+import { tfjsRows } from './lenet-tfjs.ts';
 import { benchThreads } from './threads.ts';
 import { checkReferenceCore, referenceEnv, referenceIsa } from './reference-env.ts';
 
@@ -136,6 +137,8 @@ if (evaluation.torch) {
 
 // LeNet-5's training epoch beside PyTorch (bench/lenet.ts).
 lenetRows(record);
+// TensorFlow.js beside it where BACKPROP_TFJS points at an install (bench/lenet-tfjs.ts says how).
+tfjsRows(record);
 
 // Both cores for one run: the kernel threads (bench/threads.ts), with NumPy on two threads in turns.
 Object.assign(record, await benchThreads(python));
