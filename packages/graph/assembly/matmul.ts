@@ -209,8 +209,10 @@ export function combineRowsWritten(a: usize, as0: i32, as1: i32, b: usize, c: us
         if (skip && q == 0) continue;
         let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
         let x4 = f32x4.splat(0), x5 = f32x4.splat(0), x6 = f32x4.splat(0);
-        for (let t = 0; t < q; t++) {
-          const e = list + <usize>t * 8;
+        // a pointer stepped to an end, not an index: V8 then keeps the loop's integers in registers
+        // rather than recomputing the entry's address every step (0.89x the CPU in the fused build,
+        // 0.84x in the plain one, same bits: bench/sparse-builds.ts)
+        for (let e = list, end = list + <usize>q * 8; e < end; e += 8) {
           const row = <usize>load<u32>(e) + off, s = v128.load32_splat(e, 4);
           x0 = madd(s, v128.load(row), x0);
           x1 = madd(s, v128.load(row, 16), x1);
