@@ -227,7 +227,7 @@ export function combineRowsWritten(a: usize, as0: i32, as1: i32, b: usize, c: us
         let x4 = f32x4.splat(0), x5 = f32x4.splat(0), x6 = f32x4.splat(0);
         // a pointer stepped to an end, not an index: V8 then keeps the loop's integers in registers
         // rather than recomputing the entry's address every step (0.89x the CPU in the fused build,
-        // 0.84x in the plain one, same bits: bench/sparse-builds.ts)
+        // 0.84x in the plain one, same bits: bench/kernel-builds.ts)
         for (let e = list, end = list + <usize>q * 8; e < end; e += 8) {
           const row = <usize>load<u32>(e) + off, s = v128.load32_splat(e, 4);
           x0 = madd(s, v128.load(row), x0);
