@@ -20,12 +20,13 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): vo
     for (let j = 0; j < n8; j += 8) {
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
       let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+      // pointers stepped to an end, not an index (as in `combine`)
+      const ks = <usize>k * 4, ns = <usize>n * 4;
       let pb = b + <usize>j * 4;
-      for (let p = 0; p < k; p++, pb += <usize>n * 4) {
+      for (let pa = a0, end = a0 + ks; pa < end; pa += 4, pb += ns) {
         const b0 = v128.load(pb), b1 = v128.load(pb, 16);
-        const q = <usize>p * 4;
-        const x0 = v128.load32_splat(a0 + q), x1 = v128.load32_splat(a1 + q);
-        const x2 = v128.load32_splat(a2 + q), x3 = v128.load32_splat(a3 + q);
+        const x0 = v128.load32_splat(pa), x1 = v128.load32_splat(pa + ks);
+        const x2 = v128.load32_splat(pa + 2 * ks), x3 = v128.load32_splat(pa + 3 * ks);
         c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
         c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
         c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
