@@ -3,14 +3,16 @@
  * train` evaluates after each epoch) with the paper's network (784-800-100-10, tanh, hinge loss):
  * `evaluate` (accuracy, mean loss, confusion matrix, batches of 1,000), against PyTorch doing the
  * same work on one thread (bench/reference_evaluation.py). The two take turns, one round each, and
- * each gets the median of `runs`: CPU seconds (the figure that holds on a loaded machine; both run
- * on one thread) and wall seconds.
+ * each gets the median of `runs`: CPU seconds (the figure that holds on a loaded machine; of all
+ * the process's threads) and wall seconds. With `threads` > 1 ours runs its kernels on that many
+ * threads (`setThreads`), PyTorch still on one: the wall-clock figure then says what a free core
+ * buys, the CPU one what it costs.
  *
- *   npx tsx bench/evaluation.ts [runs = 5]
+ *   npx tsx bench/evaluation.ts [runs = 5] [threads = 1]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { Rng } from '@backprop/graph';
+import { Rng, setThreads } from '@backprop/graph';
 import { evaluate, loadMnist, MLP } from '@backprop/mlp';
 import { checkReferenceCore, referenceEnv } from './reference-env.ts';
 import { median } from './timing.ts';
@@ -42,7 +44,7 @@ const medianOf = (rounds: Round[]): Round => ({ cpu: median(rounds.map((r) => r.
 const show = (rounds: Round[], key: keyof Round) => rounds.map((r) => r[key].toFixed(2)).join(' ');
 
 /** Ours and PyTorch's evaluation of 70,000 images, in turns, medians of `runs`. */
-export function benchEvaluation(runs = 5, print = true, python = '/usr/bin/python3'): EvaluationTimes {
+export function benchEvaluation(runs = 5, print = true, python = '/usr/bin/python3', threads = 1): EvaluationTimes {
   const sets = loadMnist();
   const net = MLP.init({ sizes: [784, 800, 100, 10], activation: 'tanh' }, Rng.seeded(1));
   ours(net, sets); // warm up
@@ -60,7 +62,9 @@ export function benchEvaluation(runs = 5, print = true, python = '/usr/bin/pytho
   const result = { ours: medianOf(mine), torch: theirs.length === runs ? medianOf(theirs) : null, torchVersion: version };
   if (print) {
     console.log(`\nevaluation of 70,000 MNIST images (paper's network, batches of 1,000: accuracy, loss, confusion), median of ${runs}, in turns`);
-    console.log(`  ours: CPU ${result.ours.cpu.toFixed(2)} s (${show(mine, 'cpu')}), wall ${result.ours.wall.toFixed(2)} s (${show(mine, 'wall')})`);
+    console.log(
+      `  ours${threads > 1 ? `, ${threads} threads` : ''}: CPU ${result.ours.cpu.toFixed(2)} s (${show(mine, 'cpu')}), wall ${result.ours.wall.toFixed(2)} s (${show(mine, 'wall')})`,
+    );
     if (!result.torch) console.log(`  PyTorch: skipped (needs ${python} with torch: apt-get install python3-torch)`);
     else {
       console.log(
@@ -72,4 +76,9 @@ export function benchEvaluation(runs = 5, print = true, python = '/usr/bin/pytho
   return result;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) benchEvaluation(Number(process.argv[2] ?? 5));
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const threads = Number(process.argv[3] ?? 1);
+  await setThreads(threads);
+  benchEvaluation(Number(process.argv[2] ?? 5), true, undefined, threads);
+  await setThreads(1); // the workers end, and the process with them
+}

@@ -20,12 +20,13 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): vo
     for (let j = 0; j < n8; j += 8) {
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
       let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+      // pointers stepped to an end, not an index (as in `combine`)
+      const ks = <usize>k * 4, ns = <usize>n * 4;
       let pb = b + <usize>j * 4;
-      for (let p = 0; p < k; p++, pb += <usize>n * 4) {
+      for (let pa = a0, end = a0 + ks; pa < end; pa += 4, pb += ns) {
         const b0 = v128.load(pb), b1 = v128.load(pb, 16);
-        const q = <usize>p * 4;
-        const x0 = v128.load32_splat(a0 + q), x1 = v128.load32_splat(a1 + q);
-        const x2 = v128.load32_splat(a2 + q), x3 = v128.load32_splat(a3 + q);
+        const x0 = v128.load32_splat(pa), x1 = v128.load32_splat(pa + ks);
+        const x2 = v128.load32_splat(pa + 2 * ks), x3 = v128.load32_splat(pa + 3 * ks);
         c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
         c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
         c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
@@ -176,8 +177,24 @@ export function combineRowsWritten(a: usize, as0: i32, as1: i32, b: usize, c: us
       const list = lists + <usize>(r * k) * 8;
       let q = 0;
       if (k > 64) {
-        // a long row: each entry written, kept (q moves on) only if non-zero, with no branch to mispredict
-        for (let p = 0; p < k; p++) {
+        // a long row: each entry written, kept (q moves on) only if non-zero, with no branch to
+        // mispredict; in a row of A in order, 16 entries whose bits are all 0 (+0: MNIST's zeros
+        // come in runs) are passed over with one test, the entries they would not have kept
+        let p = 0;
+        if (as1 == 1) {
+          const row = a + <usize>((i0 + r) * as0) * 4;
+          for (; p + 16 <= k; p += 16) {
+            const at = row + <usize>p * 4;
+            if (!v128.any_true(v128.or(v128.or(v128.load(at), v128.load(at, 16)), v128.or(v128.load(at, 32), v128.load(at, 48))))) continue;
+            for (let t = p; t < p + 16; t++) {
+              const v = load<f32>(row + <usize>t * 4);
+              store<u32>(list + <usize>q * 8, <u32>(b + <usize>(t * n) * 4));
+              store<f32>(list + <usize>q * 8, v, 4);
+              q += i32(v != 0);
+            }
+          }
+        }
+        for (; p < k; p++) {
           const v = load<f32>(a + <usize>((i0 + r) * as0 + p * as1) * 4);
           store<u32>(list + <usize>q * 8, <u32>(b + <usize>(p * n) * 4));
           store<f32>(list + <usize>q * 8, v, 4);
@@ -209,8 +226,10 @@ export function combineRowsWritten(a: usize, as0: i32, as1: i32, b: usize, c: us
         if (skip && q == 0) continue;
         let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
         let x4 = f32x4.splat(0), x5 = f32x4.splat(0), x6 = f32x4.splat(0);
-        for (let t = 0; t < q; t++) {
-          const e = list + <usize>t * 8;
+        // a pointer stepped to an end, not an index: V8 then keeps the loop's integers in registers
+        // rather than recomputing the entry's address every step (0.89x the CPU in the fused build,
+        // 0.84x in the plain one, same bits: bench/kernel-builds.ts)
+        for (let e = list, end = list + <usize>q * 8; e < end; e += 8) {
           const row = <usize>load<u32>(e) + off, s = v128.load32_splat(e, 4);
           x0 = madd(s, v128.load(row), x0);
           x1 = madd(s, v128.load(row, 16), x1);

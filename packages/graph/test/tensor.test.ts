@@ -192,7 +192,7 @@ describe.each(variants)('the WebAssembly matmul, $name', ({ kernels: wasm }) => 
     );
   });
 
-  it("the sparse-row kernel: each column has the bits its group of four gets alone (blocks of 28, the last moved back, sum as one accumulator does), and in the plain build those of a float32 sum over the row's non-zeros in order", () => {
+  it("the sparse-row kernel: each column has the bits its group of four gets alone (blocks of 28, the last moved back, sum as one accumulator does), and in the plain build those of a float32 sum over the row's non-zeros in order (zeros scattered or in runs, -0 among them)", () => {
     const plain = wasm === variants[0]?.kernels;
     fc.assert(
       fc.property(
@@ -200,10 +200,18 @@ describe.each(variants)('the WebAssembly matmul, $name', ({ kernels: wasm }) => 
         fc.integer({ min: 1, max: 120 }),
         fc.integer({ min: 1, max: 130 }),
         fc.boolean(),
+        fc.boolean(),
         fc.integer(),
-        (m, k, n, transA, seed) => {
+        (m, k, n, transA, runs, seed) => {
           const rng = Rng.seeded(seed);
-          const draw = () => (rng.uniform() < 0.8 ? 0 : rng.normal());
+          // or zeros in runs, as an image's (the kernel passes over 16 +0s at once), with -0s that count as zeros
+          let left = 0;
+          const inRuns = () => {
+            if (left-- > 0) return 0;
+            if (rng.uniform() < 0.1) left = Math.floor(40 * rng.uniform());
+            return rng.uniform() < 0.1 ? -0 : rng.normal();
+          };
+          const draw = runs ? inRuns : () => (rng.uniform() < 0.8 ? 0 : rng.normal());
           const a = transA ? rng.tensor([k, m], draw).T : rng.tensor([m, k], draw);
           const B = rng.randn([k, n]).array.data as Float32Array;
           const product = (j0: number, j1: number) => {
