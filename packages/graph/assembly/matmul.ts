@@ -53,9 +53,38 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): vo
       v128.store(r, c0); v128.store(r + s, c1); v128.store(r + 2 * s, c2); v128.store(r + 3 * s, c3);
       j += 4;
     }
-    for (; j < n; j++) rowsTail(a, b, c, i, 4, j, k, n);
+    for (; j + 2 <= n; j += 2) rowsTail4(a0, b, c, i, j, k, n, true);
+    if (j < n) rowsTail4(a0, b, c, i, j, k, n, false);
   }
   for (; i < m; i++) for (let j = 0; j < n; j++) rowsTail(a, b, c, i, 1, j, k, n);
+}
+
+/**
+ * C[i..i+4, j] (and column j + 1 where `two`) with `rowsTail`'s bits: each entry a float32 sum over p
+ * in order, the product rounded, then the sum (no fused multiply-add in either build), but the four
+ * rows in the lanes of one register, so that four chains of additions run at once (the last columns
+ * of a product with n % 4 != 0: the output layer's H2 W3, n = 10).
+ */
+function rowsTail4(a0: usize, b: usize, c: usize, i: i32, j: i32, k: i32, n: i32, two: bool): void {
+  const a1 = a0 + <usize>k * 4, a2 = a1 + <usize>k * 4, a3 = a2 + <usize>k * 4;
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+  let pb = b + <usize>j * 4;
+  for (let p = 0; p < k; p++, pb += <usize>n * 4) {
+    const q = <usize>p * 4;
+    let x = f32x4.splat(load<f32>(a0 + q));
+    x = f32x4.replace_lane(x, 1, load<f32>(a1 + q));
+    x = f32x4.replace_lane(x, 2, load<f32>(a2 + q));
+    x = f32x4.replace_lane(x, 3, load<f32>(a3 + q));
+    s0 = f32x4.add(s0, f32x4.mul(x, v128.load32_splat(pb)));
+    if (two) s1 = f32x4.add(s1, f32x4.mul(x, v128.load32_splat(pb, 4)));
+  }
+  const r = c + <usize>(i * n + j) * 4, s = <usize>n * 4;
+  store<f32>(r, f32x4.extract_lane(s0, 0)); store<f32>(r + s, f32x4.extract_lane(s0, 1));
+  store<f32>(r + 2 * s, f32x4.extract_lane(s0, 2)); store<f32>(r + 3 * s, f32x4.extract_lane(s0, 3));
+  if (two) {
+    store<f32>(r + 4, f32x4.extract_lane(s1, 0)); store<f32>(r + s + 4, f32x4.extract_lane(s1, 1));
+    store<f32>(r + 2 * s + 4, f32x4.extract_lane(s1, 2)); store<f32>(r + 3 * s + 4, f32x4.extract_lane(s1, 3));
+  }
 }
 
 /** C[i..i+rows, j] one column at a time: the edges the blocks leave. */
@@ -413,9 +442,32 @@ export function matmulATRows(s: usize, b: usize, c: usize, m: i32, k: i32, n: i3
       v128.store(r, c0); v128.store(r + bBytes, c1); v128.store(r + 2 * bBytes, c2); v128.store(r + 3 * bBytes, c3);
       j += 4;
     }
-    for (; j < n; j++) for (let r = i; r < i + 4; r++) store<f32>(c + <usize>(r * n + j) * 4, columnDot(s, b, r, j, m, k, n));
+    for (; j + 2 <= n; j += 2) columnDots4(s, b, c, i, j, m, k, n, true);
+    if (j < n) columnDots4(s, b, c, i, j, m, k, n, false);
   }
   for (; i < i1; i++) for (let j = 0; j < n; j++) store<f32>(c + <usize>(i * n + j) * 4, columnDot(s, b, i, j, m, k, n));
+}
+
+/**
+ * C[i..i+4, j] (and column j + 1 where `two`) with `columnDot`'s bits (a float32 sum over p in order,
+ * the product rounded, then the sum, in either build), the four rows in the lanes of one register:
+ * S[p, i..i+4] is one load (the last columns of H2ᵀ G3 at the output layer, n = 10).
+ */
+function columnDots4(s: usize, b: usize, c: usize, i: i32, j: i32, m: i32, k: i32, n: i32, two: bool): void {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+  let ps = s + <usize>i * 4, pb = b + <usize>j * 4;
+  for (let p = 0; p < k; p++, ps += <usize>m * 4, pb += <usize>n * 4) {
+    const v = v128.load(ps);
+    s0 = f32x4.add(s0, f32x4.mul(v, v128.load32_splat(pb)));
+    if (two) s1 = f32x4.add(s1, f32x4.mul(v, v128.load32_splat(pb, 4)));
+  }
+  const r = c + <usize>(i * n + j) * 4, q = <usize>n * 4;
+  store<f32>(r, f32x4.extract_lane(s0, 0)); store<f32>(r + q, f32x4.extract_lane(s0, 1));
+  store<f32>(r + 2 * q, f32x4.extract_lane(s0, 2)); store<f32>(r + 3 * q, f32x4.extract_lane(s0, 3));
+  if (two) {
+    store<f32>(r + 4, f32x4.extract_lane(s1, 0)); store<f32>(r + q + 4, f32x4.extract_lane(s1, 1));
+    store<f32>(r + 2 * q + 4, f32x4.extract_lane(s1, 2)); store<f32>(r + 3 * q + 4, f32x4.extract_lane(s1, 3));
+  }
 }
 
 /** sum over p of S[p,i] B[p,j]. */
@@ -471,8 +523,22 @@ export function addRow(a: usize, b: usize, c: usize, m: i32, n: i32): void {
 
 /** c[j] = sum over i of A[i,j] for row-major A [m,n] (in row order, as the TypeScript loop adds). */
 export function sumRows(a: usize, c: usize, m: i32, n: i32): void {
-  const n4 = n & ~3;
-  for (let j = 0; j < n4; j += 4) {
+  // 16 columns at a time, four chains of additions at once (one column's sum is a chain: one
+  // register at a time waited on each addition's latency); each column's sum in the same order.
+  const n4 = n & ~3, n16 = n & ~15;
+  for (let j = 0; j < n16; j += 16) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    for (let i = 0; i < m; i++) {
+      const r = a + <usize>(i * n + j) * 4;
+      s0 = f32x4.add(s0, v128.load(r));
+      s1 = f32x4.add(s1, v128.load(r, 16));
+      s2 = f32x4.add(s2, v128.load(r, 32));
+      s3 = f32x4.add(s3, v128.load(r, 48));
+    }
+    const o = c + <usize>j * 4;
+    v128.store(o, s0); v128.store(o, s1, 16); v128.store(o, s2, 32); v128.store(o, s3, 48);
+  }
+  for (let j = n16; j < n4; j += 4) {
     let s = f32x4.splat(0);
     for (let i = 0; i < m; i++) s = f32x4.add(s, v128.load(a + <usize>(i * n + j) * 4));
     v128.store(c + <usize>j * 4, s);

@@ -135,6 +135,22 @@ describe.each(builds)('the dense WebAssembly products, $name', ({ fused, w }) =>
     },
   );
 
+  it('sum the last n % 4 columns, and the last m % 4 rows, without fused multiply-adds, in order, bit for bit (four rows at a time in a register: the same bits)', () => {
+    // `matmul` and `matmulAT` leave columns past n & ~3 (and rows past m & ~3) to float32 chains,
+    // the product rounded, then the sum, in either build: the output layer's n = 10 columns.
+    fc.assert(
+      fc.property(shapes, ({ m, k, n, la, lb, jsHeap, seed }) => {
+        const rng = Rng.seeded(seed);
+        const a = operand(rng, m, k, la, jsHeap),
+          b = operand(rng, k, n, lb, jsHeap);
+        if (readsTransposedB(a, b)) return;
+        const got = product(a, b);
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) if (j >= (n & ~3) || i >= (m & ~3)) expect(got[i * n + j]).toBe(chain(a, b, i, j, 0, k));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it("give the same bits run to run, on the shapes of the paper's network at batch 8", () => {
     const rng = Rng.seeded(16);
     const cases: [NdArray, NdArray][] = [
