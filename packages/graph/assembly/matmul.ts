@@ -129,11 +129,12 @@ export function matmulBTCols(a: usize, b: usize, c: usize, m: i32, k: i32, n: i3
         x20 = madd(u2, v0, x20); x21 = madd(u2, v1, x21);
         x30 = madd(u3, v0, x30); x31 = madd(u3, v1, x31);
       }
+      // lanes(x) + tailDot for the four rows at once, lane r for row i + r (the same operations in
+      // the same order: the dot products of a short k, the output layer's G3 W3ᵀ at k = 10, spent
+      // most of their time here one lane at a time)
       const r = c + <usize>(i * n + j) * 4, s = <usize>n * 4;
-      store<f32>(r, lanes(x00) + tailDot(a0, b0, k4, k)); store<f32>(r + 4, lanes(x01) + tailDot(a0, b1, k4, k));
-      store<f32>(r + s, lanes(x10) + tailDot(a1, b0, k4, k)); store<f32>(r + s + 4, lanes(x11) + tailDot(a1, b1, k4, k));
-      store<f32>(r + 2 * s, lanes(x20) + tailDot(a2, b0, k4, k)); store<f32>(r + 2 * s + 4, lanes(x21) + tailDot(a2, b1, k4, k));
-      store<f32>(r + 3 * s, lanes(x30) + tailDot(a3, b0, k4, k)); store<f32>(r + 3 * s + 4, lanes(x31) + tailDot(a3, b1, k4, k));
+      storeColumn(r, s, f32x4.add(lanes4(x00, x10, x20, x30), tailDot4(a0, a1, a2, a3, b0, k4, k)));
+      storeColumn(r + 4, s, f32x4.add(lanes4(x01, x11, x21, x31), tailDot4(a0, a1, a2, a3, b1, k4, k)));
     }
     for (; j < j1; j++) for (let r = i; r < i + 4; r++) store<f32>(c + <usize>(r * n + j) * 4, dot(a + <usize>(r * k) * 4, b + <usize>(j * k) * 4, k));
   }
@@ -143,6 +144,37 @@ export function matmulBTCols(a: usize, b: usize, c: usize, m: i32, k: i32, n: i3
 /** The sum of the four lanes. */
 @inline function lanes(x: v128): f32 {
   return f32x4.extract_lane(x, 0) + f32x4.extract_lane(x, 1) + f32x4.extract_lane(x, 2) + f32x4.extract_lane(x, 3);
+}
+
+/** Lane r: `lanes(x_r)`, ((l0 + l1) + l2) + l3 of x_r's lanes: a 4x4 transpose, then three additions for the four sums. */
+@inline function lanes4(x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+  const l0 = v128.shuffle<f32>(t0, t2, 0, 1, 4, 5), l1 = v128.shuffle<f32>(t0, t2, 2, 3, 6, 7);
+  const l2 = v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), l3 = v128.shuffle<f32>(t1, t3, 2, 3, 6, 7);
+  return f32x4.add(f32x4.add(f32x4.add(l0, l1), l2), l3);
+}
+
+/** Lane r: `tailDot(u_r, v, from, to)` (from 0, each product rounded, then the sum). */
+@inline function tailDot4(u0: usize, u1: usize, u2: usize, u3: usize, v: usize, from: i32, to: i32): v128 {
+  let s = f32x4.splat(0);
+  for (let p = from; p < to; p++) {
+    const q = <usize>p * 4;
+    let u = f32x4.splat(load<f32>(u0 + q));
+    u = f32x4.replace_lane(u, 1, load<f32>(u1 + q));
+    u = f32x4.replace_lane(u, 2, load<f32>(u2 + q));
+    u = f32x4.replace_lane(u, 3, load<f32>(u3 + q));
+    s = f32x4.add(s, f32x4.mul(u, v128.load32_splat(v + q)));
+  }
+  return s;
+}
+
+/** Lane r of x to r + r s: four entries of a column of C (row stride s bytes). */
+@inline function storeColumn(r: usize, s: usize, x: v128): void {
+  store<f32>(r, f32x4.extract_lane(x, 0));
+  store<f32>(r + s, f32x4.extract_lane(x, 1));
+  store<f32>(r + 2 * s, f32x4.extract_lane(x, 2));
+  store<f32>(r + 3 * s, f32x4.extract_lane(x, 3));
 }
 
 /** sum of u[p] v[p] for p in [from, to). */
