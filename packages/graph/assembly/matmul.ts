@@ -54,9 +54,38 @@ export function matmul(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32): vo
       v128.store(r, c0); v128.store(r + s, c1); v128.store(r + 2 * s, c2); v128.store(r + 3 * s, c3);
       j += 4;
     }
-    for (; j < n; j++) rowsTail(a, b, c, i, 4, j, k, n);
+    for (; j + 2 <= n; j += 2) rowsTail4(a0, b, c, i, j, k, n, true);
+    if (j < n) rowsTail4(a0, b, c, i, j, k, n, false);
   }
   for (; i < m; i++) for (let j = 0; j < n; j++) rowsTail(a, b, c, i, 1, j, k, n);
+}
+
+/**
+ * C[i..i+4, j] (and column j + 1 where `two`) with `rowsTail`'s bits: each entry a float32 sum over p
+ * in order, the product rounded, then the sum (no fused multiply-add in either build), but the four
+ * rows in the lanes of one register, so that four chains of additions run at once (the last columns
+ * of a product with n % 4 != 0: the output layer's H2 W3, n = 10).
+ */
+function rowsTail4(a0: usize, b: usize, c: usize, i: i32, j: i32, k: i32, n: i32, two: bool): void {
+  const a1 = a0 + <usize>k * 4, a2 = a1 + <usize>k * 4, a3 = a2 + <usize>k * 4;
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+  let pb = b + <usize>j * 4;
+  for (let p = 0; p < k; p++, pb += <usize>n * 4) {
+    const q = <usize>p * 4;
+    let x = f32x4.splat(load<f32>(a0 + q));
+    x = f32x4.replace_lane(x, 1, load<f32>(a1 + q));
+    x = f32x4.replace_lane(x, 2, load<f32>(a2 + q));
+    x = f32x4.replace_lane(x, 3, load<f32>(a3 + q));
+    s0 = f32x4.add(s0, f32x4.mul(x, v128.load32_splat(pb)));
+    if (two) s1 = f32x4.add(s1, f32x4.mul(x, v128.load32_splat(pb, 4)));
+  }
+  const r = c + <usize>(i * n + j) * 4, s = <usize>n * 4;
+  store<f32>(r, f32x4.extract_lane(s0, 0)); store<f32>(r + s, f32x4.extract_lane(s0, 1));
+  store<f32>(r + 2 * s, f32x4.extract_lane(s0, 2)); store<f32>(r + 3 * s, f32x4.extract_lane(s0, 3));
+  if (two) {
+    store<f32>(r + 4, f32x4.extract_lane(s1, 0)); store<f32>(r + s + 4, f32x4.extract_lane(s1, 1));
+    store<f32>(r + 2 * s + 4, f32x4.extract_lane(s1, 2)); store<f32>(r + 3 * s + 4, f32x4.extract_lane(s1, 3));
+  }
 }
 
 /** C[i..i+rows, j] one column at a time: the edges the blocks leave. */
@@ -101,11 +130,12 @@ export function matmulBTCols(a: usize, b: usize, c: usize, m: i32, k: i32, n: i3
         x20 = madd(u2, v0, x20); x21 = madd(u2, v1, x21);
         x30 = madd(u3, v0, x30); x31 = madd(u3, v1, x31);
       }
+      // lanes(x) + tailDot for the four rows at once, lane r for row i + r (the same operations in
+      // the same order: the dot products of a short k, the output layer's G3 W3ᵀ at k = 10, spent
+      // most of their time here one lane at a time)
       const r = c + <usize>(i * n + j) * 4, s = <usize>n * 4;
-      store<f32>(r, lanes(x00) + tailDot(a0, b0, k4, k)); store<f32>(r + 4, lanes(x01) + tailDot(a0, b1, k4, k));
-      store<f32>(r + s, lanes(x10) + tailDot(a1, b0, k4, k)); store<f32>(r + s + 4, lanes(x11) + tailDot(a1, b1, k4, k));
-      store<f32>(r + 2 * s, lanes(x20) + tailDot(a2, b0, k4, k)); store<f32>(r + 2 * s + 4, lanes(x21) + tailDot(a2, b1, k4, k));
-      store<f32>(r + 3 * s, lanes(x30) + tailDot(a3, b0, k4, k)); store<f32>(r + 3 * s + 4, lanes(x31) + tailDot(a3, b1, k4, k));
+      storeColumn(r, s, f32x4.add(lanes4(x00, x10, x20, x30), tailDot4(a0, a1, a2, a3, b0, k4, k)));
+      storeColumn(r + 4, s, f32x4.add(lanes4(x01, x11, x21, x31), tailDot4(a0, a1, a2, a3, b1, k4, k)));
     }
     for (; j < j1; j++) for (let r = i; r < i + 4; r++) store<f32>(c + <usize>(r * n + j) * 4, dot(a + <usize>(r * k) * 4, b + <usize>(j * k) * 4, k));
   }
@@ -115,6 +145,37 @@ export function matmulBTCols(a: usize, b: usize, c: usize, m: i32, k: i32, n: i3
 /** The sum of the four lanes. */
 @inline function lanes(x: v128): f32 {
   return f32x4.extract_lane(x, 0) + f32x4.extract_lane(x, 1) + f32x4.extract_lane(x, 2) + f32x4.extract_lane(x, 3);
+}
+
+/** Lane r: `lanes(x_r)`, ((l0 + l1) + l2) + l3 of x_r's lanes: a 4x4 transpose, then three additions for the four sums. */
+@inline function lanes4(x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+  const l0 = v128.shuffle<f32>(t0, t2, 0, 1, 4, 5), l1 = v128.shuffle<f32>(t0, t2, 2, 3, 6, 7);
+  const l2 = v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), l3 = v128.shuffle<f32>(t1, t3, 2, 3, 6, 7);
+  return f32x4.add(f32x4.add(f32x4.add(l0, l1), l2), l3);
+}
+
+/** Lane r: `tailDot(u_r, v, from, to)` (from 0, each product rounded, then the sum). */
+@inline function tailDot4(u0: usize, u1: usize, u2: usize, u3: usize, v: usize, from: i32, to: i32): v128 {
+  let s = f32x4.splat(0);
+  for (let p = from; p < to; p++) {
+    const q = <usize>p * 4;
+    let u = f32x4.splat(load<f32>(u0 + q));
+    u = f32x4.replace_lane(u, 1, load<f32>(u1 + q));
+    u = f32x4.replace_lane(u, 2, load<f32>(u2 + q));
+    u = f32x4.replace_lane(u, 3, load<f32>(u3 + q));
+    s = f32x4.add(s, f32x4.mul(u, v128.load32_splat(v + q)));
+  }
+  return s;
+}
+
+/** Lane r of x to r + r s: four entries of a column of C (row stride s bytes). */
+@inline function storeColumn(r: usize, s: usize, x: v128): void {
+  store<f32>(r, f32x4.extract_lane(x, 0));
+  store<f32>(r + s, f32x4.extract_lane(x, 1));
+  store<f32>(r + 2 * s, f32x4.extract_lane(x, 2));
+  store<f32>(r + 3 * s, f32x4.extract_lane(x, 3));
 }
 
 /** sum of u[p] v[p] for p in [from, to). */
@@ -432,9 +493,32 @@ export function matmulATRows(s: usize, b: usize, c: usize, m: i32, k: i32, n: i3
       v128.store(r, c0); v128.store(r + bBytes, c1); v128.store(r + 2 * bBytes, c2); v128.store(r + 3 * bBytes, c3);
       j += 4;
     }
-    for (; j < n; j++) for (let r = i; r < i + 4; r++) store<f32>(c + <usize>(r * n + j) * 4, columnDot(s, b, r, j, m, k, n));
+    for (; j + 2 <= n; j += 2) columnDots4(s, b, c, i, j, m, k, n, true);
+    if (j < n) columnDots4(s, b, c, i, j, m, k, n, false);
   }
   for (; i < i1; i++) for (let j = 0; j < n; j++) store<f32>(c + <usize>(i * n + j) * 4, columnDot(s, b, i, j, m, k, n));
+}
+
+/**
+ * C[i..i+4, j] (and column j + 1 where `two`) with `columnDot`'s bits (a float32 sum over p in order,
+ * the product rounded, then the sum, in either build), the four rows in the lanes of one register:
+ * S[p, i..i+4] is one load (the last columns of H2ᵀ G3 at the output layer, n = 10).
+ */
+function columnDots4(s: usize, b: usize, c: usize, i: i32, j: i32, m: i32, k: i32, n: i32, two: bool): void {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+  let ps = s + <usize>i * 4, pb = b + <usize>j * 4;
+  for (let p = 0; p < k; p++, ps += <usize>m * 4, pb += <usize>n * 4) {
+    const v = v128.load(ps);
+    s0 = f32x4.add(s0, f32x4.mul(v, v128.load32_splat(pb)));
+    if (two) s1 = f32x4.add(s1, f32x4.mul(v, v128.load32_splat(pb, 4)));
+  }
+  const r = c + <usize>(i * n + j) * 4, q = <usize>n * 4;
+  store<f32>(r, f32x4.extract_lane(s0, 0)); store<f32>(r + q, f32x4.extract_lane(s0, 1));
+  store<f32>(r + 2 * q, f32x4.extract_lane(s0, 2)); store<f32>(r + 3 * q, f32x4.extract_lane(s0, 3));
+  if (two) {
+    store<f32>(r + 4, f32x4.extract_lane(s1, 0)); store<f32>(r + q + 4, f32x4.extract_lane(s1, 1));
+    store<f32>(r + 2 * q + 4, f32x4.extract_lane(s1, 2)); store<f32>(r + 3 * q + 4, f32x4.extract_lane(s1, 3));
+  }
 }
 
 /** sum over p of S[p,i] B[p,j]. */
@@ -490,8 +574,22 @@ export function addRow(a: usize, b: usize, c: usize, m: i32, n: i32): void {
 
 /** c[j] = sum over i of A[i,j] for row-major A [m,n] (in row order, as the TypeScript loop adds). */
 export function sumRows(a: usize, c: usize, m: i32, n: i32): void {
-  const n4 = n & ~3;
-  for (let j = 0; j < n4; j += 4) {
+  // 16 columns at a time, four chains of additions at once (one column's sum is a chain: one
+  // register at a time waited on each addition's latency); each column's sum in the same order.
+  const n4 = n & ~3, n16 = n & ~15;
+  for (let j = 0; j < n16; j += 16) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    for (let i = 0; i < m; i++) {
+      const r = a + <usize>(i * n + j) * 4;
+      s0 = f32x4.add(s0, v128.load(r));
+      s1 = f32x4.add(s1, v128.load(r, 16));
+      s2 = f32x4.add(s2, v128.load(r, 32));
+      s3 = f32x4.add(s3, v128.load(r, 48));
+    }
+    const o = c + <usize>j * 4;
+    v128.store(o, s0); v128.store(o, s1, 16); v128.store(o, s2, 32); v128.store(o, s3, 48);
+  }
+  for (let j = n16; j < n4; j += 4) {
     let s = f32x4.splat(0);
     for (let i = 0; i < m; i++) s = f32x4.add(s, v128.load(a + <usize>(i * n + j) * 4));
     v128.store(c + <usize>j * 4, s);
