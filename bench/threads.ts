@@ -5,13 +5,13 @@
  * OpenBLAS threads, taking turns. `tsx bench/threads.ts` runs it alone; `npm run bench` includes it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { kernels, Rng, setThreads, type Tensor } from '@backprop/graph';
 import { loadMnist } from '@backprop/mlp';
 // The round trip needs the team, which the package does not export: from the sources (a second copy of the module here).
 import { float32Kernels, setThreads as setSourceThreads } from '../packages/graph/src/kernels/wasm.ts';
 import { steps } from './epoch.ts';
-import { median, secondsPerCall } from './timing.ts';
+import { median, secondsPerCall, threadCpu } from './timing.ts';
 import { checkReferenceCore, referenceEnv } from './reference-env.ts';
 
 /** Microseconds per call of an empty kernel call: alone, and split in two (the round trip to a worker), median of 5 x 2,000. */
@@ -41,20 +41,6 @@ async function roundTrip(): Promise<{ alone: number; split: number }> {
   }
   await setSourceThreads(1);
   return { alone: median(alone), split: median(split) };
-}
-
-/** CPU seconds of each thread of this process so far (Linux: /proc/self/task/<tid>/stat, utime + stime), or an empty map elsewhere. */
-function threadCpu(): Map<string, number> {
-  const out = new Map<string, number>();
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
-      out.set(tid, (Number(fields[11]) + Number(fields[12])) / 100); // clock ticks of 10 ms
-    }
-  } catch {
-    // not Linux
-  }
-  return out;
 }
 
 export async function benchThreads(python = '/usr/bin/python3'): Promise<Record<string, number>> {

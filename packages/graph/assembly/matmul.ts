@@ -80,12 +80,16 @@ function rowsTail4(a0: usize, b: usize, c: usize, i: i32, j: i32, k: i32, n: i32
     if (two) s1 = f32x4.add(s1, f32x4.mul(x, v128.load32_splat(pb, 4)));
   }
   const r = c + <usize>(i * n + j) * 4, s = <usize>n * 4;
-  store<f32>(r, f32x4.extract_lane(s0, 0)); store<f32>(r + s, f32x4.extract_lane(s0, 1));
-  store<f32>(r + 2 * s, f32x4.extract_lane(s0, 2)); store<f32>(r + 3 * s, f32x4.extract_lane(s0, 3));
-  if (two) {
-    store<f32>(r + 4, f32x4.extract_lane(s1, 0)); store<f32>(r + s + 4, f32x4.extract_lane(s1, 1));
-    store<f32>(r + 2 * s + 4, f32x4.extract_lane(s1, 2)); store<f32>(r + 3 * s + 4, f32x4.extract_lane(s1, 3));
-  }
+  storeLanes(r, s, s0);
+  if (two) storeLanes(r + 4, s, s1);
+}
+
+/** The four lanes of `v` down a column of C: at r, r + stride, r + 2 stride, r + 3 stride. */
+@inline function storeLanes(r: usize, stride: usize, v: v128): void {
+  store<f32>(r, f32x4.extract_lane(v, 0));
+  store<f32>(r + stride, f32x4.extract_lane(v, 1));
+  store<f32>(r + 2 * stride, f32x4.extract_lane(v, 2));
+  store<f32>(r + 3 * stride, f32x4.extract_lane(v, 3));
 }
 
 /** C[i..i+rows, j] one column at a time: the edges the blocks leave. */
@@ -513,12 +517,8 @@ function columnDots4(s: usize, b: usize, c: usize, i: i32, j: i32, m: i32, k: i3
     if (two) s1 = f32x4.add(s1, f32x4.mul(v, v128.load32_splat(pb, 4)));
   }
   const r = c + <usize>(i * n + j) * 4, q = <usize>n * 4;
-  store<f32>(r, f32x4.extract_lane(s0, 0)); store<f32>(r + q, f32x4.extract_lane(s0, 1));
-  store<f32>(r + 2 * q, f32x4.extract_lane(s0, 2)); store<f32>(r + 3 * q, f32x4.extract_lane(s0, 3));
-  if (two) {
-    store<f32>(r + 4, f32x4.extract_lane(s1, 0)); store<f32>(r + q + 4, f32x4.extract_lane(s1, 1));
-    store<f32>(r + 2 * q + 4, f32x4.extract_lane(s1, 2)); store<f32>(r + 3 * q + 4, f32x4.extract_lane(s1, 3));
-  }
+  storeLanes(r, q, s0);
+  if (two) storeLanes(r + 4, q, s1);
 }
 
 /** sum over p of S[p,i] B[p,j]. */
