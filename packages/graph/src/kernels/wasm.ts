@@ -31,6 +31,14 @@ export interface WasmKernels {
    */
   matmul(a: NdArray, b: NdArray, sparse: boolean): Float32Array | null;
   /**
+   * G Bᵀ, [m, n], for B [n, k] (contiguous, at `b`) and a G whose m rows are read across samples:
+   * G[i] is, for each of k / P samples in turn, the P values at `g` + i P + s S (a convolution's
+   * upstream gradient [N, F, P] as it is stored: the weights' gradient without copying it into the
+   * product's layout). The bits of `matmul` on the copied rows and Bᵀ. Null where P is not a
+   * multiple of 4, k not a multiple of P, or the memory is full.
+   */
+  matmulBTSamples(g: Float32Array, b: Float32Array, m: number, k: number, n: number, P: number, S: number): Float32Array | null;
+  /**
    * C = A B as the sparse `matmul` computes it, but with the rows of C where A's row has no non-zero
    * left unwritten (they are zero; whatever the memory held is still there) and listed: `rows`, the
    * rows that were written, ascending. Null where that kernel does not apply (B a transposed view)
@@ -102,6 +110,7 @@ interface Exports {
   matmul(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulBT(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulBTCols(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number, j0: number, j1: number): void;
+  matmulBTColsSamples(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number, j0: number, j1: number, P: number, S: number): void;
   matmulAT(s: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulATRows(s: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number, i0: number, i1: number): void;
   combineRows(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, group: number, scratch: Ptr): void;
@@ -251,6 +260,14 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
         if (!A || !B) return null;
         byRows('matmul', m, m * k * n, 4, (s, e) => [pointer(A) + 4 * s * k, pointer(B), C.byteOffset + 4 * s * n, e - s, k, n]);
       }
+      return C;
+    },
+    matmulBTSamples(g, b, m, k, n, P, S) {
+      if (P % 4 !== 0 || k % P !== 0 || !inMemory(g) || !inMemory(b)) return null;
+      const C = allocateF32(m * n, false);
+      if (!inMemory(C)) return null;
+      // by pairs of columns on the kernel threads where it pays, as matmulBTCols
+      byRows('matmulBTColsSamples', n, m * k * n, 2, (s, e) => [g.byteOffset, b.byteOffset, C.byteOffset, m, k, n, s, e, P, S]);
       return C;
     },
     matmulAddTanh(a, b, bias) {
