@@ -331,16 +331,18 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     relu(v) {
       const y = inMemory(v) ? allocateF32(v.length, false) : null;
       if (!y || !inMemory(y)) return null;
-      // elementwise: parts of whole blocks of 16 on the kernel threads where it pays, about 5
-      // multiply-adds' time a value (LeNet's first layer, 301,056 values: 68 us, which stays on one thread)
+      // elementwise: parts of whole blocks of 16 on the kernel threads where it pays, counted 5
+      // multiply-adds a value: bound by memory, a split does not halve it (ReLU's gradient of LeNet's
+      // first layer, 301,056 values, took 0.13 ms a step split in two against 0.11 in one call, a
+      // core free), so only from about 420,000 values
       byRows('relu', v.length, 5 * v.length, 16, (s, e) => [v.byteOffset + 4 * s, y.byteOffset + 4 * s, e - s]);
       return y;
     },
     reluGrad(g, v) {
       const c = inMemory(g) && inMemory(v) && g.length === v.length ? allocateF32(g.length, false) : null;
       if (!c || !inMemory(c)) return null;
-      // as relu, about 10 multiply-adds' time a value (137 us for LeNet's first layer: two parts on two threads)
-      byRows('reluGrad', g.length, 10 * g.length, 16, (s, e) => [g.byteOffset + 4 * s, v.byteOffset + 4 * s, c.byteOffset + 4 * s, e - s]);
+      // as relu
+      byRows('reluGrad', g.length, 5 * g.length, 16, (s, e) => [g.byteOffset + 4 * s, v.byteOffset + 4 * s, c.byteOffset + 4 * s, e - s]);
       return c;
     },
     countNonzero(v) {
