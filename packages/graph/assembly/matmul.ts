@@ -146,6 +146,56 @@ export function matmulBTCols(a: usize, b: usize, c: usize, m: i32, k: i32, n: i3
   for (; i < m; i++) for (let j = j0; j < j1; j++) store<f32>(c + <usize>(i * n + j) * 4, dot(a + <usize>(i * k) * 4, b + <usize>(j * k) * 4, k));
 }
 
+/**
+ * matmulBTCols for an A whose rows are read across samples: a convolution's upstream gradient as it
+ * is stored, [samples, F, P], row i (a filter) being its P values of each sample in turn (row
+ * stride P, sample stride `S` values), so k = samples · P. P a multiple of 4: every four-lane load
+ * stays within a sample, and each entry is summed in matmulBTCols's order over the copied rows
+ * (four lanes along k, then the lanes; k's tail is empty).
+ */
+export function matmulBTColsSamples(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, j0: i32, j1: i32, P: i32, S: i32): void {
+  const row = <usize>P * 4, sample = <usize>S * 4;
+  // rows in blocks of four, as matmulBTCols takes the copy (padded with zero rows to a multiple of
+  // 4): a block's missing rows read its first row again and are not stored, so that every entry
+  // comes from the code that computed it from the copy (the plain build's NaN keeps its sign only so)
+  for (let i = 0; i < m; i += 4) {
+    const a0 = a + <usize>i * row, a1 = i + 1 < m ? a0 + row : a0, a2 = i + 2 < m ? a0 + 2 * row : a0, a3 = i + 3 < m ? a0 + 3 * row : a0;
+    const rows = min(m - i, 4);
+    let j = j0;
+    for (; j + 2 <= j1; j += 2) {
+      const b0 = b + <usize>(j * k) * 4, b1 = b0 + <usize>k * 4;
+      let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x10 = f32x4.splat(0), x11 = f32x4.splat(0);
+      let x20 = f32x4.splat(0), x21 = f32x4.splat(0), x30 = f32x4.splat(0), x31 = f32x4.splat(0);
+      for (let p = 0, at: usize = 0; p < k; p += P, at += sample) {
+        for (let pp = 0; pp < P; pp += 4) {
+          const q = <usize>(p + pp) * 4, r = at + <usize>pp * 4;
+          const v0 = v128.load(b0 + q), v1 = v128.load(b1 + q);
+          const u0 = v128.load(a0 + r), u1 = v128.load(a1 + r), u2 = v128.load(a2 + r), u3 = v128.load(a3 + r);
+          x00 = madd(u0, v0, x00); x01 = madd(u0, v1, x01);
+          x10 = madd(u1, v0, x10); x11 = madd(u1, v1, x11);
+          x20 = madd(u2, v0, x20); x21 = madd(u2, v1, x21);
+          x30 = madd(u3, v0, x30); x31 = madd(u3, v1, x31);
+        }
+      }
+      const r = c + <usize>(i * n + j) * 4, s = <usize>n * 4;
+      store<f32>(r, lanes(x00) + tailDot(a0, b0, k, k)); store<f32>(r + 4, lanes(x01) + tailDot(a0, b1, k, k));
+      if (rows > 1) { store<f32>(r + s, lanes(x10) + tailDot(a1, b0, k, k)); store<f32>(r + s + 4, lanes(x11) + tailDot(a1, b1, k, k)); }
+      if (rows > 2) { store<f32>(r + 2 * s, lanes(x20) + tailDot(a2, b0, k, k)); store<f32>(r + 2 * s + 4, lanes(x21) + tailDot(a2, b1, k, k)); }
+      if (rows > 3) { store<f32>(r + 3 * s, lanes(x30) + tailDot(a3, b0, k, k)); store<f32>(r + 3 * s + 4, lanes(x31) + tailDot(a3, b1, k, k)); }
+    }
+    for (; j < j1; j++) for (let r = i; r < i + rows; r++) store<f32>(c + <usize>(r * n + j) * 4, dotSamples(a + <usize>r * row, b + <usize>(j * k) * 4, k, P, sample));
+  }
+}
+
+/** `dot` of a row read across samples (matmulBTColsSamples) and a row of length k: the same sums in the same order. */
+function dotSamples(u: usize, v: usize, k: i32, P: i32, sample: usize): f32 {
+  let acc = f32x4.splat(0);
+  for (let p = 0, at: usize = 0; p < k; p += P, at += sample) {
+    for (let pp = 0; pp < P; pp += 4) acc = madd(v128.load(u + at + <usize>pp * 4), v128.load(v + <usize>(p + pp) * 4), acc);
+  }
+  return lanes(acc) + tailDot(u, v, k, k);
+}
+
 /** The sum of the four lanes. */
 @inline function lanes(x: v128): f32 {
   return f32x4.extract_lane(x, 0) + f32x4.extract_lane(x, 1) + f32x4.extract_lane(x, 2) + f32x4.extract_lane(x, 3);

@@ -8,8 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { kernels, Rng, setThreads, runningThreads, tidy } from '../src/index.ts';
 import type { NdArray } from '../src/kernels/arrays.ts';
-import { defaultMemory } from '../src/kernels/memory.ts';
+import { allocateF32, defaultMemory } from '../src/kernels/memory.ts';
 import { setPartWork } from '../src/kernels/threads.ts';
+import { float32Kernels } from '../src/kernels/wasm.ts';
+import ndarray from 'ndarray';
 
 const hasMemory = defaultMemory().wasm !== null;
 let oldWork = 0;
@@ -86,5 +88,55 @@ describe('convolution and pooling on the kernel threads', () => {
       expect(results[1][i], JSON.stringify(c)).toEqual(results[0][i]);
       expect(results[2][i], JSON.stringify(c)).toEqual(results[0][i]);
     });
+  }, 120_000);
+
+  it("the weights' gradient read across samples (matmulBTSamples) gives matmul's bits on the rows copied, on 1, 2 and 3 threads", async () => {
+    if (!hasMemory) return expect(process.env.BACKPROP_KERNELS).toBe('js');
+    // G [N, F, P] of which rows [f0, f0 + m) are read, B [n, N·P]; P a multiple of 4 (the kernel's condition)
+    const cases = fc.sample(
+      fc.record({
+        samples: fc.integer({ min: 1, max: 6 }),
+        F: fc.integer({ min: 1, max: 19 }),
+        p4: fc.integer({ min: 1, max: 30 }),
+        n: fc.integer({ min: 4, max: 31 }),
+        f0: fc.integer({ min: 0, max: 18 }),
+        m: fc.integer({ min: 1, max: 19 }),
+        seed: fc.integer(),
+      }),
+      40,
+    );
+    const w = float32Kernels(new Float32Array(1))!;
+    const run = (c: (typeof cases)[number]) =>
+      tidy(() => {
+        const rng = Rng.seeded(c.seed),
+          P = 4 * c.p4,
+          k = c.samples * P,
+          f0 = Math.min(c.f0, c.F - 1),
+          m = Math.min(c.m, c.F - f0);
+        const G = allocateF32(c.samples * c.F * P),
+          B = allocateF32(c.n * k),
+          m4 = 4 * Math.ceil(m / 4), // conv2dBackwardWeight's rows: the copy is padded with zero rows to a multiple of 4
+          rows = allocateF32(m4 * k).fill(0);
+        if (m4 * k * c.n < 4096) return null; // a product that small runs in TypeScript, and conv2dBackwardWeight copies G for it
+        // zeros of both signs, NaN and infinities among normal values
+        const value = () => (rng.uniform() < 0.1 ? [0, -0, Number.NaN, Infinity, -Infinity][Math.floor(5 * rng.uniform())] : rng.normal());
+        for (let i = 0; i < G.length; i++) G[i] = value();
+        for (let i = 0; i < B.length; i++) B[i] = value();
+        for (let i = 0; i < m; i++) for (let s = 0; s < c.samples; s++) rows.set(G.subarray((s * c.F + f0 + i) * P, (s * c.F + f0 + i + 1) * P), i * k + s * P);
+        const got = w.matmulBTSamples(G.subarray(f0 * P), B, m, k, c.n, P, c.F * P)!;
+        const want = kernels.matmul(ndarray(rows, [m4, k]), ndarray(B, [c.n, k]).transpose(1, 0));
+        return [Array.from(new Uint32Array(got.buffer, got.byteOffset, got.length)), bits(want).slice(0, m * c.n)];
+      });
+    let compared = 0;
+    for (const threads of [1, 2, 3]) {
+      await setThreads(threads);
+      cases.forEach((c) => {
+        const pair = run(c);
+        if (!pair) return;
+        compared++;
+        expect(pair[0], JSON.stringify(c)).toEqual(pair[1]);
+      });
+    }
+    expect(compared).toBeGreaterThan(3 * 15);
   }, 120_000);
 });

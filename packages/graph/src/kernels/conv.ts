@@ -281,7 +281,8 @@ export function conv2dBackwardWeight(x: NdArray, gy: NdArray, g: ConvGeometry, s
   const dtype = dtypeOf(x.data);
   const fg = g.f / g.groups,
     kg = (g.c / g.groups) * g.kh * g.kw,
-    rows = roundUp4(fg, dtype);
+    rows = roundUp4(fg, dtype),
+    P = g.oh * g.ow;
   const dw = allocate(dtype, g.f * kg);
   scoped(() => {
     const X = flat(x),
@@ -290,19 +291,35 @@ export function conv2dBackwardWeight(x: NdArray, gy: NdArray, g: ConvGeometry, s
       const n1 = Math.min(g.n, n0 + step);
       scoped(() => {
         const cols = patches(X, g, n0, n1, dtype, false),
-          gcols = gradientColumns(G, g, n0, n1, dtype, rows),
-          width = cols.shape[1];
+          width = cols.shape[1],
+          C = flat(cols);
+        // the kernels read G where it is (no copy into the product's layout) where `matmul` would
+        // have run them on the copy: the same sums in the same order (matmulBTSamples)
+        const kernels = rows * width * kg >= 4096 ? float32Kernels(G, C) : null;
+        let gcols: NdArray | null = null;
         for (let q = 0; q < g.groups; q++) {
-          // G_q · cols_qᵀ (its first F/G rows): the transposed view goes to the kernel of dot products along n·P
-          const D = flat(
-            matmul(
-              gcols.lo(q * rows, 0).hi(rows, width),
-              cols
-                .lo(q * kg, 0)
-                .hi(kg, width)
-                .transpose(1, 0),
-            ),
+          const samples = kernels?.matmulBTSamples(
+            (G as Float32Array).subarray((n0 * g.f + q * fg) * P),
+            (C as Float32Array).subarray(q * kg * width, (q + 1) * kg * width),
+            fg,
+            width,
+            kg,
+            P,
+            g.f * P,
           );
+          gcols ??= samples ? null : gradientColumns(G, g, n0, n1, dtype, rows);
+          // G_q · cols_qᵀ (its first F/G rows): the transposed view goes to the kernel of dot products along n·P
+          const D =
+            samples ??
+            flat(
+              matmul(
+                gcols!.lo(q * rows, 0).hi(rows, width),
+                cols
+                  .lo(q * kg, 0)
+                  .hi(kg, width)
+                  .transpose(1, 0),
+              ),
+            );
           const at = q * fg * kg;
           for (let i = 0; i < fg * kg; i++) dw[at + i] += D[i];
         }

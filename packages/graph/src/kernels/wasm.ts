@@ -18,7 +18,7 @@ import { allocateF32, defaultMemory, inMemory, type Memory } from './memory.ts';
 import type { ConvGeometry } from './conv.ts';
 import type { PoolGeometry } from './pool.ts';
 import type { AdamHyper, AdamSlot } from './optim.ts';
-import { partWork, poolSize, setPoolSize, splitRows, Team, threadsAllowed } from './threads.ts';
+import { MAX_THREADS, partWork, poolSize, setPoolSize, splitRows, Team, threadsAllowed } from './threads.ts';
 
 export interface WasmKernels {
   /** The worker threads that share this module's calls (threads.ts), or null where threads are not allowed. */
@@ -30,6 +30,14 @@ export interface WasmKernels {
    * dot-product kernel reads in place). Null when the memory is full.
    */
   matmul(a: NdArray, b: NdArray, sparse: boolean): Float32Array | null;
+  /**
+   * G Bᵀ, [m, n], for B [n, k] (contiguous, at `b`) and a G whose m rows are read across samples:
+   * G[i] is, for each of k / P samples in turn, the P values at `g` + i P + s S (a convolution's
+   * upstream gradient [N, F, P] as it is stored: the weights' gradient without copying it into the
+   * product's layout). The bits of `matmul` on the copied rows and Bᵀ. Null where P is not a
+   * multiple of 4, k not a multiple of P, or the memory is full.
+   */
+  matmulBTSamples(g: Float32Array, b: Float32Array, m: number, k: number, n: number, P: number, S: number): Float32Array | null;
   /**
    * C = A B as the sparse `matmul` computes it, but with the rows of C where A's row has no non-zero
    * left unwritten (they are zero; whatever the memory held is still there) and listed: `rows`, the
@@ -102,6 +110,7 @@ interface Exports {
   matmul(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulBT(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulBTCols(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number, j0: number, j1: number): void;
+  matmulBTColsSamples(a: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number, j0: number, j1: number, P: number, S: number): void;
   matmulAT(s: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number): void;
   matmulATRows(s: Ptr, b: Ptr, c: Ptr, m: number, k: number, n: number, i0: number, i1: number): void;
   combineRows(a: Ptr, as0: number, as1: number, b: Ptr, c: Ptr, m: number, k: number, n: number, group: number, scratch: Ptr): void;
@@ -253,6 +262,14 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
       }
       return C;
     },
+    matmulBTSamples(g, b, m, k, n, P, S) {
+      if (P % 4 !== 0 || k % P !== 0 || !inMemory(g) || !inMemory(b)) return null;
+      const C = allocateF32(m * n, false);
+      if (!inMemory(C)) return null;
+      // by pairs of columns on the kernel threads where it pays, as matmulBTCols
+      byRows('matmulBTColsSamples', n, m * k * n, 2, (s, e) => [g.byteOffset, b.byteOffset, C.byteOffset, m, k, n, s, e, P, S]);
+      return C;
+    },
     matmulAddTanh(a, b, bias) {
       const [m, n] = [a.shape[0], b.shape[1]];
       if (isTransposed(b) || n % 4 !== 0 || bias.shape.length !== 1 || bias.shape[0] !== n || !isRowMajor(bias)) return null;
@@ -314,13 +331,18 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     relu(v) {
       const y = inMemory(v) ? allocateF32(v.length, false) : null;
       if (!y || !inMemory(y)) return null;
-      x.relu(v.byteOffset, y.byteOffset, v.length);
+      // elementwise: parts of whole blocks of 16 on the kernel threads where it pays, counted 5
+      // multiply-adds a value: bound by memory, a split does not halve it (ReLU's gradient of LeNet's
+      // first layer, 301,056 values, took 0.13 ms a step split in two against 0.11 in one call, a
+      // core free), so only from about 420,000 values
+      byRows('relu', v.length, 5 * v.length, 16, (s, e) => [v.byteOffset + 4 * s, y.byteOffset + 4 * s, e - s]);
       return y;
     },
     reluGrad(g, v) {
       const c = inMemory(g) && inMemory(v) && g.length === v.length ? allocateF32(g.length, false) : null;
       if (!c || !inMemory(c)) return null;
-      x.reluGrad(g.byteOffset, v.byteOffset, c.byteOffset, g.length);
+      // as relu
+      byRows('reluGrad', g.length, 5 * g.length, 16, (s, e) => [g.byteOffset + 4 * s, v.byteOffset + 4 * s, c.byteOffset + 4 * s, e - s]);
       return c;
     },
     countNonzero(v) {
@@ -424,11 +446,27 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     },
     adamSteps(slots, h) {
       const fits = slots.every(({ w, g, m, v }) => [w, g, m, v].every((a) => a instanceof Float32Array && inMemory(a) && a.length === w.length));
-      const table = fits ? memory.scratch(20 * slots.length) : null;
+      // a part's table lists pieces of its range of the values of all the tensors in turn: at most
+      // one piece more than there are tensors for all parts together
+      const table = fits ? memory.scratch(20 * (slots.length + MAX_THREADS)) : null;
       if (table === null) return false;
-      const rows = new Int32Array(memory.wasm!.buffer, table, 5 * slots.length);
-      slots.forEach(({ w, g, m, v }, t) => rows.set([w.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, w.length], 5 * t));
-      x.adamSteps(table, slots.length, h.lr, h.b1, h.b2, h.c1, h.c2, h.eps, h.decay);
+      const rows = new Int32Array(memory.wasm!.buffer, table, 5 * (slots.length + MAX_THREADS)),
+        total = slots.reduce((sum, { w }) => sum + w.length, 0);
+      let row = 0;
+      // by values on the kernel threads where it pays: each value's formula is the same, in its
+      // float64 lanes or alone (assembly/optim.ts), so the bits do not depend on where a part is
+      // cut; about 100 multiply-adds' time a value (LeNet's 61,706 values: 0.25-0.35 ms of CPU)
+      byRows('adamSteps', total, 100 * total, 2, (s, e) => {
+        const first = row;
+        let at = 0;
+        for (const { w, g, m, v } of slots) {
+          const i0 = Math.max(s, at) - at,
+            i1 = Math.min(e, at + w.length) - at;
+          if (i1 > i0) rows.set([w.byteOffset + 4 * i0, g.byteOffset + 4 * i0, m.byteOffset + 4 * i0, v.byteOffset + 4 * i0, i1 - i0], 5 * row++);
+          at += w.length;
+        }
+        return [table + 20 * first, row - first, h.lr, h.b1, h.b2, h.c1, h.c2, h.eps, h.decay];
+      });
       return true;
     },
   };
