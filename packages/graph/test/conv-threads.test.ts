@@ -128,7 +128,12 @@ describe('convolution and pooling on the kernel threads', () => {
         // every bit but a NaN's sign and payload, which WebAssembly leaves open (an add of two NaNs may
         // return either, and V8 may swap an add's operands): the two kernels' NaNs can differ in sign
         const anyNaN = (u: number) => ((u & 0x7fffffff) > 0x7f800000 ? 0x7fc00000 : u);
-        return [Array.from(new Uint32Array(got.buffer, got.byteOffset, got.length), anyNaN), bits(want).slice(0, m * c.n).map(anyNaN)];
+        return [
+          Array.from(new Uint32Array(got.buffer, got.byteOffset, got.length), anyNaN),
+          bits(want)
+            .slice(0, m * c.n)
+            .map(anyNaN),
+        ];
       });
     let compared = 0;
     for (const threads of [1, 2, 3]) {
