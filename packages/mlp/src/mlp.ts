@@ -1,5 +1,5 @@
 /** Dense layers and the multilayer perceptron of §2.1: hidden layers with an activation, a linear output giving scores S. */
-import { kernels, Tensor, zeros, type DType, type Rng, type Tape } from '@backprop/graph';
+import { kernels, Tensor, zeros, type DType, type Rng, Tape } from '@backprop/graph';
 import type { ActivationName } from './activations.ts';
 import { weightSampler, type InitName } from './init.ts';
 import type { Network } from './network.ts';
@@ -77,22 +77,27 @@ export class MLP implements Network {
   }
 
   /**
-   * Scores in evaluation, for a tape that records nothing: the bits of `forward`, with a tanh hidden
-   * layer computed as tanh(H W + b) in one kernel where the kernels can (kernels.matmulAddTanh: a
-   * sparse H, the first layer on MNIST's images), so that H W and H W + b are never written.
+   * Scores S [n, classes] in evaluation, recorded on no tape (constants: no gradient reaches the
+   * parameters): the bits of `forward`, with a tanh hidden layer computed as tanh(H W + b) in one
+   * kernel where the kernels can (kernels.matmulAddTanh: a sparse H, the first layer on MNIST's
+   * images), so that H W and H W + b are never written. It takes no tape, so that none can expect
+   * it to record or to check finiteness.
    */
-  infer(t: Tape, X: Tensor): Tensor {
-    let h = X;
-    this.layers.forEach((layer, i) => {
-      const hidden = i < this.layers.length - 1;
-      const fused = hidden && this.activation === 'tanh' ? kernels.matmulAddTanh(h.array, layer.W.array, layer.b.array) : null;
-      if (fused) h = new Tensor(fused);
-      else {
-        h = layer.forward(t, h);
-        if (hidden) h = activate(t, this.activation, h);
-      }
+  infer(X: Tensor): Tensor {
+    const t = new Tape();
+    return t.noRecord(() => {
+      let h = X;
+      this.layers.forEach((layer, i) => {
+        const hidden = i < this.layers.length - 1;
+        const fused = hidden && this.activation === 'tanh' ? kernels.matmulAddTanh(h.array, layer.W.array, layer.b.array) : null;
+        if (fused) h = new Tensor(fused);
+        else {
+          h = layer.forward(t, h);
+          if (hidden) h = activate(t, this.activation, h);
+        }
+      });
+      return h;
     });
-    return h;
   }
 
   /** W and b of every layer, in order. */

@@ -413,8 +413,9 @@ function snapshot(state: TrainState<MLP>): TrainState<MLP> {
 
 /** Scores of a batch X in evaluation (no dropout, running statistics), without recording (the paper's MLP by `MLP.infer`: the same bits). */
 export function scores(net: Network, X: Tensor): Tensor {
+  if (net instanceof MLP) return net.infer(X);
   const tape = new Tape();
-  return tape.noRecord(() => (net instanceof MLP ? net.infer(tape, X) : net.forward(tape, X, { training: false })));
+  return tape.noRecord(() => net.forward(tape, X, { training: false }));
 }
 
 /**
