@@ -163,6 +163,13 @@ export class Dataset<I extends Uint8Array | Float64Array = Uint8Array | Float64A
   batch(indices: ArrayLike<number>, dtype: DType = 'float32'): { X: Tensor; y: Uint8Array | Int32Array; Y?: Tensor } {
     const f = this.features,
       n = indices.length;
+    // an index outside the set would read a neighbour's bytes, or none (the gathers skip checks)
+    for (let i = 0; i < n; i++) {
+      const e = indices[i];
+      if (!(Number.isInteger(e) && e >= 0 && e < this.count)) {
+        throw new Error(`batch: index ${e} (at ${i}) is not an example of this set: expected a whole number in [0, ${this.count})`);
+      }
+    }
     const X = allocate(dtype, n * f);
     if (X instanceof Float32Array) gatherFeatures(X, SCALE32, this.images, indices, f);
     else gatherFeatures(X, SCALE64, this.images, indices, f);

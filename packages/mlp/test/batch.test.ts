@@ -15,6 +15,17 @@ function plainBatch(images: Uint8Array, f: number, indices: number[]): number[] 
 }
 
 describe('Dataset.batch', () => {
+  it('refuses an index that is not an example of the set (out of range, negative, fractional, NaN), for bytes and for values', () => {
+    const bytes = new Dataset(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), new Uint8Array(2), 2, 2),
+      values = new Dataset(new Float64Array([1, 2, 3, 4, 5, 6, 7, 8]), new Uint8Array(2), 2, 2);
+    for (const data of [bytes, values]) {
+      expect(data.batch([1, 0]).X.toFlatArray()).toHaveLength(8);
+      for (const bad of [2, -1, 0.5, Number.NaN]) {
+        expect(() => data.batch([0, bad]), String(bad)).toThrow(`batch: index ${bad} (at 1) is not an example of this set: expected a whole number in [0, 2)`);
+      }
+    }
+  });
+
   it('gives each picked image as bytes / 255 whatever the row length and byte offset (fast-check against a plain loop)', () => {
     fc.assert(
       fc.property(
