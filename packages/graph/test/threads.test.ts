@@ -201,8 +201,13 @@ const a = tensor(Array.from({ length: 64 }, (_, i) => Array.from({ length: 64 },
 const before = getThreads();
 await setThreads(getThreads()); // resolves once the environment's workers are ready
 console.log(before, runningThreads(), kernels.matmul(a.array, a.array).data[0]);`;
-    const run = (env: Record<string, string>) =>
-      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], { encoding: 'utf8', env: { ...process.env, ...env } }).trim();
+    // a program whose first kernel call is a product (no getThreads): a malformed value must stop it there, with any kernels
+    const kernelOnly = `import { kernels, tensor } from ${JSON.stringify(index)};
+const a = tensor(Array.from({ length: 64 }, (_, i) => Array.from({ length: 64 }, (_, j) => (i + j) % 7)), { dtype: 'float32' });
+console.log(kernels.matmul(a.array, a.array).data[0]);`;
+    const run = (env: Record<string, string>, source = program) =>
+      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source], { encoding: 'utf8', env: { ...process.env, ...env } }).trim();
+    expect(run({ BACKPROP_THREADS: '2' }, kernelOnly)).toBe('819');
     expect(run({ BACKPROP_THREADS: '3', BACKPROP_PART_WORK: '1' })).toBe(hasMemory ? '3 3 819' : '3 1 819');
     expect(run({ BACKPROP_THREADS: '' })).toBe('1 1 819');
     for (const [name, value] of [
@@ -213,7 +218,7 @@ console.log(before, runningThreads(), kernels.matmul(a.array, a.array).data[0]);
     ]) {
       let stderr = '';
       try {
-        run({ [name]: value, BACKPROP_THREADS: name === 'BACKPROP_THREADS' ? value : '2' });
+        run({ [name]: value, BACKPROP_THREADS: name === 'BACKPROP_THREADS' ? value : '2' }, kernelOnly);
       } catch (e) {
         stderr = String((e as { stderr: string }).stderr);
       }

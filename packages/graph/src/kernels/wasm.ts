@@ -529,6 +529,7 @@ function copy(x: NdArray): NdArray | null {
 
 /** The build `chosenBuild` names, on the default memory: loaded on the first kernel call, not on import. */
 function choose(): { kernels: WasmKernels | null; fused: boolean } {
+  poolSize(); // BACKPROP_THREADS and BACKPROP_PART_WORK are read here, whatever the build: a malformed value is an error even where no thread runs
   const build = chosenBuild();
   const kernels = build && defaultMemory().wasm ? loadKernels(binary(build)) : null;
   return { kernels, fused: kernels !== null && build === 'fused' };
