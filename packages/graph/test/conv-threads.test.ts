@@ -124,6 +124,11 @@ describe('convolution and pooling on the kernel threads', () => {
         for (let i = 0; i < B.length; i++) B[i] = value();
         for (let i = 0; i < m; i++) for (let s = 0; s < c.samples; s++) rows.set(G.subarray((s * c.F + f0 + i) * P, (s * c.F + f0 + i + 1) * P), i * k + s * P);
         const got = w.matmulBTSamples(G.subarray(f0 * P), B, m, k, c.n, P, c.F * P)!;
+        // arguments that would read past G or B, or rows past a sample, are refused (null), not read
+        const need = (m - 1) * P + (c.samples - 1) * c.F * P + P;
+        expect(w.matmulBTSamples(G.subarray(f0 * P, f0 * P + need - 1), B, m, k, c.n, P, c.F * P)).toBeNull();
+        expect(w.matmulBTSamples(G.subarray(f0 * P), B.subarray(1), m, k, c.n, P, c.F * P)).toBeNull();
+        expect(w.matmulBTSamples(G.subarray(f0 * P), B, m, k, c.n, P, m * P - 4)).toBeNull();
         const want = kernels.matmul(ndarray(rows, [m4, k]), ndarray(B, [c.n, k]).transpose(1, 0));
         // every bit but a NaN's sign and payload, which WebAssembly leaves open (an add of two NaNs may
         // return either, and V8 may swap an add's operands): the two kernels' NaNs can differ in sign

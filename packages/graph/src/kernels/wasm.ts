@@ -264,6 +264,8 @@ export function loadKernels(module: BufferSource | WebAssembly.Module, memory: M
     },
     matmulBTSamples(g, b, m, k, n, P, S) {
       if (P % 4 !== 0 || k % P !== 0 || !inMemory(g) || !inMemory(b)) return null;
+      // the kernel reads row i of sample s at i P + s S: every row within a sample, every sample within g
+      if (m * P > S || g.length < (m - 1) * P + (k / P - 1) * S + P || b.length < n * k) return null;
       const C = allocateF32(m * n, false);
       if (!inMemory(C)) return null;
       // by pairs of columns on the kernel threads where it pays, as matmulBTCols
