@@ -85,18 +85,15 @@ async function child(what: string, count: number, runs: number): Promise<Result>
   });
   const optimizer = tf.train.adam(0.001);
   // the same images as ours, gathered and scaled by our Dataset each step (as in our steps)
-  const images = (s: number) => tf.tensor4d(batch(s).X.array.data as Float32Array, [BATCH, 28, 28, 1]);
-  const input = (s: number) => {
-    const b = batch(s);
-    return { x: tf.tensor4d(b.X.array.data as Float32Array, [BATCH, 28, 28, 1]), y: tf.oneHot(tf.tensor1d(Int32Array.from(b.y), 'int32'), 10) };
-  };
+  const images = (b: ReturnType<typeof batch>) => tf.tensor4d(b.X.array.data as Float32Array, [BATCH, 28, 28, 1]);
   const step = what.endsWith('forward')
-    ? (s: number) => tidy(() => tf.tidy(() => void net.predict(images(s)).dataSync()[0])) // every tensor of the step disposed
+    ? (s: number) => tidy(() => tf.tidy(() => void net.predict(images(batch(s))).dataSync()[0])) // every tensor of the step disposed
     : (s: number) =>
         tidy(() =>
           tf.tidy(() => {
-            const { x, y } = input(s);
-            optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, net.apply(x)));
+            const b = batch(s),
+              y = tf.oneHot(tf.tensor1d(Int32Array.from(b.y), 'int32'), 10);
+            optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, net.apply(images(b))));
           }),
         );
   try {
