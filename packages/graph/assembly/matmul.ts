@@ -80,16 +80,8 @@ function rowsTail4(a0: usize, b: usize, c: usize, i: i32, j: i32, k: i32, n: i32
     if (two) s1 = f32x4.add(s1, f32x4.mul(x, v128.load32_splat(pb, 4)));
   }
   const r = c + <usize>(i * n + j) * 4, s = <usize>n * 4;
-  storeLanes(r, s, s0);
-  if (two) storeLanes(r + 4, s, s1);
-}
-
-/** The four lanes of `v` down a column of C: at r, r + stride, r + 2 stride, r + 3 stride. */
-@inline function storeLanes(r: usize, stride: usize, v: v128): void {
-  store<f32>(r, f32x4.extract_lane(v, 0));
-  store<f32>(r + stride, f32x4.extract_lane(v, 1));
-  store<f32>(r + 2 * stride, f32x4.extract_lane(v, 2));
-  store<f32>(r + 3 * stride, f32x4.extract_lane(v, 3));
+  storeColumn(r, s, s0);
+  if (two) storeColumn(r + 4, s, s1);
 }
 
 /** C[i..i+rows, j] one column at a time: the edges the blocks leave. */
@@ -567,8 +559,8 @@ function columnDots4(s: usize, b: usize, c: usize, i: i32, j: i32, m: i32, k: i3
     if (two) s1 = f32x4.add(s1, f32x4.mul(v, v128.load32_splat(pb, 4)));
   }
   const r = c + <usize>(i * n + j) * 4, q = <usize>n * 4;
-  storeLanes(r, q, s0);
-  if (two) storeLanes(r + 4, q, s1);
+  storeColumn(r, q, s0);
+  if (two) storeColumn(r + 4, q, s1);
 }
 
 /** sum over p of S[p,i] B[p,j]. */
